@@ -1,0 +1,52 @@
+# Switchyard — `make run` starts the app with demo workflows, `make test` runs the whole suite.
+SHELL := /bin/bash
+VENV := .venv
+PY := $(VENV)/bin/python
+PG_URL ?= postgres://postgres@127.0.0.1:5432/switchyard
+REDIS ?= redis://127.0.0.1:6379/0
+HOST ?= 127.0.0.1
+PORT ?= 8000
+
+.PHONY: run test lint format bench setup frontend services chromium clean
+
+$(VENV)/.installed: pyproject.toml
+	@test -x $(PY) || "$$(scripts/find_python.sh)" -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -e '.[dev]'
+	@touch $@
+
+setup: $(VENV)/.installed frontend
+
+frontend:
+	@if [ -f frontend/package.json ]; then \
+	  cd frontend && npm ci --no-audit --no-fund --loglevel=error && npm run build; \
+	fi
+
+services:
+	@scripts/ensure_services.sh
+
+chromium:
+	@scripts/ensure_chromium.sh
+
+run: setup
+	$(PY) manage.py migrate --noinput
+	$(PY) manage.py seed_demo
+	$(PY) manage.py serve --host $(HOST) --port $(PORT)
+
+test: setup services chromium
+	@if [ -f frontend/package.json ]; then cd frontend && npm test; fi
+	DATABASE_URL=$(PG_URL) REDIS_URL=$(REDIS) $(PY) -m pytest
+
+lint: $(VENV)/.installed
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+format: $(VENV)/.installed
+	$(VENV)/bin/ruff format .
+	$(VENV)/bin/ruff check --fix .
+
+bench: setup services
+	DATABASE_URL=$(PG_URL) REDIS_URL=$(REDIS) $(PY) -m bench
+
+clean:
+	rm -rf $(VENV) static/assets static/index.html frontend/node_modules

@@ -1,0 +1,12 @@
+from django.contrib import admin
+from django.urls import include, path, re_path
+
+from workflows.views import app_shell
+
+urlpatterns = [
+    path("admin/", admin.site.urls),
+    path("accounts/", include("django.contrib.auth.urls")),
+    path("api/", include("workflows.urls")),
+    path("", app_shell, name="app"),
+    re_path(r"^workflows/.*$", app_shell, name="app-routes"),
+]

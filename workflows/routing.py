@@ -1,0 +1,12 @@
+"""Websocket routes and background-worker channels."""
+
+from django.urls import path
+
+from workflows import consumers
+
+websocket_urlpatterns = [
+    path("ws/health/", consumers.HealthConsumer.as_asgi()),
+]
+
+# Channel name -> consumer, for `manage.py runworker <channel>`.
+channel_routes: dict = {}
