@@ -1,0 +1,1 @@
+"""Switchyard's DAG engine: pure Python, no Django. The runtime adapts it (workflows/runtime.py)."""

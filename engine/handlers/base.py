@@ -1,0 +1,122 @@
+"""The handler interface and the registry of node types.
+
+A node type is one registered `Handler` subclass: metadata (served to the canvas palette at
+`GET /api/node-types/`), a JSON Schema for its config, and `async run(ctx)`.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, ClassVar
+
+ERROR_HANDLE = "error"
+
+
+class NodeError(Exception):
+    """A handler's failure, reported to the user as `{"message", "type"}`."""
+
+    def __init__(self, message: str, type: str = "error") -> None:
+        super().__init__(message)
+        self.message = message
+        self.type = type
+
+
+@dataclass
+class HandlerContext:
+    """What a handler sees while it runs one attempt of one node."""
+
+    node_id: str
+    config: dict[str, Any]  # already rendered: every `{{ }}` evaluated
+    input: Any
+    attempt: int
+    scope: dict[str, Any]  # the expression scope (inputs, vars, upstream outputs, input, loop…)
+    log: Callable[[str], None]  # each line becomes a `node.log` event
+    settings: dict[str, Any] = field(default_factory=dict)  # engine options (e.g. http policy)
+    raw_config: dict[str, Any] = field(default_factory=dict)  # config before rendering
+
+    def evaluate(self, expression: str) -> Any:
+        """Evaluate an expression in this node's scope (condition, router cases)."""
+        from engine.expressions import evaluate
+
+        return evaluate(expression, self.scope)
+
+
+@dataclass(frozen=True)
+class HandlerResult:
+    """A handler's output and the output handle(s) it chose (edges from them are taken)."""
+
+    output: Any
+    handles: tuple[str, ...] = ("out",)
+
+
+class Handler(ABC):
+    """Base class of node types. Subclasses set the metadata and implement `run`."""
+
+    type: ClassVar[str]
+    label: ClassVar[str]
+    category: ClassVar[str] = "Core"
+    description: ClassVar[str] = ""
+    icon: ClassVar[str] = "box"
+    color: ClassVar[str] = "#64748b"
+    inputs: ClassVar[tuple[str, ...]] = ("in",)
+    outputs: ClassVar[tuple[str, ...]] = ("out",)
+    config_schema: ClassVar[dict[str, Any]] = {"type": "object"}
+    # Config keys whose strings are expressions without `{{ }}` (e.g. condition.expression):
+    # they are not rendered before run() and validation reads their names statically.
+    expression_fields: ClassVar[tuple[str, ...]] = ()
+    side_effects: ClassVar[bool] = False  # dry runs replace these with a placeholder
+    container: ClassVar[bool] = False
+
+    def output_handles(self, config: dict[str, Any]) -> tuple[str, ...]:
+        """The handles this node has with this config (router: its cases and default)."""
+        return self.outputs
+
+    @abstractmethod
+    async def run(self, ctx: HandlerContext) -> HandlerResult:
+        """Run one attempt; raise `NodeError` to fail it with a message and a type."""
+
+    @classmethod
+    def describe(cls) -> dict[str, Any]:
+        return {
+            "type": cls.type,
+            "label": cls.label,
+            "category": cls.category,
+            "description": cls.description,
+            "icon": cls.icon,
+            "color": cls.color,
+            "inputs": list(cls.inputs),
+            "outputs": list(cls.outputs),
+            "error_handle": ERROR_HANDLE,
+            "config_schema": cls.config_schema,
+            "expression_fields": list(cls.expression_fields),
+            "side_effects": cls.side_effects,
+            "container": cls.container,
+        }
+
+
+class Registry:
+    """Node types by name. The engine holds no global state: a default instance is provided
+    for convenience, and tests can build their own."""
+
+    def __init__(self) -> None:
+        self._types: dict[str, Handler] = {}
+
+    def register(self, cls: type[Handler]) -> type[Handler]:
+        if cls.type in self._types:
+            raise ValueError(f"node type {cls.type!r} is already registered")
+        self._types[cls.type] = cls()
+        return cls
+
+    def get(self, type_name: str) -> Handler | None:
+        return self._types.get(type_name)
+
+    def __contains__(self, type_name: str) -> bool:
+        return type_name in self._types
+
+    def names(self) -> list[str]:
+        return sorted(self._types)
+
+    def describe(self) -> list[dict[str, Any]]:
+        return [self._types[name].describe() for name in self.names()]
