@@ -31,6 +31,7 @@ class HandlerContext:
     config: dict[str, Any]  # already rendered: every `{{ }}` evaluated
     input: Any
     attempt: int
+    sources: dict[str, Any]  # outputs of the taken incoming sources, by source id, edge order
     scope: dict[str, Any]  # the expression scope (inputs, vars, upstream outputs, input, loop…)
     log: Callable[[str], None]  # each line becomes a `node.log` event
     settings: dict[str, Any] = field(default_factory=dict)  # engine options (e.g. http policy)
