@@ -1,0 +1,202 @@
+"""Workflows as the canvas edits them (one row per node and edge) and the record of their runs.
+
+A `Workflow` holds the document's top-level fields; `WorkflowNode` and `WorkflowEdge` hold one row
+per node and edge, with an `order` column so a document reads back in the order it was written
+(export round-trips losslessly). Saving goes through `workflows.services`, which guarantees that an
+edge references nodes of its own workflow and that a stale `revision` is refused.
+
+What cannot be stored as rows is refused (400) rather than saved as a draft: duplicate node or
+edge ids, edges naming a missing node, and node ids that break the id pattern. Every other
+validation problem (cycle, unknown type, bad config, bad reference, ...) is saved with the draft:
+`valid` is false and `errors` lists the problems; such a workflow cannot run.
+
+Runs store the exact document they executed (`WorkflowRun.document`), so editing a workflow never
+changes the history. Choices come from the engine's state enums: one source of truth.
+"""
+
+from django.conf import settings
+from django.db import models
+
+from engine.states import NodeState, RunState
+
+
+def enum_choices(enum) -> list[tuple[str, str]]:
+    return [(member.value, member.value.replace("_", " ")) for member in enum]
+
+
+class Workflow(models.Model):
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="workflows"
+    )
+    name = models.CharField(max_length=200)
+    description = models.TextField(blank=True, default="")
+    tags = models.JSONField(default=list, blank=True)
+    inputs = models.JSONField(default=dict, blank=True)
+    variables = models.JSONField(default=dict, blank=True)
+    settings = models.JSONField(default=dict, blank=True)
+    version = models.PositiveSmallIntegerField(default=1)
+    revision = models.PositiveIntegerField(default=1)
+    valid = models.BooleanField(default=False)
+    errors = models.JSONField(default=list, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-updated_at", "-id"]
+        indexes = [models.Index(fields=["owner", "-updated_at"], name="workflow_owner_updated")]
+
+    def __str__(self) -> str:
+        return f"{self.name} (#{self.pk})"
+
+
+class WorkflowNode(models.Model):
+    workflow = models.ForeignKey(Workflow, on_delete=models.CASCADE, related_name="nodes")
+    node_id = models.CharField(max_length=64)
+    order = models.PositiveIntegerField(default=0)
+    type = models.CharField(max_length=64)
+    name = models.CharField(max_length=200, blank=True, default="")
+    config = models.JSONField(default=dict, blank=True)
+    retry = models.JSONField(null=True, blank=True)
+    timeout_s = models.FloatField(null=True, blank=True)
+    join = models.CharField(max_length=64, blank=True, default="")
+    parent = models.CharField(max_length=64, blank=True, default="")
+    position_x = models.FloatField(default=0)
+    position_y = models.FloatField(default=0)
+    disabled = models.BooleanField(default=False)
+    breakpoint = models.BooleanField(default=False)
+    # Document fields this schema has no column for (future format additions) stay lossless.
+    extra = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        ordering = ["workflow", "order"]
+        constraints = [
+            models.UniqueConstraint(fields=["workflow", "node_id"], name="unique_node_id")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.node_id} ({self.type})"
+
+
+class WorkflowEdge(models.Model):
+    workflow = models.ForeignKey(Workflow, on_delete=models.CASCADE, related_name="edges")
+    edge_id = models.CharField(max_length=128)
+    order = models.PositiveIntegerField(default=0)
+    source = models.ForeignKey(WorkflowNode, on_delete=models.CASCADE, related_name="out_edges")
+    source_handle = models.CharField(max_length=64, default="out")
+    target = models.ForeignKey(WorkflowNode, on_delete=models.CASCADE, related_name="in_edges")
+    target_handle = models.CharField(max_length=64, default="in")
+    extra = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        ordering = ["workflow", "order"]
+        constraints = [
+            models.UniqueConstraint(fields=["workflow", "edge_id"], name="unique_edge_id")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.edge_id}: {self.source_id} -> {self.target_id}"
+
+
+class RunMode(models.TextChoices):
+    NORMAL = "normal"
+    DRY_RUN = "dry_run"
+    DEBUG = "debug"
+
+
+class RunTrigger(models.TextChoices):
+    API = "api"
+    CLI = "cli"
+    UI = "ui"
+    RERUN = "rerun"
+    SCHEDULE = "schedule"
+    SUBWORKFLOW = "subworkflow"
+
+
+class WorkflowRun(models.Model):
+    workflow = models.ForeignKey(Workflow, on_delete=models.CASCADE, related_name="runs")
+    document = models.JSONField(help_text="The exact document this run executed.")
+    revision = models.PositiveIntegerField()
+    status = models.CharField(
+        max_length=16, choices=enum_choices(RunState), default=RunState.QUEUED.value, db_index=True
+    )
+    mode = models.CharField(max_length=16, choices=RunMode.choices, default=RunMode.NORMAL)
+    trigger = models.CharField(max_length=16, choices=RunTrigger.choices, default=RunTrigger.API)
+    inputs = models.JSONField(default=dict, blank=True)
+    outputs = models.JSONField(default=dict, blank=True)
+    error = models.JSONField(null=True, blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="runs"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    lease_owner = models.CharField(max_length=200, blank=True, default="")
+    lease_expires_at = models.DateTimeField(null=True, blank=True)
+    state = models.JSONField(null=True, blank=True, help_text="The engine's snapshot.")
+    last_event_at = models.DateTimeField(null=True, blank=True)
+    stalled_at = models.DateTimeField(null=True, blank=True)
+    parent_run = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.CASCADE, related_name="child_runs"
+    )
+    parent_node = models.CharField(max_length=64, blank=True, default="")
+    source_run = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="reruns"
+    )
+    from_node = models.CharField(max_length=64, blank=True, default="")
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [
+            models.Index(fields=["workflow", "-created_at"], name="run_workflow_created"),
+            models.Index(fields=["status", "-created_at"], name="run_status_created"),
+            models.Index(fields=["status", "lease_expires_at"], name="run_status_lease"),
+        ]
+
+    def __str__(self) -> str:
+        return f"run {self.pk} of workflow {self.workflow_id}: {self.status}"
+
+
+class NodeRun(models.Model):
+    """One attempt of one node, in one iteration (`""` at top level, else e.g. `"each[2]"`)."""
+
+    run = models.ForeignKey(WorkflowRun, on_delete=models.CASCADE, related_name="node_runs")
+    node_id = models.CharField(max_length=64)
+    iteration = models.CharField(max_length=255, blank=True, default="")
+    attempt = models.PositiveIntegerField(default=1)
+    status = models.CharField(
+        max_length=16, choices=enum_choices(NodeState), default=NodeState.PENDING.value
+    )
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    input = models.JSONField(null=True, blank=True)
+    output = models.JSONField(null=True, blank=True)
+    error = models.JSONField(null=True, blank=True)
+    duration_ms = models.PositiveIntegerField(null=True, blank=True)
+    handled = models.BooleanField(default=False)
+    reason = models.TextField(blank=True, default="")
+
+    class Meta:
+        ordering = ["run", "iteration", "node_id", "attempt"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["run", "node_id", "iteration", "attempt"], name="unique_node_attempt"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.node_id}#{self.attempt} {self.iteration}: {self.status}"
+
+
+class RunEvent(models.Model):
+    run = models.ForeignKey(WorkflowRun, on_delete=models.CASCADE, related_name="events")
+    seq = models.PositiveIntegerField()
+    type = models.CharField(max_length=32)
+    payload = models.JSONField(default=dict)
+    at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["run", "seq"]
+        constraints = [models.UniqueConstraint(fields=["run", "seq"], name="unique_run_seq")]
+
+    def __str__(self) -> str:
+        return f"run {self.run_id} #{self.seq} {self.type}"
