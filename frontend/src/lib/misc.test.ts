@@ -1,0 +1,84 @@
+import { describe, expect, it } from "vitest";
+import { expressionPrefix, insertSuggestion, splitTemplate, suggestNames } from "./expressions";
+import { emptyHistory, record, redo, undo } from "./history";
+import { autoLayout } from "./layout";
+import { outputHandles, paletteGroups } from "./nodeTypes";
+import { buildGantt, formatDuration } from "./timeline";
+import type { NodeTypeInfo } from "./types";
+
+describe("expressions", () => {
+  it("splits text into literal and {{ }} segments", () => {
+    expect(splitTemplate("Hi {{ inputs.name }}!")).toEqual([
+      { text: "Hi ", expression: false },
+      { text: "{{ inputs.name }}", expression: true },
+      { text: "!", expression: false },
+    ]);
+    expect(splitTemplate("open {{ x")).toEqual([{ text: "open {{ x", expression: false }]);
+  });
+
+  it("suggests upstream node ids only inside {{ }}", () => {
+    expect(expressionPrefix("url {{ fe", 9)).toBe("fe");
+    expect(expressionPrefix("url {{ a }} fe", 14)).toBeNull();
+    expect(expressionPrefix("len(fe", 6, true)).toBe("fe");
+    expect(suggestNames("fe", ["fetch", "format"])).toEqual(["fetch"]);
+    expect(suggestNames("in", ["a"])).toEqual(["inputs", "input"]);
+    expect(insertSuggestion("{{ fe }}", 5, "fetch")).toEqual(["{{ fetch }}", 8]);
+  });
+});
+
+describe("history", () => {
+  it("undoes and redoes, and a new change forgets the redo list", () => {
+    let h = record(emptyHistory<number>(), 1);
+    h = record(h, 2);
+    const [afterUndo, previous] = undo(h, 3)!;
+    expect(previous).toBe(2);
+    const [afterRedo, next] = redo(afterUndo, previous)!;
+    expect(next).toBe(3);
+    expect(afterRedo.past).toEqual([1, 2]);
+    expect(record(afterUndo, 2).future).toEqual([]);
+    expect(undo(emptyHistory<number>(), 0)).toBeNull();
+  });
+});
+
+describe("autoLayout", () => {
+  it("puts each node right of its predecessors", () => {
+    const p = autoLayout({ nodes: [{ id: "a" }, { id: "b" }, { id: "c" }], edges: [{ source: "a", target: "b" }, { source: "b", target: "c" }] });
+    expect(p.a.x).toBeLessThan(p.b.x);
+    expect(p.b.x).toBeLessThan(p.c.x);
+  });
+});
+
+describe("node types", () => {
+  const info = (type: string, category: string, outputs = ["out"]) =>
+    ({ type, label: type, category, description: "", outputs, inputs: ["in"] }) as unknown as NodeTypeInfo;
+
+  it("gives a router one handle per case plus its default", () => {
+    const config = { cases: [{ handle: "big", expression: "x" }, { handle: "small", expression: "y" }], default: "rest" };
+    expect(outputHandles(info("router", "Flow"), { type: "router", config })).toEqual(["big", "small", "rest"]);
+    expect(outputHandles(info("condition", "Flow", ["true", "false"]), { type: "condition" })).toEqual(["true", "false"]);
+  });
+
+  it("groups the palette by category and filters by search", () => {
+    const types = [info("http", "Integrations"), info("delay", "Flow"), info("condition", "Flow")];
+    expect(paletteGroups(types, "").map(([c, t]) => [c, t.length])).toEqual([["Integrations", 1], ["Flow", 2]]);
+    expect(paletteGroups(types, "DEL").map(([c, t]) => [c, t.map((x) => x.type)])).toEqual([["Flow", ["delay"]]]);
+  });
+});
+
+describe("timeline", () => {
+  it("lays node executions out on the run's time span", () => {
+    const g = buildGantt([
+      { node_id: "a", attempt: 1, status: "succeeded", started_at: "2026-01-01T00:00:00Z", finished_at: "2026-01-01T00:00:01Z" },
+      { node_id: "b", attempt: 1, status: "failed", started_at: "2026-01-01T00:00:01Z", finished_at: "2026-01-01T00:00:02Z" },
+      { node_id: "c", attempt: 1, status: "skipped" },
+    ]);
+    expect(g.spanMs).toBe(2000);
+    expect(g.bars.map((b) => [b.node, b.start, b.width])).toEqual([["a", 0, 0.5], ["b", 0.5, 0.5]]);
+  });
+
+  it("formats durations", () => {
+    expect(formatDuration(850)).toBe("850 ms");
+    expect(formatDuration(2400)).toBe("2.4 s");
+    expect(formatDuration(65_000)).toBe("1 min 5 s");
+  });
+});

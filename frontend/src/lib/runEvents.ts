@@ -1,0 +1,183 @@
+/**
+ * The run-view reducer: folds SPEC §5 events into per-node states.
+ *
+ * Events are applied strictly in `seq` order. A duplicate (seq already applied) is ignored; an
+ * event that arrives early is held until the gap before it is filled, so a replay that overlaps
+ * the live stream, or a reconnect with `?after=<lastSeq>`, converges on the same state.
+ */
+import type {
+  NodeError,
+  NodeState,
+  NodeStatusEvent,
+  RunEvent,
+  RunStatus,
+  WorkflowEdge,
+  WorkflowNode,
+} from "./types";
+
+export interface NodeRunView {
+  status: NodeState;
+  attempt: number;
+  iteration: string | null;
+  startedAt: string | null;
+  finishedAt: string | null;
+  durationMs: number | null;
+  error: NodeError | null;
+  handles: string[] | null;
+  reason: string | null;
+}
+
+export interface RunViewState {
+  runId: number | null;
+  lastSeq: number;
+  status: RunStatus | null;
+  startedAt: string | null;
+  finishedAt: string | null;
+  nodes: Record<string, NodeRunView>;
+  outputs: Record<string, unknown>;
+  logs: Record<string, string[]>;
+  progress: Record<string, { done: number; total: number | null }>;
+  addedNodes: WorkflowNode[];
+  addedEdges: WorkflowEdge[];
+  /** Events received ahead of a gap, keyed by seq. */
+  held: Record<number, RunEvent>;
+}
+
+export function emptyRunView(runId: number | null = null): RunViewState {
+  return {
+    runId,
+    lastSeq: 0,
+    status: null,
+    startedAt: null,
+    finishedAt: null,
+    nodes: {},
+    outputs: {},
+    logs: {},
+    progress: {},
+    addedNodes: [],
+    addedEdges: [],
+    held: {},
+  };
+}
+
+/** Apply one event (in any order, any number of times); returns a new state or the same one. */
+export function applyRunEvent(state: RunViewState, event: RunEvent): RunViewState {
+  if (!isEvent(event) || event.seq <= state.lastSeq || state.held[event.seq]) return state;
+  if (event.seq > state.lastSeq + 1) {
+    return { ...state, held: { ...state.held, [event.seq]: event } };
+  }
+  let next = reduce({ ...state, lastSeq: event.seq }, event);
+  while (next.held[next.lastSeq + 1]) {
+    const { [next.lastSeq + 1]: ready, ...rest } = next.held;
+    next = reduce({ ...next, lastSeq: ready.seq, held: rest }, ready);
+  }
+  return next;
+}
+
+/** Apply a batch (a replay page or a burst) in one pass. */
+export function applyRunEvents(state: RunViewState, events: readonly RunEvent[]): RunViewState {
+  return events.reduce(applyRunEvent, state);
+}
+
+function isEvent(event: unknown): event is RunEvent {
+  const e = event as RunEvent | null;
+  return !!e && typeof e === "object" && Number.isInteger(e.seq) && typeof e.type === "string";
+}
+
+function reduce(state: RunViewState, event: RunEvent): RunViewState {
+  switch (event.type) {
+    case "run.status":
+      return {
+        ...state,
+        status: event.status,
+        startedAt: state.startedAt ?? (event.status === "running" ? (event.at ?? null) : null),
+        finishedAt: isRunFinished(event.status) ? (event.at ?? null) : null,
+      };
+    case "node.status":
+      return { ...state, nodes: { ...state.nodes, [event.node]: nextNodeView(state, event) } };
+    case "node.output":
+      return {
+        ...state,
+        outputs: { ...state.outputs, [event.node]: event.output ?? event.preview },
+      };
+    case "node.log": {
+      const line = event.message ?? event.line ?? "";
+      const lines = [...(state.logs[event.node] ?? []), line];
+      return { ...state, logs: { ...state.logs, [event.node]: lines } };
+    }
+    case "node.progress":
+      return {
+        ...state,
+        progress: { ...state.progress, [event.node]: { done: event.done, total: event.total } },
+      };
+    case "graph.changed":
+      return {
+        ...state,
+        addedNodes: [...state.addedNodes, ...(event.nodes ?? [])],
+        addedEdges: [...state.addedEdges, ...(event.edges ?? [])],
+      };
+    default:
+      return state;
+  }
+}
+
+function isRunFinished(status: RunStatus): boolean {
+  return status === "succeeded" || status === "failed" || status === "cancelled";
+}
+
+function nextNodeView(state: RunViewState, event: NodeStatusEvent): NodeRunView {
+  const previous = state.nodes[event.node];
+  const startsNow = event.status === "running";
+  const iteration = event.iteration == null ? null : String(event.iteration);
+  return {
+    status: event.status,
+    attempt: event.attempt ?? previous?.attempt ?? 1,
+    iteration,
+    startedAt: startsNow && !previous?.startedAt ? (event.at ?? null) : (previous?.startedAt ?? null),
+    finishedAt: isNodeFinished(event.status) ? (event.at ?? null) : null,
+    durationMs: event.duration_ms ?? (isNodeFinished(event.status) ? null : previous?.durationMs ?? null),
+    error: event.error ?? (event.status === "failed" ? (previous?.error ?? null) : null),
+    handles: event.handles ?? previous?.handles ?? null,
+    reason: event.reason ?? null,
+  };
+}
+
+function isNodeFinished(status: NodeState): boolean {
+  return ["succeeded", "failed", "skipped", "upstream_failed", "cancelled"].includes(status);
+}
+
+/** Counts of nodes per state, for the status bar. Nodes with no event yet count as pending. */
+export function countByState(
+  state: RunViewState,
+  nodeIds: readonly string[],
+): Partial<Record<NodeState, number>> {
+  const counts: Partial<Record<NodeState, number>> = {};
+  for (const id of nodeIds) {
+    const status = state.nodes[id]?.status ?? "pending";
+    counts[status] = (counts[status] ?? 0) + 1;
+  }
+  return counts;
+}
+
+export type EdgeRunState = "idle" | "taken" | "active" | "skipped" | "failed";
+
+/**
+ * How an edge looks during a run. Events carry node states only, so an edge's fate is read
+ * from its ends: skipped/failed sources make it skipped/failed; a source that chose handles
+ * (when the event names them) takes only those; a started target means the edge was taken.
+ */
+export function edgeRunState(state: RunViewState, edge: WorkflowEdge): EdgeRunState {
+  const source = state.nodes[edge.source];
+  const target = state.nodes[edge.target];
+  if (!source) return "idle";
+  if (source.status === "skipped") return "skipped";
+  if (source.status === "upstream_failed") return "failed";
+  const handle = edge.source_handle ?? "out";
+  if (source.status === "failed" && handle !== "error") return "failed";
+  if (source.status === "succeeded" && handle === "error") return "skipped";
+  if (source.handles && !source.handles.includes(handle)) return "skipped";
+  if (!target || target.status === "pending") return source.handles ? "taken" : "idle";
+  if (target.status === "skipped" && source.status === "succeeded") return "skipped";
+  if (target.status === "running" || target.status === "queued") return "active";
+  return "taken";
+}

@@ -1,0 +1,198 @@
+/** JSON Schema (a node type's `config_schema`) -> descriptors the config form renders. */
+import type { JsonSchema } from "./types";
+
+interface FieldBase {
+  key: string;
+  path: string[];
+  label: string;
+  description?: string;
+  required: boolean;
+  default?: unknown;
+}
+
+export type FieldDescriptor =
+  | (FieldBase & { kind: "string"; multiline: boolean; expression: boolean; nullable: boolean })
+  | (FieldBase & { kind: "number"; integer: boolean; minimum?: number; maximum?: number })
+  | (FieldBase & { kind: "boolean" })
+  | (FieldBase & { kind: "enum"; options: (string | number | boolean | null)[] })
+  | (FieldBase & { kind: "array"; item: FieldDescriptor })
+  | (FieldBase & { kind: "object"; fields: FieldDescriptor[] })
+  | (FieldBase & { kind: "map"; value: FieldDescriptor })
+  | (FieldBase & { kind: "json" });
+
+const MULTILINE_KEYS = new Set(["body", "expression", "condition", "prompt", "message", "value", "output"]);
+
+/** The fields of an object schema, in declaration order, required ones flagged. */
+export function fieldsFromSchema(
+  schema: JsonSchema | undefined,
+  expressionFields: readonly string[] = [],
+  path: string[] = [],
+): FieldDescriptor[] {
+  const properties = schema?.properties ?? {};
+  const required = new Set(schema?.required ?? []);
+  return Object.entries(properties).map(([key, sub]) =>
+    describeField(sub, {
+      key,
+      path: [...path, key],
+      required: required.has(key),
+      expression: path.length === 0 && expressionFields.includes(key),
+    }),
+  );
+}
+
+interface Context {
+  key: string;
+  path: string[];
+  required: boolean;
+  expression?: boolean;
+}
+
+export function describeField(schema: JsonSchema, ctx: Context): FieldDescriptor {
+  const base: FieldBase = {
+    key: ctx.key,
+    path: ctx.path,
+    label: schema.title ?? humanize(ctx.key),
+    description: schema.description,
+    required: ctx.required,
+    default: schema.default,
+  };
+  if (schema.enum) return { ...base, kind: "enum", options: schema.enum as (string | number)[] };
+  const [type, nullable] = primaryType(schema);
+  switch (type) {
+    case "string":
+      return {
+        ...base,
+        kind: "string",
+        multiline: MULTILINE_KEYS.has(ctx.key) || schema.format === "textarea",
+        expression: !!ctx.expression,
+        nullable,
+      };
+    case "number":
+    case "integer":
+      return {
+        ...base,
+        kind: "number",
+        integer: type === "integer",
+        minimum: schema.minimum,
+        maximum: schema.maximum,
+      };
+    case "boolean":
+      return { ...base, kind: "boolean" };
+    case "array":
+      return {
+        ...base,
+        kind: "array",
+        item: describeField(schema.items ?? {}, { key: "item", path: [...ctx.path, "*"], required: false }),
+      };
+    case "object":
+      return describeObject(schema, base, ctx);
+    default:
+      return { ...base, kind: "json" };
+  }
+}
+
+function describeObject(schema: JsonSchema, base: FieldBase, ctx: Context): FieldDescriptor {
+  if (schema.properties && Object.keys(schema.properties).length) {
+    return { ...base, kind: "object", fields: fieldsFromSchema(schema, [], ctx.path) };
+  }
+  const extra = schema.additionalProperties;
+  if (extra && typeof extra === "object" && primaryType(extra)[0] === "string") {
+    const value = describeField(extra, { key: "value", path: [...ctx.path, "*"], required: false });
+    return { ...base, kind: "map", value };
+  }
+  return { ...base, kind: "json" };
+}
+
+/** The one concrete type of a schema (`["string", "null"]` is a nullable string), if any. */
+function primaryType(schema: JsonSchema): [string | null, boolean] {
+  const types = Array.isArray(schema.type) ? schema.type : schema.type ? [schema.type] : [];
+  const concrete = types.filter((t) => t !== "null");
+  if (concrete.length !== 1) return [null, types.includes("null")];
+  return [concrete[0], types.includes("null")];
+}
+
+export function humanize(key: string): string {
+  const words = key.replace(/_/g, " ").trim();
+  return words.charAt(0).toUpperCase() + words.slice(1);
+}
+
+/** The value a blank form starts with: schema defaults, else an empty value per kind. */
+export function initialValue(field: FieldDescriptor): unknown {
+  if (field.default !== undefined) return field.default;
+  switch (field.kind) {
+    case "boolean":
+      return false;
+    case "array":
+      return [];
+    case "map":
+      return {};
+    case "object":
+      return Object.fromEntries(field.fields.filter((f) => f.required).map((f) => [f.key, initialValue(f)]));
+    default:
+      return undefined;
+  }
+}
+
+export type Parsed = { ok: true; value: unknown } | { ok: false; error: string };
+
+/**
+ * Turn what a user typed into the config value. Numbers accept `{{ }}` templates as text, so an
+ * expression can supply any value; blank optional inputs are removed from the config.
+ */
+export function parseFieldInput(field: FieldDescriptor, text: string): Parsed {
+  const trimmed = text.trim();
+  if (trimmed === "") {
+    if (field.required && field.kind !== "string") return fail(`${field.label} is required`);
+    return { ok: true, value: field.kind === "string" ? (field.nullable ? null : "") : undefined };
+  }
+  if (field.kind === "number") return parseNumber(field, trimmed);
+  if (field.kind === "json") return parseJson(field.label, text);
+  return { ok: true, value: text };
+}
+
+function parseNumber(field: Extract<FieldDescriptor, { kind: "number" }>, text: string): Parsed {
+  if (/^\{\{.*\}\}$/s.test(text)) return { ok: true, value: text };
+  const value = Number(text);
+  if (!Number.isFinite(value)) return fail(`${field.label} must be a number`);
+  if (field.integer && !Number.isInteger(value)) return fail(`${field.label} must be a whole number`);
+  if (field.minimum !== undefined && value < field.minimum) {
+    return fail(`${field.label} must be at least ${field.minimum}`);
+  }
+  if (field.maximum !== undefined && value > field.maximum) {
+    return fail(`${field.label} must be at most ${field.maximum}`);
+  }
+  return { ok: true, value };
+}
+
+function parseJson(label: string, text: string): Parsed {
+  try {
+    return { ok: true, value: JSON.parse(text) };
+  } catch (error) {
+    return fail(`${label} is not valid JSON: ${(error as Error).message}`);
+  }
+}
+
+function fail(error: string): Parsed {
+  return { ok: false, error };
+}
+
+/** Set `value` at `path` in a nested config, returning a new object (undefined removes it). */
+export function setIn(obj: Record<string, unknown>, path: readonly string[], value: unknown) {
+  const [head, ...rest] = path;
+  const copy: Record<string, unknown> = { ...obj };
+  if (rest.length === 0) {
+    if (value === undefined) delete copy[head];
+    else copy[head] = value;
+    return copy;
+  }
+  const child = (obj[head] && typeof obj[head] === "object" ? obj[head] : {}) as Record<string, unknown>;
+  copy[head] = setIn(child, rest, value);
+  return copy;
+}
+
+export function getIn(obj: unknown, path: readonly string[]): unknown {
+  return path.reduce<unknown>(
+    (value, key) => (value && typeof value === "object" ? (value as Record<string, unknown>)[key] : undefined),
+    obj,
+  );
+}

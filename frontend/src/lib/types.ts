@@ -1,0 +1,275 @@
+/** The shapes of SPEC §1 (workflow document), §5 (run events) and §6 (API bodies). */
+
+export const NODE_STATES = [
+  "pending",
+  "queued",
+  "running",
+  "retrying",
+  "waiting",
+  "succeeded",
+  "failed",
+  "skipped",
+  "upstream_failed",
+  "cancelled",
+] as const;
+export type NodeState = (typeof NODE_STATES)[number];
+
+export const RUN_STATES = ["queued", "running", "paused", "succeeded", "failed", "cancelled"] as const;
+export type RunStatus = (typeof RUN_STATES)[number];
+
+export const TERMINAL_NODE_STATES: ReadonlySet<NodeState> = new Set([
+  "succeeded",
+  "failed",
+  "skipped",
+  "upstream_failed",
+  "cancelled",
+]);
+export const TERMINAL_RUN_STATES: ReadonlySet<RunStatus> = new Set([
+  "succeeded",
+  "failed",
+  "cancelled",
+]);
+
+export const JOIN_RULES = [
+  "none_failed_min_one_success",
+  "all_success",
+  "one_success",
+  "all_done",
+  "none_failed",
+  "one_failed",
+  "all_failed",
+] as const;
+export type JoinRule = (typeof JOIN_RULES)[number];
+
+export interface RetryPolicy {
+  max_attempts?: number;
+  backoff?: "fixed" | "linear" | "exponential";
+  delay_s?: number;
+  max_delay_s?: number;
+  jitter?: boolean;
+}
+
+export interface Position {
+  x: number;
+  y: number;
+}
+
+export interface WorkflowNode {
+  id: string;
+  type: string;
+  name?: string;
+  config?: Record<string, unknown>;
+  retry?: RetryPolicy;
+  timeout_s?: number | null;
+  join?: JoinRule;
+  parent?: string | null;
+  position?: Position;
+  disabled?: boolean;
+  breakpoint?: boolean;
+  [extra: string]: unknown;
+}
+
+export interface WorkflowEdge {
+  id: string;
+  source: string;
+  source_handle?: string;
+  target: string;
+  target_handle?: string;
+  [extra: string]: unknown;
+}
+
+export interface InputDeclaration {
+  type?: string;
+  default?: unknown;
+  description?: string;
+  required?: boolean;
+}
+
+export interface WorkflowDocument {
+  version?: number;
+  name: string;
+  description?: string;
+  tags?: string[];
+  inputs?: Record<string, InputDeclaration>;
+  variables?: Record<string, unknown>;
+  settings?: Record<string, unknown>;
+  nodes: WorkflowNode[];
+  edges: WorkflowEdge[];
+  [extra: string]: unknown;
+}
+
+export interface Problem {
+  code: string;
+  message: string;
+  node?: string | null;
+  edge?: string | null;
+  field?: string | null;
+  severity?: "error" | "warning";
+}
+
+export interface SavedWorkflow extends WorkflowDocument {
+  id: number;
+  revision: number;
+  valid: boolean;
+  errors: Problem[];
+}
+
+export interface WorkflowSummary {
+  id: number;
+  name: string;
+  description?: string;
+  tags?: string[];
+  revision: number;
+  valid: boolean;
+  updated_at?: string;
+  node_count?: number;
+  last_run_status?: RunStatus | null;
+  last_run?: { id: number; status: RunStatus } | null;
+}
+
+export interface NodeTypeInfo {
+  type: string;
+  label: string;
+  category: string;
+  description: string;
+  icon: string;
+  color: string;
+  inputs: string[];
+  outputs: string[];
+  error_handle: string;
+  config_schema: JsonSchema;
+  expression_fields: string[];
+  container: boolean;
+}
+
+export interface JsonSchema {
+  type?: string | string[];
+  title?: string;
+  description?: string;
+  default?: unknown;
+  enum?: unknown[];
+  const?: unknown;
+  properties?: Record<string, JsonSchema>;
+  required?: string[];
+  items?: JsonSchema;
+  additionalProperties?: boolean | JsonSchema;
+  minimum?: number;
+  maximum?: number;
+  minLength?: number;
+  format?: string;
+  oneOf?: JsonSchema[];
+  anyOf?: JsonSchema[];
+  [extra: string]: unknown;
+}
+
+export interface NodeError {
+  message: string;
+  type?: string;
+  [extra: string]: unknown;
+}
+
+interface EventBase {
+  seq: number;
+  run: number;
+  at?: string;
+}
+
+export interface RunStatusEvent extends EventBase {
+  type: "run.status";
+  status: RunStatus;
+  error?: NodeError | null;
+}
+
+export interface NodeStatusEvent extends EventBase {
+  type: "node.status";
+  node: string;
+  iteration?: string | number | null;
+  status: NodeState;
+  attempt?: number;
+  error?: NodeError | null;
+  duration_ms?: number | null;
+  handles?: string[];
+  reason?: string;
+}
+
+export interface NodeOutputEvent extends EventBase {
+  type: "node.output";
+  node: string;
+  iteration?: string | number | null;
+  output?: unknown;
+  preview?: unknown;
+  truncated?: boolean;
+}
+
+export interface NodeLogEvent extends EventBase {
+  type: "node.log";
+  node: string;
+  iteration?: string | number | null;
+  message?: string;
+  line?: string;
+}
+
+export interface NodeProgressEvent extends EventBase {
+  type: "node.progress";
+  node: string;
+  done: number;
+  total: number | null;
+}
+
+export interface GraphChangedEvent extends EventBase {
+  type: "graph.changed";
+  nodes?: WorkflowNode[];
+  edges?: WorkflowEdge[];
+}
+
+export type RunEvent =
+  | RunStatusEvent
+  | NodeStatusEvent
+  | NodeOutputEvent
+  | NodeLogEvent
+  | NodeProgressEvent
+  | GraphChangedEvent;
+
+export interface NodeReport {
+  status: NodeState;
+  attempts?: number;
+  started_at?: string | null;
+  finished_at?: string | null;
+  output?: unknown;
+  error?: NodeError | null;
+  handled?: boolean;
+  reason?: string;
+  input?: unknown;
+}
+
+export interface NodeRunRecord {
+  node_id: string;
+  iteration?: string;
+  attempt: number;
+  status: NodeState;
+  started_at?: string | null;
+  finished_at?: string | null;
+  duration_ms?: number | null;
+  input?: unknown;
+  output?: unknown;
+  error?: NodeError | null;
+  handled?: boolean;
+  reason?: string;
+}
+
+export interface RunReport {
+  id: number;
+  run?: number;
+  workflow: number;
+  status: RunStatus;
+  mode?: string;
+  trigger?: string;
+  created_at?: string;
+  started_at?: string | null;
+  finished_at?: string | null;
+  inputs?: Record<string, unknown>;
+  outputs?: Record<string, unknown>;
+  error?: NodeError | null;
+  nodes?: Record<string, NodeReport>;
+  node_runs?: NodeRunRecord[];
+}
