@@ -1,0 +1,1340 @@
+"""Expressions: the safe subset of Python used in `{{ }}` templates and expression fields.
+
+An expression is parsed once (`parse`, cached by its text) into a tree of closures that only
+knows the allow-listed constructs: literals (also `true`/`false`/`null`), arithmetic,
+comparisons, `and`/`or`/`not`, `x if c else y`, subscripts and slices, `a.b` as a key lookup on
+objects, list/dict/set comprehensions (generator expressions are evaluated as lists), tuples
+and calls to the functions in `FUNCTIONS`. Python attributes and methods are unreachable:
+`a.b` never calls `getattr`, functions are not values, and names beginning with `_` are refused.
+
+Errors are always `ExpressionError`: `code="bad_expression"` when the text does not parse or
+uses a forbidden construct, `code="expression"` when evaluation fails (`a.nope: no such key`,
+`xs[5]: index out of range`, `unknown name 'ghost'`, a result or a loop that is too large, too
+slow). One evaluation may create at most `MAX_SIZE` elements (characters, items) in one value,
+`MAX_WORK` elements and loop iterations in all, integers of `MAX_INT_BITS` bits, and run for
+`TIME_LIMIT_S` seconds.
+
+Templates (`render`): a string that is exactly one `{{ expr }}` (whitespace around it allowed)
+becomes the expression's raw value, so a list stays a list. Otherwise each `{{ }}` is replaced
+by its value as text: strings as they are, `None` as the empty string, booleans as
+`true`/`false`, numbers as Python writes them, lists and objects as JSON. Only the values of
+objects are rendered, never their keys. Values without `{{` are returned as the same object.
+
+The names `true`, `false` and `null` always mean the constants, even if a node had that id.
+"""
+
+from __future__ import annotations
+
+import ast
+import functools
+import json
+import operator
+import time
+import warnings
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+MAX_EXPRESSION_LENGTH = 10_000
+MAX_SIZE = 1_000_000
+MAX_WORK = 10_000_000
+MAX_INT_BITS = 16_384
+TIME_LIMIT_S = 0.5
+ALIASES: dict[str, Any] = {"true": True, "false": False, "null": None}
+
+_SEQUENCES = (str, list, tuple)
+_SIZED = (str, list, tuple, dict, set, frozenset)
+
+
+class ExpressionError(Exception):
+    """An expression that does not parse (`bad_expression`) or fails to evaluate (`expression`)."""
+
+    def __init__(self, message: str, code: str = "expression") -> None:
+        super().__init__(message)
+        self.message = message
+        self.code = code
+
+
+def _bad(message: str) -> ExpressionError:
+    return ExpressionError(message, "bad_expression")
+
+
+def type_of(value: Any) -> str:
+    """The JSON name of a value's type, as users see it in messages and `type_of()`."""
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "bool"
+    if isinstance(value, int | float):
+        return "number"
+    if isinstance(value, str):
+        return "string"
+    if isinstance(value, list | tuple):
+        return "list"
+    if isinstance(value, Mapping):
+        return "object"
+    if isinstance(value, set | frozenset):
+        return "set"
+    return type(value).__name__
+
+
+# --- evaluation state and bounds -------------------------------------------------------------
+
+
+class _Env:
+    """One evaluation: the scope, comprehension variables, and what is left of the budgets."""
+
+    __slots__ = ("deadline", "local", "scope", "work")
+
+    def __init__(self, scope: Mapping[str, Any]) -> None:
+        self.scope = scope
+        self.local: dict[str, Any] = {}
+        self.deadline = time.monotonic() + TIME_LIMIT_S
+        self.work = MAX_WORK
+
+
+def _tick(env: _Env, amount: int = 1) -> None:
+    env.work -= amount
+    if env.work < 0:
+        raise ExpressionError(f"expression does too much work (more than {MAX_WORK:,} steps)")
+    if time.monotonic() > env.deadline:
+        raise ExpressionError(f"expression took longer than {TIME_LIMIT_S} s")
+
+
+def _grow(env: _Env, size: int) -> None:
+    """Refuse to build a value of `size` elements when it is over the limit."""
+    if size > MAX_SIZE:
+        raise ExpressionError(f"result too large: {size:,} elements (limit {MAX_SIZE:,})")
+    _tick(env, size)
+
+
+def _sized(env: _Env, value: Any) -> Any:
+    if isinstance(value, _SIZED):
+        _grow(env, len(value))
+    return value
+
+
+def _measure(value: Any, limit: int = MAX_SIZE) -> int:
+    """Roughly how long `value` is as JSON text; raises as soon as it passes `limit`."""
+    total = 0
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, str):
+            total += len(item) + 2
+        elif isinstance(item, Mapping):
+            total += 2 + 4 * len(item)
+            stack.extend(item.keys())
+            stack.extend(item.values())
+        elif isinstance(item, list | tuple | set | frozenset):
+            total += 2 + 2 * len(item)
+            stack.extend(item)
+        elif isinstance(item, int):
+            total += item.bit_length() // 3 + 2
+        else:
+            total += 24
+        if total > limit:
+            raise ExpressionError(f"text too large: more than {limit:,} characters")
+    return total
+
+
+def _json_default(value: Any) -> Any:
+    if isinstance(value, set | frozenset):
+        return sorted(value, key=repr)
+    raise TypeError(f"a {type_of(value)} cannot be written as JSON")
+
+
+def _json_text(value: Any, indent: int | None = None, sort_keys: bool = False) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if value is None:
+        return "null"
+    if isinstance(value, int | float) or not isinstance(value, Mapping | list | tuple | set):
+        return json.dumps(value, default=_json_default)
+    _measure(value)
+    return json.dumps(
+        value, ensure_ascii=False, indent=indent, sort_keys=sort_keys, default=_json_default
+    )
+
+
+def _as_text(value: Any) -> str:
+    """`str()`: strings unchanged, everything else as JSON (`null`, `true`, `[1, 2]`)."""
+    return value if isinstance(value, str) else _json_text(value)
+
+
+def _template_text(value: Any) -> str:
+    """A `{{ }}` inside text: like `str()`, except that `None` renders as nothing."""
+    if value is None:
+        return ""
+    return _as_text(value)
+
+
+# --- allow-listed functions ------------------------------------------------------------------
+
+FUNCTIONS: dict[str, Callable[..., Any]] = {}
+
+
+def _function(name: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    def register(fn: Callable[..., Any]) -> Callable[..., Any]:
+        FUNCTIONS[name] = fn
+        return fn
+
+    return register
+
+
+def _need(name: str, value: Any, types: Any, what: str) -> None:
+    if not isinstance(value, types):
+        raise ExpressionError(f"{name}() expects {what}, got {type_of(value)}")
+
+
+def _number(name: str, value: Any) -> None:
+    if not isinstance(value, int | float):
+        raise ExpressionError(f"{name}() expects a number, got {type_of(value)}")
+
+
+def _items_of(name: str, value: Any) -> Iterable[Any]:
+    if isinstance(value, str | list | tuple | set | frozenset | Mapping):
+        return value
+    raise ExpressionError(f"{name}() expects a list, got {type_of(value)}")
+
+
+@_function("len")
+def _len(value: Any) -> int:
+    _need("len", value, str | list | tuple | set | frozenset | Mapping, "a string, list or object")
+    return len(value)
+
+
+@_function("str")
+def _str(value: Any = "") -> str:
+    return _as_text(value)
+
+
+@_function("int")
+def _int(value: Any) -> int:
+    if isinstance(value, str):
+        try:
+            return int(value.strip())
+        except ValueError:
+            raise ExpressionError(f"int(): {value[:40]!r} is not an integer") from None
+    _number("int", value)
+    try:
+        return int(value)
+    except (OverflowError, ValueError):
+        raise ExpressionError(f"int(): {value!r} has no integer value") from None
+
+
+@_function("float")
+def _float(value: Any) -> float:
+    if isinstance(value, str):
+        try:
+            return float(value.strip())
+        except ValueError:
+            raise ExpressionError(f"float(): {value[:40]!r} is not a number") from None
+    _number("float", value)
+    try:
+        return float(value)
+    except OverflowError:
+        raise ExpressionError("float(): number too large") from None
+
+
+@_function("bool")
+def _bool(value: Any = False) -> bool:
+    return bool(value)
+
+
+@_function("round")
+def _round(value: Any, ndigits: Any = None) -> Any:
+    _number("round", value)
+    if ndigits is None:
+        try:
+            return round(value)
+        except (OverflowError, ValueError):
+            raise ExpressionError(f"round(): {value!r} has no integer value") from None
+    if not isinstance(ndigits, int) or abs(ndigits) > 100:
+        raise ExpressionError("round(): ndigits must be an integer between -100 and 100")
+    return round(value, ndigits)
+
+
+@_function("abs")
+def _abs(value: Any) -> Any:
+    _number("abs", value)
+    return abs(value)
+
+
+def _extreme(name: str, pick: Callable[..., Any], values: tuple[Any, ...]) -> Any:
+    items = list(_items_of(name, values[0])) if len(values) == 1 else list(values)
+    if not items:
+        raise ExpressionError(f"{name}() of an empty list")
+    try:
+        return pick(items)
+    except TypeError:
+        kinds = sorted({type_of(item) for item in items})
+        raise ExpressionError(f"{name}(): cannot compare {' and '.join(kinds)}") from None
+
+
+@_function("min")
+def _min(*values: Any) -> Any:
+    if not values:
+        raise ExpressionError("min() needs at least one argument")
+    return _extreme("min", min, values)
+
+
+@_function("max")
+def _max(*values: Any) -> Any:
+    if not values:
+        raise ExpressionError("max() needs at least one argument")
+    return _extreme("max", max, values)
+
+
+@_function("sum")
+def _sum(values: Any) -> Any:
+    total: Any = 0
+    for item in _items_of("sum", values):
+        if not isinstance(item, int | float):
+            raise ExpressionError(f"sum() expects numbers, got {type_of(item)}")
+        total += item
+    return total
+
+
+@_function("sorted")
+def _sorted(values: Any, reverse: Any = False) -> list[Any]:
+    try:
+        return sorted(_items_of("sorted", values), reverse=bool(reverse))
+    except TypeError:
+        kinds = sorted({type_of(item) for item in values})
+        raise ExpressionError(f"sorted(): cannot compare {' and '.join(kinds)}") from None
+
+
+@_function("any")
+def _any(values: Any) -> bool:
+    return any(_items_of("any", values))
+
+
+@_function("all")
+def _all(values: Any) -> bool:
+    return all(_items_of("all", values))
+
+
+@_function("keys")
+def _keys(obj: Any) -> list[Any]:
+    _need("keys", obj, Mapping, "an object")
+    return list(obj.keys())
+
+
+@_function("values")
+def _values(obj: Any) -> list[Any]:
+    _need("values", obj, Mapping, "an object")
+    return list(obj.values())
+
+
+@_function("items")
+def _items(obj: Any) -> list[list[Any]]:
+    _need("items", obj, Mapping, "an object")
+    return [[key, value] for key, value in obj.items()]
+
+
+@_function("lower")
+def _lower(text: Any) -> str:
+    _need("lower", text, str, "a string")
+    return text.lower()
+
+
+@_function("upper")
+def _upper(text: Any) -> str:
+    _need("upper", text, str, "a string")
+    return text.upper()
+
+
+@_function("strip")
+def _strip(text: Any, chars: Any = None) -> str:
+    _need("strip", text, str, "a string")
+    if chars is not None:
+        _need("strip", chars, str, "a string of characters")
+    return text.strip(chars)
+
+
+@_function("get")
+def _get(obj: Any, key: Any, default: Any = None) -> Any:
+    """Read an optional key or index: the default instead of an error when it is missing."""
+    if obj is None:
+        return default
+    if isinstance(obj, Mapping):
+        try:
+            return obj.get(key, default)
+        except TypeError:
+            raise ExpressionError(f"get(): a {type_of(key)} cannot be an object key") from None
+    if isinstance(obj, list | tuple | str):
+        if isinstance(key, int) and -len(obj) <= key < len(obj):
+            return obj[key]
+        return default
+    raise ExpressionError(f"get() expects an object or a list, got {type_of(obj)}")
+
+
+@_function("json_dumps")
+def _json_dumps(value: Any, indent: Any = None, sort_keys: Any = False) -> str:
+    if indent is not None and (not isinstance(indent, int) or not 0 <= indent <= 8):
+        raise ExpressionError("json_dumps(): indent must be an integer from 0 to 8")
+    _measure(value, MAX_SIZE // 4 if indent else MAX_SIZE)
+    try:
+        return json.dumps(
+            value,
+            ensure_ascii=False,
+            indent=indent,
+            sort_keys=bool(sort_keys),
+            default=_json_default,
+        )
+    except (TypeError, ValueError) as exc:
+        raise ExpressionError(f"json_dumps(): {exc}") from None
+
+
+@_function("json_loads")
+def _json_loads(text: Any) -> Any:
+    _need("json_loads", text, str, "a string")
+    if len(text) > MAX_SIZE:
+        raise ExpressionError(f"json_loads(): text longer than {MAX_SIZE:,} characters")
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise ExpressionError(f"json_loads(): invalid JSON: {exc}") from None
+    except RecursionError:
+        raise ExpressionError("json_loads(): JSON nested too deeply") from None
+    except ValueError as exc:
+        raise ExpressionError(f"json_loads(): {exc}") from None
+
+
+@_function("now")
+def _now() -> str:
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+@_function("range")
+def _range(*bounds: Any) -> list[int]:
+    if not 1 <= len(bounds) <= 3 or not all(isinstance(b, int) for b in bounds):
+        raise ExpressionError("range() expects one to three integers")
+    if len(bounds) == 3 and bounds[2] == 0:
+        raise ExpressionError("range(): step must not be zero")
+    numbers = range(*bounds)
+    if len(numbers) > MAX_SIZE:
+        raise ExpressionError(f"range(): more than {MAX_SIZE:,} numbers")
+    return list(numbers)
+
+
+@_function("list")
+def _list(values: Any = ()) -> list[Any]:
+    return list(_items_of("list", values))
+
+
+@_function("dict")
+def _dict(pairs: Any = ()) -> dict[Any, Any]:
+    if isinstance(pairs, Mapping):
+        return dict(pairs)
+    out: dict[Any, Any] = {}
+    for pair in _items_of("dict", pairs):
+        if not isinstance(pair, list | tuple) or len(pair) != 2:
+            raise ExpressionError("dict() expects an object or a list of [key, value] pairs")
+        try:
+            out[pair[0]] = pair[1]
+        except TypeError:
+            raise ExpressionError(f"dict(): a {type_of(pair[0])} cannot be a key") from None
+    return out
+
+
+@_function("join")
+def _join(sep: Any, values: Any) -> str:
+    _need("join", sep, str, "a separator string first")
+    texts = []
+    size = 0
+    for item in _items_of("join", values):
+        text = _as_text(item)
+        size += len(text) + len(sep)
+        if size > MAX_SIZE:
+            raise ExpressionError(f"join(): result longer than {MAX_SIZE:,} characters")
+        texts.append(text)
+    return sep.join(texts)
+
+
+@_function("split")
+def _split(text: Any, sep: Any = None, maxsplit: Any = -1) -> list[str]:
+    _need("split", text, str, "a string")
+    if sep is not None:
+        _need("split", sep, str, "a separator string")
+        if not sep:
+            raise ExpressionError("split(): the separator must not be empty")
+    if not isinstance(maxsplit, int):
+        raise ExpressionError("split(): maxsplit must be an integer")
+    return text.split(sep, maxsplit)
+
+
+@_function("replace")
+def _replace(text: Any, old: Any, new: Any, count: Any = -1) -> str:
+    for value in (text, old, new):
+        _need("replace", value, str, "strings")
+    if not isinstance(count, int):
+        raise ExpressionError("replace(): count must be an integer")
+    hits = text.count(old) if count < 0 else min(count, text.count(old))
+    if len(text) + hits * (len(new) - len(old)) > MAX_SIZE:
+        raise ExpressionError(f"replace(): result longer than {MAX_SIZE:,} characters")
+    return text.replace(old, new, count)
+
+
+@_function("contains")
+def _contains(container: Any, item: Any) -> bool:
+    _need("contains", container, str | list | tuple | set | frozenset | Mapping, "a container")
+    if isinstance(container, str) and not isinstance(item, str):
+        raise ExpressionError(f"contains(): cannot look for a {type_of(item)} in a string")
+    try:
+        return item in container
+    except TypeError:
+        raise ExpressionError(f"contains(): a {type_of(item)} cannot be an object key") from None
+
+
+@_function("startswith")
+def _startswith(text: Any, prefix: Any) -> bool:
+    _need("startswith", text, str, "a string")
+    _need("startswith", prefix, str, "a string prefix")
+    return text.startswith(prefix)
+
+
+@_function("endswith")
+def _endswith(text: Any, suffix: Any) -> bool:
+    _need("endswith", text, str, "a string")
+    _need("endswith", suffix, str, "a string suffix")
+    return text.endswith(suffix)
+
+
+FUNCTIONS["type_of"] = type_of
+
+
+# --- compiler: AST node -> closure(env) ------------------------------------------------------
+
+Fn = Callable[[_Env], Any]
+_FORBIDDEN = {
+    ast.Lambda: "lambda is not allowed",
+    ast.NamedExpr: "assignment expressions (:=) are not allowed",
+    ast.JoinedStr: "f-strings are not allowed; use str() and + or a {{ }} template",
+    ast.FormattedValue: "f-strings are not allowed",
+    ast.Starred: "unpacking with * is not allowed",
+    ast.Await: "await is not allowed",
+    ast.Yield: "yield is not allowed",
+    ast.YieldFrom: "yield is not allowed",
+}
+
+
+def _compile(node: ast.expr, bound: frozenset[str]) -> Fn:
+    compiler = _COMPILERS.get(type(node))
+    if compiler is None:
+        message = _FORBIDDEN.get(type(node), f"{type(node).__name__} is not allowed in expressions")
+        raise _bad(message)
+    return compiler(node, bound)
+
+
+def _check_name(name: str) -> None:
+    if name.startswith("_") and name != "_":
+        raise _bad(f"names beginning with '_' are not allowed: {name!r}")
+
+
+def _c_constant(node: ast.Constant, bound: frozenset[str]) -> Fn:
+    value = node.value
+    if value is not None and type(value) not in (str, int, float, bool):
+        raise _bad(f"{type(value).__name__} literals are not allowed")
+    return lambda env: value
+
+
+def _c_name(node: ast.Name, bound: frozenset[str]) -> Fn:
+    name = node.id
+    _check_name(name)
+    if name in bound:
+        return lambda env: env.local[name]
+    if name in ALIASES:
+        constant = ALIASES[name]
+        return lambda env: constant
+
+    def lookup(env: _Env) -> Any:
+        try:
+            return env.scope[name]
+        except KeyError:
+            raise ExpressionError(f"unknown name {name!r}") from None
+
+    return lookup
+
+
+def _c_attribute(node: ast.Attribute, bound: frozenset[str]) -> Fn:
+    key = node.attr
+    path = ast.unparse(node)
+    if key.startswith("_"):
+        raise _bad(f"keys beginning with '_' cannot be read with a dot: {path!r}")
+    base = ast.unparse(node.value)
+    read = _compile(node.value, bound)
+
+    def attribute(env: _Env) -> Any:
+        obj = read(env)
+        if isinstance(obj, Mapping):
+            try:
+                return obj[key]
+            except KeyError:
+                raise ExpressionError(f"{path}: no such key") from None
+        raise ExpressionError(
+            f"{path}: cannot read key {key!r}: {base} is {type_of(obj)}, not an object"
+        )
+
+    return attribute
+
+
+def _index(obj: Any, key: Any, path: str, base: str) -> Any:
+    if isinstance(obj, _SEQUENCES):
+        if not isinstance(key, int):
+            kind = "string" if isinstance(obj, str) else "list"
+            raise ExpressionError(f"{path}: {kind} index must be an integer, not {type_of(key)}")
+        try:
+            return obj[key]
+        except IndexError:
+            raise ExpressionError(f"{path}: index out of range (length {len(obj)})") from None
+    if isinstance(obj, Mapping):
+        try:
+            return obj[key]
+        except KeyError:
+            raise ExpressionError(f"{path}: no such key") from None
+        except TypeError:
+            raise ExpressionError(f"{path}: a {type_of(key)} cannot be an object key") from None
+    raise ExpressionError(f"{path}: cannot index {base}: it is {type_of(obj)}")
+
+
+def _c_subscript(node: ast.Subscript, bound: frozenset[str]) -> Fn:
+    path = ast.unparse(node)
+    base = ast.unparse(node.value)
+    read = _compile(node.value, bound)
+    if isinstance(node.slice, ast.Slice):
+        return _compile_slice(node.slice, read, path, bound)
+    read_key = _compile(node.slice, bound)
+
+    def subscript(env: _Env) -> Any:
+        return _index(read(env), read_key(env), path, base)
+
+    return subscript
+
+
+def _compile_slice(node: ast.Slice, read: Fn, path: str, bound: frozenset[str]) -> Fn:
+    parts = [
+        None if part is None else _compile(part, bound)
+        for part in (node.lower, node.upper, node.step)
+    ]
+
+    def sliced(env: _Env) -> Any:
+        obj = read(env)
+        if not isinstance(obj, _SEQUENCES):
+            raise ExpressionError(f"{path}: cannot slice {type_of(obj)}")
+        bounds = [None if part is None else part(env) for part in parts]
+        if any(b is not None and not isinstance(b, int) for b in bounds):
+            raise ExpressionError(f"{path}: slice bounds must be integers")
+        if bounds[2] == 0:
+            raise ExpressionError(f"{path}: slice step must not be zero")
+        return obj[slice(*bounds)]
+
+    return sliced
+
+
+def _guard_add(env: _Env, a: Any, b: Any) -> None:
+    if isinstance(a, _SEQUENCES) and isinstance(b, _SEQUENCES):
+        _grow(env, len(a) + len(b))
+
+
+def _guard_mult(env: _Env, a: Any, b: Any) -> None:
+    if isinstance(a, int) and isinstance(b, int):
+        if a.bit_length() + b.bit_length() > MAX_INT_BITS:
+            raise ExpressionError(f"number too large (more than {MAX_INT_BITS} bits)")
+    elif isinstance(a, _SEQUENCES) and isinstance(b, int):
+        _grow(env, len(a) * max(b, 0))
+    elif isinstance(b, _SEQUENCES) and isinstance(a, int):
+        _grow(env, len(b) * max(a, 0))
+
+
+def _guard_pow(env: _Env, a: Any, b: Any) -> None:
+    big = isinstance(a, int) and isinstance(b, int) and b > 0 and abs(a) > 1
+    if big and a.bit_length() * b > MAX_INT_BITS:
+        raise ExpressionError(f"number too large (more than {MAX_INT_BITS} bits)")
+
+
+def _guard_mod(env: _Env, a: Any, b: Any) -> None:
+    if isinstance(a, str):
+        raise ExpressionError("% formatting of strings is not supported; use str() and +")
+
+
+def _guard_merge(env: _Env, a: Any, b: Any) -> None:
+    if isinstance(a, Mapping | set | frozenset) and isinstance(b, Mapping | set | frozenset):
+        _grow(env, len(a) + len(b))
+
+
+_BINOPS: dict[type[ast.operator], tuple[str, Callable[[Any, Any], Any], Any]] = {
+    ast.Add: ("+", operator.add, _guard_add),
+    ast.Sub: ("-", operator.sub, None),
+    ast.Mult: ("*", operator.mul, _guard_mult),
+    ast.Div: ("/", operator.truediv, None),
+    ast.FloorDiv: ("//", operator.floordiv, None),
+    ast.Mod: ("%", operator.mod, _guard_mod),
+    ast.Pow: ("**", operator.pow, _guard_pow),
+    ast.BitAnd: ("&", operator.and_, None),
+    ast.BitOr: ("|", operator.or_, _guard_merge),
+    ast.BitXor: ("^", operator.xor, None),
+}
+_REFUSED_OPERATORS = {ast.LShift: "<<", ast.RShift: ">>", ast.MatMult: "@"}
+
+
+def _c_binop(node: ast.BinOp, bound: frozenset[str]) -> Fn:
+    entry = _BINOPS.get(type(node.op))
+    if entry is None:
+        raise _bad(f"operator {_REFUSED_OPERATORS.get(type(node.op), '?')} is not allowed")
+    symbol, apply, guard = entry
+    left, right = _compile(node.left, bound), _compile(node.right, bound)
+    text = ast.unparse(node)
+
+    def binop(env: _Env) -> Any:
+        a, b = left(env), right(env)
+        if guard is not None:
+            guard(env, a, b)
+        try:
+            result = apply(a, b)
+        except ZeroDivisionError:
+            raise ExpressionError(f"{text}: division by zero") from None
+        except OverflowError:
+            raise ExpressionError(f"{text}: number too large") from None
+        except TypeError:
+            raise ExpressionError(
+                f"{text}: cannot apply {symbol} to {type_of(a)} and {type_of(b)}"
+            ) from None
+        if type(result) is complex:
+            raise ExpressionError(f"{text}: the result is not a real number")
+        return result
+
+    return binop
+
+
+_UNARY = {
+    ast.USub: ("-", operator.neg),
+    ast.UAdd: ("+", operator.pos),
+    ast.Invert: ("~", operator.invert),
+}
+
+
+def _c_unaryop(node: ast.UnaryOp, bound: frozenset[str]) -> Fn:
+    operand = _compile(node.operand, bound)
+    if isinstance(node.op, ast.Not):
+        return lambda env: not operand(env)
+    symbol, apply = _UNARY[type(node.op)]
+
+    def unary(env: _Env) -> Any:
+        value = operand(env)
+        if not isinstance(value, int | float):
+            raise ExpressionError(f"cannot apply unary {symbol} to {type_of(value)}")
+        return apply(value)
+
+    return unary
+
+
+def _c_boolop(node: ast.BoolOp, bound: frozenset[str]) -> Fn:
+    parts = [_compile(value, bound) for value in node.values]
+    stop_when = not isinstance(node.op, ast.And)  # `and` stops at a falsy value, `or` at truthy
+
+    def boolop(env: _Env) -> Any:
+        value = None
+        for part in parts:
+            value = part(env)
+            if bool(value) is stop_when:
+                return value
+        return value
+
+    return boolop
+
+
+def _contains_op(a: Any, b: Any) -> bool:
+    return a in b
+
+
+def _not_contains_op(a: Any, b: Any) -> bool:
+    return a not in b
+
+
+_COMPARISONS = {
+    ast.Eq: ("==", operator.eq),
+    ast.NotEq: ("!=", operator.ne),
+    ast.Lt: ("<", operator.lt),
+    ast.LtE: ("<=", operator.le),
+    ast.Gt: (">", operator.gt),
+    ast.GtE: (">=", operator.ge),
+    ast.In: ("in", _contains_op),
+    ast.NotIn: ("not in", _not_contains_op),
+    ast.Is: ("is", operator.is_),
+    ast.IsNot: ("is not", operator.is_not),
+}
+
+
+def _c_compare(node: ast.Compare, bound: frozenset[str]) -> Fn:
+    first = _compile(node.left, bound)
+    steps = [
+        (*_COMPARISONS[type(op)], _compile(right, bound))
+        for op, right in zip(node.ops, node.comparators, strict=True)
+    ]
+    text = ast.unparse(node)
+
+    def compare(env: _Env) -> bool:
+        left = first(env)
+        for symbol, apply, read in steps:
+            right = read(env)
+            try:
+                if not apply(left, right):
+                    return False
+            except TypeError:
+                raise ExpressionError(
+                    f"{text}: cannot compare {type_of(left)} and {type_of(right)} with {symbol}"
+                ) from None
+            left = right
+        return True
+
+    return compare
+
+
+def _c_ifexp(node: ast.IfExp, bound: frozenset[str]) -> Fn:
+    test, body, orelse = (_compile(n, bound) for n in (node.test, node.body, node.orelse))
+    return lambda env: body(env) if test(env) else orelse(env)
+
+
+def _c_list(node: ast.List, bound: frozenset[str]) -> Fn:
+    parts = [_compile(elt, bound) for elt in node.elts]
+    return lambda env: [part(env) for part in parts]
+
+
+def _c_tuple(node: ast.Tuple, bound: frozenset[str]) -> Fn:
+    parts = [_compile(elt, bound) for elt in node.elts]
+    return lambda env: tuple(part(env) for part in parts)
+
+
+def _hash_error(value: Any) -> ExpressionError:
+    return ExpressionError(f"a {type_of(value)} cannot be an object key or a set member")
+
+
+def _c_set(node: ast.Set, bound: frozenset[str]) -> Fn:
+    parts = [_compile(elt, bound) for elt in node.elts]
+
+    def set_(env: _Env) -> set[Any]:
+        out = set()
+        for part in parts:
+            value = part(env)
+            try:
+                out.add(value)
+            except TypeError:
+                raise _hash_error(value) from None
+        return out
+
+    return set_
+
+
+def _c_dict(node: ast.Dict, bound: frozenset[str]) -> Fn:
+    pairs = [
+        (None if key is None else _compile(key, bound), _compile(value, bound))
+        for key, value in zip(node.keys, node.values, strict=True)
+    ]
+
+    def dict_(env: _Env) -> dict[Any, Any]:
+        out: dict[Any, Any] = {}
+        for read_key, read_value in pairs:
+            if read_key is None:
+                _update(env, out, read_value(env))
+                continue
+            key = read_key(env)
+            try:
+                out[key] = read_value(env)
+            except TypeError:
+                raise _hash_error(key) from None
+        return out
+
+    return dict_
+
+
+def _update(env: _Env, out: dict[Any, Any], value: Any) -> None:
+    if not isinstance(value, Mapping):
+        raise ExpressionError(f"cannot unpack {type_of(value)} with **: only objects")
+    _grow(env, len(out) + len(value))
+    out.update(value)
+
+
+def _target_names(target: ast.expr) -> list[str]:
+    if isinstance(target, ast.Name):
+        _check_name(target.id)
+        return [target.id]
+    if isinstance(target, ast.Tuple | ast.List):
+        return [name for elt in target.elts for name in _target_names(elt)]
+    raise _bad(f"a comprehension can only assign names, not {ast.unparse(target)!r}")
+
+
+def _assigner(target: ast.expr) -> Callable[[dict[str, Any], Any], None]:
+    if isinstance(target, ast.Name):
+        name = target.id
+
+        def assign_name(local: dict[str, Any], item: Any) -> None:
+            local[name] = item
+
+        return assign_name
+    subs = [_assigner(elt) for elt in target.elts]  # type: ignore[attr-defined]
+    text = ast.unparse(target)
+
+    def assign_unpack(local: dict[str, Any], item: Any) -> None:
+        if not isinstance(item, list | tuple) or len(item) != len(subs):
+            raise ExpressionError(f"cannot unpack a {type_of(item)} into {text}")
+        for sub, value in zip(subs, item, strict=True):
+            sub(local, value)
+
+    return assign_unpack
+
+
+def _iterable(value: Any, text: str) -> Iterable[Any]:
+    if isinstance(value, str | list | tuple | set | frozenset | Mapping):
+        return value
+    raise ExpressionError(f"{text}: cannot loop over {type_of(value)}")
+
+
+@dataclass(frozen=True)
+class _Generator:
+    assign: Callable[[dict[str, Any], Any], None]
+    iterable: Fn
+    text: str
+    conditions: tuple[Fn, ...]
+
+
+def _compile_generators(
+    generators: list[ast.comprehension], bound: frozenset[str]
+) -> tuple[list[_Generator], frozenset[str], tuple[str, ...]]:
+    compiled = []
+    inner = set(bound)
+    names: list[str] = []
+    for gen in generators:
+        if gen.is_async:
+            raise _bad("async comprehensions are not allowed")
+        iterable = _compile(gen.iter, frozenset(inner))
+        targets = _target_names(gen.target)
+        inner.update(targets)
+        names.extend(targets)
+        conditions = tuple(_compile(cond, frozenset(inner)) for cond in gen.ifs)
+        compiled.append(
+            _Generator(_assigner(gen.target), iterable, ast.unparse(gen.iter), conditions)
+        )
+    return compiled, frozenset(inner), tuple(dict.fromkeys(names))
+
+
+def _run_generators(
+    env: _Env, gens: list[_Generator], depth: int, emit: Callable[[], None]
+) -> None:
+    gen = gens[depth]
+    last = depth == len(gens) - 1
+    local = env.local
+    for item in _iterable(gen.iterable(env), gen.text):
+        _tick(env)
+        gen.assign(local, item)
+        if gen.conditions and not all(cond(env) for cond in gen.conditions):
+            continue
+        if last:
+            emit()
+        else:
+            _run_generators(env, gens, depth + 1, emit)
+
+
+def _comprehension(gens: list[_Generator], names: tuple[str, ...], make: Callable) -> Fn:
+    """Run the generators with the comprehension's own variables, restored afterwards."""
+
+    def comprehension(env: _Env) -> Any:
+        local = env.local
+        saved = {name: local[name] for name in names if name in local}
+        out, emit = make(env)
+        try:
+            _run_generators(env, gens, 0, emit)
+        finally:
+            for name in names:
+                local.pop(name, None)
+            local.update(saved)
+        return out
+
+    return comprehension
+
+
+def _full(out: Any) -> None:
+    if len(out) >= MAX_SIZE:
+        raise ExpressionError(f"result too large: more than {MAX_SIZE:,} elements")
+
+
+def _c_listcomp(node: ast.ListComp | ast.GeneratorExp, bound: frozenset[str]) -> Fn:
+    gens, inner, names = _compile_generators(node.generators, bound)
+    element = _compile(node.elt, inner)
+
+    def make(env: _Env) -> tuple[list[Any], Callable[[], None]]:
+        out: list[Any] = []
+
+        def emit() -> None:
+            _full(out)
+            out.append(element(env))
+
+        return out, emit
+
+    return _comprehension(gens, names, make)
+
+
+def _c_setcomp(node: ast.SetComp, bound: frozenset[str]) -> Fn:
+    gens, inner, names = _compile_generators(node.generators, bound)
+    element = _compile(node.elt, inner)
+
+    def make(env: _Env) -> tuple[set[Any], Callable[[], None]]:
+        out: set[Any] = set()
+
+        def emit() -> None:
+            _full(out)
+            value = element(env)
+            try:
+                out.add(value)
+            except TypeError:
+                raise _hash_error(value) from None
+
+        return out, emit
+
+    return _comprehension(gens, names, make)
+
+
+def _c_dictcomp(node: ast.DictComp, bound: frozenset[str]) -> Fn:
+    gens, inner, names = _compile_generators(node.generators, bound)
+    read_key, read_value = _compile(node.key, inner), _compile(node.value, inner)
+
+    def make(env: _Env) -> tuple[dict[Any, Any], Callable[[], None]]:
+        out: dict[Any, Any] = {}
+
+        def emit() -> None:
+            _full(out)
+            key = read_key(env)
+            try:
+                out[key] = read_value(env)
+            except TypeError:
+                raise _hash_error(key) from None
+
+        return out, emit
+
+    return _comprehension(gens, names, make)
+
+
+def _c_call(node: ast.Call, bound: frozenset[str]) -> Fn:
+    if not isinstance(node.func, ast.Name):
+        raise _bad(
+            f"only allow-listed functions can be called, not {ast.unparse(node.func)!r} "
+            "(there are no methods: write lower(s), not s.lower())"
+        )
+    name = node.func.id
+    function = FUNCTIONS.get(name)
+    if function is None:
+        raise _bad(f"unknown function {name!r}; allowed: {', '.join(sorted(FUNCTIONS))}")
+    if any(keyword.arg is None for keyword in node.keywords):
+        raise _bad("unpacking with ** is not allowed in calls")
+    _check_arity(name, function, node)
+    args = [_compile(arg, bound) for arg in node.args]
+    kwargs = {keyword.arg: _compile(keyword.value, bound) for keyword in node.keywords}
+
+    def call(env: _Env) -> Any:
+        values = [arg(env) for arg in args]
+        named = {key: read(env) for key, read in kwargs.items()} if kwargs else {}
+        try:
+            result = function(*values, **named)
+        except ExpressionError:
+            raise
+        except (TypeError, ValueError, OverflowError, ZeroDivisionError) as exc:
+            raise ExpressionError(f"{name}(): {exc}") from None
+        return _sized(env, result)
+
+    return call
+
+
+@functools.cache
+def _signature(function: Callable[..., Any]) -> Any:
+    import inspect
+
+    return inspect.signature(function)
+
+
+def _check_arity(name: str, function: Callable[..., Any], node: ast.Call) -> None:
+    try:
+        _signature(function).bind(*node.args, **{kw.arg: kw.value for kw in node.keywords})
+    except TypeError as exc:
+        raise _bad(f"{name}(): {exc}") from None
+
+
+_COMPILERS: dict[type[ast.AST], Callable[[Any, frozenset[str]], Fn]] = {
+    ast.Constant: _c_constant,
+    ast.Name: _c_name,
+    ast.Attribute: _c_attribute,
+    ast.Subscript: _c_subscript,
+    ast.BinOp: _c_binop,
+    ast.UnaryOp: _c_unaryop,
+    ast.BoolOp: _c_boolop,
+    ast.Compare: _c_compare,
+    ast.IfExp: _c_ifexp,
+    ast.List: _c_list,
+    ast.Tuple: _c_tuple,
+    ast.Set: _c_set,
+    ast.Dict: _c_dict,
+    ast.ListComp: _c_listcomp,
+    ast.GeneratorExp: _c_listcomp,
+    ast.SetComp: _c_setcomp,
+    ast.DictComp: _c_dictcomp,
+    ast.Call: _c_call,
+}
+
+
+# --- references (for the validator) ----------------------------------------------------------
+
+
+def _chain(node: ast.AST, bound: frozenset[str]) -> tuple[str, ...] | None:
+    """`a.b['c'].d` -> ("a", "b", "c", "d"); () when the root is not a free name; None when
+    `node` is not such a chain."""
+    keys: list[str] = []
+    while True:
+        if isinstance(node, ast.Attribute):
+            keys.append(node.attr)
+            node = node.value
+        elif (
+            isinstance(node, ast.Subscript)
+            and isinstance(node.slice, ast.Constant)
+            and isinstance(node.slice.value, str)
+        ):
+            keys.append(node.slice.value)
+            node = node.value
+        elif isinstance(node, ast.Name):
+            if node.id in bound or node.id in ALIASES:
+                return ()
+            return (node.id, *reversed(keys))
+        else:
+            return None
+
+
+def _collect_paths(node: ast.AST, bound: frozenset[str], paths: set[tuple[str, ...]]) -> None:
+    chain = _chain(node, bound)
+    if chain is not None:
+        if chain:
+            paths.add(chain)
+        return
+    if isinstance(node, ast.ListComp | ast.GeneratorExp | ast.SetComp | ast.DictComp):
+        inner = set(bound)
+        for gen in node.generators:
+            _collect_paths(gen.iter, frozenset(inner), paths)
+            inner.update(_target_names(gen.target))
+            for cond in gen.ifs:
+                _collect_paths(cond, frozenset(inner), paths)
+        elements = (node.key, node.value) if isinstance(node, ast.DictComp) else (node.elt,)
+        for element in elements:
+            _collect_paths(element, frozenset(inner), paths)
+        return
+    for child in ast.iter_child_nodes(node):
+        if isinstance(node, ast.Call) and child is node.func:
+            continue
+        _collect_paths(child, bound, paths)
+
+
+# --- public API ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class CompiledExpression:
+    """A parsed expression: evaluate it with `evaluate(scope)`."""
+
+    source: str
+    function: Fn
+    paths: frozenset[tuple[str, ...]]
+
+    @property
+    def names(self) -> frozenset[str]:
+        return frozenset(path[0] for path in self.paths)
+
+    def evaluate(self, scope: Mapping[str, Any]) -> Any:
+        return _run(self.function, scope)
+
+
+def parse(expr: str) -> CompiledExpression:
+    """Parse and compile an expression (cached by its text); bad ones raise `bad_expression`."""
+    if not isinstance(expr, str):
+        raise _bad(f"an expression must be a string, not {type_of(expr)}")
+    return _parse(expr)
+
+
+@functools.lru_cache(maxsize=8192)
+def _parse(expr: str) -> CompiledExpression:
+    text = expr.strip()
+    if not text:
+        raise _bad("empty expression")
+    if len(text) > MAX_EXPRESSION_LENGTH:
+        raise _bad(f"expression longer than {MAX_EXPRESSION_LENGTH:,} characters")
+    tree = _syntax_tree(text)
+    try:
+        function = _compile(tree.body, frozenset())
+        paths: set[tuple[str, ...]] = set()
+        _collect_paths(tree.body, frozenset(), paths)
+    except RecursionError:
+        raise _bad("expression is nested too deeply") from None
+    return CompiledExpression(text, function, frozenset(paths))
+
+
+def _syntax_tree(text: str) -> ast.Expression:
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            return ast.parse(text, mode="eval")
+    except SyntaxError as exc:
+        where = f" at column {exc.offset}" if exc.offset else ""
+        raise _bad(f"invalid expression {_clip(text)!r}: {exc.msg}{where}") from None
+    except (ValueError, RecursionError, MemoryError) as exc:
+        raise _bad(f"invalid expression {_clip(text)!r}: {exc or 'nested too deeply'}") from None
+
+
+def _clip(text: str, limit: int = 80) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _run(function: Fn, scope: Mapping[str, Any]) -> Any:
+    try:
+        return function(_Env(scope))
+    except ExpressionError:
+        raise
+    except RecursionError:
+        raise ExpressionError("expression is nested too deeply") from None
+    except MemoryError:
+        raise ExpressionError("expression needs too much memory") from None
+    except Exception as exc:  # a last line of defence: evaluation never leaks another type
+        raise ExpressionError(f"cannot evaluate: {exc}") from None
+
+
+def evaluate(expr: str, scope: Mapping[str, Any]) -> Any:
+    """The value of an expression in `scope` (names: inputs, vars, node ids, input, loop…)."""
+    return _run(parse(expr).function, scope)
+
+
+def referenced_names(expr: str) -> set[str]:
+    """The free names an expression reads: `a.x + len(inputs.items)` -> {"a", "inputs"}."""
+    return set(parse(expr).names)
+
+
+def referenced_paths(expr: str) -> set[tuple[str, ...]]:
+    """Dotted paths read from free names: `vars.threshold` -> {("vars", "threshold")}."""
+    return set(parse(expr).paths)
+
+
+# --- templates -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class _Segment:
+    source: str  # the text between `{{` and `}}`, stripped
+
+
+def _closing(text: str, begin: int) -> int:
+    """The `}}` that ends the `{{` before `begin`: the first one after which the enclosed text
+    parses (so `{{ {"a": {"b": 1}} }}` works), else the first one."""
+    first = text.find("}}", begin)
+    if first < 0:
+        raise _bad(f"unclosed '{{{{' at position {begin - 2} in {_clip(text)!r}")
+    end = first
+    while end >= 0:
+        try:
+            _syntax_tree(text[begin:end].strip())
+            return end
+        except ExpressionError:
+            end = text.find("}}", end + 1)
+    return first
+
+
+@functools.lru_cache(maxsize=8192)
+def _template_parts(text: str) -> tuple[str | _Segment, ...]:
+    parts: list[str | _Segment] = []
+    pos = 0
+    while (start := text.find("{{", pos)) >= 0:
+        if start > pos:
+            parts.append(text[pos:start])
+        end = _closing(text, start + 2)
+        parts.append(_Segment(text[start + 2 : end].strip()))
+        pos = end + 2
+    if pos < len(text):
+        parts.append(text[pos:])
+    return tuple(parts)
+
+
+@dataclass(frozen=True, slots=True)
+class _Template:
+    raw: CompiledExpression | None  # the only `{{ }}` of the string, whitespace around it
+    parts: tuple[str | CompiledExpression, ...]
+
+
+@functools.lru_cache(maxsize=8192)
+def _template(text: str) -> _Template:
+    parts = tuple(
+        parse(part.source) if isinstance(part, _Segment) else part for part in _template_parts(text)
+    )
+    expressions = [part for part in parts if isinstance(part, CompiledExpression)]
+    only_space = all(isinstance(part, CompiledExpression) or not part.strip() for part in parts)
+    raw = expressions[0] if len(expressions) == 1 and only_space else None
+    return _Template(raw, parts)
+
+
+def _render_string(text: str, scope: Mapping[str, Any]) -> Any:
+    template = _template(text)
+    if template.raw is not None:
+        return _run(template.raw.function, scope)
+    pieces = []
+    size = 0
+    for part in template.parts:
+        piece = part if isinstance(part, str) else _template_text(_run(part.function, scope))
+        size += len(piece)
+        if size > MAX_SIZE:
+            raise ExpressionError(f"rendered text longer than {MAX_SIZE:,} characters")
+        pieces.append(piece)
+    return "".join(pieces)
+
+
+def render(value: Any, scope: Mapping[str, Any]) -> Any:
+    """Render every `{{ }}` in a JSON value; parts without templates are the same objects."""
+    if isinstance(value, str):
+        return _render_string(value, scope) if "{{" in value else value
+    if isinstance(value, dict):
+        out = None
+        for key, item in value.items():
+            rendered = render(item, scope)
+            if rendered is not item:
+                if out is None:
+                    out = dict(value)
+                out[key] = rendered
+        return value if out is None else out
+    if isinstance(value, list):
+        items = [render(item, scope) for item in value]
+        changed = any(new is not old for new, old in zip(items, value, strict=True))
+        return items if changed else value
+    return value
+
+
+def has_template(value: Any) -> bool:
+    """Whether a JSON value holds a `{{` anywhere (the executor skips rendering otherwise)."""
+    if isinstance(value, str):
+        return "{{" in value
+    if isinstance(value, Mapping):
+        return any(has_template(item) for item in value.values())
+    if isinstance(value, list | tuple):
+        return any(has_template(item) for item in value)
+    return False
+
+
+def template_expressions(value: Any) -> list[str]:
+    """Every `{{ }}` expression in a JSON value, in order. An unclosed `{{` raises
+    `ExpressionError(code="bad_expression")`."""
+    found: list[str] = []
+    _collect_templates(value, found)
+    return found
+
+
+def _collect_templates(value: Any, found: list[str]) -> None:
+    if isinstance(value, str):
+        if "{{" in value:
+            found.extend(p.source for p in _template_parts(value) if isinstance(p, _Segment))
+    elif isinstance(value, Mapping):
+        for item in value.values():
+            _collect_templates(item, found)
+    elif isinstance(value, list | tuple):
+        for item in value:
+            _collect_templates(item, found)
