@@ -1,13 +1,48 @@
-"""Websocket consumers: thin, one handler per message type."""
+"""Websocket consumers: thin, one handler per message type.
 
+`RunConsumer` streams a run's events (SPEC §5). It joins the run's group *before* reading the
+persisted events, so an event produced while the replay is read arrives afterwards as a live
+message; every event is forwarded only when its `seq` is exactly the next one the client needs.
+A duplicate is dropped, and a gap (a live message the channel layer dropped, a slow client whose
+channel filled up) is filled from PostgreSQL, where every event is durable before it is sent.
+"""
+
+from urllib.parse import parse_qs
+
+from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 
+from workflows import live
 
-class HealthConsumer(AsyncJsonWebsocketConsumer):
+REPLAY_PAGE = 500
+
+
+class JsonConsumer(AsyncJsonWebsocketConsumer):
+    """A JSON consumer that answers a malformed message with an error and stays open."""
+
+    async def receive(self, text_data=None, bytes_data=None, **kwargs) -> None:
+        if text_data is None:
+            await self.send_error("binary messages are not supported; send JSON text")
+            return
+        try:
+            content = await self.decode_json(text_data)
+        except ValueError:
+            await self.send_error("message is not valid JSON")
+            return
+        if not isinstance(content, dict) or not isinstance(content.get("type"), str):
+            await self.send_error('a message is a JSON object with a string "type"')
+            return
+        await self.receive_json(content, **kwargs)
+
+    async def send_error(self, message: str) -> None:
+        await self.send_json({"type": "error", "message": message})
+
+
+class HealthConsumer(JsonConsumer):
     """Echoes `{"type": "ping", ...}` back as `pong` through the channel layer.
 
-    The round trip goes through a group on the configured channel layer, so a
-    client that gets its pong has proven the layer (Redis in production) works.
+    The round trip goes through a group on the configured channel layer, so a client that
+    gets its pong has proven the layer (Redis in production) works.
     """
 
     async def connect(self) -> None:
@@ -19,8 +54,8 @@ class HealthConsumer(AsyncJsonWebsocketConsumer):
         await self.channel_layer.group_discard(self.group, self.channel_name)
 
     async def receive_json(self, content, **kwargs) -> None:
-        if not isinstance(content, dict) or content.get("type") != "ping":
-            await self.send_json({"type": "error", "message": 'expected {"type": "ping"}'})
+        if content.get("type") != "ping":
+            await self.send_error('expected {"type": "ping"}')
             return
         await self.channel_layer.group_send(
             self.group, {"type": "health.pong", "data": content.get("data")}
@@ -29,8 +64,83 @@ class HealthConsumer(AsyncJsonWebsocketConsumer):
     async def health_pong(self, message: dict) -> None:
         await self.send_json({"type": "pong", "data": message.get("data")})
 
-    async def receive(self, text_data=None, bytes_data=None, **kwargs) -> None:
-        try:
-            await super().receive(text_data=text_data, bytes_data=bytes_data, **kwargs)
-        except ValueError:
-            await self.send_json({"type": "error", "message": "message is not valid JSON"})
+
+def parse_after(query_string: bytes) -> int | None:
+    values = parse_qs(query_string.decode("latin-1")).get("after", ["0"])
+    try:
+        after = int(values[0])
+    except ValueError:
+        return None
+    return after if after >= 0 else None
+
+
+class RunConsumer(JsonConsumer):
+    """`ws/runs/<run_id>/?after=<seq>`: replay persisted events after `seq`, then stream."""
+
+    run_id: int
+    last_seq: int
+
+    async def connect(self) -> None:
+        user = self.scope.get("user")
+        self.run_id = int(self.scope["url_route"]["kwargs"]["run_id"])
+        self.group = None
+        if user is None or not user.is_authenticated:
+            await self.close(code=4401)
+            return
+        if not await database_sync_to_async(live.run_visible_to)(self.run_id, user):
+            await self.close(code=4404)
+            return
+        after = parse_after(self.scope.get("query_string", b""))
+        if after is None:
+            await self.close(code=4400)
+            return
+        self.last_seq = after
+        self.group = live.run_group(self.run_id)
+        await self.channel_layer.group_add(self.group, self.channel_name)
+        await self.accept()
+        await self.catch_up()
+
+    async def disconnect(self, code: int) -> None:
+        if self.group:
+            await self.channel_layer.group_discard(self.group, self.channel_name)
+
+    async def catch_up(self) -> None:
+        """Send every persisted event after `last_seq`, page by page."""
+        while True:
+            events = await database_sync_to_async(live.events_after)(
+                self.run_id, self.last_seq, REPLAY_PAGE
+            )
+            for event in events:
+                await self.forward(event)
+            if len(events) < REPLAY_PAGE:
+                return
+
+    async def forward(self, event: dict) -> None:
+        if event["seq"] != self.last_seq + 1:
+            return
+        await self.send_json(event)
+        self.last_seq = event["seq"]
+
+    async def run_event(self, message: dict) -> None:
+        """A live event from the runtime (sent after its transaction committed)."""
+        seq = message["event"]["seq"]
+        if seq <= self.last_seq:
+            return
+        if seq == self.last_seq + 1:
+            await self.forward(message["event"])
+        else:
+            await self.catch_up()
+
+    async def receive_json(self, content, **kwargs) -> None:
+        kind = content["type"]
+        if kind == "ping":
+            await self.send_json({"type": "pong", "seq": self.last_seq})
+        elif kind == "resync":
+            after = content.get("after")
+            if not isinstance(after, int) or after < 0:
+                await self.send_error('"after" must be a non-negative integer')
+                return
+            self.last_seq = after
+            await self.catch_up()
+        else:
+            await self.send_error(f"unknown message type {kind!r}; expected ping or resync")

@@ -6,6 +6,7 @@ from workflows import consumers
 
 websocket_urlpatterns = [
     path("ws/health/", consumers.HealthConsumer.as_asgi()),
+    path("ws/runs/<int:run_id>/", consumers.RunConsumer.as_asgi()),
 ]
 
 # Channel name -> consumer, for `manage.py runworker <channel>`.

@@ -1,0 +1,25 @@
+"""Reads and names for live run streaming: the run's group and its persisted events."""
+
+from workflows.models import RunEvent, WorkflowRun
+
+
+def run_group(run_id: int) -> str:
+    return f"run-{run_id}"
+
+
+def run_visible_to(run_id: int, user) -> bool:
+    return WorkflowRun.objects.filter(pk=run_id, workflow__owner=user).exists()
+
+
+def event_body(run_id: int, seq: int, type_: str, payload: dict) -> dict:
+    """The SPEC §5 JSON of a persisted event."""
+    return {"seq": seq, "type": type_, "run": run_id, **payload}
+
+
+def events_after(run_id: int, after: int, limit: int) -> list[dict]:
+    rows = (
+        RunEvent.objects.filter(run_id=run_id, seq__gt=after)
+        .order_by("seq")
+        .values_list("seq", "type", "payload")[:limit]
+    )
+    return [event_body(run_id, seq, type_, payload) for seq, type_, payload in rows]
