@@ -1,0 +1,165 @@
+"""Reads: workflows and runs as their owner sees them. Someone else's object is a 404."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db.models import Count, OuterRef, QuerySet, Subquery
+from django.http import Http404
+
+from workflows import serializers as translate
+from workflows.models import NodeRun, RunEvent, Workflow, WorkflowEdge, WorkflowNode, WorkflowRun
+
+EVENTS_LIMIT_MAX = 1000
+
+
+def workflow_list(*, user) -> QuerySet[Workflow]:
+    """The user's workflows, newest change first, with node count and last run status."""
+    last_run = WorkflowRun.objects.filter(workflow=OuterRef("pk")).order_by("-created_at", "-id")
+    return (
+        Workflow.objects.filter(owner=user)
+        .annotate(
+            node_count=Count("nodes", distinct=True),
+            last_run_status=Subquery(last_run.values("status")[:1]),
+        )
+        .order_by("-updated_at", "-id")
+    )
+
+
+def workflow_get(*, user, workflow_id: int, for_update: bool = False) -> Workflow:
+    queryset = Workflow.objects.filter(owner=user)
+    if for_update:
+        queryset = queryset.select_for_update()
+    workflow = queryset.filter(pk=workflow_id).first()
+    if workflow is None:
+        raise Http404(f"workflow {workflow_id} not found")
+    return workflow
+
+
+def workflow_document(*, workflow: Workflow) -> dict[str, Any]:
+    """The workflow's SPEC §1 document, read from its rows in document order (2 queries)."""
+    nodes = WorkflowNode.objects.filter(workflow=workflow).order_by("order")
+    edges = WorkflowEdge.objects.filter(workflow=workflow).order_by("order")
+    edge_columns = (*translate.EDGE_COLUMNS, "source__node_id", "target__node_id")
+    node_rows = nodes.values_list(*translate.NODE_COLUMNS)
+    return {
+        **translate.workflow_header(workflow),
+        "nodes": [translate.node_document(row) for row in node_rows],
+        "edges": [translate.edge_document(row) for row in edges.values_list(*edge_columns)],
+    }
+
+
+def workflow_body(*, workflow: Workflow, document: dict | None = None) -> dict[str, Any]:
+    """What the API answers for one workflow: the document plus id, revision, valid, errors."""
+    if document is None:
+        document = workflow_document(workflow=workflow)
+    return {
+        "id": workflow.pk,
+        **document,
+        "revision": workflow.revision,
+        "valid": workflow.valid,
+        "errors": workflow.errors,
+    }
+
+
+def run_list(*, user, workflow_id: int | None = None, status: str | None = None) -> QuerySet:
+    runs = WorkflowRun.objects.filter(workflow__owner=user).select_related("workflow")
+    if workflow_id is not None:
+        runs = runs.filter(workflow_id=workflow_id)
+    if status:
+        runs = runs.filter(status=status)
+    return runs.defer("document", "state", "inputs", "outputs").order_by("-created_at", "-id")
+
+
+def run_get(*, user, run_id: int) -> WorkflowRun:
+    run = WorkflowRun.objects.filter(workflow__owner=user, pk=run_id).first()
+    if run is None:
+        raise Http404(f"run {run_id} not found")
+    return run
+
+
+def run_events(*, run: WorkflowRun, after: int = 0, limit: int = EVENTS_LIMIT_MAX) -> list:
+    """The run's events with `seq > after`, in order, at most `limit` of them."""
+    limit = max(1, min(limit, EVENTS_LIMIT_MAX))
+    return list(RunEvent.objects.filter(run=run, seq__gt=after).order_by("seq")[:limit])
+
+
+def run_report(*, run: WorkflowRun) -> dict[str, Any]:
+    """The SPEC §7 report of a run plus its identity and every node attempt (`node_runs`)."""
+    node_runs = list(NodeRun.objects.filter(run=run).order_by("iteration", "node_id", "attempt"))
+    return {
+        "id": run.pk,
+        "run": run.pk,
+        "workflow": run.workflow_id,
+        "revision": run.revision,
+        "status": run.status,
+        "mode": run.mode,
+        "trigger": run.trigger,
+        "inputs": run.inputs,
+        "outputs": run.outputs,
+        "error": run.error,
+        "created_at": translate.iso(run.created_at),
+        "started_at": translate.iso(run.started_at),
+        "finished_at": translate.iso(run.finished_at),
+        "from_node": run.from_node or None,
+        "source_run": run.source_run_id,
+        "nodes": top_level_nodes(run.document, node_runs),
+        "iterations": iterations(node_runs),
+        "node_runs": [translate.node_run_body(node_run) for node_run in node_runs],
+    }
+
+
+def top_level_nodes(document: dict, node_runs: list[NodeRun]) -> dict[str, dict]:
+    """Every document node that is not in a container body: its latest attempt, else pending."""
+    attempts = group_attempts(run for run in node_runs if not run.iteration)
+    nodes = {}
+    for node in document.get("nodes", []):
+        if node.get("parent"):
+            continue
+        found = attempts.get(node["id"])
+        nodes[node["id"]] = (
+            translate.node_report(found) if found else translate.pending_node_report()
+        )
+    return nodes
+
+
+def iterations(node_runs: list[NodeRun]) -> dict[str, list[dict]]:
+    """Body node reports per container, one object per iteration in order.
+
+    An iteration path is `<container>[<index>]`, nested ones joined with `/`
+    (`outer[1]/inner[0]`); the key is the path without its last index (`outer[1]/inner`).
+    """
+    by_iteration: dict[str, dict[int, list[NodeRun]]] = {}
+    for node_run in node_runs:
+        if not node_run.iteration:
+            continue
+        container, index = split_iteration(node_run.iteration)
+        by_iteration.setdefault(container, {}).setdefault(index, []).append(node_run)
+    result = {}
+    for container, by_index in by_iteration.items():
+        size = max(by_index) + 1
+        result[container] = [
+            {
+                node_id: translate.node_report(attempts)
+                for node_id, attempts in group_attempts(by_index.get(i, [])).items()
+            }
+            for i in range(size)
+        ]
+    return result
+
+
+def split_iteration(path: str) -> tuple[str, int]:
+    head, _, index = path.rpartition("[")
+    try:
+        return head, int(index.rstrip("]"))
+    except ValueError:
+        return path, 0
+
+
+def group_attempts(node_runs) -> dict[str, list[NodeRun]]:
+    grouped: dict[str, list[NodeRun]] = {}
+    for node_run in node_runs:
+        grouped.setdefault(node_run.node_id, []).append(node_run)
+    for attempts in grouped.values():
+        attempts.sort(key=lambda node_run: node_run.attempt)
+    return grouped
