@@ -1,0 +1,95 @@
+"""Config paths a handler declares as plain expressions (`expression_fields`, e.g.
+`"cases[].expression"`): find them, and render everything else."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from typing import Any
+
+
+def split_path(path: str) -> tuple[str, ...]:
+    """`"cases[].expression"` -> `("cases", "[]", "expression")`."""
+    parts: list[str] = []
+    for part in path.split("."):
+        while part.endswith("[]"):
+            part = part[:-2]
+            if part:
+                parts.append(part)
+            parts.append("[]")
+            part = ""
+        if part:
+            parts.append(part)
+    return tuple(parts)
+
+
+def expression_values(config: Any, paths: tuple[str, ...]) -> Iterator[tuple[str, Any]]:
+    """Every (field, value) found at the declared expression paths, e.g. `("cases[1].expression",
+    "a.x > 1")`. Missing keys are simply absent (the JSON Schema reports required ones)."""
+    for path in paths:
+        yield from _walk(config, split_path(path), "config")
+
+
+def _walk(value: Any, parts: tuple[str, ...], where: str) -> Iterator[tuple[str, Any]]:
+    if not parts:
+        yield where, value
+        return
+    head, rest = parts[0], parts[1:]
+    if head == "[]":
+        if isinstance(value, list):
+            for index, item in enumerate(value):
+                yield from _walk(item, rest, f"{where}[{index}]")
+    elif isinstance(value, dict) and head in value:
+        yield from _walk(value[head], rest, f"{where}.{head}")
+
+
+def templated_values(config: Any, paths: tuple[str, ...]) -> Iterator[tuple[str, Any]]:
+    """(field, value) pairs of the config that are rendered as templates (all but the
+    expression paths), at the granularity of the top-level keys and list items under them."""
+    skip = {split_path(path) for path in paths}
+    yield from _templated(config, (), skip, "config")
+
+
+def _templated(value: Any, at: tuple[str, ...], skip: set, where: str) -> Iterator:
+    if at in skip:
+        return
+    if not any(path[: len(at)] == at for path in skip):
+        yield where, value
+        return
+    if isinstance(value, dict):
+        for key, item in value.items():
+            yield from _templated(item, (*at, key), skip, f"{where}.{key}")
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            yield from _templated(item, (*at, "[]"), skip, f"{where}[{index}]")
+    else:
+        yield where, value
+
+
+def render_config(config: dict, scope: Mapping[str, Any], paths: tuple[str, ...]) -> dict:
+    """Render every `{{ }}` of a node's config except the expression paths (left verbatim)."""
+    from engine import expressions
+
+    if not paths:
+        return expressions.render(config, scope)
+    return _render_except(config, (), {split_path(path) for path in paths}, scope)
+
+
+def _render_except(value: Any, at: tuple[str, ...], skip: set, scope: Mapping) -> Any:
+    from engine import expressions
+
+    if at in skip:
+        return value
+    if not any(path[: len(at)] == at for path in skip):
+        return expressions.render(value, scope)
+    if isinstance(value, dict):
+        return {key: _render_except(item, (*at, key), skip, scope) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_render_except(item, (*at, "[]"), skip, scope) for item in value]
+    return expressions.render(value, scope)
+
+
+def needs_render(config: Any, paths: tuple[str, ...]) -> bool:
+    """Whether rendering the config (outside the expression paths) would change anything."""
+    from engine import expressions
+
+    return any(expressions.has_template(value) for _, value in templated_values(config, paths))

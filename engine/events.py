@@ -1,0 +1,91 @@
+"""Run events (SPEC §5): frozen dataclasses handed to the caller's sink, one per state change.
+
+An event keeps its time as a float (one `time.time()` call) and formats it only in `to_dict`,
+so a sink that drops events costs next to nothing.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+RUN_STATUS = "run.status"
+NODE_STATUS = "node.status"
+NODE_OUTPUT = "node.output"
+NODE_LOG = "node.log"
+NODE_PROGRESS = "node.progress"
+GRAPH_CHANGED = "graph.changed"
+EVENT_TYPES = (RUN_STATUS, NODE_STATUS, NODE_OUTPUT, NODE_LOG, NODE_PROGRESS, GRAPH_CHANGED)
+
+DEFAULT_PREVIEW_BYTES = 4096
+
+
+def iso_ms(ts: float | None) -> str | None:
+    """UTC ISO-8601 with milliseconds and `Z` (events)."""
+    if ts is None:
+        return None
+    return datetime.fromtimestamp(ts, UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
+
+
+def iso_us(ts: float | None) -> str | None:
+    """UTC ISO-8601 with microseconds and `Z` (run reports)."""
+    if ts is None:
+        return None
+    return datetime.fromtimestamp(ts, UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+@dataclass(frozen=True, slots=True)
+class Event:
+    """One SPEC §5 event. `data` holds the type-specific fields (`output`, `message`, `done`
+    and `total`, `nodes` and `edges`); `to_dict()` is the JSON sent to clients."""
+
+    seq: int
+    type: str
+    run: Any
+    ts: float
+    node: str | None = None
+    status: str | None = None
+    attempt: int | None = None
+    error: dict | None = None
+    duration_ms: int | None = None
+    iteration: int | None = None
+    data: dict | None = None
+
+    @property
+    def at(self) -> str:
+        return iso_ms(self.ts)
+
+    def to_dict(self) -> dict[str, Any]:
+        event = {
+            "seq": self.seq,
+            "type": self.type,
+            "run": self.run,
+            "node": self.node,
+            "iteration": self.iteration,
+            "status": None if self.status is None else str(self.status),
+            "attempt": self.attempt,
+            "at": iso_ms(self.ts),
+            "error": self.error,
+            "duration_ms": self.duration_ms,
+        }
+        if self.data:
+            event.update(self.data)
+        return event
+
+
+def preview(value: Any, limit: int = DEFAULT_PREVIEW_BYTES) -> Any:
+    """The value itself when its JSON fits in `limit` bytes, else a truncated JSON text marked
+    as such (the full value is fetched over HTTP)."""
+    if value is None or isinstance(value, bool | int | float):
+        return value
+    if isinstance(value, str):
+        if len(value) <= limit // 4 or len(value.encode("utf-8")) <= limit:
+            return value
+        text = json.dumps(value)
+    else:
+        text = json.dumps(value, default=str, separators=(",", ":"))
+        if len(text) <= limit // 4 or len(text.encode("utf-8")) <= limit:
+            return value
+    return {"truncated": True, "size": len(text.encode("utf-8")), "preview": text[:limit]}

@@ -1,0 +1,703 @@
+"""The asyncio runner around the planner: one task per running node, a slot counter with a
+ready queue for `max_parallel`, retries, timeouts, halt / cancel, events and snapshots.
+
+`Execution(graph, ...).run()` drives one run to its end (or to a park, status `paused`) and
+returns a `RunReport`. The planner decides; this module only performs and records.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections import deque
+from collections.abc import Callable, Mapping
+from functools import partial
+from typing import Any
+
+from engine.backoff import retry_delay
+from engine.config import render_config
+from engine.events import (
+    DEFAULT_PREVIEW_BYTES,
+    NODE_LOG,
+    NODE_OUTPUT,
+    NODE_STATUS,
+    RUN_STATUS,
+    Event,
+    preview,
+)
+from engine.graph import Graph
+from engine.handlers.base import ERROR_HANDLE, HandlerContext, HandlerResult, NodeError, Registry
+from engine.planner import RUN, Planner
+from engine.report import NodeRecord, RunReport
+from engine.scope import Scope
+from engine.states import (
+    NODE_TERMINAL,
+    RUN_TERMINAL,
+    EdgeState,
+    NodeState,
+    RunState,
+    run_transition,
+    transition,
+)
+
+SNAPSHOT_VERSION = 1
+PENDING = NodeState.PENDING
+QUEUED = NodeState.QUEUED
+RUNNING = NodeState.RUNNING
+RETRYING = NodeState.RETRYING
+WAITING = NodeState.WAITING
+SUCCEEDED = NodeState.SUCCEEDED
+FAILED = NodeState.FAILED
+SKIPPED = NodeState.SKIPPED
+UPSTREAM_FAILED = NodeState.UPSTREAM_FAILED
+CANCELLED = NodeState.CANCELLED
+IN_FLIGHT = frozenset({QUEUED, RUNNING, RETRYING})
+DRY_RUN_OUTPUT = {"dry_run": True}
+
+
+class SystemClock:
+    """Wall time and sleeping; tests pass a fake with the same two methods."""
+
+    time = staticmethod(time.time)
+    sleep = staticmethod(asyncio.sleep)
+
+
+class Execution:
+    """One run of a graph. See the module docstring; `options` keys: `http_allow_private`,
+    `env` (values for the names allow-listed in settings.env), `secrets`, `max_output_preview`
+    (bytes), `clock` (an object with `time()` and `async sleep(s)`), `dry_run`."""
+
+    def __init__(
+        self,
+        graph: Graph,
+        *,
+        inputs: Mapping[str, Any] | None = None,
+        run_id: Any = None,
+        sink: Callable[[Event], Any] | None = None,
+        store: Any = None,
+        snapshot: Mapping[str, Any] | None = None,
+        registry: Registry | None = None,
+        options: Mapping[str, Any] | None = None,
+    ) -> None:
+        options = dict(options or {})
+        n = len(graph)
+        self.graph = graph
+        self.run_id = run_id
+        self._sink = sink
+        self._store = store
+        self._clock = options.get("clock") or SystemClock()
+        self._now = self._clock.time
+        self._preview_limit = int(options.get("max_output_preview") or DEFAULT_PREVIEW_BYTES)
+        self._dry_run = bool(options.get("dry_run"))
+        if registry is None:
+            self._handlers = graph.handlers
+        else:
+            self._handlers = tuple(registry.get(node["type"]) for node in graph.nodes)
+        self.status = RunState.QUEUED
+        self.error: dict | None = None
+        self.started: float | None = None
+        self.finished: float | None = None
+        self.records = [NodeRecord() for _ in range(n)]
+        self.outputs: dict[str, Any] = {}
+        self._planner = Planner(graph)
+        self._results: dict[str, Any] = {}  # node id -> output, what expressions read
+        self._carried: list[Any] = [None] * n  # what a node's taken edges carry
+        self._config_override: dict[int, dict] = {}
+        self._seq = 0
+        self._max_parallel = max(1, int(graph.settings.get("max_parallel") or 16))
+        self._active = 0
+        self._waiting: deque = deque()
+        self._tasks: dict[int, asyncio.Task] = {}
+        self._group: asyncio.TaskGroup | None = None
+        self._stop_status: RunState | None = None
+        self._stop_reason: str | None = None
+        self._parking = False
+        self._unhandled: list[int] = []
+        self._resumed: list[tuple[int, str]] = []  # the user's retry/skip of parked nodes
+        self._restored: list[tuple[int, str]] = []  # decisions re-derived from a snapshot
+        self._handler_settings = {
+            "http_allow_private": bool(options.get("http_allow_private")),
+            "dry_run": self._dry_run,
+        }
+        self.inputs = self._run_inputs(inputs or {})
+        secrets = dict(options.get("secrets") or {})
+        self._secret_values = [v for v in secrets.values() if isinstance(v, str) and len(v) >= 4]
+        env = options.get("env") or {}
+        self._fixed = {
+            "inputs": self.inputs,
+            "vars": graph.document.get("variables") or {},
+            "run": {"id": run_id},
+            "env": {name: env[name] for name in graph.settings.get("env") or () if name in env},
+            "secrets": secrets,
+        }
+        if snapshot is not None:
+            self._restore(snapshot, inputs)
+
+    # ---- public ------------------------------------------------------------------------
+
+    async def run(self) -> RunReport:
+        """Run until every node is decided and done, the run is stopped, or it parks."""
+        if self.status in RUN_TERMINAL:
+            return self.report()
+        now = self._now()
+        if self.started is None:
+            self.started = now
+        self._set_run_status(RunState.RUNNING, now)
+        loop = asyncio.get_running_loop()
+        timeout = self.graph.settings.get("timeout_s")
+        timer = None
+        if timeout:
+            remaining = max(0.0, float(timeout) - (now - self.started))
+            message = f"run timed out after {timeout:g} s"
+            timer = loop.call_later(
+                remaining,
+                self._stop,
+                RunState.FAILED,
+                message,
+                {"message": message, "type": "timeout"},
+            )
+        try:
+            async with asyncio.TaskGroup() as group:
+                self._group = group
+                if self._stop_status is None:
+                    await self._begin()
+        finally:
+            self._group = None
+            if timer is not None:
+                timer.cancel()
+        self._finish()
+        return self.report()
+
+    def cancel(self, reason: str = "") -> None:
+        """Stop the run: running handlers are cancelled, nothing new starts, the run ends
+        `cancelled`. Call it from the run's event loop."""
+        message = f"run cancelled: {reason}" if reason else "run cancelled"
+        self._stop(RunState.CANCELLED, message, None)
+
+    def retry_node(self, node_id: str, config: dict | None = None) -> None:
+        """Resume a node parked `waiting` by on_failure=pause: run it again (a new attempt),
+        optionally with an edited config. Call before `run()` on a restored execution."""
+        i = self._waiting_node(node_id)
+        if config is not None:
+            self._config_override[i] = config
+        self._resumed.append((i, RUN))
+
+    def skip_node(self, node_id: str) -> None:
+        """Resume a node parked `waiting` by marking it skipped (its edges are skipped)."""
+        i = self._waiting_node(node_id)
+        record = self.records[i]
+        now = self._now()
+        self._set(i, record, SKIPPED, now)
+        record.finished = now
+        record.reason = "skipped by the user"
+        self._resumed.extend(self._planner.settle(i, SKIPPED, ()))
+
+    def snapshot(self) -> dict[str, Any]:
+        """The run's durable state, JSON-serialisable, at any moment."""
+        ids = self.graph.ids
+        return {
+            "version": SNAPSHOT_VERSION,
+            "run": self.run_id,
+            "status": str(self.status),
+            "seq": self._seq,
+            "started": self.started,
+            "finished": self.finished,
+            "error": self.error,
+            "inputs": self.inputs,
+            "outputs": dict(self.outputs),
+            "nodes": {ids[i]: record.to_state() for i, record in enumerate(self.records)},
+            "edges": {
+                edge_id: str(state)
+                for edge_id, state in zip(
+                    self.graph.edge_ids, self._planner.edge_states, strict=True
+                )
+            },
+        }
+
+    def report(self) -> RunReport:
+        ids = self.graph.ids
+        return RunReport(
+            run=self.run_id,
+            status=self.status,
+            started=self.started,
+            finished=self.finished,
+            nodes={ids[i]: record for i, record in enumerate(self.records)},
+            outputs=dict(self.outputs),
+            error=self.error,
+        )
+
+    # ---- scheduling --------------------------------------------------------------------
+
+    async def _begin(self) -> None:
+        decisions = self._planner.start()
+        decisions.extend(self._restored)
+        decisions.extend(self._resumed)
+        resumed = {i for i, _ in self._resumed}
+        if any(
+            record.status is WAITING and i not in resumed for i, record in enumerate(self.records)
+        ):
+            self._parking = True  # still parked: only the user's resume unparks it
+        await self._apply(decisions)
+
+    async def _apply(self, decisions: list[tuple[int, str]]) -> None:
+        """Start the nodes decided to run; record the others (skipped / upstream_failed)."""
+        store = self._store
+        for t, decision in decisions:
+            if decision is RUN:
+                if self._stop_status is None and not self._parking:
+                    self._ready(t)
+            else:
+                self._not_run(t, decision)
+                if store is not None:
+                    await store.node_settled(self, self.graph.ids[t], self.records[t])
+
+    def _apply_now(self, decisions: list[tuple[int, str]]) -> None:
+        for t, decision in decisions:
+            if decision is RUN:
+                if self._stop_status is None and not self._parking:
+                    self._ready(t)
+            else:
+                self._not_run(t, decision)
+
+    def _ready(self, i: int) -> None:
+        if self._active < self._max_parallel:
+            self._active += 1
+            self._tasks[i] = self._group.create_task(self._execute(i))
+        else:
+            self._set(i, self.records[i], QUEUED, self._now())
+            self._waiting.append(i)
+
+    def _release(self) -> None:
+        self._active -= 1
+        waiting = self._waiting
+        while waiting and self._active < self._max_parallel:
+            item = waiting.popleft()
+            self._active += 1
+            if isinstance(item, int):
+                self._tasks[item] = self._group.create_task(self._execute(item))
+            elif not item.done():
+                item.set_result(None)
+            else:
+                self._active -= 1
+
+    async def _acquire(self, i: int, record: NodeRecord) -> None:
+        if self._active < self._max_parallel:
+            self._active += 1
+            return
+        future = asyncio.get_running_loop().create_future()
+        self._set(i, record, QUEUED, self._now())
+        self._waiting.append(future)
+        try:
+            await future
+        except asyncio.CancelledError:
+            if future.done() and not future.cancelled():
+                self._release()  # a slot was handed over just before the cancellation
+            raise
+
+    # ---- one node ----------------------------------------------------------------------
+
+    async def _execute(self, i: int) -> None:
+        record = self.records[i]
+        node = self.graph.nodes[i]
+        retry = node["retry"]
+        holding = True
+        try:
+            while True:
+                output, error = await self._attempt(i, record, node)
+                if error is None or record.attempts >= (retry.get("max_attempts") or 1):
+                    break
+                self._release()
+                holding = False
+                now = self._now()
+                self._set(i, record, RETRYING, now, error=error)
+                await self._clock.sleep(retry_delay(retry, record.attempts))
+                await self._acquire(i, record)
+                holding = True
+        except asyncio.CancelledError:
+            if holding:
+                self._release()
+            self._tasks.pop(i, None)
+            if self._stop_status is None:
+                raise  # the run itself is being torn down: the snapshot keeps it in flight
+            self._cancelled(i, record, self._stop_reason)
+            return
+        self._release()
+        self._tasks.pop(i, None)
+        if error is None:
+            self._succeeded(i, record, output)
+            status, handles = SUCCEEDED, record.handles
+        else:
+            if not self._failed(i, record, error):
+                return  # parked (on_failure=pause): nothing downstream is decided
+            status, handles = FAILED, ()
+        if self._store is None:
+            self._apply_now(self._planner.settle(i, status, handles))
+        else:
+            await self._store.node_settled(self, self.graph.ids[i], record)
+            await self._apply(self._planner.settle(i, status, handles))
+
+    async def _attempt(self, i: int, record: NodeRecord, node: dict) -> tuple[Any, dict | None]:
+        """Run one attempt: (output, None) on success, (None, error) on failure."""
+        record.attempts += 1
+        now = self._now()
+        if record.started is None:
+            record.started = now
+        record.attempt_started = now
+        self._set(i, record, RUNNING, now)
+        handler = self._handlers[i]
+        sources = self._sources(i)
+        if not sources:
+            value = self.inputs if not self.graph.n_sources[i] else None
+        elif len(sources) == 1:
+            (value,) = sources.values()
+        else:
+            value = sources
+        if node["disabled"]:
+            outs = handler.output_handles(node["config"]) if handler else ("out",)
+            record.handles = tuple(h for h in outs if h != ERROR_HANDLE)[:1] or ("out",)
+            return value, None
+        try:
+            result = await self._call(i, record, node, handler, value, sources)
+        except NodeError as exc:
+            return None, {"message": exc.message, "type": exc.type}
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:
+            return None, {"message": f"{type(exc).__name__}: {exc}", "type": "exception"}
+        if isinstance(result, HandlerResult):
+            record.handles = result.handles
+            return result.output, None
+        record.handles = ("out",)
+        return result, None
+
+    async def _call(
+        self, i: int, record: NodeRecord, node: dict, handler: Any, value: Any, sources: dict
+    ) -> Any:
+        node_id = self.graph.ids[i]
+        scope = Scope(self._fixed, self._results, node_id, record.attempts, value)
+        raw = self._config_override.get(i, node["config"])
+        config = raw
+        if self.graph.render_config[i] or i in self._config_override:
+            config = self._render(raw, scope, handler.expression_fields)
+        if self._dry_run and handler.side_effects:
+            return HandlerResult(DRY_RUN_OUTPUT)
+        ctx = HandlerContext(
+            node_id,
+            config,
+            value,
+            record.attempts,
+            sources,
+            scope,
+            partial(self._log, i),
+            self._handler_settings,
+            raw,
+        )
+        timeout = node["timeout_s"]
+        if not timeout:
+            return await handler.run(ctx)
+        deadline = asyncio.timeout(timeout)
+        try:
+            async with deadline:
+                return await handler.run(ctx)
+        except TimeoutError:
+            if not deadline.expired():
+                raise  # the handler's own TimeoutError: an ordinary failure
+            raise NodeError(f"timed out after {timeout:g} s", "timeout") from None
+
+    @staticmethod
+    def _render(config: dict, scope: Scope, paths: tuple[str, ...]) -> dict:
+        from engine.expressions import ExpressionError
+
+        try:
+            return render_config(config, scope, paths)
+        except ExpressionError as exc:
+            raise NodeError(exc.message, "expression") from None
+
+    def _sources(self, i: int) -> dict[str, Any]:
+        """What the taken incoming edges carry, by source id, in edge order."""
+        sources: dict[str, Any] = {}
+        edge_states = self._planner.edge_states
+        ids = self.graph.ids
+        carried = self._carried
+        for s, edges in self.graph.in_pairs[i]:
+            for e in edges:
+                if edge_states[e] is EdgeState.TAKEN:
+                    sources[ids[s]] = carried[s]
+                    break
+        return sources
+
+    def _log(self, i: int, message: Any) -> None:
+        text = self._redact(str(message))
+        record = self.records[i]
+        self._emit(
+            NODE_LOG, self._now(), self.graph.ids[i], None, record.attempts, data={"message": text}
+        )
+
+    def _redact(self, text: str) -> str:
+        for secret in self._secret_values:
+            text = text.replace(secret, "***")
+        return text
+
+    # ---- outcomes ----------------------------------------------------------------------
+
+    def _succeeded(self, i: int, record: NodeRecord, output: Any) -> None:
+        now = self._now()
+        node_id = self.graph.ids[i]
+        record.output = output
+        record.finished = now
+        self._carried[i] = output
+        self._results[node_id] = output
+        handler = self._handlers[i]
+        if handler is not None and handler.type == "output":
+            self.outputs[node_id] = output
+        self._set(i, record, SUCCEEDED, now)
+        self._emit(
+            NODE_OUTPUT,
+            now,
+            node_id,
+            None,
+            record.attempts,
+            data={"output": preview(output, self._preview_limit)},
+        )
+
+    def _failed(self, i: int, record: NodeRecord, error: dict) -> bool:
+        """Record a failure; False when the run parks on it (on_failure=pause)."""
+        now = self._now()
+        node_id = self.graph.ids[i]
+        error = {"message": self._redact(str(error["message"])), "type": error["type"]}
+        record.error = error
+        record.handled = self.graph.has_error_edges[i]
+        if not record.handled:
+            on_failure = self.graph.settings.get("on_failure")
+            if on_failure == "pause":
+                self._parking = True
+                self._set(i, record, WAITING, now, error=error)
+                return False
+            self._unhandled.append(i)
+        record.finished = now
+        self._carried[i] = {"error": {**error, "node": node_id, "attempt": record.attempts}}
+        self._set(i, record, FAILED, now, error=error)
+        if not record.handled and self.graph.settings.get("on_failure") == "halt":
+            self._stop(None, f"cancelled by halt after node {node_id} failed", None)
+        return True
+
+    def _cancelled(self, i: int, record: NodeRecord, reason: str | None) -> None:
+        now = self._now()
+        record.finished = now if record.started is not None else None
+        record.reason = reason
+        self._set(i, record, CANCELLED, now)
+
+    def _not_run(self, t: int, decision: str) -> None:
+        record = self.records[t]
+        record.reason = self._why_not(t, decision)
+        self._set(t, record, NodeState(decision), self._now())
+
+    def _why_not(self, t: int, decision: str) -> str:
+        ids = self.graph.ids
+        states = self._planner.source_states(t)
+        rule = self.graph.joins[t]
+        if decision == UPSTREAM_FAILED:
+            for s, state in states:
+                if state is EdgeState.FAILED:
+                    return f"upstream {ids[s]} {self.records[s].status.replace('_', ' ')}"
+        if rule == "one_failed":
+            return "no upstream failed"
+        if rule == "all_failed":
+            return "not every upstream failed"
+        for s, state in states:
+            if state is EdgeState.SKIPPED:
+                source = self.records[s]
+                if source.status in (SKIPPED, UPSTREAM_FAILED, CANCELLED):
+                    return f"upstream {ids[s]} {source.status.replace('_', ' ')}"
+                handles = self._edge_handles(s, t)
+                return f"branch {ids[s]}.{handles} not taken"
+        return "no upstream taken"
+
+    def _edge_handles(self, s: int, t: int) -> str:
+        for target, edges in self.graph.out_pairs[s]:
+            if target == t:
+                return "/".join(dict.fromkeys(handle for _, handle in edges))
+        return "out"
+
+    # ---- state and events --------------------------------------------------------------
+
+    def _set(
+        self, i: int, record: NodeRecord, status: NodeState, now: float, error: dict | None = None
+    ) -> None:
+        previous = record.status
+        record.status = transition(previous, status)
+        duration = None
+        if previous is RUNNING and status is not RUNNING:
+            duration = int((now - record.attempt_started) * 1000)
+        self._seq += 1
+        if self._sink is not None:
+            self._sink(
+                Event(
+                    self._seq,
+                    NODE_STATUS,
+                    self.run_id,
+                    now,
+                    self.graph.ids[i],
+                    status,
+                    record.attempts or None,
+                    error,
+                    duration,
+                )
+            )
+
+    def _emit(
+        self,
+        type: str,
+        now: float,
+        node: str | None,
+        status: str | None,
+        attempt: int | None,
+        error: dict | None = None,
+        data: dict | None = None,
+    ) -> None:
+        self._seq += 1
+        if self._sink is not None:
+            self._sink(
+                Event(
+                    self._seq,
+                    type,
+                    self.run_id,
+                    now,
+                    node,
+                    status,
+                    attempt,
+                    error,
+                    None,
+                    None,
+                    data,
+                )
+            )
+
+    def _set_run_status(self, status: RunState, now: float) -> None:
+        if self.status is not status:
+            self.status = run_transition(self.status, status)
+        self._emit(RUN_STATUS, now, None, str(status), None, self.error)
+
+    def _stop(self, status: RunState | None, reason: str, error: dict | None) -> None:
+        """Halt, cancel or time out: cancel running handlers, start nothing new."""
+        if self._stop_status is not None or self.status in RUN_TERMINAL:
+            return
+        self._stop_status = status or RunState.FAILED
+        self._stop_reason = reason
+        if error is not None:
+            self.error = error
+        current = asyncio.current_task()
+        for task in list(self._tasks.values()):
+            if task is not current:
+                task.cancel()
+        while self._waiting:
+            item = self._waiting.popleft()
+            if isinstance(item, int):
+                self._cancelled(item, self.records[item], reason)
+            else:
+                item.cancel()
+
+    def _finish(self) -> None:
+        now = self._now()
+        parked = False
+        parents = self.graph.parents
+        for i, record in enumerate(self.records):
+            if record.status in NODE_TERMINAL or parents[i] >= 0:
+                continue
+            if self._stop_status is not None:
+                self._cancelled(i, record, self._stop_reason)
+            elif record.status is WAITING:
+                parked = True
+            elif not self._parking:
+                raise RuntimeError(f"node {self.graph.ids[i]} was never decided")  # a bug
+        if self._stop_status is not None:
+            status = self._stop_status
+        elif parked or self._parking:
+            status = RunState.PAUSED
+        elif self._unhandled:
+            status = RunState.FAILED
+        else:
+            status = RunState.SUCCEEDED
+        if status is RunState.FAILED and self.error is None and self._unhandled:
+            first = self.records[self._unhandled[0]]
+            node_id = self.graph.ids[self._unhandled[0]]
+            self.error = {
+                "message": f"node {node_id} failed: {first.error['message']}",
+                "type": first.error["type"],
+            }
+        if status in RUN_TERMINAL:
+            self.finished = now
+        self._set_run_status(status, now)
+
+    # ---- inputs, restore ---------------------------------------------------------------
+
+    def _run_inputs(self, given: Mapping[str, Any]) -> dict[str, Any]:
+        inputs: dict[str, Any] = {}
+        declared = self.graph.document.get("inputs") or {}
+        for name, spec in declared.items():
+            if isinstance(spec, dict) and "default" in spec:
+                inputs[name] = spec["default"]
+        inputs.update(given)
+        return inputs
+
+    def _waiting_node(self, node_id: str) -> int:
+        i = self.graph.index.get(node_id)
+        if i is None:
+            raise KeyError(f"no node {node_id!r} in this workflow")
+        if self.records[i].status is not WAITING:
+            raise ValueError(f"node {node_id!r} is {self.records[i].status}, not waiting")
+        return i
+
+    def _restore(self, snapshot: Mapping[str, Any], inputs: Mapping[str, Any] | None) -> None:
+        """Rebuild the run from a snapshot: replay every finished node's outcome through the
+        planner (so edge states and decisions are derived, never trusted), then queue the
+        nodes that were in flight or decided but not started."""
+        if snapshot.get("version") != SNAPSHOT_VERSION:
+            raise ValueError(f"unsupported snapshot version {snapshot.get('version')!r}")
+        graph = self.graph
+        self.status = RunState(snapshot.get("status") or RunState.QUEUED)
+        self._seq = int(snapshot.get("seq") or 0)
+        self.started = snapshot.get("started")
+        self.finished = snapshot.get("finished")
+        self.error = snapshot.get("error")
+        if not inputs and snapshot.get("inputs") is not None:
+            self.inputs.clear()
+            self.inputs.update(snapshot["inputs"])
+        self.outputs.update(snapshot.get("outputs") or {})
+        states = snapshot.get("nodes") or {}
+        unknown = sorted(set(states) - set(graph.index))
+        if unknown:
+            raise ValueError(f"snapshot names nodes not in the graph: {', '.join(unknown)}")
+        planner = self._planner
+        for node_id, state in states.items():
+            i = graph.index[node_id]
+            record = NodeRecord.from_state(state)
+            self.records[i] = record
+            if record.status is not PENDING:
+                planner.decided[i] = 1
+        self._restored = self._replay()
+
+    def _replay(self) -> list[tuple[int, str]]:
+        planner, graph = self._planner, self.graph
+        decisions: list[tuple[int, str]] = []
+        in_flight: list[int] = []
+        for i in graph.topo_order:
+            record = self.records[i]
+            status = record.status
+            node_id = graph.ids[i]
+            if status is SUCCEEDED:
+                self._carried[i] = self._results[node_id] = record.output
+                decisions.extend(planner.settle(i, SUCCEEDED, record.handles or ("out",)))
+            elif status is FAILED:
+                error = record.error or {"message": "", "type": "error"}
+                self._carried[i] = {"error": {**error, "node": node_id, "attempt": record.attempts}}
+                if not record.handled:
+                    self._unhandled.append(i)
+                decisions.extend(planner.settle(i, FAILED, ()))
+            elif status in (SKIPPED, UPSTREAM_FAILED):
+                decisions.extend(planner.settle(i, status, ()))
+            elif status in IN_FLIGHT:
+                record.status = PENDING  # a restore, not a transition: it runs again
+                in_flight.append(i)
+        decisions.extend((i, RUN) for i in in_flight)
+        return decisions

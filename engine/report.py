@@ -1,0 +1,107 @@
+"""What a run did, per node and overall: the SPEC §7 run report."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from engine.events import iso_us
+from engine.states import NodeState
+
+
+class NodeRecord:
+    """The durable state of one node in one run (also what the store receives)."""
+
+    __slots__ = (
+        "attempt_started",
+        "attempts",
+        "error",
+        "finished",
+        "handled",
+        "handles",
+        "output",
+        "reason",
+        "started",
+        "status",
+    )
+
+    def __init__(self) -> None:
+        self.status: NodeState = NodeState.PENDING
+        self.attempts = 0
+        self.started: float | None = None  # first attempt, epoch seconds
+        self.finished: float | None = None
+        self.output: Any = None
+        self.error: dict | None = None  # {"message", "type"}
+        self.handled = False
+        self.handles: tuple[str, ...] = ()  # the output handles chosen on success
+        self.reason: str | None = None  # why a node did not run
+        self.attempt_started = 0.0  # the current attempt's start (not persisted)
+
+    def to_dict(self) -> dict[str, Any]:
+        """The SPEC §7 shape of this node."""
+        data = {
+            "status": str(self.status),
+            "attempts": self.attempts,
+            "started_at": iso_us(self.started),
+            "finished_at": iso_us(self.finished),
+            "output": self.output,
+            "error": self.error,
+            "handled": self.handled,
+        }
+        if self.reason is not None:
+            data["reason"] = self.reason
+        return data
+
+    def to_state(self) -> dict[str, Any]:
+        """A JSON-serialisable form for snapshots (floats kept exact)."""
+        return {
+            "status": str(self.status),
+            "attempts": self.attempts,
+            "started": self.started,
+            "finished": self.finished,
+            "output": self.output,
+            "error": self.error,
+            "handled": self.handled,
+            "handles": list(self.handles),
+            "reason": self.reason,
+        }
+
+    @classmethod
+    def from_state(cls, state: dict[str, Any]) -> NodeRecord:
+        record = cls()
+        record.status = NodeState(state["status"])
+        record.attempts = int(state.get("attempts", 0))
+        record.started = state.get("started")
+        record.finished = state.get("finished")
+        record.output = state.get("output")
+        record.error = state.get("error")
+        record.handled = bool(state.get("handled", False))
+        record.handles = tuple(state.get("handles") or ())
+        record.reason = state.get("reason")
+        return record
+
+
+@dataclass
+class RunReport:
+    """The outcome of a run. `to_dict()` is the SPEC §7 JSON."""
+
+    run: Any
+    status: str
+    started: float | None
+    finished: float | None
+    nodes: dict[str, NodeRecord]
+    outputs: dict[str, Any] = field(default_factory=dict)
+    iterations: dict[str, list] = field(default_factory=dict)
+    error: dict | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "run": self.run,
+            "status": str(self.status),
+            "outputs": self.outputs,
+            "started_at": iso_us(self.started),
+            "finished_at": iso_us(self.finished),
+            "nodes": {node_id: record.to_dict() for node_id, record in self.nodes.items()},
+            "iterations": self.iterations,
+            "error": self.error,
+        }
