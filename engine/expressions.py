@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import ast
 import functools
+import inspect
 import json
 import operator
 import time
@@ -60,21 +61,27 @@ def _bad(message: str) -> ExpressionError:
     return ExpressionError(message, "bad_expression")
 
 
+def _isa(value: Any, types: Any) -> bool:
+    """`isinstance` by the value's real type: it never reads `value.__class__`, so a foreign
+    object in the scope is not touched at all."""
+    return issubclass(type(value), types)
+
+
 def type_of(value: Any) -> str:
     """The JSON name of a value's type, as users see it in messages and `type_of()`."""
     if value is None:
         return "null"
-    if isinstance(value, bool):
+    if _isa(value, bool):
         return "bool"
-    if isinstance(value, int | float):
+    if _isa(value, int | float):
         return "number"
-    if isinstance(value, str):
+    if _isa(value, str):
         return "string"
-    if isinstance(value, list | tuple):
+    if _isa(value, list | tuple):
         return "list"
-    if isinstance(value, Mapping):
+    if _isa(value, Mapping):
         return "object"
-    if isinstance(value, set | frozenset):
+    if _isa(value, set | frozenset):
         return "set"
     return type(value).__name__
 
@@ -110,7 +117,7 @@ def _grow(env: _Env, size: int) -> None:
 
 
 def _sized(env: _Env, value: Any) -> Any:
-    if isinstance(value, _SIZED):
+    if _isa(value, _SIZED):
         _grow(env, len(value))
     return value
 
@@ -121,16 +128,16 @@ def _measure(value: Any, limit: int = MAX_SIZE) -> int:
     stack = [value]
     while stack:
         item = stack.pop()
-        if isinstance(item, str):
+        if _isa(item, str):
             total += len(item) + 2
-        elif isinstance(item, Mapping):
+        elif _isa(item, Mapping):
             total += 2 + 4 * len(item)
             stack.extend(item.keys())
             stack.extend(item.values())
-        elif isinstance(item, list | tuple | set | frozenset):
+        elif _isa(item, list | tuple | set | frozenset):
             total += 2 + 2 * len(item)
             stack.extend(item)
-        elif isinstance(item, int):
+        elif _isa(item, int):
             total += item.bit_length() // 3 + 2
         else:
             total += 24
@@ -140,17 +147,17 @@ def _measure(value: Any, limit: int = MAX_SIZE) -> int:
 
 
 def _json_default(value: Any) -> Any:
-    if isinstance(value, set | frozenset):
+    if _isa(value, set | frozenset):
         return sorted(value, key=repr)
     raise TypeError(f"a {type_of(value)} cannot be written as JSON")
 
 
 def _json_text(value: Any, indent: int | None = None, sort_keys: bool = False) -> str:
-    if isinstance(value, bool):
+    if _isa(value, bool):
         return "true" if value else "false"
     if value is None:
         return "null"
-    if isinstance(value, int | float) or not isinstance(value, Mapping | list | tuple | set):
+    if _isa(value, int | float) or not _isa(value, Mapping | list | tuple | set):
         return json.dumps(value, default=_json_default)
     _measure(value)
     return json.dumps(
@@ -160,7 +167,7 @@ def _json_text(value: Any, indent: int | None = None, sort_keys: bool = False) -
 
 def _as_text(value: Any) -> str:
     """`str()`: strings unchanged, everything else as JSON (`null`, `true`, `[1, 2]`)."""
-    return value if isinstance(value, str) else _json_text(value)
+    return value if _isa(value, str) else _json_text(value)
 
 
 def _template_text(value: Any) -> str:
@@ -184,17 +191,17 @@ def _function(name: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
 
 
 def _need(name: str, value: Any, types: Any, what: str) -> None:
-    if not isinstance(value, types):
+    if not _isa(value, types):
         raise ExpressionError(f"{name}() expects {what}, got {type_of(value)}")
 
 
 def _number(name: str, value: Any) -> None:
-    if not isinstance(value, int | float):
+    if not _isa(value, int | float):
         raise ExpressionError(f"{name}() expects a number, got {type_of(value)}")
 
 
 def _items_of(name: str, value: Any) -> Iterable[Any]:
-    if isinstance(value, str | list | tuple | set | frozenset | Mapping):
+    if _isa(value, str | list | tuple | set | frozenset | Mapping):
         return value
     raise ExpressionError(f"{name}() expects a list, got {type_of(value)}")
 
@@ -212,7 +219,7 @@ def _str(value: Any = "") -> str:
 
 @_function("int")
 def _int(value: Any) -> int:
-    if isinstance(value, str):
+    if _isa(value, str):
         try:
             return int(value.strip())
         except ValueError:
@@ -226,7 +233,7 @@ def _int(value: Any) -> int:
 
 @_function("float")
 def _float(value: Any) -> float:
-    if isinstance(value, str):
+    if _isa(value, str):
         try:
             return float(value.strip())
         except ValueError:
@@ -251,7 +258,7 @@ def _round(value: Any, ndigits: Any = None) -> Any:
             return round(value)
         except (OverflowError, ValueError):
             raise ExpressionError(f"round(): {value!r} has no integer value") from None
-    if not isinstance(ndigits, int) or abs(ndigits) > 100:
+    if not _isa(ndigits, int) or abs(ndigits) > 100:
         raise ExpressionError("round(): ndigits must be an integer between -100 and 100")
     return round(value, ndigits)
 
@@ -291,7 +298,7 @@ def _max(*values: Any) -> Any:
 def _sum(values: Any) -> Any:
     total: Any = 0
     for item in _items_of("sum", values):
-        if not isinstance(item, int | float):
+        if not _isa(item, int | float):
             raise ExpressionError(f"sum() expects numbers, got {type_of(item)}")
         total += item
     return total
@@ -359,13 +366,13 @@ def _get(obj: Any, key: Any, default: Any = None) -> Any:
     """Read an optional key or index: the default instead of an error when it is missing."""
     if obj is None:
         return default
-    if isinstance(obj, Mapping):
+    if _isa(obj, Mapping):
         try:
             return obj.get(key, default)
         except TypeError:
             raise ExpressionError(f"get(): a {type_of(key)} cannot be an object key") from None
-    if isinstance(obj, list | tuple | str):
-        if isinstance(key, int) and -len(obj) <= key < len(obj):
+    if _isa(obj, list | tuple | str):
+        if _isa(key, int) and -len(obj) <= key < len(obj):
             return obj[key]
         return default
     raise ExpressionError(f"get() expects an object or a list, got {type_of(obj)}")
@@ -373,7 +380,7 @@ def _get(obj: Any, key: Any, default: Any = None) -> Any:
 
 @_function("json_dumps")
 def _json_dumps(value: Any, indent: Any = None, sort_keys: Any = False) -> str:
-    if indent is not None and (not isinstance(indent, int) or not 0 <= indent <= 8):
+    if indent is not None and (not _isa(indent, int) or not 0 <= indent <= 8):
         raise ExpressionError("json_dumps(): indent must be an integer from 0 to 8")
     _measure(value, MAX_SIZE // 4 if indent else MAX_SIZE)
     try:
@@ -410,7 +417,7 @@ def _now() -> str:
 
 @_function("range")
 def _range(*bounds: Any) -> list[int]:
-    if not 1 <= len(bounds) <= 3 or not all(isinstance(b, int) for b in bounds):
+    if not 1 <= len(bounds) <= 3 or not all(_isa(b, int) for b in bounds):
         raise ExpressionError("range() expects one to three integers")
     if len(bounds) == 3 and bounds[2] == 0:
         raise ExpressionError("range(): step must not be zero")
@@ -427,11 +434,11 @@ def _list(values: Any = ()) -> list[Any]:
 
 @_function("dict")
 def _dict(pairs: Any = ()) -> dict[Any, Any]:
-    if isinstance(pairs, Mapping):
+    if _isa(pairs, Mapping):
         return dict(pairs)
     out: dict[Any, Any] = {}
     for pair in _items_of("dict", pairs):
-        if not isinstance(pair, list | tuple) or len(pair) != 2:
+        if not _isa(pair, list | tuple) or len(pair) != 2:
             raise ExpressionError("dict() expects an object or a list of [key, value] pairs")
         try:
             out[pair[0]] = pair[1]
@@ -461,7 +468,7 @@ def _split(text: Any, sep: Any = None, maxsplit: Any = -1) -> list[str]:
         _need("split", sep, str, "a separator string")
         if not sep:
             raise ExpressionError("split(): the separator must not be empty")
-    if not isinstance(maxsplit, int):
+    if not _isa(maxsplit, int):
         raise ExpressionError("split(): maxsplit must be an integer")
     return text.split(sep, maxsplit)
 
@@ -470,7 +477,7 @@ def _split(text: Any, sep: Any = None, maxsplit: Any = -1) -> list[str]:
 def _replace(text: Any, old: Any, new: Any, count: Any = -1) -> str:
     for value in (text, old, new):
         _need("replace", value, str, "strings")
-    if not isinstance(count, int):
+    if not _isa(count, int):
         raise ExpressionError("replace(): count must be an integer")
     hits = text.count(old) if count < 0 else min(count, text.count(old))
     if len(text) + hits * (len(new) - len(old)) > MAX_SIZE:
@@ -481,7 +488,7 @@ def _replace(text: Any, old: Any, new: Any, count: Any = -1) -> str:
 @_function("contains")
 def _contains(container: Any, item: Any) -> bool:
     _need("contains", container, str | list | tuple | set | frozenset | Mapping, "a container")
-    if isinstance(container, str) and not isinstance(item, str):
+    if _isa(container, str) and not _isa(item, str):
         raise ExpressionError(f"contains(): cannot look for a {type_of(item)} in a string")
     try:
         return item in container
@@ -504,6 +511,7 @@ def _endswith(text: Any, suffix: Any) -> bool:
 
 
 FUNCTIONS["type_of"] = type_of
+_SIGNATURES = {name: inspect.signature(function) for name, function in FUNCTIONS.items()}
 
 
 # --- compiler: AST node -> closure(env) ------------------------------------------------------
@@ -569,7 +577,7 @@ def _c_attribute(node: ast.Attribute, bound: frozenset[str]) -> Fn:
 
     def attribute(env: _Env) -> Any:
         obj = read(env)
-        if isinstance(obj, Mapping):
+        if _isa(obj, Mapping):
             try:
                 return obj[key]
             except KeyError:
@@ -582,15 +590,15 @@ def _c_attribute(node: ast.Attribute, bound: frozenset[str]) -> Fn:
 
 
 def _index(obj: Any, key: Any, path: str, base: str) -> Any:
-    if isinstance(obj, _SEQUENCES):
-        if not isinstance(key, int):
-            kind = "string" if isinstance(obj, str) else "list"
+    if _isa(obj, _SEQUENCES):
+        if not _isa(key, int):
+            kind = "string" if _isa(obj, str) else "list"
             raise ExpressionError(f"{path}: {kind} index must be an integer, not {type_of(key)}")
         try:
             return obj[key]
         except IndexError:
             raise ExpressionError(f"{path}: index out of range (length {len(obj)})") from None
-    if isinstance(obj, Mapping):
+    if _isa(obj, Mapping):
         try:
             return obj[key]
         except KeyError:
@@ -604,7 +612,7 @@ def _c_subscript(node: ast.Subscript, bound: frozenset[str]) -> Fn:
     path = ast.unparse(node)
     base = ast.unparse(node.value)
     read = _compile(node.value, bound)
-    if isinstance(node.slice, ast.Slice):
+    if _isa(node.slice, ast.Slice):
         return _compile_slice(node.slice, read, path, bound)
     read_key = _compile(node.slice, bound)
 
@@ -622,10 +630,10 @@ def _compile_slice(node: ast.Slice, read: Fn, path: str, bound: frozenset[str]) 
 
     def sliced(env: _Env) -> Any:
         obj = read(env)
-        if not isinstance(obj, _SEQUENCES):
+        if not _isa(obj, _SEQUENCES):
             raise ExpressionError(f"{path}: cannot slice {type_of(obj)}")
         bounds = [None if part is None else part(env) for part in parts]
-        if any(b is not None and not isinstance(b, int) for b in bounds):
+        if any(b is not None and not _isa(b, int) for b in bounds):
             raise ExpressionError(f"{path}: slice bounds must be integers")
         if bounds[2] == 0:
             raise ExpressionError(f"{path}: slice step must not be zero")
@@ -635,33 +643,33 @@ def _compile_slice(node: ast.Slice, read: Fn, path: str, bound: frozenset[str]) 
 
 
 def _guard_add(env: _Env, a: Any, b: Any) -> None:
-    if isinstance(a, _SEQUENCES) and isinstance(b, _SEQUENCES):
+    if _isa(a, _SEQUENCES) and _isa(b, _SEQUENCES):
         _grow(env, len(a) + len(b))
 
 
 def _guard_mult(env: _Env, a: Any, b: Any) -> None:
-    if isinstance(a, int) and isinstance(b, int):
+    if _isa(a, int) and _isa(b, int):
         if a.bit_length() + b.bit_length() > MAX_INT_BITS:
             raise ExpressionError(f"number too large (more than {MAX_INT_BITS} bits)")
-    elif isinstance(a, _SEQUENCES) and isinstance(b, int):
+    elif _isa(a, _SEQUENCES) and _isa(b, int):
         _grow(env, len(a) * max(b, 0))
-    elif isinstance(b, _SEQUENCES) and isinstance(a, int):
+    elif _isa(b, _SEQUENCES) and _isa(a, int):
         _grow(env, len(b) * max(a, 0))
 
 
 def _guard_pow(env: _Env, a: Any, b: Any) -> None:
-    big = isinstance(a, int) and isinstance(b, int) and b > 0 and abs(a) > 1
+    big = _isa(a, int) and _isa(b, int) and b > 0 and abs(a) > 1
     if big and a.bit_length() * b > MAX_INT_BITS:
         raise ExpressionError(f"number too large (more than {MAX_INT_BITS} bits)")
 
 
 def _guard_mod(env: _Env, a: Any, b: Any) -> None:
-    if isinstance(a, str):
+    if _isa(a, str):
         raise ExpressionError("% formatting of strings is not supported; use str() and +")
 
 
 def _guard_merge(env: _Env, a: Any, b: Any) -> None:
-    if isinstance(a, Mapping | set | frozenset) and isinstance(b, Mapping | set | frozenset):
+    if _isa(a, Mapping | set | frozenset) and _isa(b, Mapping | set | frozenset):
         _grow(env, len(a) + len(b))
 
 
@@ -718,13 +726,13 @@ _UNARY = {
 
 def _c_unaryop(node: ast.UnaryOp, bound: frozenset[str]) -> Fn:
     operand = _compile(node.operand, bound)
-    if isinstance(node.op, ast.Not):
+    if _isa(node.op, ast.Not):
         return lambda env: not operand(env)
     symbol, apply = _UNARY[type(node.op)]
 
     def unary(env: _Env) -> Any:
         value = operand(env)
-        if not isinstance(value, int | float):
+        if not _isa(value, int | float):
             raise ExpressionError(f"cannot apply unary {symbol} to {type_of(value)}")
         return apply(value)
 
@@ -733,7 +741,7 @@ def _c_unaryop(node: ast.UnaryOp, bound: frozenset[str]) -> Fn:
 
 def _c_boolop(node: ast.BoolOp, bound: frozenset[str]) -> Fn:
     parts = [_compile(value, bound) for value in node.values]
-    stop_when = not isinstance(node.op, ast.And)  # `and` stops at a falsy value, `or` at truthy
+    stop_when = not _isa(node.op, ast.And)  # `and` stops at a falsy value, `or` at truthy
 
     def boolop(env: _Env) -> Any:
         value = None
@@ -851,23 +859,23 @@ def _c_dict(node: ast.Dict, bound: frozenset[str]) -> Fn:
 
 
 def _update(env: _Env, out: dict[Any, Any], value: Any) -> None:
-    if not isinstance(value, Mapping):
+    if not _isa(value, Mapping):
         raise ExpressionError(f"cannot unpack {type_of(value)} with **: only objects")
     _grow(env, len(out) + len(value))
     out.update(value)
 
 
 def _target_names(target: ast.expr) -> list[str]:
-    if isinstance(target, ast.Name):
+    if _isa(target, ast.Name):
         _check_name(target.id)
         return [target.id]
-    if isinstance(target, ast.Tuple | ast.List):
+    if _isa(target, ast.Tuple | ast.List):
         return [name for elt in target.elts for name in _target_names(elt)]
     raise _bad(f"a comprehension can only assign names, not {ast.unparse(target)!r}")
 
 
 def _assigner(target: ast.expr) -> Callable[[dict[str, Any], Any], None]:
-    if isinstance(target, ast.Name):
+    if _isa(target, ast.Name):
         name = target.id
 
         def assign_name(local: dict[str, Any], item: Any) -> None:
@@ -878,7 +886,7 @@ def _assigner(target: ast.expr) -> Callable[[dict[str, Any], Any], None]:
     text = ast.unparse(target)
 
     def assign_unpack(local: dict[str, Any], item: Any) -> None:
-        if not isinstance(item, list | tuple) or len(item) != len(subs):
+        if not _isa(item, list | tuple) or len(item) != len(subs):
             raise ExpressionError(f"cannot unpack a {type_of(item)} into {text}")
         for sub, value in zip(subs, item, strict=True):
             sub(local, value)
@@ -887,7 +895,7 @@ def _assigner(target: ast.expr) -> Callable[[dict[str, Any], Any], None]:
 
 
 def _iterable(value: Any, text: str) -> Iterable[Any]:
-    if isinstance(value, str | list | tuple | set | frozenset | Mapping):
+    if _isa(value, str | list | tuple | set | frozenset | Mapping):
         return value
     raise ExpressionError(f"{text}: cannot loop over {type_of(value)}")
 
@@ -1017,7 +1025,7 @@ def _c_dictcomp(node: ast.DictComp, bound: frozenset[str]) -> Fn:
 
 
 def _c_call(node: ast.Call, bound: frozenset[str]) -> Fn:
-    if not isinstance(node.func, ast.Name):
+    if not _isa(node.func, ast.Name):
         raise _bad(
             f"only allow-listed functions can be called, not {ast.unparse(node.func)!r} "
             "(there are no methods: write lower(s), not s.lower())"
@@ -1046,16 +1054,9 @@ def _c_call(node: ast.Call, bound: frozenset[str]) -> Fn:
     return call
 
 
-@functools.cache
-def _signature(function: Callable[..., Any]) -> Any:
-    import inspect
-
-    return inspect.signature(function)
-
-
 def _check_arity(name: str, function: Callable[..., Any], node: ast.Call) -> None:
     try:
-        _signature(function).bind(*node.args, **{kw.arg: kw.value for kw in node.keywords})
+        _SIGNATURES[name].bind(*node.args, **{kw.arg: kw.value for kw in node.keywords})
     except TypeError as exc:
         raise _bad(f"{name}(): {exc}") from None
 
@@ -1090,17 +1091,17 @@ def _chain(node: ast.AST, bound: frozenset[str]) -> tuple[str, ...] | None:
     `node` is not such a chain."""
     keys: list[str] = []
     while True:
-        if isinstance(node, ast.Attribute):
+        if _isa(node, ast.Attribute):
             keys.append(node.attr)
             node = node.value
         elif (
-            isinstance(node, ast.Subscript)
-            and isinstance(node.slice, ast.Constant)
-            and isinstance(node.slice.value, str)
+            _isa(node, ast.Subscript)
+            and _isa(node.slice, ast.Constant)
+            and _isa(node.slice.value, str)
         ):
             keys.append(node.slice.value)
             node = node.value
-        elif isinstance(node, ast.Name):
+        elif _isa(node, ast.Name):
             if node.id in bound or node.id in ALIASES:
                 return ()
             return (node.id, *reversed(keys))
@@ -1114,19 +1115,19 @@ def _collect_paths(node: ast.AST, bound: frozenset[str], paths: set[tuple[str, .
         if chain:
             paths.add(chain)
         return
-    if isinstance(node, ast.ListComp | ast.GeneratorExp | ast.SetComp | ast.DictComp):
+    if _isa(node, ast.ListComp | ast.GeneratorExp | ast.SetComp | ast.DictComp):
         inner = set(bound)
         for gen in node.generators:
             _collect_paths(gen.iter, frozenset(inner), paths)
             inner.update(_target_names(gen.target))
             for cond in gen.ifs:
                 _collect_paths(cond, frozenset(inner), paths)
-        elements = (node.key, node.value) if isinstance(node, ast.DictComp) else (node.elt,)
+        elements = (node.key, node.value) if _isa(node, ast.DictComp) else (node.elt,)
         for element in elements:
             _collect_paths(element, frozenset(inner), paths)
         return
     for child in ast.iter_child_nodes(node):
-        if isinstance(node, ast.Call) and child is node.func:
+        if _isa(node, ast.Call) and child is node.func:
             continue
         _collect_paths(child, bound, paths)
 
@@ -1152,7 +1153,7 @@ class CompiledExpression:
 
 def parse(expr: str) -> CompiledExpression:
     """Parse and compile an expression (cached by its text); bad ones raise `bad_expression`."""
-    if not isinstance(expr, str):
+    if not _isa(expr, str):
         raise _bad(f"an expression must be a string, not {type_of(expr)}")
     return _parse(expr)
 
@@ -1266,10 +1267,10 @@ class _Template:
 @functools.lru_cache(maxsize=8192)
 def _template(text: str) -> _Template:
     parts = tuple(
-        parse(part.source) if isinstance(part, _Segment) else part for part in _template_parts(text)
+        parse(part.source) if _isa(part, _Segment) else part for part in _template_parts(text)
     )
-    expressions = [part for part in parts if isinstance(part, CompiledExpression)]
-    only_space = all(isinstance(part, CompiledExpression) or not part.strip() for part in parts)
+    expressions = [part for part in parts if _isa(part, CompiledExpression)]
+    only_space = all(_isa(part, CompiledExpression) or not part.strip() for part in parts)
     raw = expressions[0] if len(expressions) == 1 and only_space else None
     return _Template(raw, parts)
 
@@ -1281,7 +1282,7 @@ def _render_string(text: str, scope: Mapping[str, Any]) -> Any:
     pieces = []
     size = 0
     for part in template.parts:
-        piece = part if isinstance(part, str) else _template_text(_run(part.function, scope))
+        piece = part if _isa(part, str) else _template_text(_run(part.function, scope))
         size += len(piece)
         if size > MAX_SIZE:
             raise ExpressionError(f"rendered text longer than {MAX_SIZE:,} characters")
@@ -1291,9 +1292,9 @@ def _render_string(text: str, scope: Mapping[str, Any]) -> Any:
 
 def render(value: Any, scope: Mapping[str, Any]) -> Any:
     """Render every `{{ }}` in a JSON value; parts without templates are the same objects."""
-    if isinstance(value, str):
+    if _isa(value, str):
         return _render_string(value, scope) if "{{" in value else value
-    if isinstance(value, dict):
+    if _isa(value, dict):
         out = None
         for key, item in value.items():
             rendered = render(item, scope)
@@ -1302,7 +1303,7 @@ def render(value: Any, scope: Mapping[str, Any]) -> Any:
                     out = dict(value)
                 out[key] = rendered
         return value if out is None else out
-    if isinstance(value, list):
+    if _isa(value, list):
         items = [render(item, scope) for item in value]
         changed = any(new is not old for new, old in zip(items, value, strict=True))
         return items if changed else value
@@ -1311,11 +1312,11 @@ def render(value: Any, scope: Mapping[str, Any]) -> Any:
 
 def has_template(value: Any) -> bool:
     """Whether a JSON value holds a `{{` anywhere (the executor skips rendering otherwise)."""
-    if isinstance(value, str):
+    if _isa(value, str):
         return "{{" in value
-    if isinstance(value, Mapping):
+    if _isa(value, Mapping):
         return any(has_template(item) for item in value.values())
-    if isinstance(value, list | tuple):
+    if _isa(value, list | tuple):
         return any(has_template(item) for item in value)
     return False
 
@@ -1329,12 +1330,12 @@ def template_expressions(value: Any) -> list[str]:
 
 
 def _collect_templates(value: Any, found: list[str]) -> None:
-    if isinstance(value, str):
+    if _isa(value, str):
         if "{{" in value:
-            found.extend(p.source for p in _template_parts(value) if isinstance(p, _Segment))
-    elif isinstance(value, Mapping):
+            found.extend(p.source for p in _template_parts(value) if _isa(p, _Segment))
+    elif _isa(value, Mapping):
         for item in value.values():
             _collect_templates(item, found)
-    elif isinstance(value, list | tuple):
+    elif _isa(value, list | tuple):
         for item in value:
             _collect_templates(item, found)
