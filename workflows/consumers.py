@@ -121,15 +121,16 @@ class RunConsumer(JsonConsumer):
         await self.send_json(event)
         self.last_seq = event["seq"]
 
-    async def run_event(self, message: dict) -> None:
-        """A live event from the runtime (sent after its transaction committed)."""
-        seq = message["event"]["seq"]
-        if seq <= self.last_seq:
-            return
-        if seq == self.last_seq + 1:
-            await self.forward(message["event"])
-        else:
-            await self.catch_up()
+    async def run_events(self, message: dict) -> None:
+        """Live events from the runtime, sent after the transaction that wrote them."""
+        for event in message["events"]:
+            seq = event["seq"]
+            if seq <= self.last_seq:
+                continue
+            if seq == self.last_seq + 1:
+                await self.forward(event)
+            else:
+                await self.catch_up()
 
     async def receive_json(self, content, **kwargs) -> None:
         kind = content["type"]

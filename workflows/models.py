@@ -143,6 +143,7 @@ class WorkflowRun(models.Model):
         "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="reruns"
     )
     from_node = models.CharField(max_length=64, blank=True, default="")
+    cancel_requested_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-created_at", "-id"]
@@ -174,6 +175,7 @@ class NodeRun(models.Model):
     duration_ms = models.PositiveIntegerField(null=True, blank=True)
     handled = models.BooleanField(default=False)
     reason = models.TextField(blank=True, default="")
+    handles = models.JSONField(default=list, blank=True, help_text="Output handles chosen.")
 
     class Meta:
         ordering = ["run", "iteration", "node_id", "attempt"]

@@ -35,7 +35,7 @@ def persist(run_id: int, seqs) -> None:
 
 async def publish(run_id: int, seq: int) -> None:
     await get_channel_layer().group_send(
-        live.run_group(run_id), {"type": "run.event", "event": event(run_id, seq)}
+        live.run_group(run_id), {"type": "run.events", "events": [event(run_id, seq)]}
     )
 
 
