@@ -45,6 +45,8 @@ TIME_LIMIT_S = 0.5
 ALIASES: dict[str, Any] = {"true": True, "false": False, "null": None}
 
 _SEQUENCES = (str, list, tuple)
+_PLAIN = frozenset({str, list, tuple, int, float, bool, type(None)})  # the common non-mappings
+_SCALARS = frozenset({int, float, bool, type(None)})
 _SIZED = (str, list, tuple, dict, set, frozenset)
 
 
@@ -65,6 +67,11 @@ def _isa(value: Any, types: Any) -> bool:
     """`isinstance` by the value's real type: it never reads `value.__class__`, so a foreign
     object in the scope is not touched at all."""
     return issubclass(type(value), types)
+
+
+def _is_mapping(value: Any) -> bool:
+    kind = type(value)
+    return kind is dict or (kind not in _PLAIN and issubclass(kind, Mapping))
 
 
 def type_of(value: Any) -> str:
@@ -117,7 +124,7 @@ def _grow(env: _Env, size: int) -> None:
 
 
 def _sized(env: _Env, value: Any) -> Any:
-    if _isa(value, _SIZED):
+    if type(value) not in _SCALARS and _isa(value, _SIZED):
         _grow(env, len(value))
     return value
 
@@ -206,8 +213,13 @@ def _items_of(name: str, value: Any) -> Iterable[Any]:
     raise ExpressionError(f"{name}() expects a list, got {type_of(value)}")
 
 
+_LENGTHS = frozenset({str, list, dict, tuple})
+
+
 @_function("len")
 def _len(value: Any) -> int:
+    if type(value) in _LENGTHS:
+        return len(value)
     _need("len", value, str | list | tuple | set | frozenset | Mapping, "a string, list or object")
     return len(value)
 
@@ -577,7 +589,7 @@ def _c_attribute(node: ast.Attribute, bound: frozenset[str]) -> Fn:
 
     def attribute(env: _Env) -> Any:
         obj = read(env)
-        if _isa(obj, Mapping):
+        if _is_mapping(obj):
             try:
                 return obj[key]
             except KeyError:
@@ -598,7 +610,7 @@ def _index(obj: Any, key: Any, path: str, base: str) -> Any:
             return obj[key]
         except IndexError:
             raise ExpressionError(f"{path}: index out of range (length {len(obj)})") from None
-    if _isa(obj, Mapping):
+    if _is_mapping(obj):
         try:
             return obj[key]
         except KeyError:
@@ -1292,22 +1304,31 @@ def _render_string(text: str, scope: Mapping[str, Any]) -> Any:
 
 def render(value: Any, scope: Mapping[str, Any]) -> Any:
     """Render every `{{ }}` in a JSON value; parts without templates are the same objects."""
-    if _isa(value, str):
+    kind = type(value)
+    if kind is str:
         return _render_string(value, scope) if "{{" in value else value
-    if _isa(value, dict):
-        out = None
-        for key, item in value.items():
-            rendered = render(item, scope)
-            if rendered is not item:
-                if out is None:
-                    out = dict(value)
-                out[key] = rendered
-        return value if out is None else out
-    if _isa(value, list):
+    if kind in _SCALARS:
+        return value
+    if kind is dict or _isa(value, dict):
+        return _render_dict(value, scope)
+    if kind is list or _isa(value, list):
         items = [render(item, scope) for item in value]
         changed = any(new is not old for new, old in zip(items, value, strict=True))
         return items if changed else value
+    if _isa(value, str):
+        return _render_string(value, scope) if "{{" in value else value
     return value
+
+
+def _render_dict(value: dict[Any, Any], scope: Mapping[str, Any]) -> dict[Any, Any]:
+    out = None
+    for key, item in value.items():
+        rendered = render(item, scope)
+        if rendered is not item:
+            if out is None:
+                out = dict(value)
+            out[key] = rendered
+    return value if out is None else out
 
 
 def has_template(value: Any) -> bool:
