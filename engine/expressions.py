@@ -179,9 +179,15 @@ def _as_text(value: Any) -> str:
 
 def _template_text(value: Any) -> str:
     """A `{{ }}` inside text: like `str()`, except that `None` renders as nothing."""
+    kind = type(value)
+    if kind is str:
+        return value
     if value is None:
         return ""
-    return _as_text(value)
+    try:
+        return str(value) if kind is int else _as_text(value)
+    except (TypeError, ValueError) as exc:
+        raise ExpressionError(f"cannot render a {type_of(value)} as text: {exc}") from None
 
 
 # --- allow-listed functions ------------------------------------------------------------------

@@ -293,3 +293,8 @@ def test_referenced_paths_follow_dots_and_string_subscripts():
         ("b",),
         ("d", "e"),
     }
+
+
+def test_a_value_that_is_not_json_cannot_be_rendered_as_text():
+    with pytest.raises(ExpressionError, match="cannot render a object as text"):
+        render("v={{ thing }}", {"thing": object()})
