@@ -154,3 +154,8 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
     "loggers": {"daphne": {"level": "WARNING"}, "django.channels.server": {"level": "WARNING"}},
 }
+
+# The API's error body ({"errors": [...]}) and its request size limit (413 above it).
+REST_FRAMEWORK["EXCEPTION_HANDLER"] = "workflows.errors.exception_handler"
+SWITCHYARD_MAX_BODY_BYTES = int(os.environ.get("SWITCHYARD_MAX_BODY_BYTES", 5 * 1024 * 1024))
+DATA_UPLOAD_MAX_MEMORY_SIZE = SWITCHYARD_MAX_BODY_BYTES

@@ -1,0 +1,339 @@
+"""The REST API of SPEC §6: thin views over services (writes) and selectors (reads)."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import yaml
+from django.conf import settings
+from django.contrib.auth import authenticate
+from django.http import HttpResponse
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import authentication, parsers, permissions, status
+from rest_framework.authtoken.models import Token
+from rest_framework.exceptions import NotFound
+from rest_framework.pagination import PageNumberPagination
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from engine.handlers import registry
+from workflows import selectors as select
+from workflows import serializers as s
+from workflows import services
+from workflows.errors import PayloadTooLarge, SwitchyardError, problem
+
+ERRORS = {400: s.ErrorBodySerializer, 404: s.ErrorBodySerializer}
+DEFAULT_MAX_BODY = 5 * 1024 * 1024
+
+
+class ApiView(APIView):
+    """Token first, so an anonymous client gets 401 with `WWW-Authenticate: Token`; sessions
+    (the canvas) are CSRF-checked by SessionAuthentication. Oversized bodies are refused
+    before anything parses them."""
+
+    authentication_classes = [
+        authentication.TokenAuthentication,
+        authentication.SessionAuthentication,
+    ]
+    permission_classes = [permissions.IsAuthenticated]
+
+    def initial(self, request: Request, *args, **kwargs) -> None:
+        limit = getattr(settings, "SWITCHYARD_MAX_BODY_BYTES", DEFAULT_MAX_BODY)
+        try:
+            length = int(request.META.get("CONTENT_LENGTH") or 0)
+        except ValueError:
+            length = 0
+        if length > limit:
+            raise PayloadTooLarge(f"the request body is {length} bytes; the limit is {limit}")
+        super().initial(request, *args, **kwargs)
+
+
+def json_body(request: Request) -> dict[str, Any]:
+    data = request.data
+    if not isinstance(data, dict):
+        raise SwitchyardError([problem("bad_document", "the request body must be a JSON object")])
+    return data
+
+
+# --- workflows ---------------------------------------------------------------------------------
+
+
+class WorkflowListView(ApiView):
+    @extend_schema(responses=s.WorkflowListItemSerializer(many=True))
+    def get(self, request: Request) -> Response:
+        workflows = select.workflow_list(user=request.user)
+        return Response([workflow_summary(workflow) for workflow in workflows])
+
+    @extend_schema(request=s.DocumentSerializer, responses={201: s.WorkflowSerializer, **ERRORS})
+    def post(self, request: Request) -> Response:
+        workflow = services.workflow_create(owner=request.user, source=json_body(request))
+        body = select.workflow_body(workflow=workflow, document=workflow.document)
+        return Response(body, status=status.HTTP_201_CREATED)
+
+
+def workflow_summary(workflow) -> dict[str, Any]:
+    return {
+        "id": workflow.pk,
+        "name": workflow.name,
+        "description": workflow.description,
+        "tags": workflow.tags,
+        "revision": workflow.revision,
+        "valid": workflow.valid,
+        "updated_at": s.iso(workflow.updated_at),
+        "node_count": workflow.node_count,
+        "last_run_status": workflow.last_run_status,
+    }
+
+
+class WorkflowDetailView(ApiView):
+    @extend_schema(responses={200: s.WorkflowSerializer, **ERRORS})
+    def get(self, request: Request, workflow_id: int) -> Response:
+        workflow = select.workflow_get(user=request.user, workflow_id=workflow_id)
+        return Response(select.workflow_body(workflow=workflow))
+
+    @extend_schema(
+        request=s.WorkflowSerializer,
+        responses={200: s.WorkflowSerializer, 409: s.ErrorBodySerializer, **ERRORS},
+    )
+    def put(self, request: Request, workflow_id: int) -> Response:
+        workflow = services.workflow_save(
+            user=request.user, workflow_id=workflow_id, source=json_body(request)
+        )
+        return Response(select.workflow_body(workflow=workflow, document=workflow.document))
+
+    @extend_schema(
+        request=s.WorkflowPatchSerializer,
+        responses={200: s.WorkflowSerializer, 409: s.ErrorBodySerializer, **ERRORS},
+    )
+    def patch(self, request: Request, workflow_id: int) -> Response:
+        patch = s.WorkflowPatchSerializer(data=json_body(request))
+        patch.is_valid(raise_exception=True)
+        workflow = services.workflow_patch(
+            user=request.user, workflow_id=workflow_id, changes=dict(patch.validated_data)
+        )
+        return Response(select.workflow_body(workflow=workflow, document=workflow.document))
+
+    @extend_schema(responses={204: None, 404: s.ErrorBodySerializer})
+    def delete(self, request: Request, workflow_id: int) -> Response:
+        services.workflow_delete(user=request.user, workflow_id=workflow_id)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class WorkflowValidateView(ApiView):
+    @extend_schema(
+        request=s.DocumentSerializer,
+        responses={200: s.ValidationResultSerializer, 404: s.ErrorBodySerializer},
+        description="Validate the posted document, or the saved one when the body is empty.",
+    )
+    def post(self, request: Request, workflow_id: int) -> Response:
+        body = json_body(request) if request.data else {}
+        errors = services.workflow_validate(
+            user=request.user, workflow_id=workflow_id, source=body or None
+        )
+        return Response({"valid": services.document_valid(errors), "errors": errors})
+
+
+class WorkflowExportView(ApiView):
+    def perform_content_negotiation(self, request: Request, force: bool = False):
+        # `?format=yaml` names the document format here, not one of DRF's renderers.
+        return super().perform_content_negotiation(request, force=True)
+
+    @extend_schema(
+        parameters=[OpenApiParameter("format", str, enum=["json", "yaml"], default="json")],
+        responses={(200, "application/json"): OpenApiTypes.OBJECT, **ERRORS},
+    )
+    def get(self, request: Request, workflow_id: int) -> HttpResponse:
+        format = request.query_params.get("format", "json")
+        if format not in ("json", "yaml"):
+            message = f"format: must be json or yaml, got {format!r}"
+            raise SwitchyardError([problem("bad_format", message, field="format")])
+        workflow = select.workflow_get(user=request.user, workflow_id=workflow_id)
+        text, content_type = document_text(select.workflow_document(workflow=workflow), format)
+        response = HttpResponse(text, content_type=content_type)
+        filename = f"workflow-{workflow.pk}.{format}"
+        response["Content-Disposition"] = f'attachment; filename="{filename}"'
+        return response
+
+
+def document_text(document: dict, format: str) -> tuple[str, str]:
+    if format == "yaml":
+        text = yaml.safe_dump(document, sort_keys=False, allow_unicode=True)
+        return text, "application/yaml; charset=utf-8"
+    return json.dumps(document, indent=2, ensure_ascii=False) + "\n", "application/json"
+
+
+class RawDocumentParser(parsers.BaseParser):
+    """Any non-multipart body is handed over as text: the engine reads JSON or YAML."""
+
+    media_type = "*/*"
+
+    def parse(self, stream, media_type=None, parser_context=None) -> bytes:
+        return stream.read() if stream is not None else b""
+
+
+class WorkflowImportView(ApiView):
+    parser_classes = [parsers.MultiPartParser, RawDocumentParser]
+
+    @extend_schema(
+        request={
+            "application/json": OpenApiTypes.OBJECT,
+            "application/yaml": OpenApiTypes.STR,
+            "multipart/form-data": s.ImportSerializer,
+        },
+        responses={201: s.WorkflowSerializer, **ERRORS},
+    )
+    def post(self, request: Request) -> Response:
+        source, format = import_source(request)
+        workflow = services.workflow_import(owner=request.user, source=source, format=format)
+        body = select.workflow_body(workflow=workflow, document=workflow.document)
+        return Response(body, status=status.HTTP_201_CREATED)
+
+
+def import_source(request: Request) -> tuple[bytes, str | None]:
+    if request.content_type.startswith("multipart/"):
+        upload = request.FILES.get("file")
+        if upload is None:
+            message = "file: required (a JSON or YAML workflow document)"
+            raise SwitchyardError([problem("missing_field", message, field="file")])
+        name = (upload.name or "").lower()
+        format = "yaml" if name.endswith((".yaml", ".yml")) else None
+        return upload.read(), format
+    body = request.data
+    if not body:
+        raise SwitchyardError([problem("bad_document", "the request body is empty")])
+    return body, "json" if "json" in request.content_type else None
+
+
+class NodeTypesView(ApiView):
+    @extend_schema(responses=OpenApiTypes.OBJECT)
+    def get(self, request: Request) -> Response:
+        return Response(registry.describe())
+
+
+# --- runs --------------------------------------------------------------------------------------
+
+
+class WorkflowRunsView(ApiView):
+    @extend_schema(request=s.RunCreateSerializer, responses={201: s.RunSerializer, **ERRORS})
+    def post(self, request: Request, workflow_id: int) -> Response:
+        body = s.RunCreateSerializer(data=request.data if request.data else {})
+        body.is_valid(raise_exception=True)
+        run = services.run_create(
+            user=request.user,
+            workflow_id=workflow_id,
+            inputs=body.validated_data["inputs"],
+            mode=body.validated_data["mode"],
+            from_node=body.validated_data.get("from_node"),
+        )
+        return Response(select.run_report(run=run), status=status.HTTP_201_CREATED)
+
+
+class RunPage(PageNumberPagination):
+    page_size = 50
+    page_size_query_param = "page_size"
+    max_page_size = 500
+
+
+class RunListView(ApiView):
+    @extend_schema(
+        parameters=[
+            OpenApiParameter("workflow", int, description="only runs of this workflow"),
+            OpenApiParameter("status", str, description="only runs in this status"),
+            OpenApiParameter("page", int),
+            OpenApiParameter("page_size", int),
+        ],
+        responses=s.RunListItemSerializer(many=True),
+    )
+    def get(self, request: Request) -> Response:
+        workflow = integer_param(request, "workflow", default=None)
+        runs = select.run_list(
+            user=request.user, workflow_id=workflow, status=request.query_params.get("status")
+        )
+        paginator = RunPage()
+        page = paginator.paginate_queryset(runs, request, view=self)
+        return paginator.get_paginated_response([run_summary(run) for run in page])
+
+
+def run_summary(run) -> dict[str, Any]:
+    return {
+        "id": run.pk,
+        "workflow": run.workflow_id,
+        "workflow_name": run.workflow.name,
+        "revision": run.revision,
+        "status": run.status,
+        "mode": run.mode,
+        "trigger": run.trigger,
+        "created_at": s.iso(run.created_at),
+        "started_at": s.iso(run.started_at),
+        "finished_at": s.iso(run.finished_at),
+    }
+
+
+def integer_param(request: Request, name: str, default: int | None) -> int | None:
+    value = request.query_params.get(name)
+    if value in (None, ""):
+        return default
+    try:
+        return int(value)
+    except ValueError:
+        message = f"{name}: must be an integer, got {value!r}"
+        raise SwitchyardError([problem("bad_parameter", message, field=name)])
+
+
+class RunDetailView(ApiView):
+    @extend_schema(responses={200: s.RunSerializer, 404: s.ErrorBodySerializer})
+    def get(self, request: Request, run_id: int) -> Response:
+        run = select.run_get(user=request.user, run_id=run_id)
+        return Response(select.run_report(run=run))
+
+
+class RunEventsView(ApiView):
+    @extend_schema(
+        parameters=[
+            OpenApiParameter("after", int, description="only events with a larger seq"),
+            OpenApiParameter("limit", int, description="at most this many (≤ 1000)"),
+        ],
+        responses={200: s.RunEventsSerializer, **ERRORS},
+    )
+    def get(self, request: Request, run_id: int) -> Response:
+        run = select.run_get(user=request.user, run_id=run_id)
+        after = integer_param(request, "after", default=0)
+        limit = integer_param(request, "limit", default=select.EVENTS_LIMIT_MAX)
+        found = select.run_events(run=run, after=after, limit=limit)
+        events = [s.event_body(event) for event in found]
+        last_seq = events[-1]["seq"] if events else after
+        return Response({"events": events, "last_seq": last_seq})
+
+
+# --- login for API clients and unknown API paths -----------------------------------------------
+
+
+class TokenView(ApiView):
+    authentication_classes: list = []
+    permission_classes = [permissions.AllowAny]
+
+    @extend_schema(request=s.TokenRequestSerializer, responses={200: s.TokenSerializer, **ERRORS})
+    def post(self, request: Request) -> Response:
+        body = s.TokenRequestSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        user = authenticate(request._request, **body.validated_data)
+        if user is None or not user.is_active:
+            message = "unable to log in with the given username and password"
+            raise SwitchyardError([problem("bad_credentials", message)])
+        token, _ = Token.objects.get_or_create(user=user)
+        return Response({"token": token.key})
+
+
+class NotFoundView(ApiView):
+    """Every other path under /api/ answers the SPEC error body, not Django's HTML page."""
+
+    permission_classes = [permissions.AllowAny]
+
+    @extend_schema(exclude=True)
+    def get(self, request: Request, *args, **kwargs) -> Response:
+        raise NotFound(f"no API endpoint at {request.path}")
+
+    post = put = patch = delete = get

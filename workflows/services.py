@@ -1,0 +1,333 @@
+"""Business actions on workflows and runs: keyword-only, typed, one transaction each.
+
+Saving a document: it is loaded with the engine's defaults, its shape checked (unknown fields,
+wrong types), then validated by the engine. Problems that cannot be stored as rows (duplicate
+ids, edges naming a missing node, bad ids) refuse the whole document with a 400; every other
+problem is saved with the draft (`valid: false`, `errors`). The graph is saved by diffing node
+and edge ids against the rows: only rows that changed are written, in a constant number of
+queries whatever the size of the graph.
+"""
+
+from __future__ import annotations
+
+import re
+from functools import partial
+from typing import Any
+
+from django.db import transaction
+
+from engine import DocumentError, load_document, validate_document
+from workflows import dispatch
+from workflows import selectors as select
+from workflows import serializers as translate
+from workflows.errors import DocumentRejected, NotRunnable, StaleRevision, problem
+from workflows.models import RunMode, RunTrigger, Workflow, WorkflowEdge, WorkflowNode, WorkflowRun
+
+# Problems that make a document impossible to store as rows: refused, never saved as a draft.
+STRUCTURAL_CODES = frozenset({"duplicate_id", "missing_node", "bad_id", "bad_document"})
+NODE_ID = re.compile(r"^[a-z][a-z0-9_]{0,63}$")
+MAX_LENGTHS = {"name": 200, "type": 64, "join": 64, "parent": 64}
+MAX_EDGE_LENGTHS = {"id": 128, "source_handle": 64, "target_handle": 64}
+HEADER_FIELDS = ("version", "name", "description", "tags", "inputs", "variables", "settings")
+NODE_UPDATE_FIELDS = [name for name in translate.NODE_COLUMNS if name != "node_id"]
+EDGE_UPDATE_FIELDS = [*translate.EDGE_COLUMNS[1:], "source_id", "target_id"]
+
+
+# --- documents ---------------------------------------------------------------------------------
+
+
+def document_prepare(source: str | bytes | dict, *, format: str | None = None) -> tuple[dict, list]:
+    """The defaults-applied document and its storable problems; raise DocumentRejected when
+    it cannot be stored at all."""
+    document, problems = document_check(source, format=format)
+    if any(found["code"] in STRUCTURAL_CODES for found in problems):
+        raise DocumentRejected(problems)
+    return document, problems
+
+
+def document_check(source: str | bytes | dict, *, format: str | None = None) -> tuple[dict, list]:
+    """Load and validate a document; raise DocumentRejected only for shape problems."""
+    if isinstance(source, dict):
+        source = {k: v for k, v in source.items() if k not in translate.READ_ONLY_FIELDS}
+    try:
+        document = load_document(source, format=format)
+    except DocumentError as exc:
+        raise DocumentRejected([found.to_dict() for found in exc.errors])
+    document = {k: v for k, v in document.items() if k not in translate.READ_ONLY_FIELDS}
+    shape = translate.document_shape_problems(document)
+    if shape:
+        raise DocumentRejected(shape)
+    problems = [found.to_dict() for found in validate_document(document)]
+    return document, merged(problems, storage_problems(document))
+
+
+def document_valid(problems: list[dict]) -> bool:
+    return not any(found.get("severity", "error") == "error" for found in problems)
+
+
+def storage_problems(document: dict) -> list[dict]:
+    """What the rows cannot hold, checked here too so the database never sees it."""
+    found = []
+    node_ids: set[str] = set()
+    for node in document["nodes"]:
+        node_id = node["id"]
+        if node_id in node_ids:
+            message = f"node id {node_id!r} is used more than once"
+            found.append(problem("duplicate_id", message, node=node_id))
+        node_ids.add(node_id)
+        if not NODE_ID.match(node_id):
+            message = f"node id {node_id!r} must match ^[a-z][a-z0-9_]{{0,63}}$"
+            found.append(problem("bad_id", message, node=node_id))
+        found.extend(too_long(node, MAX_LENGTHS, node=node_id))
+    edge_ids: set[str] = set()
+    for edge in document["edges"]:
+        edge_id = edge["id"]
+        if edge_id in edge_ids:
+            message = f"edge id {edge_id!r} is used more than once"
+            found.append(problem("duplicate_id", message, edge=edge_id))
+        edge_ids.add(edge_id)
+        found.extend(too_long(edge, MAX_EDGE_LENGTHS, edge=edge_id))
+        for end in ("source", "target"):
+            if edge[end] not in node_ids:
+                message = f"edge {edge_id!r}: {end} {edge[end]!r} is not a node of this workflow"
+                found.append(problem("missing_node", message, edge=edge_id, field=end))
+    if len(document["name"]) > 200:
+        found.append(problem("bad_document", "name: at most 200 characters", field="name"))
+    return found
+
+
+def too_long(item: dict, limits: dict[str, int], **where: str) -> list[dict]:
+    return [
+        problem("bad_id", f"{field}: at most {limit} characters", field=field, **where)
+        for field, limit in limits.items()
+        if isinstance(item.get(field), str) and len(item[field]) > limit
+    ]
+
+
+def merged(problems: list[dict], extra: list[dict]) -> list[dict]:
+    """The engine's problems plus ours that it did not already report."""
+    seen = {(p["code"], p.get("node"), p.get("edge")) for p in problems}
+    return problems + [p for p in extra if (p["code"], p.get("node"), p.get("edge")) not in seen]
+
+
+def header_values(document: dict) -> dict[str, Any]:
+    return {name: document[name] for name in HEADER_FIELDS}
+
+
+# --- workflows ---------------------------------------------------------------------------------
+
+
+@transaction.atomic
+def workflow_create(*, owner, source: str | bytes | dict, format: str | None = None) -> Workflow:
+    """Store a new workflow (a draft when it has validation problems)."""
+    document, problems = document_prepare(source, format=format)
+    workflow = Workflow.objects.create(
+        owner=owner, **header_values(document), valid=document_valid(problems), errors=problems
+    )
+    graph_save(workflow=workflow, document=document)
+    workflow.document = document
+    return workflow
+
+
+def workflow_import(*, owner, source: str | bytes | dict, format: str | None = None) -> Workflow:
+    """Store a workflow from JSON or YAML text (or a parsed document)."""
+    return workflow_create(owner=owner, source=source, format=format)
+
+
+@transaction.atomic
+def workflow_save(*, user, workflow_id: int, source: dict) -> Workflow:
+    """Replace a workflow's whole document; `source["revision"]` must be the current one."""
+    revision = source.get("revision") if isinstance(source, dict) else None
+    if not isinstance(revision, int) or isinstance(revision, bool):
+        message = "revision: required, the revision of the workflow you edited (an integer)"
+        raise DocumentRejected([problem("missing_field", message, field="revision")])
+    workflow = select.workflow_get(user=user, workflow_id=workflow_id, for_update=True)
+    if revision != workflow.revision:
+        raise StaleRevision(sent=revision, current=workflow.revision)
+    document, problems = document_prepare(source)
+    graph_save(workflow=workflow, document=document)
+    header_save(workflow=workflow, document=document, problems=problems)
+    workflow.document = document
+    return workflow
+
+
+@transaction.atomic
+def workflow_patch(*, user, workflow_id: int, changes: dict[str, Any]) -> Workflow:
+    """Change metadata (name, description, tags, settings, variables, inputs) and revalidate."""
+    workflow = select.workflow_get(user=user, workflow_id=workflow_id, for_update=True)
+    revision = changes.pop("revision", None)
+    if revision is not None and revision != workflow.revision:
+        raise StaleRevision(sent=revision, current=workflow.revision)
+    current = select.workflow_document(workflow=workflow)
+    document, problems = document_prepare({**current, **changes})
+    header_save(workflow=workflow, document=document, problems=problems)
+    workflow.document = document
+    return workflow
+
+
+@transaction.atomic
+def workflow_delete(*, user, workflow_id: int) -> None:
+    select.workflow_get(user=user, workflow_id=workflow_id, for_update=True).delete()
+
+
+def workflow_validate(*, user, workflow_id: int, source: dict | None = None) -> list[dict]:
+    """The problems of a posted document, or of the saved one when nothing is posted."""
+    workflow = select.workflow_get(user=user, workflow_id=workflow_id)
+    if source is None:
+        source = select.workflow_document(workflow=workflow)
+    try:
+        return document_check(source)[1]
+    except DocumentRejected as exc:
+        return exc.errors
+
+
+def header_save(*, workflow: Workflow, document: dict, problems: list[dict]) -> None:
+    for name, value in header_values(document).items():
+        setattr(workflow, name, value)
+    workflow.valid = document_valid(problems)
+    workflow.errors = problems
+    workflow.revision += 1
+    workflow.save(update_fields=[*HEADER_FIELDS, "valid", "errors", "revision", "updated_at"])
+
+
+def graph_save(*, workflow: Workflow, document: dict) -> None:
+    """Make the node and edge rows match the document, writing only what changed."""
+    nodes = nodes_save(workflow=workflow, nodes=document["nodes"])
+    edges_save(workflow=workflow, edges=document["edges"], node_pks=nodes["pks"])
+    if nodes["removed"]:
+        WorkflowNode.objects.filter(pk__in=nodes["removed"]).delete()
+
+
+def nodes_save(*, workflow: Workflow, nodes: list[dict]) -> dict[str, Any]:
+    """Create and update node rows; return node id -> pk and the pks of rows to remove (they
+    are removed after the edges, so an edge moved off a removed node survives)."""
+    existing = {row.node_id: row for row in WorkflowNode.objects.filter(workflow=workflow)}
+    pks = {}
+    created, changed = [], []
+    for order, node in enumerate(nodes):
+        columns = translate.node_columns(node, order)
+        row = existing.pop(node["id"], None)
+        if row is None:
+            created.append(WorkflowNode(workflow=workflow, **columns))
+            continue
+        pks[row.node_id] = row.pk
+        if translate.node_row_differs(row, columns):
+            for name, value in columns.items():
+                setattr(row, name, value)
+            changed.append(row)
+    WorkflowNode.objects.bulk_create(created)
+    if changed:
+        WorkflowNode.objects.bulk_update(changed, NODE_UPDATE_FIELDS)
+    pks.update((row.node_id, row.pk) for row in created)
+    return {"pks": pks, "removed": [row.pk for row in existing.values()]}
+
+
+def edges_save(*, workflow: Workflow, edges: list[dict], node_pks: dict[str, int]) -> None:
+    existing = {row.edge_id: row for row in WorkflowEdge.objects.filter(workflow=workflow)}
+    created, changed = [], []
+    for order, edge in enumerate(edges):
+        columns = translate.edge_columns(edge, order)
+        columns["source_id"] = node_pks[edge["source"]]
+        columns["target_id"] = node_pks[edge["target"]]
+        row = existing.pop(edge["id"], None)
+        if row is None:
+            created.append(WorkflowEdge(workflow=workflow, **columns))
+        elif translate.edge_row_differs(row, columns):
+            for name, value in columns.items():
+                setattr(row, name, value)
+            changed.append(row)
+    if existing:
+        WorkflowEdge.objects.filter(pk__in=[row.pk for row in existing.values()]).delete()
+    if changed:
+        WorkflowEdge.objects.bulk_update(changed, EDGE_UPDATE_FIELDS)
+    WorkflowEdge.objects.bulk_create(created)
+
+
+# --- runs --------------------------------------------------------------------------------------
+
+INPUT_TYPES: dict[str, tuple[type, ...]] = {
+    "string": (str,),
+    "number": (int, float),
+    "integer": (int,),
+    "boolean": (bool,),
+    "object": (dict,),
+    "array": (list,),
+    "list": (list,),
+}
+
+
+@transaction.atomic
+def run_create(
+    *,
+    user,
+    workflow_id: int,
+    inputs: dict[str, Any] | None = None,
+    mode: str = RunMode.NORMAL,
+    from_node: str | None = None,
+    trigger: str = RunTrigger.API,
+    source_run: WorkflowRun | None = None,
+) -> WorkflowRun:
+    """Record a queued run of the workflow's current document; announce it after commit.
+
+    Refused (NotRunnable, 400) when the document has validation errors, when inputs are unknown
+    or missing without a default, or when `from_node` is not a node of the workflow.
+    """
+    workflow = select.workflow_get(user=user, workflow_id=workflow_id)
+    document = select.workflow_document(workflow=workflow)
+    problems = [p.to_dict() for p in validate_document(document)]
+    errors = [p for p in problems if p.get("severity", "error") == "error"]
+    if errors:
+        raise NotRunnable(errors)
+    resolved = run_inputs(declared=document["inputs"], given=inputs or {})
+    if from_node and from_node not in {node["id"] for node in document["nodes"]}:
+        message = f"from_node: {from_node!r} is not a node of this workflow"
+        raise NotRunnable([problem("unknown_node", message, node=from_node, field="from_node")])
+    run = WorkflowRun.objects.create(
+        workflow=workflow,
+        document={"id": workflow.pk, "revision": workflow.revision, **document},
+        revision=workflow.revision,
+        mode=mode,
+        trigger=trigger,
+        inputs=resolved,
+        created_by=user,
+        from_node=from_node or "",
+        source_run=source_run,
+    )
+    transaction.on_commit(partial(dispatch.run_queued, run.pk))
+    return run
+
+
+def run_inputs(*, declared: dict[str, Any], given: dict[str, Any]) -> dict[str, Any]:
+    """The run's inputs: given values checked against the declarations, defaults filled in."""
+    errors = [
+        problem("unknown_input", f"inputs.{name}: the workflow declares no such input", field=name)
+        for name in given
+        if name not in declared
+    ]
+    resolved = {}
+    for name, spec in declared.items():
+        spec = spec if isinstance(spec, dict) else {}
+        if name in given:
+            resolved[name] = given[name]
+            errors.extend(input_type_problems(name, spec, given[name]))
+        elif "default" in spec:
+            resolved[name] = spec["default"]
+        elif spec.get("required", True):
+            message = f"inputs.{name}: required (the input has no default)"
+            errors.append(problem("missing_input", message, field=f"inputs.{name}"))
+        else:
+            resolved[name] = None
+    if errors:
+        raise NotRunnable(errors)
+    return resolved
+
+
+def input_type_problems(name: str, spec: dict, value: Any) -> list[dict]:
+    kinds = INPUT_TYPES.get(spec.get("type", ""))
+    if kinds is None or value is None:
+        return []
+    wrong_bool = isinstance(value, bool) and bool not in kinds
+    if isinstance(value, kinds) and not wrong_bool:
+        return []
+    message = f"inputs.{name}: must be of type {spec['type']}, got {translate.json_type(value)}"
+    return [problem("bad_input", message, field=f"inputs.{name}")]
