@@ -1262,12 +1262,17 @@ def _closing(text: str, begin: int) -> int:
 
 
 @functools.lru_cache(maxsize=8192)
-def _template_parts(text: str) -> tuple[str | _Segment, ...]:
+def _template_parts(text: str, strict: bool = True) -> tuple[str | _Segment, ...]:
+    """Literal text and `{{ }}` segments. An unclosed `{{` raises, or when not `strict` becomes
+    a segment holding the rest of the text (which then fails to parse with a clear message)."""
     parts: list[str | _Segment] = []
     pos = 0
     while (start := text.find("{{", pos)) >= 0:
         if start > pos:
             parts.append(text[pos:start])
+        if not strict and text.find("}}", start + 2) < 0:
+            parts.append(_Segment(text[start:].strip()))
+            return tuple(parts)
         end = _closing(text, start + 2)
         parts.append(_Segment(text[start + 2 : end].strip()))
         pos = end + 2
@@ -1349,8 +1354,8 @@ def has_template(value: Any) -> bool:
 
 
 def template_expressions(value: Any) -> list[str]:
-    """Every `{{ }}` expression in a JSON value, in order. An unclosed `{{` raises
-    `ExpressionError(code="bad_expression")`."""
+    """Every `{{ }}` expression in a JSON value, in order. An unclosed `{{` yields the rest of
+    its string (from `{{`), which `parse` then refuses as a `bad_expression`."""
     found: list[str] = []
     _collect_templates(value, found)
     return found
@@ -1359,7 +1364,8 @@ def template_expressions(value: Any) -> list[str]:
 def _collect_templates(value: Any, found: list[str]) -> None:
     if _isa(value, str):
         if "{{" in value:
-            found.extend(p.source for p in _template_parts(value) if _isa(p, _Segment))
+            parts = _template_parts(value, strict=False)
+            found.extend(p.source for p in parts if _isa(p, _Segment))
     elif _isa(value, Mapping):
         for item in value.values():
             _collect_templates(item, found)

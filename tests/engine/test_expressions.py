@@ -298,3 +298,11 @@ def test_referenced_paths_follow_dots_and_string_subscripts():
 def test_a_value_that_is_not_json_cannot_be_rendered_as_text():
     with pytest.raises(ExpressionError, match="cannot render a object as text"):
         render("v={{ thing }}", {"thing": object()})
+
+
+def test_template_expressions_hands_an_unclosed_template_to_parse_as_bad_expression():
+    (expr,) = template_expressions({"u": "https://x/{{ vars.name"})
+    with pytest.raises(ExpressionError) as info:
+        parse(expr)
+    assert info.value.code == "bad_expression"
+    assert "was never closed" in info.value.message
