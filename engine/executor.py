@@ -23,6 +23,7 @@ from engine.events import (
     NODE_STATUS,
     RUN_STATUS,
     Event,
+    new_event,
     preview,
 )
 from engine.graph import Graph
@@ -32,12 +33,13 @@ from engine.report import NodeRecord, RunReport
 from engine.scope import Scope
 from engine.states import (
     NODE_TERMINAL,
+    NODE_TRANSITIONS,
     RUN_TERMINAL,
     EdgeState,
+    InvalidTransition,
     NodeState,
     RunState,
     run_transition,
-    transition,
 )
 
 SNAPSHOT_VERSION = 1
@@ -108,7 +110,11 @@ class Execution:
         self._active = 0
         self._waiting: deque = deque()
         self._tasks: dict[int, asyncio.Task] = {}
-        self._group: asyncio.TaskGroup | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._idle: asyncio.Future | None = None
+        self._live = 0  # node tasks alive (plus one while the run starts)
+        self._crash: BaseException | None = None
+        self._max_attempts = [node["retry"].get("max_attempts") or 1 for node in graph.nodes]
         self._stop_status: RunState | None = None
         self._stop_reason: str | None = None
         self._parking = False
@@ -139,34 +145,55 @@ class Execution:
         """Run until every node is decided and done, the run is stopped, or it parks."""
         if self.status in RUN_TERMINAL:
             return self.report()
+        loop = self._loop = asyncio.get_running_loop()
         now = self._now()
         if self.started is None:
             self.started = now
         self._set_run_status(RunState.RUNNING, now)
-        loop = asyncio.get_running_loop()
-        timeout = self.graph.settings.get("timeout_s")
-        timer = None
-        if timeout:
-            remaining = max(0.0, float(timeout) - (now - self.started))
-            message = f"run timed out after {timeout:g} s"
-            timer = loop.call_later(
-                remaining,
-                self._stop,
-                RunState.FAILED,
-                message,
-                {"message": message, "type": "timeout"},
-            )
+        timer = self._start_timer(loop, now)
+        self._idle = loop.create_future()
+        self._live = 1  # _begin itself, so that the run cannot look idle while it starts
         try:
-            async with asyncio.TaskGroup() as group:
-                self._group = group
-                if self._stop_status is None:
-                    await self._begin()
+            if self._stop_status is None:
+                await self._begin()
+            self._task_done()
+            await self._idle
+        except asyncio.CancelledError:
+            await self._tear_down()
+            raise
         finally:
-            self._group = None
             if timer is not None:
                 timer.cancel()
+        if self._crash is not None:
+            raise self._crash
         self._finish()
         return self.report()
+
+    def _start_timer(self, loop: asyncio.AbstractEventLoop, now: float) -> Any:
+        timeout = self.graph.settings.get("timeout_s")
+        if not timeout:
+            return None
+        remaining = max(0.0, float(timeout) - (now - self.started))
+        message = f"run timed out after {timeout:g} s"
+        error = {"message": message, "type": "timeout"}
+        return loop.call_later(remaining, self._stop, RunState.FAILED, message, error)
+
+    async def _tear_down(self) -> None:
+        """The task running the run was cancelled (e.g. a worker shutting down): cancel the
+        node tasks without recording anything, so the snapshot keeps them in flight."""
+        while self._waiting:
+            item = self._waiting.popleft()
+            if not isinstance(item, int):
+                item.cancel()
+        tasks = list(self._tasks.values())
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+
+    def _task_done(self) -> None:
+        self._live -= 1
+        if not self._live and not self._idle.done():
+            self._idle.set_result(None)
 
     def cancel(self, reason: str = "") -> None:
         """Stop the run: running handlers are cancelled, nothing new starts, the run ends
@@ -262,21 +289,27 @@ class Execution:
     def _ready(self, i: int) -> None:
         if self._active < self._max_parallel:
             self._active += 1
-            self._tasks[i] = self._group.create_task(self._execute(i))
+            self._spawn(i)
         else:
             self._set(i, self.records[i], QUEUED, self._now())
             self._waiting.append(i)
+
+    def _spawn(self, i: int) -> None:
+        self._live += 1
+        self._tasks[i] = self._loop.create_task(self._execute(i))
 
     def _release(self) -> None:
         self._active -= 1
         waiting = self._waiting
         while waiting and self._active < self._max_parallel:
+            if self._parking and isinstance(waiting[0], int):
+                break  # parked: queued nodes wait for the resume
             item = waiting.popleft()
             self._active += 1
             if isinstance(item, int):
-                self._tasks[item] = self._group.create_task(self._execute(item))
+                self._spawn(item)
             elif not item.done():
-                item.set_result(None)
+                item.set_result(None)  # hand the slot to a node back from its backoff
             else:
                 self._active -= 1
 
@@ -284,7 +317,7 @@ class Execution:
         if self._active < self._max_parallel:
             self._active += 1
             return
-        future = asyncio.get_running_loop().create_future()
+        future = self._loop.create_future()
         self._set(i, record, QUEUED, self._now())
         self._waiting.append(future)
         try:
@@ -297,46 +330,61 @@ class Execution:
     # ---- one node ----------------------------------------------------------------------
 
     async def _execute(self, i: int) -> None:
+        """Run node `i` (every attempt), record how it ended, then decide its successors."""
         record = self.records[i]
-        node = self.graph.nodes[i]
-        retry = node["retry"]
-        holding = True
         try:
-            while True:
-                output, error = await self._attempt(i, record, node)
-                if error is None or record.attempts >= (retry.get("max_attempts") or 1):
-                    break
+            try:
+                output, error = await self._attempt(i, record)
+                if error is not None and record.attempts < self._max_attempts[i]:
+                    output, error = await self._retry(i, record, error)
+            except asyncio.CancelledError:
                 self._release()
-                holding = False
-                now = self._now()
-                self._set(i, record, RETRYING, now, error=error)
+                self._tasks.pop(i, None)
+                if self._stop_status is None:
+                    raise  # the run is being torn down: the snapshot keeps the node in flight
+                self._cancelled(i, record, self._stop_reason)
+                return
+            self._release()
+            self._tasks.pop(i, None)
+            if error is None:
+                self._succeeded(i, record, output)
+                status = SUCCEEDED
+            elif self._failed(i, record, error):
+                status = FAILED
+            else:
+                return  # parked (on_failure=pause): nothing downstream is decided
+            if self._store is None:
+                self._apply_now(self._planner.settle(i, status, record.handles))
+            else:
+                await self._store.node_settled(self, self.graph.ids[i], record)
+                await self._apply(self._planner.settle(i, status, record.handles))
+        except asyncio.CancelledError:
+            raise
+        except BaseException as exc:  # a bug in the engine or the store: end the run with it
+            if self._crash is None:
+                self._crash = exc
+            self._stop(RunState.FAILED, f"engine error: {exc!r}", None)
+        finally:
+            self._task_done()
+
+    async def _retry(self, i: int, record: NodeRecord, error: dict) -> tuple[Any, dict | None]:
+        """Back off and try again until an attempt succeeds or none are left. The slot is
+        released while the node waits out its backoff."""
+        retry = self.graph.nodes[i]["retry"]
+        output = None
+        while error is not None and record.attempts < self._max_attempts[i]:
+            self._release()
+            self._set(i, record, RETRYING, self._now(), error=error)
+            try:
                 await self._clock.sleep(retry_delay(retry, record.attempts))
                 await self._acquire(i, record)
-                holding = True
-        except asyncio.CancelledError:
-            if holding:
-                self._release()
-            self._tasks.pop(i, None)
-            if self._stop_status is None:
-                raise  # the run itself is being torn down: the snapshot keeps it in flight
-            self._cancelled(i, record, self._stop_reason)
-            return
-        self._release()
-        self._tasks.pop(i, None)
-        if error is None:
-            self._succeeded(i, record, output)
-            status, handles = SUCCEEDED, record.handles
-        else:
-            if not self._failed(i, record, error):
-                return  # parked (on_failure=pause): nothing downstream is decided
-            status, handles = FAILED, ()
-        if self._store is None:
-            self._apply_now(self._planner.settle(i, status, handles))
-        else:
-            await self._store.node_settled(self, self.graph.ids[i], record)
-            await self._apply(self._planner.settle(i, status, handles))
+            except asyncio.CancelledError:
+                self._active += 1  # _execute releases the slot it believes it holds
+                raise
+            output, error = await self._attempt(i, record)
+        return output, error
 
-    async def _attempt(self, i: int, record: NodeRecord, node: dict) -> tuple[Any, dict | None]:
+    async def _attempt(self, i: int, record: NodeRecord) -> tuple[Any, dict | None]:
         """Run one attempt: (output, None) on success, (None, error) on failure."""
         record.attempts += 1
         now = self._now()
@@ -344,20 +392,44 @@ class Execution:
             record.started = now
         record.attempt_started = now
         self._set(i, record, RUNNING, now)
+        graph = self.graph
+        node = graph.nodes[i]
         handler = self._handlers[i]
-        sources = self._sources(i)
+        sources = self._sources(i) if graph.n_sources[i] else {}
         if not sources:
-            value = self.inputs if not self.graph.n_sources[i] else None
+            value = None if graph.n_sources[i] else self.inputs
         elif len(sources) == 1:
             (value,) = sources.values()
         else:
             value = sources
         if node["disabled"]:
-            outs = handler.output_handles(node["config"]) if handler else ("out",)
-            record.handles = tuple(h for h in outs if h != ERROR_HANDLE)[:1] or ("out",)
+            record.handles = self._passthrough_handles(i)
             return value, None
         try:
-            result = await self._call(i, record, node, handler, value, sources)
+            node_id = graph.ids[i]
+            scope = Scope(self._fixed, self._results, node_id, record.attempts, value)
+            raw = config = self._config_override.get(i, node["config"])
+            if graph.render_config[i] or i in self._config_override:
+                config = self._render(raw, scope, handler.expression_fields)
+            if self._dry_run and handler.side_effects:
+                record.handles = ("out",)
+                return DRY_RUN_OUTPUT, None
+            ctx = HandlerContext(
+                node_id,
+                config,
+                value,
+                record.attempts,
+                sources,
+                scope,
+                partial(self._log, i),
+                self._handler_settings,
+                raw,
+            )
+            timeout = node["timeout_s"]
+            if not timeout:
+                result = await handler.run(ctx)
+            else:
+                result = await self._run_with_timeout(handler, ctx, timeout)
         except NodeError as exc:
             return None, {"message": exc.message, "type": exc.type}
         except asyncio.CancelledError:
@@ -370,39 +442,22 @@ class Execution:
         record.handles = ("out",)
         return result, None
 
-    async def _call(
-        self, i: int, record: NodeRecord, node: dict, handler: Any, value: Any, sources: dict
-    ) -> Any:
-        node_id = self.graph.ids[i]
-        scope = Scope(self._fixed, self._results, node_id, record.attempts, value)
-        raw = self._config_override.get(i, node["config"])
-        config = raw
-        if self.graph.render_config[i] or i in self._config_override:
-            config = self._render(raw, scope, handler.expression_fields)
-        if self._dry_run and handler.side_effects:
-            return HandlerResult(DRY_RUN_OUTPUT)
-        ctx = HandlerContext(
-            node_id,
-            config,
-            value,
-            record.attempts,
-            sources,
-            scope,
-            partial(self._log, i),
-            self._handler_settings,
-            raw,
-        )
-        timeout = node["timeout_s"]
-        if not timeout:
-            return await handler.run(ctx)
-        deadline = asyncio.timeout(timeout)
+    @staticmethod
+    async def _run_with_timeout(handler: Any, ctx: HandlerContext, seconds: float) -> Any:
+        deadline = asyncio.timeout(seconds)
         try:
             async with deadline:
                 return await handler.run(ctx)
         except TimeoutError:
             if not deadline.expired():
                 raise  # the handler's own TimeoutError: an ordinary failure
-            raise NodeError(f"timed out after {timeout:g} s", "timeout") from None
+            raise NodeError(f"timed out after {seconds:g} s", "timeout") from None
+
+    def _passthrough_handles(self, i: int) -> tuple[str, ...]:
+        """A disabled node passes its input through its first output handle."""
+        handler = self._handlers[i]
+        outs = handler.output_handles(self.graph.nodes[i]["config"]) if handler else ("out",)
+        return tuple(h for h in outs if h != ERROR_HANDLE)[:1] or ("out",)
 
     @staticmethod
     def _render(config: dict, scope: Scope, paths: tuple[str, ...]) -> dict:
@@ -524,15 +579,18 @@ class Execution:
     def _set(
         self, i: int, record: NodeRecord, status: NodeState, now: float, error: dict | None = None
     ) -> None:
+        """Move a node to `status` (the transitions table says whether it may) and emit it."""
         previous = record.status
-        record.status = transition(previous, status)
+        if status not in NODE_TRANSITIONS[previous]:
+            raise InvalidTransition("node", previous, status)
+        record.status = status
         duration = None
-        if previous is RUNNING and status is not RUNNING:
+        if previous is RUNNING:
             duration = int((now - record.attempt_started) * 1000)
         self._seq += 1
         if self._sink is not None:
             self._sink(
-                Event(
+                new_event(
                     self._seq,
                     NODE_STATUS,
                     self.run_id,
@@ -558,7 +616,7 @@ class Execution:
         self._seq += 1
         if self._sink is not None:
             self._sink(
-                Event(
+                new_event(
                     self._seq,
                     type,
                     self.run_id,
