@@ -48,8 +48,9 @@ INSTALLED_APPS = [
     "rest_framework",
     "rest_framework.authtoken",
     "drf_spectacular",
-    "channels",
+    # Before channels: our `runworker` (claims runs from PostgreSQL) replaces channels' own.
     "workflows",
+    "channels",
 ]
 
 MIDDLEWARE = [
@@ -113,6 +114,15 @@ if REDIS_URL:
     }
 else:
     CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
+
+# Execution runtime (workflows/worker.py, workflows/runtime.py)
+SWITCHYARD_LEASE_S = float(os.environ.get("SWITCHYARD_LEASE_S", "15"))  # a dead worker's runs
+SWITCHYARD_SWEEP_S = float(os.environ.get("SWITCHYARD_SWEEP_S", "2"))  # look for lost runs
+SWITCHYARD_STALL_S = float(os.environ.get("SWITCHYARD_STALL_S", "60"))  # no event: stalled
+SWITCHYARD_WORKER_MAX_RUNS = int(os.environ.get("SWITCHYARD_WORKER_MAX_RUNS", "50"))
+SWITCHYARD_EVENT_PREVIEW_BYTES = int(os.environ.get("SWITCHYARD_EVENT_PREVIEW_BYTES", "4096"))
+SWITCHYARD_MAX_OUTPUT_BYTES = int(os.environ.get("SWITCHYARD_MAX_OUTPUT_BYTES", str(16 << 20)))
+SWITCHYARD_HTTP_ALLOW_PRIVATE = env_bool("SWITCHYARD_HTTP_ALLOW_PRIVATE", False)
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},

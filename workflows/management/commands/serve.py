@@ -1,11 +1,14 @@
-"""`manage.py serve`: Daphne serving the app (and, later, an execution worker) in one process."""
+"""`manage.py serve`: Daphne serving the app and, unless --no-worker, an execution worker on
+the same event loop (so it works with the in-process channel layer and nothing else running)."""
+
+import asyncio
 
 from django.contrib.staticfiles.handlers import ASGIStaticFilesHandler
 from django.core.management.base import BaseCommand
 
 
 class Command(BaseCommand):
-    help = "Serve Switchyard over HTTP and websockets with Daphne."
+    help = "Serve Switchyard over HTTP and websockets with Daphne (plus a worker)."
 
     def add_arguments(self, parser) -> None:
         parser.add_argument("--host", default="127.0.0.1")
@@ -17,16 +20,28 @@ class Command(BaseCommand):
     def handle(self, *args, host: str, port: int, no_worker: bool, **options) -> None:
         from channels.routing import ProtocolTypeRouter
         from daphne.endpoints import build_endpoint_description_strings
-        from daphne.server import Server
+        from daphne.server import Server  # installs Twisted's asyncio reactor
+        from twisted.internet import reactor
 
         from switchyard.asgi import application
 
         routes = dict(application.application_mapping)
         routes["http"] = ASGIStaticFilesHandler(routes["http"])
-        app = ProtocolTypeRouter(routes)
-        self.stdout.write(f"Switchyard listening on http://{host}:{port}/")
+        if not no_worker:
+            reactor.callWhenRunning(self.start_worker)
+        self.stdout.write(
+            f"Switchyard listening on http://{host}:{port}/"
+            + ("" if no_worker else " (with an execution worker)")
+        )
+        self.stdout.flush()
         Server(
-            application=app,
+            application=ProtocolTypeRouter(routes),
             endpoints=build_endpoint_description_strings(host=host, port=port),
             signal_handlers=True,
         ).run()
+
+    def start_worker(self) -> None:
+        from workflows.worker import RunWorker
+
+        self.worker = RunWorker()
+        self.worker_task = asyncio.ensure_future(self.worker.serve())

@@ -1,0 +1,122 @@
+"""Control of runs: cancel, resume, retry a node, re-run. Every action goes through the database
+and notifies the worker that owns the run.
+
+A run that no worker holds (queued, or paused) is settled right here: the service takes the
+run's lease itself, so no worker can claim it meanwhile, and drives the engine through the same
+recorder a worker uses — events, node rows and the run row stay consistent whoever acted.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import timedelta
+
+from asgiref.sync import async_to_sync
+from channels.layers import get_channel_layer
+from django.db import transaction
+from django.db.models import Q
+from django.utils import timezone
+
+from engine.states import RUN_TERMINAL, RunState
+from workflows import dispatch, runtime
+from workflows.models import WorkflowRun
+
+SETTLE_LEASE_S = 30
+
+
+class RunConflict(Exception):
+    """The action does not fit the run's current state (HTTP 409)."""
+
+    def __init__(self, message: str, code: str = "run_state") -> None:
+        super().__init__(message)
+        self.message = message
+        self.code = code
+
+
+def unowned(now) -> Q:
+    """Runs no live worker holds."""
+    return Q(lease_owner="") | Q(lease_expires_at__lt=now)
+
+
+def take_unowned(run_id: int, owner: str, statuses: tuple[str, ...]) -> bool:
+    now = timezone.now()
+    return bool(
+        WorkflowRun.objects.filter(unowned(now), pk=run_id, status__in=statuses).update(
+            lease_owner=owner, lease_expires_at=now + timedelta(seconds=SETTLE_LEASE_S)
+        )
+    )
+
+
+def settle_here(run_id: int, owner: str, act) -> None:
+    """Drive a run this process holds the lease of: `act(execution)`, then on to its end or
+    its next park, persisting through the worker's recorder."""
+
+    async def settle() -> None:
+        publisher = runtime.Publisher()
+        try:
+            await runtime.drive(run_id, owner, publisher, act=act)
+            await publisher.drain()
+        finally:
+            publisher.close()
+
+    async_to_sync(settle)()
+
+
+def notify_owner(run_id: int, message: dict) -> None:
+    try:
+        async_to_sync(get_channel_layer().group_send)(
+            f"run-control-{run_id}", {**message, "run_id": run_id}
+        )
+    except Exception:
+        pass  # the owner's heartbeat reads the request from the database anyway
+
+
+def run_cancel(*, run: WorkflowRun) -> WorkflowRun:
+    """Cancel a run: at once when no worker executes it, else through its worker (≤ 1 s)."""
+    if run.status in RUN_TERMINAL:
+        raise RunConflict(f"run {run.pk} already ended {run.status}")
+    WorkflowRun.objects.filter(pk=run.pk).update(cancel_requested_at=timezone.now())
+    owner = f"control:{uuid.uuid4().hex[:8]}"
+    if take_unowned(run.pk, owner, (RunState.QUEUED, RunState.PAUSED)):
+        settle_here(run.pk, owner, lambda execution: execution.cancel("by user"))
+    else:
+        notify_owner(run.pk, {"type": "run.cancel", "reason": "by user"})
+    run.refresh_from_db()
+    return run
+
+
+def _requeue(run_id: int, state: dict) -> None:
+    WorkflowRun.objects.filter(pk=run_id).update(
+        status=RunState.QUEUED, state=state, lease_owner="", lease_expires_at=None
+    )
+    transaction.on_commit(lambda: dispatch.run_queued(run_id))
+
+
+@transaction.atomic
+def run_resume(
+    *,
+    run: WorkflowRun,
+    node_id: str | None = None,
+    action: str = "retry",
+    config: dict | None = None,
+) -> WorkflowRun:
+    """Continue a paused run: retry its waiting node (optionally with an edited config) or
+    skip it. The run is queued again and a worker continues from its saved state."""
+    run = WorkflowRun.objects.select_for_update().get(pk=run.pk)
+    if run.status != RunState.PAUSED or not run.state:
+        raise RunConflict(f"run {run.pk} is {run.status}, not paused")
+    waiting = [n for n, s in run.state["nodes"].items() if s["status"] == "waiting"]
+    if node_id is None:
+        if len(waiting) != 1:
+            raise RunConflict(
+                f"run {run.pk} waits at {', '.join(waiting) or 'no node'}: name the node",
+                code="node_required",
+            )
+        node_id = waiting[0]
+    if node_id not in waiting:
+        raise RunConflict(f"node {node_id} is not waiting in run {run.pk}", code="node_state")
+    state = dict(run.state)
+    state["resume"] = {"node": node_id, "action": action, "config": config}
+    _requeue(run.pk, state)
+    run.refresh_from_db()
+    return run

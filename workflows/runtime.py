@@ -1,0 +1,472 @@
+"""The one module that knows both the engine and Django.
+
+It turns a `WorkflowRun` into an engine `Execution`, and the engine's events into rows and
+channel-layer messages. Persistence comes before publication: events are written in batches
+(`RunEvent` rows, `NodeRun` upserts, the run row) inside one transaction, and only after that
+transaction commits are they sent to the run's group. A node's completion is durable before its
+successors start (the engine awaits `RunRecorder.node_settled`), so a worker that dies loses at
+most the attempts that were in flight; `snapshot_from_rows` rebuilds the engine state from the
+rows and another worker continues from there.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime
+from typing import Any
+
+from asgiref.sync import sync_to_async
+from channels.layers import get_channel_layer
+from django.conf import settings
+from django.db import close_old_connections, transaction
+from django.db.models import Max
+from django.utils import timezone
+
+from engine import Graph, load_document
+from engine.events import NODE_STATUS, RUN_STATUS, Event
+from engine.executor import SNAPSHOT_VERSION, Execution
+from engine.report import NodeRecord
+from engine.states import NODE_TERMINAL, NodeState, RunState
+from workflows import live
+from workflows.models import NodeRun, RunEvent, WorkflowRun
+
+logger = logging.getLogger(__name__)
+
+NODE_RUN_FIELDS = (
+    "status",
+    "started_at",
+    "finished_at",
+    "output",
+    "error",
+    "duration_ms",
+    "handled",
+    "reason",
+    "handles",
+)
+
+
+class LeaseLost(Exception):
+    """This worker no longer owns the run: another worker took it over."""
+
+
+_db_executor: ThreadPoolExecutor | None = None
+
+
+def db_executor() -> ThreadPoolExecutor:
+    """Threads for the worker's database work, apart from the threads serving requests."""
+    global _db_executor
+    if _db_executor is None:
+        _db_executor = ThreadPoolExecutor(
+            max_workers=int(getattr(settings, "SWITCHYARD_DB_THREADS", 4)),
+            thread_name_prefix="switchyard-db",
+        )
+    return _db_executor
+
+
+async def db(func: Callable, *args, **kwargs) -> Any:
+    """Run blocking ORM code off the event loop, on the worker's database threads."""
+    return await sync_to_async(
+        _with_connection(func), thread_sensitive=False, executor=db_executor()
+    )(*args, **kwargs)
+
+
+def _with_connection(func: Callable) -> Callable:
+    def call(*args, **kwargs):
+        close_old_connections()  # drop a connection the database closed (e.g. a restart)
+        try:
+            return func(*args, **kwargs)
+        finally:
+            close_old_connections()
+
+    return call
+
+
+def dt(ts: float | None) -> datetime | None:
+    return None if ts is None else datetime.fromtimestamp(ts, UTC)
+
+
+def ts(value: datetime | None) -> float | None:
+    return None if value is None else value.timestamp()
+
+
+def json_size(value: Any) -> int:
+    return len(json.dumps(value, default=str, separators=(",", ":")))
+
+
+# ---- building executions --------------------------------------------------------------
+
+
+def execution_options(run: WorkflowRun) -> dict[str, Any]:
+    return {
+        "http_allow_private": getattr(settings, "SWITCHYARD_HTTP_ALLOW_PRIVATE", False),
+        "max_output_preview": getattr(settings, "SWITCHYARD_EVENT_PREVIEW_BYTES", 4096),
+        "dry_run": run.mode == "dry_run",
+    }
+
+
+def graph_for(run: WorkflowRun) -> Graph:
+    return Graph.from_document(load_document(run.document))
+
+
+def snapshot_from_rows(run: WorkflowRun) -> dict[str, Any] | None:
+    """The engine state of a run that a worker left mid-way, rebuilt from its rows.
+
+    Each node's latest attempt says where it got to; attempts still `running` were in flight
+    and run again as a new attempt. None when the run never started."""
+    last_seq = run.events.aggregate(last=Max("seq"))["last"]
+    if last_seq is None:
+        return None
+    nodes: dict[str, dict] = {}
+    first_started: dict[str, float] = {}
+    for row in run.node_runs.filter(iteration="").order_by("node_id", "attempt"):
+        if row.started_at is not None:
+            first_started.setdefault(row.node_id, ts(row.started_at))
+        nodes[row.node_id] = {
+            "status": row.status,
+            "attempts": row.attempt,
+            "started": first_started.get(row.node_id),
+            "finished": ts(row.finished_at),
+            "output": row.output,
+            "error": row.error,
+            "handled": row.handled,
+            "handles": list(row.handles or ()),
+            "reason": row.reason or None,
+        }
+    return {
+        "version": SNAPSHOT_VERSION,
+        "run": run.pk,
+        "status": RunState.RUNNING.value,
+        "seq": last_seq,
+        "started": ts(run.started_at),
+        "finished": None,
+        "error": None,
+        "inputs": run.inputs,
+        "outputs": run.outputs or {},
+        "nodes": nodes,
+        "edges": {},
+    }
+
+
+# ---- the recorder: engine sink + store --------------------------------------------------
+
+
+class RunRecorder:
+    """Buffers one run's events and persists them in group commits, then publishes them.
+
+    `sink` is called synchronously by the engine for every event; a flush is scheduled at once
+    so live clients see a state change within milliseconds. `node_settled` (awaited by the
+    engine before a node's successors start) waits until everything emitted so far is durable.
+    Concurrent settles share one transaction."""
+
+    def __init__(self, run_id: int, owner: str, publisher: Publisher) -> None:
+        self.run_id = run_id
+        self.owner = owner
+        self.publisher = publisher
+        self.execution: Execution | None = None
+        self.pending: list[Event] = []
+        self.node_rows: dict[tuple[str, str, int], dict[str, Any]] = {}
+        self.dirty: set[tuple[str, str, int]] = set()
+        self.run_fields: dict[str, Any] = {}
+        self.emitted_seq = 0
+        self.last_event_ts = time.time()
+        self.durable_seq = 0
+        self.lease_lost = False
+        self._flushing: asyncio.Task | None = None
+        self._scheduled = False
+
+    # engine sink
+    def sink(self, event: Event) -> None:
+        if self.lease_lost:
+            return
+        self.pending.append(event)
+        self.emitted_seq = event.seq
+        self.last_event_ts = event.ts
+        if event.type == NODE_STATUS:
+            self._track_node(event)
+        elif event.type == RUN_STATUS:
+            self._track_run(event)
+        if not self._scheduled:
+            self._scheduled = True
+            asyncio.get_running_loop().call_soon(self._kick)
+
+    # engine store
+    async def node_settled(self, execution: Execution, node_id: str, record: NodeRecord) -> None:
+        await self.flush()
+
+    async def flush(self) -> None:
+        """Return once every event emitted so far is committed (raise LeaseLost if fenced)."""
+        target = self.emitted_seq
+        while self.durable_seq < target:
+            if self.lease_lost:
+                raise LeaseLost(f"run {self.run_id} is no longer owned by {self.owner}")
+            if self._flushing is None or self._flushing.done():
+                self._flushing = asyncio.ensure_future(self._write())
+            await asyncio.shield(self._flushing)
+
+    def _kick(self) -> None:
+        self._scheduled = False
+        if self.pending and (self._flushing is None or self._flushing.done()):
+            self._flushing = asyncio.ensure_future(self._write())
+            self._flushing.add_done_callback(self._after_write)
+
+    def _after_write(self, task: asyncio.Task) -> None:
+        if task.cancelled():
+            return
+        if task.exception() is not None and not isinstance(task.exception(), LeaseLost):
+            logger.error("writing events of run %s failed", self.run_id, exc_info=task.exception())
+        if self.pending and not self.lease_lost:
+            self._kick()
+
+    def _track_node(self, event: Event) -> None:
+        status = event.status
+        if status == NodeState.QUEUED:
+            return
+        attempt = event.attempt or 0
+        iteration = "" if event.iteration is None else str(event.iteration)
+        key = (event.node, iteration, attempt)
+        row = self.node_rows.setdefault(key, {"status": status})
+        row["status"] = status
+        if status == NodeState.RUNNING:
+            row["started_at"] = dt(event.ts)
+        elif status == NodeState.RETRYING:
+            row["status"] = NodeState.FAILED.value  # this attempt failed; another follows
+            row["finished_at"] = dt(event.ts)
+            row["error"] = event.error
+            row["reason"] = "retried"
+        elif status in NODE_TERMINAL or status == NodeState.WAITING:
+            row["finished_at"] = dt(event.ts) if attempt else None
+            row["error"] = event.error
+        if event.duration_ms is not None:
+            row["duration_ms"] = event.duration_ms
+        self.dirty.add(key)
+
+    def _track_run(self, event: Event) -> None:
+        status = event.status
+        self.run_fields["status"] = status
+        if status == RunState.RUNNING and "started_at" not in self.run_fields:
+            self.run_fields["started_at"] = dt(event.ts)
+        if status in (RunState.SUCCEEDED, RunState.FAILED, RunState.CANCELLED):
+            self.run_fields["finished_at"] = dt(event.ts)
+            self.run_fields["error"] = event.error
+
+    def _settled_fields(self, node_id: str, row: dict[str, Any]) -> None:
+        """Fill what events do not carry (full output, chosen handles, reason) from the
+        engine's record, when the row is that node's final word."""
+        execution = self.execution
+        if execution is None:
+            return
+        index = execution.graph.index.get(node_id)
+        if index is None:
+            return
+        record = execution.records[index]
+        if record.status.value != row["status"]:
+            return
+        row["output"] = record.output
+        row["handled"] = record.handled
+        row["handles"] = list(record.handles)
+        row["reason"] = record.reason or ""
+        row["error"] = record.error
+
+    async def _write(self) -> None:
+        batch, self.pending = self.pending, []
+        if not batch:
+            return
+        rows = []
+        for key in self.dirty:
+            row = self.node_rows[key]
+            if key[1] == "" and row["status"] in NODE_TERMINAL:
+                self._settled_fields(key[0], row)
+            rows.append((key, dict(row)))
+        self.dirty = set()
+        run_fields, self.run_fields = self.run_fields, {}
+        events = [event.to_dict() for event in batch]
+        try:
+            await db(
+                write_batch,
+                run_id=self.run_id,
+                owner=self.owner,
+                events=events,
+                rows=rows,
+                run_fields=run_fields,
+                on_commit=self.publisher.publisher_for(self.run_id, events),
+            )
+        except LeaseLost:
+            self.lease_lost = True
+            raise
+        except Exception:
+            # Not durable: put everything back so the next flush retries it, in order.
+            self.pending[:0] = batch
+            for key, _ in rows:
+                self.dirty.add(key)
+            for name, value in run_fields.items():
+                self.run_fields.setdefault(name, value)
+            raise
+        self.durable_seq = batch[-1].seq
+
+
+def write_batch(
+    *,
+    run_id: int,
+    owner: str,
+    events: list[dict],
+    rows: list,
+    run_fields: dict,
+    on_commit: Callable[[], None],
+) -> None:
+    """Persist one batch in one transaction, fenced by the lease."""
+    now = timezone.now()
+    with transaction.atomic():
+        updated = WorkflowRun.objects.filter(pk=run_id, lease_owner=owner).update(
+            last_event_at=now, stalled_at=None, **run_fields
+        )
+        if not updated:
+            raise LeaseLost(f"run {run_id} is no longer owned by {owner}")
+        RunEvent.objects.bulk_create(
+            RunEvent(
+                run_id=run_id,
+                seq=event["seq"],
+                type=event["type"],
+                payload={k: v for k, v in event.items() if k not in ("seq", "type", "run")},
+                at=datetime.fromisoformat(event["at"]),
+            )
+            for event in events
+        )
+        if rows:
+            NodeRun.objects.bulk_create(
+                [
+                    NodeRun(run_id=run_id, node_id=node, iteration=it, attempt=attempt, **fields)
+                    for (node, it, attempt), fields in rows
+                ],
+                update_conflicts=True,
+                unique_fields=["run", "node_id", "iteration", "attempt"],
+                update_fields=[name for name in NODE_RUN_FIELDS],
+            )
+        transaction.on_commit(on_commit)
+
+
+# ---- publishing ----------------------------------------------------------------------
+
+
+class Publisher:
+    """Sends committed events to each run's group, off the engine's path.
+
+    A channel-layer outage (Redis restarting) loses live messages, never events: they are in
+    PostgreSQL, and clients re-sync by seq."""
+
+    def __init__(self, loop: asyncio.AbstractEventLoop | None = None) -> None:
+        self.loop = loop or asyncio.get_running_loop()
+        self.queue: asyncio.Queue = asyncio.Queue()
+        self.layer = get_channel_layer()
+        self.task = self.loop.create_task(self._send_forever())
+
+    def publisher_for(self, run_id: int, events: list[dict]) -> Callable[[], None]:
+        def after_commit() -> None:
+            self.loop.call_soon_threadsafe(self.queue.put_nowait, (run_id, events))
+
+        return after_commit
+
+    async def _send_forever(self) -> None:
+        while True:
+            run_id, events = await self.queue.get()
+            try:
+                await self.layer.group_send(
+                    live.run_group(run_id), {"type": "run.events", "events": events}
+                )
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                logger.warning("live events of run %s not sent: %s", run_id, exc)
+            finally:
+                self.queue.task_done()
+
+    async def drain(self) -> None:
+        """Wait (at most 5 s) until everything queued was handed to the channel layer."""
+        try:
+            async with asyncio.timeout(5):
+                await self.queue.join()
+        except TimeoutError:
+            logger.warning("live events still unsent after 5 s; clients re-sync by seq")
+
+    def close(self) -> None:
+        self.task.cancel()
+
+
+# ---- driving one run --------------------------------------------------------------------
+
+
+def load_for_execution(run_id: int) -> tuple[WorkflowRun, dict | None]:
+    """The run and the state to continue from (None: start from the beginning)."""
+    run = WorkflowRun.objects.get(pk=run_id)
+    if run.status == RunState.RUNNING:
+        return run, snapshot_from_rows(run)  # taken over from a worker that died
+    return run, run.state  # queued: fresh, or resumed after a pause (state saved at parking)
+
+
+def finish_run(run_id: int, owner: str, report, state: dict | None) -> bool:
+    fields = {
+        "status": str(report.status),
+        "outputs": report.outputs,
+        "error": report.error,
+        "lease_owner": "",
+        "lease_expires_at": None,
+        "state": state,
+    }
+    if report.status in (RunState.SUCCEEDED, RunState.FAILED, RunState.CANCELLED):
+        fields["finished_at"] = dt(report.finished) or timezone.now()
+    return bool(WorkflowRun.objects.filter(pk=run_id, lease_owner=owner).update(**fields))
+
+
+def mark_stalled(run_id: int, owner: str) -> None:
+    WorkflowRun.objects.filter(pk=run_id, lease_owner=owner).update(stalled_at=timezone.now())
+
+
+def apply_requests(run: WorkflowRun, execution: Execution) -> None:
+    """What users asked for while no worker held the run: resume a waiting node, cancel."""
+    resume = (run.state or {}).get("resume") if run.status != RunState.RUNNING else None
+    if resume:
+        if resume["action"] == "skip":
+            execution.skip_node(resume["node"])
+        else:
+            execution.retry_node(resume["node"], resume.get("config"))
+    if run.cancel_requested_at is not None:
+        execution.cancel("by user")
+
+
+async def drive(
+    run_id: int,
+    owner: str,
+    publisher: Publisher,
+    *,
+    act: Callable[[Execution], None] | None = None,
+    started: Callable[[Execution, RunRecorder], None] | None = None,
+):
+    """Execute a run this owner holds the lease of, to its end or its next park."""
+    run, snapshot = await db(load_for_execution, run_id)
+    recorder = RunRecorder(run_id, owner, publisher)
+    execution = Execution(
+        graph_for(run),
+        inputs=run.inputs,
+        run_id=run_id,
+        sink=recorder.sink,
+        store=recorder,
+        snapshot=snapshot,
+        options=execution_options(run),
+    )
+    recorder.execution = execution
+    apply_requests(run, execution)
+    if act is not None:
+        act(execution)
+    if started is not None:
+        started(execution, recorder)
+    report = await execution.run()
+    await recorder.flush()
+    if recorder.lease_lost:
+        raise LeaseLost(f"run {run_id} is no longer owned by {owner}")
+    state = execution.snapshot() if report.status == RunState.PAUSED else None
+    await db(finish_run, run_id, owner, report, state)
+    return report

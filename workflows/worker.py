@@ -1,0 +1,297 @@
+"""The execution worker: claims runs from PostgreSQL, executes them, keeps their leases.
+
+The channel layer only wakes workers up (`workflow-runs` messages may be dropped); PostgreSQL
+is the source of truth. A worker claims a run with `SELECT … FOR UPDATE SKIP LOCKED` plus a
+compare-and-set of the lease, renews the lease while the run executes, and every batch it
+writes is fenced by that lease (`runtime.write_batch`), so a worker that lost its lease can
+write nothing more. A periodic sweep picks up queued runs whose message was lost and runs whose
+lease expired (their worker died); those continue from their rows.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import socket
+import time
+import uuid
+from datetime import timedelta
+
+from asgiref.sync import async_to_sync
+from channels.layers import get_channel_layer
+from django.conf import settings
+from django.db import transaction
+from django.db.models import Q
+from django.utils import timezone
+
+from engine.states import NodeState, RunState
+from workflows import runtime
+from workflows.models import WorkflowRun
+
+logger = logging.getLogger(__name__)
+
+WORKER_CHANNEL = "workflow-runs"
+
+
+def control_group(run_id: int) -> str:
+    return f"run-control-{run_id}"
+
+
+def setting(name: str, default: float) -> float:
+    return float(getattr(settings, name, default))
+
+
+def new_worker_name() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+
+
+# ---- database work (sync; called through runtime.db) ---------------------------------
+
+
+def claim_next_run(owner: str, lease_s: float, exclude: list[int]) -> int | None:
+    """Lease the oldest claimable run: queued, or running with an expired lease."""
+    now = timezone.now()
+    claimable = Q(status=RunState.QUEUED, lease_owner="") | Q(
+        status__in=(RunState.QUEUED, RunState.RUNNING), lease_expires_at__lt=now
+    )
+    with transaction.atomic():
+        run_id = (
+            WorkflowRun.objects.select_for_update(skip_locked=True)
+            .filter(claimable)
+            .exclude(pk__in=exclude)
+            .order_by("created_at", "pk")
+            .values_list("pk", flat=True)
+            .first()
+        )
+        if run_id is None:
+            return None
+        # Compare-and-set as well: correct even where FOR UPDATE is a no-op (SQLite).
+        taken = (
+            WorkflowRun.objects.filter(claimable, pk=run_id)
+            .exclude(lease_owner=owner)
+            .update(lease_owner=owner, lease_expires_at=now + timedelta(seconds=lease_s))
+        )
+    return run_id if taken else None
+
+
+def renew_lease(run_id: int, owner: str, lease_s: float) -> tuple[bool, bool]:
+    """Extend the lease; returns (still ours, cancel requested)."""
+    now = timezone.now()
+    updated = WorkflowRun.objects.filter(pk=run_id, lease_owner=owner).update(
+        lease_expires_at=now + timedelta(seconds=lease_s)
+    )
+    if not updated:
+        return False, False
+    cancel = (
+        WorkflowRun.objects.filter(pk=run_id, cancel_requested_at__isnull=False)
+        .values_list("pk", flat=True)
+        .exists()
+    )
+    return True, cancel
+
+
+def release_lease(run_id: int, owner: str) -> None:
+    """Let another worker take the run over at once (this one is stopping or broke)."""
+    WorkflowRun.objects.filter(pk=run_id, lease_owner=owner).update(
+        lease_expires_at=timezone.now() - timedelta(seconds=1)
+    )
+
+
+# ---- the worker -------------------------------------------------------------------------
+
+
+class RunWorker:
+    """Executes runs on the current event loop until `stop()` (or cancellation)."""
+
+    def __init__(
+        self,
+        *,
+        name: str | None = None,
+        max_runs: int | None = None,
+        lease_s: float | None = None,
+        sweep_s: float | None = None,
+        stall_s: float | None = None,
+    ) -> None:
+        self.name = name or new_worker_name()
+        self.max_runs = int(max_runs or setting("SWITCHYARD_WORKER_MAX_RUNS", 50))
+        self.lease_s = lease_s or setting("SWITCHYARD_LEASE_S", 15)
+        self.sweep_s = sweep_s or setting("SWITCHYARD_SWEEP_S", 2)
+        self.stall_s = stall_s or setting("SWITCHYARD_STALL_S", 60)
+        self.layer = get_channel_layer()
+        self.tasks: dict[int, asyncio.Task] = {}
+        self.executions: dict[int, object] = {}
+        self.heartbeats: dict[int, asyncio.Task] = {}
+        self.wake = asyncio.Event()
+        self.stopping = asyncio.Event()
+        self.control_channel: str | None = None
+        self.publisher: runtime.Publisher | None = None
+
+    async def serve(self) -> None:
+        self.publisher = runtime.Publisher()
+        self.control_channel = await self.layer.new_channel("worker-control.")
+        loops = [
+            asyncio.create_task(self._listen(WORKER_CHANNEL, self._on_wakeup)),
+            asyncio.create_task(self._listen(self.control_channel, self._on_control)),
+            asyncio.create_task(self._sweep_forever()),
+        ]
+        logger.info("worker %s started", self.name)
+        try:
+            await self.stopping.wait()
+        finally:
+            for task in loops:
+                task.cancel()
+            await self._shutdown()
+            self.publisher.close()
+
+    def stop(self) -> None:
+        self.stopping.set()
+
+    async def _shutdown(self) -> None:
+        for task in list(self.tasks.values()):
+            task.cancel()
+        await asyncio.gather(*self.tasks.values(), return_exceptions=True)
+        for run_id in list(self.tasks):
+            await runtime.db(release_lease, run_id, self.name)
+
+    # ---- messages --------------------------------------------------------------------
+
+    async def _listen(self, channel: str, handle) -> None:
+        while True:
+            try:
+                message = await self.layer.receive(channel)
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:  # Redis restarting: the sweep covers the gap
+                logger.warning("worker %s cannot read %s: %s", self.name, channel, exc)
+                await asyncio.sleep(1)
+                continue
+            handle(message)
+
+    def _on_wakeup(self, message: dict) -> None:
+        self.wake.set()
+
+    def _on_control(self, message: dict) -> None:
+        if message.get("type") == "run.cancel":
+            execution = self.executions.get(message.get("run_id"))
+            if execution is not None:
+                execution.cancel(message.get("reason") or "by user")
+
+    # ---- claiming --------------------------------------------------------------------
+
+    async def _sweep_forever(self) -> None:
+        while True:
+            try:
+                await self.claim_available()
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                logger.exception("worker %s: sweep failed", self.name)
+            self.wake.clear()
+            try:
+                await asyncio.wait_for(self.wake.wait(), timeout=self.sweep_s)
+            except TimeoutError:
+                pass
+
+    async def claim_available(self) -> list[int]:
+        claimed = []
+        while len(self.tasks) < self.max_runs:
+            run_id = await runtime.db(claim_next_run, self.name, self.lease_s, list(self.tasks))
+            if run_id is None:
+                break
+            claimed.append(run_id)
+            self.tasks[run_id] = asyncio.create_task(self._execute(run_id))
+        return claimed
+
+    # ---- one run ---------------------------------------------------------------------
+
+    async def _execute(self, run_id: int) -> None:
+        try:
+            await self._quietly(self.layer.group_add(control_group(run_id), self.control_channel))
+            await runtime.drive(run_id, self.name, self.publisher, started=self._started(run_id))
+        except asyncio.CancelledError:
+            raise
+        except BaseException as exc:
+            if lease_was_lost(exc):
+                logger.warning("worker %s lost the lease of run %s; stopped", self.name, run_id)
+            else:
+                logger.exception("worker %s: run %s broke; releasing it", self.name, run_id)
+                await self._quietly(runtime.db(release_lease, run_id, self.name))
+        finally:
+            heartbeat = self.heartbeats.pop(run_id, None)
+            if heartbeat is not None:
+                heartbeat.cancel()
+            self.tasks.pop(run_id, None)
+            self.executions.pop(run_id, None)
+            await self._quietly(
+                self.layer.group_discard(control_group(run_id), self.control_channel)
+            )
+            self.wake.set()  # a slot is free
+
+    def _started(self, run_id: int):
+        def started(execution, recorder: runtime.RunRecorder) -> None:
+            self.executions[run_id] = execution
+            self.heartbeats[run_id] = asyncio.create_task(
+                self._heartbeat(run_id, execution, recorder)
+            )
+
+        return started
+
+    async def _heartbeat(self, run_id: int, execution, recorder: runtime.RunRecorder) -> None:
+        interval = max(0.05, self.lease_s / 3)
+        stalled = False
+        while True:
+            await asyncio.sleep(interval)
+            try:
+                ours, cancel = await runtime.db(renew_lease, run_id, self.name, self.lease_s)
+            except Exception as exc:
+                logger.warning("worker %s cannot renew run %s: %s", self.name, run_id, exc)
+                continue
+            if not ours:
+                recorder.lease_lost = True
+                execution.cancel("this worker lost the run's lease")
+                return
+            if cancel:
+                execution.cancel("by user")
+            stalled = await self._check_stall(run_id, execution, recorder, stalled)
+
+    async def _check_stall(self, run_id: int, execution, recorder, stalled: bool) -> bool:
+        quiet = time.time() - recorder.last_event_ts
+        running = [
+            execution.graph.ids[i]
+            for i, record in enumerate(execution.records)
+            if record.status == NodeState.RUNNING
+        ]
+        if quiet < self.stall_s or not running:
+            return False
+        if not stalled:
+            message = f"stalled: no event for {quiet:.0f} s while {', '.join(running)} running"
+            execution.warn(message)
+            await runtime.db(runtime.mark_stalled, run_id, self.name)
+        return True
+
+    @staticmethod
+    async def _quietly(awaitable) -> None:
+        try:
+            await awaitable
+        except Exception as exc:
+            logger.warning("channel layer: %s", exc)
+
+
+def lease_was_lost(exc: BaseException) -> bool:
+    if isinstance(exc, BaseExceptionGroup):
+        return exc.subgroup(runtime.LeaseLost) is not None
+    return isinstance(exc, runtime.LeaseLost)
+
+
+# ---- dispatch --------------------------------------------------------------------------
+
+
+def send_wakeup(run_id: int) -> None:
+    """Tell some worker a run is queued. Best effort: the sweep finds it anyway."""
+    try:
+        async_to_sync(get_channel_layer().send)(
+            WORKER_CHANNEL, {"type": "run.queued", "run_id": run_id}
+        )
+    except Exception as exc:
+        logger.warning("wake-up for run %s not sent (%s); the sweep will pick it up", run_id, exc)
