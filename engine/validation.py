@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Iterator
 from typing import Any
@@ -11,7 +12,7 @@ from jsonschema import Draft202012Validator
 from engine import expressions
 from engine.backoff import BACKOFFS
 from engine.config import expression_values, templated_values
-from engine.document import Problem
+from engine.document import DEFAULT_RETRY, Problem
 from engine.graph import default_registry
 from engine.handlers.base import ERROR_HANDLE, Handler, Registry
 from engine.planner import JOIN_RULES
@@ -21,6 +22,10 @@ SCOPE_NAMES = frozenset({"inputs", "vars", "input", "loop", "node", "run", "env"
 RESERVED_IDS = SCOPE_NAMES | {"true", "false", "null"}
 ON_FAILURE = ("continue", "halt", "pause")
 _validators: dict[type, Draft202012Validator] = {}
+# Configs known valid, by node type and shape: templates are exempt from the schema, so two
+# configs that differ only in their template strings validate alike (it saves the schema walk
+# on large graphs, where most nodes of a type look the same).
+_valid_shapes: set[tuple[type, str]] = set()
 
 
 def validate_document(document: Any, *, registry: Registry | None = None) -> list[Problem]:
@@ -189,6 +194,8 @@ class _Check:
         self.check_retry(node_id, node.get("retry"))
 
     def check_retry(self, node_id: str, retry: Any) -> None:
+        if retry == DEFAULT_RETRY:
+            return
         if not isinstance(retry, dict):
             self.add(
                 "bad_config",
@@ -411,7 +418,12 @@ class _Check:
         if not isinstance(config, dict):
             return
         validator = _validator(type(handler))
+        key = (type(handler), _shape(config))
+        if key in _valid_shapes:
+            return
         if validator.is_valid(config):
+            if len(_valid_shapes) < 10_000:
+                _valid_shapes.add(key)
             return
         for error in validator.iter_errors(config):
             if _is_template(error.instance):
@@ -526,6 +538,34 @@ def _validator(cls: type) -> Draft202012Validator:
     if validator is None:
         validator = _validators[cls] = Draft202012Validator(cls.config_schema)
     return validator
+
+
+def _shape(config: dict) -> str:
+    try:
+        return json.dumps(config, sort_keys=True, default=_unknown, cls=_ShapeEncoder)
+    except (TypeError, ValueError):
+        return repr(config)
+
+
+def _unknown(value: Any) -> Any:
+    raise TypeError(f"not JSON: {type(value).__name__}")
+
+
+class _ShapeEncoder(json.JSONEncoder):
+    """Encodes every template string as the same string."""
+
+    def encode(self, o: Any) -> str:
+        return super().encode(_blank_templates(o))
+
+
+def _blank_templates(value: Any) -> Any:
+    if isinstance(value, str):
+        return "{{}}" if "{{" in value else value
+    if isinstance(value, dict):
+        return {key: _blank_templates(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_blank_templates(item) for item in value]
+    return value
 
 
 def _is_template(value: Any) -> bool:
