@@ -66,7 +66,6 @@ export interface WorkflowNode {
   position?: Position;
   disabled?: boolean;
   breakpoint?: boolean;
-  [extra: string]: unknown;
 }
 
 export interface WorkflowEdge {
@@ -95,7 +94,6 @@ export interface WorkflowDocument {
   settings?: Record<string, unknown>;
   nodes: WorkflowNode[];
   edges: WorkflowEdge[];
-  [extra: string]: unknown;
 }
 
 export interface Problem {

@@ -1,0 +1,104 @@
+/** The one module that talks HTTP: a typed function per SPEC §6 endpoint. */
+import type {
+  NodeTypeInfo,
+  Problem,
+  RunEvent,
+  RunReport,
+  SavedWorkflow,
+  WorkflowDocument,
+  WorkflowSummary,
+} from "../lib/types";
+
+export class ApiError extends Error {
+  readonly status: number;
+  readonly errors: Problem[];
+  readonly body: Record<string, unknown>;
+
+  constructor(status: number, body: Record<string, unknown>) {
+    const errors = Array.isArray(body.errors) ? (body.errors as Problem[]) : [];
+    super(errors.map((e) => e.message).join("; ") || String(body.detail ?? `request failed (${status})`));
+    this.status = status;
+    this.errors = errors;
+    this.body = body;
+  }
+}
+
+function csrfToken(): string {
+  const match = document.cookie.match(/(?:^|;\s*)csrftoken=([^;]+)/);
+  return match ? decodeURIComponent(match[1]) : "";
+}
+
+async function request<T>(method: string, path: string, body?: unknown, raw?: BodyInit): Promise<T> {
+  const headers: Record<string, string> = { Accept: "application/json" };
+  if (method !== "GET") headers["X-CSRFToken"] = csrfToken();
+  if (body !== undefined) headers["Content-Type"] = "application/json";
+  const response = await fetch(`/api/${path}`, {
+    method,
+    headers,
+    credentials: "same-origin",
+    body: raw ?? (body === undefined ? undefined : JSON.stringify(body)),
+  });
+  if (response.status === 401 || (response.status === 403 && (await isLoggedOut(response)))) {
+    window.location.assign(`/accounts/login/?next=${encodeURIComponent(window.location.pathname)}`);
+  }
+  if (response.status === 204) return undefined as T;
+  const text = await response.text();
+  const data = text ? safeJson(text) : {};
+  if (!response.ok) throw new ApiError(response.status, data as Record<string, unknown>);
+  return data as T;
+}
+
+async function isLoggedOut(response: Response): Promise<boolean> {
+  const text = await response.clone().text();
+  return /credentials were not provided|not_authenticated/i.test(text);
+}
+
+function safeJson(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return { errors: [{ code: "bad_response", message: text.slice(0, 200) }] };
+  }
+}
+
+/** DRF list endpoints may be paginated ({results}) or plain arrays. */
+function items<T>(data: T[] | { results?: T[]; events?: T[] }): T[] {
+  if (Array.isArray(data)) return data;
+  return data.results ?? data.events ?? [];
+}
+
+export const api = {
+  listWorkflows: async () => items(await request<WorkflowSummary[]>("GET", "workflows/")),
+  createWorkflow: (doc: WorkflowDocument) => request<SavedWorkflow>("POST", "workflows/", doc),
+  getWorkflow: (id: number) => request<SavedWorkflow>("GET", `workflows/${id}/`),
+  saveWorkflow: (id: number, doc: WorkflowDocument, revision: number) =>
+    request<SavedWorkflow>("PUT", `workflows/${id}/`, { ...doc, revision }),
+  patchWorkflow: (id: number, patch: Partial<WorkflowDocument>) =>
+    request<SavedWorkflow>("PATCH", `workflows/${id}/`, patch),
+  deleteWorkflow: (id: number) => request<void>("DELETE", `workflows/${id}/`),
+  validateWorkflow: (id: number, doc?: WorkflowDocument) =>
+    request<{ valid: boolean; errors: Problem[] }>("POST", `workflows/${id}/validate/`, doc ?? {}),
+  exportUrl: (id: number, format: "json" | "yaml") => `/api/workflows/${id}/export/?format=${format}`,
+  importWorkflow: (file: File) => {
+    const form = new FormData();
+    form.append("file", file);
+    return request<SavedWorkflow>("POST", "workflows/import/", undefined, form);
+  },
+  startRun: (id: number, inputs: Record<string, unknown>, mode = "normal") =>
+    request<RunReport>("POST", `workflows/${id}/runs/`, { inputs, mode }),
+  listRuns: async (workflowId: number) =>
+    items(await request<RunReport[]>("GET", `runs/?workflow=${workflowId}`)),
+  getRun: (runId: number) => request<RunReport>("GET", `runs/${runId}/`),
+  runEvents: async (runId: number, after = 0) =>
+    items(await request<RunEvent[]>("GET", `runs/${runId}/events/?after=${after}`)),
+  cancelRun: (runId: number) => request<RunReport>("POST", `runs/${runId}/cancel/`, {}),
+  resumeRun: (runId: number) => request<RunReport>("POST", `runs/${runId}/resume/`, {}),
+  approve: (runId: number, node: string, approved: boolean, data: unknown = null) =>
+    request<unknown>("POST", `runs/${runId}/nodes/${node}/approve/`, { approved, data }),
+  retryNode: (runId: number, node: string) => request<unknown>("POST", `runs/${runId}/nodes/${node}/retry/`, {}),
+  rerun: (runId: number, fromNode?: string) =>
+    request<RunReport>("POST", `runs/${runId}/rerun/`, fromNode ? { from_node: fromNode } : {}),
+  nodeTypes: () => request<NodeTypeInfo[]>("GET", "node-types/"),
+};
+
+export type Api = typeof api;

@@ -1,0 +1,90 @@
+/** The one node component: label, type icon, labelled handles, state (colour + icon + text). */
+import { Handle, Position, type NodeProps } from "@xyflow/react";
+import { memo } from "react";
+import type { CanvasNode } from "../lib/flow";
+import { inputHandles, outputHandles } from "../lib/nodeTypes";
+import { NODE_STATE_LOOK, typeGlyph } from "../lib/status";
+import { formatDuration } from "../lib/timeline";
+import { useCanvas } from "../store/context";
+
+function BaseNodeView({ id, type, data, selected }: NodeProps<CanvasNode>) {
+  const { info, view, progress, inRun, problems } = useCanvas((s) => ({
+    info: s.nodeTypes[type],
+    view: s.run?.nodes[id] ?? null,
+    progress: s.run?.progress[id] ?? null,
+    inRun: s.run !== null,
+    problems: s.problems.filter((p) => p.node === id).length,
+  }));
+  const node = data.node;
+  const status = inRun ? (view?.status ?? "pending") : "idle";
+  const look = inRun ? NODE_STATE_LOOK[view?.status ?? "pending"] : null;
+  const outputs = outputHandles(info, node);
+  const inputs = inputHandles(info);
+  const classes = ["wf-node", `status-${status}`, selected ? "selected" : "", node.disabled ? "disabled" : "", info ? "" : "unknown-type"];
+  return (
+    <div
+      className={classes.join(" ")}
+      data-node-id={id}
+      data-status={status}
+      data-testid="canvas-node"
+      style={
+        {
+          "--accent": info?.color ?? "#64748b",
+          "--state": look?.color ?? "transparent",
+          minHeight: Math.max(76, outputs.length * 26 + 20),
+        } as React.CSSProperties
+      }
+    >
+      {inputs.map((handle, i) => (
+        <Handle key={handle} type="target" position={Position.Left} id={handle} style={{ top: spread(i, inputs.length) }} />
+      ))}
+      <div className="wf-node-head">
+        <span className="wf-node-icon" aria-hidden="true">{typeGlyph(info?.icon, type)}</span>
+        <div className="wf-node-titles">
+          <div className="wf-node-name">{node.name || id}</div>
+          <div className="wf-node-sub">
+            {id} · {info?.label ?? `unknown type “${type}”`}
+          </div>
+        </div>
+        {problems > 0 && (
+          <span className="wf-node-problems" title={`${problems} problem(s): see the problems list`}>
+            ! {problems}
+          </span>
+        )}
+      </div>
+      {look && (
+        <div className="wf-node-state" data-testid="node-state">
+          <span aria-hidden="true" className={status === "running" ? "spin" : ""}>{look.icon}</span>
+          <span>{look.label}</span>
+          {view && view.attempt > 1 && <span className="chip">attempt {view.attempt}</span>}
+          {progress && <span className="chip">{progress.done}/{progress.total ?? "?"}</span>}
+          {view?.durationMs != null && <span className="chip">{formatDuration(view.durationMs)}</span>}
+        </div>
+      )}
+      {node.disabled && <div className="wf-node-flag">disabled · passes input through</div>}
+      {outputs.map((handle, i) =>
+        handle === "out" && outputs.length === 1 ? null : (
+          <span className={`wf-node-port port-${handle}`} key={handle} style={{ top: spread(i, outputs.length) }}>
+            {handle}
+          </span>
+        ),
+      )}
+      {outputs.map((handle, i) => (
+        <Handle key={handle} type="source" position={Position.Right} id={handle} className={`handle-${handle}`} style={{ top: spread(i, outputs.length) }} />
+      ))}
+      <Handle type="source" position={Position.Bottom} id="error" className="handle-error" title="error: taken when this node fails" />
+      <span className="wf-node-error-label">error</span>
+    </div>
+  );
+}
+
+function spread(index: number, count: number): string {
+  return `${((index + 1) / (count + 1)) * 100}%`;
+}
+
+export const BaseNode = memo(BaseNodeView);
+
+/** React Flow's `nodeTypes`: one entry per registered node type (and any unknown type in use). */
+export function buildNodeTypes(typeNames: readonly string[]) {
+  return Object.fromEntries(typeNames.map((name) => [name, BaseNode]));
+}

@@ -1,0 +1,109 @@
+/** The React Flow canvas: nodes from the registry, drop-to-create, connect with refusal reasons. */
+import {
+  Background,
+  BackgroundVariant,
+  Controls,
+  MiniMap,
+  ReactFlow,
+  useReactFlow,
+  type Connection,
+} from "@xyflow/react";
+import { useCallback, useMemo, type DragEvent } from "react";
+import type { CanvasEdge, CanvasNode } from "../lib/flow";
+import { edgeRunState, type RunViewState } from "../lib/runEvents";
+import { NODE_STATE_LOOK } from "../lib/status";
+import { useCanvas } from "../store/context";
+import { buildNodeTypes } from "./BaseNode";
+
+export const DRAG_MIME = "application/x-switchyard-node-type";
+
+export function Canvas() {
+  const s = useCanvas((st) => ({
+    nodes: st.nodes,
+    edges: st.edges,
+    run: st.run,
+    typeNames: Object.keys(st.nodeTypes).sort().join(","),
+    onNodesChange: st.onNodesChange,
+    onEdgesChange: st.onEdgesChange,
+    connect: st.connect,
+    addNode: st.addNode,
+    beginDrag: st.beginDrag,
+    inspect: st.inspect,
+  }));
+  const flow = useReactFlow();
+  const inRun = s.run !== null;
+
+  const usedTypes = useMemo(() => [...new Set(s.nodes.map((n) => n.type ?? ""))].sort().join(","), [s.nodes]);
+  const nodeTypes = useMemo(
+    () => buildNodeTypes([...new Set([...s.typeNames.split(","), ...usedTypes.split(",")])].filter(Boolean)),
+    [s.typeNames, usedTypes],
+  );
+  const edges = useMemo(() => (s.run ? styleRunEdges(s.edges, s.run) : s.edges), [s.edges, s.run]);
+
+  const onDrop = useCallback(
+    (event: DragEvent) => {
+      const type = event.dataTransfer.getData(DRAG_MIME);
+      if (!type || inRun) return;
+      event.preventDefault();
+      const position = flow.screenToFlowPosition({ x: event.clientX, y: event.clientY });
+      s.addNode(type, { x: position.x - 110, y: position.y - 30 });
+    },
+    [flow, s, inRun],
+  );
+
+  return (
+    <div className="canvas" data-testid="canvas" onDragOver={allowDrop} onDrop={onDrop}>
+      <ReactFlow<CanvasNode, CanvasEdge>
+        nodes={s.nodes}
+        edges={edges}
+        nodeTypes={nodeTypes}
+        onNodesChange={s.onNodesChange}
+        onEdgesChange={inRun ? undefined : s.onEdgesChange}
+        onConnect={(c: Connection) => s.connect(c)}
+        onNodeDragStart={s.beginDrag}
+        onNodeClick={(_, node) => s.inspect(node.id)}
+        onPaneClick={() => s.inspect(null)}
+        nodesDraggable={!inRun}
+        nodesConnectable={!inRun}
+        deleteKeyCode={inRun ? null : ["Delete", "Backspace"]}
+        multiSelectionKeyCode={["Meta", "Control", "Shift"]}
+        defaultEdgeOptions={{ type: "smoothstep" }}
+        onlyRenderVisibleElements={s.nodes.length > 200}
+        fitView
+        fitViewOptions={{ padding: 0.2, maxZoom: 1.2 }}
+        minZoom={0.05}
+        proOptions={{ hideAttribution: true }}
+        colorMode="dark"
+      >
+        <Background variant={BackgroundVariant.Dots} gap={20} size={1.4} />
+        <MiniMap pannable zoomable nodeColor={(n) => miniMapColor(n as CanvasNode, s.run)} maskColor="rgba(10,12,18,0.7)" />
+        <Controls showInteractive={false} />
+      </ReactFlow>
+    </div>
+  );
+}
+
+function allowDrop(event: DragEvent) {
+  if (event.dataTransfer.types.includes(DRAG_MIME)) {
+    event.preventDefault();
+    event.dataTransfer.dropEffect = "move";
+  }
+}
+
+function miniMapColor(node: CanvasNode, run: RunViewState | null): string {
+  if (!run) return "#475569";
+  return NODE_STATE_LOOK[run.nodes[node.id]?.status ?? "pending"].color;
+}
+
+/** Taken edges animate while their target runs; skipped branches dim; failed ones turn red. */
+function styleRunEdges(edges: CanvasEdge[], run: RunViewState): CanvasEdge[] {
+  return edges.map((edge) => {
+    const state = edgeRunState(run, {
+      id: edge.id,
+      source: edge.source,
+      target: edge.target,
+      source_handle: edge.sourceHandle ?? "out",
+    });
+    return { ...edge, animated: state === "active", className: `edge-${state}`, data: edge.data };
+  });
+}

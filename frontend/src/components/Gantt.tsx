@@ -1,0 +1,34 @@
+/** A timeline of a run's node executions (one bar per attempt), coloured by final state. */
+import { useMemo } from "react";
+import { NODE_STATE_LOOK } from "../lib/status";
+import { buildGantt, formatDuration } from "../lib/timeline";
+import type { NodeRunRecord } from "../lib/types";
+
+export function Gantt({ records, onPick }: { records: NodeRunRecord[]; onPick(node: string): void }) {
+  const gantt = useMemo(() => buildGantt(records), [records]);
+  if (!gantt.bars.length) return <p className="muted small">No node has started yet.</p>;
+  return (
+    <div className="gantt" data-testid="gantt">
+      <div className="gantt-scale">
+        <span>0</span>
+        <span>{formatDuration(gantt.spanMs / 2)}</span>
+        <span>{formatDuration(gantt.spanMs)}</span>
+      </div>
+      {gantt.bars.map((bar) => {
+        const look = NODE_STATE_LOOK[bar.status] ?? NODE_STATE_LOOK.pending;
+        const label = `${bar.node}${bar.iteration ? ` [${bar.iteration}]` : ""}${bar.attempt > 1 ? ` #${bar.attempt}` : ""}`;
+        return (
+          <button key={`${bar.node}-${bar.iteration}-${bar.attempt}`} className="gantt-row" onClick={() => onPick(bar.node)} title={`${label}: ${look.label}, ${formatDuration(bar.durationMs)}`}>
+            <span className="gantt-label">{label}</span>
+            <span className="gantt-track">
+              <span className="gantt-bar" style={{ left: `${bar.start * 100}%`, width: `${bar.width * 100}%`, background: look.color }} />
+            </span>
+            <span className="gantt-duration">
+              {look.icon} {formatDuration(bar.durationMs)}
+            </span>
+          </button>
+        );
+      })}
+    </div>
+  );
+}

@@ -1,0 +1,128 @@
+/** The side panel for one node: id, name, config form, retry / timeout / join / disabled. */
+import { useEffect, useMemo, useState } from "react";
+import { ancestors } from "../lib/graph";
+import { setIn } from "../lib/schemaForm";
+import { typeGlyph } from "../lib/status";
+import { JOIN_RULES, type RetryPolicy, type WorkflowNode } from "../lib/types";
+import { useCanvas } from "../store/context";
+import { ConfigForm } from "./ConfigForm";
+
+export function NodeSettings({ nodeId }: { nodeId: string }) {
+  const { node, info, edges, problems, updateNode } = useCanvas((s) => ({
+    node: s.nodes.find((n) => n.id === nodeId)?.data.node,
+    info: s.nodeTypes[s.nodes.find((n) => n.id === nodeId)?.type ?? ""],
+    edges: s.edges,
+    problems: s.problems.filter((p) => p.node === nodeId),
+    updateNode: s.updateNode,
+  }));
+  const upstream = useMemo(() => ancestors(edges, nodeId), [edges, nodeId]);
+  if (!node) return null;
+  const update = (patch: Partial<WorkflowNode>, key?: string) => updateNode(nodeId, patch, key);
+  const config = node.config ?? {};
+  return (
+    <div className="panel-section" data-testid="node-settings">
+      <header className="panel-title" style={{ "--accent": info?.color } as React.CSSProperties}>
+        <span className="palette-icon">{typeGlyph(info?.icon, node.type)}</span>
+        <div>
+          <strong>{info?.label ?? node.type}</strong>
+          <small>{info?.description}</small>
+        </div>
+      </header>
+      {problems.map((p, i) => (
+        <p key={i} className="problem-inline">⚠ {p.message}</p>
+      ))}
+      <NodeIdField nodeId={nodeId} />
+      <div className="field">
+        <label htmlFor="node-name">Name</label>
+        <input id="node-name" value={node.name ?? ""} onChange={(e) => update({ name: e.target.value }, "name")} />
+      </div>
+      <h4>Settings</h4>
+      <ConfigForm
+        schema={info?.config_schema}
+        expressionFields={info?.expression_fields ?? []}
+        value={config}
+        upstream={upstream}
+        onChange={(path, value) => update({ config: setIn(config, path, value) }, `config.${path.join(".")}`)}
+      />
+      <h4>Execution</h4>
+      <ExecutionSettings node={node} update={update} />
+    </div>
+  );
+}
+
+function NodeIdField({ nodeId }: { nodeId: string }) {
+  const rename = useCanvas((s) => s.renameNode);
+  const [draft, setDraft] = useState(nodeId);
+  const [error, setError] = useState<string | null>(null);
+  useEffect(() => setDraft(nodeId), [nodeId]);
+  const commit = () => setError(rename(nodeId, draft.trim()));
+  return (
+    <div className="field">
+      <label htmlFor="node-id">ID (used in expressions)</label>
+      <input
+        id="node-id"
+        data-testid="node-id-input"
+        className={`code ${error ? "invalid" : ""}`}
+        value={draft}
+        onChange={(e) => setDraft(e.target.value)}
+        onBlur={commit}
+        onKeyDown={(e) => e.key === "Enter" && commit()}
+      />
+      {error && <small className="field-error" role="alert">{error}</small>}
+    </div>
+  );
+}
+
+type Update = (patch: Partial<WorkflowNode>, key?: string) => void;
+
+function ExecutionSettings({ node, update }: { node: Omit<WorkflowNode, "position">; update: Update }) {
+  const retry: RetryPolicy = node.retry ?? {};
+  const setRetry = (patch: RetryPolicy) => update({ retry: { ...retry, ...patch } }, `retry.${Object.keys(patch)[0]}`);
+  const num = (text: string) => (text.trim() === "" ? undefined : Math.max(0, Number(text)));
+  return (
+    <div className="exec-settings">
+      <div className="field-row">
+        <div className="field">
+          <label htmlFor="retry-attempts">Max attempts</label>
+          <input id="retry-attempts" type="number" min={1} value={retry.max_attempts ?? 1} onChange={(e) => setRetry({ max_attempts: Math.max(1, Number(e.target.value) || 1) })} />
+        </div>
+        <div className="field">
+          <label htmlFor="retry-backoff">Backoff</label>
+          <select id="retry-backoff" value={retry.backoff ?? "fixed"} onChange={(e) => setRetry({ backoff: e.target.value as RetryPolicy["backoff"] })}>
+            <option value="fixed">fixed</option>
+            <option value="linear">linear</option>
+            <option value="exponential">exponential</option>
+          </select>
+        </div>
+        <div className="field">
+          <label htmlFor="retry-delay">Delay (s)</label>
+          <input id="retry-delay" type="number" min={0} step="any" value={retry.delay_s ?? ""} onChange={(e) => setRetry({ delay_s: num(e.target.value) })} />
+        </div>
+      </div>
+      <div className="field-row">
+        <div className="field">
+          <label htmlFor="node-timeout">Timeout (s)</label>
+          <input id="node-timeout" type="number" min={0} step="any" placeholder="none" value={node.timeout_s ?? ""} onChange={(e) => update({ timeout_s: num(e.target.value) ?? null }, "timeout")} />
+        </div>
+        <div className="field grow">
+          <label htmlFor="node-join">Join rule</label>
+          <select id="node-join" value={node.join ?? "none_failed_min_one_success"} onChange={(e) => update({ join: e.target.value as WorkflowNode["join"] })}>
+            {JOIN_RULES.map((rule) => (
+              <option key={rule} value={rule}>
+                {rule}
+              </option>
+            ))}
+          </select>
+        </div>
+      </div>
+      <div className="field field-inline">
+        <input id="node-disabled" type="checkbox" checked={!!node.disabled} onChange={(e) => update({ disabled: e.target.checked })} />
+        <label htmlFor="node-disabled">Disabled (passes its input through)</label>
+      </div>
+      <div className="field field-inline">
+        <input id="node-breakpoint" type="checkbox" checked={!!node.breakpoint} onChange={(e) => update({ breakpoint: e.target.checked })} />
+        <label htmlFor="node-breakpoint">Breakpoint (debug runs pause here)</label>
+      </div>
+    </div>
+  );
+}

@@ -1,0 +1,43 @@
+/** The run status bar: run state, counts per node state (icon + colour + number), elapsed time. */
+import { useEffect, useState } from "react";
+import { countByState } from "../lib/runEvents";
+import { NODE_STATE_LOOK } from "../lib/status";
+import { formatDuration } from "../lib/timeline";
+import { NODE_STATES } from "../lib/types";
+import { useCanvas } from "../store/context";
+import { StatusBadge } from "./StatusBadge";
+
+export function StatusBar({ socket }: { socket: string }) {
+  const { run, nodeIds } = useCanvas((s) => ({ run: s.run, nodeIds: s.nodes.map((n) => n.id) }));
+  const now = useNow(run?.status === "running" || run?.status === "queued");
+  if (!run) return null;
+  const counts = countByState(run, nodeIds);
+  const start = run.startedAt ? Date.parse(run.startedAt) : null;
+  const end = run.finishedAt ? Date.parse(run.finishedAt) : now;
+  return (
+    <div className="status-bar" data-testid="status-bar" data-run-status={run.status ?? "queued"}>
+      <span>Run #{run.runId}</span>
+      <StatusBadge status={run.status ?? "queued"} />
+      {NODE_STATES.filter((st) => counts[st]).map((st) => (
+        <span key={st} className="count" style={{ "--state": NODE_STATE_LOOK[st].color } as React.CSSProperties} data-count-state={st}>
+          <span aria-hidden="true">{NODE_STATE_LOOK[st].icon}</span> {counts[st]} {NODE_STATE_LOOK[st].label}
+        </span>
+      ))}
+      <span className="spacer" />
+      {start !== null && <span className="muted">elapsed {formatDuration(end - start)}</span>}
+      <span className={`socket socket-${socket}`} title="live connection">
+        ● {socket === "open" ? "live" : socket === "done" ? "finished" : socket}
+      </span>
+    </div>
+  );
+}
+
+function useNow(ticking: boolean): number {
+  const [now, setNow] = useState(Date.now());
+  useEffect(() => {
+    if (!ticking) return;
+    const timer = window.setInterval(() => setNow(Date.now()), 500);
+    return () => window.clearInterval(timer);
+  }, [ticking]);
+  return now;
+}

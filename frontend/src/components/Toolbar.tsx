@@ -1,0 +1,91 @@
+/** The editor's top bar: name, unsaved indicator, edit tools, Save, Run; in a run: Cancel. */
+import { useReactFlow } from "@xyflow/react";
+import { useState } from "react";
+import { api } from "../api/client";
+import type { SaveState } from "../hooks/useEditorActions";
+import { TERMINAL_RUN_STATES } from "../lib/types";
+import { navigate, paths } from "../router";
+import { useCanvas } from "../store/context";
+import { StatusBadge } from "./StatusBadge";
+
+interface Props {
+  workflowId: number;
+  runId: number | null;
+  saveState: SaveState;
+  onSave(): void;
+  onRun(): void;
+  onHistory(): void;
+  onHelp(): void;
+}
+
+export function Toolbar({ workflowId, runId, saveState, onSave, onRun, onHistory, onHelp }: Props) {
+  const s = useCanvas((st) => ({
+    name: st.meta.name,
+    dirty: st.dirty,
+    canUndo: st.history.past.length > 0,
+    canRedo: st.history.future.length > 0,
+    runStatus: st.run?.status ?? null,
+    problems: st.problems.filter((p) => p.severity !== "warning").length,
+    updateMeta: st.updateMeta,
+    undo: st.undo,
+    redo: st.redo,
+    layout: st.layout,
+  }));
+  const flow = useReactFlow();
+  const leave = (path: string) => {
+    if (!s.dirty || window.confirm("You have unsaved changes. Leave anyway?")) navigate(path);
+  };
+  return (
+    <header className="topbar">
+      <a className="brand" href="/" onClick={(e) => (e.preventDefault(), leave(paths.list()))} title="All workflows">
+        ⇶
+      </a>
+      <input className="name-input" aria-label="Workflow name" data-testid="workflow-name" value={s.name} disabled={runId !== null} onChange={(e) => s.updateMeta({ name: e.target.value })} />
+      {runId === null ? (
+        <span className={`save-indicator ${s.dirty ? "dirty" : ""}`} data-testid="save-indicator">
+          {saveState === "saving" ? "Saving…" : s.dirty ? "● Unsaved changes" : "✓ Saved"}
+        </span>
+      ) : (
+        <span className="run-label">
+          Run #{runId} {s.runStatus && <StatusBadge status={s.runStatus} />}
+        </span>
+      )}
+      <span className="spacer" />
+      {runId === null ? (
+        <>
+          <button className="icon-button" title="Undo (Ctrl+Z)" disabled={!s.canUndo} onClick={s.undo}>↶</button>
+          <button className="icon-button" title="Redo (Ctrl+Shift+Z)" disabled={!s.canRedo} onClick={s.redo}>↷</button>
+          <button title="Auto-layout (Shift+L)" onClick={s.layout}>Auto-layout</button>
+          <button title="Fit view (Shift+F)" onClick={() => flow.fitView({ padding: 0.2, duration: 300 })}>Fit</button>
+          <button data-testid="save-button" title="Save (Ctrl+S)" disabled={saveState === "saving"} onClick={onSave}>
+            Save
+          </button>
+        </>
+      ) : (
+        <RunControls runId={runId} finished={s.runStatus !== null && TERMINAL_RUN_STATES.has(s.runStatus)} onEdit={() => navigate(paths.editor(workflowId))} />
+      )}
+      <button onClick={onHistory} data-testid="history-button">History</button>
+      <button className="icon-button" title="Keyboard shortcuts (?)" onClick={onHelp}>?</button>
+      <button className="primary run" data-testid="run-button" title={s.problems ? "Fix the problems before running" : "Run (Ctrl+Enter)"} onClick={onRun}>
+        ▶ Run
+      </button>
+    </header>
+  );
+}
+
+function RunControls({ runId, finished, onEdit }: { runId: number; finished: boolean; onEdit(): void }) {
+  const [error, setError] = useState<string | null>(null);
+  return (
+    <>
+      {error && <span className="field-error">{error}</span>}
+      {!finished && (
+        <button className="danger" data-testid="cancel-button" onClick={() => api.cancelRun(runId).catch((e: Error) => setError(e.message))}>
+          ■ Cancel
+        </button>
+      )}
+      <button data-testid="back-to-editor" onClick={onEdit}>
+        ✎ Edit workflow
+      </button>
+    </>
+  );
+}

@@ -1,0 +1,177 @@
+/** The editor of one workflow at `/workflows/N/`, and a run of it at `/workflows/N/runs/R/`. */
+import { ReactFlowProvider, useReactFlow } from "@xyflow/react";
+import { useCallback, useEffect, useState } from "react";
+import { api } from "../api/client";
+import { Canvas } from "../components/Canvas";
+import { ConflictDialog, RunDialog, ShortcutsHelp } from "../components/Dialogs";
+import { Gantt } from "../components/Gantt";
+import { InspectPanel } from "../components/InspectPanel";
+import { NodeSettings } from "../components/NodeSettings";
+import { Palette } from "../components/Palette";
+import { ProblemsList } from "../components/ProblemsList";
+import { RunHistory } from "../components/RunHistory";
+import { StatusBar } from "../components/StatusBar";
+import { Toolbar } from "../components/Toolbar";
+import { WorkflowSettings } from "../components/WorkflowSettings";
+import { useEditorActions, useLiveValidation, useUnsavedWarning } from "../hooks/useEditorActions";
+import { useRunEvents } from "../hooks/useRunEvents";
+import { useShortcuts } from "../hooks/useShortcuts";
+import { needsLayout } from "../lib/flow";
+import { TERMINAL_RUN_STATES, type RunReport } from "../lib/types";
+import { CanvasProvider, useCanvas, useCanvasApi } from "../store/context";
+
+interface Props {
+  workflowId: number;
+  runId: number | null;
+}
+
+export function EditorPage(props: Props) {
+  return (
+    <CanvasProvider>
+      <ReactFlowProvider>
+        <Editor {...props} />
+      </ReactFlowProvider>
+    </CanvasProvider>
+  );
+}
+
+type Overlay = "run" | "help" | null;
+
+function Editor({ workflowId, runId }: Props) {
+  const store = useCanvasApi();
+  const flow = useReactFlow();
+  const [loadError, setLoadError] = useState<string | null>(null);
+  const [loaded, setLoaded] = useState(false);
+  const [overlay, setOverlay] = useState<Overlay>(null);
+  const [showHistory, setShowHistory] = useState(runId !== null);
+  const actions = useEditorActions(workflowId);
+  const socket = useRunEvents(loaded ? runId : null);
+  const report = useRunReport(runId);
+  const { inputs, selected, inspecting, notice, inRun } = useCanvas((s) => ({
+    inputs: s.meta.inputs ?? {},
+    selected: s.nodes.filter((n) => n.selected).map((n) => n.id),
+    inspecting: s.inspecting,
+    notice: s.notice,
+    inRun: s.run !== null,
+  }));
+  useLiveValidation(workflowId);
+  useUnsavedWarning();
+
+  useEffect(() => {
+    Promise.all([api.getWorkflow(workflowId), api.nodeTypes()]).then(([workflow, types]) => {
+      store.getState().setNodeTypes(types);
+      store.getState().load(workflow, needsLayout(workflow));
+      setLoaded(true);
+      window.requestAnimationFrame(() => flow.fitView({ padding: 0.2, maxZoom: 1.2 }));
+    }, (e: Error) => setLoadError(e.message));
+  }, [workflowId, store, flow]);
+
+  useEffect(() => {
+    if (runId === null) store.getState().closeRunView();
+  }, [runId, store]);
+
+  const startRun = useCallback(() => {
+    if (Object.keys(inputs).length) setOverlay("run");
+    else actions.run({});
+  }, [inputs, actions]);
+
+  const state = store.getState;
+  useShortcuts({
+    save: () => runId === null && actions.save(),
+    undo: () => state().undo(),
+    redo: () => state().redo(),
+    copy: () => state().copySelection(),
+    paste: () => runId === null && state().paste(),
+    layout: () => runId === null && state().layout(),
+    fit: () => flow.fitView({ padding: 0.2, duration: 300 }),
+    run: startRun,
+    help: () => setOverlay("help"),
+  });
+
+  if (loadError) return <main className="page-message"><h1>Cannot open workflow {workflowId}</h1><p>{loadError}</p><a href="/">Back to the workflows</a></main>;
+  const single = selected.length === 1 ? selected[0] : null;
+  const inspectNode = inspecting ?? single;
+  return (
+    <div className={`editor ${inRun ? "run-mode" : ""}`} data-testid="editor" data-loaded={loaded}>
+      <Toolbar workflowId={workflowId} runId={runId} saveState={actions.saveState} onSave={() => actions.save()} onRun={startRun} onHistory={() => setShowHistory(!showHistory)} onHelp={() => setOverlay("help")} />
+      <div className="editor-body">
+        {!inRun && <Palette onAdd={(type) => addAtCenter(type)} />}
+        <div className="canvas-column">
+          <Canvas />
+          {notice && <Toast kind={notice.kind} text={notice.text} onClose={() => store.getState().notify(null)} />}
+          {inRun ? <RunFooter report={report} socket={socket} /> : <ProblemsList />}
+        </div>
+        <aside className="side-panel">
+          {inRun && inspectNode ? (
+            <InspectPanel nodeId={inspectNode} report={report.data} />
+          ) : !inRun && single ? (
+            <NodeSettings key={single} nodeId={single} />
+          ) : inRun ? (
+            <p className="muted panel-hint">Click a node to inspect its input, output, error and log.</p>
+          ) : (
+            <WorkflowSettings key={workflowId} />
+          )}
+        </aside>
+        {showHistory && <RunHistory workflowId={workflowId} currentRunId={runId} refreshKey={report.data?.status} onClose={() => setShowHistory(false)} />}
+      </div>
+      {overlay === "run" && <RunDialog inputs={inputs} onClose={() => setOverlay(null)} onRun={(values) => (setOverlay(null), actions.run(values))} />}
+      {overlay === "help" && <ShortcutsHelp onClose={() => setOverlay(null)} />}
+      {actions.saveState === "conflict" && <ConflictDialog onClose={() => actions.setSaveState("idle")} onReload={actions.reload} onOverwrite={actions.overwrite} />}
+    </div>
+  );
+
+  function addAtCenter(type: string) {
+    const bounds = document.querySelector(".canvas")?.getBoundingClientRect();
+    const center = bounds ? { x: bounds.left + bounds.width / 2, y: bounds.top + bounds.height / 2 } : { x: 400, y: 300 };
+    store.getState().addNode(type, flow.screenToFlowPosition(center));
+  }
+}
+
+function RunFooter({ report, socket }: { report: { data: RunReport | null }; socket: string }) {
+  const inspect = useCanvas((s) => s.inspect);
+  return (
+    <div className="run-footer">
+      <StatusBar socket={socket} />
+      {report.data?.node_runs?.length ? (
+        <details className="timeline" open>
+          <summary>Timeline</summary>
+          <Gantt records={report.data.node_runs} onPick={inspect} />
+        </details>
+      ) : null}
+    </div>
+  );
+}
+
+function Toast({ kind, text, onClose }: { kind: string; text: string; onClose(): void }) {
+  useEffect(() => {
+    if (kind === "error") return;
+    const timer = window.setTimeout(onClose, 2500);
+    return () => window.clearTimeout(timer);
+  }, [kind, text, onClose]);
+  return (
+    <div className={`toast toast-${kind}`} role={kind === "error" ? "alert" : "status"} data-testid="notice">
+      <span>{text}</span>
+      <button className="icon-button" onClick={onClose} aria-label="Dismiss">
+        ✕
+      </button>
+    </div>
+  );
+}
+
+/** The shown run's report (full values, every attempt), refetched as its nodes change. */
+function useRunReport(runId: number | null) {
+  const [data, setData] = useState<RunReport | null>(null);
+  const { status, lastSeq } = useCanvas((s) => ({ status: s.run?.status ?? null, lastSeq: s.run?.lastSeq ?? 0 }));
+  const finished = status !== null && TERMINAL_RUN_STATES.has(status);
+  const bucket = finished ? "final" : Math.floor(lastSeq / 10);
+  useEffect(() => {
+    if (runId === null) return setData(null);
+    let current = true;
+    const timer = window.setTimeout(() => api.getRun(runId).then((r) => current && setData(r), () => undefined), 150);
+    return () => {
+      current = false;
+      window.clearTimeout(timer);
+    };
+  }, [runId, bucket, status]);
+  return { data };
+}

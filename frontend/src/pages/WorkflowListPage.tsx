@@ -1,0 +1,221 @@
+/** The workflow list at `/`: create, open, rename, duplicate, delete, import, export. */
+import { useCallback, useEffect, useRef, useState } from "react";
+import { api } from "../api/client";
+import { Modal } from "../components/Modal";
+import { StatusBadge } from "../components/StatusBadge";
+import type { WorkflowDocument, WorkflowSummary } from "../lib/types";
+import { navigate, paths } from "../router";
+
+const NEW_WORKFLOW: WorkflowDocument = {
+  version: 1,
+  name: "Untitled workflow",
+  nodes: [{ id: "start", type: "start", name: "Start", position: { x: 80, y: 160 } }],
+  edges: [],
+};
+
+type Dialog = { kind: "rename" | "delete"; workflow: WorkflowSummary } | null;
+
+export function WorkflowListPage() {
+  const [workflows, setWorkflows] = useState<WorkflowSummary[] | null>(null);
+  const [error, setError] = useState<string | null>(null);
+  const [dialog, setDialog] = useState<Dialog>(null);
+
+  const reload = useCallback(() => {
+    api.listWorkflows().then(setWorkflows, (e: Error) => setError(e.message));
+  }, []);
+  useEffect(reload, [reload]);
+
+  const guard = (action: () => Promise<unknown>) => () => {
+    setError(null);
+    action().then(reload, (e: Error) => setError(e.message));
+  };
+  const create = guard(async () => navigate(paths.editor((await api.createWorkflow(NEW_WORKFLOW)).id)));
+  const duplicate = (w: WorkflowSummary) =>
+    guard(async () => {
+      const { id: _id, revision: _r, valid: _v, errors: _e, ...doc } = await api.getWorkflow(w.id);
+      await api.createWorkflow({ ...doc, name: `${doc.name} (copy)` });
+    });
+
+  return (
+    <div className="list-page">
+      <header className="topbar">
+        <span className="brand">⇶ Switchyard</span>
+        <span className="spacer" />
+        <ImportButton onImported={reload} onError={setError} />
+        <button className="primary" data-testid="new-workflow" onClick={create}>
+          + New workflow
+        </button>
+        <a className="button ghost" href="/accounts/logout/" onClick={logout}>
+          Sign out
+        </a>
+      </header>
+      <main className="list-main">
+        <h1>Workflows</h1>
+        {error && <p className="error-banner" role="alert">{error}</p>}
+        {workflows === null ? (
+          <p className="muted">Loading…</p>
+        ) : workflows.length === 0 ? (
+          <p className="empty">No workflows yet. Create one or import a JSON/YAML file.</p>
+        ) : (
+          <WorkflowTable
+            workflows={workflows}
+            onRename={(w) => setDialog({ kind: "rename", workflow: w })}
+            onDuplicate={(w) => duplicate(w)()}
+            onDelete={(w) => setDialog({ kind: "delete", workflow: w })}
+          />
+        )}
+      </main>
+      {dialog?.kind === "rename" && (
+        <RenameDialog
+          workflow={dialog.workflow}
+          onClose={() => setDialog(null)}
+          onRename={(name) => guard(() => api.patchWorkflow(dialog.workflow.id, { name }))()}
+        />
+      )}
+      {dialog?.kind === "delete" && (
+        <Modal
+          title="Delete workflow?"
+          testId="confirm-delete"
+          onClose={() => setDialog(null)}
+          actions={
+            <>
+              <button onClick={() => setDialog(null)}>Cancel</button>
+              <button
+                className="danger"
+                data-testid="confirm-delete-button"
+                onClick={() => {
+                  setDialog(null);
+                  guard(() => api.deleteWorkflow(dialog.workflow.id))();
+                }}
+              >
+                Delete
+              </button>
+            </>
+          }
+        >
+          <p>
+            “{dialog.workflow.name}” and all its runs will be deleted. This cannot be undone.
+          </p>
+        </Modal>
+      )}
+    </div>
+  );
+}
+
+function logout(event: React.MouseEvent) {
+  // Django's LogoutView only accepts POST.
+  event.preventDefault();
+  const form = document.createElement("form");
+  form.method = "post";
+  form.action = "/accounts/logout/";
+  const token = document.cookie.match(/(?:^|;\s*)csrftoken=([^;]+)/)?.[1] ?? "";
+  form.innerHTML = `<input type="hidden" name="csrfmiddlewaretoken" value="${decodeURIComponent(token)}">`;
+  document.body.appendChild(form);
+  form.submit();
+}
+
+interface TableProps {
+  workflows: WorkflowSummary[];
+  onRename(w: WorkflowSummary): void;
+  onDuplicate(w: WorkflowSummary): void;
+  onDelete(w: WorkflowSummary): void;
+}
+
+function WorkflowTable({ workflows, onRename, onDuplicate, onDelete }: TableProps) {
+  return (
+    <table className="workflow-table" data-testid="workflow-list">
+      <thead>
+        <tr>
+          <th>Name</th>
+          <th>Nodes</th>
+          <th>Last run</th>
+          <th>Updated</th>
+          <th />
+        </tr>
+      </thead>
+      <tbody>
+        {workflows.map((w) => {
+          const lastRun = w.last_run_status ?? w.last_run?.status ?? null;
+          return (
+            <tr key={w.id} data-testid="workflow-row" data-workflow-id={w.id}>
+              <td>
+                <a href={paths.editor(w.id)} onClick={(e) => (e.preventDefault(), navigate(paths.editor(w.id)))}>
+                  {w.name}
+                </a>
+                {!w.valid && <span className="tag warn" title="has validation problems">draft</span>}
+                {(w.tags ?? []).map((t) => (
+                  <span className="tag" key={t}>{t}</span>
+                ))}
+                {w.description && <div className="muted small">{w.description}</div>}
+              </td>
+              <td>{w.node_count ?? "—"}</td>
+              <td>{lastRun ? <StatusBadge status={lastRun} /> : <span className="muted">never run</span>}</td>
+              <td className="muted small">{w.updated_at ? new Date(w.updated_at).toLocaleString() : ""}</td>
+              <td className="row-actions">
+                <button onClick={() => onRename(w)}>Rename</button>
+                <button onClick={() => onDuplicate(w)}>Duplicate</button>
+                <a className="button" href={api.exportUrl(w.id, "json")} download>
+                  JSON
+                </a>
+                <a className="button" href={api.exportUrl(w.id, "yaml")} download>
+                  YAML
+                </a>
+                <button className="danger-ghost" data-testid="delete-workflow" onClick={() => onDelete(w)}>
+                  Delete
+                </button>
+              </td>
+            </tr>
+          );
+        })}
+      </tbody>
+    </table>
+  );
+}
+
+function RenameDialog({ workflow, onClose, onRename }: { workflow: WorkflowSummary; onClose(): void; onRename(name: string): void }) {
+  const [name, setName] = useState(workflow.name);
+  const submit = () => {
+    if (name.trim()) {
+      onRename(name.trim());
+      onClose();
+    }
+  };
+  return (
+    <Modal
+      title="Rename workflow"
+      onClose={onClose}
+      actions={
+        <>
+          <button onClick={onClose}>Cancel</button>
+          <button className="primary" disabled={!name.trim()} onClick={submit}>
+            Rename
+          </button>
+        </>
+      }
+    >
+      <input autoFocus aria-label="Workflow name" value={name} onChange={(e) => setName(e.target.value)} onKeyDown={(e) => e.key === "Enter" && submit()} />
+    </Modal>
+  );
+}
+
+function ImportButton({ onImported, onError }: { onImported(): void; onError(message: string): void }) {
+  const input = useRef<HTMLInputElement>(null);
+  const onFile = async (file: File | undefined) => {
+    if (!file) return;
+    try {
+      const saved = await api.importWorkflow(file);
+      onImported();
+      navigate(paths.editor(saved.id));
+    } catch (e) {
+      onError(`Import of ${file.name} failed: ${(e as Error).message}`);
+    } finally {
+      if (input.current) input.current.value = "";
+    }
+  };
+  return (
+    <>
+      <input ref={input} type="file" accept=".json,.yaml,.yml" hidden data-testid="import-file" onChange={(e) => onFile(e.target.files?.[0])} />
+      <button onClick={() => input.current?.click()}>Import…</button>
+    </>
+  );
+}

@@ -1,0 +1,43 @@
+/** Stable addresses: `/` (list), `/workflows/N/` (editor), `/workflows/N/runs/R/` (a run). */
+import { useEffect, useState } from "react";
+
+export type Route =
+  | { page: "list" }
+  | { page: "editor"; workflowId: number; runId: number | null }
+  | { page: "missing"; path: string };
+
+export function parseRoute(path: string): Route {
+  if (path === "/" || path === "") return { page: "list" };
+  const match = /^\/workflows\/(\d+)\/?(?:runs\/(\d+)\/?)?$/.exec(path);
+  if (!match) return { page: "missing", path };
+  return { page: "editor", workflowId: Number(match[1]), runId: match[2] ? Number(match[2]) : null };
+}
+
+export const paths = {
+  list: () => "/",
+  editor: (workflowId: number) => `/workflows/${workflowId}/`,
+  run: (workflowId: number, runId: number) => `/workflows/${workflowId}/runs/${runId}/`,
+};
+
+const NAVIGATE = "switchyard:navigate";
+
+export function navigate(path: string, replace = false): void {
+  if (path === window.location.pathname) return;
+  if (replace) window.history.replaceState(null, "", path);
+  else window.history.pushState(null, "", path);
+  window.dispatchEvent(new Event(NAVIGATE));
+}
+
+export function useRoute(): Route {
+  const [route, setRoute] = useState(() => parseRoute(window.location.pathname));
+  useEffect(() => {
+    const update = () => setRoute(parseRoute(window.location.pathname));
+    window.addEventListener("popstate", update);
+    window.addEventListener(NAVIGATE, update);
+    return () => {
+      window.removeEventListener("popstate", update);
+      window.removeEventListener(NAVIGATE, update);
+    };
+  }, []);
+  return route;
+}
