@@ -11,6 +11,7 @@ import { useCanvasApi } from "../store/context";
 export type SocketState = "connecting" | "open" | "closed" | "done";
 
 const MAX_BACKOFF_MS = 10_000;
+const EVENTS_PAGE = 1000; // the server's largest page of /api/runs/{id}/events/
 
 export function socketUrl(runId: number, after: number): string {
   const scheme = window.location.protocol === "https:" ? "wss" : "ws";
@@ -49,7 +50,13 @@ export function useRunEvents(runId: number | null): SocketState {
     // While the socket is down, the persisted events over HTTP keep the canvas current.
     const catchUp = async () => {
       try {
-        buffer.current.push(...(await api.runEvents(runId, lastSeq())));
+        let after = lastSeq();
+        for (;;) {
+          const page = await api.runEvents(runId, after);
+          buffer.current.push(...page);
+          if (page.length < EVENTS_PAGE || stopped) break;
+          after = page[page.length - 1].seq;
+        }
         flush();
       } catch {
         // the next reconnect tries again
@@ -93,7 +100,9 @@ function parse(data: unknown): RunEvent | null {
   if (typeof data !== "string") return null;
   try {
     const value = JSON.parse(data);
-    return value && typeof value === "object" && "seq" in value ? (value as RunEvent) : null;
+    // Control messages (pong, error) have no dotted event type and never reach the reducer.
+    const isEvent = value && typeof value === "object" && Number.isInteger(value.seq) && /^[a-z]+\.[a-z]+$/.test(value.type);
+    return isEvent ? (value as RunEvent) : null;
   } catch {
     return null;
   }
