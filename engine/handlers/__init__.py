@@ -20,3 +20,8 @@ __all__ = [
     "Registry",
     "registry",
 ]
+
+# The built-in node types; last, because they import the names above.
+from engine.handlers.builtin import register_builtins  # noqa: E402
+
+register_builtins(registry)

@@ -1,0 +1,294 @@
+"""The `http` node: one HTTP request through httpx, guarded against server-side request forgery.
+
+The guard resolves the host once, refuses the request when any address is private, loopback,
+link-local, multicast, reserved, unspecified or otherwise not global (unless the engine setting
+`http_allow_private` is true), and then connects to the very address it checked: the URL is
+rewritten to the IP, the original `Host` header is sent and TLS uses the host name for SNI and
+certificate checks, so a second DNS answer (rebinding) cannot redirect the connection.
+Redirects are followed by hand, at most `MAX_REDIRECTS`, and every hop is checked the same way.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import ipaddress
+import json
+import socket
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+
+from engine.handlers.base import Handler, HandlerContext, HandlerResult, NodeError
+
+METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS")
+MAX_REDIRECTS = 5
+MAX_RESPONSE_BYTES = 10 * 1024 * 1024
+REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
+CREDENTIAL_HEADERS = frozenset({"authorization", "cookie", "proxy-authorization"})
+_NAT64 = ipaddress.ip_network("64:ff9b::/96")
+
+Address = ipaddress.IPv4Address | ipaddress.IPv6Address
+
+
+def forbidden_reason(address: Address) -> str | None:
+    """Why a destination address is refused (`"loopback"`, `"private"` …), or None."""
+    for embedded in _embedded_ipv4(address):
+        reason = forbidden_reason(embedded)
+        if reason is not None:
+            return reason
+    for flag in ("unspecified", "loopback", "link_local", "multicast", "reserved", "private"):
+        if getattr(address, f"is_{flag}"):
+            return flag.replace("_", "-")
+    if not address.is_global:
+        return "not globally routable"
+    return None
+
+
+def _embedded_ipv4(address: Address) -> list[ipaddress.IPv4Address]:
+    """IPv4 addresses an IPv6 address carries (mapped, 6to4, NAT64) and would reach."""
+    if address.version != 6:
+        return []
+    found = [address.ipv4_mapped, address.sixtofour]
+    if address in _NAT64:
+        found.append(ipaddress.IPv4Address(int(address) & 0xFFFFFFFF))
+    return [embedded for embedded in found if embedded is not None]
+
+
+async def resolve(host: str, port: int) -> list[Address]:
+    """Every address `host` resolves to (an IP literal is its own single address)."""
+    try:
+        return [ipaddress.ip_address(host)]
+    except ValueError:
+        pass
+    loop = asyncio.get_running_loop()
+    try:
+        infos = await loop.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    except (socket.gaierror, UnicodeError) as exc:
+        raise NodeError(f"cannot resolve host {host!r}: {exc}", "dns") from None
+    addresses = [ipaddress.ip_address(str(info[4][0]).split("%")[0]) for info in infos]
+    if not addresses:
+        raise NodeError(f"cannot resolve host {host!r}: no addresses", "dns")
+    return list(dict.fromkeys(addresses))
+
+
+@dataclass(frozen=True)
+class Destination:
+    """Where one hop really goes: the checked address, and the names the server must see."""
+
+    url: httpx.URL  # the URL with the host replaced by the checked IP
+    host_header: str
+    sni_hostname: str | None
+
+
+async def pin(url: httpx.URL, allow_private: bool) -> Destination:
+    """Resolve and check `url`'s host; the destination to connect to instead of the name."""
+    if url.scheme not in ("http", "https") or not url.host:
+        raise NodeError(f"only http and https URLs with a host are allowed, not {url}", "bad_url")
+    port = url.port or (443 if url.scheme == "https" else 80)
+    addresses = await resolve(url.host, port)
+    if not allow_private:
+        for address in addresses:
+            reason = forbidden_reason(address)
+            if reason is not None:
+                raise NodeError(
+                    f"refused to connect to {url.host} ({address}): {reason} addresses are not "
+                    "allowed",
+                    "forbidden_destination",
+                )
+    host_header = url.netloc.decode("ascii").rpartition("@")[2]
+    sni = url.host if url.scheme == "https" and not _is_ip(url.host) else None
+    return Destination(url.copy_with(host=str(addresses[0])), host_header, sni)
+
+
+def _is_ip(host: str) -> bool:
+    try:
+        ipaddress.ip_address(host)
+    except ValueError:
+        return False
+    return True
+
+
+@dataclass
+class _Request:
+    method: str
+    url: httpx.URL
+    headers: dict[str, str]
+    json_body: Any = None
+    has_json: bool = False
+    content: str | None = None
+
+    def after_redirect(self, status: int, location: str) -> _Request:
+        """The next hop: GET without a body after 303 (and 301/302 of a POST, as browsers do);
+        credentials are dropped when the host changes."""
+        url = self.url.join(location)
+        headers = dict(self.headers)
+        if url.host != self.url.host:
+            headers = {k: v for k, v in headers.items() if k.lower() not in CREDENTIAL_HEADERS}
+        if status == 303 or (status in (301, 302) and self.method == "POST"):
+            return _Request("GET" if self.method != "HEAD" else "HEAD", url, headers)
+        return _Request(self.method, url, headers, self.json_body, self.has_json, self.content)
+
+
+def _config_request(config: dict[str, Any]) -> tuple[_Request, float, bool, bool]:
+    method = config.get("method", "GET")
+    if not isinstance(method, str) or method.upper() not in METHODS:
+        raise NodeError(f"config.method must be one of {', '.join(METHODS)}", "bad_config")
+    raw_url = config.get("url")
+    if not isinstance(raw_url, str) or not raw_url.strip():
+        raise NodeError(f"config.url must be a URL string, got {raw_url!r}", "bad_config")
+    try:
+        url = httpx.URL(raw_url.strip(), params=_query(config.get("query")))
+    except httpx.InvalidURL as exc:
+        raise NodeError(f"config.url is not a valid URL: {exc}", "bad_url") from None
+    headers = config.get("headers") or {}
+    if not isinstance(headers, dict):
+        raise NodeError("config.headers must be an object of strings", "bad_config")
+    body = config.get("body")
+    if body is not None and not isinstance(body, str):
+        body = json.dumps(body)
+    request = _Request(
+        method.upper(),
+        url,
+        {str(k): str(v) for k, v in headers.items()},
+        config.get("json"),
+        "json" in config,
+        body,
+    )
+    timeout = config.get("timeout_s", 30)
+    if isinstance(timeout, bool) or not isinstance(timeout, int | float) or timeout <= 0:
+        raise NodeError(
+            f"config.timeout_s must be a positive number, got {timeout!r}", "bad_config"
+        )
+    fail = config.get("fail_on_status", True)
+    follow = config.get("follow_redirects", True)
+    return request, float(timeout), bool(fail), bool(follow)
+
+
+def _query(query: Any) -> dict[str, str] | None:
+    if query is None:
+        return None
+    if not isinstance(query, dict):
+        raise NodeError("config.query must be an object", "bad_config")
+    return {str(k): _query_value(v) for k, v in query.items()}
+
+
+def _query_value(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return "" if value is None else str(value)
+
+
+def _parse_body(response: httpx.Response, raw: bytes) -> Any:
+    text = raw.decode(response.encoding or "utf-8", errors="replace")
+    if "json" in response.headers.get("content-type", "").lower() and text.strip():
+        try:
+            return json.loads(text)
+        except ValueError:
+            return text
+    return text
+
+
+async def _read(response: httpx.Response, limit: int) -> bytes:
+    chunks = []
+    size = 0
+    async for chunk in response.aiter_bytes():
+        size += len(chunk)
+        if size > limit:
+            raise NodeError(f"response larger than {limit:,} bytes", "response_too_large")
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+class HttpRequest(Handler):
+    type = "http"
+    label = "HTTP request"
+    category = "Network"
+    description = "Calls a URL; outputs the status, headers and body (parsed when JSON)."
+    icon = "globe"
+    color = "#2563eb"
+    side_effects = True
+    config_schema = {
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "type": "object",
+        "properties": {
+            "method": {"enum": list(METHODS), "default": "GET"},
+            "url": {"type": "string", "minLength": 1},
+            "headers": {"type": "object", "additionalProperties": {"type": "string"}},
+            "query": {
+                "type": "object",
+                "additionalProperties": {"type": ["string", "number", "boolean", "null"]},
+            },
+            "json": {"description": "A JSON body (sent as application/json)."},
+            "body": {"type": "string", "description": "A raw text body (instead of json)."},
+            "timeout_s": {"type": "number", "exclusiveMinimum": 0, "maximum": 600, "default": 30},
+            "fail_on_status": {"type": "boolean", "default": True},
+            "follow_redirects": {"type": "boolean", "default": True},
+        },
+        "required": ["url"],
+        "additionalProperties": False,
+        "dependentSchemas": {"body": {"properties": {"json": False}}},
+    }
+
+    async def run(self, ctx: HandlerContext) -> HandlerResult:
+        request, timeout, fail_on_status, follow = _config_request(ctx.config)
+        allow_private = bool(ctx.settings.get("http_allow_private"))
+        limit = int(ctx.settings.get("http_max_bytes") or MAX_RESPONSE_BYTES)
+        async with httpx.AsyncClient(
+            timeout=timeout, follow_redirects=False, trust_env=False
+        ) as client:
+            for _ in range(MAX_REDIRECTS + 1):
+                response, raw = await self._send(
+                    client, request, allow_private, limit, seconds=timeout
+                )
+                location = response.headers.get("location")
+                if not (follow and response.status_code in REDIRECT_STATUSES and location):
+                    break
+                request = request.after_redirect(response.status_code, location)
+                ctx.log(f"{response.status_code} redirect to {request.url}")
+            else:
+                raise NodeError(f"more than {MAX_REDIRECTS} redirects", "too_many_redirects")
+        status = response.status_code
+        if fail_on_status and status >= 400:
+            raise NodeError(
+                f"{request.method} {request.url} answered {status} {response.reason_phrase}",
+                "http_status",
+            )
+        headers = dict(response.headers.items())
+        return HandlerResult(
+            {"status": status, "headers": headers, "body": _parse_body(response, raw)}
+        )
+
+    @staticmethod
+    async def _send(
+        client: httpx.AsyncClient,
+        request: _Request,
+        allow_private: bool,
+        limit: int,
+        seconds: float,
+    ) -> tuple[httpx.Response, bytes]:
+        destination = await pin(request.url, allow_private)
+        extensions = {"sni_hostname": destination.sni_hostname} if destination.sni_hostname else {}
+        outgoing = client.build_request(
+            request.method,
+            destination.url,
+            headers={**request.headers, "Host": destination.host_header},
+            json=request.json_body if request.has_json else None,
+            content=request.content,
+            extensions=extensions,
+        )
+        try:
+            response = await client.send(outgoing, stream=True)
+            try:
+                raw = await _read(response, limit)
+            finally:
+                await response.aclose()
+        except httpx.TimeoutException:
+            raise NodeError(
+                f"{request.method} {request.url} timed out after {seconds:g} s", "timeout"
+            ) from None
+        except httpx.HTTPError as exc:
+            raise NodeError(
+                f"{request.method} {request.url} failed: {exc or type(exc).__name__}", "connection"
+            ) from None
+        return response, raw
