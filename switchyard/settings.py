@@ -169,3 +169,8 @@ LOGGING = {
 REST_FRAMEWORK["EXCEPTION_HANDLER"] = "workflows.errors.exception_handler"
 SWITCHYARD_MAX_BODY_BYTES = int(os.environ.get("SWITCHYARD_MAX_BODY_BYTES", 5 * 1024 * 1024))
 DATA_UPLOAD_MAX_MEMORY_SIZE = SWITCHYARD_MAX_BODY_BYTES
+SPECTACULAR_SETTINGS["SERVE_PERMISSIONS"] = ["rest_framework.permissions.IsAuthenticated"]
+SPECTACULAR_SETTINGS["SERVE_AUTHENTICATION"] = [
+    "rest_framework.authentication.TokenAuthentication",
+    "rest_framework.authentication.SessionAuthentication",
+]

@@ -6,9 +6,10 @@ per node and edge, with an `order` column so a document reads back in the order 
 edge references nodes of its own workflow and that a stale `revision` is refused.
 
 What cannot be stored as rows is refused (400) rather than saved as a draft: duplicate node or
-edge ids, edges naming a missing node, and node ids that break the id pattern. Every other
-validation problem (cycle, unknown type, bad config, bad reference, ...) is saved with the draft:
-`valid` is false and `errors` lists the problems; such a workflow cannot run.
+edge ids, edges whose source or target is not a node of the workflow, empty ids, values longer
+than their columns. Every other validation problem (cycle, unknown type, bad config, bad
+reference, an id off the SPEC pattern, ...) is saved with the draft: `valid` is false and
+`errors` lists the problems; such a workflow cannot run. (`workflows.services` has the details.)
 
 Runs store the exact document they executed (`WorkflowRun.document`), so editing a workflow never
 changes the history. Choices come from the engine's state enums: one source of truth.

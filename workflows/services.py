@@ -1,16 +1,18 @@
 """Business actions on workflows and runs: keyword-only, typed, one transaction each.
 
 Saving a document: it is loaded with the engine's defaults, its shape checked (unknown fields,
-wrong types), then validated by the engine. Problems that cannot be stored as rows (duplicate
-ids, edges naming a missing node, bad ids) refuse the whole document with a 400; every other
-problem is saved with the draft (`valid: false`, `errors`). The graph is saved by diffing node
+wrong types), then validated by the engine. Problems that the rows cannot hold refuse the whole
+document with a 400 and every problem found: duplicate node or edge ids, edges whose source or
+target is not a node, empty ids or ids and names longer than their columns. Every other problem
+(cycle, unknown type, bad config, bad reference, an id off the `^[a-z][a-z0-9_]{0,63}$`
+pattern, a missing parent, ...) is saved with the draft (`valid: false`, `errors`): it can be
+fixed on the canvas, but the workflow cannot run until it is. The graph is saved by diffing node
 and edge ids against the rows: only rows that changed are written, in a constant number of
 queries whatever the size of the graph.
 """
 
 from __future__ import annotations
 
-import re
 from functools import partial
 from typing import Any
 
@@ -23,10 +25,7 @@ from workflows import serializers as translate
 from workflows.errors import DocumentRejected, NotRunnable, StaleRevision, problem
 from workflows.models import RunMode, RunTrigger, Workflow, WorkflowEdge, WorkflowNode, WorkflowRun
 
-# Problems that make a document impossible to store as rows: refused, never saved as a draft.
-STRUCTURAL_CODES = frozenset({"duplicate_id", "missing_node", "bad_id", "bad_document"})
-NODE_ID = re.compile(r"^[a-z][a-z0-9_]{0,63}$")
-MAX_LENGTHS = {"name": 200, "type": 64, "join": 64, "parent": 64}
+MAX_LENGTHS = {"id": 64, "name": 200, "type": 64, "join": 64, "parent": 64}
 MAX_EDGE_LENGTHS = {"id": 128, "source_handle": 64, "target_handle": 64}
 HEADER_FIELDS = ("version", "name", "description", "tags", "inputs", "variables", "settings")
 NODE_UPDATE_FIELDS = [name for name in translate.NODE_COLUMNS if name != "node_id"]
@@ -37,16 +36,22 @@ EDGE_UPDATE_FIELDS = [*translate.EDGE_COLUMNS[1:], "source_id", "target_id"]
 
 
 def document_prepare(source: str | bytes | dict, *, format: str | None = None) -> tuple[dict, list]:
-    """The defaults-applied document and its storable problems; raise DocumentRejected when
-    it cannot be stored at all."""
-    document, problems = document_check(source, format=format)
-    if any(found["code"] in STRUCTURAL_CODES for found in problems):
+    """The defaults-applied document and its problems (saved with a draft); raise
+    DocumentRejected when the rows cannot hold it at all."""
+    document, problems, unstorable = document_problems(source, format=format)
+    if unstorable:
         raise DocumentRejected(problems)
     return document, problems
 
 
 def document_check(source: str | bytes | dict, *, format: str | None = None) -> tuple[dict, list]:
     """Load and validate a document; raise DocumentRejected only for shape problems."""
+    document, problems, _ = document_problems(source, format=format)
+    return document, problems
+
+
+def document_problems(source: str | bytes | dict, *, format: str | None) -> tuple[dict, list, list]:
+    """The document, all its problems, and those of them the rows cannot hold."""
     if isinstance(source, dict):
         source = {k: v for k, v in source.items() if k not in translate.READ_ONLY_FIELDS}
     try:
@@ -57,8 +62,9 @@ def document_check(source: str | bytes | dict, *, format: str | None = None) -> 
     shape = translate.document_shape_problems(document)
     if shape:
         raise DocumentRejected(shape)
+    unstorable = storage_problems(document)
     problems = [found.to_dict() for found in validate_document(document)]
-    return document, merged(problems, storage_problems(document))
+    return document, merged(problems, unstorable), unstorable
 
 
 def document_valid(problems: list[dict]) -> bool:
@@ -75,9 +81,8 @@ def storage_problems(document: dict) -> list[dict]:
             message = f"node id {node_id!r} is used more than once"
             found.append(problem("duplicate_id", message, node=node_id))
         node_ids.add(node_id)
-        if not NODE_ID.match(node_id):
-            message = f"node id {node_id!r} must match ^[a-z][a-z0-9_]{{0,63}}$"
-            found.append(problem("bad_id", message, node=node_id))
+        if not node_id:
+            found.append(problem("bad_id", "a node id must not be empty", field="id"))
         found.extend(too_long(node, MAX_LENGTHS, node=node_id))
     edge_ids: set[str] = set()
     for edge in document["edges"]:
@@ -92,13 +97,13 @@ def storage_problems(document: dict) -> list[dict]:
                 message = f"edge {edge_id!r}: {end} {edge[end]!r} is not a node of this workflow"
                 found.append(problem("missing_node", message, edge=edge_id, field=end))
     if len(document["name"]) > 200:
-        found.append(problem("bad_document", "name: at most 200 characters", field="name"))
+        found.append(problem("too_long", "name: at most 200 characters", field="name"))
     return found
 
 
 def too_long(item: dict, limits: dict[str, int], **where: str) -> list[dict]:
     return [
-        problem("bad_id", f"{field}: at most {limit} characters", field=field, **where)
+        problem("too_long", f"{field}: at most {limit} characters", field=field, **where)
         for field, limit in limits.items()
         if isinstance(item.get(field), str) and len(item[field]) > limit
     ]

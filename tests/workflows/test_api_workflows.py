@@ -62,6 +62,14 @@ def test_document_with_validation_problems_is_saved_as_a_draft(api):
     assert saved(api, body["id"])["valid"] is False
 
 
+def test_an_id_off_the_pattern_is_saved_as_a_draft(api):
+    document = chain_document(2)
+    document["nodes"].append({"id": "Loop", "type": "transform"})
+    body = api.post("/api/workflows/", document, format="json").json()
+    assert body["valid"] is False
+    assert [e["node"] for e in body["errors"] if e["code"] == "bad_id"] == ["Loop"]
+
+
 def test_cycle_is_saved_as_a_draft_naming_the_cycle(api):
     document = chain_document(3)
     document["edges"].append({"id": "back", "source": "n2", "target": "n0"})
@@ -77,7 +85,8 @@ def test_cycle_is_saved_as_a_draft_naming_the_cycle(api):
         (lambda d: d["nodes"].append({"id": "n0", "type": "transform"}), "duplicate_id"),
         (lambda d: d["edges"].append({"id": "e1", "source": "n0", "target": "n2"}), "duplicate_id"),
         (lambda d: d["edges"].append({"id": "x", "source": "n0", "target": "z"}), "missing_node"),
-        (lambda d: d["nodes"].append({"id": "Bad-Id", "type": "transform"}), "bad_id"),
+        (lambda d: d["nodes"].append({"id": "", "type": "transform"}), "bad_id"),
+        (lambda d: d["nodes"].append({"id": "n" * 65, "type": "transform"}), "too_long"),
     ],
 )
 def test_structural_problems_are_refused_and_nothing_is_saved(api, change, code):

@@ -4,20 +4,19 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('workflows', '0001_initial'),
+        ("workflows", "0001_initial"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='noderun',
-            name='handles',
-            field=models.JSONField(blank=True, default=list, help_text='Output handles chosen.'),
+            model_name="noderun",
+            name="handles",
+            field=models.JSONField(blank=True, default=list, help_text="Output handles chosen."),
         ),
         migrations.AddField(
-            model_name='workflowrun',
-            name='cancel_requested_at',
+            model_name="workflowrun",
+            name="cancel_requested_at",
             field=models.DateTimeField(blank=True, null=True),
         ),
     ]
