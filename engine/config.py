@@ -42,9 +42,9 @@ def _walk(value: Any, parts: tuple[str, ...], where: str) -> Iterator[tuple[str,
         yield from _walk(value[head], rest, f"{where}.{head}")
 
 
-def templated_values(config: Any, paths: tuple[str, ...]) -> Iterator[tuple[str, Any]]:
-    """(field, value) pairs of the config that are rendered as templates (all but the
-    expression paths), at the granularity of the top-level keys and list items under them."""
+def templated_values(config: Any, paths: tuple[str, ...]) -> Iterator[tuple[str, str]]:
+    """(field, string) for every string of the config that is rendered as a template (all but
+    the expression paths), e.g. `("config.headers.auth", "Bearer {{ secrets.token }}")`."""
     skip = {split_path(path) for path in paths}
     yield from _templated(config, (), skip, "config")
 
@@ -52,17 +52,14 @@ def templated_values(config: Any, paths: tuple[str, ...]) -> Iterator[tuple[str,
 def _templated(value: Any, at: tuple[str, ...], skip: set, where: str) -> Iterator:
     if at in skip:
         return
-    if not any(path[: len(at)] == at for path in skip):
+    if isinstance(value, str):
         yield where, value
-        return
-    if isinstance(value, dict):
+    elif isinstance(value, dict):
         for key, item in value.items():
             yield from _templated(item, (*at, key), skip, f"{where}.{key}")
     elif isinstance(value, list):
         for index, item in enumerate(value):
             yield from _templated(item, (*at, "[]"), skip, f"{where}[{index}]")
-    else:
-        yield where, value
 
 
 def render_config(config: dict, scope: Mapping[str, Any], paths: tuple[str, ...]) -> dict:
@@ -90,6 +87,4 @@ def _render_except(value: Any, at: tuple[str, ...], skip: set, scope: Mapping) -
 
 def needs_render(config: Any, paths: tuple[str, ...]) -> bool:
     """Whether rendering the config (outside the expression paths) would change anything."""
-    from engine import expressions
-
-    return any(expressions.has_template(value) for _, value in templated_values(config, paths))
+    return any("{{" in value for _, value in templated_values(config, paths))

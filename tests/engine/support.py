@@ -102,6 +102,52 @@ class Log(Handler):
         return HandlerResult(ctx.input)
 
 
+@registry.register
+class Cases(Handler):
+    """A router-like type whose `cases[].expression` are plain expressions."""
+
+    type = "cases"
+    label = "Cases"
+    expression_fields = ("cases[].expression",)
+    config_schema = {
+        "type": "object",
+        "properties": {
+            "cases": {
+                "type": "array",
+                "items": {
+                    "type": "object",
+                    "properties": {"handle": {"type": "string"}, "expression": {"type": "string"}},
+                    "required": ["handle", "expression"],
+                },
+            },
+            "count": {"type": "integer"},
+        },
+        "required": ["cases"],
+    }
+
+    def output_handles(self, config: dict) -> tuple[str, ...]:
+        return (*(case["handle"] for case in config.get("cases", [])), "other")
+
+    async def run(self, ctx: HandlerContext) -> HandlerResult:
+        executions.append((ctx.node_id, ctx.attempt))
+        for case in ctx.config["cases"]:
+            if ctx.evaluate(case["expression"]):
+                return HandlerResult(ctx.input, (case["handle"],))
+        return HandlerResult(ctx.input, ("other",))
+
+
+@registry.register
+class Box(Handler):
+    """A container type, for validating `parent`."""
+
+    type = "box"
+    label = "Box"
+    container = True
+
+    async def run(self, ctx: HandlerContext) -> HandlerResult:
+        return HandlerResult(None)
+
+
 def doc(nodes: list, edges: list = (), **extra: Any) -> dict:
     """A workflow document from short node specs: "id" or ("id", "type", {fields})."""
     node_list = []
