@@ -19,18 +19,19 @@ from django.utils import timezone
 
 from engine.states import RUN_TERMINAL, RunState
 from workflows import dispatch, runtime
+from workflows.errors import SwitchyardError, problem
 from workflows.models import WorkflowRun
 
 SETTLE_LEASE_S = 30
 
 
-class RunConflict(Exception):
+class RunConflict(SwitchyardError):
     """The action does not fit the run's current state (HTTP 409)."""
 
+    status_code = 409
+
     def __init__(self, message: str, code: str = "run_state") -> None:
-        super().__init__(message)
-        self.message = message
-        self.code = code
+        super().__init__([problem(code, message)])
 
 
 def unowned(now) -> Q:

@@ -402,9 +402,21 @@ class Publisher:
 def load_for_execution(run_id: int) -> tuple[WorkflowRun, dict | None]:
     """The run and the state to continue from (None: start from the beginning)."""
     run = WorkflowRun.objects.get(pk=run_id)
-    if run.status == RunState.RUNNING:
-        return run, snapshot_from_rows(run)  # taken over from a worker that died
+    if run.status == RunState.RUNNING:  # taken over from a worker that died
+        snapshot = snapshot_from_rows(run)
+        mark_interrupted(run)
+        return run, snapshot
     return run, run.state  # queued: fresh, or resumed after a pause (state saved at parking)
+
+
+def mark_interrupted(run: WorkflowRun) -> None:
+    """The attempts a dead worker was running failed; the takeover runs them again."""
+    run.node_runs.filter(status__in=(NodeState.RUNNING, NodeState.QUEUED)).update(
+        status=NodeState.FAILED,
+        finished_at=timezone.now(),
+        error={"message": "the worker running this attempt was lost", "type": "worker_lost"},
+        reason="worker lost; attempted again",
+    )
 
 
 def finish_run(run_id: int, owner: str, report, state: dict | None) -> bool:

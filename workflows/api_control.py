@@ -1,0 +1,85 @@
+"""Run control endpoints (SPEC §6): cancel, resume, retry a waiting node, re-run.
+
+Thin views over `workflows.control`; errors leave through the SPEC error body.
+"""
+
+from typing import Any
+
+from drf_spectacular.utils import extend_schema
+from rest_framework import serializers
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from workflows import control, services
+from workflows import selectors as select
+from workflows.api import ApiView, json_body
+from workflows.errors import SwitchyardError, problem
+from workflows.models import RunTrigger
+
+
+class RetrySerializer(serializers.Serializer):
+    config = serializers.DictField(required=False, allow_null=True)
+    action = serializers.ChoiceField(choices=["retry", "skip"], default="retry")
+
+
+class RerunSerializer(serializers.Serializer):
+    from_node = serializers.CharField(required=False, allow_blank=True, allow_null=True)
+    inputs = serializers.DictField(required=False)
+
+
+def strict(serializer_class, data: Any) -> dict:
+    if not isinstance(data, dict):
+        raise SwitchyardError([problem("bad_body", "the body must be a JSON object")])
+    unknown = sorted(set(data) - set(serializer_class().fields))
+    if unknown:
+        raise SwitchyardError(
+            [problem("unknown_field", f"{name}: unknown field", field=name) for name in unknown]
+        )
+    serializer = serializer_class(data=data)
+    serializer.is_valid(raise_exception=True)
+    return serializer.validated_data
+
+
+class RunCancelView(ApiView):
+    @extend_schema(request=None, responses={200: dict})
+    def post(self, request: Request, run_id: int) -> Response:
+        run = select.run_get(user=request.user, run_id=run_id)
+        control.run_cancel(run=run)
+        return Response(select.run_report(run=select.run_get(user=request.user, run_id=run_id)))
+
+
+class RunResumeView(ApiView):
+    @extend_schema(request=RetrySerializer, responses={200: dict})
+    def post(self, request: Request, run_id: int) -> Response:
+        run = select.run_get(user=request.user, run_id=run_id)
+        body = strict(RetrySerializer, json_body(request) or {})
+        control.run_resume(run=run, action=body["action"], config=body.get("config"))
+        return Response(select.run_report(run=select.run_get(user=request.user, run_id=run_id)))
+
+
+class NodeRetryView(ApiView):
+    @extend_schema(request=RetrySerializer, responses={200: dict})
+    def post(self, request: Request, run_id: int, node_id: str) -> Response:
+        run = select.run_get(user=request.user, run_id=run_id)
+        body = strict(RetrySerializer, json_body(request) or {})
+        control.run_resume(
+            run=run, node_id=node_id, action=body["action"], config=body.get("config")
+        )
+        return Response(select.run_report(run=select.run_get(user=request.user, run_id=run_id)))
+
+
+class RunRerunView(ApiView):
+    @extend_schema(request=RerunSerializer, responses={201: dict})
+    def post(self, request: Request, run_id: int) -> Response:
+        source = select.run_get(user=request.user, run_id=run_id)
+        body = strict(RerunSerializer, json_body(request) or {})
+        run = services.run_create(
+            user=request.user,
+            workflow_id=source.workflow_id,
+            inputs=body.get("inputs", source.inputs),
+            mode=source.mode,
+            from_node=body.get("from_node") or None,
+            trigger=RunTrigger.RERUN,
+            source_run=source,
+        )
+        return Response(select.run_report(run=run), status=201)
