@@ -1,0 +1,131 @@
+"""`manage.py run_workflow FILE [--input k=v]... [--dry-run] [--json]`: run a workflow file
+in-process through the engine and print its report (SPEC §7).
+
+Exit status: 0 succeeded, 1 failed or cancelled, 2 invalid (nothing runs).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+from django.core.management.base import BaseCommand, CommandError
+
+from engine import DocumentError, Execution, Graph, errors_only, load_document, validate_document
+from engine.states import NODE_TERMINAL
+
+EXIT_SUCCEEDED, EXIT_FAILED, EXIT_INVALID = 0, 1, 2
+
+
+def parse_input(pair: str) -> tuple[str, Any]:
+    """`k=v` -> (k, v) with v read as JSON when it parses, else kept as a string."""
+    key, sep, raw = pair.partition("=")
+    if not sep or not key:
+        raise CommandError(f"--input takes key=value, got {pair!r}")
+    try:
+        return key, json.loads(raw)
+    except ValueError:
+        return key, raw
+
+
+class Progress:
+    """A one-line progress bar on stderr, fed by the run's events."""
+
+    def __init__(self, total: int, write: Any) -> None:
+        self.total, self.done, self.write = total, 0, write
+
+    def __call__(self, event: Any) -> None:
+        if event.type == "node.status" and event.status in NODE_TERMINAL:
+            self.done += 1
+            filled = int(20 * self.done / max(self.total, 1))
+            bar = "#" * filled + "-" * (20 - filled)
+            line = f"[{bar}] {self.done}/{self.total} nodes  {event.node}: {event.status}"
+            self.write(f"\r{line}\033[K")
+
+    def close(self, status: str) -> None:
+        self.write(f"\nrun {status}\n")
+
+
+def execute_document(
+    document: dict, *, inputs: dict, dry_run: bool, progress: Progress | None
+) -> dict:
+    """Run a validated document through the engine and return the SPEC §7 report.
+
+    The one place the command touches the engine (the runtime can record the run here)."""
+    execution = Execution(
+        Graph.from_document(document),
+        inputs=inputs,
+        sink=progress,
+        options={"dry_run": dry_run},
+    )
+    return asyncio.run(execution.run()).to_dict()
+
+
+class Command(BaseCommand):
+    help = "Run a workflow file in-process through the engine and print the run report."
+
+    def add_arguments(self, parser) -> None:
+        parser.add_argument("file", help="a workflow document (JSON or YAML)")
+        parser.add_argument(
+            "--input",
+            action="append",
+            default=[],
+            metavar="K=V",
+            help="a run input; V is read as JSON when it parses, else as a string",
+        )
+        parser.add_argument("--dry-run", action="store_true", help="side effects are skipped")
+        parser.add_argument("--json", action="store_true", help="print the run report as JSON")
+
+    def handle(self, *args, file: str, input: list[str], dry_run: bool, json: bool, **options):
+        inputs = dict(parse_input(pair) for pair in input)
+        document, errors = self.load(file)
+        if errors:
+            self.print_report({"status": "invalid", "errors": errors}, as_json=json)
+            sys.exit(EXIT_INVALID)
+        progress = Progress(len(document["nodes"]), self.progress_line)
+        report = execute_document(document, inputs=inputs, dry_run=dry_run, progress=progress)
+        progress.close(report["status"])
+        self.print_report(report, as_json=json)
+        sys.exit(EXIT_SUCCEEDED if report["status"] == "succeeded" else EXIT_FAILED)
+
+    def progress_line(self, text: str) -> None:
+        self.stderr.write(text, ending="")
+        self.stderr.flush()
+
+    @staticmethod
+    def load(file: str) -> tuple[dict | None, list[dict]]:
+        path = Path(file)
+        if not path.is_file():
+            raise CommandError(f"no such workflow file: {file}")
+        suffix = path.suffix.lower()
+        fmt = "yaml" if suffix in (".yaml", ".yml") else "json" if suffix == ".json" else None
+        try:
+            document = load_document(path.read_bytes(), format=fmt)
+        except DocumentError as exc:
+            return None, [problem.to_dict() for problem in exc.errors]
+        problems = errors_only(validate_document(document))
+        return document, [problem.to_dict() for problem in problems]
+
+    def print_report(self, report: dict, *, as_json: bool) -> None:
+        if as_json:
+            self.stdout.write(json_text(report))
+            return
+        self.stdout.write(f"status: {report['status']}")
+        for error in report.get("errors", []):
+            self.stdout.write(f"  {error['code']}: {error['message']}")
+        for node_id, node in report.get("nodes", {}).items():
+            line = f"  {node_id}: {node['status']}"
+            if node.get("error"):
+                line += f" ({node['error']['type']}: {node['error']['message']})"
+            elif node.get("reason"):
+                line += f" ({node['reason']})"
+            self.stdout.write(line)
+        for key, value in report.get("outputs", {}).items():
+            self.stdout.write(f"  output {key} = {json_text(value)}")
+
+
+def json_text(value: Any) -> str:
+    return json.dumps(value, indent=2, default=str)
