@@ -138,7 +138,10 @@ def _config_request(config: dict[str, Any]) -> tuple[_Request, float, bool, bool
     if not isinstance(raw_url, str) or not raw_url.strip():
         raise NodeError(f"config.url must be a URL string, got {raw_url!r}", "bad_config")
     try:
-        url = httpx.URL(raw_url.strip(), params=_query(config.get("query")))
+        url = httpx.URL(raw_url.strip())
+        query = _query(config.get("query"))
+        if query:  # httpx.URL(params=...) would replace the URL's own query, not extend it
+            url = url.copy_merge_params(query)
     except httpx.InvalidURL as exc:
         raise NodeError(f"config.url is not a valid URL: {exc}", "bad_url") from None
     headers = config.get("headers") or {}
@@ -227,7 +230,7 @@ class HttpRequest(Handler):
         },
         "required": ["url"],
         "additionalProperties": False,
-        "dependentSchemas": {"body": {"properties": {"json": False}}},
+        "not": {"required": ["json", "body"]},  # the message names both fields
     }
 
     async def run(self, ctx: HandlerContext) -> HandlerResult:
