@@ -510,3 +510,56 @@ async def test_http_refuses_other_schemes(url):
 
 def test_http_is_marked_as_having_side_effects():
     assert registry.get("http").side_effects
+
+
+# --- through the engine ---------------------------------------------------------------------
+
+
+async def test_builtins_run_a_workflow_end_to_end_through_the_engine():
+    from engine import Execution, Graph, load_document, validate_document
+
+    document = load_document(
+        json.dumps(
+            {
+                "version": 1,
+                "name": "orders",
+                "inputs": {"n": {"type": "number", "default": 5}},
+                "variables": {"threshold": 3},
+                "nodes": [
+                    {"id": "begin", "type": "start"},
+                    {
+                        "id": "calc",
+                        "type": "transform",
+                        "config": {"output": {"n": "{{ inputs.n }}"}},
+                    },
+                    {
+                        "id": "big",
+                        "type": "condition",
+                        "config": {"expression": "calc.n > vars.threshold"},
+                    },
+                    {"id": "small", "type": "transform", "config": {"output": "small"}},
+                    {"id": "join", "type": "merge", "config": {"mode": "first"}},
+                    {
+                        "id": "guard",
+                        "type": "error",
+                        "config": {"message": "neg", "when": "input.n < 0"},
+                    },
+                    {"id": "result", "type": "output", "config": {"value": "n={{ input.n }}"}},
+                ],
+                "edges": [
+                    {"id": "e1", "source": "begin", "target": "calc"},
+                    {"id": "e2", "source": "calc", "target": "big"},
+                    {"id": "e3", "source": "big", "source_handle": "true", "target": "join"},
+                    {"id": "e4", "source": "big", "source_handle": "false", "target": "small"},
+                    {"id": "e5", "source": "small", "target": "join"},
+                    {"id": "e6", "source": "join", "target": "guard"},
+                    {"id": "e7", "source": "guard", "target": "result"},
+                ],
+            }
+        )
+    )
+    assert validate_document(document) == []
+    report = (await Execution(Graph.from_document(document), inputs={}).run()).to_dict()
+    assert report["status"] == "succeeded"
+    assert report["outputs"] == {"result": "n=5"}
+    assert report["nodes"]["small"]["status"] == "skipped"
