@@ -58,3 +58,19 @@ def test_events_read_back_in_seq_order(user):
     for seq in (2, 3, 1):
         RunEventFactory(run=run, seq=seq)
     assert list(run.events.values_list("seq", flat=True)) == [1, 2, 3]
+
+
+def test_admin_shows_a_workflow_with_its_nodes_and_a_run_with_its_attempts(client, user):
+    user.is_staff = user.is_superuser = True
+    user.save()
+    client.force_login(user)
+    workflow = workflow_for(user)
+    run = RunFactory(workflow=workflow)
+    NodeRunFactory(run=run, node_id="n1", status="failed")
+    page = client.get(f"/admin/workflows/workflow/{workflow.pk}/change/")
+    assert page.status_code == 200
+    assert b"n2" in page.content
+    run_page = client.get(f"/admin/workflows/workflowrun/{run.pk}/change/")
+    assert run_page.status_code == 200
+    assert b"failed" in run_page.content
+    assert client.get("/admin/workflows/workflowrun/?status=failed").status_code == 200
