@@ -3,9 +3,10 @@ import { Handle, Position, type NodeProps } from "@xyflow/react";
 import { memo } from "react";
 import type { CanvasNode } from "../lib/flow";
 import { inputHandles, outputHandles } from "../lib/nodeTypes";
-import { NODE_STATE_LOOK, typeGlyph } from "../lib/status";
+import { NODE_STATE_LOOK } from "../lib/status";
 import { formatDuration } from "../lib/timeline";
 import { useCanvas } from "../store/context";
+import { TypeIcon } from "./TypeIcon";
 
 function BaseNodeView({ id, type, data, selected }: NodeProps<CanvasNode>) {
   const { info, view, progress, inRun, problems } = useCanvas((s) => ({
@@ -39,7 +40,7 @@ function BaseNodeView({ id, type, data, selected }: NodeProps<CanvasNode>) {
         <Handle key={handle} type="target" position={Position.Left} id={handle} style={{ top: spread(i, inputs.length) }} />
       ))}
       <div className="wf-node-head">
-        <span className="wf-node-icon" aria-hidden="true">{typeGlyph(info?.icon, type)}</span>
+        <TypeIcon className="wf-node-icon" icon={info?.icon} type={type} />
         <div className="wf-node-titles">
           <div className="wf-node-name">{node.name || id}</div>
           <div className="wf-node-sub">

@@ -6,10 +6,12 @@ import type { RunReport } from "../lib/types";
 import { useCanvas } from "../store/context";
 import { StatusBadge } from "./StatusBadge";
 
+const NO_LOGS: string[] = [];
+
 export function InspectPanel({ nodeId, report }: { nodeId: string; report: RunReport | null }) {
   const { view, logs, preview, runId, type } = useCanvas((s) => ({
     view: s.run?.nodes[nodeId] ?? null,
-    logs: s.run?.logs[nodeId] ?? [],
+    logs: s.run?.logs[nodeId] ?? NO_LOGS,
     preview: s.run?.outputs[nodeId],
     runId: s.run?.runId ?? null,
     type: s.nodes.find((n) => n.id === nodeId)?.type,

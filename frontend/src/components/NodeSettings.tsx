@@ -2,19 +2,20 @@
 import { useEffect, useMemo, useState } from "react";
 import { ancestors } from "../lib/graph";
 import { setIn } from "../lib/schemaForm";
-import { typeGlyph } from "../lib/status";
 import { JOIN_RULES, type RetryPolicy, type WorkflowNode } from "../lib/types";
 import { useCanvas } from "../store/context";
 import { ConfigForm } from "./ConfigForm";
+import { TypeIcon } from "./TypeIcon";
 
 export function NodeSettings({ nodeId }: { nodeId: string }) {
-  const { node, info, edges, problems, updateNode } = useCanvas((s) => ({
+  const { node, info, edges, allProblems, updateNode } = useCanvas((s) => ({
     node: s.nodes.find((n) => n.id === nodeId)?.data.node,
     info: s.nodeTypes[s.nodes.find((n) => n.id === nodeId)?.type ?? ""],
     edges: s.edges,
-    problems: s.problems.filter((p) => p.node === nodeId),
+    allProblems: s.problems,
     updateNode: s.updateNode,
   }));
+  const problems = allProblems.filter((p) => p.node === nodeId);
   const upstream = useMemo(() => ancestors(edges, nodeId), [edges, nodeId]);
   if (!node) return null;
   const update = (patch: Partial<WorkflowNode>, key?: string) => updateNode(nodeId, patch, key);
@@ -22,7 +23,7 @@ export function NodeSettings({ nodeId }: { nodeId: string }) {
   return (
     <div className="panel-section" data-testid="node-settings">
       <header className="panel-title" style={{ "--accent": info?.color } as React.CSSProperties}>
-        <span className="palette-icon">{typeGlyph(info?.icon, node.type)}</span>
+        <TypeIcon className="palette-icon" icon={info?.icon} type={node.type} />
         <div>
           <strong>{info?.label ?? node.type}</strong>
           <small>{info?.description}</small>

@@ -1,9 +1,9 @@
 /** Node types from /api/node-types/, grouped by category and searchable; drag one onto the canvas. */
 import { useMemo, useState } from "react";
 import { paletteGroups } from "../lib/nodeTypes";
-import { typeGlyph } from "../lib/status";
 import { useCanvas } from "../store/context";
 import { DRAG_MIME } from "./Canvas";
+import { TypeIcon } from "./TypeIcon";
 
 export function Palette({ onAdd }: { onAdd(type: string): void }) {
   const types = useCanvas((s) => Object.values(s.nodeTypes));
@@ -37,7 +37,7 @@ export function Palette({ onAdd }: { onAdd(type: string): void }) {
               }}
               onDoubleClick={() => onAdd(info.type)}
             >
-              <span className="palette-icon" aria-hidden="true">{typeGlyph(info.icon, info.type)}</span>
+              <TypeIcon className="palette-icon" icon={info.icon} type={info.type} />
               <span>
                 <strong>{info.label}</strong>
                 <small>{info.description}</small>

@@ -8,7 +8,8 @@ import { useCanvas } from "../store/context";
 import { StatusBadge } from "./StatusBadge";
 
 export function StatusBar({ socket }: { socket: string }) {
-  const { run, nodeIds } = useCanvas((s) => ({ run: s.run, nodeIds: s.nodes.map((n) => n.id) }));
+  const { run, nodes } = useCanvas((s) => ({ run: s.run, nodes: s.nodes }));
+  const nodeIds = nodes.map((n) => n.id);
   const now = useNow(run?.status === "running" || run?.status === "queued");
   if (!run) return null;
   const counts = countByState(run, nodeIds);

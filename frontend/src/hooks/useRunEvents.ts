@@ -11,6 +11,8 @@ import { useCanvasApi } from "../store/context";
 export type SocketState = "connecting" | "open" | "closed" | "done";
 
 const MAX_BACKOFF_MS = 10_000;
+/** A quiet open socket asks the server to resend from the last seq (a dropped live message). */
+const RESYNC_AFTER_MS = 2_000;
 const EVENTS_PAGE = 1000; // the server's largest page of /api/runs/{id}/events/
 
 export function socketUrl(runId: number, after: number): string {
@@ -29,6 +31,12 @@ export function useRunEvents(runId: number | null): SocketState {
     let attempt = 0;
     let retryTimer: number | undefined;
     let flushTimer: number | undefined;
+    let lastMessageAt = Date.now();
+    const resyncTimer = window.setInterval(() => {
+      if (socket?.readyState !== WebSocket.OPEN || Date.now() - lastMessageAt < RESYNC_AFTER_MS) return;
+      lastMessageAt = Date.now();
+      socket.send(JSON.stringify({ type: "resync", after: lastSeq() }));
+    }, RESYNC_AFTER_MS / 2);
     let stopped = false;
 
     const lastSeq = () => store.getState().run?.lastSeq ?? 0;
@@ -44,6 +52,7 @@ export function useRunEvents(runId: number | null): SocketState {
       if (finished()) {
         setSocketState("done");
         stopped = true;
+        window.clearInterval(resyncTimer);
         socket?.close();
       }
     };
@@ -70,6 +79,7 @@ export function useRunEvents(runId: number | null): SocketState {
         setSocketState("open");
       };
       socket.onmessage = (message) => {
+        lastMessageAt = Date.now();
         const event = parse(message.data);
         if (!event) return;
         buffer.current.push(event);
@@ -88,6 +98,7 @@ export function useRunEvents(runId: number | null): SocketState {
     return () => {
       stopped = true;
       window.clearTimeout(retryTimer);
+      window.clearInterval(resyncTimer);
       window.clearTimeout(flushTimer);
       socket?.close();
     };

@@ -12,10 +12,10 @@ export const NODE_STATE_LOOK: Record<NodeState, StateLook> = {
   queued: { color: "#7dd3fc", icon: "◔", label: "queued" },
   running: { color: "#3b82f6", icon: "⟳", label: "running" },
   retrying: { color: "#f59e0b", icon: "↻", label: "retrying" },
-  waiting: { color: "#a855f7", icon: "⏸", label: "waiting" },
+  waiting: { color: "#a855f7", icon: "‖", label: "waiting" },
   succeeded: { color: "#22c55e", icon: "✓", label: "succeeded" },
   failed: { color: "#ef4444", icon: "✕", label: "failed" },
-  skipped: { color: "#cbd5e1", icon: "⤼", label: "skipped" },
+  skipped: { color: "#cbd5e1", icon: "↷", label: "skipped" },
   upstream_failed: { color: "#f97316", icon: "⚠", label: "upstream failed" },
   cancelled: { color: "#475569", icon: "⊘", label: "cancelled" },
 };
@@ -28,44 +28,3 @@ export const RUN_STATE_LOOK: Record<RunStatus, StateLook> = {
   failed: NODE_STATE_LOOK.failed,
   cancelled: NODE_STATE_LOOK.cancelled,
 };
-
-const TYPE_ICONS: Record<string, string> = {
-  play: "▶",
-  start: "▶",
-  transform: "⚙",
-  shuffle: "⇄",
-  code: "{}",
-  condition: "◇",
-  "git-branch": "⑂",
-  split: "⑂",
-  router: "⇶",
-  merge: "⇲",
-  "git-merge": "⇲",
-  delay: "⏱",
-  clock: "⏱",
-  timer: "⏱",
-  http: "🌐",
-  globe: "🌐",
-  error: "⚠",
-  "alert-triangle": "⚠",
-  alert: "⚠",
-  approval: "✋",
-  "user-check": "✋",
-  hand: "✋",
-  output: "⇥",
-  "log-out": "⇥",
-  flag: "⚑",
-  loop: "↻",
-  repeat: "↻",
-  map: "⊞",
-  layers: "⊞",
-  grid: "⊞",
-  subworkflow: "⧉",
-  workflow: "⧉",
-  box: "▣",
-};
-
-/** A glyph for a node type's icon hint, falling back on its type name, then a box. */
-export function typeGlyph(icon: string | undefined, type: string): string {
-  return TYPE_ICONS[icon ?? ""] ?? TYPE_ICONS[type] ?? "▣";
-}

@@ -37,6 +37,8 @@ export function EditorPage(props: Props) {
 
 type Overlay = "run" | "help" | null;
 
+const NO_INPUTS = {};
+
 function Editor({ workflowId, runId }: Props) {
   const store = useCanvasApi();
   const flow = useReactFlow();
@@ -47,9 +49,10 @@ function Editor({ workflowId, runId }: Props) {
   const actions = useEditorActions(workflowId);
   const socket = useRunEvents(loaded ? runId : null);
   const report = useRunReport(runId);
-  const { inputs, selected, inspecting, notice, inRun } = useCanvas((s) => ({
-    inputs: s.meta.inputs ?? {},
-    selected: s.nodes.filter((n) => n.selected).map((n) => n.id),
+  const { inputs, selectedIds, inspecting, notice, inRun } = useCanvas((s) => ({
+    inputs: s.meta.inputs ?? NO_INPUTS,
+    // a string, so the shallow comparison sees an unchanged selection as equal
+    selectedIds: s.nodes.filter((n) => n.selected).map((n) => n.id).join(" "),
     inspecting: s.inspecting,
     notice: s.notice,
     inRun: s.run !== null,
@@ -62,7 +65,8 @@ function Editor({ workflowId, runId }: Props) {
       store.getState().setNodeTypes(types);
       store.getState().load(workflow, needsLayout(workflow));
       setLoaded(true);
-      window.requestAnimationFrame(() => flow.fitView({ padding: 0.2, maxZoom: 1.2 }));
+      // The saved problems may predate the node types now registered: ask again.
+      api.validateWorkflow(workflowId).then((r) => store.getState().setProblems(r.errors ?? []), () => undefined);
     }, (e: Error) => setLoadError(e.message));
   }, [workflowId, store, flow]);
 
@@ -89,6 +93,8 @@ function Editor({ workflowId, runId }: Props) {
   });
 
   if (loadError) return <main className="page-message"><h1>Cannot open workflow {workflowId}</h1><p>{loadError}</p><a href="/">Back to the workflows</a></main>;
+  const selected = selectedIds ? selectedIds.split(" ") : [];
+  if (!loaded) return <main className="page-message muted">Loading workflow {workflowId}…</main>;
   const single = selected.length === 1 ? selected[0] : null;
   const inspectNode = inspecting ?? single;
   return (
