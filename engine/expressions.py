@@ -47,6 +47,7 @@ ALIASES: dict[str, Any] = {"true": True, "false": False, "null": None}
 _SEQUENCES = (str, list, tuple)
 _PLAIN = frozenset({str, list, tuple, int, float, bool, type(None)})  # the common non-mappings
 _SCALARS = frozenset({int, float, bool, type(None)})
+_NUMBERS = frozenset({int, float, bool})
 _SIZED = (str, list, tuple, dict, set, frozenset)
 
 
@@ -661,11 +662,19 @@ def _compile_slice(node: ast.Slice, read: Fn, path: str, bound: frozenset[str]) 
 
 
 def _guard_add(env: _Env, a: Any, b: Any) -> None:
+    if type(a) in _NUMBERS:
+        return
     if _isa(a, _SEQUENCES) and _isa(b, _SEQUENCES):
         _grow(env, len(a) + len(b))
 
 
 def _guard_mult(env: _Env, a: Any, b: Any) -> None:
+    kind_a, kind_b = type(a), type(b)
+    if kind_a in _NUMBERS and kind_b in _NUMBERS:
+        ints = kind_a is not float and kind_b is not float
+        if ints and a.bit_length() + b.bit_length() > MAX_INT_BITS:
+            raise ExpressionError(f"number too large (more than {MAX_INT_BITS} bits)")
+        return
     if _isa(a, int) and _isa(b, int):
         if a.bit_length() + b.bit_length() > MAX_INT_BITS:
             raise ExpressionError(f"number too large (more than {MAX_INT_BITS} bits)")
@@ -951,16 +960,25 @@ def _run_generators(
 ) -> None:
     gen = gens[depth]
     last = depth == len(gens) - 1
-    local = env.local
+    local, assign, conditions = env.local, gen.assign, gen.conditions
     for item in _iterable(gen.iterable(env), gen.text):
-        _tick(env)
-        gen.assign(local, item)
-        if gen.conditions and not all(cond(env) for cond in gen.conditions):
+        env.work -= 1
+        if env.work < 0 or not env.work & 31:  # the clock is read every 32 steps
+            _tick(env, 0)
+        assign(local, item)
+        if conditions and not _all_true(env, conditions):
             continue
         if last:
             emit()
         else:
             _run_generators(env, gens, depth + 1, emit)
+
+
+def _all_true(env: _Env, conditions: tuple[Fn, ...]) -> bool:
+    for condition in conditions:  # noqa: SIM110 - a plain loop: no generator per item
+        if not condition(env):
+            return False
+    return True
 
 
 def _comprehension(gens: list[_Generator], names: tuple[str, ...], make: Callable) -> Fn:
@@ -1058,9 +1076,13 @@ def _c_call(node: ast.Call, bound: frozenset[str]) -> Fn:
     args = [_compile(arg, bound) for arg in node.args]
     kwargs = {keyword.arg: _compile(keyword.value, bound) for keyword in node.keywords}
 
+    walks = name in _WALKING_FUNCTIONS
+
     def call(env: _Env) -> Any:
         values = [arg(env) for arg in args]
         named = {key: read(env) for key, read in kwargs.items()} if kwargs else {}
+        if walks:
+            _charge_walk(env, values)
         try:
             result = function(*values, **named)
         except ExpressionError:
@@ -1070,6 +1092,25 @@ def _c_call(node: ast.Call, bound: frozenset[str]) -> Fn:
         return _sized(env, result)
 
     return call
+
+
+# Functions whose time grows with the size of their arguments: each call charges that size.
+_WALKING_FUNCTIONS = frozenset(
+    {
+        *("sum", "min", "max", "sorted", "any", "all", "list", "dict", "join", "keys", "values"),
+        *("items", "json_dumps", "json_loads", "str", "split", "replace", "lower", "upper"),
+        "strip",
+    }
+)
+
+
+def _charge_walk(env: _Env, values: list[Any]) -> None:
+    cost = 0
+    for value in values:
+        if type(value) not in _SCALARS and _isa(value, _SIZED):
+            cost += len(value)
+    if cost:
+        _tick(env, cost)
 
 
 def _check_arity(name: str, function: Callable[..., Any], node: ast.Call) -> None:

@@ -189,8 +189,22 @@ def test_a_dict_key_that_looks_like_a_dunder_is_only_data():
 def test_time_budget_stops_a_slow_expression_quickly():
     started = time.monotonic()
     with pytest.raises(ExpressionError, match="took longer than"):
+        evaluate("[('zz' in big) for i in range(10**6)]", {"big": "a" * 10**6})
+    assert time.monotonic() - started < 2
+
+
+def test_work_budget_counts_what_functions_walk_through():
+    started = time.monotonic()
+    # 10 sums of a million numbers exhaust the work budget (unless the clock runs out first)
+    with pytest.raises(ExpressionError, match=r"too much work|took longer than"):
         evaluate("[sum(big) for i in range(10**6)]", {"big": [1] * 10**6})
     assert time.monotonic() - started < 2
+
+
+def test_work_budget_does_not_charge_lookups_by_the_size_of_the_object():
+    lookup = {str(i): i for i in range(10_000)}
+    scope = {"lookup": lookup, "ids": [str(i) for i in range(5_000)]}
+    assert len(evaluate("[get(lookup, i) for i in ids]", scope)) == 5_000
 
 
 TOKENS = [
