@@ -42,7 +42,11 @@ export function Toolbar({ workflowId, runId, saveState, onSave, onRun, onHistory
       </a>
       <input className="name-input" aria-label="Workflow name" data-testid="workflow-name" value={s.name} disabled={runId !== null} onChange={(e) => s.updateMeta({ name: e.target.value })} />
       {runId === null ? (
-        <span className={`save-indicator ${s.dirty ? "dirty" : ""}`} data-testid="save-indicator">
+        <span
+          className={`save-indicator ${s.dirty ? "dirty" : ""}`}
+          data-testid="save-indicator"
+          data-state={saveState === "saving" ? "saving" : s.dirty ? "dirty" : "saved"}
+        >
           {saveState === "saving" ? "Saving…" : s.dirty ? "● Unsaved changes" : "✓ Saved"}
         </span>
       ) : (

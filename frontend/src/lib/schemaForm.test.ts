@@ -49,6 +49,22 @@ describe("fieldsFromSchema", () => {
     expect(auth.fields[1]).toMatchObject({ kind: "string", nullable: true });
   });
 
+  it("marks nested expression fields named like cases[].expression", () => {
+    const [cases] = fieldsFromSchema(
+      {
+        type: "object",
+        properties: {
+          cases: { type: "array", items: { type: "object", properties: { handle: { type: "string" }, expression: { type: "string" } } } },
+        },
+      },
+      ["cases[].expression"],
+    );
+    expect(cases.kind === "array" && cases.item.kind === "object" && cases.item.fields.map((f) => [f.key, f.kind === "string" && f.expression])).toEqual([
+      ["handle", false],
+      ["expression", true],
+    ]);
+  });
+
   it("labels fields from their title or key", () => {
     expect(byKey.fail_on_status.label).toBe("Fail on status");
   });

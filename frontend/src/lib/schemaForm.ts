@@ -30,14 +30,16 @@ export function fieldsFromSchema(
 ): FieldDescriptor[] {
   const properties = schema?.properties ?? {};
   const required = new Set(schema?.required ?? []);
-  return Object.entries(properties).map(([key, sub]) =>
-    describeField(sub, {
+  return Object.entries(properties).map(([key, sub]) => {
+    const fieldPath = [...path, key];
+    return describeField(sub, {
       key,
-      path: [...path, key],
+      path: fieldPath,
       required: required.has(key),
-      expression: path.length === 0 && expressionFields.includes(key),
-    }),
-  );
+      expression: expressionFields.includes(expressionName(fieldPath)),
+      expressionFields,
+    });
+  });
 }
 
 interface Context {
@@ -45,6 +47,12 @@ interface Context {
   path: string[];
   required: boolean;
   expression?: boolean;
+  expressionFields?: readonly string[];
+}
+
+/** How node types name nested expression fields: `cases[].expression`. */
+function expressionName(path: readonly string[]): string {
+  return path.join(".").replace(/\.\*/g, "[]");
 }
 
 export function describeField(schema: JsonSchema, ctx: Context): FieldDescriptor {
@@ -82,7 +90,13 @@ export function describeField(schema: JsonSchema, ctx: Context): FieldDescriptor
       return {
         ...base,
         kind: "array",
-        item: describeField(schema.items ?? {}, { key: "item", path: [...ctx.path, "*"], required: false }),
+        item: describeField(schema.items ?? {}, {
+          key: "item",
+          path: [...ctx.path, "*"],
+          required: false,
+          expression: (ctx.expressionFields ?? []).includes(expressionName([...ctx.path, "*"])),
+          expressionFields: ctx.expressionFields,
+        }),
       };
     case "object":
       return describeObject(schema, base, ctx);
@@ -93,7 +107,7 @@ export function describeField(schema: JsonSchema, ctx: Context): FieldDescriptor
 
 function describeObject(schema: JsonSchema, base: FieldBase, ctx: Context): FieldDescriptor {
   if (schema.properties && Object.keys(schema.properties).length) {
-    return { ...base, kind: "object", fields: fieldsFromSchema(schema, [], ctx.path) };
+    return { ...base, kind: "object", fields: fieldsFromSchema(schema, ctx.expressionFields, ctx.path) };
   }
   const extra = schema.additionalProperties;
   if (extra && typeof extra === "object" && primaryType(extra)[0] === "string") {

@@ -1,0 +1,105 @@
+"""The editor in a real browser: drag, connect, configure, save, reload; refusals; 409."""
+
+import re
+
+import pytest
+from django.db.models import F
+
+from tests.browser.conftest import ARTIFACTS, PASSWORD
+from tests.browser.gestures import (
+    connect,
+    drag_node_from_palette,
+    login,
+    open_editor,
+    save,
+    select_node,
+    statuses,
+    wait_saved,
+)
+from workflows import selectors, services
+from workflows.models import Workflow
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+
+def create_workflow(owner, name: str, nodes=(), edges=()) -> Workflow:
+    document = {"version": 1, "name": name, "nodes": list(nodes), "edges": list(edges)}
+    return services.workflow_create(owner=owner, source=document)
+
+
+def saved_document(workflow: Workflow) -> dict:
+    return selectors.workflow_document(workflow=Workflow.objects.get(pk=workflow.pk))
+
+
+def test_dragged_connected_and_configured_nodes_persist_after_reload(page, canvas_user):
+    workflow = create_workflow(canvas_user, "Canvas test")
+    login(page, "carol", PASSWORD)
+    open_editor(page, workflow.pk)
+
+    first = drag_node_from_palette(page, "transform", 520, 320)
+    second = drag_node_from_palette(page, "delay", 860, 320)
+    assert (first, second) == ("transform", "delay")
+    connect(page, "transform", "delay")
+    page.wait_for_selector(".react-flow__edge")
+    select_node(page, "delay")
+    page.fill("#cfg-seconds", "2.5")
+    page.wait_for_selector("[data-testid=save-indicator][data-state=dirty]")
+    save(page)
+    page.screenshot(path=str(ARTIFACTS / "editor.png"))
+
+    page.reload()
+    page.wait_for_selector("[data-testid=editor][data-loaded=true]")
+    assert set(statuses(page)) == {"transform", "delay"}
+    assert page.locator(".react-flow__edge").count() == 1
+    select_node(page, "delay")
+    assert page.input_value("#cfg-seconds") == "2.5"
+
+    document = saved_document(workflow)
+    by_id = {n["id"]: n for n in document["nodes"]}
+    assert by_id["delay"]["config"] == {"seconds": 2.5}
+    assert by_id["delay"]["type"] == "delay"
+    assert by_id["transform"]["position"]["x"] < by_id["delay"]["position"]["x"]
+    assert [(e["source"], e["target"]) for e in document["edges"]] == [("transform", "delay")]
+
+
+def test_an_edge_closing_a_cycle_is_refused_with_the_cycle_named(page, canvas_user):
+    nodes = [
+        {"id": "a", "type": "transform", "config": {"output": 1}, "position": {"x": 0, "y": 0}},
+        {"id": "b", "type": "transform", "config": {"output": 2}, "position": {"x": 400, "y": 0}},
+    ]
+    edges = [{"id": "e1", "source": "a", "target": "b"}]
+    workflow = create_workflow(canvas_user, "Cycle", nodes, edges)
+    login(page, "carol", PASSWORD)
+    open_editor(page, workflow.pk)
+
+    connect(page, "b", "a")
+
+    notice = page.locator("[data-testid=notice]")
+    notice.wait_for()
+    assert "cycle: b -> a -> b" in notice.inner_text()
+    assert page.locator(".react-flow__edge").count() == 1
+    assert page.get_attribute("[data-testid=save-indicator]", "data-state") == "saved"
+
+
+def test_a_stale_save_offers_reload_or_overwrite(page, canvas_user):
+    workflow = create_workflow(canvas_user, "Shared")
+    login(page, "carol", PASSWORD)
+    open_editor(page, workflow.pk)
+    page.fill("[data-testid=workflow-name]", "Mine")
+    Workflow.objects.filter(pk=workflow.pk).update(revision=F("revision") + 1)
+
+    page.click("[data-testid=save-button]")
+    page.locator("[data-testid=conflict-dialog]").wait_for()
+    page.click("[data-testid=conflict-overwrite]")
+
+    wait_saved(page)
+    assert Workflow.objects.get(pk=workflow.pk).name == "Mine"
+
+
+def test_the_workflow_list_creates_and_opens_a_workflow(page, canvas_user):
+    login(page, "carol", PASSWORD)
+    page.click("[data-testid=new-workflow]")
+    page.wait_for_url(re.compile(r"/workflows/\d+/$"))
+    page.wait_for_selector("[data-testid=editor][data-loaded=true]")
+    assert statuses(page) == {"start": "idle"}
+    assert Workflow.objects.get(owner=canvas_user).name == "Untitled workflow"
