@@ -190,7 +190,7 @@ class Execution:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
 
-    def _task_done(self) -> None:
+    def _task_done(self, task: asyncio.Task | None = None) -> None:
         self._live -= 1
         if not self._live and not self._idle.done():
             self._idle.set_result(None)
@@ -296,12 +296,15 @@ class Execution:
 
     def _spawn(self, i: int) -> None:
         self._live += 1
-        self._tasks[i] = self._loop.create_task(self._execute(i))
+        task = self._tasks[i] = self._loop.create_task(self._execute(i))
+        # A callback, not a `finally`: a task cancelled before its first step never runs
+        # its body, and it must still count as done.
+        task.add_done_callback(self._task_done)
 
     def _release(self) -> None:
         self._active -= 1
         waiting = self._waiting
-        while waiting and self._active < self._max_parallel:
+        while waiting and self._active < self._max_parallel and self._stop_status is None:
             if self._parking and isinstance(waiting[0], int):
                 break  # parked: queued nodes wait for the resume
             item = waiting.popleft()
@@ -344,7 +347,6 @@ class Execution:
                     raise  # the run is being torn down: the snapshot keeps the node in flight
                 self._cancelled(i, record, self._stop_reason)
                 return
-            self._release()
             self._tasks.pop(i, None)
             if error is None:
                 self._succeeded(i, record, output)
@@ -352,7 +354,10 @@ class Execution:
             elif self._failed(i, record, error):
                 status = FAILED
             else:
-                return  # parked (on_failure=pause): nothing downstream is decided
+                status = None  # parked (on_failure=pause): nothing downstream is decided
+            self._release()  # after the outcome, so a halt starts nothing from the queue
+            if status is None:
+                return
             if self._store is None:
                 self._apply_now(self._planner.settle(i, status, record.handles))
             else:
@@ -364,8 +369,6 @@ class Execution:
             if self._crash is None:
                 self._crash = exc
             self._stop(RunState.FAILED, f"engine error: {exc!r}", None)
-        finally:
-            self._task_done()
 
     async def _retry(self, i: int, record: NodeRecord, error: dict) -> tuple[Any, dict | None]:
         """Back off and try again until an attempt succeeds or none are left. The slot is
@@ -644,7 +647,10 @@ class Execution:
         self._stop_reason = reason
         if error is not None:
             self.error = error
-        current = asyncio.current_task()
+        try:
+            current = asyncio.current_task()
+        except RuntimeError:  # cancelled before the run started: no loop yet
+            current = None
         for task in list(self._tasks.values()):
             if task is not current:
                 task.cancel()
