@@ -1,0 +1,127 @@
+"""Events: seq 1..n without gaps, one per transition, SPEC §5 fields."""
+
+import re
+
+from engine.events import Event, new_event, preview
+from tests.engine.support import doc, run
+
+AT = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$")
+BASE_KEYS = {
+    "seq",
+    "type",
+    "run",
+    "node",
+    "iteration",
+    "status",
+    "attempt",
+    "at",
+    "error",
+    "duration_ms",
+}
+
+
+def mixed_workflow():
+    retry = {"max_attempts": 2, "backoff": "fixed", "delay_s": 0}
+    return doc(
+        [
+            ("c", "choose", {"config": {"handles": ["a"]}}),
+            "x",
+            "y",
+            ("f", "fail", {"config": {"times": 1}, "retry": retry}),
+            ("bad", "fail"),
+            "after_bad",
+            ("l", "log"),
+        ],
+        [("c", "x", "a"), ("c", "y", "b"), ("x", "f"), ("bad", "after_bad"), ("f", "l")],
+    )
+
+
+def test_seq_counts_from_one_without_gaps():
+    _, events = run(mixed_workflow(), run_id=42)
+    assert [e["seq"] for e in events] == list(range(1, len(events) + 1))
+    assert all(e["run"] == 42 for e in events)
+
+
+def test_every_node_transition_has_an_event_in_order():
+    report, events = run(mixed_workflow())
+    by_node: dict[str, list] = {}
+    for event in events:
+        if event["type"] == "node.status":
+            by_node.setdefault(event["node"], []).append(event["status"])
+    assert by_node == {
+        "c": ["running", "succeeded"],
+        "x": ["running", "succeeded"],
+        "y": ["skipped"],
+        "f": ["running", "retrying", "running", "succeeded"],
+        "bad": ["running", "failed"],
+        "after_bad": ["upstream_failed"],
+        "l": ["running", "succeeded"],
+    }
+    assert {node: states[-1] for node, states in by_node.items()} == {
+        node: data["status"] for node, data in report["nodes"].items()
+    }
+
+
+def test_run_status_events_open_and_close_the_stream():
+    _, events = run(mixed_workflow())
+    run_events = [(e["seq"], e["status"]) for e in events if e["type"] == "run.status"]
+    assert run_events == [(1, "running"), (len(events), "failed")]
+
+
+def test_event_fields_follow_the_spec():
+    _, events = run(mixed_workflow())
+    for event in events:
+        assert set(event) >= BASE_KEYS
+        assert AT.match(event["at"]), event["at"]
+        assert event["iteration"] is None
+    failed = next(e for e in events if e["status"] == "failed")
+    assert failed["node"] == "bad" and failed["attempt"] == 1
+    assert failed["error"] == {"message": "boom", "type": "error"}
+    assert isinstance(failed["duration_ms"], int)
+    output = next(e for e in events if e["type"] == "node.output" and e["node"] == "c")
+    assert "output" in output
+
+
+def test_handler_log_lines_become_node_log_events():
+    _, events = run(mixed_workflow())
+    logs = [e for e in events if e["type"] == "node.log"]
+    assert [(e["node"], e["message"], e["attempt"]) for e in logs] == [("l", "hello from l", 1)]
+
+
+def test_secrets_are_redacted_from_log_lines():
+    document = doc([("l", "log")])
+    _, events = run(document, options={"secrets": {"token": "hello"}})
+    assert [e["message"] for e in events if e["type"] == "node.log"] == ["*** from l"]
+
+
+def test_output_event_carries_a_truncated_preview_of_big_outputs():
+    big = "x" * 10_000
+    _, events = run(
+        doc([("a", "noop", {"config": {"value": big}})]), options={"max_output_preview": 100}
+    )
+    output = next(e for e in events if e["type"] == "node.output")["output"]
+    assert output["truncated"] is True
+    assert len(output["preview"]) == 100
+    assert output["size"] == 10_002
+
+
+def test_small_outputs_are_sent_whole():
+    assert preview({"a": [1, 2]}) == {"a": [1, 2]}
+    assert preview(None) is None
+
+
+def test_new_event_equals_the_dataclass_constructor():
+    fast = new_event(3, "node.status", 1, 0.0, "a", "running", 1)
+    assert fast == Event(3, "node.status", 1, 0.0, "a", "running", 1)
+    assert fast.to_dict()["at"] == "1970-01-01T00:00:00.000Z"
+
+
+def test_events_are_frozen():
+    event = new_event(1, "run.status", 1, 0.0)
+    try:
+        event.seq = 2
+    except AttributeError:
+        pass
+    else:
+        raise AssertionError("an event could be changed")
+    assert event.seq == 1
