@@ -50,11 +50,11 @@ export function InspectPanel({ nodeId, report }: { nodeId: string; report: RunRe
       {view?.status === "waiting" && type === "approval" && runId !== null && <ApprovalPrompt runId={runId} nodeId={nodeId} />}
       {error && (
         <section className="inspect-error" data-testid="inspect-error">
-          <h4>Error{error.type ? ` (${error.type})` : ""}</h4>
+          <h4>Error{error.type && error.type !== "error" ? ` (${error.type})` : ""}</h4>
           <pre>{error.message}</pre>
         </section>
       )}
-      <ValueBlock title="Input" value={latest?.input ?? full?.input} />
+      <ValueBlock title="Input" value={latest ? latest.input : full?.input} />
       <ValueBlock title="Output" value={full?.output !== undefined ? full.output : preview} />
       <section>
         <h4>Log</h4>

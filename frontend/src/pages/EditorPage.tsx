@@ -74,6 +74,13 @@ function Editor({ workflowId, runId }: Props) {
     if (runId === null) store.getState().closeRunView();
   }, [runId, store]);
 
+  // The palette comes and goes with run mode: refit the graph to the canvas it leaves.
+  useEffect(() => {
+    if (!loaded) return;
+    const frame = window.requestAnimationFrame(() => flow.fitView({ padding: 0.2, maxZoom: 1.2 }));
+    return () => window.cancelAnimationFrame(frame);
+  }, [inRun, loaded, flow]);
+
   const startRun = useCallback(() => {
     if (Object.keys(inputs).length) setOverlay("run");
     else actions.run({});
