@@ -87,6 +87,9 @@ JOIN_RULES: dict[str, JoinRule] = {
 }
 
 
+EARLY_RULES = frozenset({"one_success", "one_failed"})  # they may fire before all sources resolve
+
+
 def join_decision(rule: str, taken: int, failed: int, skipped: int, total: int) -> str | None:
     """What `rule` decides with these counts of resolved sources: "run", "skipped",
     "upstream_failed", or None while it must wait for more sources."""
@@ -100,7 +103,16 @@ def join_decision(rule: str, taken: int, failed: int, skipped: int, total: int) 
 class Planner:
     """Edge states, per-target source counters and which nodes are decided, for one run."""
 
-    __slots__ = ("_rules", "decided", "edge_states", "failed", "graph", "skipped", "taken")
+    __slots__ = (
+        "_early",
+        "_rules",
+        "decided",
+        "edge_states",
+        "failed",
+        "graph",
+        "skipped",
+        "taken",
+    )
 
     def __init__(self, graph: Graph) -> None:
         n = len(graph)
@@ -111,6 +123,7 @@ class Planner:
         self.skipped = [0] * n
         self.decided = bytearray(n)
         self._rules = [JOIN_RULES[rule] for rule in graph.joins]
+        self._early = bytearray(rule in EARLY_RULES for rule in graph.joins)
 
     def start(self) -> list[tuple[int, str]]:
         """The roots, decided to run (roots start at once)."""
@@ -132,7 +145,9 @@ class Planner:
         edge_states = self.edge_states
         decided = self.decided
         rules = self._rules
+        early = self._early
         n_sources = graph.n_sources
+        taken, failed, skipped = self.taken, self.failed, self.skipped
         decisions: list[tuple[int, str]] = []
         stack = [(node, status, handles)]
         while stack:
@@ -140,16 +155,23 @@ class Planner:
             if status == FAILED and graph.has_error_edges[i]:
                 status, handles = SUCCEEDED, (ERROR_HANDLE,)
             for t, edges in out_pairs[i]:
-                pair = self._resolve_pair(edges, status, handles, edge_states)
-                if pair is TAKEN:
-                    self.taken[t] += 1
-                elif pair is EDGE_FAILED:
-                    self.failed[t] += 1
+                if status == SUCCEEDED and len(edges) == 1:
+                    e, handle = edges[0]
+                    pair = edge_states[e] = TAKEN if handle in handles else EDGE_SKIPPED
                 else:
-                    self.skipped[t] += 1
+                    pair = self._resolve_pair(edges, status, handles, edge_states)
+                if pair is TAKEN:
+                    taken[t] += 1
+                elif pair is EDGE_FAILED:
+                    failed[t] += 1
+                else:
+                    skipped[t] += 1
                 if decided[t]:
                     continue
-                decision = rules[t](self.taken[t], self.failed[t], self.skipped[t], n_sources[t])
+                t_, f_, s_, n_ = taken[t], failed[t], skipped[t], n_sources[t]
+                if t_ + f_ + s_ < n_ and not early[t]:
+                    continue  # only the one_* rules decide before every source resolved
+                decision = rules[t](t_, f_, s_, n_)
                 if decision is not None:
                     decided[t] = 1
                     decisions.append((t, decision))
