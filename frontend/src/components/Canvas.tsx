@@ -8,9 +8,9 @@ import {
   useReactFlow,
   type Connection,
 } from "@xyflow/react";
-import { useCallback, useMemo, type DragEvent } from "react";
+import { useCallback, useMemo, useRef, type DragEvent } from "react";
 import type { CanvasEdge, CanvasNode } from "../lib/flow";
-import { edgeRunState, type RunViewState } from "../lib/runEvents";
+import { edgeRunState, type EdgeRunState, type RunViewState } from "../lib/runEvents";
 import { NODE_STATE_LOOK } from "../lib/status";
 import { useCanvas } from "../store/context";
 import { buildNodeTypes } from "./BaseNode";
@@ -38,7 +38,8 @@ export function Canvas() {
     () => buildNodeTypes([...new Set([...s.typeNames.split(","), ...usedTypes.split(",")])].filter(Boolean)),
     [s.typeNames, usedTypes],
   );
-  const edges = useMemo(() => (s.run ? styleRunEdges(s.edges, s.run) : s.edges), [s.edges, s.run]);
+  const styled = useRef(new Map<string, StyledEdge>());
+  const edges = useMemo(() => (s.run ? styleRunEdges(s.edges, s.run, styled.current) : s.edges), [s.edges, s.run]);
 
   const onDrop = useCallback(
     (event: DragEvent) => {
@@ -95,8 +96,17 @@ function miniMapColor(node: CanvasNode, run: RunViewState | null): string {
   return NODE_STATE_LOOK[run.nodes[node.id]?.status ?? "pending"].color;
 }
 
-/** Taken edges animate while their target runs; skipped branches dim; failed ones turn red. */
-function styleRunEdges(edges: CanvasEdge[], run: RunViewState): CanvasEdge[] {
+interface StyledEdge {
+  base: CanvasEdge;
+  state: EdgeRunState;
+  styled: CanvasEdge;
+}
+
+/**
+ * Taken edges animate while their target runs; skipped branches dim; failed ones turn red.
+ * An edge whose look did not change keeps its object, so React Flow skips re-rendering it.
+ */
+function styleRunEdges(edges: CanvasEdge[], run: RunViewState, cache: Map<string, StyledEdge>): CanvasEdge[] {
   return edges.map((edge) => {
     const state = edgeRunState(run, {
       id: edge.id,
@@ -104,6 +114,10 @@ function styleRunEdges(edges: CanvasEdge[], run: RunViewState): CanvasEdge[] {
       target: edge.target,
       source_handle: edge.sourceHandle ?? "out",
     });
-    return { ...edge, animated: state === "active", className: `edge-${state}`, data: edge.data };
+    const hit = cache.get(edge.id);
+    if (hit && hit.base === edge && hit.state === state) return hit.styled;
+    const styled = { ...edge, animated: state === "active", className: `edge-${state}` };
+    cache.set(edge.id, { base: edge, state, styled });
+    return styled;
   });
 }

@@ -62,21 +62,42 @@ export function emptyRunView(runId: number | null = null): RunViewState {
 
 /** Apply one event (in any order, any number of times); returns a new state or the same one. */
 export function applyRunEvent(state: RunViewState, event: RunEvent): RunViewState {
-  if (!isEvent(event) || event.seq <= state.lastSeq || state.held[event.seq]) return state;
-  if (event.seq > state.lastSeq + 1) {
-    return { ...state, held: { ...state.held, [event.seq]: event } };
-  }
-  let next = reduce({ ...state, lastSeq: event.seq }, event);
-  while (next.held[next.lastSeq + 1]) {
-    const { [next.lastSeq + 1]: ready, ...rest } = next.held;
-    next = reduce({ ...next, lastSeq: ready.seq, held: rest }, ready);
-  }
-  return next;
+  return applyRunEvents(state, [event]);
 }
 
-/** Apply a batch (a replay page or a burst) in one pass. */
+/**
+ * Apply a batch (a replay page or a burst). The maps are copied once per batch and filled in
+ * place, so a burst of N events costs N small writes, not N copies of every node's state.
+ */
 export function applyRunEvents(state: RunViewState, events: readonly RunEvent[]): RunViewState {
-  return events.reduce(applyRunEvent, state);
+  let draft: RunViewState | null = null;
+  for (const event of events) {
+    const current: RunViewState = draft ?? state;
+    if (!isEvent(event) || event.seq <= current.lastSeq || current.held[event.seq]) continue;
+    draft ??= copyForBatch(state);
+    if (event.seq > draft.lastSeq + 1) {
+      draft.held[event.seq] = event;
+      continue;
+    }
+    applyInOrder(draft, event);
+    while (draft.held[draft.lastSeq + 1]) {
+      const ready = draft.held[draft.lastSeq + 1];
+      delete draft.held[ready.seq];
+      applyInOrder(draft, ready);
+    }
+  }
+  return draft ?? state;
+}
+
+function copyForBatch(state: RunViewState): RunViewState {
+  return {
+    ...state,
+    nodes: { ...state.nodes },
+    outputs: { ...state.outputs },
+    logs: { ...state.logs },
+    progress: { ...state.progress },
+    held: { ...state.held },
+  };
 }
 
 function isEvent(event: unknown): event is RunEvent {
@@ -84,40 +105,31 @@ function isEvent(event: unknown): event is RunEvent {
   return !!e && typeof e === "object" && Number.isInteger(e.seq) && typeof e.type === "string";
 }
 
-function reduce(state: RunViewState, event: RunEvent): RunViewState {
+/** Apply the next event in seq order to a draft the batch owns. */
+function applyInOrder(draft: RunViewState, event: RunEvent): void {
+  draft.lastSeq = event.seq;
   switch (event.type) {
     case "run.status":
-      return {
-        ...state,
-        status: event.status,
-        startedAt: state.startedAt ?? (event.status === "running" ? (event.at ?? null) : null),
-        finishedAt: isRunFinished(event.status) ? (event.at ?? null) : null,
-      };
+      draft.status = event.status;
+      draft.startedAt ??= event.status === "running" ? (event.at ?? null) : null;
+      draft.finishedAt = isRunFinished(event.status) ? (event.at ?? null) : null;
+      return;
     case "node.status":
-      return { ...state, nodes: { ...state.nodes, [event.node]: nextNodeView(state, event) } };
+      draft.nodes[event.node] = nextNodeView(draft, event);
+      return;
     case "node.output":
-      return {
-        ...state,
-        outputs: { ...state.outputs, [event.node]: event.output ?? event.preview },
-      };
-    case "node.log": {
-      const line = event.message ?? event.line ?? "";
-      const lines = [...(state.logs[event.node] ?? []), line];
-      return { ...state, logs: { ...state.logs, [event.node]: lines } };
-    }
+      draft.outputs[event.node] = event.output ?? event.preview;
+      return;
+    case "node.log":
+      draft.logs[event.node] = [...(draft.logs[event.node] ?? []), event.message ?? event.line ?? ""];
+      return;
     case "node.progress":
-      return {
-        ...state,
-        progress: { ...state.progress, [event.node]: { done: event.done, total: event.total } },
-      };
+      draft.progress[event.node] = { done: event.done, total: event.total };
+      return;
     case "graph.changed":
-      return {
-        ...state,
-        addedNodes: [...state.addedNodes, ...(event.nodes ?? [])],
-        addedEdges: [...state.addedEdges, ...(event.edges ?? [])],
-      };
-    default:
-      return state;
+      draft.addedNodes = [...draft.addedNodes, ...(event.nodes ?? [])];
+      draft.addedEdges = [...draft.addedEdges, ...(event.edges ?? [])];
+      return;
   }
 }
 

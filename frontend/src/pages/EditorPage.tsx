@@ -68,7 +68,7 @@ function Editor({ workflowId, runId }: Props) {
       // The saved problems may predate the node types now registered: ask again.
       api.validateWorkflow(workflowId).then((r) => store.getState().setProblems(r.errors ?? []), () => undefined);
     }, (e: Error) => setLoadError(e.message));
-  }, [workflowId, store, flow]);
+  }, [workflowId, store]);
 
   useEffect(() => {
     if (runId === null) store.getState().closeRunView();

@@ -1,0 +1,225 @@
+"""Canvas benchmark in headless Chromium: load a 500-node / 600-edge workflow, apply a burst
+of 2,000 run events, and print the production bundle size.
+
+Standalone: `.venv/bin/python -m bench.canvas` (needs the built canvas in static/ and
+/usr/bin/chromium). It serves a scratch SQLite database in a temporary directory with
+`manage.py serve --no-worker`, so no configured database is touched. Targets (issue 6): the
+workflow loads and is interactive <= 2 s; the burst keeps the page responsive (longest
+main-thread task printed; Chromium reports tasks over 50 ms).
+"""
+
+from __future__ import annotations
+
+import gzip
+import json
+import os
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from pathlib import Path
+
+from bench.api import document
+
+ROOT = Path(__file__).resolve().parent.parent
+CHROMIUM = "/usr/bin/chromium"
+EVENTS = 2000
+LOAD_TARGET_MS = 2000.0
+PASSWORD = "bench-canvas-pw"
+
+# Records every long main-thread task (> 50 ms) from the first paint on.
+LONG_TASKS = """
+window.__longTasks = [];
+new PerformanceObserver((list) => {
+  for (const entry of list.getEntries()) window.__longTasks.push(entry.duration);
+}).observe({ type: "longtask", buffered: true });
+"""
+
+INSERT_EVENTS = """
+import json, sys
+from django.utils import timezone
+from workflows.models import RunEvent
+run_id, node_ids, count = json.loads(sys.stdin.read())
+now = timezone.now()
+rows, seq = [], 0
+def add(type_, payload):
+    global seq
+    seq += 1
+    rows.append(RunEvent(run_id=run_id, seq=seq, type=type_, payload=payload, at=now))
+add("run.status", {"status": "running"})
+for i in range((count - 2) // 2):
+    node = node_ids[i % len(node_ids)]
+    add("node.status", {"node": node, "status": "running", "attempt": 1})
+    add("node.status", {"node": node, "status": "succeeded", "attempt": 1, "duration_ms": 3})
+add("run.status", {"status": "succeeded"})
+RunEvent.objects.bulk_create(rows)
+print(seq)
+"""
+
+CREATE_RUN = """
+import json, sys
+from django.contrib.auth import get_user_model
+from workflows import services
+from workflows.models import WorkflowRun
+doc = json.loads(sys.stdin.read())
+user = get_user_model().objects.create_user("bench", password=sys.argv[-1])
+workflow = services.workflow_create(owner=user, source=doc)
+run = WorkflowRun.objects.create(
+    workflow=workflow, document=workflow.document, revision=workflow.revision,
+    status="running", created_by=user,
+)
+print(json.dumps([workflow.pk, run.pk]))
+"""
+
+
+def manage(env: dict, *args: str, stdin: str = "") -> str:
+    result = subprocess.run(
+        [sys.executable, "manage.py", *args],
+        cwd=ROOT,
+        env=env,
+        input=stdin,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return result.stdout.strip()
+
+
+def django_script(env: dict, code: str, payload: object, *argv: str) -> str:
+    """Run `code` in the scratch project (manage.py shell), `payload` as JSON on stdin."""
+    runner = f"import sys; sys.argv += {list(argv)!r}; exec({code!r})"
+    output = manage(env, "shell", "--no-imports", "-c", runner, stdin=json.dumps(payload))
+    return output.splitlines()[-1]
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def start_server(env: dict) -> tuple[subprocess.Popen, str]:
+    port = free_port()
+    process = subprocess.Popen(
+        [sys.executable, "manage.py", "serve", "--port", str(port), "--no-worker"],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 40
+    while time.monotonic() < deadline:
+        try:
+            with urllib.request.urlopen(f"{url}/accounts/login/", timeout=2):
+                return process, url
+        except OSError:
+            time.sleep(0.3)
+    process.kill()
+    raise RuntimeError("the scratch server did not start within 40 s")
+
+
+def bundle_sizes() -> dict[str, int]:
+    """Raw and gzip bytes of the built JavaScript and CSS."""
+    sizes = {"raw": 0, "gzip": 0}
+    for path in (ROOT / "static" / "assets").glob("*.*"):
+        if path.suffix in {".js", ".css"}:
+            data = path.read_bytes()
+            sizes["raw"] += len(data)
+            sizes["gzip"] += len(gzip.compress(data, compresslevel=9))
+    return sizes
+
+
+def login(page, url: str) -> None:
+    page.goto(f"{url}/accounts/login/")
+    page.fill("#id_username", "bench")
+    page.fill("#id_password", PASSWORD)
+    page.click("[data-testid=login-submit]")
+    page.wait_for_url(f"{url}/")
+
+
+def measure_load(page, url: str, workflow_id: int) -> dict[str, float]:
+    """From navigation start to the canvas drawn, then one click answered by the side panel."""
+    page.goto(f"{url}/workflows/{workflow_id}/")
+    page.wait_for_selector("[data-testid=editor][data-loaded=true] .react-flow__node")
+    loaded = page.evaluate("performance.now()")
+    started = page.evaluate("performance.now()")
+    page.locator(".react-flow__node").first.click()
+    page.wait_for_selector("[data-testid=node-settings]")
+    clicked = page.evaluate("performance.now()") - started
+    return {"load_ms": loaded, "first_click_ms": clicked}
+
+
+def measure_burst(page, url: str, env: dict, workflow_id: int, run_id: int, nodes) -> dict:
+    page.goto(f"{url}/workflows/{workflow_id}/runs/{run_id}/")
+    page.wait_for_selector("[data-testid=status-bar] .socket-open")
+    page.evaluate("window.__longTasks = []")
+    inserted = django_script(env, INSERT_EVENTS, [run_id, [n["id"] for n in nodes], EVENTS])
+    started = page.evaluate("performance.now()")
+    page.wait_for_selector("[data-testid=status-bar][data-run-status=succeeded]", timeout=60_000)
+    applied = page.evaluate("performance.now()") - started
+    tasks = page.evaluate("window.__longTasks")
+    return {"events": int(inserted), "applied_ms": applied, "longest_task_ms": max(tasks or [0])}
+
+
+def run_browser(url: str, env: dict, workflow_id: int, run_id: int, nodes) -> dict:
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=CHROMIUM, headless=True, args=["--no-sandbox", "--disable-gpu"]
+        )
+        page = browser.new_page(viewport={"width": 1440, "height": 900})
+        page.add_init_script(LONG_TASKS)
+        login(page, url)
+        results = measure_load(page, url, workflow_id)
+        results.update(measure_burst(page, url, env, workflow_id, run_id, nodes))
+        browser.close()
+    return results
+
+
+def print_table(results: dict, sizes: dict[str, int], nodes: int, edges: int) -> None:
+    load_ok = "ok" if results["load_ms"] <= LOAD_TARGET_MS else "SLOW"
+    print(f"{'measure':<44}{'value':>12}  target")
+    print(
+        f"{f'load {nodes} nodes / {edges} edges (to drawn)':<44}"
+        f"{results['load_ms']:>9.0f} ms  <= {LOAD_TARGET_MS:.0f} ms {load_ok}"
+    )
+    print(f"{'first click -> side panel':<44}{results['first_click_ms']:>9.0f} ms")
+    print(
+        f"{f'burst of {results["events"]} events applied (websocket)':<44}"
+        f"{results['applied_ms']:>9.0f} ms"
+    )
+    print(
+        f"{'longest main-thread task during the burst':<44}"
+        f"{results['longest_task_ms']:>9.0f} ms  (0 = none over 50 ms)"
+    )
+    print(f"{'bundle (js + css), raw':<44}{sizes['raw'] / 1024:>9.1f} KB")
+    print(f"{'bundle (js + css), gzip':<44}{sizes['gzip'] / 1024:>9.1f} KB")
+
+
+def main() -> None:
+    if not (ROOT / "static" / "index.html").exists():
+        print("bench.canvas: the canvas is not built (make setup builds it); skipped")
+        return
+    if not Path(CHROMIUM).exists():
+        print("bench.canvas: /usr/bin/chromium is missing (make chromium); skipped")
+        return
+    doc = document()
+    with tempfile.TemporaryDirectory() as scratch:
+        env = {**os.environ, "DATABASE_URL": f"sqlite:///{scratch}/bench.sqlite3", "REDIS_URL": ""}
+        manage(env, "migrate", "--noinput")
+        workflow_id, run_id = json.loads(django_script(env, CREATE_RUN, doc, PASSWORD))
+        server, url = start_server(env)
+        try:
+            results = run_browser(url, env, workflow_id, run_id, doc["nodes"])
+        finally:
+            server.terminate()
+            server.wait(timeout=10)
+    print_table(results, bundle_sizes(), len(doc["nodes"]), len(doc["edges"]))
+
+
+if __name__ == "__main__":
+    main()
