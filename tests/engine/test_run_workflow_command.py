@@ -1,0 +1,99 @@
+"""`manage.py run_workflow FILE` in file mode: exit codes, --input parsing, --json report."""
+
+import io
+import json
+
+import pytest
+from django.core.management import CommandError, call_command
+
+from workflows.management.commands.run_workflow import parse_input
+
+pytestmark = pytest.mark.timeout(60)
+
+
+def run_command(*args):
+    out, err = io.StringIO(), io.StringIO()
+    with pytest.raises(SystemExit) as exited:
+        call_command("run_workflow", *args, stdout=out, stderr=err)
+    return exited.value.code, out.getvalue(), err.getvalue()
+
+
+@pytest.fixture
+def sum_workflow(tmp_path):
+    path = tmp_path / "sum.yaml"
+    path.write_text(
+        "inputs: {xs: {type: array}, label: {default: total}}\n"
+        "nodes:\n"
+        "  - id: a\n"
+        "    type: transform\n"
+        "    config: {output: '{{ inputs.label }}={{ sum(inputs.xs) }}'}\n"
+        "  - {id: out, type: output, config: {value: '{{ a }}'}}\n"
+        "edges: [{source: a, target: out}]\n"
+    )
+    return path
+
+
+def test_json_report_and_exit_zero_on_success(sum_workflow):
+    code, out, err = run_command(str(sum_workflow), "--input", "xs=[1,2,3]", "--json")
+    report = json.loads(out)
+    assert code == 0
+    assert report["status"] == "succeeded"
+    assert report["outputs"] == {"out": "total=6"}
+    assert "2/2 nodes" in err  # the progress line goes to stderr
+
+
+def test_exit_one_when_the_run_fails(sum_workflow):
+    code, out, _ = run_command(str(sum_workflow), "--input", "xs=oops", "--json")
+    assert code == 1
+    assert json.loads(out)["nodes"]["a"]["error"]["type"] == "expression"
+
+
+def test_invalid_workflow_exits_two_and_runs_nothing(tmp_path):
+    path = tmp_path / "bad.json"
+    path.write_text(json.dumps({"nodes": [{"id": "a", "type": "nope"}]}))
+    code, out, err = run_command(str(path), "--json")
+    assert code == 2
+    assert json.loads(out) == {
+        "status": "invalid",
+        "errors": [{"code": "unknown_type", "message": "node a: unknown type 'nope'", "node": "a"}],
+    }
+    assert err == ""
+
+
+def test_text_that_is_not_a_document_is_invalid(tmp_path):
+    path = tmp_path / "bad.json"
+    path.write_text("{nope")
+    code, out, _ = run_command(str(path), "--json")
+    assert code == 2
+    assert json.loads(out)["errors"][0]["code"] == "bad_document"
+
+
+def test_plain_output_lists_node_states(sum_workflow):
+    code, out, _ = run_command(str(sum_workflow), "--input", "xs=[4]")
+    assert code == 0
+    assert "status: succeeded" in out and "a: succeeded" in out and "output out" in out
+
+
+def test_missing_file_is_a_command_error():
+    with pytest.raises(CommandError, match="no such workflow file"):
+        call_command("run_workflow", "/nonexistent/flow.json")
+
+
+@pytest.mark.parametrize(
+    ("pair", "expected"),
+    [
+        ("xs=[1,2]", ("xs", [1, 2])),
+        ("n=3", ("n", 3)),
+        ("flag=true", ("flag", True)),
+        ("name=alice", ("name", "alice")),
+        ("q=a=b", ("q", "a=b")),
+        ("empty=", ("empty", "")),
+    ],
+)
+def test_input_values_are_json_when_they_parse(pair, expected):
+    assert parse_input(pair) == expected
+
+
+def test_input_without_equals_is_refused():
+    with pytest.raises(CommandError, match="key=value"):
+        parse_input("novalue")
