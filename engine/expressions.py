@@ -556,6 +556,25 @@ def _compile(node: ast.expr, bound: frozenset[str]) -> Fn:
     return compiler(node, bound)
 
 
+class _Text:
+    """The source text of an AST node, written only when an error message needs it (unparsing
+    every node up front would double the cost of parsing)."""
+
+    __slots__ = ("_text", "node")
+
+    def __init__(self, node: ast.AST) -> None:
+        self.node = node
+        self._text: str | None = None
+
+    def __str__(self) -> str:
+        if self._text is None:
+            self._text = ast.unparse(self.node)
+        return self._text
+
+    def __format__(self, spec: str) -> str:
+        return format(str(self), spec)
+
+
 def _check_name(name: str) -> None:
     if name.startswith("_") and name != "_":
         raise _bad(f"names beginning with '_' are not allowed: {name!r}")
@@ -588,10 +607,10 @@ def _c_name(node: ast.Name, bound: frozenset[str]) -> Fn:
 
 def _c_attribute(node: ast.Attribute, bound: frozenset[str]) -> Fn:
     key = node.attr
-    path = ast.unparse(node)
+    path = _Text(node)
     if key.startswith("_"):
-        raise _bad(f"keys beginning with '_' cannot be read with a dot: {path!r}")
-    base = ast.unparse(node.value)
+        raise _bad(f"keys beginning with '_' cannot be read with a dot: {str(path)!r}")
+    base = _Text(node.value)
     read = _compile(node.value, bound)
 
     def attribute(env: _Env) -> Any:
@@ -608,7 +627,7 @@ def _c_attribute(node: ast.Attribute, bound: frozenset[str]) -> Fn:
     return attribute
 
 
-def _index(obj: Any, key: Any, path: str, base: str) -> Any:
+def _index(obj: Any, key: Any, path: _Text, base: _Text) -> Any:
     if _isa(obj, _SEQUENCES):
         if not _isa(key, int):
             kind = "string" if _isa(obj, str) else "list"
@@ -628,8 +647,8 @@ def _index(obj: Any, key: Any, path: str, base: str) -> Any:
 
 
 def _c_subscript(node: ast.Subscript, bound: frozenset[str]) -> Fn:
-    path = ast.unparse(node)
-    base = ast.unparse(node.value)
+    path = _Text(node)
+    base = _Text(node.value)
     read = _compile(node.value, bound)
     if _isa(node.slice, ast.Slice):
         return _compile_slice(node.slice, read, path, bound)
@@ -641,7 +660,7 @@ def _c_subscript(node: ast.Subscript, bound: frozenset[str]) -> Fn:
     return subscript
 
 
-def _compile_slice(node: ast.Slice, read: Fn, path: str, bound: frozenset[str]) -> Fn:
+def _compile_slice(node: ast.Slice, read: Fn, path: _Text, bound: frozenset[str]) -> Fn:
     parts = [
         None if part is None else _compile(part, bound)
         for part in (node.lower, node.upper, node.step)
@@ -721,7 +740,7 @@ def _c_binop(node: ast.BinOp, bound: frozenset[str]) -> Fn:
         raise _bad(f"operator {_REFUSED_OPERATORS.get(type(node.op), '?')} is not allowed")
     symbol, apply, guard = entry
     left, right = _compile(node.left, bound), _compile(node.right, bound)
-    text = ast.unparse(node)
+    text = _Text(node)
 
     def binop(env: _Env) -> Any:
         a, b = left(env), right(env)
@@ -809,7 +828,7 @@ def _c_compare(node: ast.Compare, bound: frozenset[str]) -> Fn:
         (*_COMPARISONS[type(op)], _compile(right, bound))
         for op, right in zip(node.ops, node.comparators, strict=True)
     ]
-    text = ast.unparse(node)
+    text = _Text(node)
 
     def compare(env: _Env) -> bool:
         left = first(env)
@@ -910,7 +929,7 @@ def _assigner(target: ast.expr) -> Callable[[dict[str, Any], Any], None]:
 
         return assign_name
     subs = [_assigner(elt) for elt in target.elts]  # type: ignore[attr-defined]
-    text = ast.unparse(target)
+    text = _Text(target)
 
     def assign_unpack(local: dict[str, Any], item: Any) -> None:
         if not _isa(item, list | tuple) or len(item) != len(subs):
@@ -921,7 +940,7 @@ def _assigner(target: ast.expr) -> Callable[[dict[str, Any], Any], None]:
     return assign_unpack
 
 
-def _iterable(value: Any, text: str) -> Iterable[Any]:
+def _iterable(value: Any, text: _Text) -> Iterable[Any]:
     if _isa(value, str | list | tuple | set | frozenset | Mapping):
         return value
     raise ExpressionError(f"{text}: cannot loop over {type_of(value)}")
@@ -931,7 +950,7 @@ def _iterable(value: Any, text: str) -> Iterable[Any]:
 class _Generator:
     assign: Callable[[dict[str, Any], Any], None]
     iterable: Fn
-    text: str
+    text: _Text
     conditions: tuple[Fn, ...]
 
 
@@ -949,9 +968,7 @@ def _compile_generators(
         inner.update(targets)
         names.extend(targets)
         conditions = tuple(_compile(cond, frozenset(inner)) for cond in gen.ifs)
-        compiled.append(
-            _Generator(_assigner(gen.target), iterable, ast.unparse(gen.iter), conditions)
-        )
+        compiled.append(_Generator(_assigner(gen.target), iterable, _Text(gen.iter), conditions))
     return compiled, frozenset(inner), tuple(dict.fromkeys(names))
 
 
@@ -1194,13 +1211,28 @@ def _collect_paths(node: ast.AST, bound: frozenset[str], paths: set[tuple[str, .
 # --- public API ------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True, slots=True)
 class CompiledExpression:
-    """A parsed expression: evaluate it with `evaluate(scope)`."""
+    """A parsed expression: evaluate it with `evaluate(scope)`; `paths` and `names` say what it
+    reads (worked out on first use: only validation needs them)."""
 
-    source: str
-    function: Fn
-    paths: frozenset[tuple[str, ...]]
+    __slots__ = ("_paths", "_tree", "function", "source")
+
+    def __init__(self, source: str, function: Fn, tree: ast.expr) -> None:
+        self.source = source
+        self.function = function
+        self._tree = tree
+        self._paths: frozenset[tuple[str, ...]] | None = None
+
+    @property
+    def paths(self) -> frozenset[tuple[str, ...]]:
+        if self._paths is None:
+            found: set[tuple[str, ...]] = set()
+            try:
+                _collect_paths(self._tree, frozenset(), found)
+            except RecursionError:
+                raise _bad("expression is nested too deeply") from None
+            self._paths = frozenset(found)
+        return self._paths
 
     @property
     def names(self) -> frozenset[str]:
@@ -1227,11 +1259,9 @@ def _parse(expr: str) -> CompiledExpression:
     tree = _syntax_tree(text)
     try:
         function = _compile(tree.body, frozenset())
-        paths: set[tuple[str, ...]] = set()
-        _collect_paths(tree.body, frozenset(), paths)
     except RecursionError:
         raise _bad("expression is nested too deeply") from None
-    return CompiledExpression(text, function, frozenset(paths))
+    return CompiledExpression(text, function, tree.body)
 
 
 def _syntax_tree(text: str) -> ast.Expression:
@@ -1292,6 +1322,8 @@ def _closing(text: str, begin: int) -> int:
     first = text.find("}}", begin)
     if first < 0:
         raise _bad(f"unclosed '{{{{' at position {begin - 2} in {_clip(text)!r}")
+    if text.find("}}", first + 1) < 0:
+        return first  # the only candidate: no need to try parsing
     end = first
     while end >= 0:
         try:
