@@ -673,12 +673,18 @@ class Execution:
             elif record.status is WAITING:
                 parked = True
             elif not self._parking:
-                raise RuntimeError(f"node {self.graph.ids[i]} was never decided")  # a bug
+                # Only a snapshot that contradicts itself gets here (e.g. rows edited by hand):
+                # end the run failed rather than leave it hanging.
+                self._cancelled(i, record, "never decided: an upstream node did not finish")
+                self.error = self.error or {
+                    "message": f"node {self.graph.ids[i]} could not be decided",
+                    "type": "internal",
+                }
         if self._stop_status is not None:
             status = self._stop_status
         elif parked or self._parking:
             status = RunState.PAUSED
-        elif self._unhandled:
+        elif self._unhandled or self.error is not None:
             status = RunState.FAILED
         else:
             status = RunState.SUCCEEDED
@@ -745,6 +751,7 @@ class Execution:
         planner, graph = self._planner, self.graph
         decisions: list[tuple[int, str]] = []
         in_flight: list[int] = []
+        cancelled: list[NodeRecord] = []
         for i in graph.topo_order:
             record = self.records[i]
             status = record.status
@@ -763,5 +770,16 @@ class Execution:
             elif status in IN_FLIGHT:
                 record.status = PENDING  # a restore, not a transition: it runs again
                 in_flight.append(i)
+            elif status is CANCELLED:
+                cancelled.append(record)
+        if cancelled and self._stop_status is None:
+            self._resume_stop(cancelled[0])
         decisions.extend((i, RUN) for i in in_flight)
         return decisions
+
+    def _resume_stop(self, record: NodeRecord) -> None:
+        """A cancelled node in a run that had not ended: the worker died while the run was
+        being halted or cancelled, so the restored run finishes that stop."""
+        halted = self._unhandled and self.graph.settings.get("on_failure") == "halt"
+        self._stop_status = RunState.FAILED if halted else RunState.CANCELLED
+        self._stop_reason = record.reason or "run cancelled"

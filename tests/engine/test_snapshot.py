@@ -159,3 +159,36 @@ def test_snapshot_of_another_graph_is_refused():
     snapshot["nodes"]["ghost"] = snapshot["nodes"]["a"]
     with pytest.raises(ValueError, match="nodes not in the graph: ghost"):
         Execution(chain_graph(), snapshot=snapshot)
+
+
+def test_restore_in_the_middle_of_a_halt_finishes_the_halt():
+    graph = build(
+        doc(
+            [
+                ("bad", "fail"),
+                ("slow", "hang"),
+                "later",
+                ("idle", "noop", {"config": {"sleep": 0.5}}),
+            ],
+            [("slow", "later")],
+            settings={"on_failure": "halt"},
+        )
+    )
+    finished = Execution(graph)
+    asyncio.run(finished.run())
+    snapshot = finished.snapshot()
+    # as if the worker died after cancelling `slow` but before the rest was recorded
+    snapshot["status"] = "running"
+    snapshot["nodes"]["later"] = {"status": "pending", "attempts": 0}
+    snapshot["nodes"]["idle"] = {"status": "running", "attempts": 1, "started": 1.0}
+    support.executions.clear()
+    report, _ = finish(graph, snapshot)
+    assert report["status"] == "failed"
+    assert statuses(report) == {
+        "bad": "failed",
+        "slow": "cancelled",
+        "later": "cancelled",
+        "idle": "cancelled",
+    }
+    assert support.executions == []
+    assert report["nodes"]["later"]["reason"] == "cancelled by halt after node bad failed"
