@@ -8,7 +8,7 @@ import {
   useReactFlow,
   type Connection,
 } from "@xyflow/react";
-import { useCallback, useMemo, useRef, type DragEvent } from "react";
+import { memo, useCallback, useMemo, useRef, type DragEvent } from "react";
 import type { CanvasEdge, CanvasNode } from "../lib/flow";
 import { edgeRunState, type EdgeRunState, type RunViewState } from "../lib/runEvents";
 import { NODE_STATE_LOOK } from "../lib/status";
@@ -17,7 +17,8 @@ import { buildNodeTypes } from "./BaseNode";
 
 export const DRAG_MIME = "application/x-switchyard-node-type";
 
-export function Canvas() {
+/** Memoised: the editor re-renders on selection changes, the canvas need not. */
+export const Canvas = memo(function Canvas() {
   const s = useCanvas((st) => ({
     nodes: st.nodes,
     edges: st.edges,
@@ -82,7 +83,7 @@ export function Canvas() {
       </ReactFlow>
     </div>
   );
-}
+});
 
 function allowDrop(event: DragEvent) {
   if (event.dataTransfer.types.includes(DRAG_MIME)) {

@@ -1,11 +1,11 @@
 /** Node types from /api/node-types/, grouped by category and searchable; drag one onto the canvas. */
-import { useMemo, useState } from "react";
+import { memo, useMemo, useState } from "react";
 import { paletteGroups } from "../lib/nodeTypes";
 import { useCanvas } from "../store/context";
 import { DRAG_MIME } from "./Canvas";
 import { TypeIcon } from "./TypeIcon";
 
-export function Palette({ onAdd }: { onAdd(type: string): void }) {
+export const Palette = memo(function Palette({ onAdd }: { onAdd(type: string): void }) {
   const types = useCanvas((s) => Object.values(s.nodeTypes));
   const [search, setSearch] = useState("");
   const groups = useMemo(() => paletteGroups(types, search), [types, search]);
@@ -48,4 +48,4 @@ export function Palette({ onAdd }: { onAdd(type: string): void }) {
       ))}
     </aside>
   );
-}
+});

@@ -81,6 +81,15 @@ function Editor({ workflowId, runId }: Props) {
     return () => window.cancelAnimationFrame(frame);
   }, [inRun, loaded, flow]);
 
+  const addAtCenter = useCallback(
+    (type: string) => {
+      const bounds = document.querySelector(".canvas")?.getBoundingClientRect();
+      const center = bounds ? { x: bounds.left + bounds.width / 2, y: bounds.top + bounds.height / 2 } : { x: 400, y: 300 };
+      store.getState().addNode(type, flow.screenToFlowPosition(center));
+    },
+    [store, flow],
+  );
+
   const startRun = useCallback(() => {
     if (Object.keys(inputs).length) setOverlay("run");
     else actions.run({});
@@ -108,7 +117,7 @@ function Editor({ workflowId, runId }: Props) {
     <div className={`editor ${inRun ? "run-mode" : ""}`} data-testid="editor" data-loaded={loaded}>
       <Toolbar workflowId={workflowId} runId={runId} saveState={actions.saveState} onSave={() => actions.save()} onRun={startRun} onHistory={() => setShowHistory(!showHistory)} onHelp={() => setOverlay("help")} />
       <div className="editor-body">
-        {!inRun && <Palette onAdd={(type) => addAtCenter(type)} />}
+        {!inRun && <Palette onAdd={addAtCenter} />}
         <div className="canvas-column">
           <Canvas />
           {notice && <Toast kind={notice.kind} text={notice.text} onClose={() => store.getState().notify(null)} />}
@@ -133,11 +142,6 @@ function Editor({ workflowId, runId }: Props) {
     </div>
   );
 
-  function addAtCenter(type: string) {
-    const bounds = document.querySelector(".canvas")?.getBoundingClientRect();
-    const center = bounds ? { x: bounds.left + bounds.width / 2, y: bounds.top + bounds.height / 2 } : { x: 400, y: 300 };
-    store.getState().addNode(type, flow.screenToFlowPosition(center));
-  }
 }
 
 function RunFooter({ report, socket }: { report: { data: RunReport | null }; socket: string }) {
