@@ -103,3 +103,42 @@ def test_the_workflow_list_creates_and_opens_a_workflow(page, canvas_user):
     page.wait_for_selector("[data-testid=editor][data-loaded=true]")
     assert statuses(page) == {"start": "idle"}
     assert Workflow.objects.get(owner=canvas_user).name == "Untitled workflow"
+
+
+def test_the_list_renames_duplicates_and_deletes_after_confirmation(page, canvas_user):
+    workflow = create_workflow(canvas_user, "Nightly import")
+    login(page, "carol", PASSWORD)
+    row = page.locator(f"[data-testid=workflow-row][data-workflow-id='{workflow.pk}']")
+
+    row.get_by_role("button", name="Rename").click()
+    page.get_by_label("Workflow name").fill("Nightly sync")
+    page.get_by_role("button", name="Rename", exact=True).last.click()
+    page.locator("[data-testid=workflow-row]", has_text="Nightly sync").wait_for()
+    assert Workflow.objects.get(pk=workflow.pk).name == "Nightly sync"
+
+    row.get_by_role("button", name="Duplicate").click()
+    page.locator("[data-testid=workflow-row]", has_text="Nightly sync (copy)").wait_for()
+    assert Workflow.objects.filter(owner=canvas_user).count() == 2
+
+    row.locator("[data-testid=delete-workflow]").click()
+    page.locator("[data-testid=confirm-delete]").wait_for()
+    assert Workflow.objects.filter(pk=workflow.pk).exists()  # nothing happens before confirming
+    page.click("[data-testid=confirm-delete-button]")
+    row.wait_for(state="detached")
+    assert not Workflow.objects.filter(pk=workflow.pk).exists()
+
+
+def test_importing_a_yaml_file_opens_the_imported_workflow(page, canvas_user, tmp_path):
+    source = tmp_path / "hello.yaml"
+    source.write_text(
+        "version: 1\nname: Hello from YAML\nnodes:\n"
+        "  - {id: start, type: start, position: {x: 0, y: 0}}\n"
+        "  - {id: greet, type: transform, config: {output: hi}, position: {x: 300, y: 0}}\n"
+        "edges:\n  - {id: e1, source: start, target: greet}\n"
+    )
+    login(page, "carol", PASSWORD)
+    page.set_input_files("[data-testid=import-file]", str(source))
+    page.wait_for_url(re.compile(r"/workflows/\d+/$"))
+    page.wait_for_selector("[data-testid=editor][data-loaded=true]")
+    assert statuses(page) == {"start": "idle", "greet": "idle"}
+    assert Workflow.objects.get(owner=canvas_user).name == "Hello from YAML"
