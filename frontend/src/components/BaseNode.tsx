@@ -63,6 +63,8 @@ function BaseNodeView({ id, type, data, selected }: NodeProps<CanvasNode>) {
         </div>
       )}
       {node.disabled && <div className="wf-node-flag">disabled · passes input through</div>}
+      {node.parent && <div className="wf-node-parent">in {node.parent}</div>}
+      {view?.iteration && <div className="wf-node-parent">iteration {view.iteration}</div>}
       {outputs.map((handle, i) =>
         handle === "out" && outputs.length === 1 ? null : (
           <span className={`wf-node-port port-${handle}`} key={handle} style={{ top: spread(i, outputs.length) }}>

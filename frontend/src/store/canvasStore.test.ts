@@ -119,6 +119,25 @@ describe("canvas store", () => {
     expect(store.getState().problems).toHaveLength(1);
   });
 
+  it("shows nodes a running graph grew, and drops them from the document after the run", () => {
+    const store = loaded();
+    store.getState().startRunView(5);
+    store.getState().applyEvents([
+      {
+        seq: 1,
+        run: 5,
+        type: "graph.changed",
+        nodes: [{ id: "extra", type: "transform" }],
+        edges: [{ id: "gx", source: "check", source_handle: "true", target: "extra" }],
+      },
+    ]);
+    expect(store.getState().nodes.map((n) => n.id)).toEqual(["fetch", "check", "extra"]);
+    expect(store.getState().edges.map((e) => e.id)).toEqual(["e1", "gx"]);
+    store.getState().closeRunView();
+    expect(store.getState().document().nodes.map((n) => n.id)).toEqual(["fetch", "check"]);
+    expect(store.getState().edges.map((e) => e.id)).toEqual(["e1"]);
+  });
+
   it("shows a run's events and forgets them when the run view closes", () => {
     const store = loaded();
     store.getState().startRunView(5);

@@ -1,7 +1,7 @@
 /** The editor's store: one factory, State and Actions kept apart, provided through context. */
 import { addEdge, applyEdgeChanges, applyNodeChanges, type Connection, type EdgeChange, type NodeChange } from "@xyflow/react";
 import { createStore } from "zustand/vanilla";
-import { docToFlow, flowToDoc, toCanvasNode, type CanvasEdge, type CanvasNode, type DocumentMeta } from "../lib/flow";
+import { docToFlow, flowToDoc, toCanvasEdge, toCanvasNode, type CanvasEdge, type CanvasNode, type DocumentMeta } from "../lib/flow";
 import { nextEdgeId, nextNodeId, nodeIdProblem, validateConnection } from "../lib/graph";
 import { emptyHistory, record, redo, undo, type History } from "../lib/history";
 import { autoLayout } from "../lib/layout";
@@ -261,11 +261,24 @@ export function createCanvasStore(initial: Partial<CanvasState> = {}) {
 
       applyEvents(events) {
         const run = get().run;
-        if (run) set({ run: applyRunEvents(run, events) });
+        if (!run) return;
+        const next = applyRunEvents(run, events);
+        const grown = next.addedNodes.length !== run.addedNodes.length || next.addedEdges.length !== run.addedEdges.length;
+        set(grown ? { run: next, ...withRunAdditions(get().nodes, get().edges, next) } : { run: next });
       },
 
       closeRunView() {
-        set({ run: null, inspecting: null });
+        const run = get().run;
+        if (!run) return set({ inspecting: null });
+        // Nodes a running graph grew belong to that run, not to the document.
+        const added = new Set(run.addedNodes.map((n) => n.id));
+        const addedEdges = new Set(run.addedEdges.map((e) => e.id));
+        set({
+          run: null,
+          inspecting: null,
+          nodes: get().nodes.filter((n) => !added.has(n.id)),
+          edges: get().edges.filter((e) => !addedEdges.has(e.id)),
+        });
       },
 
       inspect(nodeId) {
@@ -286,6 +299,17 @@ export function graphOf(nodes: CanvasNode[], edges: CanvasEdge[]) {
       source_handle: e.sourceHandle ?? "out",
       target_handle: e.targetHandle ?? "in",
     })),
+  };
+}
+
+/** Show what `graph.changed` events added to a running graph (SPEC §4 dynamic growth). */
+function withRunAdditions(nodes: CanvasNode[], edges: CanvasEdge[], run: RunViewState) {
+  const nodeIds = new Set(nodes.map((n) => n.id));
+  const edgeIds = new Set(edges.map((e) => e.id));
+  const newNodes = run.addedNodes.filter((n) => !nodeIds.has(n.id));
+  return {
+    nodes: [...nodes, ...newNodes.map((n, i) => toCanvasNode(n, nodes.length + i))],
+    edges: [...edges, ...run.addedEdges.filter((e) => !edgeIds.has(e.id)).map(toCanvasEdge)],
   };
 }
 
