@@ -67,8 +67,11 @@ def wait_until_up(url: str, process: subprocess.Popen, log: Path) -> None:
     raise RuntimeError(f"the server did not answer within 40 s:\n{log.read_text()[-3000:]}")
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def server_url(django_db_setup, django_db_blocker):
+    """The server (and its worker) lives only while these tests run, and talks to no Redis:
+    its in-process channel layer carries the runs it starts, so it never picks up runs that
+    other test packages queue in the shared test database or channel layer."""
     if not Path(CHROMIUM).exists():
         pytest.skip("Debian's chromium is not installed (make chromium)")
     ensure_build()
@@ -78,7 +81,7 @@ def server_url(django_db_setup, django_db_blocker):
     url = f"http://127.0.0.1:{port}"
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     log = ARTIFACTS / "server.log"
-    env = {**os.environ, "DATABASE_URL": database_url, "DEBUG": "1"}
+    env = {**os.environ, "DATABASE_URL": database_url, "REDIS_URL": "", "DEBUG": "1"}
     with log.open("w") as out:
         process = subprocess.Popen(
             [sys.executable, "manage.py", "serve", "--port", str(port)],
