@@ -1,24 +1,33 @@
 /** A config form generated from the node type's JSON Schema (see lib/schemaForm). */
 import { useEffect, useState } from "react";
-import { fieldsFromSchema, getIn, initialValue, parseFieldInput, type FieldDescriptor } from "../lib/schemaForm";
+import {
+  fieldsFromSchema,
+  formatAnyValue,
+  getIn,
+  initialValue,
+  parseAnyValue,
+  parseFieldInput,
+  type FieldDescriptor,
+} from "../lib/schemaForm";
 import type { JsonSchema } from "../lib/types";
 import { ExpressionInput } from "./ExpressionInput";
+import type { ExpressionScope } from "../lib/expressions";
 
 interface FormProps {
   schema: JsonSchema | undefined;
   expressionFields: readonly string[];
   value: Record<string, unknown>;
-  upstream: readonly string[];
+  scope: ExpressionScope;
   onChange(path: string[], value: unknown): void;
 }
 
-export function ConfigForm({ schema, expressionFields, value, upstream, onChange }: FormProps) {
+export function ConfigForm({ schema, expressionFields, value, scope, onChange }: FormProps) {
   const fields = fieldsFromSchema(schema, expressionFields);
   if (!fields.length) return <p className="muted small">This node type has no settings.</p>;
   return (
     <div className="config-form" data-testid="config-form">
       {fields.map((field) => (
-        <Field key={field.key} field={field} value={getIn(value, [field.key])} upstream={upstream} onChange={(v) => onChange(field.path, v)} />
+        <Field key={field.key} field={field} value={getIn(value, [field.key])} scope={scope} onChange={(v) => onChange(field.path, v)} />
       ))}
     </div>
   );
@@ -27,11 +36,11 @@ export function ConfigForm({ schema, expressionFields, value, upstream, onChange
 interface FieldProps {
   field: FieldDescriptor;
   value: unknown;
-  upstream: readonly string[];
+  scope: ExpressionScope;
   onChange(value: unknown): void;
 }
 
-function Field({ field, value, upstream, onChange }: FieldProps) {
+function Field({ field, value, scope, onChange }: FieldProps) {
   const inputId = `cfg-${field.path.join("-")}`;
   const label = (
     <label htmlFor={inputId}>
@@ -51,17 +60,17 @@ function Field({ field, value, upstream, onChange }: FieldProps) {
   return (
     <div className="field" data-field={field.path.join(".")}>
       {label}
-      <FieldInput id={inputId} field={field} value={value} upstream={upstream} onChange={onChange} />
+      <FieldInput id={inputId} field={field} value={value} scope={scope} onChange={onChange} />
       {field.description && <small className="hint">{field.description}</small>}
     </div>
   );
 }
 
-function FieldInput({ id, field, value, upstream, onChange }: FieldProps & { id: string }) {
+function FieldInput({ id, field, value, scope, onChange }: FieldProps & { id: string }) {
   switch (field.kind) {
     case "string":
       return (
-        <ExpressionInput id={id} value={value == null ? "" : String(value)} multiline={field.multiline} bare={field.expression} upstream={upstream} onChange={(text) => onChange(text)} />
+        <ExpressionInput id={id} value={value == null ? "" : String(value)} multiline={field.multiline} bare={field.expression} scope={scope} onChange={(text) => onChange(text)} />
       );
     case "enum":
       return (
@@ -75,17 +84,19 @@ function FieldInput({ id, field, value, upstream, onChange }: FieldProps & { id:
         </select>
       );
     case "array":
-      return <ArrayInput field={field} value={Array.isArray(value) ? value : []} upstream={upstream} onChange={onChange} />;
+      return <ArrayInput field={field} value={Array.isArray(value) ? value : []} scope={scope} onChange={onChange} />;
     case "object":
       return (
         <fieldset className="nested">
           {field.fields.map((sub) => (
-            <Field key={sub.key} field={sub} value={getIn(value, [sub.key])} upstream={upstream} onChange={(v) => onChange(setKey(value, sub.key, v))} />
+            <Field key={sub.key} field={sub} value={getIn(value, [sub.key])} scope={scope} onChange={(v) => onChange(setKey(value, sub.key, v))} />
           ))}
         </fieldset>
       );
     case "map":
       return <MapInput value={isRecord(value) ? (value as Record<string, string>) : {}} onChange={onChange} />;
+    case "json":
+      return <AnyValueInput id={id} label={field.label} value={value} scope={scope} onChange={onChange} />;
     default:
       return <ParsedTextInput id={id} field={field} value={value} onChange={onChange} />;
   }
@@ -121,13 +132,31 @@ function ParsedTextInput({ id, field, value, onChange }: { id: string; field: Fi
   );
 }
 
-function ArrayInput({ field, value, upstream, onChange }: { field: Extract<FieldDescriptor, { kind: "array" }>; value: unknown[]; upstream: readonly string[]; onChange(v: unknown): void }) {
+/** Any JSON value (e.g. a transform's output): JSON or template text, with suggestions. */
+function AnyValueInput({ id, label, value, scope, onChange }: { id: string; label: string; value: unknown; scope: ExpressionScope; onChange(v: unknown): void }) {
+  const [text, setText] = useState(() => formatAnyValue(value));
+  const [error, setError] = useState<string | null>(null);
+  const update = (next: string) => {
+    setText(next);
+    const parsed = parseAnyValue(label, next);
+    setError(parsed.ok ? null : parsed.error);
+    if (parsed.ok) onChange(parsed.value);
+  };
+  return (
+    <>
+      <ExpressionInput id={id} value={text} multiline bare={false} scope={scope} onChange={update} />
+      {error && <small className="field-error" role="alert">{error}</small>}
+    </>
+  );
+}
+
+function ArrayInput({ field, value, scope, onChange }: { field: Extract<FieldDescriptor, { kind: "array" }>; value: unknown[]; scope: ExpressionScope; onChange(v: unknown): void }) {
   const replace = (index: number, item: unknown) => onChange(value.map((v, i) => (i === index ? item : v)));
   return (
     <div className="array-input">
       {value.map((item, index) => (
         <div className="array-item" key={index}>
-          <FieldInput id={`${field.path.join("-")}-${index}`} field={field.item} value={item} upstream={upstream} onChange={(v) => replace(index, v)} />
+          <FieldInput id={`${field.path.join("-")}-${index}`} field={field.item} value={item} scope={scope} onChange={(v) => replace(index, v)} />
           <button type="button" className="icon-button" title="Remove" onClick={() => onChange(value.filter((_, i) => i !== index))}>
             ✕
           </button>

@@ -1,6 +1,6 @@
 /** A text input for config strings: `{{ }}` highlighted, upstream node ids suggested. */
 import { useRef, useState } from "react";
-import { expressionPrefix, insertSuggestion, splitTemplate, suggestNames } from "../lib/expressions";
+import { expressionPrefix, insertSuggestion, splitTemplate, suggestNames, type ExpressionScope } from "../lib/expressions";
 
 interface Props {
   id: string;
@@ -8,15 +8,15 @@ interface Props {
   multiline: boolean;
   /** A bare expression field (e.g. a condition): the whole text is an expression. */
   bare: boolean;
-  upstream: readonly string[];
+  scope: ExpressionScope;
   onChange(value: string): void;
 }
 
-export function ExpressionInput({ id, value, multiline, bare, upstream, onChange }: Props) {
+export function ExpressionInput({ id, value, multiline, bare, scope, onChange }: Props) {
   const ref = useRef<HTMLInputElement & HTMLTextAreaElement>(null);
   const [cursor, setCursor] = useState<number | null>(null);
   const prefix = cursor === null ? null : expressionPrefix(value, cursor, bare);
-  const suggestions = prefix === null ? [] : suggestNames(prefix, upstream);
+  const suggestions = prefix === null ? [] : suggestNames(prefix, scope);
   const segments = bare ? [] : splitTemplate(value);
   const hasExpression = segments.some((s) => s.expression);
 
@@ -59,7 +59,7 @@ export function ExpressionInput({ id, value, multiline, bare, upstream, onChange
             <li key={name}>
               <button type="button" onMouseDown={(e) => (e.preventDefault(), pick(name))}>
                 {name}
-                {upstream.includes(name) && <small> node</small>}
+                {scope.upstream.includes(name) && <small> node</small>}
               </button>
             </li>
           ))}

@@ -1,5 +1,6 @@
 /** The side panel for one node: id, name, config form, retry / timeout / join / disabled. */
 import { useEffect, useMemo, useState } from "react";
+import { scopeFields, type ExpressionScope } from "../lib/expressions";
 import { ancestors } from "../lib/graph";
 import { setIn } from "../lib/schemaForm";
 import { JOIN_RULES, type RetryPolicy, type WorkflowNode } from "../lib/types";
@@ -8,15 +9,26 @@ import { ConfigForm } from "./ConfigForm";
 import { TypeIcon } from "./TypeIcon";
 
 export function NodeSettings({ nodeId }: { nodeId: string }) {
-  const { node, info, edges, allProblems, updateNode } = useCanvas((s) => ({
+  const { node, info, nodes, edges, meta, allProblems, updateNode } = useCanvas((s) => ({
     node: s.nodes.find((n) => n.id === nodeId)?.data.node,
     info: s.nodeTypes[s.nodes.find((n) => n.id === nodeId)?.type ?? ""],
+    nodes: s.nodes,
     edges: s.edges,
+    meta: s.meta,
     allProblems: s.problems,
     updateNode: s.updateNode,
   }));
   const problems = allProblems.filter((p) => p.node === nodeId);
-  const upstream = useMemo(() => ancestors(edges, nodeId), [edges, nodeId]);
+  const scope = useMemo<ExpressionScope>(() => {
+    const upstream = ancestors(edges, nodeId);
+    const types = Object.fromEntries(nodes.map((n) => [n.id, n.type ?? ""]));
+    const context = {
+      upstreamTypes: Object.fromEntries(upstream.map((id) => [id, types[id]])),
+      inputs: Object.keys(meta.inputs ?? {}),
+      variables: Object.keys(meta.variables ?? {}),
+    };
+    return { upstream, fieldsOf: (base: string) => scopeFields(base, context) };
+  }, [nodes, edges, meta, nodeId]);
   if (!node) return null;
   const update = (patch: Partial<WorkflowNode>, key?: string) => updateNode(nodeId, patch, key);
   const config = node.config ?? {};
@@ -42,7 +54,7 @@ export function NodeSettings({ nodeId }: { nodeId: string }) {
         schema={info?.config_schema}
         expressionFields={info?.expression_fields ?? []}
         value={config}
-        upstream={upstream}
+        scope={scope}
         onChange={(path, value) => update({ config: setIn(config, path, value) }, `config.${path.join(".")}`)}
       />
       <h4>Execution</h4>

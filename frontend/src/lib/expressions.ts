@@ -33,12 +33,44 @@ export function expressionPrefix(text: string, cursor: number, bare = false): st
 
 export const SCOPE_NAMES = ["inputs", "vars", "input", "loop", "node", "run", "env", "secrets"];
 
-/** Names that complete `prefix`: upstream node ids first, then the built-in scope names. */
-export function suggestNames(prefix: string, upstream: readonly string[], limit = 8): string[] {
-  if (prefix.includes(".")) return [];
-  const candidates = [...upstream, ...SCOPE_NAMES];
-  return candidates.filter((name) => name.startsWith(prefix) && name !== prefix).slice(0, limit);
+/** What an expression field can name: upstream node ids, and the fields under a name. */
+export interface ExpressionScope {
+  upstream: readonly string[];
+  fieldsOf(base: string): readonly string[];
 }
+
+/**
+ * Names that complete `prefix`: upstream node ids first, then the built-in scope names; after
+ * a dot, the fields known under what comes before it (`fetch.` -> status, headers, body).
+ */
+export function suggestNames(prefix: string, scope: ExpressionScope, limit = 8): string[] {
+  const dot = prefix.lastIndexOf(".");
+  const candidates = dot < 0 ? [...scope.upstream, ...SCOPE_NAMES] : scope.fieldsOf(prefix.slice(0, dot));
+  const part = prefix.slice(dot + 1);
+  return candidates.filter((name) => name.startsWith(part) && name !== part).slice(0, limit);
+}
+
+/** The fields known under a name in a node's scope. */
+export function scopeFields(
+  base: string,
+  context: { upstreamTypes: Record<string, string>; inputs: readonly string[]; variables: readonly string[] },
+): string[] {
+  const fixed: Record<string, string[]> = {
+    inputs: [...context.inputs],
+    vars: [...context.variables],
+    loop: ["index", "iteration", "item", "count"],
+    node: ["id", "attempt"],
+    run: ["id"],
+  };
+  if (fixed[base]) return fixed[base];
+  return OUTPUT_FIELDS[context.upstreamTypes[base] ?? ""] ?? [];
+}
+
+/** Output fields of the node types whose output has a known shape (SPEC §3). */
+export const OUTPUT_FIELDS: Record<string, string[]> = {
+  http: ["status", "headers", "body"],
+  approval: ["approved", "data", "by", "at"],
+};
 
 /** Replace the identifier before `cursor` with `name`; returns the new text and cursor. */
 export function insertSuggestion(text: string, cursor: number, name: string): [string, number] {

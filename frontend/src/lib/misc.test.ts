@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { expressionPrefix, insertSuggestion, splitTemplate, suggestNames } from "./expressions";
+import { expressionPrefix, insertSuggestion, scopeFields, splitTemplate, suggestNames } from "./expressions";
 import { emptyHistory, record, redo, undo } from "./history";
 import { autoLayout } from "./layout";
 import { outputHandles, paletteGroups } from "./nodeTypes";
@@ -20,9 +20,32 @@ describe("expressions", () => {
     expect(expressionPrefix("url {{ fe", 9)).toBe("fe");
     expect(expressionPrefix("url {{ a }} fe", 14)).toBeNull();
     expect(expressionPrefix("len(fe", 6, true)).toBe("fe");
-    expect(suggestNames("fe", ["fetch", "format"])).toEqual(["fetch"]);
-    expect(suggestNames("in", ["a"])).toEqual(["inputs", "input"]);
+    const scope = (upstream: string[]) => ({ upstream, fieldsOf: () => [] });
+    expect(suggestNames("fe", scope(["fetch", "format"]))).toEqual(["fetch"]);
+    expect(suggestNames("in", scope(["a"]))).toEqual(["inputs", "input"]);
     expect(insertSuggestion("{{ fe }}", 5, "fetch")).toEqual(["{{ fetch }}", 8]);
+  });
+});
+
+describe("field suggestions", () => {
+  const context = { upstreamTypes: { fetch: "http", shape: "transform" }, inputs: ["customer_id"], variables: ["threshold"] };
+  const scope = { upstream: ["fetch", "shape"], fieldsOf: (base: string) => scopeFields(base, context) };
+
+  it("suggests the known output fields of an upstream node after a dot", () => {
+    expect(expressionPrefix("{{ fetch.b", 10)).toBe("fetch.b");
+    expect(suggestNames("fetch.b", scope)).toEqual(["body"]);
+    expect(suggestNames("fetch.", scope)).toEqual(["status", "headers", "body"]);
+    expect(suggestNames("shape.", scope)).toEqual([]);
+  });
+
+  it("suggests declared inputs, variables and loop fields", () => {
+    expect(suggestNames("inputs.c", scope)).toEqual(["customer_id"]);
+    expect(suggestNames("vars.", scope)).toEqual(["threshold"]);
+    expect(suggestNames("loop.it", scope)).toEqual(["iteration", "item"]);
+  });
+
+  it("replaces only the field being typed", () => {
+    expect(insertSuggestion("{{ fetch.bo }}", 11, "body")).toEqual(["{{ fetch.body }}", 13]);
   });
 });
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { fieldsFromSchema, getIn, initialValue, parseFieldInput, setIn } from "./schemaForm";
+import { fieldsFromSchema, formatAnyValue, getIn, initialValue, parseAnyValue, parseFieldInput, setIn } from "./schemaForm";
 import type { JsonSchema } from "./types";
 
 const httpSchema: JsonSchema = {
@@ -105,6 +105,26 @@ describe("parseFieldInput", () => {
     const bad = parseFieldInput(json, "{nope");
     expect(bad.ok).toBe(false);
     expect(!bad.ok && bad.error).toMatch(/^Json is not valid JSON/);
+  });
+});
+
+describe("parseAnyValue", () => {
+  it("reads JSON when the text is JSON and keeps template text as a string", () => {
+    expect(parseAnyValue("Output", '{"total": "{{ fetch.body }}"}')).toEqual({ ok: true, value: { total: "{{ fetch.body }}" } });
+    expect(parseAnyValue("Output", "42")).toEqual({ ok: true, value: 42 });
+    expect(parseAnyValue("Output", "Hello {{ inputs.name }}")).toEqual({ ok: true, value: "Hello {{ inputs.name }}" });
+    expect(parseAnyValue("Output", "")).toEqual({ ok: true, value: undefined });
+  });
+
+  it("refuses a broken object and names the field", () => {
+    const parsed = parseAnyValue("Output", '{"a": ');
+    expect(!parsed.ok && parsed.error).toMatch(/^Output is not valid JSON/);
+  });
+
+  it("shows strings as typed and other values as JSON", () => {
+    expect(formatAnyValue("Hello")).toBe("Hello");
+    expect(formatAnyValue("42")).toBe('"42"');
+    expect(formatAnyValue({ a: 1 })).toBe('{\n  "a": 1\n}');
   });
 });
 

@@ -178,6 +178,32 @@ function parseNumber(field: Extract<FieldDescriptor, { kind: "number" }>, text: 
   return { ok: true, value };
 }
 
+/**
+ * A value of any JSON type typed as text: JSON when it reads as JSON (`{"a": 1}`, `[1]`, `3`,
+ * `true`), else the text itself, so `Hello {{ inputs.name }}` needs no quotes. Text that
+ * starts like an object or a list must parse.
+ */
+export function parseAnyValue(label: string, text: string): Parsed {
+  const trimmed = text.trim();
+  if (trimmed === "") return { ok: true, value: undefined };
+  if (/^[[{]/.test(trimmed)) return parseJson(label, text);
+  try {
+    return { ok: true, value: JSON.parse(trimmed) };
+  } catch {
+    return { ok: true, value: text };
+  }
+}
+
+/** The text shown for a value of any JSON type (the inverse of parseAnyValue). */
+export function formatAnyValue(value: unknown): string {
+  if (value === undefined) return "";
+  if (typeof value === "string") {
+    const reread = parseAnyValue("", value);
+    if (reread.ok && reread.value === value) return value;
+  }
+  return JSON.stringify(value, null, 2);
+}
+
 function parseJson(label: string, text: string): Parsed {
   try {
     return { ok: true, value: JSON.parse(text) };
