@@ -113,6 +113,7 @@ describe("parseAnyValue", () => {
     expect(parseAnyValue("Output", '{"total": "{{ fetch.body }}"}')).toEqual({ ok: true, value: { total: "{{ fetch.body }}" } });
     expect(parseAnyValue("Output", "42")).toEqual({ ok: true, value: 42 });
     expect(parseAnyValue("Output", "Hello {{ inputs.name }}")).toEqual({ ok: true, value: "Hello {{ inputs.name }}" });
+    expect(parseAnyValue("Output", "{{ fetch.body }}")).toEqual({ ok: true, value: "{{ fetch.body }}" });
     expect(parseAnyValue("Output", "")).toEqual({ ok: true, value: undefined });
   });
 
@@ -123,6 +124,7 @@ describe("parseAnyValue", () => {
 
   it("shows strings as typed and other values as JSON", () => {
     expect(formatAnyValue("Hello")).toBe("Hello");
+    expect(formatAnyValue("{{ fetch.body }}")).toBe("{{ fetch.body }}");
     expect(formatAnyValue("42")).toBe('"42"');
     expect(formatAnyValue({ a: 1 })).toBe('{\n  "a": 1\n}');
   });

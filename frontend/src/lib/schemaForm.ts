@@ -186,7 +186,7 @@ function parseNumber(field: Extract<FieldDescriptor, { kind: "number" }>, text: 
 export function parseAnyValue(label: string, text: string): Parsed {
   const trimmed = text.trim();
   if (trimmed === "") return { ok: true, value: undefined };
-  if (/^[[{]/.test(trimmed)) return parseJson(label, text);
+  if (/^(\[|\{(?!\{))/.test(trimmed)) return parseJson(label, text);
   try {
     return { ok: true, value: JSON.parse(trimmed) };
   } catch {
