@@ -1,0 +1,128 @@
+/**
+ * A run's event stream: persisted events over HTTP, then the websocket, reconnecting with
+ * backoff and `?after=<last applied seq>`; a quiet open socket asks for a resync. Plain
+ * TypeScript with its clock, socket and fetch injected, so it is tested without a browser;
+ * `useRunEvents` is the one hook that owns it.
+ */
+import type { RunEvent } from "../lib/types";
+
+export type SocketState = "connecting" | "open" | "closed" | "done";
+
+export interface SocketLike {
+  readyState: number;
+  send(data: string): void;
+  close(): void;
+  onopen: (() => void) | null;
+  onmessage: ((message: { data: unknown }) => void) | null;
+  onclose: (() => void) | null;
+}
+
+export interface StreamTarget {
+  lastSeq(): number;
+  finished(): boolean;
+  apply(events: RunEvent[]): void;
+  onState(state: SocketState): void;
+}
+
+export interface StreamDeps {
+  openSocket(url: string): SocketLike;
+  fetchEvents(runId: number, after: number): Promise<RunEvent[]>;
+  url(runId: number, after: number): string;
+  now(): number;
+  setTimeout(fn: () => void, ms: number): number;
+  clearTimeout(id: number | undefined): void;
+  setInterval(fn: () => void, ms: number): number;
+  clearInterval(id: number | undefined): void;
+}
+
+export const OPEN = 1;
+export const MAX_BACKOFF_MS = 10_000;
+export const RESYNC_AFTER_MS = 2_000;
+export const EVENTS_PAGE = 1000; // the server's largest page of /api/runs/{id}/events/
+const FLUSH_MS = 16;
+
+/** Delay before reconnect attempt `n` (0-based): 0.5 s doubling up to 10 s. */
+export function backoffMs(attempt: number): number {
+  return Math.min(MAX_BACKOFF_MS, 500 * 2 ** attempt);
+}
+
+/** Start streaming; returns the function that stops it. */
+export function openRunStream(runId: number, target: StreamTarget, deps: StreamDeps): () => void {
+  let socket: SocketLike | null = null;
+  let attempt = 0;
+  let retryTimer: number | undefined;
+  let flushTimer: number | undefined;
+  let lastMessageAt = deps.now();
+  let stopped = false;
+  const buffer: RunEvent[] = [];
+
+  const stop = () => {
+    stopped = true;
+    deps.clearTimeout(retryTimer);
+    deps.clearTimeout(flushTimer);
+    deps.clearInterval(resyncTimer);
+    socket?.close();
+  };
+  const flush = () => {
+    flushTimer = undefined;
+    if (buffer.length) target.apply(buffer.splice(0));
+    if (target.finished() && !stopped) {
+      stop();
+      target.onState("done");
+    }
+  };
+  const catchUp = async () => {
+    try {
+      let after = target.lastSeq();
+      for (;;) {
+        const page = await deps.fetchEvents(runId, after);
+        buffer.push(...page);
+        if (page.length < EVENTS_PAGE || stopped) break;
+        after = page[page.length - 1].seq;
+      }
+      flush();
+    } catch {
+      // the next reconnect tries again
+    }
+  };
+  const connect = () => {
+    target.onState("connecting");
+    socket = deps.openSocket(deps.url(runId, target.lastSeq()));
+    socket.onopen = () => {
+      attempt = 0;
+      target.onState("open");
+    };
+    socket.onmessage = (message) => {
+      lastMessageAt = deps.now();
+      const event = parseEvent(message.data);
+      if (!event) return;
+      buffer.push(event);
+      flushTimer ??= deps.setTimeout(flush, FLUSH_MS);
+    };
+    socket.onclose = () => {
+      if (stopped) return;
+      target.onState("closed");
+      retryTimer = deps.setTimeout(() => catchUp().finally(() => stopped || connect()), backoffMs(attempt++));
+    };
+  };
+  const resyncTimer = deps.setInterval(() => {
+    if (socket?.readyState !== OPEN || deps.now() - lastMessageAt < RESYNC_AFTER_MS) return;
+    lastMessageAt = deps.now();
+    socket.send(JSON.stringify({ type: "resync", after: target.lastSeq() }));
+  }, RESYNC_AFTER_MS / 2);
+
+  catchUp().finally(() => stopped || connect());
+  return stop;
+}
+
+/** A run event, or null for control messages (pong, error) and anything malformed. */
+export function parseEvent(data: unknown): RunEvent | null {
+  if (typeof data !== "string") return null;
+  try {
+    const value = JSON.parse(data);
+    const isEvent = value && typeof value === "object" && Number.isInteger(value.seq) && /^[a-z]+\.[a-z]+$/.test(value.type);
+    return isEvent ? (value as RunEvent) : null;
+  } catch {
+    return null;
+  }
+}
