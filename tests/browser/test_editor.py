@@ -10,6 +10,7 @@ from tests.browser.gestures import (
     connect,
     drag_node_from_palette,
     login,
+    node,
     open_editor,
     save,
     select_node,
@@ -142,3 +143,36 @@ def test_importing_a_yaml_file_opens_the_imported_workflow(page, canvas_user, tm
     page.wait_for_selector("[data-testid=editor][data-loaded=true]")
     assert statuses(page) == {"start": "idle", "greet": "idle"}
     assert Workflow.objects.get(owner=canvas_user).name == "Hello from YAML"
+
+
+def test_a_problem_in_the_list_focuses_its_node(page, canvas_user):
+    nodes = [
+        {"id": "start", "type": "start", "position": {"x": 0, "y": 0}},
+        {"id": "pause", "type": "delay", "config": {}, "position": {"x": 300, "y": 0}},
+    ]
+    workflow = create_workflow(
+        canvas_user, "Draft", nodes, [{"id": "e1", "source": "start", "target": "pause"}]
+    )
+    login(page, "carol", PASSWORD)
+    open_editor(page, workflow.pk)
+
+    problem = page.locator("[data-testid=problems] .problem", has_text="seconds")
+    problem.click()
+
+    page.wait_for_selector("[data-testid=node-settings]")
+    assert page.input_value("[data-testid=node-id-input]") == "pause"
+    assert "1" in node(page, "pause").locator(".wf-node-problems").inner_text()
+
+
+def test_undo_and_redo_a_dropped_node(page, canvas_user):
+    workflow = create_workflow(canvas_user, "Undo")
+    login(page, "carol", PASSWORD)
+    open_editor(page, workflow.pk)
+    drag_node_from_palette(page, "delay", 600, 300)
+    page.locator(".react-flow__pane").click(position={"x": 20, "y": 20})
+
+    page.keyboard.press("Control+z")
+    node(page, "delay").wait_for(state="detached")
+    page.keyboard.press("Control+Shift+z")
+    node(page, "delay").wait_for()
+    assert statuses(page) == {"delay": "idle"}
