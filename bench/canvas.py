@@ -37,6 +37,17 @@ new PerformanceObserver((list) => {
 }).observe({ type: "longtask", buffered: true });
 """
 
+# When the status bar first showed each run status: the burst's first event makes it
+# `running`, its last `succeeded`.
+WATCH_RUN_STATUS = """
+window.__runStatusAt = {};
+const bar = document.querySelector("[data-testid=status-bar]");
+new MutationObserver(() => {
+  const status = bar.dataset.runStatus;
+  window.__runStatusAt[status] ??= performance.now();
+}).observe(bar, { attributes: true, attributeFilter: ["data-run-status"] });
+"""
+
 INSERT_EVENTS = """
 import json, sys
 from django.utils import timezone
@@ -55,6 +66,19 @@ for i in range((count - 2) // 2):
     add("node.status", {"node": node, "status": "succeeded", "attempt": 1, "duration_ms": 3})
 add("run.status", {"status": "succeeded"})
 RunEvent.objects.bulk_create(rows)
+# Publish as the runtime does (persisted first, then sent to the run's group in batches), when a
+# shared channel layer (Redis) lets this process reach the server's consumers.
+from django.conf import settings
+if settings.REDIS_URL:
+    from asgiref.sync import async_to_sync
+    from channels.layers import get_channel_layer
+    from workflows import live
+    layer = get_channel_layer()
+    bodies = [live.event_body(run_id, r.seq, r.type, r.payload) for r in rows]
+    for start in range(0, len(bodies), 50):
+        async_to_sync(layer.group_send)(
+            live.run_group(run_id), {"type": "run.events", "events": bodies[start:start + 50]}
+        )
 print(seq)
 """
 
@@ -156,12 +180,17 @@ def measure_burst(page, url: str, env: dict, workflow_id: int, run_id: int, node
     page.goto(f"{url}/workflows/{workflow_id}/runs/{run_id}/")
     page.wait_for_selector("[data-testid=status-bar] .socket-open")
     page.evaluate("window.__longTasks = []")
+    page.evaluate(WATCH_RUN_STATUS)
     inserted = django_script(env, INSERT_EVENTS, [run_id, [n["id"] for n in nodes], EVENTS])
-    started = page.evaluate("performance.now()")
     page.wait_for_selector("[data-testid=status-bar][data-run-status=succeeded]", timeout=60_000)
-    applied = page.evaluate("performance.now()") - started
+    seen = page.evaluate("window.__runStatusAt")
     tasks = page.evaluate("window.__longTasks")
-    return {"events": int(inserted), "applied_ms": applied, "longest_task_ms": max(tasks or [0])}
+    return {
+        "events": int(inserted),
+        "applied_ms": seen["succeeded"] - seen["running"],
+        "longest_task_ms": max(tasks or [0]),
+        "via": "live, channel layer" if env.get("REDIS_URL") else "socket resync",
+    }
 
 
 def run_browser(url: str, env: dict, workflow_id: int, run_id: int, nodes) -> dict:
@@ -182,22 +211,22 @@ def run_browser(url: str, env: dict, workflow_id: int, run_id: int, nodes) -> di
 
 def print_table(results: dict, sizes: dict[str, int], nodes: int, edges: int) -> None:
     load_ok = "ok" if results["load_ms"] <= LOAD_TARGET_MS else "SLOW"
-    print(f"{'measure':<44}{'value':>12}  target")
+    print(f"{'measure':<50}{'value':>12}  target")
     print(
-        f"{f'load {nodes} nodes / {edges} edges (to drawn)':<44}"
+        f"{f'load {nodes} nodes / {edges} edges (to drawn)':<50}"
         f"{results['load_ms']:>9.0f} ms  <= {LOAD_TARGET_MS:.0f} ms {load_ok}"
     )
-    print(f"{'first click -> side panel':<44}{results['first_click_ms']:>9.0f} ms")
+    print(f"{'first click -> side panel':<50}{results['first_click_ms']:>9.0f} ms")
     print(
-        f"{f'burst of {results["events"]} events applied (websocket)':<44}"
+        f"{f'burst of {results["events"]} events shown ({results["via"]})':<50}"
         f"{results['applied_ms']:>9.0f} ms"
     )
     print(
-        f"{'longest main-thread task during the burst':<44}"
+        f"{'longest main-thread task during the burst':<50}"
         f"{results['longest_task_ms']:>9.0f} ms  (0 = none over 50 ms)"
     )
-    print(f"{'bundle (js + css), raw':<44}{sizes['raw'] / 1024:>9.1f} KB")
-    print(f"{'bundle (js + css), gzip':<44}{sizes['gzip'] / 1024:>9.1f} KB")
+    print(f"{'bundle (js + css), raw':<50}{sizes['raw'] / 1024:>9.1f} KB")
+    print(f"{'bundle (js + css), gzip':<50}{sizes['gzip'] / 1024:>9.1f} KB")
 
 
 def main() -> None:
@@ -209,7 +238,9 @@ def main() -> None:
         return
     doc = document()
     with tempfile.TemporaryDirectory() as scratch:
-        env = {**os.environ, "DATABASE_URL": f"sqlite:///{scratch}/bench.sqlite3", "REDIS_URL": ""}
+        # With REDIS_URL set the burst goes out live over the channel layer, as the runtime
+        # sends it; without, the page fetches it on its next resync of a quiet socket.
+        env = {**os.environ, "DATABASE_URL": f"sqlite:///{scratch}/bench.sqlite3"}
         manage(env, "migrate", "--noinput")
         workflow_id, run_id = json.loads(django_script(env, CREATE_RUN, doc, PASSWORD))
         server, url = start_server(env)
