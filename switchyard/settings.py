@@ -109,7 +109,15 @@ if REDIS_URL:
     CHANNEL_LAYERS = {
         "default": {
             "BACKEND": "channels_redis.core.RedisChannelLayer",
-            "CONFIG": {"hosts": [REDIS_URL], "capacity": 5000, "expiry": 30},
+            "CONFIG": {
+                # redis-py reads time out after 5 s by default, exactly channels_redis's
+                # blocking-pop time: give reads more room so idle receives don't error.
+                "hosts": [
+                    {"address": REDIS_URL, "socket_timeout": 15, "socket_connect_timeout": 3}
+                ],
+                "capacity": 5000,
+                "expiry": 30,
+            },
         }
     }
 else:
@@ -123,6 +131,7 @@ SWITCHYARD_WORKER_MAX_RUNS = int(os.environ.get("SWITCHYARD_WORKER_MAX_RUNS", "5
 SWITCHYARD_EVENT_PREVIEW_BYTES = int(os.environ.get("SWITCHYARD_EVENT_PREVIEW_BYTES", "4096"))
 SWITCHYARD_MAX_OUTPUT_BYTES = int(os.environ.get("SWITCHYARD_MAX_OUTPUT_BYTES", str(16 << 20)))
 SWITCHYARD_HTTP_ALLOW_PRIVATE = env_bool("SWITCHYARD_HTTP_ALLOW_PRIVATE", False)
+SWITCHYARD_SYNCHRONOUS_EVENT_COMMIT = env_bool("SWITCHYARD_SYNCHRONOUS_EVENT_COMMIT", False)
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},

@@ -129,7 +129,7 @@ class RunWorker:
 
     async def serve(self) -> None:
         self.publisher = runtime.Publisher()
-        self.control_channel = await self.layer.new_channel("worker-control.")
+        self.control_channel = await self.layer.new_channel()  # share the process-local prefix
         loops = [
             asyncio.create_task(self._listen(WORKER_CHANNEL, self._on_wakeup)),
             asyncio.create_task(self._listen(self.control_channel, self._on_control)),

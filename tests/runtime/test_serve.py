@@ -72,8 +72,9 @@ async def test_serve_executes_a_run_and_a_real_client_watches_it(user, server):
         while True:
             event = json.loads(await socket_.recv())
             events.append(event)
-            if event["type"] == "run.status" and event["status"] == "succeeded":
+            if event["type"] == "run.status" and event["status"] != "running":
                 break
+    assert events[-1]["status"] == "succeeded", events
     assert [e["seq"] for e in events] == list(range(1, len(events) + 1))
     assert [e["node"] for e in events if e.get("status") == "running" and e["node"]] == [
         "a",

@@ -1,0 +1,280 @@
+"""End-to-end runtime benchmark: API call → worker → PostgreSQL → Redis → websocket client.
+
+Runs against a scratch database `switchyard_bench` next to the one DATABASE_URL names, with
+real `runworker` processes and a real Daphne (`serve --no-worker`). Prints:
+- chain_1000 / fanout_1000 of no-op nodes: ms per node from the API call to the final status
+- latency from a node's state change to a websocket client receiving it, 20 runs in flight
+- throughput of 20-node runs per second over 2 workers
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+from urllib.parse import urlparse, urlunparse
+
+ROOT = Path(__file__).resolve().parent.parent
+BENCH_DB = "switchyard_bench"
+
+
+def scratch_database_url() -> str | None:
+    url = os.environ.get("DATABASE_URL", "")
+    if not url.startswith("postgres"):
+        return None
+    return urlunparse(urlparse(url)._replace(path=f"/{BENCH_DB}"))
+
+
+def ensure_database(url: str) -> None:
+    import psycopg
+
+    admin = urlunparse(urlparse(url)._replace(path="/postgres"))
+    with psycopg.connect(admin, autocommit=True) as conn:
+        exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [BENCH_DB]).fetchone()
+        if not exists:
+            conn.execute(f'CREATE DATABASE "{BENCH_DB}"')
+
+
+def noop_chain(n: int) -> dict:
+    nodes = [{"id": f"n{i}", "type": "transform", "config": {"output": i}} for i in range(n)]
+    edges = [{"id": f"e{i}", "source": f"n{i - 1}", "target": f"n{i}"} for i in range(1, n)]
+    return {"version": 1, "name": f"chain_{n}", "nodes": nodes, "edges": edges}
+
+
+def noop_fanout(n: int) -> dict:
+    nodes = [{"id": f"n{i}", "type": "transform", "config": {"output": i}} for i in range(n)]
+    edges = [{"id": f"e{i}", "source": "n0", "target": f"n{i}"} for i in range(1, n)]
+    doc = {"version": 1, "name": f"fanout_{n}", "nodes": nodes, "edges": edges}
+    doc["settings"] = {"max_parallel": 64}
+    return doc
+
+
+def delay_chain(n: int, seconds: float) -> dict:
+    nodes = [{"id": f"n{i}", "type": "delay", "config": {"seconds": seconds}} for i in range(n)]
+    edges = [{"id": f"e{i}", "source": f"n{i - 1}", "target": f"n{i}"} for i in range(1, n)]
+    return {"version": 1, "name": f"delays_{n}", "nodes": nodes, "edges": edges}
+
+
+def wide(width: int) -> dict:
+    nodes = [{"id": "s", "type": "transform", "config": {"output": 1}}]
+    nodes += [{"id": f"p{i}", "type": "transform", "config": {"output": i}} for i in range(width)]
+    nodes.append({"id": "m", "type": "merge", "config": {"mode": "list"}})
+    edges = [{"id": f"a{i}", "source": "s", "target": f"p{i}"} for i in range(width)]
+    edges += [{"id": f"b{i}", "source": f"p{i}", "target": "m"} for i in range(width)]
+    return {"version": 1, "name": "wide", "nodes": nodes, "edges": edges}
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+class Processes:
+    def __init__(self, env: dict[str, str]) -> None:
+        self.env = env
+        self.procs: list[subprocess.Popen] = []
+        self.log = open(ROOT / "bench" / "runtime-processes.log", "w")  # noqa: SIM115
+
+    def start(self, *args: str, ready: str | None = None) -> subprocess.Popen:
+        proc = subprocess.Popen(
+            [sys.executable, "manage.py", *args],
+            cwd=ROOT,
+            env=self.env,
+            stdout=subprocess.PIPE,
+            stderr=self.log,
+            text=True,
+        )
+        self.procs.append(proc)
+        if ready:
+            line = proc.stdout.readline()
+            if ready not in line:
+                raise RuntimeError(f"{args} did not start: {line}")
+        return proc
+
+    def stop(self) -> None:
+        for proc in self.procs:
+            proc.send_signal(signal.SIGTERM)
+        for proc in self.procs:
+            try:
+                proc.wait(10)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+        self.log.close()
+
+
+def wait_port(port: int) -> None:
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+            return
+        except OSError:
+            time.sleep(0.1)
+    raise RuntimeError(f"nothing listens on {port}")
+
+
+def main() -> None:
+    url = scratch_database_url()
+    if url is None or not os.environ.get("REDIS_URL"):
+        print("skipped: needs DATABASE_URL (PostgreSQL) and REDIS_URL (make bench sets both)")
+        return
+    ensure_database(url)
+    os.environ["DATABASE_URL"] = url
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "switchyard.settings")
+    import django
+
+    django.setup()
+    from django.core.management import call_command
+
+    call_command("migrate", verbosity=0)
+    env = {**os.environ, "SWITCHYARD_SWEEP_S": "1", "PYTHONUNBUFFERED": "1"}
+    procs = Processes(env)
+    try:
+        rows = run_benchmarks(procs)
+    finally:
+        procs.stop()
+    width = max(len(name) for name, _, _ in rows)
+    print(f"{'benchmark':<{width}}  {'result':>14}  target")
+    for name, value, target in rows:
+        print(f"{name:<{width}}  {value:>14}  {target}")
+
+
+def run_benchmarks(procs: Processes) -> list[tuple[str, str, str]]:
+    from django.contrib.auth import get_user_model
+    from rest_framework.authtoken.models import Token
+
+    user, _ = get_user_model().objects.get_or_create(username="bench")
+    token, _ = Token.objects.get_or_create(user=user)
+    port = free_port()
+    procs.start("serve", "--no-worker", "--port", str(port))
+    procs.start("runworker", "workflow-runs", ready="serving")
+    wait_port(port)
+    base = f"http://127.0.0.1:{port}"
+    auth = {"Authorization": f"Token {token.key}"}
+    rows = []
+    for name, doc in (("chain_1000", noop_chain(1000)), ("fanout_1000", noop_fanout(1000))):
+        ms = end_to_end_ms(base, auth, user, doc)
+        rows.append((f"{name} (ms/node, API → final)", f"{ms / 1000:.3f}", "≤ 1.5"))
+    procs.start("runworker", "workflow-runs", ready="serving")
+    p50, p95, count = asyncio.run(latency(base, port, auth, user))
+    rows.append((f"ws latency p50 ({count} events, 20 runs)", f"{p50:.1f} ms", "≤ 10 ms"))
+    rows.append(("ws latency p95", f"{p95:.1f} ms", "≤ 50 ms"))
+    rate = throughput(base, auth, user, runs=200)
+    rows.append(("throughput, 20-node runs, 2 workers", f"{rate:.1f} runs/s", "—"))
+    return rows
+
+
+def create_workflow(user, doc: dict) -> int:
+    from workflows import services
+
+    return services.workflow_create(owner=user, source=doc).pk
+
+
+def start_run(client, base: str, auth: dict, workflow_id: int) -> int:
+    response = client.post(f"{base}/api/workflows/{workflow_id}/runs/", json={}, headers=auth)
+    response.raise_for_status()
+    return response.json()["id"]
+
+
+def wait_finished(run_ids: list[int], timeout: float = 300) -> dict[int, datetime]:
+    from workflows.models import WorkflowRun
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        done = dict(
+            WorkflowRun.objects.filter(pk__in=run_ids, finished_at__isnull=False).values_list(
+                "pk", "finished_at"
+            )
+        )
+        if len(done) == len(run_ids):
+            return done
+        time.sleep(0.01)
+    raise RuntimeError("runs did not finish in time")
+
+
+def end_to_end_ms(base: str, auth: dict, user, doc: dict) -> float:
+    import httpx
+
+    workflow_id = create_workflow(user, doc)
+    with httpx.Client(timeout=30) as client:
+        start_run(client, base, auth, workflow_id)  # warm-up: imports, pools, caches
+        wait_finished_latest(workflow_id)
+        began = datetime.now(UTC)
+        run_id = start_run(client, base, auth, workflow_id)
+    finished_at = wait_finished([run_id])[run_id]
+    return (finished_at - began).total_seconds() * 1000
+
+
+def wait_finished_latest(workflow_id: int) -> None:
+    from workflows.models import WorkflowRun
+
+    ids = list(WorkflowRun.objects.filter(workflow_id=workflow_id).values_list("pk", flat=True))
+    wait_finished(ids)
+
+
+async def latency(base: str, port: int, auth: dict, user) -> tuple[float, float, int]:
+    import httpx
+    import websockets
+    from asgiref.sync import sync_to_async
+    from django.test import Client
+
+    workflow_id = await sync_to_async(create_workflow)(user, delay_chain(20, 0.05))
+    client = Client()
+    await sync_to_async(client.force_login)(user)
+    cookie = client.cookies["sessionid"].value
+    async with httpx.AsyncClient(timeout=30) as http:
+        responses = await asyncio.gather(
+            *(
+                http.post(f"{base}/api/workflows/{workflow_id}/runs/", json={}, headers=auth)
+                for _ in range(20)
+            )
+        )
+    run_ids = [r.json()["id"] for r in responses]
+    samples: list[float] = []
+
+    async def watch(run_id: int) -> None:
+        async with websockets.connect(
+            f"ws://127.0.0.1:{port}/ws/runs/{run_id}/",
+            additional_headers={"Cookie": f"sessionid={cookie}", "Origin": base},
+            max_size=None,
+        ) as ws:
+            while True:
+                event = json.loads(await ws.recv())
+                received = time.time()
+                at = datetime.fromisoformat(event["at"]).timestamp()
+                if event["type"] == "node.status":
+                    samples.append((received - at) * 1000)
+                if event["type"] == "run.status" and event["status"] in ("succeeded", "failed"):
+                    return
+
+    await asyncio.gather(*(watch(run_id) for run_id in run_ids))
+    live = sorted(samples)
+    p95 = live[int(len(live) * 0.95) - 1]
+    return statistics.median(live), p95, len(live)
+
+
+def throughput(base: str, auth: dict, user, runs: int) -> float:
+    import httpx
+
+    from workflows.models import WorkflowRun
+
+    workflow_id = create_workflow(user, wide(18))
+    began = datetime.now(UTC)
+    with httpx.Client(timeout=30) as client:
+        run_ids = [start_run(client, base, auth, workflow_id) for _ in range(runs)]
+    finished = wait_finished(run_ids)
+    assert WorkflowRun.objects.filter(pk__in=run_ids, status="succeeded").count() == runs
+    return runs / (max(finished.values()) - began).total_seconds()
+
+
+if __name__ == "__main__":
+    main()
