@@ -17,16 +17,17 @@ import logging
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+import psycopg
 from asgiref.sync import sync_to_async
 from channels.layers import get_channel_layer
 from django.conf import settings
 from django.db import DatabaseError, InterfaceError, connection, transaction
 from django.db.models import Max
 from django.utils import timezone
-from psycopg import sql
 
 from engine import Graph, load_document
 from engine.events import NODE_STATUS, RUN_STATUS, Event
@@ -302,15 +303,7 @@ class RunRecorder:
         run_fields, self.run_fields = self.run_fields, {}
         events = [event.to_dict() for event in batch]
         try:
-            await db(
-                write_batch,
-                run_id=self.run_id,
-                owner=self.owner,
-                events=events,
-                rows=rows,
-                run_fields=run_fields,
-                on_commit=self.publisher.publisher_for(self.run_id, events),
-            )
+            await self.publisher.write(Batch(self.run_id, self.owner, events, rows, run_fields))
         except LeaseLost:
             self.lease_lost = True
             raise
@@ -325,65 +318,166 @@ class RunRecorder:
         self.durable_seq = batch[-1].seq
 
 
-def fence_lease(run_id: int, owner: str) -> None:
-    """Inside the batch's transaction: touch the run only if this owner still holds it (one
-    round trip, which also relaxes the commit's WAL wait unless configured otherwise)."""
-    fence = sql.SQL(
-        "UPDATE workflows_workflowrun SET last_event_at = now(), stalled_at = NULL"
-        " WHERE id = {} AND lease_owner = {}"
-    ).format(sql.Literal(int(run_id)), sql.Literal(owner))
-    if not SYNCHRONOUS_EVENT_COMMIT:
-        fence = sql.SQL("SET LOCAL synchronous_commit = off; {}").format(fence)
-    with connection.cursor() as cursor:
-        if connection.vendor != "postgresql":
-            cursor.execute(
-                "UPDATE workflows_workflowrun SET last_event_at = CURRENT_TIMESTAMP,"
-                " stalled_at = NULL WHERE id = %s AND lease_owner = %s",
-                [run_id, owner],
-            )
-        else:
-            cursor.execute(fence.as_string(cursor.cursor))
-            if not SYNCHRONOUS_EVENT_COMMIT:
-                cursor.cursor.nextset()  # the UPDATE's result follows the SET's
-        if cursor.rowcount != 1:
-            raise LeaseLost(f"run {run_id} is no longer owned by {owner}")
+@dataclass
+class Batch:
+    """One run's events and row changes since its previous write."""
+
+    run_id: int
+    owner: str
+    events: list[dict]
+    rows: list[tuple[tuple[str, str, int], dict]]
+    run_fields: dict[str, Any]
 
 
-def write_batch(
-    *,
-    run_id: int,
-    owner: str,
-    events: list[dict],
-    rows: list,
-    run_fields: dict,
-    on_commit: Callable[[], None],
-) -> None:
-    """Persist one batch in one transaction, fenced by the lease."""
-    with transaction.atomic():
-        fence_lease(run_id, owner)
-        if run_fields:
-            WorkflowRun.objects.filter(pk=run_id).update(**run_fields)
-        RunEvent.objects.bulk_create(
-            RunEvent(
-                run_id=run_id,
-                seq=event["seq"],
-                type=event["type"],
-                payload={k: v for k, v in event.items() if k not in ("seq", "type", "run")},
-                at=datetime.fromisoformat(event["at"]),
-            )
-            for event in events
+def write_batches(batches: list[Batch]) -> set[int]:
+    """Persist the batches of many runs at once; returns the runs whose lease still held
+    (the others' batches are not written)."""
+    if connection.vendor == "postgresql":
+        return write_batches_postgresql(batches)
+    fenced = set()
+    for batch in batches:
+        with transaction.atomic():
+            if write_batch_orm(batch):
+                fenced.add(batch.run_id)
+    return fenced
+
+
+def write_batch_orm(batch: Batch) -> bool:
+    updated = WorkflowRun.objects.filter(pk=batch.run_id, lease_owner=batch.owner).update(
+        last_event_at=timezone.now(), stalled_at=None, **batch.run_fields
+    )
+    if not updated:
+        return False
+    RunEvent.objects.bulk_create(
+        RunEvent(
+            run_id=batch.run_id,
+            seq=event["seq"],
+            type=event["type"],
+            payload=event_payload(event),
+            at=datetime.fromisoformat(event["at"]),
         )
-        if rows:
-            NodeRun.objects.bulk_create(
-                [
-                    NodeRun(run_id=run_id, node_id=node, iteration=it, attempt=attempt, **fields)
-                    for (node, it, attempt), fields in rows
-                ],
-                update_conflicts=True,
-                unique_fields=["run", "node_id", "iteration", "attempt"],
-                update_fields=[name for name in NODE_RUN_FIELDS],
+        for event in batch.events
+    )
+    if batch.rows:
+        NodeRun.objects.bulk_create(
+            [
+                NodeRun(run_id=batch.run_id, node_id=node, iteration=it, attempt=attempt, **fields)
+                for (node, it, attempt), fields in batch.rows
+            ],
+            update_conflicts=True,
+            unique_fields=["run", "node_id", "iteration", "attempt"],
+            update_fields=list(NODE_RUN_FIELDS),
+        )
+    return True
+
+
+def event_payload(event: dict) -> dict:
+    return {k: v for k, v in event.items() if k not in ("seq", "type", "run")}
+
+
+# One statement, hence one round trip and its own transaction: fence every run by its lease
+# (updating its status fields), then insert the events and upsert the node rows of the runs
+# that passed. `set_config(..., true)` relaxes this transaction's WAL wait (see above).
+WRITE_SQL = """
+WITH cfg AS (SELECT set_config('synchronous_commit', %(sync)s, true) AS v),
+fence AS (
+  UPDATE workflows_workflowrun AS w SET
+    last_event_at = now(), stalled_at = NULL,
+    status = COALESCE(r.status, w.status),
+    started_at = COALESCE(r.started_at, w.started_at),
+    finished_at = COALESCE(r.finished_at, w.finished_at),
+    error = CASE WHEN r.set_error THEN r.error ELSE w.error END
+  FROM jsonb_to_recordset(%(runs)s::jsonb) AS r(
+    id bigint, owner text, status text, started_at timestamptz, finished_at timestamptz,
+    set_error boolean, error jsonb)
+  WHERE w.id = r.id AND w.lease_owner = r.owner
+  RETURNING w.id
+),
+ev AS (
+  INSERT INTO workflows_runevent (run_id, seq, type, payload, at)
+  SELECT e.run_id, e.seq, e.type, e.payload, e.at
+  FROM jsonb_to_recordset(%(events)s::jsonb) AS e(
+    run_id bigint, seq integer, type text, payload jsonb, at timestamptz)
+  JOIN fence ON fence.id = e.run_id
+),
+nr AS (
+  INSERT INTO workflows_noderun (run_id, node_id, iteration, attempt, status, started_at,
+    finished_at, output, error, duration_ms, handled, reason, handles)
+  SELECT n.run_id, n.node_id, n.iteration, n.attempt, n.status, n.started_at, n.finished_at,
+    n.output, n.error, n.duration_ms, COALESCE(n.handled, false), COALESCE(n.reason, ''),
+    COALESCE(n.handles, '[]'::jsonb)
+  FROM jsonb_to_recordset(%(rows)s::jsonb) AS n(
+    run_id bigint, node_id text, iteration text, attempt integer, status text,
+    started_at timestamptz, finished_at timestamptz, output jsonb, error jsonb,
+    duration_ms integer, handled boolean, reason text, handles jsonb)
+  JOIN fence ON fence.id = n.run_id
+  ON CONFLICT (run_id, node_id, iteration, attempt) DO UPDATE SET
+    status = EXCLUDED.status, started_at = EXCLUDED.started_at,
+    finished_at = EXCLUDED.finished_at, output = EXCLUDED.output, error = EXCLUDED.error,
+    duration_ms = EXCLUDED.duration_ms, handled = EXCLUDED.handled,
+    reason = EXCLUDED.reason, handles = EXCLUDED.handles
+)
+SELECT fence.id FROM fence, cfg
+"""
+
+
+def as_json(value: Any) -> str:
+    return json.dumps(value, default=json_default, separators=(",", ":"))
+
+
+def json_default(value: Any) -> Any:
+    if isinstance(value, datetime):
+        return value.isoformat()
+    return str(value)
+
+
+def write_batches_postgresql(batches: list[Batch]) -> set[int]:
+    runs, events, rows = [], [], []
+    for batch in batches:
+        fields = batch.run_fields
+        runs.append(
+            {
+                "id": batch.run_id,
+                "owner": batch.owner,
+                "status": fields.get("status"),
+                "started_at": fields.get("started_at"),
+                "finished_at": fields.get("finished_at"),
+                "set_error": "error" in fields,
+                "error": fields.get("error"),
+            }
+        )
+        for event in batch.events:
+            events.append(
+                {
+                    "run_id": batch.run_id,
+                    "seq": event["seq"],
+                    "type": event["type"],
+                    "payload": event_payload(event),
+                    "at": event["at"],
+                }
             )
-        transaction.on_commit(on_commit)
+        for (node, iteration, attempt), fields in batch.rows:
+            rows.append(
+                {
+                    "run_id": batch.run_id,
+                    "node_id": node,
+                    "iteration": iteration,
+                    "attempt": attempt,
+                    **fields,
+                }
+            )
+    params = {
+        "sync": "on" if SYNCHRONOUS_EVENT_COMMIT else "off",
+        "runs": as_json(runs),
+        "events": as_json(events),
+        "rows": as_json(rows),
+    }
+    connection.ensure_connection()
+    # Autocommit: the statement is its own transaction. A server-side prepared statement
+    # (planned once per connection) instead of Django's client-side binding.
+    with psycopg.Cursor(connection.connection) as cursor:
+        cursor.execute(WRITE_SQL, params, prepare=True)
+        return {row[0] for row in cursor.fetchall()}
 
 
 # ---- publishing ----------------------------------------------------------------------
@@ -400,12 +494,41 @@ class Publisher:
         self.queue: asyncio.Queue = asyncio.Queue()
         self.layer = get_channel_layer()
         self.task = self.loop.create_task(self._send_forever())
+        self.waiting: list[tuple[Batch, asyncio.Future]] = []
+        self.has_work = asyncio.Event()
+        self.writer = self.loop.create_task(self._write_forever())
 
-    def publisher_for(self, run_id: int, events: list[dict]) -> Callable[[], None]:
-        def after_commit() -> None:
-            self.loop.call_soon_threadsafe(self.queue.put_nowait, (run_id, events))
+    async def write(self, batch: Batch) -> None:
+        """Persist a run's batch, sharing the transaction with whatever other runs of this
+        worker have pending (group commit), then publish it. Raises LeaseLost if fenced."""
+        done = self.loop.create_future()
+        self.waiting.append((batch, done))
+        self.has_work.set()
+        await done
 
-        return after_commit
+    async def _write_forever(self) -> None:
+        while True:
+            await self.has_work.wait()
+            self.has_work.clear()
+            items, self.waiting = self.waiting, []
+            if not items:
+                continue
+            try:
+                fenced = await db(write_batches, [batch for batch, _ in items])
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                for _, done in items:
+                    if not done.done():
+                        done.set_exception(exc)
+                continue
+            for batch, done in items:  # committed: publish, then let the run go on
+                if batch.run_id in fenced:
+                    self.queue.put_nowait((batch.run_id, batch.events))
+                    if not done.done():
+                        done.set_result(None)
+                elif not done.done():
+                    done.set_exception(LeaseLost(f"run {batch.run_id} is no longer owned"))
 
     async def _send_forever(self) -> None:
         while True:
@@ -431,6 +554,7 @@ class Publisher:
 
     def close(self) -> None:
         self.task.cancel()
+        self.writer.cancel()
 
 
 # ---- driving one run --------------------------------------------------------------------
