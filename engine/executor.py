@@ -8,6 +8,7 @@ returns a `RunReport`. The planner decides; this module only performs and record
 from __future__ import annotations
 
 import asyncio
+import json
 import time
 from collections import deque
 from collections.abc import Callable, Mapping
@@ -57,6 +58,17 @@ IN_FLIGHT = frozenset({QUEUED, RUNNING, RETRYING})
 DRY_RUN_OUTPUT = {"dry_run": True}
 
 
+def output_too_large(value: Any, limit: int) -> str | None:
+    """Refuse an output whose JSON exceeds `limit` bytes, with a message saying so."""
+    try:
+        size = len(json.dumps(value, default=str, separators=(",", ":")))
+    except (TypeError, ValueError, RecursionError) as exc:
+        return f"output is not JSON-serialisable: {exc}"
+    if size > limit:
+        return f"output is {size:,} bytes, over the {limit:,}-byte limit for one node"
+    return None
+
+
 class SystemClock:
     """Wall time and sleeping; tests pass a fake with the same two methods."""
 
@@ -90,6 +102,8 @@ class Execution:
         self._clock = options.get("clock") or SystemClock()
         self._now = self._clock.time
         self._preview_limit = int(options.get("max_output_preview") or DEFAULT_PREVIEW_BYTES)
+        # A hard limit on one node's output (the runtime stores every output whole).
+        self._max_output_bytes = int(options.get("max_output_bytes") or 0)
         self._dry_run = bool(options.get("dry_run"))
         if registry is None:
             self._handlers = graph.handlers
@@ -194,6 +208,13 @@ class Execution:
         self._live -= 1
         if not self._live and not self._idle.done():
             self._idle.set_result(None)
+
+    def warn(self, message: str) -> None:
+        """A run-level warning (e.g. the runtime saw no event for a while) as a `node.log`
+        event without a node, with `level: "warning"`."""
+        self._emit(
+            NODE_LOG, self._now(), None, None, None, data={"message": message, "level": "warning"}
+        )
 
     def cancel(self, reason: str = "") -> None:
         """Stop the run: running handlers are cancelled, nothing new starts, the run ends
@@ -441,8 +462,13 @@ class Execution:
             return None, {"message": f"{type(exc).__name__}: {exc}", "type": "exception"}
         if isinstance(result, HandlerResult):
             record.handles = result.handles
-            return result.output, None
-        record.handles = ("out",)
+            result = result.output
+        else:
+            record.handles = ("out",)
+        if self._max_output_bytes:
+            refused = output_too_large(result, self._max_output_bytes)
+            if refused:
+                return None, {"message": refused, "type": "output_too_large"}
         return result, None
 
     @staticmethod

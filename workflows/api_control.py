@@ -68,6 +68,34 @@ class NodeRetryView(ApiView):
         return Response(select.run_report(run=select.run_get(user=request.user, run_id=run_id)))
 
 
+class NotRecorded(SwitchyardError):
+    status_code = 404
+
+
+class NodeOutputView(ApiView):
+    """The whole output of a node (events carry only a truncated preview)."""
+
+    @extend_schema(responses={200: dict})
+    def get(self, request: Request, run_id: int, node_id: str) -> Response:
+        run = select.run_get(user=request.user, run_id=run_id)
+        attempt = request.query_params.get("attempt")
+        if attempt is not None and not attempt.isdigit():
+            raise SwitchyardError(
+                [problem("bad_parameter", f"attempt: must be an integer, got {attempt!r}")]
+            )
+        found = select.node_output(
+            run=run,
+            node_id=node_id,
+            iteration=request.query_params.get("iteration", ""),
+            attempt=int(attempt) if attempt is not None else None,
+        )
+        if found is None:
+            raise NotRecorded(
+                [problem("not_found", f"node {node_id} has no recorded attempt in run {run_id}")]
+            )
+        return Response({"node": node_id, **found})
+
+
 class RunRerunView(ApiView):
     @extend_schema(request=RerunSerializer, responses={201: dict})
     def post(self, request: Request, run_id: int) -> Response:

@@ -30,7 +30,7 @@ from django.db.models import Max
 from django.utils import timezone
 
 from engine import Graph, load_document
-from engine.events import NODE_STATUS, RUN_STATUS, Event
+from engine.events import NODE_LOG, NODE_STATUS, RUN_STATUS, Event
 from engine.executor import SNAPSHOT_VERSION, Execution
 from engine.report import NodeRecord
 from engine.states import NODE_TERMINAL, NodeState, RunState
@@ -122,6 +122,7 @@ def execution_options(run: WorkflowRun) -> dict[str, Any]:
     return {
         "http_allow_private": getattr(settings, "SWITCHYARD_HTTP_ALLOW_PRIVATE", False),
         "max_output_preview": getattr(settings, "SWITCHYARD_EVENT_PREVIEW_BYTES", 4096),
+        "max_output_bytes": getattr(settings, "SWITCHYARD_MAX_OUTPUT_BYTES", 16 << 20),
         "dry_run": run.mode == "dry_run",
     }
 
@@ -202,7 +203,8 @@ class RunRecorder:
             return
         self.pending.append(event)
         self.emitted_seq = event.seq
-        self.last_event_ts = event.ts
+        if event.node is not None or event.type != NODE_LOG:  # a run-level warning is no progress
+            self.last_event_ts = event.ts
         if event.type == NODE_STATUS:
             self._track_node(event)
         elif event.type == RUN_STATUS:

@@ -93,6 +93,7 @@ def run_report(*, run: WorkflowRun) -> dict[str, Any]:
         "workflow": run.workflow_id,
         "revision": run.revision,
         "status": run.status,
+        "stalled": run_is_stalled(run),
         "mode": run.mode,
         "trigger": run.trigger,
         "inputs": run.inputs,
@@ -107,6 +108,19 @@ def run_report(*, run: WorkflowRun) -> dict[str, Any]:
         "iterations": iterations(node_runs),
         "node_runs": [translate.node_run_body(node_run) for node_run in node_runs],
     }
+
+
+def run_is_stalled(run: WorkflowRun) -> bool:
+    """A running run whose worker saw no event for the stall time while nodes were running."""
+    return run.status == "running" and run.stalled_at is not None
+
+
+def node_output(*, run: WorkflowRun, node_id: str, iteration: str = "", attempt: int | None = None):
+    """The whole stored output of a node's attempt (the latest one when `attempt` is None)."""
+    rows = NodeRun.objects.filter(run=run, node_id=node_id, iteration=iteration)
+    if attempt is not None:
+        rows = rows.filter(attempt=attempt)
+    return rows.order_by("-attempt").values("attempt", "status", "output").first()
 
 
 def top_level_nodes(document: dict, node_runs: list[NodeRun]) -> dict[str, dict]:

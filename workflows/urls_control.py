@@ -7,6 +7,11 @@ urlpatterns = [
     path("runs/<int:run_id>/resume/", api.RunResumeView.as_view(), name="run-resume"),
     path("runs/<int:run_id>/rerun/", api.RunRerunView.as_view(), name="run-rerun"),
     path(
+        "runs/<int:run_id>/nodes/<str:node_id>/output/",
+        api.NodeOutputView.as_view(),
+        name="run-node-output",
+    ),
+    path(
         "runs/<int:run_id>/nodes/<str:node_id>/retry/",
         api.NodeRetryView.as_view(),
         name="run-node-retry",

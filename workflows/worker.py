@@ -267,6 +267,7 @@ class RunWorker:
         if not stalled:
             message = f"stalled: no event for {quiet:.0f} s while {', '.join(running)} running"
             execution.warn(message)
+            await recorder.flush()  # the warning first: every write clears the stalled mark
             await runtime.db(runtime.mark_stalled, run_id, self.name)
         return True
 

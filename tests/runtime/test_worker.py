@@ -222,3 +222,56 @@ def test_cancel_of_a_queued_run_applies_at_once_without_a_worker(user, client):
     again = client.post(f"/api/runs/{run.pk}/cancel/")
     assert again.status_code == 409
     assert "already ended cancelled" in again.json()["errors"][0]["message"]
+
+
+def test_large_output_is_previewed_in_events_and_whole_over_http(user, client, workers, settings):
+    workers(SWITCHYARD_EVENT_PREVIEW_BYTES="200")
+    client.force_login(user)
+    big = {
+        "version": 1,
+        "name": "big",
+        "nodes": [
+            {"id": "a", "type": "transform", "config": {"output": {"rows": list(range(2000))}}}
+        ],
+        "edges": [],
+    }
+    run = start_run(user, big)
+    wait_for(lambda: finished(run.pk), timeout=20)
+    output_event = RunEvent.objects.get(run=run, type="node.output")
+    assert output_event.payload["output"]["truncated"] is True
+    assert len(str(output_event.payload["output"]["preview"])) <= 400
+    response = client.get(f"/api/runs/{run.pk}/nodes/a/output/")
+    assert response.status_code == 200
+    assert response.json()["output"] == {"rows": list(range(2000))}
+    assert client.get(f"/api/runs/{run.pk}/nodes/ghost/output/").status_code == 404
+
+
+def test_an_output_over_the_hard_limit_fails_the_node_with_a_clear_error(user, workers):
+    workers(SWITCHYARD_MAX_OUTPUT_BYTES="1000")
+    doc = {
+        "version": 1,
+        "name": "huge",
+        "nodes": [{"id": "a", "type": "transform", "config": {"output": "x" * 5000}}],
+        "edges": [],
+    }
+    run = start_run(user, doc)
+    wait_for(lambda: finished(run.pk), timeout=20)
+    row = NodeRun.objects.get(run=run, node_id="a")
+    assert row.status == "failed"
+    assert row.error["type"] == "output_too_large"
+    assert "over the 1,000-byte limit" in row.error["message"]
+    assert row.output is None
+
+
+def test_a_run_with_a_silent_running_node_is_reported_stalled(user, client, workers):
+    workers(SWITCHYARD_STALL_S="0.8", SWITCHYARD_LEASE_S="0.9")
+    client.force_login(user)
+    run = start_run(user, chain(4.0))
+    stalled = wait_for(lambda: client.get(f"/api/runs/{run.pk}/").json()["stalled"], timeout=10)
+    assert stalled is True
+    warning = RunEvent.objects.get(run=run, type="node.log")
+    assert warning.payload["level"] == "warning"
+    assert "no event for" in warning.payload["message"]
+    assert "d1" in warning.payload["message"]
+    wait_for(lambda: finished(run.pk), timeout=20)
+    assert client.get(f"/api/runs/{run.pk}/").json()["stalled"] is False

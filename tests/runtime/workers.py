@@ -15,6 +15,11 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def test_database_url() -> str:
+    if connection.vendor != "postgresql":
+        raise RuntimeError(
+            "worker processes need the test database on PostgreSQL: set DATABASE_URL "
+            "(make test does)"
+        )
     db = connection.settings_dict
     user = db.get("USER") or "postgres"
     host = db.get("HOST") or "127.0.0.1"
