@@ -101,8 +101,10 @@ def server_url(django_db_setup, django_db_blocker):
             process.kill()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def browser():
+    """Package-scoped: Playwright's event loop must be gone before other packages' tests,
+    which start their own loops (asyncio.run refuses to nest in a running one)."""
     from playwright.sync_api import sync_playwright
 
     # Playwright's sync API keeps an event loop on this thread; the tests' ORM calls are
