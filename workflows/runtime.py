@@ -194,6 +194,7 @@ class RunRecorder:
         self.last_event_ts = time.time()
         self.durable_seq = 0
         self.lease_lost = False
+        self.observers: list[Callable[[Event], None]] = []  # e.g. a progress bar
         self._flushing: asyncio.Task | None = None
         self._scheduled = False
 
@@ -201,6 +202,8 @@ class RunRecorder:
     def sink(self, event: Event) -> None:
         if self.lease_lost:
             return
+        for observer in self.observers:
+            observer(event)
         self.pending.append(event)
         self.emitted_seq = event.seq
         if event.node is not None or event.type != NODE_LOG:  # a run-level warning is no progress

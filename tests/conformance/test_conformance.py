@@ -13,6 +13,7 @@ import pytest
 
 from engine import Execution, Graph, errors_only, load_document, validate_document
 from tests.conformance.expectations import max_concurrency, mismatches
+from tests.runtime.workers import worker_env
 
 PROJECT = Path(__file__).resolve().parents[2]
 FOLDER = PROJECT.parent / "shared" / "conformance"
@@ -68,6 +69,7 @@ def cli_params() -> list:
     return [pytest.param(by_name[name], id=name) for name in CLI_SCENARIOS if name in by_name]
 
 
+@pytest.mark.django_db(transaction=True)
 @pytest.mark.parametrize("path", cli_params())
 def test_scenario_through_run_workflow_command(path: Path, tmp_path: Path):
     scenario = json.loads(path.read_text())
@@ -76,7 +78,8 @@ def test_scenario_through_run_workflow_command(path: Path, tmp_path: Path):
     command = [sys.executable, "manage.py", "run_workflow", str(workflow), "--json"]
     for key, value in (scenario.get("inputs") or {}).items():
         command += ["--input", f"{key}={json.dumps(value)}"]
-    done = subprocess.run(command, cwd=PROJECT, capture_output=True, text=True, timeout=60)
+    env = worker_env()  # the test database: the command records the run there
+    done = subprocess.run(command, cwd=PROJECT, capture_output=True, text=True, timeout=60, env=env)
     report = json.loads(done.stdout)
     assert mismatches(scenario["expect"], report) == []
     expected_exit = {"succeeded": 0, "invalid": 2}.get(scenario["expect"]["status"], 1)

@@ -8,7 +8,8 @@ from django.core.management import CommandError, call_command
 
 from workflows.management.commands.run_workflow import parse_input
 
-pytestmark = pytest.mark.timeout(60)
+# The command records its run in the database like any other run.
+pytestmark = [pytest.mark.timeout(60), pytest.mark.django_db(transaction=True)]
 
 
 def run_command(*args):
@@ -42,10 +43,24 @@ def test_json_report_and_exit_zero_on_success(sum_workflow):
     assert "2/2 nodes" in err  # the progress line goes to stderr
 
 
-def test_exit_one_when_the_run_fails(sum_workflow):
-    code, out, _ = run_command(str(sum_workflow), "--input", "xs=oops", "--json")
+def test_exit_one_when_the_run_fails(tmp_path):
+    path = tmp_path / "fails.yaml"
+    path.write_text(
+        "nodes:\n"
+        "  - {id: a, type: transform, config: {output: '{{ inputs.xs[9] }}'}}\n"
+        "inputs: {xs: {type: array, default: [1]}}\n"
+    )
+    code, out, _ = run_command(str(path), "--json")
     assert code == 1
     assert json.loads(out)["nodes"]["a"]["error"]["type"] == "expression"
+
+
+def test_inputs_of_the_wrong_type_are_refused_before_anything_runs(sum_workflow):
+    code, out, _ = run_command(str(sum_workflow), "--input", "xs=oops", "--json")
+    report = json.loads(out)
+    assert code == 2
+    assert report["status"] == "invalid"
+    assert any("xs" in error["message"] for error in report["errors"])
 
 
 def test_invalid_workflow_exits_two_and_runs_nothing(tmp_path):
@@ -97,3 +112,37 @@ def test_input_values_are_json_when_they_parse(pair, expected):
 def test_input_without_equals_is_refused():
     with pytest.raises(CommandError, match="key=value"):
         parse_input("novalue")
+
+
+def test_the_run_is_recorded_like_any_other(sum_workflow):
+    from workflows.models import NodeRun, RunEvent, WorkflowRun
+
+    code, out, _ = run_command(str(sum_workflow), "--input", "xs=[4]", "--json")
+    report = json.loads(out)
+    run = WorkflowRun.objects.get(pk=report["run"])
+    assert code == 0
+    assert (run.status, run.trigger, run.outputs) == ("succeeded", "cli", {"out": "total=4"})
+    assert run.lease_owner == ""
+    assert set(NodeRun.objects.filter(run=run).values_list("node_id", "status")) == {
+        ("a", "succeeded"),
+        ("out", "succeeded"),
+    }
+    seqs = list(RunEvent.objects.filter(run=run).values_list("seq", flat=True))
+    assert seqs == list(range(1, len(seqs) + 1))
+
+
+def test_a_saved_workflow_runs_by_id_and_a_file_run_twice_reuses_its_workflow(sum_workflow):
+    from workflows.models import WorkflowRun
+
+    _, first, _ = run_command(str(sum_workflow), "--input", "xs=[1]", "--json")
+    workflow_id = WorkflowRun.objects.get(pk=json.loads(first)["run"]).workflow_id
+    _, again, _ = run_command(str(sum_workflow), "--input", "xs=[2]", "--json")
+    assert WorkflowRun.objects.get(pk=json.loads(again)["run"]).workflow_id == workflow_id
+    code, by_id, _ = run_command(str(workflow_id), "--input", "xs=[5, 5]", "--json")
+    assert code == 0
+    assert json.loads(by_id)["outputs"] == {"out": "total=10"}
+
+
+def test_an_unknown_workflow_id_is_a_clear_error():
+    with pytest.raises(CommandError, match="no workflow with id 987654"):
+        call_command("run_workflow", "987654", stdout=io.StringIO(), stderr=io.StringIO())

@@ -1,5 +1,8 @@
-"""`manage.py run_workflow FILE [--input k=v]... [--dry-run] [--json]`: run a workflow file
-in-process through the engine and print its report (SPEC §7).
+"""`manage.py run_workflow FILE_OR_ID [--input k=v]... [--dry-run] [--json]`: run a workflow
+in-process and print its report (SPEC §7). The run is recorded in the database like any other
+(trigger `cli`): a FILE becomes (or updates) a workflow of the CLI user with the file's name,
+an ID names a saved workflow. The command holds the run's lease while it executes, so no worker
+takes it.
 
 Exit status: 0 succeeded, 1 failed or cancelled, 2 invalid (nothing runs).
 """
@@ -12,9 +15,11 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from django.core.exceptions import ObjectDoesNotExist
 from django.core.management.base import BaseCommand, CommandError
+from django.http import Http404
 
-from engine import DocumentError, Execution, Graph, errors_only, load_document, validate_document
+from engine import DocumentError, errors_only, load_document, validate_document
 from engine.states import NODE_TERMINAL
 
 EXIT_SUCCEEDED, EXIT_FAILED, EXIT_INVALID = 0, 1, 2
@@ -50,25 +55,32 @@ class Progress:
 
 
 def execute_document(
-    document: dict, *, inputs: dict, dry_run: bool, progress: Progress | None
+    document: dict, *, inputs: dict, dry_run: bool, progress: Progress | None, owner=None
 ) -> dict:
-    """Run a validated document through the engine and return the SPEC §7 report.
+    """Record a run of a validated document and execute it in this process; the SPEC §7
+    report. The one place the command touches the engine and the database."""
+    from workflows import recording
 
-    The one place the command touches the engine (the runtime can record the run here)."""
-    execution = Execution(
-        Graph.from_document(document),
-        inputs=inputs,
-        sink=progress,
-        options={"dry_run": dry_run},
+    workflow = recording.workflow_for_document(
+        owner=owner or recording.cli_user(), document=document
     )
-    return asyncio.run(execution.run()).to_dict()
+    return execute_saved(workflow, inputs=inputs, dry_run=dry_run, progress=progress)
+
+
+def execute_saved(workflow, *, inputs: dict, dry_run: bool, progress: Progress | None) -> dict:
+    from workflows import recording
+
+    run = recording.claim_cli_run(workflow=workflow, inputs=inputs, dry_run=dry_run)
+    report = asyncio.run(recording.execute_claimed(run.pk, observer=progress))
+    return report.to_dict()
 
 
 class Command(BaseCommand):
     help = "Run a workflow file in-process through the engine and print the run report."
 
     def add_arguments(self, parser) -> None:
-        parser.add_argument("file", help="a workflow document (JSON or YAML)")
+        parser.add_argument("file", help="a workflow document (JSON or YAML) or a workflow id")
+        parser.add_argument("--owner", help="the user who owns the run (default: `cli`)")
         parser.add_argument(
             "--input",
             action="append",
@@ -80,16 +92,42 @@ class Command(BaseCommand):
         parser.add_argument("--json", action="store_true", help="print the run report as JSON")
 
     def handle(self, *args, file: str, input: list[str], dry_run: bool, json: bool, **options):
+        from workflows import recording
+        from workflows.errors import SwitchyardError
+
         inputs = dict(parse_input(pair) for pair in input)
-        document, errors = self.load(file)
-        if errors:
-            self.print_report({"status": "invalid", "errors": errors}, as_json=json)
-            sys.exit(EXIT_INVALID)
-        progress = Progress(len(document["nodes"]), self.progress_line)
-        report = execute_document(document, inputs=inputs, dry_run=dry_run, progress=progress)
-        progress.close(report["status"])
+        try:
+            owner = recording.cli_user(options.get("owner"))
+        except ObjectDoesNotExist:
+            raise CommandError(f"no user named {options.get('owner')!r}")
+        try:
+            if file.isdigit() and not Path(file).exists():
+                try:
+                    workflow = recording.saved_workflow(owner=owner, workflow_id=int(file))
+                except (ObjectDoesNotExist, Http404):
+                    raise CommandError(f"no workflow with id {file} (and no such file)")
+                total = workflow.nodes.count()
+                report = self.run_saved(workflow, inputs, dry_run, total)
+            else:
+                document, errors = self.load(file)
+                if errors:
+                    self.invalid(errors, json)
+                workflow = recording.workflow_for_document(owner=owner, document=document)
+                report = self.run_saved(workflow, inputs, dry_run, len(document["nodes"]))
+        except SwitchyardError as exc:
+            self.invalid(exc.errors, json)
         self.print_report(report, as_json=json)
         sys.exit(EXIT_SUCCEEDED if report["status"] == "succeeded" else EXIT_FAILED)
+
+    def run_saved(self, workflow, inputs: dict, dry_run: bool, total: int) -> dict:
+        progress = Progress(total, self.progress_line)
+        report = execute_saved(workflow, inputs=inputs, dry_run=dry_run, progress=progress)
+        progress.close(report["status"])
+        return report
+
+    def invalid(self, errors: list[dict], as_json: bool) -> None:
+        self.print_report({"status": "invalid", "errors": errors}, as_json=as_json)
+        sys.exit(EXIT_INVALID)
 
     def progress_line(self, text: str) -> None:
         self.stderr.write(text, ending="")

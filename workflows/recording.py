@@ -1,0 +1,98 @@
+"""Runs started from the command line: recorded like any other, executed in this process.
+
+The command claims the run's lease in the transaction that creates the run, so the wake-up
+message that creation sends finds it taken, and keeps the lease alive while it executes.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from datetime import timedelta
+
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.db import transaction
+from django.utils import timezone
+
+from workflows import runtime, services
+from workflows import selectors as select
+from workflows.models import RunMode, RunTrigger, Workflow, WorkflowRun
+
+CLI_USERNAME = "cli"
+
+
+def cli_user(username: str | None = None):
+    """The owner of command-line runs: the named user (must exist), else the `cli` user."""
+    users = get_user_model().objects
+    if username:
+        return users.get(username=username)
+    return users.get_or_create(username=CLI_USERNAME)[0]
+
+
+def saved_workflow(*, owner, workflow_id: int) -> Workflow:
+    if owner.username == CLI_USERNAME:  # the default CLI owner may run any saved workflow
+        return Workflow.objects.get(pk=workflow_id)
+    return select.workflow_get(user=owner, workflow_id=workflow_id)
+
+
+@transaction.atomic
+def workflow_for_document(*, owner, document: dict) -> Workflow:
+    """The owner's workflow with this document's name, updated to it (or a new one)."""
+    name = document.get("name", "")
+    existing = Workflow.objects.filter(owner=owner, name=name).order_by("pk").first()
+    if existing is None:
+        return services.workflow_create(owner=owner, source=document)
+    source = {**document, "revision": existing.revision}
+    return services.workflow_save(user=owner, workflow_id=existing.pk, source=source)
+
+
+@transaction.atomic
+def claim_cli_run(*, workflow: Workflow, inputs: dict, dry_run: bool) -> WorkflowRun:
+    run = services.run_create(
+        user=workflow.owner,
+        workflow_id=workflow.pk,
+        inputs=inputs,
+        mode=RunMode.DRY_RUN if dry_run else RunMode.NORMAL,
+        trigger=RunTrigger.CLI,
+    )
+    run.lease_owner = f"cli:{uuid.uuid4().hex[:8]}"
+    run.lease_expires_at = timezone.now() + timedelta(seconds=settings.SWITCHYARD_LEASE_S)
+    run.save(update_fields=["lease_owner", "lease_expires_at"])
+    return run
+
+
+async def execute_claimed(run_id: int, *, observer=None):
+    """Execute a run whose lease this process holds, renewing the lease meanwhile."""
+    from workflows.worker import renew_lease
+
+    owner = await WorkflowRun.objects.filter(pk=run_id).values_list("lease_owner", flat=True).aget()
+    lease_s = settings.SWITCHYARD_LEASE_S
+    publisher = runtime.Publisher()
+    renewing: list[asyncio.Task] = []
+
+    def started(execution, recorder) -> None:
+        if observer is not None:
+            recorder.observers.append(observer)
+
+        async def keep_lease() -> None:
+            while True:
+                await asyncio.sleep(lease_s / 3)
+                ours, cancel = await runtime.db(renew_lease, run_id, owner, lease_s)
+                if not ours:
+                    recorder.lease_lost = True
+                    execution.cancel("this process lost the run's lease")
+                    return
+                if cancel:
+                    execution.cancel("by user")
+
+        renewing.append(asyncio.create_task(keep_lease()))
+
+    try:
+        report = await runtime.drive(run_id, owner, publisher, started=started)
+        await publisher.drain()
+        return report
+    finally:
+        for task in renewing:
+            task.cancel()
+        publisher.close()
