@@ -183,3 +183,7 @@ SPECTACULAR_SETTINGS["SERVE_AUTHENTICATION"] = [
     "rest_framework.authentication.TokenAuthentication",
     "rest_framework.authentication.SessionAuthentication",
 ]
+
+# Run history retention: `manage.py prune_runs` deletes finished runs older than this many days
+# (with their node runs and events), in batches.
+SWITCHYARD_RUN_RETENTION_DAYS = int(os.environ.get("SWITCHYARD_RUN_RETENTION_DAYS", 30))

@@ -381,3 +381,30 @@ def svg_node(node: dict, at: tuple[int, int], status: str | None) -> str:
         f'font-size="10">{escape(node["type"])}{" · " + escape(status) if status else ""}'
         "</text></g>"
     )
+
+
+# ---- inspecting a run -----------------------------------------------------------------------
+
+
+def node_input(run: WorkflowRun, node_id: str, latest: dict[str, NodeRun]) -> Any:
+    """What a top-level node received (SPEC §2 `input`): a root gets the run's inputs; one
+    taken source gives its output (an error edge carries `{"error"}`); several, a dict."""
+    incoming = [e for e in run.document.get("edges", []) if e["target"] == node_id]
+    if not incoming:
+        return run.inputs
+    carried = {}
+    for source, target in taken_edges(run.document, latest):
+        if target == node_id and source not in carried:
+            row = latest[source]
+            carried[source] = row.output if row.status == "succeeded" else {"error": row.error}
+    if len(carried) == 1:
+        return next(iter(carried.values()))
+    return carried or None
+
+
+def why_not_run(row: NodeRun | None, run: WorkflowRun) -> str:
+    """A node's reason for not running, also for nodes the run never got to."""
+    if row is None:
+        ended = run.status in ("succeeded", "failed", "cancelled")
+        return f"never decided: the run {'ended' if ended else 'is'} {run.status}"
+    return row.reason or ""

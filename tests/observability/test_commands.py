@@ -1,0 +1,171 @@
+import json
+from datetime import timedelta
+from io import StringIO
+
+import pytest
+from django.core.management import CommandError, call_command
+from django.utils import timezone
+
+from tests.observability.conftest import DIAMOND
+from workflows.models import NodeRun, RunEvent, WorkflowRun
+
+pytestmark = pytest.mark.django_db
+
+
+def run_command(*args) -> str:
+    out = StringIO()
+    call_command(*args, stdout=out)
+    return out.getvalue()
+
+
+def test_timeline_command_prints_gantt_efficiency_and_critical_path(diamond_run):
+    out = run_command("timeline", str(diamond_run.pk))
+
+    lines = out.splitlines()
+    assert lines[1].startswith("Total: 6.5s | Parallel efficiency: 58%")
+    assert any("██" in line and "b (3.0s)" in line for line in lines)
+    assert lines[-1] == "Critical path: a → b → d → gate (6.5s)"
+
+
+def test_timeline_bars_start_where_the_node_started(diamond_run):
+    lines = run_command("timeline", str(diamond_run.pk), "--width", "13").splitlines()
+    by_node = {line.rsplit(" (", 1)[0].split()[-1].lstrip("*"): line for line in lines[2:-1]}
+
+    # 13 columns for 6.5 s: 2 columns per second.
+    assert by_node["a"].startswith("00:00 ████ ")
+    assert by_node["c"].startswith("00:02     ██ ")
+
+
+def test_timeline_command_names_a_missing_run():
+    with pytest.raises(CommandError, match="no run 999999"):
+        run_command("timeline", "999999")
+
+
+def test_inspect_run_lists_every_node_with_status_and_reason(diamond_run):
+    out = run_command("inspect", str(diamond_run.pk))
+
+    assert f"Run {diamond_run.pk} of diamond" in out
+    assert "succeeded" in out
+    never = next(line for line in out.splitlines() if line.strip().startswith("never"))
+    assert "skipped" in never and "branch gate.false not taken" in never
+
+
+def test_inspect_node_shows_input_from_upstream_output_and_attempts(diamond_run):
+    out = run_command("inspect", str(diamond_run.pk), "b")
+
+    assert f"Node b (transform) in run {diamond_run.pk}: succeeded" in out
+    assert 'Input: {"n": 1}' in out
+    assert "Attempt 1: succeeded" in out and "(3.0s)" in out
+    assert "output: 2" in out
+
+
+def test_inspect_node_json_merges_several_sources_and_shows_errors(diamond_run):
+    NodeRun.objects.filter(run=diamond_run, node_id="c").update(
+        status="failed", error={"message": "boom", "type": "exception"}, handled=False
+    )
+
+    body = json.loads(run_command("inspect", str(diamond_run.pk), "c", "--json"))
+    d_body = json.loads(run_command("inspect", str(diamond_run.pk), "d", "--json"))
+
+    assert body["attempts"][0]["error"] == {"message": "boom", "type": "exception"}
+    assert d_body["input"] == 2  # only b's edge into d was taken
+
+
+def test_inspect_unknown_node_is_a_clear_error(diamond_run):
+    with pytest.raises(CommandError, match="has no node 'nope'"):
+        run_command("inspect", str(diamond_run.pk), "nope")
+
+
+def test_visualise_mermaid_colours_nodes_by_run_state(diamond_run):
+    out = run_command(
+        "visualise",
+        str(diamond_run.workflow_id),
+        "--format",
+        "mermaid",
+        "--run",
+        str(diamond_run.pk),
+    )
+
+    assert out.startswith("flowchart LR")
+    assert "gate -->|false| never" in out
+    assert "classDef succeeded fill:#22c55e" in out
+    assert "classDef skipped fill:#cbd5e1" in out and "stroke-dasharray" in out
+    assert "class never skipped" in out
+
+
+def test_visualise_dot_from_a_file_without_a_run(tmp_path):
+    path = tmp_path / "diamond.json"
+    path.write_text(json.dumps(DIAMOND))
+
+    out = run_command("visualise", str(path), "--format", "dot")
+
+    assert out.startswith('digraph "diamond" {')
+    assert '"gate" -> "never" [label="false"];' in out
+    assert 'fillcolor="#22c55e"' not in out
+
+
+def test_visualise_dot_with_run_fills_state_colours(diamond_run):
+    out = run_command(
+        "visualise", str(diamond_run.workflow_id), "--format", "dot", "--run", str(diamond_run.pk)
+    )
+
+    assert '"never" [label="never (transform)", fillcolor="#cbd5e1"' in out
+    assert 'fillcolor="#22c55e"' in out
+
+
+def test_visualise_refuses_a_missing_file():
+    with pytest.raises(CommandError, match=r"no such workflow file or id: nope\.json"):
+        run_command("visualise", "nope.json")
+
+
+def test_prune_runs_deletes_old_finished_runs_with_their_rows_in_batches(diamond_run, user):
+    from tests.observability.conftest import build_diamond_run
+
+    old = [build_diamond_run(user) for _ in range(3)]
+    running = build_diamond_run(user)
+    running.status = "running"
+    running.save()
+    long_ago = timezone.now() - timedelta(days=40)
+    WorkflowRun.objects.filter(pk__in=[r.pk for r in [*old, running]]).update(created_at=long_ago)
+    rerun = WorkflowRun.objects.create(
+        workflow=diamond_run.workflow, document={}, revision=1, source_run=old[0]
+    )
+
+    out = run_command("prune_runs", "--days", "30", "--batch-size", "2")
+
+    assert "deleted 3 run(s), 18 node run(s) and 6 event(s)" in out
+    remaining = set(WorkflowRun.objects.values_list("pk", flat=True))
+    assert remaining == {diamond_run.pk, running.pk, rerun.pk}
+    assert not NodeRun.objects.filter(run_id__in=[r.pk for r in old]).exists()
+    assert not RunEvent.objects.filter(run_id__in=[r.pk for r in old]).exists()
+    rerun.refresh_from_db()
+    assert rerun.source_run_id is None
+
+
+def test_prune_runs_uses_the_retention_setting(settings, diamond_run):
+    settings.SWITCHYARD_RUN_RETENTION_DAYS = 5
+    WorkflowRun.objects.filter(pk=diamond_run.pk).update(
+        created_at=timezone.now() - timedelta(days=6)
+    )
+
+    assert "would delete 1 run(s) older than 5 day(s)" in run_command("prune_runs", "--dry-run")
+    run_command("prune_runs")
+
+    assert not WorkflowRun.objects.filter(pk=diamond_run.pk).exists()
+
+
+def test_prune_runs_deletes_subworkflow_runs_with_their_parent(diamond_run, user):
+    child = WorkflowRun.objects.create(
+        workflow=diamond_run.workflow,
+        document={},
+        revision=1,
+        parent_run=diamond_run,
+        status="succeeded",
+    )
+    WorkflowRun.objects.filter(pk__in=[diamond_run.pk, child.pk]).update(
+        created_at=timezone.now() - timedelta(days=60)
+    )
+
+    run_command("prune_runs", "--days", "30")
+
+    assert not WorkflowRun.objects.filter(pk__in=[diamond_run.pk, child.pk]).exists()

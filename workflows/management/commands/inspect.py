@@ -1,0 +1,132 @@
+"""`manage.py inspect RUN [NODE] [--json]`: what happened in a run. Without NODE: the run's
+status, inputs, outputs, error and one line per node (attempts, duration, error or the reason it
+did not run). With NODE: that node's input, and every attempt's output, error and reason."""
+
+import json
+
+from django.core.management.base import BaseCommand, CommandError
+
+from workflows import observability, selectors
+from workflows.management.commands.timeline import run_or_error
+from workflows.models import NodeRun, WorkflowRun
+
+
+def text(value) -> str:
+    return json.dumps(value, default=str, ensure_ascii=False)
+
+
+def seconds(ms: int | None) -> str:
+    return "-" if ms is None else f"{ms / 1000:.1f}s"
+
+
+class Command(BaseCommand):
+    help = "Show a run (or one node of it): inputs, outputs, errors, attempts, reasons."
+
+    def add_arguments(self, parser) -> None:
+        parser.add_argument("run", type=int, help="the run's id")
+        parser.add_argument("node", nargs="?", help="a node id: show its attempts in full")
+        parser.add_argument("--json", action="store_true", help="print JSON")
+
+    def handle(self, *args, run: int, node: str | None, json: bool, **options) -> None:
+        found = run_or_error(run)
+        rows = list(NodeRun.objects.filter(run=found).order_by("iteration", "node_id", "attempt"))
+        if node is None:
+            self.show_run(found, rows, as_json=json)
+        else:
+            self.show_node(found, rows, node, as_json=json)
+
+    def show_run(self, run: WorkflowRun, rows: list[NodeRun], *, as_json: bool) -> None:
+        report = selectors.run_report(run=run)
+        if as_json:
+            self.stdout.write(text(report))
+            return
+        write = self.stdout.write
+        write(f"Run {run.pk} of {run.workflow}: {run.status} (mode {run.mode}, {run.trigger})")
+        write(f"Started {report['started_at'] or '-'}  finished {report['finished_at'] or '-'}")
+        if run.source_run_id:
+            write(f"Re-run of run {run.source_run_id} from node {run.from_node or '(start)'}")
+        write(f"Inputs: {text(run.inputs)}")
+        write(f"Outputs: {text(run.outputs)}")
+        if run.error:
+            write(f"Error: {run.error.get('message')} ({run.error.get('type')})")
+        latest = observability.latest_rows(rows)
+        write("Nodes:")
+        width = max((len(n["id"]) for n in run.document.get("nodes", [])), default=4)
+        for doc_node in run.document.get("nodes", []):
+            if doc_node.get("parent"):
+                continue
+            write("  " + self.node_line(doc_node["id"], latest.get(doc_node["id"]), run, width))
+        for container, items in report["iterations"].items():
+            write(f"  {container}: {len(items)} iteration(s)")
+
+    def node_line(self, node_id: str, row: NodeRun | None, run: WorkflowRun, width: int) -> str:
+        status = row.status if row else "pending"
+        attempts = row.attempt if row else 0
+        duration = (
+            observability.ms_between(row.started_at, row.finished_at)
+            if (row and row.started_at and row.finished_at)
+            else None
+        )
+        line = f"{node_id:<{width}}  {status:<15} {attempts} attempt(s)  {seconds(duration):>7}"
+        if row and row.error:
+            handled = ", handled" if row.handled else ""
+            line += f"  {row.error.get('type')}: {row.error.get('message')}{handled}"
+        elif status != "succeeded":
+            line += f"  {observability.why_not_run(row, run)}"
+        return line.rstrip()
+
+    def show_node(self, run: WorkflowRun, rows: list[NodeRun], node: str, *, as_json: bool):
+        known = {n["id"]: n for n in run.document.get("nodes", [])}
+        if node not in known:
+            raise CommandError(f"run {run.pk} has no node {node!r} (nodes: {', '.join(known)})")
+        mine = [row for row in rows if row.node_id == node]
+        latest = observability.latest_rows(rows)
+        body = {
+            "node": node,
+            "type": known[node]["type"],
+            "status": latest[node].status if node in latest else "pending",
+            "input": observability.node_input(run, node, latest),
+            "reason": observability.why_not_run(latest.get(node), run) or None,
+            "attempts": [attempt_body(row) for row in mine],
+        }
+        if as_json:
+            self.stdout.write(text(body))
+            return
+        write = self.stdout.write
+        write(f"Node {node} ({body['type']}) in run {run.pk}: {body['status']}")
+        write(f"Input: {text(body['input'])}")
+        if body["reason"] and body["status"] != "succeeded":
+            write(f"Reason: {body['reason']}")
+        for attempt in body["attempts"]:
+            where = f" iteration {attempt['iteration']}" if attempt["iteration"] else ""
+            write(
+                f"Attempt {attempt['attempt']}{where}: {attempt['status']}, "
+                f"{attempt['started_at'] or '-'} → {attempt['finished_at'] or '-'} "
+                f"({seconds(attempt['duration_ms'])})"
+            )
+            if attempt["error"]:
+                write(f"  error: {attempt['error'].get('type')}: {attempt['error'].get('message')}")
+            if attempt["status"] == "succeeded":
+                write(f"  output: {text(attempt['output'])}")
+                write(f"  handles: {', '.join(attempt['handles']) or '-'}")
+            if attempt["reason"]:
+                write(f"  reason: {attempt['reason']}")
+
+
+def attempt_body(row: NodeRun) -> dict:
+    duration = row.duration_ms
+    if duration is None and row.started_at and row.finished_at:
+        duration = observability.ms_between(row.started_at, row.finished_at)
+    return {
+        "iteration": row.iteration,
+        "attempt": row.attempt,
+        "status": row.status,
+        "started_at": observability.iso(row.started_at),
+        "finished_at": observability.iso(row.finished_at),
+        "duration_ms": duration,
+        "output": row.output,
+        "error": row.error,
+        "handled": row.handled,
+        "handles": list(row.handles or ()),
+        "reason": row.reason or None,
+    }
