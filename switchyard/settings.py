@@ -87,7 +87,17 @@ WSGI_APPLICATION = None
 def database_config(url: str | None) -> dict:
     """Build the default database from DATABASE_URL (SQLite file when unset)."""
     if not url:
-        return {"ENGINE": "django.db.backends.sqlite3", "NAME": BASE_DIR / "db.sqlite3"}
+        # The quick start: the web app and the in-process worker write concurrently, so wait
+        # for the lock instead of failing, take it up front, and let readers run beside writes.
+        return {
+            "ENGINE": "django.db.backends.sqlite3",
+            "NAME": BASE_DIR / "db.sqlite3",
+            "OPTIONS": {
+                "timeout": 30,
+                "transaction_mode": "IMMEDIATE",
+                "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+            },
+        }
     config = dj_database_url.parse(url)
     if config["ENGINE"] == "django.db.backends.postgresql":
         # Under ASGI every request may run in a different thread: persistent

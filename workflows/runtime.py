@@ -75,8 +75,11 @@ def db_executor() -> ThreadPoolExecutor:
     """Threads for the worker's database work, apart from the threads serving requests."""
     global _db_executor
     if _db_executor is None:
+        threads = int(getattr(settings, "SWITCHYARD_DB_THREADS", 4))
+        if connection.vendor == "sqlite":
+            threads = 1  # SQLite has one writer at a time anyway
         _db_executor = ThreadPoolExecutor(
-            max_workers=int(getattr(settings, "SWITCHYARD_DB_THREADS", 4)),
+            max_workers=threads,
             thread_name_prefix="switchyard-db",
         )
     return _db_executor
