@@ -1,0 +1,82 @@
+import json
+from io import StringIO
+
+import pytest
+from django.core.management import call_command
+
+from tests.factories import chain_document, workflow_for
+
+pytestmark = pytest.mark.django_db
+
+
+def debug(source: str, commands: str, *args) -> tuple[str, int]:
+    out = StringIO()
+    with pytest.raises(SystemExit) as exited:
+        call_command("debug", source, *args, stdin=StringIO(commands), stdout=out)
+    return out.getvalue(), exited.value.code
+
+
+@pytest.fixture
+def chain_file(tmp_path):
+    path = tmp_path / "chain.json"
+    path.write_text(json.dumps(chain_document(3)))
+    return str(path)
+
+
+def test_step_pauses_before_every_node_in_order(chain_file):
+    out, code = debug(chain_file, "s\ns\n\n")
+
+    pauses = [line for line in out.splitlines() if "paused before" in line]
+    assert [p.split("paused before ")[1].split()[0] for p in pauses] == ["n0", "n1", "n2"]
+    assert code == 0 and "run succeeded" in out
+
+
+def test_continue_runs_to_the_end_without_further_pauses(chain_file):
+    out, code = debug(chain_file, "c\n")
+
+    assert out.count("paused before") == 1
+    assert code == 0
+
+
+def test_breakpoints_only_stops_at_marked_nodes_and_inspect_shows_upstream_output(user):
+    document = chain_document(3)
+    document["nodes"][2]["breakpoint"] = True
+    workflow = workflow_for(user, document)
+
+    out, code = debug(str(workflow.pk), "i n1\nc\n", "--breakpoints-only")
+
+    assert out.count("paused before") == 1 and "paused before n2" in out
+    assert "n1 (transform): succeeded" in out and "output: 1" in out
+    assert "input: 1" in out
+    assert code == 0
+
+
+def test_skip_does_not_run_the_node_and_skips_what_depends_on_it(chain_file):
+    out, _ = debug(chain_file, "s\nskip\n")
+
+    assert out.count("paused before") == 2
+    assert "n2: skipped (branch n1.out not taken)" in out
+
+
+def test_quit_cancels_the_run(chain_file):
+    out, code = debug(chain_file, "s\nq\n")
+
+    assert "run cancelled" in out
+    assert "n1: cancelled (run cancelled: quit from the debugger)" in out
+    assert "n2: cancelled" in out
+    assert code == 1
+
+
+def test_unknown_commands_are_explained_and_the_prompt_stays(chain_file):
+    out, code = debug(chain_file, "jump\ni nope\nc\n")
+
+    assert "unknown command 'jump'; commands: step (s), continue (c)" in out
+    assert "no node 'nope'; nodes: n0, n1, n2" in out
+    assert code == 0
+
+
+def test_end_of_input_quits(chain_file):
+    out, code = debug(chain_file, "")
+
+    assert "end of input: quitting" in out
+    assert code == 1

@@ -1,0 +1,186 @@
+"""`manage.py debug WORKFLOW [--input k=v]... [--breakpoints-only]`: step through a run in the
+terminal. The engine runs in this process; before a node's handler runs, the debugger stops
+(before every node, or with --breakpoints-only only at nodes marked `breakpoint: true`) and reads
+commands:
+
+  step (s, or an empty line)  run this node, stop before the next one
+  continue (c)                run on to the next breakpoint
+  inspect (i) [NODE]          show a node's state, output, error or reason (default: this one)
+  skip                        do not run this node: it yields null and takes no edge, so what
+                              depends only on it is skipped as on an untaken branch
+  quit (q)                    cancel the run (end of input also quits)
+
+Node and run timeouts are lifted while debugging: time spent at the prompt is not the node's.
+Nothing is recorded in the database. Exit status as `run_workflow`: 0 succeeded, 1 failed or
+cancelled, 2 invalid.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import sys
+from typing import Any
+
+from django.core.management.base import BaseCommand
+
+from engine import Execution, Graph, errors_only, load_document, validate_document
+from engine.events import NODE_STATUS
+from engine.handlers import registry as default_registry
+from engine.handlers.base import HandlerResult
+from engine.states import NODE_TERMINAL
+from workflows.management.commands.run_workflow import parse_input
+from workflows.management.commands.visualise import document_of
+
+HELP = "commands: step (s), continue (c), inspect (i) [node], skip, quit (q)"
+
+
+def text(value: Any, limit: int = 400) -> str:
+    rendered = json.dumps(value, default=str, ensure_ascii=False)
+    return rendered if len(rendered) <= limit else rendered[:limit] + "…"
+
+
+class Debugger:
+    """Stops before nodes and asks the user what to do; one prompt at a time."""
+
+    def __init__(self, read, write, *, break_all: bool) -> None:
+        self.read, self.write = read, write
+        self.stepping = break_all
+        self.execution: Execution | None = None
+        self.lock = asyncio.Lock()
+
+    def wants_stop(self, node_id: str) -> bool:
+        node = self.execution.graph.nodes[self.execution.graph.index[node_id]]
+        return self.stepping or bool(node.get("breakpoint"))
+
+    async def before(self, ctx) -> str:
+        """What to do with the node about to run: `run`, `skip` or `quit`."""
+        if not self.wants_stop(ctx.node_id):
+            return "run"
+        async with self.lock:
+            if not self.wants_stop(ctx.node_id):  # a `continue` while this one waited
+                return "run"
+            self.write(f"paused before {ctx.node_id} (attempt {ctx.attempt})")
+            self.write(f"  input: {text(ctx.input)}")
+            self.write(f"  config: {text(ctx.config)}")
+            return self.prompt(ctx)
+
+    def prompt(self, ctx) -> str:
+        while True:
+            line = self.read()
+            if line == "":
+                self.write("end of input: quitting")
+                return "quit"
+            command, _, argument = line.strip().partition(" ")
+            if command in ("", "s", "step"):
+                self.stepping = True
+                return "run"
+            if command in ("c", "continue"):
+                self.stepping = False
+                return "run"
+            if command in ("skip", "quit", "q"):
+                return "skip" if command == "skip" else "quit"
+            if command in ("i", "inspect"):
+                self.inspect(argument.strip() or ctx.node_id, ctx)
+            else:
+                self.write(f"unknown command {command!r}; {HELP}")
+
+    def inspect(self, node_id: str, ctx) -> None:
+        graph = self.execution.graph
+        if node_id not in graph.index:
+            self.write(f"no node {node_id!r}; nodes: {', '.join(graph.ids)}")
+            return
+        record = self.execution.records[graph.index[node_id]]
+        self.write(f"{node_id} ({graph.nodes[graph.index[node_id]]['type']}): {record.status}")
+        if node_id == ctx.node_id:
+            self.write(f"  input: {text(ctx.input)}")
+        if record.output is not None:
+            self.write(f"  output: {text(record.output)}")
+        if record.error:
+            self.write(f"  error: {record.error['type']}: {record.error['message']}")
+        if record.reason:
+            self.write(f"  reason: {record.reason}")
+
+
+class PausingHandler:
+    """A node type's handler behind the debugger: it asks before the real one runs."""
+
+    def __init__(self, handler, debugger: Debugger) -> None:
+        self._handler, self._debugger = handler, debugger
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._handler, name)
+
+    async def run(self, ctx) -> Any:
+        action = await self._debugger.before(ctx)
+        if action == "skip":
+            return HandlerResult(None, ())
+        if action == "quit":
+            self._debugger.execution.cancel("quit from the debugger")
+            raise asyncio.CancelledError
+        return await self._handler.run(ctx)
+
+
+class PausingRegistry:
+    def __init__(self, debugger: Debugger) -> None:
+        self.debugger = debugger
+
+    def get(self, type_name: str):
+        handler = default_registry.get(type_name)
+        return None if handler is None else PausingHandler(handler, self.debugger)
+
+
+def without_timeouts(document: dict) -> dict:
+    nodes = [{**node, "timeout_s": None} for node in document["nodes"]]
+    settings = {**(document.get("settings") or {}), "timeout_s": None}
+    return {**document, "nodes": nodes, "settings": settings}
+
+
+class Command(BaseCommand):
+    help = "Step through a workflow run in the terminal (step, continue, inspect, skip, quit)."
+    stealth_options = ("stdin",)
+
+    def add_arguments(self, parser) -> None:
+        parser.add_argument("workflow", help="a workflow id or a document file")
+        parser.add_argument("--input", action="append", default=[], metavar="K=V")
+        parser.add_argument(
+            "--breakpoints-only",
+            action="store_true",
+            help="stop only at nodes with `breakpoint: true` (default: before every node)",
+        )
+
+    def handle(self, *args, workflow: str, input: list[str], breakpoints_only: bool, **options):
+        stdin = options.get("stdin") or sys.stdin
+        document = without_timeouts(load_document(document_of(workflow)))
+        problems = errors_only(validate_document(document))
+        if problems:
+            for problem in problems:
+                self.stdout.write(f"invalid: {problem.code}: {problem.message}")
+            sys.exit(2)
+        debugger = Debugger(self.reader(stdin), self.stdout.write, break_all=not breakpoints_only)
+        execution = Execution(
+            Graph.from_document(document),
+            inputs=dict(parse_input(pair) for pair in input),
+            sink=self.show_event,
+            registry=PausingRegistry(debugger),
+        )
+        debugger.execution = execution
+        report = asyncio.run(execution.run())
+        self.stdout.write(f"run {report.status}")
+        for node_id, record in report.nodes.items():
+            why = f" ({record.reason})" if record.reason else ""
+            self.stdout.write(f"  {node_id}: {record.status}{why}")
+        sys.exit(0 if report.status == "succeeded" else 1)
+
+    def reader(self, stdin):
+        def read() -> str:
+            self.stdout.write("(debug) ", ending="")
+            self.stdout.flush()
+            return stdin.readline()
+
+        return read
+
+    def show_event(self, event) -> None:
+        if event.type == NODE_STATUS and event.status in NODE_TERMINAL:
+            error = f": {event.error['message']}" if event.error else ""
+            self.stdout.write(f"  {event.node} {event.status}{error}")
