@@ -134,3 +134,29 @@ def test_a_redis_restart_mid_run_loses_no_event(user):
     assert run_status(run.pk) == "succeeded"
     seqs = [e["seq"] for e in persisted_events(run.pk)]
     assert seqs == list(range(1, len(seqs) + 1))
+
+
+async def test_a_client_that_never_reads_slows_neither_the_run_nor_other_clients(user, server):
+    workflow = await sync_to_async(services.workflow_create)(
+        owner=user, source=chain(*([0.02] * 30))
+    )
+    run = await sync_to_async(services.run_create)(user=user, workflow_id=workflow.pk)
+    cookie = await sync_to_async(session_cookie)(user)
+    headers = {"Cookie": f"sessionid={cookie}", "Origin": f"http://{server}"}
+    url = f"ws://{server}/ws/runs/{run.pk}/"
+    began = time.monotonic()
+    async with (
+        websockets.connect(url, additional_headers=headers, max_queue=1) as stuck,
+        websockets.connect(url, additional_headers=headers) as reader,
+    ):
+        events = []
+        while True:
+            event = json.loads(await reader.recv())
+            events.append(event)
+            if event["type"] == "run.status" and event["status"] != "running":
+                break
+        elapsed = time.monotonic() - began
+        assert stuck.state.name == "OPEN"
+    assert events[-1]["status"] == "succeeded"
+    assert [e["seq"] for e in events] == list(range(1, len(events) + 1))
+    assert elapsed < 10  # 30 nodes of 20 ms; a blocked server would never get here
