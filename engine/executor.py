@@ -10,13 +10,19 @@ from __future__ import annotations
 import asyncio
 import json
 import time
-from collections import deque
+from collections import ChainMap, deque
 from collections.abc import Callable, Mapping
 from functools import partial
 from typing import Any
 
 from engine.backoff import retry_delay
 from engine.config import render_config
+from engine.containers import (
+    Body,
+    iteration_reports,
+    iteration_snapshots,
+    restore_iterations,
+)
 from engine.events import (
     DEFAULT_PREVIEW_BYTES,
     NODE_LOG,
@@ -24,11 +30,19 @@ from engine.events import (
     NODE_STATUS,
     RUN_STATUS,
     Event,
+    iso_us,
     new_event,
     preview,
 )
 from engine.graph import Graph
-from engine.handlers.base import ERROR_HANDLE, HandlerContext, HandlerResult, NodeError, Registry
+from engine.handlers.base import (
+    ERROR_HANDLE,
+    HandlerContext,
+    HandlerResult,
+    NodeError,
+    Registry,
+    Wait,
+)
 from engine.planner import RUN, Planner
 from engine.report import NodeRecord, RunReport
 from engine.scope import Scope
@@ -56,6 +70,8 @@ UPSTREAM_FAILED = NodeState.UPSTREAM_FAILED
 CANCELLED = NodeState.CANCELLED
 IN_FLIGHT = frozenset({QUEUED, RUNNING, RETRYING})
 DRY_RUN_OUTPUT = {"dry_run": True}
+DEFAULT_DURABLE_DELAY_S = 60.0
+DEFAULT_MAX_DEPTH = 5
 
 
 def output_too_large(value: Any, limit: int) -> str | None:
@@ -79,7 +95,10 @@ class SystemClock:
 class Execution:
     """One run of a graph. See the module docstring; `options` keys: `http_allow_private`,
     `env` (values for the names allow-listed in settings.env), `secrets`, `max_output_preview`
-    (bytes), `clock` (an object with `time()` and `async sleep(s)`), `dry_run`."""
+    (bytes), `clock` (an object with `time()` and `async sleep(s)`), `dry_run`, `debug`
+    (breakpoints pause), `durable_delay_threshold_s` (a longer `delay` parks the run; default
+    60, None: never), `run_subworkflow` (async `(workflow, inputs, depth, node_id) -> outputs`),
+    `depth` and `max_depth` (sub-workflow nesting)."""
 
     def __init__(
         self,
@@ -95,6 +114,20 @@ class Execution:
     ) -> None:
         options = dict(options or {})
         n = len(graph)
+        self._options = options
+        body = options.pop("body", None) or {}
+        self._parent: Execution | None = body.get("parent")
+        self._root: Execution = self._parent._root if self._parent is not None else self
+        self._tearing_down = False
+        self._loop_vars: dict | None = body.get("loop")
+        self._path: str | None = body.get("path")
+        self._iterations: dict[int, dict[int, Execution]] = {}
+        self._restored_iterations: dict[int, dict[int, dict]] = {}
+        self._body_graphs: dict[int, Graph] = {}
+        self._debug = bool(options.get("debug"))
+        self._passed_breakpoints: set[int] = set()
+        threshold = options.get("durable_delay_threshold_s", DEFAULT_DURABLE_DELAY_S)
+        self._durable_delay_s = None if threshold is None else float(threshold)
         self.graph = graph
         self.run_id = run_id
         self._sink = sink
@@ -116,7 +149,10 @@ class Execution:
         self.records = [NodeRecord() for _ in range(n)]
         self.outputs: dict[str, Any] = {}
         self._planner = Planner(graph)
-        self._results: dict[str, Any] = {}  # node id -> output, what expressions read
+        # node id -> output, what expressions read (a body also reads its container's scope)
+        self._results: dict[str, Any] | ChainMap = (
+            {} if self._parent is None else ChainMap({}, self._parent._results)
+        )
         self._carried: list[Any] = [None] * n  # what a node's taken edges carry
         self._config_override: dict[int, dict] = {}
         self._seq = 0
@@ -138,8 +174,13 @@ class Execution:
         self._handler_settings = {
             "http_allow_private": bool(options.get("http_allow_private")),
             "dry_run": self._dry_run,
+            "clock": self._clock,
+            "run_subworkflow": options.get("run_subworkflow"),
+            "depth": int(options.get("depth") or 0),
+            "max_depth": int(options.get("max_depth") or DEFAULT_MAX_DEPTH),
         }
         self.inputs = self._run_inputs(inputs or {})
+        self._root_input = body["root_input"] if body else self.inputs
         secrets = dict(options.get("secrets") or {})
         self._secret_values = [v for v in secrets.values() if isinstance(v, str) and len(v) >= 4]
         env = options.get("env") or {}
@@ -195,6 +236,8 @@ class Execution:
     async def _tear_down(self) -> None:
         """The task running the run was cancelled (e.g. a worker shutting down): cancel the
         node tasks without recording anything, so the snapshot keeps them in flight."""
+        if self._parent is None:
+            self._tearing_down = True
         while self._waiting:
             item = self._waiting.popleft()
             if not isinstance(item, int):
@@ -228,7 +271,108 @@ class Execution:
         i = self._waiting_node(node_id)
         if config is not None:
             self._config_override[i] = config
+        self._passed_breakpoints.add(i)
+        self.records[i].wait = None
         self._resumed.append((i, RUN))
+
+    def approve_node(
+        self, node_id: str, approved: bool, data: Any = None, by: Any = None
+    ) -> dict[str, Any]:
+        """Decide an `approval` node parked `waiting`: it succeeds with output `{"approved",
+        "data", "by", "at"}` and follows its `approved` or `rejected` handle. Call before
+        `run()` on a restored execution; returns the output."""
+        i = self._waiting_node(node_id)
+        wait = self.records[i].wait or {}
+        if wait.get("kind") != "approval":
+            raise ValueError(f"node {node_id!r} is not waiting for an approval")
+        return self._decide_approval(i, bool(approved), data, by)
+
+    def _decide_approval(self, i: int, approved: bool, data: Any, by: Any) -> dict[str, Any]:
+        record = self.records[i]
+        now = self._now()
+        output = {"approved": approved, "data": data, "by": by, "at": iso_us(now)}
+        record.handles = ("approved",) if approved else ("rejected",)
+        self._wake(i, record, output, now)
+        return output
+
+    def _wake(self, i: int, record: NodeRecord, output: Any, now: float) -> None:
+        record.wait = None
+        if record.attempts == 0:
+            record.attempts = 1
+        self._succeeded(i, record, output)
+        self._resumed.extend(self._planner.settle(i, SUCCEEDED, record.handles))
+
+    def _wake_due(self) -> None:
+        """Parked nodes whose time has come: a durable delay fires, an approval past its
+        `timeout_s` is rejected."""
+        now = self._now()
+        for i, record in enumerate(self.records):
+            wait = record.wait
+            if record.status is not WAITING or not wait or wait.get("wake_at") is None:
+                continue
+            if now < wait["wake_at"]:
+                continue
+            if wait["kind"] == "approval":
+                self._decide_approval(i, False, None, "timeout")
+            else:
+                record.handles = ("out",)
+                self._wake(i, record, (wait.get("data") or {}).get("output"), now)
+
+    @property
+    def wake_at(self) -> float | None:
+        """When a parked run must be resumed by itself (the earliest durable delay or
+        approval deadline), epoch seconds; None when only a person can resume it."""
+        times = [
+            record.wait["wake_at"]
+            for record in self.records
+            if record.status is WAITING and record.wait and record.wait.get("wake_at") is not None
+        ]
+        return min(times) if times else None
+
+    def waiting_for(self, node_id: str) -> str | None:
+        """What a node waits for (`approval`, `delay`, `breakpoint`, `failure`), or None."""
+        i = self.graph.index.get(node_id)
+        if i is None or self.records[i].status is not WAITING:
+            return None
+        return (self.records[i].wait or {}).get("kind", "failure")
+
+    def record_of(self, node_id: str, iteration: str = "") -> NodeRecord | None:
+        """A node's record at top level (`""`) or in an iteration (`"M[2]/L[1]"`)."""
+        execution: Execution | None = self
+        for step in filter(None, iteration.split("/")):
+            container, _, index = step.rpartition("[")
+            c = execution.graph.index.get(container)
+            if c is None or not index.endswith("]") or not index[:-1].isdigit():
+                return None
+            execution = execution._iterations.get(c, {}).get(int(index[:-1]))
+            if execution is None:
+                return None
+        i = execution.graph.index.get(node_id)
+        return None if i is None else execution.records[i]
+
+    def _at_breakpoint(self, i: int, record: NodeRecord) -> bool:
+        return (
+            self._debug
+            and self.graph.nodes[i]["breakpoint"]
+            and record.attempts == 0
+            and i not in self._passed_breakpoints
+        )
+
+    def _park(self, i: int, record: NodeRecord, wait: Wait) -> None:
+        """A node waits (approval, durable delay, breakpoint): the run pauses once nothing
+        else runs, and its snapshot says when it wakes by itself."""
+        record.wait = {"kind": wait.kind, "wake_at": wait.wake_at, "data": wait.data}
+        self._parking = True
+        self._set(i, record, WAITING, self._now())
+
+    def _cancel_unfinished(self, reason: str) -> None:
+        """A body whose container stopped: what had not ended is cancelled."""
+        for i, record in enumerate(self.records):
+            if record.status not in NODE_TERMINAL and self.graph.parents[i] < 0:
+                self._cancelled(i, record, reason)
+        for children in self._iterations.values():
+            for child in children.values():
+                child._cancel_unfinished(reason)
 
     def skip_node(self, node_id: str) -> None:
         """Resume a node parked `waiting` by marking it skipped (its edges are skipped)."""
@@ -260,23 +404,27 @@ class Execution:
                     self.graph.edge_ids, self._planner.edge_states, strict=True
                 )
             },
+            "iterations": iteration_snapshots(self),
+            "wake_at": self.wake_at,
         }
 
     def report(self) -> RunReport:
-        ids = self.graph.ids
+        ids, parents = self.graph.ids, self.graph.parents
         return RunReport(
             run=self.run_id,
             status=self.status,
             started=self.started,
             finished=self.finished,
-            nodes={ids[i]: record for i, record in enumerate(self.records)},
+            nodes={ids[i]: record for i, record in enumerate(self.records) if parents[i] < 0},
             outputs=dict(self.outputs),
+            iterations=iteration_reports(self),
             error=self.error,
         )
 
     # ---- scheduling --------------------------------------------------------------------
 
     async def _begin(self) -> None:
+        self._wake_due()
         decisions = self._planner.start()
         decisions.extend(self._restored)
         decisions.extend(self._resumed)
@@ -358,7 +506,10 @@ class Execution:
         record = self.records[i]
         try:
             try:
-                output, error = await self._attempt(i, record)
+                if self._at_breakpoint(i, record):
+                    output, error = Wait("breakpoint"), None
+                else:
+                    output, error = await self._attempt(i, record)
                 if error is not None and record.attempts < self._max_attempts[i]:
                     output, error = await self._retry(i, record, error)
             except asyncio.CancelledError:
@@ -369,7 +520,10 @@ class Execution:
                 self._cancelled(i, record, self._stop_reason)
                 return
             self._tasks.pop(i, None)
-            if error is None:
+            if isinstance(output, Wait):
+                self._park(i, record, output)
+                status = None
+            elif error is None:
                 self._succeeded(i, record, output)
                 status = SUCCEEDED
             elif self._failed(i, record, error):
@@ -421,7 +575,7 @@ class Execution:
         handler = self._handlers[i]
         sources = self._sources(i) if graph.n_sources[i] else {}
         if not sources:
-            value = None if graph.n_sources[i] else self.inputs
+            value = None if graph.n_sources[i] else self._root_input
         elif len(sources) == 1:
             (value,) = sources.values()
         else:
@@ -431,7 +585,9 @@ class Execution:
             return value, None
         try:
             node_id = graph.ids[i]
-            scope = Scope(self._fixed, self._results, node_id, record.attempts, value)
+            scope = Scope(
+                self._fixed, self._results, node_id, record.attempts, value, self._loop_vars
+            )
             raw = config = self._config_override.get(i, node["config"])
             if graph.render_config[i] or i in self._config_override:
                 config = self._render(raw, scope, handler.expression_fields)
@@ -448,6 +604,7 @@ class Execution:
                 partial(self._log, i),
                 self._handler_settings,
                 raw,
+                Body(self, i, record.attempts, value) if handler.container else None,
             )
             timeout = node["timeout_s"]
             if not timeout:
@@ -463,6 +620,8 @@ class Execution:
         if isinstance(result, HandlerResult):
             record.handles = result.handles
             result = result.output
+        elif isinstance(result, Wait):
+            return result, None
         else:
             record.handles = ("out",)
         if self._max_output_bytes:
@@ -771,6 +930,7 @@ class Execution:
             self.records[i] = record
             if record.status is not PENDING:
                 planner.decided[i] = 1
+        restore_iterations(self, snapshot.get("iterations") or {})
         self._restored = self._replay()
 
     def _replay(self) -> list[tuple[int, str]]:

@@ -23,6 +23,7 @@ class NodeRecord:
         "reason",
         "started",
         "status",
+        "wait",
     )
 
     def __init__(self) -> None:
@@ -36,6 +37,7 @@ class NodeRecord:
         self.handles: tuple[str, ...] = ()  # the output handles chosen on success
         self.reason: str | None = None  # why a node did not run
         self.attempt_started = 0.0  # the current attempt's start (not persisted)
+        self.wait: dict | None = None  # while waiting: {"kind", "wake_at", "data"}
 
     def to_dict(self) -> dict[str, Any]:
         """The SPEC §7 shape of this node."""
@@ -64,6 +66,7 @@ class NodeRecord:
             "handled": self.handled,
             "handles": list(self.handles),
             "reason": self.reason,
+            "wait": self.wait,
         }
 
     @classmethod
@@ -78,6 +81,7 @@ class NodeRecord:
         record.handled = bool(state.get("handled", False))
         record.handles = tuple(state.get("handles") or ())
         record.reason = state.get("reason")
+        record.wait = state.get("wait")
         return record
 
 

@@ -7,6 +7,7 @@ from engine.handlers.base import (
     HandlerResult,
     NodeError,
     Registry,
+    Wait,
 )
 
 registry = Registry()
@@ -18,6 +19,7 @@ __all__ = [
     "HandlerResult",
     "NodeError",
     "Registry",
+    "Wait",
     "registry",
 ]
 

@@ -36,6 +36,7 @@ class HandlerContext:
     log: Callable[[str], None]  # each line becomes a `node.log` event
     settings: dict[str, Any] = field(default_factory=dict)  # engine options (e.g. http policy)
     raw_config: dict[str, Any] = field(default_factory=dict)  # config before rendering
+    body: Any = None  # containers: runs one iteration of the body (engine.containers.Body)
 
     def evaluate(self, expression: str) -> Any:
         """Evaluate an expression in this node's scope (condition, router cases)."""
@@ -50,6 +51,17 @@ class HandlerResult:
 
     output: Any
     handles: tuple[str, ...] = ("out",)
+
+
+@dataclass(frozen=True)
+class Wait:
+    """A handler's answer that parks the node `waiting` and the run `paused` (approval,
+    durable delay). `wake_at` (epoch seconds) is when the engine resumes it by itself; `data`
+    is kept in the snapshot."""
+
+    kind: str
+    wake_at: float | None = None
+    data: dict[str, Any] = field(default_factory=dict)
 
 
 class Handler(ABC):
@@ -73,6 +85,12 @@ class Handler(ABC):
     def output_handles(self, config: dict[str, Any]) -> tuple[str, ...]:
         """The handles this node has with this config (router: its cases and default)."""
         return self.outputs
+
+    def grow(self, node: dict[str, Any], output: Any) -> dict[str, list] | None:
+        """Dynamic growth: the nodes and edges a successful result adds to the running graph
+        (`{"nodes", "edges"}`), or None. Must be a pure function of the node and its output,
+        since a restored run calls it again with the recorded output."""
+        return None
 
     @abstractmethod
     async def run(self, ctx: HandlerContext) -> HandlerResult:

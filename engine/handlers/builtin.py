@@ -240,6 +240,8 @@ BUILTINS: tuple[type[Handler], ...] = (
 
 def register_builtins(registry: Any) -> None:
     """Add the built-in types to a registry (those it already has are left alone)."""
-    for handler in BUILTINS:
+    from engine.handlers.flow import FLOW_TYPES
+
+    for handler in (*BUILTINS, *FLOW_TYPES):
         if handler.type not in registry:
             registry.register(handler)
