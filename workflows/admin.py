@@ -1,8 +1,41 @@
-"""Admin: workflows with their nodes and edges, runs with their node attempts."""
+"""Admin: workflows with their nodes, edges and a picture of the DAG; the run history with
+status badges, per-run node counts, filters, search, and a read-only run page (node attempts
+with their reasons, the events, the DAG in the run's final colours, a link to the canvas)."""
 
-from django.contrib import admin
+from django.contrib import admin, messages
+from django.db.models import Count, IntegerField, OuterRef, Subquery
+from django.db.models.functions import Coalesce
+from django.utils.html import format_html, format_html_join
+from django.utils.safestring import mark_safe
 
+from workflows import observability, selectors
 from workflows.models import NodeRun, RunEvent, Workflow, WorkflowEdge, WorkflowNode, WorkflowRun
+from workflows.serializers import iso
+
+EVENTS_SHOWN = 500
+DAG_STYLE = "overflow:auto;max-width:100%;border:1px solid #e2e8f0;padding:6px;background:#fff"
+
+
+def badge(status: str) -> str:
+    """A state as the canvas shows it: its SPEC §4 colour, never colour alone (the label)."""
+    colour = observability.STATE_COLOURS.get(status, "#94a3b8")
+    text = "#fff" if status in observability.DARK_STATES else "#0f172a"
+    dashed = "border:1px dashed #64748b;" if status == "skipped" else ""
+    return format_html(
+        '<span class="run-status" data-status="{}" style="background:{};color:{};{}'
+        'padding:1px 8px;border-radius:9px;white-space:nowrap">{}</span>',
+        status,
+        colour,
+        text,
+        dashed,
+        status.replace("_", " "),
+    )
+
+
+def dag_picture(document: dict, statuses: dict | None = None) -> str:
+    return format_html(
+        '<div style="{}">{}</div>', DAG_STYLE, mark_safe(observability.svg(document, statuses))
+    )
 
 
 class WorkflowNodeInline(admin.TabularInline):
@@ -35,8 +68,14 @@ class WorkflowAdmin(admin.ModelAdmin):
     list_display = ("id", "name", "owner", "revision", "valid", "updated_at")
     list_filter = ("valid",)
     search_fields = ("name", "description", "owner__username")
-    readonly_fields = ("revision", "valid", "errors", "created_at", "updated_at")
+    readonly_fields = ("dag", "revision", "valid", "errors", "created_at", "updated_at")
     inlines = [WorkflowNodeInline, WorkflowEdgeInline]
+
+    @admin.display(description="DAG")
+    def dag(self, workflow: Workflow) -> str:
+        if workflow.pk is None:
+            return "-"
+        return dag_picture(selectors.workflow_document(workflow=workflow))
 
 
 class NodeRunInline(admin.TabularInline):
@@ -46,28 +85,261 @@ class NodeRunInline(admin.TabularInline):
         "node_id",
         "iteration",
         "attempt",
-        "status",
+        "state",
         "started_at",
         "finished_at",
-        "duration_ms",
+        "duration",
         "handled",
-        "error",
+        "error_text",
+        "reason",
     )
     readonly_fields = fields
     can_delete = False
+    ordering = ("iteration", "started_at", "node_id", "attempt")
 
     def has_add_permission(self, request, obj=None) -> bool:
         return False
 
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    @admin.display(description="status")
+    def state(self, row: NodeRun) -> str:
+        return badge(row.status)
+
+    @admin.display(description="duration")
+    def duration(self, row: NodeRun) -> str:
+        if row.started_at and row.finished_at:
+            return f"{observability.ms_between(row.started_at, row.finished_at) / 1000:.2f} s"
+        return "-"
+
+    @admin.display(description="error")
+    def error_text(self, row: NodeRun) -> str:
+        if not row.error:
+            return "-"
+        return f"{row.error.get('type')}: {row.error.get('message')}"
+
+
+def node_count(status: str) -> Coalesce:
+    """Top-level nodes of a run in `status`, as a subquery evaluated only for the rows shown.
+    A failed attempt that was retried (or lost with its worker) is not a failed node."""
+    rows = NodeRun.objects.filter(run=OuterRef("pk"), iteration="", status=status)
+    if status == "failed":
+        rows = rows.exclude(reason__in=("retried", "worker lost; attempted again"))
+    counted = rows.order_by().values("run").annotate(n=Count("*")).values("n")
+    return Coalesce(Subquery(counted, output_field=IntegerField()), 0)
+
 
 @admin.register(WorkflowRun)
 class WorkflowRunAdmin(admin.ModelAdmin):
-    list_display = ("id", "workflow", "status", "mode", "trigger", "created_at", "finished_at")
-    list_filter = ("status", "mode", "trigger")
-    search_fields = ("workflow__name",)
+    list_display = (
+        "id",
+        "workflow",
+        "status_badge",
+        "trigger",
+        "started_at",
+        "duration",
+        "succeeded",
+        "failed",
+        "skipped",
+    )
+    list_display_links = ("id",)
+    list_filter = ("status", "trigger", "mode", "workflow", "created_at")
+    search_fields = ("workflow__name", "error__message")
+    date_hierarchy = "created_at"
     list_select_related = ("workflow",)
-    raw_id_fields = ("workflow", "created_by", "parent_run", "source_run")
+    show_full_result_count = False
+    list_per_page = 50
+    actions = ["cancel_runs", "rerun_runs"]
     inlines = [NodeRunInline]
+    fieldsets = (
+        (None, {"fields": ("overview", "canvas_link", "dag")}),
+        (
+            "Run",
+            {
+                "fields": (
+                    "workflow",
+                    "status_badge",
+                    "mode",
+                    "trigger",
+                    "revision",
+                    "created_by",
+                    "created_at",
+                    "started_at",
+                    "finished_at",
+                    "run_error",
+                    "inputs",
+                    "outputs",
+                    "source_run",
+                    "from_node",
+                    "parent_run",
+                    "parent_node",
+                )
+            },
+        ),
+        ("Events", {"fields": ("event_list",), "classes": ("collapse",)}),
+    )
+
+    def get_queryset(self, request):
+        runs = super().get_queryset(request).defer("document", "state", "inputs", "outputs")
+        if request.resolver_match and request.resolver_match.url_name.endswith("changelist"):
+            runs = runs.annotate(
+                n_succeeded=node_count("succeeded"),
+                n_failed=node_count("failed"),
+                n_skipped=node_count("skipped"),
+            )
+        return runs
+
+    def get_object(self, request, object_id, from_field=None):
+        run = super().get_object(request, object_id, from_field)
+        if run is not None:  # the detail page shows the document and inputs: load them
+            run.refresh_from_db(fields=["document", "state", "inputs", "outputs"])
+        return run
+
+    def get_search_results(self, request, queryset, search_term):
+        results, duplicates = super().get_search_results(request, queryset, search_term)
+        term = search_term.strip().lstrip("#")
+        if term.isdigit():
+            results = results | queryset.filter(pk=int(term))
+        return results, duplicates
+
+    def get_readonly_fields(self, request, obj=None):
+        return [name for _, options in self.fieldsets for name in options["fields"]]
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    # ---- columns ------------------------------------------------------------------------
+
+    @admin.display(description="status", ordering="status")
+    def status_badge(self, run: WorkflowRun) -> str:
+        return badge(run.status)
+
+    @admin.display(description="duration")
+    def duration(self, run: WorkflowRun) -> str:
+        if not (run.started_at and run.finished_at):
+            return "-"
+        return f"{observability.ms_between(run.started_at, run.finished_at) / 1000:.1f} s"
+
+    @admin.display(description="✓", ordering="n_succeeded")
+    def succeeded(self, run: WorkflowRun) -> int:
+        return run.n_succeeded
+
+    @admin.display(description="✕", ordering="n_failed")
+    def failed(self, run: WorkflowRun) -> int:
+        return run.n_failed
+
+    @admin.display(description="↷", ordering="n_skipped")
+    def skipped(self, run: WorkflowRun) -> int:
+        return run.n_skipped
+
+    # ---- the detail page ----------------------------------------------------------------
+
+    @admin.display(description="summary")
+    def overview(self, run: WorkflowRun) -> str:
+        data = observability.timeline(run)
+        eff = data["efficiency"]
+        return format_html(
+            "{} · wall {} s · critical path {} ({} s) · parallel efficiency {}",
+            badge(run.status),
+            f"{data['wall_ms'] / 1000:.1f}",
+            " → ".join(data["critical_path"]) or "-",
+            f"{data['critical_path_ms'] / 1000:.1f}",
+            "n/a" if eff is None else f"{round(eff * 100)}%",
+        )
+
+    @admin.display(description="canvas")
+    def canvas_link(self, run: WorkflowRun) -> str:
+        url = f"/workflows/{run.workflow_id}/runs/{run.pk}/"
+        return format_html(
+            '<a href="{}" target="_blank">Open run {} on the canvas</a>', url, run.pk
+        )
+
+    @admin.display(description="DAG in the run's final states")
+    def dag(self, run: WorkflowRun) -> str:
+        return dag_picture(run.document, observability.node_statuses(run))
+
+    @admin.display(description="error")
+    def run_error(self, run: WorkflowRun) -> str:
+        if not run.error:
+            return "-"
+        return f"{run.error.get('type')}: {run.error.get('message')}"
+
+    @admin.display(description="events")
+    def event_list(self, run: WorkflowRun) -> str:
+        events = list(RunEvent.objects.filter(run=run).order_by("seq")[:EVENTS_SHOWN])
+        if not events:
+            return "-"
+        rows = format_html_join(
+            "",
+            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+            (event_row(event) for event in events),
+        )
+        more = RunEvent.objects.filter(run=run).count() - len(events)
+        tail = format_html("<p>… and {} more</p>", more) if more > 0 else ""
+        return format_html(
+            '<table class="run-events"><thead><tr><th>seq</th><th>at</th><th>type</th>'
+            "<th>node</th><th>status</th><th>detail</th></tr></thead><tbody>{}</tbody>"
+            "</table>{}",
+            rows,
+            tail,
+        )
+
+    # ---- actions --------------------------------------------------------------------------
+
+    @admin.action(description="Cancel the selected runs")
+    def cancel_runs(self, request, queryset) -> None:
+        from workflows import control
+
+        done = 0
+        for run in queryset.exclude(status__in=("succeeded", "failed", "cancelled")):
+            try:
+                control.run_cancel(run=run)
+                done += 1
+            except Exception as exc:  # one refusal must not hide the others' outcome
+                self.message_user(request, f"run {run.pk}: {exc}", messages.WARNING)
+        self.message_user(request, f"cancel requested for {done} run(s)")
+
+    @admin.action(description="Re-run the selected runs")
+    def rerun_runs(self, request, queryset) -> None:
+        from workflows import services
+        from workflows.models import RunTrigger
+
+        created = []
+        for run in queryset.select_related("workflow"):
+            try:
+                new = services.run_create(
+                    user=run.workflow.owner,
+                    workflow_id=run.workflow_id,
+                    inputs=run.inputs,
+                    mode=run.mode,
+                    trigger=RunTrigger.RERUN,
+                    source_run=run,
+                )
+                created.append(str(new.pk))
+            except Exception as exc:
+                self.message_user(request, f"run {run.pk}: {exc}", messages.WARNING)
+        if created:
+            self.message_user(request, f"queued re-run(s): {', '.join(created)}")
+
+
+def event_row(event: RunEvent) -> tuple:
+    payload = event.payload or {}
+    detail = ""
+    if payload.get("error"):
+        detail = payload["error"].get("message", "")
+    elif payload.get("attempt"):
+        detail = f"attempt {payload['attempt']}"
+    if payload.get("duration_ms") is not None:
+        detail += f" ({payload['duration_ms']} ms)"
+    return (
+        event.seq,
+        iso(event.at),
+        event.type,
+        payload.get("node") or "",
+        payload.get("status") or "",
+        detail.strip(),
+    )
 
 
 @admin.register(RunEvent)

@@ -66,7 +66,6 @@ def build_diamond_run(owner) -> WorkflowRun:
         started_at=at(0),
         finished_at=at(6.5),
         created_by=owner,
-        inputs={"who": "x"},
     )
     rows = [
         ("a", 0, 2, ["out"], {"n": 1}),

@@ -1,0 +1,169 @@
+import pytest
+from django.test import Client
+from django.utils import timezone
+
+from tests.observability.conftest import at, build_diamond_run
+from workflows.models import NodeRun, RunEvent, WorkflowRun
+
+pytestmark = pytest.mark.django_db
+
+EVERY_STATE = [
+    "pending",
+    "queued",
+    "running",
+    "retrying",
+    "waiting",
+    "succeeded",
+    "failed",
+    "skipped",
+    "upstream_failed",
+    "cancelled",
+]
+
+
+@pytest.fixture
+def admin_client(django_user_model, settings) -> Client:
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    admin = django_user_model.objects.create_superuser("root", "root@example.com", "pw-root-1")
+    client = Client()
+    client.force_login(admin)
+    return client
+
+
+@pytest.fixture
+def every_state_run(user) -> WorkflowRun:
+    """The diamond run plus one extra row per node state."""
+    run = build_diamond_run(user)
+    run.status = "failed"
+    run.error = {"message": "node c failed: kaboom", "type": "exception"}
+    run.save()
+    for i, status in enumerate(EVERY_STATE):
+        NodeRun.objects.create(
+            run=run,
+            node_id=f"x_{status}",
+            iteration="each[0]" if status == "pending" else "",
+            status=status,
+            started_at=at(i),
+            finished_at=at(i + 0.5),
+            error={"message": "kaboom", "type": "exception"} if status == "failed" else None,
+            reason="upstream c failed" if status == "upstream_failed" else "",
+        )
+    return run
+
+
+def test_run_list_shows_badges_counts_and_durations(admin_client, every_state_run):
+    response = admin_client.get("/admin/workflows/workflowrun/")
+
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert 'data-status="failed" style="background:#ef4444' in html
+    assert "6.5 s" in html
+    row = html.split(f'<a href="/admin/workflows/workflowrun/{every_state_run.pk}/change/')[1]
+    cells = row.split("</tr>")[0]
+    # 5 diamond nodes + x_succeeded succeeded; x_failed failed; never + x_skipped skipped.
+    assert '<td class="field-succeeded">6</td>' in cells
+    assert '<td class="field-failed">1</td>' in cells
+    assert '<td class="field-skipped">2</td>' in cells
+
+
+def test_run_list_filters_by_status_and_searches_error_text_and_id(admin_client, every_state_run):
+    other = build_diamond_run(every_state_run.workflow.owner)
+
+    by_status = admin_client.get("/admin/workflows/workflowrun/?status__exact=failed")
+    by_error = admin_client.get("/admin/workflows/workflowrun/?q=kaboom")
+    by_id = admin_client.get(f"/admin/workflows/workflowrun/?q={other.pk}")
+
+    link = "/admin/workflows/workflowrun/{}/change/"
+    assert link.format(every_state_run.pk) in by_status.content.decode()
+    assert link.format(other.pk) not in by_status.content.decode()
+    assert link.format(every_state_run.pk) in by_error.content.decode()
+    assert link.format(other.pk) not in by_error.content.decode()
+    assert link.format(other.pk) in by_id.content.decode()
+
+
+def test_run_detail_shows_node_runs_reasons_events_dag_and_canvas_link(
+    admin_client, every_state_run
+):
+    response = admin_client.get(f"/admin/workflows/workflowrun/{every_state_run.pk}/change/")
+
+    assert response.status_code == 200
+    html = response.content.decode()
+    for status in EVERY_STATE:
+        assert f'data-status="{status}"' in html
+    assert "branch gate.false not taken" in html
+    assert "upstream c failed" in html
+    assert "exception: kaboom" in html
+    assert '<svg xmlns="http://www.w3.org/2000/svg"' in html
+    assert '<g data-node-id="never" data-status="skipped">' in html
+    expected = f"/workflows/{every_state_run.workflow_id}/runs/{every_state_run.pk}/"
+    assert f'href="{expected}"' in html
+    assert '<table class="run-events">' in html and "node.status" in html
+    assert "critical path a → b → d → gate" in html
+
+
+def test_workflow_page_draws_the_dag(admin_client, diamond_run):
+    response = admin_client.get(f"/admin/workflows/workflow/{diamond_run.workflow_id}/change/")
+
+    assert response.status_code == 200
+    assert '<g data-node-id="gate" data-status="">' in response.content.decode()
+
+
+def test_run_list_stays_within_a_query_budget_with_1000_runs(
+    admin_client, diamond_run, django_assert_max_num_queries
+):
+    now = timezone.now()
+    runs = WorkflowRun.objects.bulk_create(
+        WorkflowRun(
+            workflow=diamond_run.workflow,
+            document={},
+            revision=1,
+            status="succeeded" if i % 3 else "failed",
+            started_at=now,
+            finished_at=now,
+        )
+        for i in range(1000)
+    )
+    NodeRun.objects.bulk_create(
+        NodeRun(run=run, node_id=node, status="succeeded") for run in runs for node in ("a", "b")
+    )
+    RunEvent.objects.bulk_create(
+        RunEvent(run=run, seq=1, type="run.status", at=now, payload={}) for run in runs[:100]
+    )
+
+    with django_assert_max_num_queries(12):
+        response = admin_client.get("/admin/workflows/workflowrun/")
+    with django_assert_max_num_queries(12):
+        filtered = admin_client.get("/admin/workflows/workflowrun/?status__exact=failed&q=diamond")
+
+    assert response.status_code == 200 and filtered.status_code == 200
+    assert response.content.decode().count('<td class="field-succeeded">2</td>') == 50
+
+
+@pytest.mark.django_db(transaction=True)
+def test_cancel_action_cancels_a_queued_run(admin_client, diamond_run):
+    queued = build_diamond_run(diamond_run.workflow.owner)
+    WorkflowRun.objects.filter(pk=queued.pk).update(status="queued", finished_at=None, state=None)
+    RunEvent.objects.filter(run=queued).delete()
+    NodeRun.objects.filter(run=queued).delete()
+
+    response = admin_client.post(
+        "/admin/workflows/workflowrun/",
+        {"action": "cancel_runs", "_selected_action": [queued.pk]},
+        follow=True,
+    )
+
+    assert response.status_code == 200
+    queued.refresh_from_db()
+    assert queued.status == "cancelled"
+
+
+def test_rerun_action_queues_a_new_run_linked_to_its_source(admin_client, diamond_run):
+    response = admin_client.post(
+        "/admin/workflows/workflowrun/",
+        {"action": "rerun_runs", "_selected_action": [diamond_run.pk]},
+        follow=True,
+    )
+
+    assert response.status_code == 200
+    rerun = WorkflowRun.objects.get(source_run=diamond_run)
+    assert rerun.trigger == "rerun" and rerun.status == "queued"
