@@ -66,7 +66,9 @@ def timeline(run: WorkflowRun) -> dict[str, Any]:
     """The run's spans, critical path and parallel efficiency (the timeline API's body)."""
     rows = list(NodeRun.objects.filter(run=run).order_by("started_at", "node_id", "attempt"))
     now = timezone.now()
-    spans = [span_of(row, run.finished_at or now) for row in rows if row.started_at]
+    # Nodes a partial re-run reused ran in the source run, not in this one.
+    ran = [row for row in rows if row.started_at and not row.reason.startswith("reused from run")]
+    spans = [span_of(row, run.finished_at or now) for row in ran]
     top = [span for span in spans if not span.iteration]
     origin = run.started_at or min((span.start for span in spans), default=None)
     end = run.finished_at or max((span.end for span in spans), default=origin)

@@ -575,6 +575,10 @@ def load_for_execution(run_id: int) -> tuple[WorkflowRun, dict | None]:
         snapshot = snapshot_from_rows(run)
         mark_interrupted(run)
         return run, snapshot
+    if run.source_run_id and run.from_node and run.state is None:  # partial re-run
+        from workflows.rerun import rerun_snapshot
+
+        return run, rerun_snapshot(run)
     return run, run.state  # queued: fresh, or resumed after a pause (state saved at parking)
 
 
