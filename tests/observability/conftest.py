@@ -1,8 +1,10 @@
 """Hand-built runs with known timings, and clients logged in as their owner."""
 
+import threading
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from django.db import connections
 from rest_framework.test import APIClient
 
 from tests.factories import workflow_for
@@ -102,3 +104,24 @@ def build_diamond_run(owner) -> WorkflowRun:
 @pytest.fixture
 def diamond_run(user) -> WorkflowRun:
     return build_diamond_run(user)
+
+
+@pytest.fixture(autouse=True, scope="module")
+def close_runtime_connections():
+    """Runs executed in-process leave a connection open on each runtime database thread; close
+    them so the test database can be dropped at the end."""
+    yield
+    from workflows import runtime
+
+    executor = runtime._db_executor
+    if executor is None:
+        return
+    size = executor._max_workers
+    barrier = threading.Barrier(size)
+
+    def close() -> None:
+        barrier.wait(timeout=5)  # one task per thread: each closes its own connection
+        connections.close_all()
+
+    for future in [executor.submit(close) for _ in range(size)]:
+        future.result(timeout=10)
