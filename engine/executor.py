@@ -178,6 +178,7 @@ class Execution:
             "run_subworkflow": options.get("run_subworkflow"),
             "depth": int(options.get("depth") or 0),
             "max_depth": int(options.get("max_depth") or DEFAULT_MAX_DEPTH),
+            "durable_delay_threshold_s": self._durable_delay_s,
         }
         self.inputs = self._run_inputs(inputs or {})
         self._root_input = body["root_input"] if body else self.inputs

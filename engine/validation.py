@@ -473,11 +473,32 @@ class _Check:
             if isinstance(value, str):
                 yield field, value
 
+    def container_reads(self, node_id: str, path: tuple[str, ...]) -> str | None:
+        """A container's own condition reads `loop` and its body's nodes (the latest
+        iteration): "" when `path` is such a read, None when it is not."""
+        handler = self.handlers.get(node_id)
+        if handler is None or not handler.container:
+            return None
+        if path[0] == "loop":
+            return ""
+        if path[0] in self.nodes:
+            parent = self.parent_of(path[0])
+            for _ in range(len(self.nodes)):
+                if parent is None:
+                    break
+                if parent == node_id:
+                    return ""
+                parent = self.parent_of(parent)
+        return None
+
     def bad_reference(self, node_id: str, path: tuple[str, ...], ancestors: dict) -> str | None:
         root = path[0]
         name = path[1] if len(path) > 1 else None
         if root in ("input", "node", "run", "secrets"):
             return None
+        own = self.container_reads(node_id, path)
+        if own is not None:
+            return own or None
         if root == "loop":
             if self.nodes[node_id].get("parent") is None:
                 return "loop is only defined inside a loop or map body"

@@ -7,7 +7,7 @@ import asyncio
 from typing import Any, ClassVar
 
 from engine.expressions import ExpressionError
-from engine.handlers.base import Handler, HandlerContext, HandlerResult, NodeError
+from engine.handlers.base import Handler, HandlerContext, HandlerResult, NodeError, Wait
 from engine.handlers.http_request import HttpRequest
 
 # Output handle names chosen by users (router cases): like node ids, and never `error`, which
@@ -175,12 +175,17 @@ class Delay(Handler):
         required=("seconds",),
     )
 
-    async def run(self, ctx: HandlerContext) -> HandlerResult:
+    async def run(self, ctx: HandlerContext) -> HandlerResult | Wait:
         seconds = ctx.config.get("seconds")
         if isinstance(seconds, bool) or not isinstance(seconds, int | float):
             raise NodeError(f"config.seconds must be a number, got {seconds!r}", "bad_config")
         if not 0 <= seconds <= MAX_DELAY_S:
             raise NodeError(f"config.seconds must be from 0 to {MAX_DELAY_S}", "bad_config")
+        threshold = ctx.settings.get("durable_delay_threshold_s")
+        if threshold is not None and seconds > threshold:
+            # Durable: the run parks with a wake-up time instead of holding a worker.
+            wake_at = ctx.settings["clock"].time() + seconds
+            return Wait("delay", wake_at=wake_at, data={"output": ctx.input})
         await asyncio.sleep(seconds)  # a cancelled run cancels this task: the sleep ends at once
         return HandlerResult(ctx.input)
 
