@@ -6,6 +6,7 @@ import json
 
 from django.core.management.base import BaseCommand, CommandError
 
+from engine.executor import DRY_RUN_OUTPUT
 from workflows import observability, selectors
 from workflows.management.commands.timeline import run_or_error
 from workflows.models import NodeRun, WorkflowRun
@@ -50,6 +51,8 @@ class Command(BaseCommand):
         if run.error:
             write(f"Error: {run.error.get('message')} ({run.error.get('type')})")
         latest = observability.latest_rows(rows)
+        if run.mode == "dry_run":
+            self.show_plan(run, latest)
         write("Nodes:")
         width = max((len(n["id"]) for n in run.document.get("nodes", [])), default=4)
         for doc_node in run.document.get("nodes", []):
@@ -58,6 +61,15 @@ class Command(BaseCommand):
             write("  " + self.node_line(doc_node["id"], latest.get(doc_node["id"]), run, width))
         for container, items in report["iterations"].items():
             write(f"  {container}: {len(items)} iteration(s)")
+
+    def show_plan(self, run: WorkflowRun, latest: dict[str, NodeRun]) -> None:
+        """What a dry run found: the nodes a real run would execute, and where it stood in
+        for handlers with side effects."""
+        order = [n["id"] for n in run.document.get("nodes", []) if not n.get("parent")]
+        ran = [n for n in order if n in latest and latest[n].status == "succeeded"]
+        stood_in = [n for n in ran if latest[n].output == DRY_RUN_OUTPUT]
+        self.stdout.write(f"Dry run: would run {', '.join(ran) or 'nothing'}")
+        self.stdout.write(f"  side effects not performed: {', '.join(stood_in) or 'none'}")
 
     def node_line(self, node_id: str, row: NodeRun | None, run: WorkflowRun, width: int) -> str:
         status = row.status if row else "pending"

@@ -1,0 +1,115 @@
+import json
+import threading
+from http.server import BaseHTTPRequestHandler, HTTPServer
+from io import StringIO
+
+import pytest
+from django.core.management import call_command
+from rest_framework.test import APIClient
+
+from tests.factories import workflow_for
+from tests.observability.drive import execute
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+class Recorder(BaseHTTPRequestHandler):
+    hits: list[str] = []
+
+    def do_GET(self) -> None:
+        Recorder.hits.append(self.path)
+        body = b'{"ok": true}'
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args) -> None:
+        pass
+
+
+@pytest.fixture
+def server(settings):
+    settings.SWITCHYARD_HTTP_ALLOW_PRIVATE = True  # only the dry run may keep the request away
+    Recorder.hits = []
+    httpd = HTTPServer(("127.0.0.1", 0), Recorder)
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    yield httpd
+    httpd.shutdown()
+    httpd.server_close()
+
+
+def document(port: int) -> dict:
+    return {
+        "version": 1,
+        "name": "side effects",
+        "nodes": [
+            {"id": "prepare", "type": "transform", "config": {"output": {"n": 2}}},
+            {
+                "id": "fetch",
+                "type": "http",
+                "config": {"method": "GET", "url": f"http://127.0.0.1:{port}/orders"},
+            },
+            {"id": "report", "type": "output", "config": {"value": "{{ prepare.n }}"}},
+        ],
+        "edges": [
+            {"id": "e1", "source": "prepare", "target": "fetch"},
+            {"id": "e2", "source": "fetch", "target": "report"},
+        ],
+    }
+
+
+@pytest.fixture
+def client(user, settings) -> APIClient:
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    api = APIClient()
+    api.force_login(user)
+    return api
+
+
+def start(client, workflow, mode: str) -> int:
+    response = client.post(f"/api/workflows/{workflow.pk}/runs/", {"mode": mode}, format="json")
+    assert response.status_code == 201, response.json()
+    return response.json()["id"]
+
+
+def test_a_normal_run_calls_the_server(client, user, server):
+    workflow = workflow_for(user, document(server.server_port))
+
+    run = execute(start(client, workflow, "normal"))
+
+    assert run.status == "succeeded"
+    assert Recorder.hits == ["/orders"]
+
+
+def test_dry_run_calls_no_http_handler_and_reports_what_would_run(client, user, server):
+    workflow = workflow_for(user, document(server.server_port))
+
+    run = execute(start(client, workflow, "dry_run"))
+
+    assert Recorder.hits == []
+    report = client.get(f"/api/runs/{run.pk}/").json()
+    assert report["mode"] == "dry_run" and report["status"] == "succeeded"
+    assert report["nodes"]["fetch"]["output"] == {"dry_run": True}
+    assert report["outputs"] == {"report": 2}  # side-effect free nodes really ran
+    out = StringIO()
+    call_command("inspect", str(run.pk), stdout=out)
+    assert "Dry run: would run prepare, fetch, report" in out.getvalue()
+    assert "side effects not performed: fetch" in out.getvalue()
+
+
+def test_run_workflow_dry_run_calls_no_http_handler(user, server, tmp_path):
+    path = tmp_path / "side.json"
+    path.write_text(json.dumps(document(server.server_port)))
+    out = StringIO()
+
+    with pytest.raises(SystemExit) as exited:
+        call_command(
+            "run_workflow", str(path), "--dry-run", "--json", stdout=out, stderr=StringIO()
+        )
+
+    assert exited.value.code == 0
+    assert Recorder.hits == []
+    assert json.loads(out.getvalue())["nodes"]["fetch"]["output"] == {"dry_run": True}
