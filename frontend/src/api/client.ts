@@ -8,6 +8,7 @@ import type {
   WorkflowDocument,
   WorkflowSummary,
 } from "../lib/types";
+import type { RunTimeline } from "../lib/timeline";
 
 export class ApiError extends Error {
   readonly status: number;
@@ -98,6 +99,7 @@ export const api = {
   retryNode: (runId: number, node: string) => request<unknown>("POST", `runs/${runId}/nodes/${node}/retry/`, {}),
   rerun: (runId: number, fromNode?: string) =>
     request<RunReport>("POST", `runs/${runId}/rerun/`, fromNode ? { from_node: fromNode } : {}),
+  timeline: (runId: number) => request<RunTimeline>("GET", `runs/${runId}/timeline/`),
   nodeTypes: () => request<NodeTypeInfo[]>("GET", "node-types/"),
 };
 

@@ -17,8 +17,9 @@ import { buildNodeTypes } from "./BaseNode";
 
 export const DRAG_MIME = "application/x-switchyard-node-type";
 
-/** Memoised: the editor re-renders on selection changes, the canvas need not. */
-export const Canvas = memo(function Canvas() {
+/** Memoised: the editor re-renders on selection changes, the canvas need not. `onNodeMenu`
+ * (a run's node context menu) must be a stable callback. */
+export const Canvas = memo(function Canvas({ onNodeMenu }: { onNodeMenu?: (node: string, x: number, y: number) => void }) {
   const s = useCanvas((st) => ({
     nodes: st.nodes,
     edges: st.edges,
@@ -65,6 +66,14 @@ export const Canvas = memo(function Canvas() {
         onNodeDragStart={s.beginDrag}
         onNodeClick={(_, node) => s.inspect(node.id)}
         onPaneClick={() => s.inspect(null)}
+        onNodeContextMenu={
+          inRun && onNodeMenu
+            ? (event, node) => {
+                event.preventDefault();
+                onNodeMenu(node.id, event.clientX, event.clientY);
+              }
+            : undefined
+        }
         nodesDraggable={!inRun}
         nodesConnectable={!inRun}
         deleteKeyCode={inRun ? null : ["Delete", "Backspace"]}

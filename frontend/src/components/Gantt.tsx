@@ -1,14 +1,29 @@
 /** A timeline of a run's node executions (one bar per attempt), coloured by final state. */
 import { useMemo } from "react";
 import { NODE_STATE_LOOK } from "../lib/status";
-import { buildGantt, formatDuration } from "../lib/timeline";
+import { buildGantt, formatDuration, isCritical } from "../lib/timeline";
 import type { NodeRunRecord } from "../lib/types";
 
-export function Gantt({ records, onPick }: { records: NodeRunRecord[]; onPick(node: string): void }) {
+const NO_PATH: ReadonlySet<string> = new Set();
+
+interface Props {
+  records: NodeRunRecord[];
+  onPick(node: string): void;
+  /** Nodes on the run's critical path (highlighted) and a one-line summary of it. */
+  critical?: ReadonlySet<string>;
+  summary?: string | null;
+}
+
+export function Gantt({ records, onPick, critical = NO_PATH, summary = null }: Props) {
   const gantt = useMemo(() => buildGantt(records), [records]);
   if (!gantt.bars.length) return <p className="muted small">No node has started yet.</p>;
   return (
     <div className="gantt" data-testid="gantt">
+      {summary && (
+        <p className="gantt-summary" data-testid="critical-path">
+          {summary}
+        </p>
+      )}
       <div className="gantt-scale">
         <span>0</span>
         <span>{formatDuration(gantt.spanMs / 2)}</span>
@@ -16,9 +31,10 @@ export function Gantt({ records, onPick }: { records: NodeRunRecord[]; onPick(no
       </div>
       {gantt.bars.map((bar) => {
         const look = NODE_STATE_LOOK[bar.status] ?? NODE_STATE_LOOK.pending;
+        const onPath = isCritical(bar, critical);
         const label = `${bar.node}${bar.iteration ? ` [${bar.iteration}]` : ""}${bar.attempt > 1 ? ` #${bar.attempt}` : ""}`;
         return (
-          <button key={`${bar.node}-${bar.iteration}-${bar.attempt}`} className="gantt-row" onClick={() => onPick(bar.node)} title={`${label}: ${look.label}, ${formatDuration(bar.durationMs)}`}>
+          <button key={`${bar.node}-${bar.iteration}-${bar.attempt}`} className={`gantt-row${onPath ? " critical" : ""}`} data-critical={onPath} onClick={() => onPick(bar.node)} title={`${label}: ${look.label}, ${formatDuration(bar.durationMs)}${onPath ? " (critical path)" : ""}`}>
             <span className="gantt-label">{label}</span>
             <span className="gantt-track">
               <span className="gantt-bar" style={{ left: `${bar.start * 100}%`, width: `${bar.width * 100}%`, background: look.color }} />

@@ -20,6 +20,7 @@ export function InspectPanel({ nodeId, report }: { nodeId: string; report: RunRe
   const attempts = (report?.node_runs ?? []).filter((r) => r.node_id === nodeId);
   const latest = attempts[attempts.length - 1];
   const error = view?.error ?? full?.error ?? null;
+  const reason = view?.reason ?? full?.reason ?? latest?.reason ?? null;
   return (
     <div className="panel-section" data-testid="inspect-panel">
       <header className="panel-title">
@@ -38,6 +39,12 @@ export function InspectPanel({ nodeId, report }: { nodeId: string; report: RunRe
           <>
             <dt>Iteration</dt>
             <dd>{view.iteration}</dd>
+          </>
+        )}
+        {reason && (
+          <>
+            <dt>Why</dt>
+            <dd data-testid="inspect-reason">{reason}</dd>
           </>
         )}
         {full?.handled && (

@@ -45,3 +45,29 @@ export function formatDuration(ms: number | null | undefined): string {
   const minutes = Math.floor(ms / 60_000);
   return `${minutes} min ${Math.round((ms % 60_000) / 1000)} s`;
 }
+
+/** `GET /api/runs/{id}/timeline/` (see workflows/observability.py for the definitions). */
+export interface RunTimeline {
+  run: number;
+  status: string;
+  wall_ms: number;
+  busy_ms: number;
+  max_parallel_used: number;
+  efficiency: number | null;
+  critical_path: string[];
+  critical_path_ms: number;
+  spans: { node: string; iteration: string; attempt: number; status: NodeState; offset_ms: number; duration_ms: number }[];
+}
+
+/** Whether a Gantt bar lies on the critical path: top-level executions of a path node only. */
+export function isCritical(bar: Pick<GanttBar, "node" | "iteration">, path: ReadonlySet<string>): boolean {
+  return !bar.iteration && path.has(bar.node);
+}
+
+/** "Critical path: a → b → d (6.5 s) · parallel efficiency 58%", or null with no path yet. */
+export function timelineSummary(timeline: RunTimeline | null): string | null {
+  if (!timeline || !timeline.critical_path.length) return null;
+  const efficiency = timeline.efficiency === null ? "n/a" : `${Math.round(timeline.efficiency * 100)}%`;
+  const path = timeline.critical_path.join(" → ");
+  return `Critical path: ${path} (${formatDuration(timeline.critical_path_ms)}) · parallel efficiency ${efficiency}`;
+}

@@ -1,11 +1,12 @@
 /** The editor of one workflow at `/workflows/N/`, and a run of it at `/workflows/N/runs/R/`. */
 import { ReactFlowProvider, useReactFlow } from "@xyflow/react";
-import { useCallback, useEffect, useState } from "react";
+import { useCallback, useEffect, useMemo, useState } from "react";
 import { api } from "../api/client";
 import { Canvas } from "../components/Canvas";
 import { ConflictDialog, RunDialog, ShortcutsHelp } from "../components/Dialogs";
 import { Gantt } from "../components/Gantt";
 import { InspectPanel } from "../components/InspectPanel";
+import { NodeMenu, type NodeMenuAt } from "../components/NodeMenu";
 import { NodeSettings } from "../components/NodeSettings";
 import { Palette } from "../components/Palette";
 import { ProblemsList } from "../components/ProblemsList";
@@ -17,6 +18,7 @@ import { useEditorActions, useLiveValidation, useUnsavedWarning } from "../hooks
 import { useRunEvents } from "../hooks/useRunEvents";
 import { useShortcuts } from "../hooks/useShortcuts";
 import { needsLayout } from "../lib/flow";
+import { timelineSummary, type RunTimeline } from "../lib/timeline";
 import { TERMINAL_RUN_STATES, type RunReport } from "../lib/types";
 import { CanvasProvider, useCanvas, useCanvasApi } from "../store/context";
 
@@ -46,6 +48,8 @@ function Editor({ workflowId, runId }: Props) {
   const [loaded, setLoaded] = useState(false);
   const [overlay, setOverlay] = useState<Overlay>(null);
   const [showHistory, setShowHistory] = useState(runId !== null);
+  const [menu, setMenu] = useState<NodeMenuAt | null>(null);
+  const openMenu = useCallback((node: string, x: number, y: number) => setMenu({ node, x, y }), []);
   const actions = useEditorActions(workflowId);
   const socket = useRunEvents(loaded ? runId : null);
   const report = useRunReport(runId);
@@ -119,7 +123,7 @@ function Editor({ workflowId, runId }: Props) {
       <div className="editor-body">
         {!inRun && <Palette onAdd={addAtCenter} />}
         <div className="canvas-column">
-          <Canvas />
+          <Canvas onNodeMenu={openMenu} />
           {notice && <Toast kind={notice.kind} text={notice.text} onClose={() => store.getState().notify(null)} />}
           {inRun ? <RunFooter report={report} socket={socket} /> : <ProblemsList />}
         </div>
@@ -136,6 +140,9 @@ function Editor({ workflowId, runId }: Props) {
         </aside>
         {showHistory && <RunHistory workflowId={workflowId} currentRunId={runId} refreshKey={report.data?.status} onClose={() => setShowHistory(false)} />}
       </div>
+      {menu && runId !== null && (
+        <NodeMenu at={menu} workflowId={workflowId} runId={runId} onClose={() => setMenu(null)} onError={(text) => store.getState().notify({ kind: "error", text })} />
+      )}
       {overlay === "run" && <RunDialog inputs={inputs} onClose={() => setOverlay(null)} onRun={(values) => (setOverlay(null), actions.run(values))} />}
       {overlay === "help" && <ShortcutsHelp onClose={() => setOverlay(null)} />}
       {actions.saveState === "conflict" && <ConflictDialog onClose={() => actions.setSaveState("idle")} onReload={actions.reload} onOverwrite={actions.overwrite} />}
@@ -146,13 +153,15 @@ function Editor({ workflowId, runId }: Props) {
 
 function RunFooter({ report, socket }: { report: { data: RunReport | null }; socket: string }) {
   const inspect = useCanvas((s) => s.inspect);
+  const timeline = useRunTimeline(report.data);
+  const critical = useMemo(() => new Set(timeline?.critical_path ?? []), [timeline]);
   return (
     <div className="run-footer">
       <StatusBar socket={socket} />
       {report.data?.node_runs?.length ? (
         <details className="timeline" open>
           <summary>Timeline</summary>
-          <Gantt records={report.data.node_runs} onPick={inspect} />
+          <Gantt records={report.data.node_runs} onPick={inspect} critical={critical} summary={timelineSummary(timeline)} />
         </details>
       ) : null}
     </div>
@@ -173,6 +182,20 @@ function Toast({ kind, text, onClose }: { kind: string; text: string; onClose():
       </button>
     </div>
   );
+}
+
+/** The critical path and parallel efficiency of the shown run, refetched with its report. */
+function useRunTimeline(report: RunReport | null): RunTimeline | null {
+  const [timeline, setTimeline] = useState<RunTimeline | null>(null);
+  useEffect(() => {
+    if (!report) return setTimeline(null);
+    let current = true;
+    api.timeline(report.id).then((t) => current && setTimeline(t), () => undefined);
+    return () => {
+      current = false;
+    };
+  }, [report]);
+  return timeline;
 }
 
 /** The shown run's report (full values, every attempt), refetched as its nodes change. */
