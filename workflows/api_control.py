@@ -1,4 +1,4 @@
-"""Run control endpoints (SPEC §6): cancel, resume, retry a waiting node, re-run.
+"""Run control endpoints (SPEC §6): cancel, resume, approve or retry a waiting node, re-run.
 
 Thin views over `workflows.control`; errors leave through the SPEC error body.
 """
@@ -20,6 +20,11 @@ from workflows.models import RunTrigger
 class RetrySerializer(serializers.Serializer):
     config = serializers.DictField(required=False, allow_null=True)
     action = serializers.ChoiceField(choices=["retry", "skip"], default="retry")
+
+
+class ApproveSerializer(serializers.Serializer):
+    approved = serializers.BooleanField()
+    data = serializers.JSONField(required=False, allow_null=True)
 
 
 class RerunSerializer(serializers.Serializer):
@@ -54,6 +59,21 @@ class RunResumeView(ApiView):
         run = select.run_get(user=request.user, run_id=run_id)
         body = strict(RetrySerializer, json_body(request) or {})
         control.run_resume(run=run, action=body["action"], config=body.get("config"))
+        return Response(select.run_report(run=select.run_get(user=request.user, run_id=run_id)))
+
+
+class NodeApproveView(ApiView):
+    @extend_schema(request=ApproveSerializer, responses={200: dict})
+    def post(self, request: Request, run_id: int, node_id: str) -> Response:
+        run = select.run_get(user=request.user, run_id=run_id)
+        body = strict(ApproveSerializer, json_body(request) or {})
+        control.run_approve(
+            run=run,
+            node_id=node_id,
+            approved=body["approved"],
+            data=body.get("data"),
+            by=request.user.get_username(),
+        )
         return Response(select.run_report(run=select.run_get(user=request.user, run_id=run_id)))
 
 

@@ -121,3 +121,30 @@ def run_resume(
     _requeue(run.pk, state)
     run.refresh_from_db()
     return run
+
+
+@transaction.atomic
+def run_approve(
+    *, run: WorkflowRun, node_id: str, approved: bool, data=None, by: str = ""
+) -> WorkflowRun:
+    """Decide an approval a paused run waits at, exactly once: the run row is locked, the
+    decision saved in its state and the run queued; a worker follows the `approved` or
+    `rejected` handle from there. A second decision (or one for a node not waiting) is 409."""
+    run = WorkflowRun.objects.select_for_update().get(pk=run.pk)
+    if run.status != RunState.PAUSED or not run.state:
+        raise RunConflict(f"run {run.pk} is {run.status}, not waiting for an approval")
+    node = run.state["nodes"].get(node_id)
+    if node is None:
+        raise RunConflict(f"run {run.pk} has no node {node_id}", code="node_state")
+    kind = (node.get("wait") or {}).get("kind")
+    if node["status"] != "waiting" or kind != "approval":
+        raise RunConflict(f"node {node_id} is not waiting for an approval", code="node_state")
+    if run.state.get("approve") or run.state.get("resume"):
+        raise RunConflict(f"run {run.pk} was already resumed", code="already_decided")
+    if run.lease_owner and run.lease_expires_at and run.lease_expires_at > timezone.now():
+        raise RunConflict(f"run {run.pk} is being resumed right now", code="run_state")
+    state = dict(run.state)
+    state["approve"] = {"node": node_id, "approved": approved, "data": data, "by": by}
+    _requeue(run.pk, state)
+    run.refresh_from_db()
+    return run

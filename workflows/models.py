@@ -145,6 +145,9 @@ class WorkflowRun(models.Model):
     )
     from_node = models.CharField(max_length=64, blank=True, default="")
     cancel_requested_at = models.DateTimeField(null=True, blank=True)
+    wake_at = models.DateTimeField(
+        null=True, blank=True, help_text="A paused run resumes by itself then (durable delay)."
+    )
 
     class Meta:
         ordering = ["-created_at", "-id"]

@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import os
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -127,7 +128,18 @@ def execution_options(run: WorkflowRun) -> dict[str, Any]:
         "max_output_preview": getattr(settings, "SWITCHYARD_EVENT_PREVIEW_BYTES", 4096),
         "max_output_bytes": getattr(settings, "SWITCHYARD_MAX_OUTPUT_BYTES", 16 << 20),
         "dry_run": run.mode == "dry_run",
+        "debug": run.mode == "debug",
+        "durable_delay_threshold_s": durable_delay_threshold(),
     }
+
+
+def durable_delay_threshold() -> float:
+    """A `delay` longer than this parks the run with a wake-up time (SWITCHYARD_DURABLE_DELAY_S,
+    read from the environment when settings do not define it)."""
+    configured = getattr(settings, "SWITCHYARD_DURABLE_DELAY_S", None)
+    if configured is None:
+        configured = os.environ.get("SWITCHYARD_DURABLE_DELAY_S", "60")
+    return float(configured)
 
 
 def graph_for(run: WorkflowRun) -> Graph:
@@ -142,15 +154,16 @@ def snapshot_from_rows(run: WorkflowRun) -> dict[str, Any] | None:
     last_seq = run.events.aggregate(last=Max("seq"))["last"]
     if last_seq is None:
         return None
-    nodes: dict[str, dict] = {}
-    first_started: dict[str, float] = {}
-    for row in run.node_runs.filter(iteration="").order_by("node_id", "attempt"):
+    by_path: dict[str, dict[str, dict]] = {}  # iteration path -> node id -> node state
+    first_started: dict[tuple[str, str], float] = {}
+    for row in run.node_runs.order_by("iteration", "node_id", "attempt"):
+        key = (row.iteration, row.node_id)
         if row.started_at is not None:
-            first_started.setdefault(row.node_id, ts(row.started_at))
-        nodes[row.node_id] = {
+            first_started.setdefault(key, ts(row.started_at))
+        by_path.setdefault(row.iteration, {})[row.node_id] = {
             "status": row.status,
             "attempts": row.attempt,
-            "started": first_started.get(row.node_id),
+            "started": first_started.get(key),
             "finished": ts(row.finished_at),
             "output": row.output,
             "error": row.error,
@@ -158,6 +171,8 @@ def snapshot_from_rows(run: WorkflowRun) -> dict[str, Any] | None:
             "handles": list(row.handles or ()),
             "reason": row.reason or None,
         }
+    nodes = by_path.pop("", {})
+    iterations = iterations_from_rows(by_path)
     return {
         "version": SNAPSHOT_VERSION,
         "run": run.pk,
@@ -170,7 +185,27 @@ def snapshot_from_rows(run: WorkflowRun) -> dict[str, Any] | None:
         "outputs": run.outputs or {},
         "nodes": nodes,
         "edges": {},
+        "iterations": iterations,
     }
+
+
+def iterations_from_rows(by_path: dict[str, dict[str, dict]]) -> dict[str, dict]:
+    """Nest body rows by iteration path (`M[2]/L[1]`) into the engine's per-container child
+    snapshots, so a takeover finishes each iteration where it was and re-runs none that ended."""
+    root: dict[str, dict] = {}
+    for path, nodes in by_path.items():
+        level = root
+        child: dict | None = None
+        for step in path.split("/"):
+            container, _, index = step.rpartition("[")
+            child = level.setdefault(container, {}).setdefault(
+                index.rstrip("]"),
+                {"version": SNAPSHOT_VERSION, "status": RunState.RUNNING.value, "nodes": {}},
+            )
+            level = child.setdefault("iterations", {})
+        if child is not None:
+            child["nodes"].update(nodes)
+    return root
 
 
 # ---- the recorder: engine sink + store --------------------------------------------------
@@ -279,17 +314,14 @@ class RunRecorder:
             self.run_fields["finished_at"] = dt(event.ts)
             self.run_fields["error"] = event.error
 
-    def _settled_fields(self, node_id: str, row: dict[str, Any]) -> None:
+    def _settled_fields(self, node_id: str, iteration: str, row: dict[str, Any]) -> None:
         """Fill what events do not carry (full output, chosen handles, reason) from the
         engine's record, when the row is that node's final word."""
         execution = self.execution
         if execution is None:
             return
-        index = execution.graph.index.get(node_id)
-        if index is None:
-            return
-        record = execution.records[index]
-        if record.status.value != row["status"]:
+        record = execution.record_of(node_id, iteration)
+        if record is None or record.status.value != row["status"]:
             return
         row["output"] = record.output
         row["handled"] = record.handled
@@ -304,8 +336,8 @@ class RunRecorder:
         rows = []
         for key in self.dirty:
             row = self.node_rows[key]
-            if key[1] == "" and row["status"] in NODE_TERMINAL:
-                self._settled_fields(key[0], row)
+            if row["status"] in NODE_TERMINAL:
+                self._settled_fields(key[0], key[1], row)
             rows.append((key, dict(row)))
         self.dirty = set()
         run_fields, self.run_fields = self.run_fields, {}
@@ -600,6 +632,7 @@ def finish_run(run_id: int, owner: str, report, state: dict | None) -> bool:
         "lease_owner": "",
         "lease_expires_at": None,
         "state": state,
+        "wake_at": dt((state or {}).get("wake_at")),
     }
     if report.status in (RunState.SUCCEEDED, RunState.FAILED, RunState.CANCELLED):
         fields["finished_at"] = dt(report.finished) or timezone.now()
@@ -613,6 +646,11 @@ def mark_stalled(run_id: int, owner: str) -> None:
 def apply_requests(run: WorkflowRun, execution: Execution) -> None:
     """What users asked for while no worker held the run: resume a waiting node, cancel."""
     resume = (run.state or {}).get("resume") if run.status != RunState.RUNNING else None
+    approve = (run.state or {}).get("approve") if run.status != RunState.RUNNING else None
+    if approve:
+        execution.approve_node(
+            approve["node"], approve["approved"], approve.get("data"), approve.get("by")
+        )
     if resume:
         if resume["action"] == "skip":
             execution.skip_node(resume["node"])

@@ -12,6 +12,11 @@ urlpatterns = [
         name="run-node-output",
     ),
     path(
+        "runs/<int:run_id>/nodes/<str:node_id>/approve/",
+        api.NodeApproveView.as_view(),
+        name="run-node-approve",
+    ),
+    path(
         "runs/<int:run_id>/nodes/<str:node_id>/retry/",
         api.NodeRetryView.as_view(),
         name="run-node-retry",

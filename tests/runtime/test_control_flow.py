@@ -1,0 +1,166 @@
+"""Control flow across real worker processes: an approval survives a restart of every worker
+and is applied exactly once, a durable delay wakes a parked run once, and a worker killed in
+the middle of a map leaves no finished item to be run again."""
+
+from __future__ import annotations
+
+import threading
+
+import pytest
+from django.db import connection
+from django.test import Client
+
+from tests.runtime.test_worker import start_run, workers  # noqa: F401 (fixture)
+from tests.runtime.workers import wait_for
+from workflows.models import NodeRun, RunEvent, WorkflowRun
+
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow, pytest.mark.timeout(120)]
+
+APPROVAL = {
+    "version": 1,
+    "name": "approve",
+    "nodes": [
+        {"id": "before", "type": "transform", "config": {"output": {"v": 1}}},
+        {"id": "ask", "type": "approval", "config": {"prompt": "go?"}},
+        {"id": "yes", "type": "transform", "config": {"output": "{{ ask.data }}"}},
+        {"id": "no", "type": "transform", "config": {"output": "no"}},
+    ],
+    "edges": [
+        {"id": "e1", "source": "before", "target": "ask"},
+        {"id": "e2", "source": "ask", "source_handle": "approved", "target": "yes"},
+        {"id": "e3", "source": "ask", "source_handle": "rejected", "target": "no"},
+    ],
+}
+
+
+def status_of(run_id: int) -> str:
+    return WorkflowRun.objects.values_list("status", flat=True).get(pk=run_id)
+
+
+def rows(run_id: int, node_id: str) -> list[NodeRun]:
+    return list(NodeRun.objects.filter(run_id=run_id, node_id=node_id).order_by("attempt"))
+
+
+def approve(user, run_id: int, body: dict):
+    client = Client()
+    client.force_login(user)
+    url = f"/api/runs/{run_id}/nodes/ask/approve/"
+    return client.post(url, body, content_type="application/json")
+
+
+def test_approval_survives_a_restart_of_every_worker_and_continues_from_there(user, workers):  # noqa: F811
+    first = workers()
+    run = start_run(user, APPROVAL)
+    wait_for(lambda: status_of(run.pk) == "paused")
+    first.kill()
+    workers()
+    response = approve(user, run.pk, {"approved": True, "data": {"ok": 1}})
+    assert response.status_code == 200, response.content
+    wait_for(lambda: status_of(run.pk) == "succeeded")
+    assert len(rows(run.pk, "before")) == 1  # nothing before the approval ran again
+    (ask,) = rows(run.pk, "ask")
+    assert ask.output["approved"] is True and ask.output["by"] == user.get_username()
+    assert rows(run.pk, "yes")[0].output == {"ok": 1}
+    assert rows(run.pk, "no")[0].status == "skipped"
+    again = approve(user, run.pk, {"approved": False})
+    assert again.status_code == 409
+
+
+def test_hundred_concurrent_approvals_apply_exactly_once(user, workers):  # noqa: F811
+    worker = workers()
+    run = start_run(user, APPROVAL)
+    wait_for(lambda: status_of(run.pk) == "paused")
+    worker.stop()
+    codes: list[int] = []
+    barrier = threading.Barrier(10)
+
+    def approver(k: int) -> None:
+        try:
+            barrier.wait()
+            for j in range(10):
+                approved = (k + j) % 2 == 0
+                codes.append(approve(user, run.pk, {"approved": approved}).status_code)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=approver, args=(k,)) for k in range(10)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert len(codes) == 100
+    assert codes.count(200) == 1 and codes.count(409) == 99
+    workers()
+    wait_for(lambda: status_of(run.pk) == "succeeded")
+    decided = [n for n in ("yes", "no") if rows(run.pk, n)[0].status == "succeeded"]
+    assert len(decided) == 1
+
+
+def test_a_long_delay_survives_a_worker_restart_and_fires_once(user, workers):  # noqa: F811
+    document = {
+        "version": 1,
+        "name": "sleepy",
+        "nodes": [
+            {"id": "a", "type": "transform", "config": {"output": 1}},
+            {"id": "nap", "type": "delay", "config": {"seconds": 3}},
+            {"id": "b", "type": "output", "config": {"value": "{{ a }}"}},
+        ],
+        "edges": [
+            {"id": "e1", "source": "a", "target": "nap"},
+            {"id": "e2", "source": "nap", "target": "b"},
+        ],
+    }
+    first = workers(SWITCHYARD_DURABLE_DELAY_S="1")
+    run = start_run(user, document)
+    wait_for(lambda: status_of(run.pk) == "paused")
+    parked = WorkflowRun.objects.get(pk=run.pk)
+    assert parked.wake_at is not None and parked.lease_owner == ""  # no worker is held
+    first.kill()
+    workers(SWITCHYARD_DURABLE_DELAY_S="1")
+    wait_for(lambda: status_of(run.pk) == "succeeded")
+    done = WorkflowRun.objects.get(pk=run.pk)
+    assert done.outputs == {"b": 1}
+    (nap,) = rows(run.pk, "nap")  # one attempt: it parked, then fired once
+    assert nap.status == "succeeded"
+    changes = {
+        e.payload["status"]: e.at
+        for e in RunEvent.objects.filter(run=run, type="node.status", payload__node="nap")
+    }
+    assert list(changes) == ["running", "waiting", "succeeded"]
+    assert (changes["succeeded"] - changes["running"]).total_seconds() >= 3
+    assert len(rows(run.pk, "a")) == 1 and len(rows(run.pk, "b")) == 1
+
+
+def test_kill_9_mid_map_finishes_elsewhere_without_rerunning_finished_items(user, workers):  # noqa: F811
+    document = {
+        "version": 1,
+        "name": "map20",
+        "nodes": [
+            {"id": "m", "type": "map", "config": {"items": list(range(20)), "max_concurrency": 2}},
+            {"id": "nap", "type": "delay", "parent": "m", "config": {"seconds": 0.15}},
+            {
+                "id": "sq",
+                "type": "transform",
+                "parent": "m",
+                "config": {"output": "{{ loop.item * loop.item }}"},
+            },
+        ],
+        "edges": [{"id": "e1", "source": "nap", "target": "sq"}],
+    }
+    first = workers()
+    run = start_run(user, document)
+    wait_for(lambda: NodeRun.objects.filter(run=run, node_id="sq", status="succeeded").count() >= 5)
+    first.kill()
+    finished = {
+        r.iteration: (r.attempt, r.started_at)
+        for r in NodeRun.objects.filter(run=run, node_id="sq", status="succeeded")
+    }
+    assert 5 <= len(finished) < 20
+    workers()
+    wait_for(lambda: status_of(run.pk) in {"succeeded", "failed"}, timeout=60)
+    assert status_of(run.pk) == "succeeded"
+    assert rows(run.pk, "m")[-1].output == [i * i for i in range(20)]
+    for iteration, (attempt, started) in finished.items():
+        again = NodeRun.objects.filter(run=run, node_id="sq", iteration=iteration)
+        assert [(r.attempt, r.started_at) for r in again] == [(attempt, started)], iteration
+    assert NodeRun.objects.filter(run=run, node_id="sq", status="succeeded").count() == 20
