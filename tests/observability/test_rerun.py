@@ -97,3 +97,12 @@ def test_rerun_from_an_unknown_node_is_refused_with_the_field_named(client, sour
 
     assert response.status_code == 400
     assert response.json()["errors"][0]["field"] == "from_node"
+
+
+def test_rerun_timeline_shows_only_what_the_rerun_executed(client, source_run):
+    rerun = rerun_from(client, source_run, "b")
+
+    body = client.get(f"/api/runs/{rerun.pk}/timeline/").json()
+
+    assert sorted(span["node"] for span in body["spans"]) == ["b", "c"]
+    assert body["critical_path"][-2:] == ["b", "c"]
