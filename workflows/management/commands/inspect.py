@@ -110,6 +110,8 @@ class Command(BaseCommand):
         if body["reason"] and body["status"] != "succeeded":
             write(f"Reason: {body['reason']}")
         for attempt in body["attempts"]:
+            if not attempt["attempt"]:
+                continue  # decided without running (skipped, upstream failed): the reason says why
             where = f" iteration {attempt['iteration']}" if attempt["iteration"] else ""
             write(
                 f"Attempt {attempt['attempt']}{where}: {attempt['status']}, "
