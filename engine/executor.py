@@ -25,6 +25,7 @@ from engine.containers import (
 )
 from engine.events import (
     DEFAULT_PREVIEW_BYTES,
+    GRAPH_CHANGED,
     NODE_LOG,
     NODE_OUTPUT,
     NODE_STATUS,
@@ -35,6 +36,7 @@ from engine.events import (
     preview,
 )
 from engine.graph import Graph
+from engine.growth import GrowthError, grow
 from engine.handlers.base import (
     ERROR_HANDLE,
     HandlerContext,
@@ -524,7 +526,7 @@ class Execution:
             if isinstance(output, Wait):
                 self._park(i, record, output)
                 status = None
-            elif error is None:
+            elif error is None and (error := self._grow(i, output)) is None:
                 self._succeeded(i, record, output)
                 status = SUCCEEDED
             elif self._failed(i, record, error):
@@ -545,6 +547,20 @@ class Execution:
             if self._crash is None:
                 self._crash = exc
             self._stop(RunState.FAILED, f"engine error: {exc!r}", None)
+
+    def _grow(self, i: int, output: Any, emit: bool = True) -> dict | None:
+        """Dynamic growth: add what the handler's `grow` asks for; an error when invalid."""
+        handler = self._handlers[i]
+        additions = handler.grow(self.graph.nodes[i], output) if handler is not None else None
+        if not additions:
+            return None
+        try:
+            added = grow(self, i, additions)
+        except GrowthError as exc:
+            return {"message": str(exc), "type": "graph"}
+        if emit:
+            self._emit(GRAPH_CHANGED, self._now(), self.graph.ids[i], None, None, data=added)
+        return None
 
     async def _retry(self, i: int, record: NodeRecord, error: dict) -> tuple[Any, dict | None]:
         """Back off and try again until an attempt succeeds or none are left. The slot is
@@ -921,6 +937,8 @@ class Execution:
             self.inputs.update(snapshot["inputs"])
         self.outputs.update(snapshot.get("outputs") or {})
         states = snapshot.get("nodes") or {}
+        self._regrow(states)
+        graph = self.graph
         unknown = sorted(set(states) - set(graph.index))
         if unknown:
             raise ValueError(f"snapshot names nodes not in the graph: {', '.join(unknown)}")
@@ -933,6 +951,23 @@ class Execution:
                 planner.decided[i] = 1
         restore_iterations(self, snapshot.get("iterations") or {})
         self._restored = self._replay()
+
+    def _regrow(self, states: Mapping[str, Any]) -> None:
+        """Grow the graph again from the recorded outputs of nodes that grew it."""
+        done: set[str] = set()
+        while True:
+            todo = [
+                node_id
+                for node_id, state in states.items()
+                if node_id in self.graph.index
+                and node_id not in done
+                and state.get("status") == SUCCEEDED
+            ]
+            if not todo:
+                return
+            for node_id in todo:
+                done.add(node_id)
+                self._grow(self.graph.index[node_id], states[node_id].get("output"), emit=False)
 
     def _replay(self) -> list[tuple[int, str]]:
         planner, graph = self._planner, self.graph
