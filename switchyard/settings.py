@@ -127,6 +127,9 @@ if REDIS_URL:
                 ],
                 "capacity": 5000,
                 "expiry": 30,
+                # Processes that share a prefix share channels and groups (a test session
+                # gives its own, so concurrent suites on one Redis never hear each other).
+                "prefix": os.environ.get("SWITCHYARD_CHANNEL_PREFIX", "asgi"),
             },
         }
     }
@@ -137,6 +140,8 @@ else:
 SWITCHYARD_LEASE_S = float(os.environ.get("SWITCHYARD_LEASE_S", "15"))  # a dead worker's runs
 SWITCHYARD_SWEEP_S = float(os.environ.get("SWITCHYARD_SWEEP_S", "2"))  # look for lost runs
 SWITCHYARD_STALL_S = float(os.environ.get("SWITCHYARD_STALL_S", "60"))  # no event: stalled
+# A `delay` longer than this parks the run (no worker held) and the sweep wakes it when due.
+SWITCHYARD_DURABLE_DELAY_S = float(os.environ.get("SWITCHYARD_DURABLE_DELAY_S", "60"))
 SWITCHYARD_WORKER_MAX_RUNS = int(os.environ.get("SWITCHYARD_WORKER_MAX_RUNS", "50"))
 SWITCHYARD_EVENT_PREVIEW_BYTES = int(os.environ.get("SWITCHYARD_EVENT_PREVIEW_BYTES", "4096"))
 SWITCHYARD_MAX_OUTPUT_BYTES = int(os.environ.get("SWITCHYARD_MAX_OUTPUT_BYTES", str(16 << 20)))

@@ -1,5 +1,7 @@
 """Shared fixtures. The suite runs against the real PostgreSQL and Redis under `make test`."""
 
+import os
+
 import pytest
 
 ORIGIN = (b"origin", b"http://localhost")
@@ -13,6 +15,24 @@ def user(django_user_model):
 @pytest.fixture
 def other_user(django_user_model):
     return django_user_model.objects.create_user(username="bob", password="pw-bob-123")
+
+
+@pytest.fixture(scope="session")
+def django_db_modify_db_settings(django_db_modify_db_settings_parallel_suffix):
+    """A test database and a Redis channel prefix of this session's own, so suites running at
+    the same time on one machine (two checkouts, CI beside a developer) never share rows or
+    messages. Worker subprocesses inherit both through the environment."""
+    from channels.layers import channel_layers
+    from django.conf import settings
+    from pytest_django.fixtures import _set_suffix_to_test_databases
+
+    _set_suffix_to_test_databases(suffix=str(os.getpid()))
+    prefix = f"switchyard-test-{os.getpid()}"
+    os.environ["SWITCHYARD_CHANNEL_PREFIX"] = prefix
+    layer = settings.CHANNEL_LAYERS["default"]
+    if "CONFIG" in layer:
+        layer["CONFIG"]["prefix"] = prefix
+    channel_layers.backends.clear()
 
 
 @pytest.fixture(scope="session", autouse=True)

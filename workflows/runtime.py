@@ -14,7 +14,6 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-import os
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -129,17 +128,8 @@ def execution_options(run: WorkflowRun) -> dict[str, Any]:
         "max_output_bytes": getattr(settings, "SWITCHYARD_MAX_OUTPUT_BYTES", 16 << 20),
         "dry_run": run.mode == "dry_run",
         "debug": run.mode == "debug",
-        "durable_delay_threshold_s": durable_delay_threshold(),
+        "durable_delay_threshold_s": settings.SWITCHYARD_DURABLE_DELAY_S,
     }
-
-
-def durable_delay_threshold() -> float:
-    """A `delay` longer than this parks the run with a wake-up time (SWITCHYARD_DURABLE_DELAY_S,
-    read from the environment when settings do not define it)."""
-    configured = getattr(settings, "SWITCHYARD_DURABLE_DELAY_S", None)
-    if configured is None:
-        configured = os.environ.get("SWITCHYARD_DURABLE_DELAY_S", "60")
-    return float(configured)
 
 
 def graph_for(run: WorkflowRun) -> Graph:

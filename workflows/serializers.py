@@ -329,7 +329,7 @@ class PositionSerializer(serializers.Serializer):
 
 
 class NodeSerializer(serializers.Serializer):
-    id = serializers.RegexField(r"^[a-z][a-z0-9_]{0,63}$")
+    id = serializers.RegexField(r"^[A-Za-z][A-Za-z0-9_]{0,63}$")
     type = serializers.CharField()
     name = serializers.CharField(required=False)
     config = serializers.JSONField(required=False)

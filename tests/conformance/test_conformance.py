@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import re
 import subprocess
 import sys
 from pathlib import Path
@@ -20,7 +19,6 @@ PROJECT = Path(__file__).resolve().parents[2]
 FOLDER = PROJECT.parent / "shared" / "conformance"
 OWN = Path(__file__).resolve().parent / "scenarios"  # this project's extra scenarios
 CLI_SCENARIOS = ["01_sequence", "06_unhandled_continue", "08_retry_then_succeed", "20_invalid_many"]
-NODE_ID = re.compile(r"^[a-z][a-z0-9_]{0,63}$")
 
 
 def scenario_files() -> list[Path]:
@@ -31,25 +29,8 @@ def own_scenario_files() -> list[Path]:
     return sorted(OWN.glob("*.json"))
 
 
-def ids_spec_forbids(path: Path) -> list[str]:
-    """Node ids of an otherwise valid scenario that SPEC §1 rejects (`bad_id`)."""
-    scenario = json.loads(path.read_text())
-    if scenario["expect"].get("status") == "invalid":
-        return []
-    nodes = scenario["workflow"].get("nodes", [])
-    return [node["id"] for node in nodes if not NODE_ID.match(str(node.get("id", "")))]
-
-
 def scenario_params() -> list:
-    params = []
-    for path in scenario_files():
-        marks = []
-        bad = ids_spec_forbids(path)
-        if bad:
-            # 21-23 name nodes `L` and `M`; tests/conformance/scenarios/ has them with valid ids.
-            reason = f"node ids {bad} break SPEC §1's ^[a-z][a-z0-9_]{{0,63}}$ (bad_id)"
-            marks.append(pytest.mark.xfail(reason=reason, strict=True))
-        params.append(pytest.param(path, id=path.stem, marks=marks))
+    params = [pytest.param(path, id=path.stem) for path in scenario_files()]
     params.extend(pytest.param(path, id=f"own/{path.stem}") for path in own_scenario_files())
     return params
 

@@ -35,10 +35,17 @@ def test_duplicate_id():
     assert [(p.code, p.node) for p in found] == [("duplicate_id", "a")]
 
 
-@pytest.mark.parametrize("bad", ["A", "1x", "has-dash", "x" * 65, "", "inputs", "vars", "input"])
+@pytest.mark.parametrize("bad", ["1x", "_x", "has-dash", "x" * 65, "", "inputs", "vars", "input"])
 def test_bad_id(bad):
     found = problems(doc([bad]))
-    assert [p.code for p in found] == ["bad_id"]
+    assert [(p.code, p.severity) for p in found] == [("bad_id", "error")]
+
+
+@pytest.mark.parametrize("capitals", ["A", "Loop", "fetchUser"])
+def test_an_id_with_capitals_runs_with_a_bad_id_warning(capitals):
+    found = problems(doc([capitals]))
+    assert [(p.code, p.severity, p.node) for p in found] == [("bad_id", "warning", capitals)]
+    assert repr(capitals.lower()) in found[0].message
 
 
 def test_unknown_type_names_the_type():

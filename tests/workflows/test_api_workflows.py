@@ -64,10 +64,21 @@ def test_document_with_validation_problems_is_saved_as_a_draft(api):
 
 def test_an_id_off_the_pattern_is_saved_as_a_draft(api):
     document = chain_document(2)
-    document["nodes"].append({"id": "Loop", "type": "transform"})
+    document["nodes"].append({"id": "2nd", "type": "transform"})
     body = api.post("/api/workflows/", document, format="json").json()
     assert body["valid"] is False
-    assert [e["node"] for e in body["errors"] if e["code"] == "bad_id"] == ["Loop"]
+    assert [e["node"] for e in body["errors"] if e["code"] == "bad_id"] == ["2nd"]
+
+
+def test_an_id_with_capitals_is_valid_with_a_warning(api):
+    document = chain_document(2)
+    document["nodes"].append({"id": "Loop", "type": "transform", "config": {"output": 1}})
+    response = api.post("/api/workflows/", document, format="json")
+    body = response.json()
+    assert response.status_code == 201
+    assert body["valid"] is True
+    warnings = [e for e in body["errors"] if e["code"] == "bad_id"]
+    assert [(e["node"], e.get("severity")) for e in warnings] == [("Loop", "warning")]
 
 
 def test_cycle_is_saved_as_a_draft_naming_the_cycle(api):
