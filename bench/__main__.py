@@ -6,7 +6,7 @@ import importlib
 import sys
 
 # Each module has `main() -> None` that prints its own table. Missing ones are skipped.
-MODULES = ["bench.engine", "bench.api", "bench.runtime", "bench.canvas"]
+MODULES = ["bench.engine", "bench.api", "bench.runtime", "bench.canvas", "bench.admin"]
 
 
 def main(argv: list[str]) -> int:

@@ -2,17 +2,23 @@
 status badges, per-run node counts, filters, search, and a read-only run page (node attempts
 with their reasons, the events, the DAG in the run's final colours, a link to the canvas)."""
 
+from datetime import date, datetime, time, timedelta
+from itertools import pairwise
+
 from django.contrib import admin, messages
-from django.db.models import Count, IntegerField, OuterRef, Subquery
+from django.db.models import Count, Exists, IntegerField, Max, Min, OuterRef, Q, QuerySet, Subquery
 from django.db.models.functions import Coalesce
+from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import mark_safe
+from django.utils.text import smart_split, unescape_string_literal
 
 from workflows import observability, selectors
 from workflows.models import NodeRun, RunEvent, Workflow, WorkflowEdge, WorkflowNode, WorkflowRun
 from workflows.serializers import iso
 
 EVENTS_SHOWN = 500
+WORKFLOWS_MATCHED = 1000
 DAG_STYLE = "overflow:auto;max-width:100%;border:1px solid #e2e8f0;padding:6px;background:#fff"
 
 
@@ -120,6 +126,19 @@ class NodeRunInline(admin.TabularInline):
         return f"{row.error.get('type')}: {row.error.get('message')}"
 
 
+def search_condition(word: str) -> Q:
+    """A run whose id, workflow name or error message matches `word`."""
+    named = Workflow.objects.filter(name__icontains=word).values_list("pk", flat=True)
+    ids = list(named[: WORKFLOWS_MATCHED + 1])
+    # A few workflows are a list the runs' workflow index can use; many, a subquery.
+    workflows = ids if len(ids) <= WORKFLOWS_MATCHED else named
+    condition = Q(workflow_id__in=workflows) | Q(error__message__icontains=word)
+    number = word.lstrip("#")
+    if number.isdigit() and int(number) < 2**63:
+        condition |= Q(pk=int(number))
+    return condition
+
+
 def node_count(status: str) -> Coalesce:
     """Top-level nodes of a run in `status`, as a subquery evaluated only for the rows shown.
     A failed attempt that was retried (or lost with its worker) is not a failed node."""
@@ -128,6 +147,49 @@ def node_count(status: str) -> Coalesce:
         rows = rows.exclude(reason__in=("retried", "worker lost; attempted again"))
     counted = rows.order_by().values("run").annotate(n=Count("*")).values("n")
     return Coalesce(Subquery(counted, output_field=IntegerField()), 0)
+
+
+def next_period(day: date, kind: str) -> date:
+    """The first day of the year, month or day after the one starting on `day`."""
+    if kind == "year":
+        return day.replace(year=day.year + 1)
+    if kind == "month":
+        return day.replace(year=day.year + day.month // 12, month=day.month % 12 + 1)
+    return day + timedelta(days=1)
+
+
+def periods(first: datetime, last: datetime, kind: str) -> list[datetime]:
+    """The start of every year, month or day from the one holding `first` to the end of
+    `last`'s, in the current time zone: n periods as n + 1 edges."""
+    day, end = timezone.localtime(first).date(), timezone.localtime(last).date()
+    day = day.replace(month=1, day=1) if kind == "year" else day
+    day = day.replace(day=1) if kind == "month" else day
+    edges = [day]
+    while edges[-1] <= end:
+        edges.append(next_period(edges[-1], kind))
+    return [timezone.make_aware(datetime.combine(edge, time.min)) for edge in edges]
+
+
+class RunHistory(QuerySet):
+    """The admin's runs. For the date hierarchy it asks, period by period, whether a run falls
+    in it (one query of index probes on `created_at`) rather than truncating the date of every
+    run: the list stays fast with 100,000 runs."""
+
+    def datetimes(self, field_name, kind, order="ASC", tzinfo=None):
+        if field_name != "created_at" or kind not in ("year", "month", "day") or tzinfo:
+            return super().datetimes(field_name, kind, order, tzinfo)
+        runs = self.order_by()
+        bounds = runs.aggregate(first=Min("created_at"), last=Max("created_at"))
+        if bounds["first"] is None:
+            return []
+        edges = periods(bounds["first"], bounds["last"], kind)
+        probes = {
+            f"p{i}": Exists(runs.filter(created_at__gte=start, created_at__lt=end))
+            for i, (start, end) in enumerate(pairwise(edges))
+        }
+        flags = WorkflowRun.objects.order_by().annotate(**probes).values_list(*probes)[:1]
+        found = [edges[i] for i, flag in enumerate(next(iter(flags), ())) if flag]
+        return found[::-1] if order == "DESC" else found
 
 
 @admin.register(WorkflowRun)
@@ -182,6 +244,7 @@ class WorkflowRunAdmin(admin.ModelAdmin):
 
     def get_queryset(self, request):
         runs = super().get_queryset(request).defer("document", "state", "inputs", "outputs")
+        runs = RunHistory(model=WorkflowRun, query=runs.query, using=runs.db)
         if request.resolver_match and request.resolver_match.url_name.endswith("changelist"):
             runs = runs.annotate(
                 n_succeeded=node_count("succeeded"),
@@ -197,11 +260,14 @@ class WorkflowRunAdmin(admin.ModelAdmin):
         return run
 
     def get_search_results(self, request, queryset, search_term):
-        results, duplicates = super().get_search_results(request, queryset, search_term)
-        term = search_term.strip().lstrip("#")
-        if term.isdigit():
-            results = results | queryset.filter(pk=int(term))
-        return results, duplicates
+        """Each word matches a run's id, its workflow's name or its error message. Workflow
+        names are looked up first, so every condition is on the runs table and can use its
+        indexes (the error message has a trigram index on PostgreSQL)."""
+        for word in smart_split(search_term):
+            if word[0] in "\"'" and word[0] == word[-1]:
+                word = unescape_string_literal(word)
+            queryset = queryset.filter(search_condition(word))
+        return queryset, False
 
     def get_readonly_fields(self, request, obj=None):
         return [name for _, options in self.fieldsets for name in options["fields"]]
@@ -221,15 +287,15 @@ class WorkflowRunAdmin(admin.ModelAdmin):
             return "-"
         return f"{observability.ms_between(run.started_at, run.finished_at) / 1000:.1f} s"
 
-    @admin.display(description="✓", ordering="n_succeeded")
+    @admin.display(description="✓")
     def succeeded(self, run: WorkflowRun) -> int:
         return run.n_succeeded
 
-    @admin.display(description="✕", ordering="n_failed")
+    @admin.display(description="✕")
     def failed(self, run: WorkflowRun) -> int:
         return run.n_failed
 
-    @admin.display(description="↷", ordering="n_skipped")
+    @admin.display(description="↷")
     def skipped(self, run: WorkflowRun) -> int:
         return run.n_skipped
 
