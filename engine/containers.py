@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 from collections import ChainMap
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from engine.events import NODE_PROGRESS, RUN_STATUS, Event, new_event
@@ -161,9 +162,24 @@ def new_child(
         options={
             **parent._options,
             "durable_delay_threshold_s": None,
+            "run_subworkflow": in_iteration(parent._options.get("run_subworkflow"), path),
             "body": {"parent": parent, "loop": loop, "root_input": root_input, "path": path},
         },
     )
+
+
+def in_iteration(runner: Callable | None, path: str) -> Callable | None:
+    """The sub-workflow runner as a body sees it: calls carry `iteration`, the path of the
+    iteration they come from (`M[2]`, nested `M[2]/L[1]`), so the runtime can tell apart the
+    children that one node starts in different iterations."""
+    if runner is None:
+        return None
+
+    async def run_subworkflow(*args: Any, iteration: str | None = None, **kwargs: Any) -> Any:
+        inner = path if iteration is None else f"{path}/{iteration}"
+        return await runner(*args, iteration=inner, **kwargs)
+
+    return run_subworkflow
 
 
 def iteration_result(child: Execution) -> Any:

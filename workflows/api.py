@@ -266,6 +266,7 @@ def run_summary(run) -> dict[str, Any]:
         "status": run.status,
         "mode": run.mode,
         "trigger": run.trigger,
+        "parent_run": run.parent_run_id,
         "created_at": s.iso(run.created_at),
         "started_at": s.iso(run.started_at),
         "finished_at": s.iso(run.finished_at),

@@ -140,6 +140,11 @@ class WorkflowRun(models.Model):
         "self", null=True, blank=True, on_delete=models.CASCADE, related_name="child_runs"
     )
     parent_node = models.CharField(max_length=64, blank=True, default="")
+    # Which execution of `parent_node` started this run (a sub-workflow node in a loop or map
+    # body runs once per iteration, and a retried node once per attempt): a worker taking the
+    # parent over finds the child its lost attempt started instead of starting another.
+    parent_iteration = models.CharField(max_length=255, blank=True, default="")
+    parent_attempt = models.PositiveIntegerField(default=0)
     source_run = models.ForeignKey(
         "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="reruns"
     )

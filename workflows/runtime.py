@@ -122,7 +122,10 @@ def json_size(value: Any) -> int:
 
 
 def execution_options(run: WorkflowRun) -> dict[str, Any]:
+    from workflows import subworkflows  # it drives child runs through this module
+
     return {
+        **subworkflows.execution_options(run),
         "http_allow_private": getattr(settings, "SWITCHYARD_HTTP_ALLOW_PRIVATE", False),
         "max_output_preview": getattr(settings, "SWITCHYARD_EVENT_PREVIEW_BYTES", 4096),
         "max_output_bytes": getattr(settings, "SWITCHYARD_MAX_OUTPUT_BYTES", 16 << 20),

@@ -104,10 +104,30 @@ def run_report(*, run: WorkflowRun) -> dict[str, Any]:
         "finished_at": translate.iso(run.finished_at),
         "from_node": run.from_node or None,
         "source_run": run.source_run_id,
+        "parent_run": run.parent_run_id,
+        "parent_node": run.parent_node or None,
+        "child_runs": child_runs(run=run),
         "nodes": top_level_nodes(run.document, node_runs),
         "iterations": iterations(node_runs),
         "node_runs": [translate.node_run_body(node_run) for node_run in node_runs],
     }
+
+
+def child_runs(*, run: WorkflowRun) -> list[dict[str, Any]]:
+    """The sub-workflow runs this run started, oldest first."""
+    rows = run.child_runs.order_by("pk").values(
+        "id", "parent_node", "parent_iteration", "parent_attempt", "status"
+    )
+    return [
+        {
+            "id": row["id"],
+            "node": row["parent_node"],
+            "iteration": row["parent_iteration"] or None,
+            "attempt": row["parent_attempt"],
+            "status": row["status"],
+        }
+        for row in rows
+    ]
 
 
 def run_is_stalled(run: WorkflowRun) -> bool:

@@ -478,6 +478,11 @@ class RunSerializer(serializers.Serializer):
     finished_at = serializers.CharField(allow_null=True)
     from_node = serializers.CharField(allow_null=True)
     source_run = serializers.IntegerField(allow_null=True)
+    parent_run = serializers.IntegerField(allow_null=True, help_text="set on sub-workflow runs")
+    parent_node = serializers.CharField(allow_null=True)
+    child_runs = serializers.ListField(
+        child=serializers.DictField(), help_text="sub-workflow runs: id, node, iteration, status"
+    )
     nodes = serializers.DictField(child=NodeReportSerializer())
     iterations = serializers.DictField()
     node_runs = NodeRunSerializer(many=True)
@@ -491,6 +496,7 @@ class RunListItemSerializer(serializers.Serializer):
     status = serializers.CharField()
     mode = serializers.CharField()
     trigger = serializers.CharField()
+    parent_run = serializers.IntegerField(allow_null=True)
     created_at = serializers.CharField()
     started_at = serializers.CharField(allow_null=True)
     finished_at = serializers.CharField(allow_null=True)

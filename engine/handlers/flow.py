@@ -215,7 +215,12 @@ class Subworkflow(Handler):
         inputs = ctx.config.get("inputs") or {}
         if not isinstance(inputs, dict):
             raise NodeError("config.inputs must render to an object", "bad_config")
-        outputs = await runner(ctx.config["workflow"], inputs, depth + 1, ctx.node_id)
+        # `attempt` tells the runtime which execution of this node starts the child (so a
+        # takeover can find the child a lost attempt started); in a loop or map body the
+        # container adds `iteration` (see engine.containers.in_iteration).
+        outputs = await runner(
+            ctx.config["workflow"], inputs, depth + 1, ctx.node_id, attempt=ctx.attempt, log=ctx.log
+        )
         return HandlerResult(outputs)
 
 

@@ -1,0 +1,391 @@
+"""Sub-workflow runs: the runtime side of the `subworkflow` node (SPEC §3).
+
+A `subworkflow` node starts a child `WorkflowRun` of a saved workflow owned by the parent's
+owner (`trigger: subworkflow`, `parent_run`, `parent_node`, and which iteration and attempt of
+the node started it). The worker executing the parent executes the child in-process, on the
+same event loop, under a lease of its own that it renews — no second worker slot is taken, so
+a chain of nested sub-workflows cannot starve the workers. The child's outputs become the
+node's output; a failed or cancelled child fails the node with an error naming the child run.
+
+Crashes: the child is an ordinary run with its own rows and lease. When the worker dies, both
+leases expire. The node was in flight, so the worker that takes the parent over runs it again
+as a new attempt, and that attempt *adopts* the child its lost attempt started (the parent's
+row of that attempt says `worker_lost`) instead of starting another: it continues the child
+from the child's rows if nobody holds it, waits for it if another worker took it over first,
+or reads its result if it already ended. A child is never executed twice.
+
+A child that pauses (an approval inside it) keeps the parent's node running: the parent waits
+for the child (polling its row) until someone resumes it and it ends. Cancelling the parent —
+or halting it, or the node timing out — cancels the child; a worker shutting down leaves both
+in flight for a takeover.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import uuid
+from collections.abc import Callable
+from datetime import timedelta
+from typing import Any
+
+from channels.layers import get_channel_layer
+from django.conf import settings
+from django.db import transaction
+from django.db.models import Q
+from django.http import Http404
+from django.utils import timezone
+
+from engine.handlers.base import NodeError
+from engine.states import RUN_TERMINAL, RunState
+from workflows import runtime
+from workflows.errors import NotRunnable
+from workflows.models import NodeRun, RunMode, RunTrigger, Workflow, WorkflowRun
+
+DEFAULT_MAX_DEPTH = 5
+WAIT_POLL_S = 0.25
+
+
+def max_depth() -> int:
+    """How deep sub-workflows may nest (SWITCHYARD_MAX_SUBWORKFLOW_DEPTH, default 5): a run
+    started by a top-level run has depth 1."""
+    configured = getattr(settings, "SWITCHYARD_MAX_SUBWORKFLOW_DEPTH", None)
+    if configured is None:
+        configured = os.environ.get("SWITCHYARD_MAX_SUBWORKFLOW_DEPTH", DEFAULT_MAX_DEPTH)
+    return int(configured)
+
+
+def lease_seconds() -> float:
+    return float(getattr(settings, "SWITCHYARD_LEASE_S", 15))
+
+
+def execution_options(run: WorkflowRun) -> dict[str, Any]:
+    """The engine options that let a run's `subworkflow` nodes start child runs."""
+    return {"run_subworkflow": ChildRuns(run), "max_depth": max_depth()}
+
+
+class ChildRuns:
+    """`run_subworkflow` of one parent run: start (or adopt) the child, execute or wait for it,
+    give its outputs."""
+
+    def __init__(self, run: WorkflowRun) -> None:
+        self.run_id = run.pk
+        self.dry_run = run.mode == RunMode.DRY_RUN
+        try:
+            # The task executing the parent: when it is cancelled the worker is shutting down
+            # (leave the child in flight); any other cancellation of the node stops the child.
+            self.run_task: asyncio.Task | None = asyncio.current_task()
+        except RuntimeError:
+            self.run_task = None
+
+    async def __call__(
+        self,
+        workflow: Any,
+        inputs: dict,
+        depth: int,
+        node_id: str,
+        *,
+        attempt: int = 1,
+        iteration: str | None = None,
+        log: Callable[[str], None] | None = None,
+    ) -> Any:
+        chain = await runtime.db(ancestry, self.run_id)
+        limit = max_depth()
+        if len(chain) > limit:
+            runs = " -> ".join(str(run_id) for run_id in chain)
+            raise NodeError(
+                f"sub-workflow nesting deeper than {limit} levels (runs {runs}; a workflow "
+                "calling itself?)",
+                "recursion",
+            )
+        owner = f"subworkflow:{self.run_id}:{uuid.uuid4().hex[:8]}"
+        child_id, adopted = await runtime.db(
+            child_for,
+            parent_id=self.run_id,
+            node_id=node_id,
+            iteration=iteration or "",
+            attempt=attempt,
+            workflow=workflow,
+            inputs=inputs,
+            dry_run=self.dry_run,
+            owner=owner,
+        )
+        if log is not None:
+            verb = "continuing" if adopted else "started"
+            log(f"{verb} sub-workflow run {child_id}")
+        return await Follow(child_id, owner, self.tearing_down).result()
+
+    def tearing_down(self) -> bool:
+        return self.run_task is not None and self.run_task.cancelling() > 0
+
+
+class Follow:
+    """Execute a child run here while it can be claimed, else wait for whoever holds it."""
+
+    def __init__(self, child_id: int, owner: str, tearing_down: Callable[[], bool]) -> None:
+        self.child_id = child_id
+        self.owner = owner
+        self.tearing_down = tearing_down
+        self.execution = None
+        self.driving: asyncio.Task | None = None
+
+    async def result(self) -> Any:
+        try:
+            while True:
+                status = await runtime.db(claim_child, self.child_id, self.owner, lease_seconds())
+                if status is None:  # ours now: execute it here
+                    status = await self.drive()
+                if status in RUN_TERMINAL:
+                    return await runtime.db(child_result, self.child_id)
+                await asyncio.sleep(WAIT_POLL_S)  # paused, or another worker executes it
+        except asyncio.CancelledError:
+            if self.tearing_down():
+                await self.leave()
+            else:
+                await asyncio.shield(self.stop())
+            raise
+
+    async def drive(self) -> str:
+        """Execute the claimed child to its end or its next park; its final status."""
+        self.driving = asyncio.create_task(drive_child(self.child_id, self.owner, self._started))
+        try:
+            report = await asyncio.shield(self.driving)
+        except runtime.LeaseLost:
+            return RunState.RUNNING  # another worker took it over: wait for it
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:
+            raise NodeError(f"sub-workflow run {self.child_id} broke: {exc!r}", "subworkflow")
+        finally:
+            if self.driving.done():
+                self.driving = None
+        return str(report.status)
+
+    def _started(self, execution) -> None:
+        self.execution = execution
+
+    async def stop(self) -> None:
+        """The parent's node was stopped (cancel, halt, timeout): cancel the child."""
+        if self.driving is not None and self.execution is not None:
+            self.execution.cancel("the parent run stopped")
+            await asyncio.gather(self.driving, return_exceptions=True)
+            return
+        if self.driving is not None:
+            self.driving.cancel()
+            await asyncio.gather(self.driving, return_exceptions=True)
+        await cancel_elsewhere(self.child_id, self.owner)
+
+    async def leave(self) -> None:
+        """The worker is shutting down: tear the child down with the parent (its nodes stay
+        in flight) and let another worker take it over at once."""
+        if self.driving is not None:
+            self.driving.cancel()
+            await asyncio.gather(self.driving, return_exceptions=True)
+        from workflows.worker import release_lease
+
+        try:
+            await asyncio.shield(runtime.db(release_lease, self.child_id, self.owner))
+        except Exception:
+            pass  # the lease expires anyway
+
+
+async def drive_child(child_id: int, owner: str, on_start: Callable) -> Any:
+    """Execute a child run whose lease `owner` holds, renewing the lease meanwhile."""
+    from workflows.worker import renew_lease
+
+    lease_s = lease_seconds()
+    publisher = runtime.Publisher()
+    renewing: list[asyncio.Task] = []
+
+    def started(execution, recorder: runtime.RunRecorder) -> None:
+        on_start(execution)
+
+        async def keep_lease() -> None:
+            while True:
+                await asyncio.sleep(lease_s / 3)
+                try:
+                    ours, cancel = await runtime.db(renew_lease, child_id, owner, lease_s)
+                except Exception:
+                    continue
+                if not ours:
+                    recorder.lease_lost = True
+                    execution.cancel("this worker lost the run's lease")
+                    return
+                if cancel:
+                    execution.cancel("by user")
+
+        renewing.append(asyncio.create_task(keep_lease()))
+
+    try:
+        report = await runtime.drive(child_id, owner, publisher, started=started)
+        await publisher.drain()
+        return report
+    finally:
+        for task in renewing:
+            task.cancel()
+        publisher.close()
+
+
+async def cancel_elsewhere(child_id: int, owner: str) -> None:
+    """Cancel a child this process does not execute: settle it here when nobody holds it (a
+    paused child), else ask its worker."""
+    taken = await runtime.db(request_cancel, child_id, owner, lease_seconds())
+    if taken:
+        await drive_child(child_id, owner, lambda execution: execution.cancel("by user"))
+        return
+    try:
+        await get_channel_layer().group_send(
+            f"run-control-{child_id}",
+            {"type": "run.cancel", "reason": "the parent run stopped", "run_id": child_id},
+        )
+    except Exception:
+        pass  # its worker's heartbeat reads the request from the database
+
+
+# ---- database work (sync; called through runtime.db) ---------------------------------------
+
+
+def ancestry(run_id: int) -> list[int]:
+    """The run ids from the top-level run down to `run_id`."""
+    chain: list[int] = []
+    current: int | None = run_id
+    while current is not None and len(chain) <= 1000:
+        chain.append(current)
+        current = WorkflowRun.objects.filter(pk=current).values_list("parent_run_id", flat=True)[0]
+    return chain[::-1]
+
+
+@transaction.atomic
+def child_for(
+    *,
+    parent_id: int,
+    node_id: str,
+    iteration: str,
+    attempt: int,
+    workflow: Any,
+    inputs: dict,
+    dry_run: bool,
+    owner: str,
+) -> tuple[int, bool]:
+    """The child run of this execution of the node, leased to `owner`: the one a lost attempt
+    started (adopted: True), else a new one. NodeError when the workflow cannot run."""
+    parent = WorkflowRun.objects.select_related("workflow__owner").get(pk=parent_id)
+    adopted = lost_attempt_child(parent, node_id, iteration, attempt)
+    if adopted is not None:
+        WorkflowRun.objects.filter(pk=adopted).update(parent_attempt=attempt)
+        return adopted, True
+    child = start_child(parent, workflow, inputs, dry_run)
+    now = timezone.now()
+    WorkflowRun.objects.filter(pk=child.pk).update(
+        parent_run=parent,
+        parent_node=node_id,
+        parent_iteration=iteration,
+        parent_attempt=attempt,
+        lease_owner=owner,
+        lease_expires_at=now + timedelta(seconds=lease_seconds()),
+    )
+    return child.pk, False
+
+
+def lost_attempt_child(parent: WorkflowRun, node_id: str, iteration: str, attempt: int):
+    """The child started by an attempt of this node that a dead worker was running."""
+    latest = (
+        WorkflowRun.objects.filter(
+            parent_run=parent,
+            parent_node=node_id,
+            parent_iteration=iteration,
+            parent_attempt__lte=attempt,
+        )
+        .order_by("-parent_attempt", "-pk")
+        .values_list("pk", "parent_attempt")
+        .first()
+    )
+    if latest is None:
+        return None
+    child_id, started_by = latest
+    if started_by == attempt:  # the same attempt number again: its first run never got recorded
+        return child_id
+    lost = NodeRun.objects.filter(
+        run=parent,
+        node_id=node_id,
+        iteration=iteration,
+        attempt=started_by,
+        error__type="worker_lost",
+    ).exists()
+    return child_id if lost else None
+
+
+def start_child(parent: WorkflowRun, workflow: Any, inputs: dict, dry_run: bool) -> WorkflowRun:
+    from workflows import services
+
+    workflow_id = workflow_reference(workflow)
+    owner = parent.workflow.owner
+    try:
+        return services.run_create(
+            user=owner,
+            workflow_id=workflow_id,
+            inputs=inputs,
+            mode=RunMode.DRY_RUN if dry_run else RunMode.NORMAL,
+            trigger=RunTrigger.SUBWORKFLOW,
+        )
+    except Http404:
+        raise NodeError(
+            f"sub-workflow {workflow_id}: no such workflow (it does not exist or belongs to "
+            f"another user than {owner.get_username()})",
+            "subworkflow",
+        ) from None
+    except NotRunnable as exc:
+        name = Workflow.objects.filter(pk=workflow_id).values_list("name", flat=True).first()
+        problems = "; ".join(error["message"] for error in exc.errors)
+        raise NodeError(
+            f"sub-workflow {workflow_id} ({name}) cannot run: {problems}", "subworkflow"
+        ) from None
+
+
+def workflow_reference(value: Any) -> int:
+    if isinstance(value, str) and value.strip().isdigit():
+        value = int(value)
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise NodeError(f"config.workflow must be a workflow id, got {value!r}", "bad_config")
+    return value
+
+
+def claim_child(child_id: int, owner: str, lease_s: float) -> str | None:
+    """Lease the child to `owner` when it can be executed here (None), else its status."""
+    now = timezone.now()
+    claimed = (
+        WorkflowRun.objects.filter(pk=child_id, status__in=(RunState.QUEUED, RunState.RUNNING))
+        .filter(free_for(owner, now))
+        .update(lease_owner=owner, lease_expires_at=now + timedelta(seconds=lease_s))
+    )
+    if claimed:
+        return None
+    return WorkflowRun.objects.values_list("status", flat=True).get(pk=child_id)
+
+
+def free_for(owner: str, now) -> Q:
+    """Runs no live worker holds (or that `owner` holds already)."""
+    return Q(lease_owner="") | Q(lease_owner=owner) | Q(lease_expires_at__lt=now)
+
+
+def child_result(child_id: int) -> Any:
+    """A finished child's outputs; NodeError naming the run when it failed or was cancelled."""
+    child = WorkflowRun.objects.only("status", "outputs", "error").get(pk=child_id)
+    if child.status == RunState.SUCCEEDED:
+        return child.outputs
+    if child.status == RunState.CANCELLED:
+        raise NodeError(f"sub-workflow run {child_id} was cancelled", "subworkflow")
+    message = (child.error or {}).get("message") or "failed"
+    raise NodeError(f"sub-workflow run {child_id} failed: {message}", "subworkflow")
+
+
+def request_cancel(child_id: int, owner: str, lease_s: float) -> bool:
+    """Record the cancel request; True when this process took the (unowned) child to settle."""
+    now = timezone.now()
+    live = WorkflowRun.objects.filter(pk=child_id).exclude(status__in=RUN_TERMINAL)
+    live.update(cancel_requested_at=now)
+    return bool(
+        live.filter(free_for(owner, now)).update(
+            lease_owner=owner, lease_expires_at=now + timedelta(seconds=lease_s)
+        )
+    )
