@@ -108,9 +108,9 @@ def test_workflow_page_draws_the_dag(admin_client, diamond_run):
     assert '<g data-node-id="gate" data-status="">' in response.content.decode()
 
 
-def test_run_list_stays_within_a_query_budget_with_1000_runs(
-    admin_client, diamond_run, django_assert_max_num_queries
-):
+@pytest.fixture
+def thousand_runs(diamond_run) -> list[WorkflowRun]:
+    """1,000 more runs of the diamond's workflow, two node runs each, a tenth with events."""
     now = timezone.now()
     runs = WorkflowRun.objects.bulk_create(
         WorkflowRun(
@@ -118,6 +118,7 @@ def test_run_list_stays_within_a_query_budget_with_1000_runs(
             document={},
             revision=1,
             status="succeeded" if i % 3 else "failed",
+            error=None if i % 3 else {"message": f"fetch timed out #{i}", "type": "timeout"},
             started_at=now,
             finished_at=now,
         )
@@ -129,14 +130,106 @@ def test_run_list_stays_within_a_query_budget_with_1000_runs(
     RunEvent.objects.bulk_create(
         RunEvent(run=run, seq=1, type="run.status", at=now, payload={}) for run in runs[:100]
     )
+    return runs
 
-    with django_assert_max_num_queries(12):
-        response = admin_client.get("/admin/workflows/workflowrun/")
-    with django_assert_max_num_queries(12):
-        filtered = admin_client.get("/admin/workflows/workflowrun/?status__exact=failed&q=diamond")
 
-    assert response.status_code == 200 and filtered.status_code == 200
-    assert response.content.decode().count('<td class="field-succeeded">2</td>') == 50
+def test_run_list_stays_within_a_query_budget_with_1000_runs(
+    admin_client, thousand_runs, django_assert_max_num_queries
+):
+    year = timezone.now().year
+    pages = [
+        "/admin/workflows/workflowrun/",
+        "/admin/workflows/workflowrun/?status__exact=failed&q=diamond",
+        "/admin/workflows/workflowrun/?q=timed+out",
+        f"/admin/workflows/workflowrun/?created_at__year={year}",
+        "/admin/workflows/workflowrun/?o=-3",
+    ]
+    for page in pages:
+        # session, user, count, the page of runs (counts included), the workflow filter's
+        # choices, the date hierarchy's bounds and probes, one workflow lookup per word
+        with django_assert_max_num_queries(12):
+            response = admin_client.get(page)
+        assert response.status_code == 200, page
+
+    first = admin_client.get(pages[0]).content.decode()
+    assert first.count('<td class="field-succeeded">2</td>') == 50
+
+
+def test_run_detail_with_every_node_state_stays_within_a_query_budget_with_1000_runs(
+    admin_client, every_state_run, thousand_runs, django_assert_max_num_queries
+):
+    with django_assert_max_num_queries(12):  # constant: not one query per node run
+        response = admin_client.get(f"/admin/workflows/workflowrun/{every_state_run.pk}/change/")
+
+    assert response.status_code == 200
+    html = response.content.decode()
+    for status in EVERY_STATE:
+        assert f'data-status="{status}"' in html
+
+
+def test_search_words_each_match_an_id_a_workflow_name_or_the_error(admin_client, user):
+    timeout = build_diamond_run(user)
+    WorkflowRun.objects.filter(pk=timeout.pk).update(
+        status="failed", error={"message": "fetch timed out after 30s", "type": "timeout"}
+    )
+    plain = build_diamond_run(user)
+    link = "/admin/workflows/workflowrun/{}/change/"
+
+    def found(term: str) -> set[int]:
+        html = admin_client.get("/admin/workflows/workflowrun/", {"q": term}).content.decode()
+        return {run.pk for run in (timeout, plain) if link.format(run.pk) in html}
+
+    assert found("TIMED") == {timeout.pk}
+    assert found("diamond") == {timeout.pk, plain.pk}
+    assert found("diamond timed") == {timeout.pk}  # every word must match
+    assert found('"out after"') == {timeout.pk}  # a quoted phrase is one word
+    assert found("diamond nope") == set()
+    assert found(f"#{plain.pk}") == {plain.pk}
+
+
+def test_date_hierarchy_offers_only_years_and_months_with_runs(admin_client, user):
+    runs = [build_diamond_run(user) for _ in range(3)]
+    for run, when in zip(runs, ["2024-03-05", "2026-02-10", "2026-11-22"], strict=True):
+        WorkflowRun.objects.filter(pk=run.pk).update(created_at=f"{when}T10:00:00Z")
+
+    years = admin_client.get("/admin/workflows/workflowrun/").content.decode()
+    months = admin_client.get("/admin/workflows/workflowrun/?created_at__year=2026")
+    days = admin_client.get(
+        "/admin/workflows/workflowrun/?created_at__year=2026&created_at__month=2"
+    )
+
+    assert "?created_at__year=2024" in years and "?created_at__year=2026" in years
+    assert "?created_at__year=2025" not in years  # no run that year
+    html = months.content.decode()
+    assert "created_at__month=2" in html and "created_at__month=11" in html
+    assert "created_at__month=3" not in html
+    html = days.content.decode()
+    assert "created_at__day=10" in html and "created_at__day=11" not in html
+    assert f"/admin/workflows/workflowrun/{runs[1].pk}/change/" in html
+
+
+def test_error_search_can_use_the_trigram_index(admin_client, diamond_run):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    if connection.vendor != "postgresql":
+        pytest.skip("the trigram index is PostgreSQL only")
+    with CaptureQueriesContext(connection) as captured:
+        admin_client.get("/admin/workflows/workflowrun/?q=kaboom")
+    count = next(q["sql"] for q in captured if q["sql"].startswith("SELECT COUNT(*)"))
+    with connection.cursor() as cursor:
+        cursor.execute("SET LOCAL enable_seqscan = off")  # the test table is tiny
+        cursor.execute(f"EXPLAIN {count}")
+        plan = "\n".join(row[0] for row in cursor.fetchall())
+
+    assert "run_error_message_trgm" in plan
+    assert "run_created_id" in index_names(connection)
+
+
+def index_names(connection) -> set[str]:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT indexname FROM pg_indexes WHERE tablename = 'workflows_workflowrun'")
+        return {row[0] for row in cursor.fetchall()}
 
 
 @pytest.mark.django_db(transaction=True)
