@@ -1,22 +1,34 @@
-/** The one node component: label, type icon, labelled handles, state (colour + icon + text). */
-import { Handle, Position, type NodeProps } from "@xyflow/react";
+/** The one node component: label, type icon, labelled handles, state (colour + icon + text).
+ * A container (`loop`, `map`) is the same node drawn as a resizable frame around its body. */
+import { Handle, NodeResizer, Position, type NodeProps } from "@xyflow/react";
 import { memo } from "react";
+import { CONTAINER_MIN } from "../lib/containers";
 import type { CanvasNode } from "../lib/flow";
+import { iterationLabel, shownNodeView } from "../lib/iterations";
 import { inputHandles, outputHandles } from "../lib/nodeTypes";
 import { NODE_STATE_LOOK } from "../lib/status";
 import { formatDuration } from "../lib/timeline";
 import { useCanvas } from "../store/context";
 import { TypeIcon } from "./TypeIcon";
 
+function useNodeLook(id: string, type: string, parent: string | null | undefined) {
+  return useCanvas((s) => {
+    const shown = s.run ? shownNodeView(s.run, id, parent, s.iterationPicks) : null;
+    return {
+      info: s.nodeTypes[type],
+      view: shown?.view ?? null,
+      iteration: shown?.iteration ?? null,
+      picked: !!(parent && s.iterationPicks[parent]),
+      progress: s.run?.progress[id] ?? null,
+      inRun: s.run !== null,
+      problems: s.problems.filter((p) => p.node === id).length,
+    };
+  });
+}
+
 function BaseNodeView({ id, type, data, selected }: NodeProps<CanvasNode>) {
-  const { info, view, progress, inRun, problems } = useCanvas((s) => ({
-    info: s.nodeTypes[type],
-    view: s.run?.nodes[id] ?? null,
-    progress: s.run?.progress[id] ?? null,
-    inRun: s.run !== null,
-    problems: s.problems.filter((p) => p.node === id).length,
-  }));
   const node = data.node;
+  const { info, view, iteration, picked, progress, inRun, problems } = useNodeLook(id, type, node.parent);
   const status = inRun ? (view?.status ?? "pending") : "idle";
   const look = inRun ? NODE_STATE_LOOK[view?.status ?? "pending"] : null;
   const outputs = outputHandles(info, node);
@@ -27,6 +39,7 @@ function BaseNodeView({ id, type, data, selected }: NodeProps<CanvasNode>) {
       className={classes.join(" ")}
       data-node-id={id}
       data-status={status}
+      data-iteration={iteration ?? undefined}
       data-testid="canvas-node"
       style={
         {
@@ -58,13 +71,18 @@ function BaseNodeView({ id, type, data, selected }: NodeProps<CanvasNode>) {
           <span aria-hidden="true" className={status === "running" ? "spin" : ""}>{look.icon}</span>
           <span>{look.label}</span>
           {view && view.attempt > 1 && <span className="chip">attempt {view.attempt}</span>}
-          {progress && <span className="chip">{progress.done}/{progress.total ?? "?"}</span>}
+          {progress && <span className="chip" data-testid="node-progress">{progress.done}/{progress.total ?? "?"}</span>}
           {view?.durationMs != null && <span className="chip">{formatDuration(view.durationMs)}</span>}
         </div>
       )}
       {node.disabled && <div className="wf-node-flag">disabled · passes input through</div>}
-      {node.parent && <div className="wf-node-parent">in {node.parent}</div>}
-      {view?.iteration && <div className="wf-node-parent">iteration {view.iteration}</div>}
+      {node.parent && !inRun && <div className="wf-node-parent">in {node.parent}</div>}
+      {inRun && iteration && (
+        <div className="wf-node-parent" data-testid="node-iteration" title={picked ? "the iteration picked in the inspector" : "the latest iteration"}>
+          {picked ? "shown: " : "latest: "}
+          {iterationLabel(iteration)}
+        </div>
+      )}
       {outputs.map((handle, i) =>
         handle === "out" && outputs.length === 1 ? null : (
           <span className={`wf-node-port port-${handle}`} key={handle} style={{ top: spread(i, outputs.length) }}>
@@ -87,7 +105,67 @@ function spread(index: number, count: number): string {
 
 export const BaseNode = memo(BaseNodeView);
 
+/**
+ * A `loop` or `map`: a frame whose inside is its body (React Flow children), with its header,
+ * state and `done/total` progress on top; resizable while editing.
+ */
+function ContainerNodeView({ id, type, data, selected }: NodeProps<CanvasNode>) {
+  const node = data.node;
+  const { info, view, iteration, progress, inRun, problems } = useNodeLook(id, type, node.parent);
+  const status = inRun ? (view?.status ?? "pending") : "idle";
+  const look = inRun ? NODE_STATE_LOOK[view?.status ?? "pending"] : null;
+  const outputs = outputHandles(info, node);
+  const inputs = inputHandles(info);
+  const classes = ["wf-node", "wf-container", `status-${status}`, selected ? "selected" : "", node.disabled ? "disabled" : ""];
+  return (
+    <div
+      className={classes.join(" ")}
+      data-node-id={id}
+      data-status={status}
+      data-container="true"
+      data-testid="canvas-node"
+      style={{ "--accent": info?.color ?? "#64748b", "--state": look?.color ?? "transparent" } as React.CSSProperties}
+    >
+      <NodeResizer isVisible={!!selected && !inRun} minWidth={CONTAINER_MIN.width} minHeight={CONTAINER_MIN.height} color="var(--primary)" />
+      {inputs.map((handle, i) => (
+        <Handle key={handle} type="target" position={Position.Left} id={handle} style={{ top: 30 + i * 22 }} />
+      ))}
+      <div className="wf-node-head wf-container-head">
+        <TypeIcon className="wf-node-icon" icon={info?.icon} type={type} />
+        <div className="wf-node-titles">
+          <div className="wf-node-name">{node.name || id}</div>
+          <div className="wf-node-sub">
+            {id} · {info?.label ?? type} · body
+          </div>
+        </div>
+        {look && (
+          <div className="wf-node-state" data-testid="node-state">
+            <span aria-hidden="true" className={status === "running" ? "spin" : ""}>{look.icon}</span>
+            <span>{look.label}</span>
+            {progress && <span className="chip" data-testid="node-progress" title="iterations done / total">{progress.done}/{progress.total ?? "?"}</span>}
+            {view?.durationMs != null && <span className="chip">{formatDuration(view.durationMs)}</span>}
+            {iteration && <span className="chip">{iterationLabel(iteration)}</span>}
+          </div>
+        )}
+        {problems > 0 && (
+          <span className="wf-node-problems" title={`${problems} problem(s): see the problems list`}>
+            ! {problems}
+          </span>
+        )}
+      </div>
+      {!inRun && <div className="wf-container-hint">drop nodes here: they run once per {type === "map" ? "item" : "iteration"}</div>}
+      {outputs.map((handle, i) => (
+        <Handle key={handle} type="source" position={Position.Right} id={handle} className={`handle-${handle}`} style={{ top: 30 + i * 22 }} />
+      ))}
+      <Handle type="source" position={Position.Bottom} id="error" className="handle-error" title="error: taken when this node fails" />
+      <span className="wf-node-error-label">error</span>
+    </div>
+  );
+}
+
+export const ContainerNode = memo(ContainerNodeView);
+
 /** React Flow's `nodeTypes`: one entry per registered node type (and any unknown type in use). */
-export function buildNodeTypes(typeNames: readonly string[]) {
-  return Object.fromEntries(typeNames.map((name) => [name, BaseNode]));
+export function buildNodeTypes(typeNames: readonly string[], containerTypes: ReadonlySet<string> = new Set()) {
+  return Object.fromEntries(typeNames.map((name) => [name, containerTypes.has(name) ? ContainerNode : BaseNode]));
 }

@@ -9,7 +9,7 @@ import {
   type Connection,
 } from "@xyflow/react";
 import { memo, useCallback, useMemo, useRef, type DragEvent } from "react";
-import type { CanvasEdge, CanvasNode } from "../lib/flow";
+import { CONTAINER_TYPES, type CanvasEdge, type CanvasNode } from "../lib/flow";
 import { edgeRunState, type EdgeRunState, type RunViewState } from "../lib/runEvents";
 import { NODE_STATE_LOOK } from "../lib/status";
 import { useCanvas } from "../store/context";
@@ -25,21 +25,23 @@ export const Canvas = memo(function Canvas({ onNodeMenu }: { onNodeMenu?: (node:
     edges: st.edges,
     run: st.run,
     typeNames: Object.keys(st.nodeTypes).sort().join(","),
+    containerNames: Object.values(st.nodeTypes).filter((t) => t.container).map((t) => t.type).sort().join(","),
     onNodesChange: st.onNodesChange,
     onEdgesChange: st.onEdgesChange,
     connect: st.connect,
     addNode: st.addNode,
     beginDrag: st.beginDrag,
+    dropNodes: st.dropNodes,
     inspect: st.inspect,
   }));
   const flow = useReactFlow();
   const inRun = s.run !== null;
 
   const usedTypes = useMemo(() => [...new Set(s.nodes.map((n) => n.type ?? ""))].sort().join(","), [s.nodes]);
-  const nodeTypes = useMemo(
-    () => buildNodeTypes([...new Set([...s.typeNames.split(","), ...usedTypes.split(",")])].filter(Boolean)),
-    [s.typeNames, usedTypes],
-  );
+  const nodeTypes = useMemo(() => {
+    const containers = new Set(s.containerNames ? s.containerNames.split(",") : CONTAINER_TYPES);
+    return buildNodeTypes([...new Set([...s.typeNames.split(","), ...usedTypes.split(",")])].filter(Boolean), containers);
+  }, [s.typeNames, s.containerNames, usedTypes]);
   const styled = useRef(new Map<string, StyledEdge>());
   const edges = useMemo(() => (s.run ? styleRunEdges(s.edges, s.run, styled.current) : s.edges), [s.edges, s.run]);
 
@@ -64,6 +66,7 @@ export const Canvas = memo(function Canvas({ onNodeMenu }: { onNodeMenu?: (node:
         onEdgesChange={inRun ? undefined : s.onEdgesChange}
         onConnect={(c: Connection) => s.connect(c)}
         onNodeDragStart={s.beginDrag}
+        onNodeDragStop={(_, _node, dragged) => s.dropNodes(dragged.map((n) => n.id))}
         onNodeClick={(_, node) => s.inspect(node.id)}
         onPaneClick={() => s.inspect(null)}
         onNodeContextMenu={

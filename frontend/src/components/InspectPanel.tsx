@@ -1,83 +1,193 @@
-/** Inspect one node of the shown run: state, input, output, error and log lines. */
+/** Inspect one node of the shown run: state, input, output, error and log lines; for a body
+ * node or a container, of the iteration picked (the latest unless one is chosen). */
 import { useState } from "react";
-import { api } from "../api/client";
+import { containerIterations, iterationLabel, iterationRecord, nodeIterations } from "../lib/iterations";
+import type { NodeRunView } from "../lib/runEvents";
 import { formatDuration } from "../lib/timeline";
-import type { RunReport } from "../lib/types";
+import type { NodeError, NodeRunRecord, RunReport } from "../lib/types";
 import { useCanvas } from "../store/context";
 import { StatusBadge } from "./StatusBadge";
 
 const NO_LOGS: string[] = [];
+const NO_RECORDS: NodeRunRecord[] = [];
 
-export function InspectPanel({ nodeId, report }: { nodeId: string; report: RunReport | null }) {
-  const { view, logs, preview, runId, type } = useCanvas((s) => ({
-    view: s.run?.nodes[nodeId] ?? null,
-    logs: s.run?.logs[nodeId] ?? NO_LOGS,
-    preview: s.run?.outputs[nodeId],
-    runId: s.run?.runId ?? null,
-    type: s.nodes.find((n) => n.id === nodeId)?.type,
-  }));
-  const full = report?.nodes?.[nodeId];
-  const attempts = (report?.node_runs ?? []).filter((r) => r.node_id === nodeId);
-  const latest = attempts[attempts.length - 1];
-  const error = view?.error ?? full?.error ?? null;
-  const reason = view?.reason ?? full?.reason ?? latest?.reason ?? null;
+interface Props {
+  nodeId: string;
+  report: RunReport | null;
+  /** Open the approval dialog for this node (it waits for a decision). */
+  onDecide?: (nodeId: string) => void;
+}
+
+export function InspectPanel({ nodeId, report, onDecide }: Props) {
+  const s = useCanvas((st) => {
+    const canvasNode = st.nodes.find((n) => n.id === nodeId);
+    const parent = canvasNode?.data.node.parent ?? null;
+    const container = st.isContainer(canvasNode?.type);
+    return {
+      run: st.run,
+      type: canvasNode?.type,
+      parent,
+      container,
+      bodyIds: container ? st.nodes.filter((n) => n.data.node.parent === nodeId).map((n) => n.id).join(" ") : "",
+      pick: st.iterationPicks[container ? nodeId : (parent ?? "")] ?? null,
+      pickIteration: st.pickIteration,
+    };
+  });
+  const records = report?.node_runs ?? NO_RECORDS;
+  const scope = s.container ? nodeId : s.parent; // the container whose iterations apply
+  const bodyIds = s.bodyIds ? s.bodyIds.split(" ") : [];
+  const paths = s.container
+    ? containerIterations(s.run, records, nodeId, bodyIds)
+    : s.parent
+      ? nodeIterations(s.run, records, nodeId)
+      : [];
+  const latest = s.parent ? (s.run?.latestIteration[nodeId] ?? paths[paths.length - 1] ?? null) : null;
+  const iteration = s.parent ? (s.pick ?? latest) : null;
   return (
     <div className="panel-section" data-testid="inspect-panel">
+      {scope && paths.length > 0 && (
+        <IterationPicker
+          paths={paths}
+          value={s.pick}
+          latest={s.container ? null : latest}
+          onPick={(path) => s.pickIteration(scope, path)}
+        />
+      )}
+      <NodeDetails nodeId={nodeId} type={s.type} iteration={iteration} report={report} onDecide={onDecide} />
+      {s.container && s.pick && <IterationBody path={s.pick} bodyIds={bodyIds} records={records} />}
+    </div>
+  );
+}
+
+function IterationPicker({ paths, value, latest, onPick }: { paths: string[]; value: string | null; latest: string | null; onPick(path: string | null): void }) {
+  return (
+    <div className="field iteration-picker">
+      <label htmlFor="iteration-picker">Iteration ({paths.length})</label>
+      <select id="iteration-picker" data-testid="iteration-picker" value={value ?? ""} onChange={(e) => onPick(e.target.value || null)}>
+        <option value="">{latest ? `latest (${iterationLabel(latest)})` : "latest"}</option>
+        {paths.map((path) => (
+          <option key={path} value={path}>
+            {iterationLabel(path)}
+          </option>
+        ))}
+      </select>
+      <small className="hint">The canvas shows the body nodes in the iteration picked here.</small>
+    </div>
+  );
+}
+
+interface DetailsProps {
+  nodeId: string;
+  type: string | undefined;
+  /** The iteration path of a body node, null at top level. */
+  iteration: string | null;
+  report: RunReport | null;
+  onDecide?: (nodeId: string) => void;
+}
+
+function NodeDetails({ nodeId, type, iteration, report, onDecide }: DetailsProps) {
+  const live = useCanvas((st) => ({
+    view: iteration ? (st.run?.iterations[nodeId]?.[iteration] ?? null) : (st.run?.nodes[nodeId] ?? null),
+    logs: (iteration ? st.run?.iterationLogs[nodeId]?.[iteration] : st.run?.logs[nodeId]) ?? NO_LOGS,
+    preview: iteration ? st.run?.iterationOutputs[nodeId]?.[iteration] : st.run?.outputs[nodeId],
+  }));
+  const view: NodeRunView | null = live.view;
+  const records = report?.node_runs ?? NO_RECORDS;
+  const full = iteration ? null : report?.nodes?.[nodeId];
+  const record = iterationRecord(records, nodeId, iteration ?? "");
+  const error: NodeError | null = view?.error ?? full?.error ?? record?.error ?? null;
+  const reason = view?.reason ?? full?.reason ?? record?.reason ?? null;
+  const output = record?.output !== undefined && record?.output !== null ? record.output : full?.output !== undefined ? full.output : live.preview;
+  return (
+    <>
       <header className="panel-title">
         <div>
           <strong>{nodeId}</strong>
           <small>{type}</small>
         </div>
-        <StatusBadge kind="node" status={view?.status ?? full?.status ?? "pending"} />
+        <StatusBadge kind="node" status={view?.status ?? record?.status ?? full?.status ?? "pending"} />
       </header>
       <dl className="facts">
-        <dt>Attempt</dt>
-        <dd>{view?.attempt ?? full?.attempts ?? "—"}</dd>
-        <dt>Duration</dt>
-        <dd>{formatDuration(view?.durationMs ?? latest?.duration_ms) || "—"}</dd>
-        {view?.iteration && (
+        {iteration && (
           <>
             <dt>Iteration</dt>
-            <dd>{view.iteration}</dd>
+            <dd data-testid="inspect-iteration">{iterationLabel(iteration)}</dd>
           </>
         )}
+        <dt>Attempt</dt>
+        <dd>{view?.attempt ?? record?.attempt ?? full?.attempts ?? "—"}</dd>
+        <dt>Duration</dt>
+        <dd>{formatDuration(view?.durationMs ?? record?.duration_ms) || "—"}</dd>
         {reason && (
           <>
             <dt>Why</dt>
             <dd data-testid="inspect-reason">{reason}</dd>
           </>
         )}
-        {full?.handled && (
+        {(full?.handled || record?.handled) && (
           <>
             <dt>Handled</dt>
             <dd>left through its error edge</dd>
           </>
         )}
       </dl>
-      {view?.status === "waiting" && type === "approval" && runId !== null && <ApprovalPrompt runId={runId} nodeId={nodeId} />}
+      {view?.status === "waiting" && type === "approval" && onDecide && (
+        <section className="approval" data-testid="approval-prompt">
+          <h4>Waiting for approval</h4>
+          <button className="primary" data-testid="approval-open" onClick={() => onDecide(nodeId)}>
+            Approve or reject…
+          </button>
+        </section>
+      )}
       {error && (
         <section className="inspect-error" data-testid="inspect-error">
           <h4>Error{error.type && error.type !== "error" ? ` (${error.type})` : ""}</h4>
           <pre>{error.message}</pre>
         </section>
       )}
-      <ValueBlock title="Input" value={latest ? latest.input : full?.input} />
-      <ValueBlock title="Output" value={full?.output !== undefined ? full.output : preview} />
+      <ValueBlock title="Input" value={record ? record.input : full?.input} testId="inspect-input" />
+      <ValueBlock title="Output" value={output} testId="inspect-output" />
       <section>
         <h4>Log</h4>
-        {logs.length ? <pre className="log">{logs.join("\n")}</pre> : <p className="muted small">No log lines.</p>}
+        {live.logs.length ? <pre className="log">{live.logs.join("\n")}</pre> : <p className="muted small">No log lines.</p>}
       </section>
-    </div>
+    </>
+  );
+}
+
+/** A container's picked iteration: each body node's state and result in it. */
+function IterationBody({ path, bodyIds, records }: { path: string; bodyIds: string[]; records: readonly NodeRunRecord[] }) {
+  const views = useCanvas((st) => Object.fromEntries(bodyIds.map((id) => [id, st.run?.iterations[id]?.[path]?.status ?? null])));
+  return (
+    <section data-testid="iteration-body">
+      <h4>Body in {iterationLabel(path)}</h4>
+      <table className="iteration-table">
+        <tbody>
+          {bodyIds.map((id) => {
+            const record = iterationRecord(records, id, path);
+            return (
+              <tr key={id}>
+                <td className="code">{id}</td>
+                <td>
+                  <StatusBadge kind="node" status={views[id] ?? record?.status ?? "pending"} />
+                </td>
+                <td className="code small">{record?.output !== undefined ? JSON.stringify(record.output)?.slice(0, 80) : ""}</td>
+              </tr>
+            );
+          })}
+        </tbody>
+      </table>
+    </section>
   );
 }
 
 const COLLAPSE_CHARS = 600;
 
-function ValueBlock({ title, value }: { title: string; value: unknown }) {
+function ValueBlock({ title, value, testId }: { title: string; value: unknown; testId?: string }) {
   const [open, setOpen] = useState(false);
   if (value === undefined) {
     return (
-      <section>
+      <section data-testid={testId}>
         <h4>{title}</h4>
         <p className="muted small">Not available yet.</p>
       </section>
@@ -86,7 +196,7 @@ function ValueBlock({ title, value }: { title: string; value: unknown }) {
   const text = JSON.stringify(value, null, 2) ?? "null";
   const long = text.length > COLLAPSE_CHARS;
   return (
-    <section>
+    <section data-testid={testId}>
       <h4>
         {title}
         {long && (
@@ -96,32 +206,6 @@ function ValueBlock({ title, value }: { title: string; value: unknown }) {
         )}
       </h4>
       <pre className="value">{long && !open ? `${text.slice(0, COLLAPSE_CHARS)}…` : text}</pre>
-    </section>
-  );
-}
-
-function ApprovalPrompt({ runId, nodeId }: { runId: number; nodeId: string }) {
-  const [busy, setBusy] = useState(false);
-  const [error, setError] = useState<string | null>(null);
-  const decide = (approved: boolean) => {
-    setBusy(true);
-    api.approve(runId, nodeId, approved).then(
-      () => setBusy(false),
-      (e: Error) => (setBusy(false), setError(e.message)),
-    );
-  };
-  return (
-    <section className="approval" data-testid="approval-prompt">
-      <h4>Waiting for approval</h4>
-      <div className="button-row">
-        <button className="success" disabled={busy} onClick={() => decide(true)}>
-          Approve
-        </button>
-        <button className="danger" disabled={busy} onClick={() => decide(false)}>
-          Reject
-        </button>
-      </div>
-      {error && <p className="field-error">{error}</p>}
     </section>
   );
 }

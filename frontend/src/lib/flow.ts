@@ -1,5 +1,6 @@
 /** Workflow document (SPEC §1) <-> React Flow nodes and edges, losslessly. */
 import type { Edge, Node } from "@xyflow/react";
+import { absolutePositions, fitContainer, parentsFirst, type Size } from "./containers";
 import type { Position, WorkflowDocument, WorkflowEdge, WorkflowNode } from "./types";
 
 export type CanvasNodeData = { node: Omit<WorkflowNode, "position"> };
@@ -14,13 +15,65 @@ export interface CanvasGraph {
   edges: CanvasEdge[];
 }
 
-export function docToFlow(doc: WorkflowDocument): CanvasGraph {
+/** The built-in container types; a registry entry's `container` flag says so for others. */
+export const CONTAINER_TYPES: ReadonlySet<string> = new Set(["loop", "map"]);
+
+export interface FlowOptions {
+  /** Whether a node type is a container (defaults to `loop` and `map`). */
+  isContainer?: (type: string) => boolean;
+  /** Container frame sizes kept by the client (the document has no field for them). */
+  sizes?: Record<string, Size>;
+}
+
+/**
+ * The document's nodes as React Flow nodes: a body node whose `parent` is a container becomes
+ * that container's child (`parentId`, position relative to it); containers get a frame size.
+ */
+export function docToFlow(doc: WorkflowDocument, options: FlowOptions = {}): CanvasGraph {
   const { nodes, edges, ...meta } = doc;
-  return {
-    meta,
-    nodes: (nodes ?? []).map((node, index) => toCanvasNode(node, index)),
-    edges: (edges ?? []).map(toCanvasEdge),
+  const isContainer = options.isContainer ?? ((type: string) => CONTAINER_TYPES.has(type));
+  const flat = (nodes ?? []).map((node, index) => toCanvasNode(node, index));
+  const containers = new Set(flat.filter((n) => isContainer(n.type ?? "")).map((n) => n.id));
+  const absolute = new Map(flat.map((n) => [n.id, n.position]));
+  const parentOf = (n: CanvasNode) => {
+    const parent = n.data.node.parent;
+    return parent && containers.has(parent) ? parent : null;
   };
+  const byId = new Map(flat.map((n) => [n.id, n]));
+  const nested = flat.map((n) => {
+    const parent = parentOf(n);
+    if (!parent || inParentCycle(n.id, byId, parentOf)) return n;
+    const origin = absolute.get(parent) as Position;
+    return { ...n, parentId: parent, position: { x: n.position.x - origin.x, y: n.position.y - origin.y } };
+  });
+  const ordered = parentsFirst(nested);
+  return { meta, nodes: sizeContainers(ordered, containers, options.sizes ?? {}), edges: (edges ?? []).map(toCanvasEdge) };
+}
+
+/** A `parent` chain that loops back (an invalid document) is drawn flat, not nested. */
+function inParentCycle(id: string, byId: Map<string, CanvasNode>, parentOf: (n: CanvasNode) => string | null): boolean {
+  const seen = new Set([id]);
+  for (let n = byId.get(id); n; ) {
+    const p = parentOf(n);
+    if (!p) return false;
+    if (seen.has(p)) return true;
+    seen.add(p);
+    n = byId.get(p);
+  }
+  return false;
+}
+
+/** Frames for containers: the kept size, else one that holds the body nodes (deepest first). */
+export function sizeContainers(nodes: CanvasNode[], containers: ReadonlySet<string>, sizes: Record<string, Size>): CanvasNode[] {
+  const result = new Map(nodes.map((n) => [n.id, n]));
+  const depth = (n: CanvasNode): number => (n.parentId && result.get(n.parentId) ? 1 + depth(result.get(n.parentId) as CanvasNode) : 0);
+  const frames = nodes.filter((n) => containers.has(n.id)).sort((a, b) => depth(b) - depth(a));
+  for (const frame of frames) {
+    const children = nodes.filter((n) => n.parentId === frame.id).map((n) => result.get(n.id) as CanvasNode);
+    const size = fitContainer(children, sizes[frame.id]);
+    result.set(frame.id, { ...frame, width: size.width, height: size.height });
+  }
+  return nodes.map((n) => result.get(n.id) as CanvasNode);
 }
 
 export function toCanvasNode(node: WorkflowNode, index = 0): CanvasNode {
@@ -44,12 +97,19 @@ export function toCanvasEdge(edge: WorkflowEdge): CanvasEdge {
   };
 }
 
+/** The document of a canvas: positions absolute again (a body node's plus its container's). */
 export function flowToDoc(meta: DocumentMeta, nodes: CanvasNode[], edges: CanvasEdge[]): WorkflowDocument {
-  return { ...meta, nodes: nodes.map(fromCanvasNode), edges: edges.map(fromCanvasEdge) };
+  const hasChildren = nodes.some((n) => n.parentId);
+  const absolute = hasChildren ? absolutePositions(nodes) : null;
+  return {
+    ...meta,
+    nodes: nodes.map((n) => fromCanvasNode(n, absolute?.get(n.id))),
+    edges: edges.map(fromCanvasEdge),
+  };
 }
 
-export function fromCanvasNode(node: CanvasNode): WorkflowNode {
-  const position = { x: Math.round(node.position.x), y: Math.round(node.position.y) };
+export function fromCanvasNode(node: CanvasNode, absolute: Position = node.position): WorkflowNode {
+  const position = { x: Math.round(absolute.x), y: Math.round(absolute.y) };
   return { ...node.data.node, id: node.id, position };
 }
 

@@ -1,28 +1,108 @@
 /** Auto-layout (dagre, left to right): new positions for every node, edges unchanged. */
 import { Graph, layout } from "@dagrejs/dagre";
+import { CONTAINER_HEADER, CONTAINER_PAD, NODE_HEIGHT, NODE_WIDTH, fitContainer, type Size } from "./containers";
 import type { Position } from "./types";
 
-export const NODE_WIDTH = 220;
-export const NODE_HEIGHT = 88;
+export { NODE_HEIGHT, NODE_WIDTH };
 
 export interface LayoutInput {
-  nodes: readonly { id: string }[];
+  nodes: readonly { id: string; parentId?: string; container?: boolean }[];
   edges: readonly { source: string; target: string }[];
 }
 
+export interface Layout {
+  /** Per node: absolute for top-level nodes, relative to the container for body nodes. */
+  positions: Record<string, Position>;
+  /** Container frames sized to hold their laid-out bodies. */
+  sizes: Record<string, Size>;
+}
+
+/** Positions of every node, as React Flow wants them (body nodes relative to their container). */
 export function autoLayout(graph: LayoutInput): Record<string, Position> {
+  return layoutWithContainers(graph).positions;
+}
+
+/**
+ * Lay out each container's body on its own (deepest containers first), size the frame to fit,
+ * then lay out the level above with the frames as large nodes.
+ */
+export function layoutWithContainers(graph: LayoutInput): Layout {
+  const parentOf = new Map(graph.nodes.map((n) => [n.id, n.parentId ?? null]));
+  const scopes = new Map<string | null, string[]>();
+  for (const node of graph.nodes) scopes.set(node.parentId ?? null, [...(scopes.get(node.parentId ?? null) ?? []), node.id]);
+  const depth = (id: string | null): number => (id === null ? 0 : 1 + depth(parentOf.get(id) ?? null));
+  const order = [...scopes.keys()].sort((a, b) => depth(b) - depth(a));
+  const positions: Record<string, Position> = {};
+  const sizes: Record<string, Size> = {};
+  for (const scope of order) {
+    const ids = scopes.get(scope) ?? [];
+    const inScope = new Set(ids);
+    const edges = graph.edges.filter((e) => inScope.has(e.source) && inScope.has(e.target));
+    const offset = scope === null ? { x: 0, y: 0 } : { x: CONTAINER_PAD - 40, y: CONTAINER_HEADER - 40 };
+    const placed = layoutScope(ids, edges, (id) => sizes[id] ?? { width: NODE_WIDTH, height: NODE_HEIGHT });
+    for (const id of ids) positions[id] = { x: placed[id].x + offset.x, y: placed[id].y + offset.y };
+    if (scope !== null) {
+      const children = ids.map((id) => ({ id, position: positions[id], ...(sizes[id] ?? {}) }));
+      sizes[scope] = fitContainer(children, { width: 0, height: 0 });
+    }
+  }
+  return { positions, sizes };
+}
+
+function layoutScope(
+  ids: readonly string[],
+  edges: readonly { source: string; target: string }[],
+  sizeOf: (id: string) => Size,
+): Record<string, Position> {
   const g = new Graph({ multigraph: true });
   g.setGraph({ rankdir: "LR", nodesep: 40, ranksep: 90, marginx: 40, marginy: 40 });
   g.setDefaultEdgeLabel(() => ({}));
-  for (const node of graph.nodes) g.setNode(node.id, { width: NODE_WIDTH, height: NODE_HEIGHT });
-  graph.edges.forEach((edge, i) => {
-    if (g.hasNode(edge.source) && g.hasNode(edge.target)) g.setEdge(edge.source, edge.target, {}, `e${i}`);
-  });
+  for (const id of ids) g.setNode(id, { ...sizeOf(id) });
+  edges.forEach((edge, i) => g.setEdge(edge.source, edge.target, {}, `e${i}`));
   layout(g);
   const positions: Record<string, Position> = {};
-  for (const node of graph.nodes) {
-    const { x, y } = g.node(node.id);
-    positions[node.id] = { x: Math.round(x - NODE_WIDTH / 2), y: Math.round(y - NODE_HEIGHT / 2) };
+  for (const id of ids) {
+    const { x, y, width, height } = g.node(id);
+    positions[id] = { x: Math.round(x - width / 2), y: Math.round(y - height / 2) };
+  }
+  return positions;
+}
+
+/**
+ * Where nodes a running graph grew go (SPEC §4 dynamic growth): in columns to the right of the
+ * node that grew them, by their distance from it, and below its row so they do not cover its
+ * existing successors.
+ */
+export function placeGrownNodes(
+  anchor: Position,
+  source: string,
+  added: readonly string[],
+  edges: readonly { source: string; target: string }[],
+): Record<string, Position> {
+  const ids = new Set(added);
+  const level = new Map<string, number>([[source, 0]]);
+  let changed = true;
+  for (let round = 0; changed && round <= added.length; round++) {
+    changed = false;
+    for (const edge of edges) {
+      const from = level.get(edge.source);
+      if (from === undefined || !ids.has(edge.target)) continue;
+      if ((level.get(edge.target) ?? -1) < from + 1) {
+        level.set(edge.target, from + 1);
+        changed = true;
+      }
+    }
+  }
+  const columns = new Map<number, string[]>();
+  for (const id of added) {
+    const column = level.get(id) ?? 1;
+    columns.set(column, [...(columns.get(column) ?? []), id]);
+  }
+  const positions: Record<string, Position> = {};
+  for (const [column, members] of columns) {
+    members.forEach((id, row) => {
+      positions[id] = { x: anchor.x + column * (NODE_WIDTH + 60), y: anchor.y + NODE_HEIGHT + 50 + row * (NODE_HEIGHT + 30) };
+    });
   }
   return positions;
 }

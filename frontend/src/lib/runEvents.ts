@@ -7,6 +7,9 @@
  */
 import type {
   NodeError,
+  NodeLogEvent,
+  NodeOutputEvent,
+  NodeProgressEvent,
   NodeState,
   NodeStatusEvent,
   RunEvent,
@@ -39,6 +42,14 @@ export interface RunViewState {
   progress: Record<string, { done: number; total: number | null }>;
   addedNodes: WorkflowNode[];
   addedEdges: WorkflowEdge[];
+  /** Which node's `graph.changed` added each node (to place it beside that node). */
+  grownFrom: Record<string, string>;
+  /** Body nodes: their state, output and log lines per iteration path (`each[2]`, `a[1]/b[0]`). */
+  iterations: Record<string, Record<string, NodeRunView>>;
+  iterationOutputs: Record<string, Record<string, unknown>>;
+  iterationLogs: Record<string, Record<string, string[]>>;
+  /** Body nodes: the iteration that started last (what the canvas shows unless one is picked). */
+  latestIteration: Record<string, string>;
   /** Events received ahead of a gap, keyed by seq. */
   held: Record<number, RunEvent>;
 }
@@ -56,6 +67,11 @@ export function emptyRunView(runId: number | null = null): RunViewState {
     progress: {},
     addedNodes: [],
     addedEdges: [],
+    grownFrom: {},
+    iterations: {},
+    iterationOutputs: {},
+    iterationLogs: {},
+    latestIteration: {},
     held: {},
   };
 }
@@ -71,6 +87,7 @@ export function applyRunEvent(state: RunViewState, event: RunEvent): RunViewStat
  */
 export function applyRunEvents(state: RunViewState, events: readonly RunEvent[]): RunViewState {
   let draft: RunViewState | null = null;
+  const owned = new Set<object>(); // per-iteration maps this batch copied and may fill in place
   for (const event of events) {
     const current: RunViewState = draft ?? state;
     if (!isEvent(event) || event.seq <= current.lastSeq || current.held[event.seq]) continue;
@@ -79,11 +96,11 @@ export function applyRunEvents(state: RunViewState, events: readonly RunEvent[])
       draft.held[event.seq] = event;
       continue;
     }
-    applyInOrder(draft, event);
+    applyInOrder(draft, event, owned);
     while (draft.held[draft.lastSeq + 1]) {
       const ready = draft.held[draft.lastSeq + 1];
       delete draft.held[ready.seq];
-      applyInOrder(draft, ready);
+      applyInOrder(draft, ready, owned);
     }
   }
   return draft ?? state;
@@ -96,8 +113,27 @@ function copyForBatch(state: RunViewState): RunViewState {
     outputs: { ...state.outputs },
     logs: { ...state.logs },
     progress: { ...state.progress },
+    grownFrom: { ...state.grownFrom },
+    iterations: { ...state.iterations },
+    iterationOutputs: { ...state.iterationOutputs },
+    iterationLogs: { ...state.iterationLogs },
+    latestIteration: { ...state.latestIteration },
     held: { ...state.held },
   };
+}
+
+/** `maps[key]`, copied once per batch so the previous state's map is never written. */
+function ownedMap<V>(maps: Record<string, Record<string, V>>, key: string, owned: Set<object>): Record<string, V> {
+  const current = maps[key];
+  if (current && owned.has(current)) return current;
+  const copy = { ...current };
+  owned.add(copy);
+  maps[key] = copy;
+  return copy;
+}
+
+function iterationOf(event: { iteration?: string | number | null }): string | null {
+  return event.iteration == null || event.iteration === "" ? null : String(event.iteration);
 }
 
 function isEvent(event: unknown): event is RunEvent {
@@ -106,8 +142,10 @@ function isEvent(event: unknown): event is RunEvent {
 }
 
 /** Apply the next event in seq order to a draft the batch owns. */
-function applyInOrder(draft: RunViewState, event: RunEvent): void {
+function applyInOrder(draft: RunViewState, event: RunEvent, owned: Set<object>): void {
   draft.lastSeq = event.seq;
+  const iteration = "node" in event && event.type !== "graph.changed" ? iterationOf(event) : null;
+  if (iteration !== null) return applyIterationEvent(draft, event as IterationEvent, iteration, owned);
   switch (event.type) {
     case "run.status":
       draft.status = event.status;
@@ -129,6 +167,46 @@ function applyInOrder(draft: RunViewState, event: RunEvent): void {
     case "graph.changed":
       draft.addedNodes = [...draft.addedNodes, ...(event.nodes ?? [])];
       draft.addedEdges = [...draft.addedEdges, ...(event.edges ?? [])];
+      for (const node of event.nodes ?? []) if (event.node) draft.grownFrom[node.id] = event.node;
+      return;
+  }
+}
+
+type IterationEvent = NodeStatusEvent | NodeOutputEvent | NodeLogEvent | NodeProgressEvent;
+
+/**
+ * An event of a body node in one iteration: kept per iteration; the node's own view follows
+ * the iteration that started last (a map's items overlap, so "last event" would flicker).
+ */
+function applyIterationEvent(draft: RunViewState, event: IterationEvent, path: string, owned: Set<object>): void {
+  const node = event.node;
+  switch (event.type) {
+    case "node.status": {
+      const views = ownedMap(draft.iterations, node, owned);
+      const before = views[path];
+      // a new iteration, or the same index run again by the container's next attempt
+      const fresh = !before || (isNodeFinished(before.status) && !isNodeFinished(event.status));
+      views[path] = nextView(before, event);
+      if (fresh && event.status !== "pending") draft.latestIteration[node] = path;
+      draft.latestIteration[node] ??= path;
+      if (draft.latestIteration[node] === path) draft.nodes[node] = views[path];
+      return;
+    }
+    case "node.output": {
+      const value = event.output ?? event.preview;
+      ownedMap(draft.iterationOutputs, node, owned)[path] = value;
+      if (draft.latestIteration[node] === path) draft.outputs[node] = value;
+      return;
+    }
+    case "node.log": {
+      const logs = ownedMap(draft.iterationLogs, node, owned);
+      logs[path] = [...(logs[path] ?? []), event.message ?? event.line ?? ""];
+      draft.logs[node] = [...(draft.logs[node] ?? []), `[${path}] ${event.message ?? event.line ?? ""}`];
+      return;
+    }
+    case "node.progress":
+      // a container nested in another one: show the progress of its latest iteration
+      draft.progress[node] = { done: event.done, total: event.total };
       return;
   }
 }
@@ -138,7 +216,10 @@ function isRunFinished(status: RunStatus): boolean {
 }
 
 function nextNodeView(state: RunViewState, event: NodeStatusEvent): NodeRunView {
-  const previous = state.nodes[event.node];
+  return nextView(state.nodes[event.node], event);
+}
+
+function nextView(previous: NodeRunView | undefined, event: NodeStatusEvent): NodeRunView {
   const startsNow = event.status === "running";
   const iteration = event.iteration == null ? null : String(event.iteration);
   return {

@@ -210,12 +210,15 @@ export interface NodeLogEvent extends EventBase {
 export interface NodeProgressEvent extends EventBase {
   type: "node.progress";
   node: string;
+  iteration?: string | number | null;
   done: number;
   total: number | null;
 }
 
 export interface GraphChangedEvent extends EventBase {
   type: "graph.changed";
+  /** The node whose result grew the graph. */
+  node?: string | null;
   nodes?: WorkflowNode[];
   edges?: WorkflowEdge[];
 }

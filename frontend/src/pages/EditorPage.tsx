@@ -2,6 +2,7 @@
 import { ReactFlowProvider, useReactFlow } from "@xyflow/react";
 import { useCallback, useEffect, useMemo, useState } from "react";
 import { api } from "../api/client";
+import { ApprovalDialog } from "../components/ApprovalDialog";
 import { Canvas } from "../components/Canvas";
 import { ConflictDialog, RunDialog, ShortcutsHelp } from "../components/Dialogs";
 import { Gantt } from "../components/Gantt";
@@ -17,6 +18,7 @@ import { WorkflowSettings } from "../components/WorkflowSettings";
 import { useEditorActions, useLiveValidation, useUnsavedWarning } from "../hooks/useEditorActions";
 import { useRunEvents } from "../hooks/useRunEvents";
 import { useShortcuts } from "../hooks/useShortcuts";
+import { waitingApproval } from "../lib/approval";
 import { needsLayout } from "../lib/flow";
 import { timelineSummary, type RunTimeline } from "../lib/timeline";
 import { TERMINAL_RUN_STATES, type RunReport } from "../lib/types";
@@ -61,6 +63,7 @@ function Editor({ workflowId, runId }: Props) {
     notice: s.notice,
     inRun: s.run !== null,
   }));
+  const approval = useApprovalDialog();
   useLiveValidation(workflowId);
   useUnsavedWarning();
 
@@ -129,7 +132,7 @@ function Editor({ workflowId, runId }: Props) {
         </div>
         <aside className="side-panel">
           {inRun && inspectNode ? (
-            <InspectPanel nodeId={inspectNode} report={report.data} />
+            <InspectPanel nodeId={inspectNode} report={report.data} onDecide={approval.open} />
           ) : !inRun && single ? (
             <NodeSettings key={single} nodeId={single} />
           ) : inRun ? (
@@ -143,12 +146,57 @@ function Editor({ workflowId, runId }: Props) {
       {menu && runId !== null && (
         <NodeMenu at={menu} workflowId={workflowId} runId={runId} onClose={() => setMenu(null)} onError={(text) => store.getState().notify({ kind: "error", text })} />
       )}
+      {approval.nodeId && runId !== null && (
+        <ApprovalDialog
+          key={approval.nodeId}
+          runId={runId}
+          nodeId={approval.nodeId}
+          prompt={approval.prompt}
+          onClose={approval.dismiss}
+          onDecided={approval.decided}
+        />
+      )}
       {overlay === "run" && <RunDialog inputs={inputs} onClose={() => setOverlay(null)} onRun={(values) => (setOverlay(null), actions.run(values))} />}
       {overlay === "help" && <ShortcutsHelp onClose={() => setOverlay(null)} />}
       {actions.saveState === "conflict" && <ConflictDialog onClose={() => actions.setSaveState("idle")} onReload={actions.reload} onOverwrite={actions.overwrite} />}
     </div>
   );
 
+}
+
+/**
+ * The approval dialog opens by itself when the shown run waits at an approval node (once per
+ * wait: "Later" closes it, the inspector's button opens it again).
+ */
+function useApprovalDialog() {
+  const store = useCanvasApi();
+  const { waiting, attempt, prompt } = useCanvas((s) => {
+    const id = s.run ? waitingApproval(s.nodes, s.run.nodes) : null;
+    const node = id ? s.nodes.find((n) => n.id === id) : undefined;
+    return {
+      waiting: id,
+      attempt: id ? (s.run?.nodes[id]?.attempt ?? 1) : 0,
+      prompt: String((node?.data.node.config as { prompt?: unknown } | undefined)?.prompt ?? ""),
+    };
+  });
+  const [nodeId, setNodeId] = useState<string | null>(null);
+  const [handled, setHandled] = useState<Set<string>>(() => new Set());
+  const key = waiting ? `${waiting}:${attempt}` : null;
+  useEffect(() => {
+    if (waiting && key && !handled.has(key)) setNodeId(waiting);
+  }, [waiting, key, handled]);
+  const settle = useCallback(() => {
+    if (key) setHandled((previous) => new Set(previous).add(key));
+    setNodeId(null);
+  }, [key]);
+  const decided = useCallback(
+    (approved: boolean) => {
+      settle();
+      store.getState().notify({ kind: "info", text: approved ? "Approved: the run goes on" : "Rejected: the run follows the rejected branch" });
+    },
+    [settle, store],
+  );
+  return { nodeId, prompt: nodeId === waiting ? prompt : "", open: setNodeId, dismiss: settle, decided };
 }
 
 function RunFooter({ report, socket }: { report: { data: RunReport | null }; socket: string }) {

@@ -146,4 +146,126 @@ describe("canvas store", () => {
     store.getState().closeRunView();
     expect(store.getState().run).toBeNull();
   });
+
+  it("rewrites references to a renamed node in expressions, parents and edges", () => {
+    const store = createCanvasStore();
+    store.getState().setNodeTypes([
+      { type: "condition", expression_fields: ["expression"] } as unknown as NodeTypeInfo,
+      { type: "map", container: true } as unknown as NodeTypeInfo,
+    ]);
+    store.getState().load({
+      ...saved,
+      nodes: [
+        { id: "fetch", type: "http", config: { url: "x" }, position: { x: 0, y: 0 } },
+        { id: "check", type: "condition", config: { expression: "fetch.status == 200 and 'fetch' != 'x'" }, position: { x: 300, y: 0 } },
+        { id: "each", type: "map", config: { items: "{{ fetch.body }}" }, position: { x: 600, y: 0 } },
+        { id: "body", type: "transform", parent: "each", config: { output: "{{ input }} of {{ fetch.status }}" }, position: { x: 620, y: 80 } },
+      ],
+    });
+    expect(store.getState().renameNode("fetch", "load")).toBeNull();
+    expect(store.getState().renameNode("each", "per_order")).toBeNull();
+    const doc = store.getState().document();
+    const byId = Object.fromEntries(doc.nodes.map((n) => [n.id, n]));
+    expect(byId.check.config).toEqual({ expression: "load.status == 200 and 'fetch' != 'x'" });
+    expect(byId.per_order.config).toEqual({ items: "{{ load.body }}" });
+    expect(byId.body).toMatchObject({ parent: "per_order", config: { output: "{{ input }} of {{ load.status }}" }, position: { x: 620, y: 80 } });
+    expect(store.getState().nodes.find((n) => n.id === "body")?.parentId).toBe("per_order");
+    expect(doc.edges[0]).toMatchObject({ source: "load", target: "check" });
+  });
+});
+
+describe("containers in the store", () => {
+  const withMap: SavedWorkflow = {
+    ...saved,
+    nodes: [
+      { id: "fetch", type: "http", config: { url: "x" }, position: { x: 0, y: 0 } },
+      { id: "each", type: "map", config: { items: [1, 2] }, position: { x: 400, y: 0 } },
+      { id: "body", type: "transform", parent: "each", position: { x: 430, y: 80 } },
+    ],
+    edges: [{ id: "e1", source: "fetch", target: "each" }],
+  };
+  const mapStore = () => {
+    const store = createCanvasStore();
+    store.getState().load(withMap);
+    return store;
+  };
+  const drag = (store: ReturnType<typeof mapStore>, id: string, position: { x: number; y: number }) => {
+    store.getState().beginDrag();
+    store.getState().onNodesChange([{ type: "position", id, position, dragging: false }]);
+    store.getState().dropNodes([id]);
+  };
+
+  it("adds a node dropped on a container to its body", () => {
+    const store = mapStore();
+    const id = store.getState().addNode("transform", { x: 450, y: 150 });
+    const node = store.getState().nodes.find((n) => n.id === id);
+    expect(node).toMatchObject({ parentId: "each", position: { x: 50, y: 150 } });
+    expect(store.getState().document().nodes.find((n) => n.id === id)).toMatchObject({ parent: "each", position: { x: 450, y: 150 } });
+  });
+
+  it("sets parent when a node is dragged into a container, dropping edges that would cross", () => {
+    const store = mapStore();
+    drag(store, "fetch", { x: 420, y: 160 });
+    const doc = store.getState().document();
+    expect(doc.nodes.find((n) => n.id === "fetch")).toMatchObject({ parent: "each", position: { x: 420, y: 160 } });
+    expect(doc.edges).toEqual([]);
+    expect(store.getState().notice?.text).toMatch(/"fetch" is now inside "each".*removed 1 edge/);
+    expect(store.getState().nodes.map((n) => n.id).indexOf("each")).toBeLessThan(store.getState().nodes.map((n) => n.id).indexOf("fetch"));
+    store.getState().undo();
+    expect(store.getState().document().edges).toHaveLength(1);
+    expect(store.getState().document().nodes.find((n) => n.id === "fetch")?.parent).toBeUndefined();
+  });
+
+  it("clears parent when a body node is dragged out, keeping where it is on screen", () => {
+    const store = mapStore();
+    drag(store, "body", { x: -300, y: 400 }); // relative to each (400, 0)
+    const body = store.getState().document().nodes.find((n) => n.id === "body");
+    expect(body).toMatchObject({ parent: null, position: { x: 100, y: 400 } });
+    expect(store.getState().nodes.find((n) => n.id === "body")?.parentId).toBeUndefined();
+  });
+
+  it("moves a body node within its container without changing its parent", () => {
+    const store = mapStore();
+    drag(store, "body", { x: 60, y: 100 });
+    expect(store.getState().notice).toBeNull();
+    expect(store.getState().document().nodes.find((n) => n.id === "body")).toMatchObject({ parent: "each", position: { x: 460, y: 100 } });
+  });
+
+  it("refuses an edge across the container boundary with the reason", () => {
+    const store = mapStore();
+    expect(store.getState().connect(connection("fetch", "body"))).toBe(false);
+    expect(store.getState().notice?.text).toMatch(/cannot cross a container boundary/);
+  });
+
+  it("deletes a container together with its body", () => {
+    const store = mapStore();
+    store.getState().selectNode("each");
+    store.getState().deleteSelected();
+    expect(store.getState().document().nodes.map((n) => n.id)).toEqual(["fetch"]);
+  });
+
+  it("places nodes a running graph grew next to the node that grew them", () => {
+    const store = mapStore();
+    store.getState().startRunView(5);
+    store.getState().applyEvents([
+      {
+        seq: 1,
+        run: 5,
+        type: "graph.changed",
+        node: "fetch",
+        nodes: [
+          { id: "fan_0", type: "transform", position: { x: 0, y: 0 } },
+          { id: "fan_1", type: "transform", position: { x: 0, y: 0 } },
+        ],
+        edges: [
+          { id: "g0", source: "fetch", target: "fan_0" },
+          { id: "g1", source: "fetch", target: "fan_1" },
+        ],
+      },
+    ]);
+    const added = store.getState().nodes.filter((n) => n.id.startsWith("fan_"));
+    expect(added).toHaveLength(2);
+    expect(added[0].position.x).toBeGreaterThan(0);
+    expect(added[0].position).not.toEqual(added[1].position);
+  });
 });

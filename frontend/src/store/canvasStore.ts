@@ -1,10 +1,24 @@
 /** The editor's store: one factory, State and Actions kept apart, provided through context. */
 import { addEdge, applyEdgeChanges, applyNodeChanges, type Connection, type EdgeChange, type NodeChange } from "@xyflow/react";
 import { createStore } from "zustand/vanilla";
-import { docToFlow, flowToDoc, toCanvasEdge, toCanvasNode, type CanvasEdge, type CanvasNode, type DocumentMeta } from "../lib/flow";
+import {
+  CONTAINER_DEFAULT,
+  absolutePositions,
+  containerAt,
+  descendantsOf,
+  parentOnDrop,
+  parentsFirst,
+  relativeTo,
+  fitContainer,
+  nodeSize,
+  type Size,
+} from "../lib/containers";
+import { CONTAINER_TYPES, docToFlow, flowToDoc, toCanvasEdge, toCanvasNode, type CanvasEdge, type CanvasNode, type DocumentMeta } from "../lib/flow";
 import { nextEdgeId, nextNodeId, nodeIdProblem, validateConnection } from "../lib/graph";
 import { emptyHistory, record, redo, undo, type History } from "../lib/history";
-import { autoLayout } from "../lib/layout";
+import { layoutWithContainers, placeGrownNodes } from "../lib/layout";
+import { renameInConfig } from "../lib/rename";
+import { loadContainerSizes, saveContainerSizes } from "./containerSizes";
 import { applyRunEvents, emptyRunView, type RunViewState } from "../lib/runEvents";
 import type { NodeTypeInfo, Position, Problem, RunEvent, SavedWorkflow, WorkflowDocument, WorkflowNode } from "../lib/types";
 
@@ -31,6 +45,8 @@ export interface CanvasState extends Snapshot {
   notice: Notice | null;
   run: RunViewState | null;
   inspecting: string | null;
+  /** Per container: the iteration path its body nodes show in the run view (else the latest). */
+  iterationPicks: Record<string, string>;
 }
 
 export interface CanvasActions {
@@ -39,6 +55,8 @@ export interface CanvasActions {
   onNodesChange(changes: NodeChange<CanvasNode>[]): void;
   onEdgesChange(changes: EdgeChange<CanvasEdge>[]): void;
   beginDrag(): void;
+  /** After a drag: body nodes dropped outside their container leave it, others dropped on one join it. */
+  dropNodes(ids: string[]): void;
   connect(connection: Connection): boolean;
   addNode(type: string, position: Position): string;
   updateNode(id: string, patch: Partial<WorkflowNode>, editKey?: string): void;
@@ -59,6 +77,8 @@ export interface CanvasActions {
   applyEvents(events: RunEvent[]): void;
   closeRunView(): void;
   inspect(nodeId: string | null): void;
+  pickIteration(container: string, path: string | null): void;
+  isContainer(type: string | undefined): boolean;
 }
 
 export type CanvasStore = CanvasState & CanvasActions;
@@ -78,6 +98,7 @@ const initialState = (): CanvasState => ({
   notice: null,
   run: null,
   inspecting: null,
+  iterationPicks: {},
 });
 
 export function createCanvasStore(initial: Partial<CanvasState> = {}) {
@@ -103,7 +124,10 @@ export function createCanvasStore(initial: Partial<CanvasState> = {}) {
 
       load(workflow, layout = false) {
         const { id, revision, valid: _valid, errors, ...doc } = workflow;
-        const graph = docToFlow(doc as WorkflowDocument);
+        const graph = docToFlow(doc as WorkflowDocument, {
+          isContainer: (type) => get().isContainer(type),
+          sizes: loadContainerSizes(id),
+        });
         set({
           ...graph,
           workflowId: id,
@@ -124,9 +148,11 @@ export function createCanvasStore(initial: Partial<CanvasState> = {}) {
       onNodesChange(changes) {
         const structural = changes.some((c) => c.type === "remove" || c.type === "add");
         const moved = changes.some((c) => c.type === "position" && c.dragging === false);
+        const resized = changes.some((c) => c.type === "dimensions" && c.resizing === false);
         const nodes = applyNodeChanges(changes, get().nodes);
+        if (resized) keepSizes(get().workflowId, nodes, (t) => get().isContainer(t));
         if (structural) edit({ nodes, edges: pruneEdges(get().edges, nodes) });
-        else set(moved ? { nodes, dirty: true } : { nodes });
+        else set(moved || resized ? { nodes, dirty: true } : { nodes });
       },
 
       onEdgesChange(changes) {
@@ -137,6 +163,28 @@ export function createCanvasStore(initial: Partial<CanvasState> = {}) {
 
       beginDrag() {
         set({ history: record(get().history, snapshot()), lastEditKey: null });
+      },
+
+      dropNodes(ids) {
+        const { nodes, edges } = get();
+        const isContainer = (n: CanvasNode) => get().isContainer(n.type);
+        const dragged = new Set(ids);
+        let next = nodes;
+        const moves: string[] = [];
+        for (const id of ids) {
+          const node = next.find((n) => n.id === id);
+          // a body node dragged along with its container stays where it is
+          if (!node || (node.parentId && dragged.has(node.parentId))) continue;
+          const target = parentOnDrop(id, next, isContainer);
+          if (target === (node.parentId ?? null)) continue;
+          next = reparent(next, id, target);
+          moves.push(target ? `"${id}" is now inside "${target}"` : `"${id}" left "${node.parentId}"`);
+        }
+        if (!moves.length) return;
+        const kept = edges.filter((e) => !crossesContainer(next, e));
+        const dropped = edges.length - kept.length;
+        const text = moves.join("; ") + (dropped ? `; removed ${dropped} edge(s) that would cross the container boundary (undo to restore)` : "");
+        set({ nodes: next, edges: kept, dirty: true, lastEditKey: null, notice: { kind: "info", text } });
       },
 
       connect(connection) {
@@ -166,8 +214,20 @@ export function createCanvasStore(initial: Partial<CanvasState> = {}) {
         const { nodes, nodeTypes } = get();
         const id = nextNodeId(type, nodes.map((n) => n.id));
         const config = defaultConfig(nodeTypes[type]);
-        const node = toCanvasNode({ id, type, name: nodeTypes[type]?.label ?? type, config, position });
-        edit({ nodes: [...nodes.map((n) => ({ ...n, selected: false })), { ...node, selected: true }] });
+        const container = get().isContainer(type);
+        const size = container ? CONTAINER_DEFAULT : nodeSize({ id, position });
+        const centre = { x: position.x + size.width / 2, y: position.y + Math.min(size.height, 88) / 2 };
+        const parent = containerAt(centre, nodes, (n) => get().isContainer(n.type));
+        const absolute = absolutePositions(nodes);
+        const node = toCanvasNode({ id, type, name: nodeTypes[type]?.label ?? type, config, position, ...(parent ? { parent } : {}) });
+        const placed: CanvasNode = {
+          ...node,
+          ...(parent ? { parentId: parent, position: relativeTo(position, parent, absolute) } : {}),
+          ...(container ? size : {}),
+          selected: true,
+        };
+        const others = nodes.map((n) => ({ ...n, selected: false }));
+        edit({ nodes: parent ? growToHold(parentsFirst([...others, placed]), parent) : [...others, placed] });
         return id;
       },
 
@@ -180,11 +240,13 @@ export function createCanvasStore(initial: Partial<CanvasState> = {}) {
 
       renameNode(id, newId) {
         if (id === newId) return null;
-        const { nodes, edges } = get();
+        const { nodes, edges, nodeTypes, workflowId } = get();
         const problem = nodeIdProblem(newId, nodes.filter((n) => n.id !== id).map((n) => n.id));
         if (problem) return problem;
+        const expressionFields = (n: CanvasNode) => nodeTypes[n.type ?? ""]?.expression_fields ?? [];
+        renameContainerSize(workflowId, id, newId);
         edit({
-          nodes: nodes.map((n) => renameInNode(n, id, newId)),
+          nodes: nodes.map((n) => renameInNode(n, id, newId, expressionFields(n))),
           edges: edges.map((e) => renameInEdge(e, id, newId)),
           inspecting: get().inspecting === id ? newId : get().inspecting,
         });
@@ -201,7 +263,8 @@ export function createCanvasStore(initial: Partial<CanvasState> = {}) {
 
       deleteSelected() {
         const { nodes, edges } = get();
-        const gone = new Set(nodes.filter((n) => n.selected).map((n) => n.id));
+        // a container goes with its body
+        const gone = new Set(nodes.filter((n) => n.selected).flatMap((n) => [...descendantsOf(nodes, n.id)]));
         const keptEdges = edges.filter((e) => !e.selected && !gone.has(e.source) && !gone.has(e.target));
         if (!gone.size && keptEdges.length === edges.length) return;
         edit({ nodes: nodes.filter((n) => !gone.has(n.id)), edges: keptEdges });
@@ -209,8 +272,12 @@ export function createCanvasStore(initial: Partial<CanvasState> = {}) {
 
       copySelection() {
         const { nodes, edges } = get();
-        const picked = nodes.filter((n) => n.selected);
-        const ids = new Set(picked.map((n) => n.id));
+        const ids = new Set(nodes.filter((n) => n.selected).flatMap((n) => [...descendantsOf(nodes, n.id)]));
+        const absolute = absolutePositions(nodes);
+        // a body node copied without its container is pasted at the top level
+        const picked = nodes
+          .filter((n) => ids.has(n.id))
+          .map((n) => (n.parentId && !ids.has(n.parentId) ? reparentedCopy(n, absolute.get(n.id) ?? n.position) : n));
         const inner = edges.filter((e) => ids.has(e.source) && ids.has(e.target));
         if (picked.length) set({ clipboard: { nodes: picked, edges: inner }, notice: { kind: "info", text: `Copied ${picked.length} node(s)` } });
       },
@@ -234,8 +301,8 @@ export function createCanvasStore(initial: Partial<CanvasState> = {}) {
 
       layout() {
         const { nodes, edges } = get();
-        const positions = autoLayout({ nodes, edges });
-        edit({ nodes: nodes.map((n) => ({ ...n, position: positions[n.id] ?? n.position })) });
+        const { positions, sizes } = layoutWithContainers({ nodes, edges });
+        edit({ nodes: nodes.map((n) => ({ ...n, position: positions[n.id] ?? n.position, ...(sizes[n.id] ?? {}) })) });
       },
 
       document() {
@@ -264,18 +331,19 @@ export function createCanvasStore(initial: Partial<CanvasState> = {}) {
         if (!run) return;
         const next = applyRunEvents(run, events);
         const grown = next.addedNodes.length !== run.addedNodes.length || next.addedEdges.length !== run.addedEdges.length;
-        set(grown ? { run: next, ...withRunAdditions(get().nodes, get().edges, next) } : { run: next });
+        set(grown ? { run: next, ...withRunAdditions(get().nodes, get().edges, next, get().isContainer) } : { run: next });
       },
 
       closeRunView() {
         const run = get().run;
-        if (!run) return set({ inspecting: null });
+        if (!run) return set({ inspecting: null, iterationPicks: {} });
         // Nodes a running graph grew belong to that run, not to the document.
         const added = new Set(run.addedNodes.map((n) => n.id));
         const addedEdges = new Set(run.addedEdges.map((e) => e.id));
         set({
           run: null,
           inspecting: null,
+          iterationPicks: {},
           nodes: get().nodes.filter((n) => !added.has(n.id)),
           edges: get().edges.filter((e) => !addedEdges.has(e.id)),
         });
@@ -283,6 +351,17 @@ export function createCanvasStore(initial: Partial<CanvasState> = {}) {
 
       inspect(nodeId) {
         set({ inspecting: nodeId });
+      },
+
+      pickIteration(container, path) {
+        const { [container]: _old, ...rest } = get().iterationPicks;
+        set({ iterationPicks: path ? { ...rest, [container]: path } : rest });
+      },
+
+      isContainer(type) {
+        if (!type) return false;
+        const info = get().nodeTypes[type];
+        return info ? !!info.container : CONTAINER_TYPES.has(type);
       },
     };
   });
@@ -302,15 +381,79 @@ export function graphOf(nodes: CanvasNode[], edges: CanvasEdge[]) {
   };
 }
 
-/** Show what `graph.changed` events added to a running graph (SPEC §4 dynamic growth). */
-function withRunAdditions(nodes: CanvasNode[], edges: CanvasEdge[], run: RunViewState) {
+/**
+ * Show what `graph.changed` events added to a running graph (SPEC §4 dynamic growth), placed
+ * beside the node that grew them (the engine gives added nodes no position).
+ */
+function withRunAdditions(nodes: CanvasNode[], edges: CanvasEdge[], run: RunViewState, isContainer: (type: string) => boolean) {
   const nodeIds = new Set(nodes.map((n) => n.id));
   const edgeIds = new Set(edges.map((e) => e.id));
-  const newNodes = run.addedNodes.filter((n) => !nodeIds.has(n.id));
+  const newNodes = run.addedNodes.filter((n, i, all) => !nodeIds.has(n.id) && all.findIndex((m) => m.id === n.id) === i);
+  const absolute = absolutePositions(nodes);
+  const bySource = new Map<string, string[]>();
+  for (const n of newNodes) {
+    const source = run.grownFrom[n.id] ?? "";
+    bySource.set(source, [...(bySource.get(source) ?? []), n.id]);
+  }
+  const positions: Record<string, { x: number; y: number }> = {};
+  for (const [source, ids] of bySource) {
+    const anchor = absolute.get(source) ?? { x: 80, y: 80 };
+    Object.assign(positions, placeGrownNodes(anchor, source, ids, run.addedEdges));
+  }
+  const added = newNodes.map((n, i) => {
+    const node = toCanvasNode({ ...n, position: positions[n.id] ?? n.position }, nodes.length + i);
+    return isContainer(n.type) ? { ...node, ...CONTAINER_DEFAULT } : node;
+  });
   return {
-    nodes: [...nodes, ...newNodes.map((n, i) => toCanvasNode(n, nodes.length + i))],
+    nodes: [...nodes, ...added],
     edges: [...edges, ...run.addedEdges.filter((e) => !edgeIds.has(e.id)).map(toCanvasEdge)],
   };
+}
+
+/** `id` moved to `parent` (null: top level), staying where it is on screen. */
+export function reparent(nodes: CanvasNode[], id: string, parent: string | null): CanvasNode[] {
+  const absolute = absolutePositions(nodes);
+  const moved = nodes.map((n) => {
+    if (n.id !== id) return n;
+    const { parentId: _old, ...rest } = n;
+    const position = relativeTo(absolute.get(id) ?? n.position, parent, absolute);
+    const data = { node: { ...n.data.node, parent: parent } };
+    return parent ? { ...rest, parentId: parent, position, data } : { ...rest, position, data };
+  });
+  const ordered = parentsFirst(moved);
+  return parent ? growToHold(ordered, parent) : ordered;
+}
+
+/** A container frame grown (never shrunk) to hold its body nodes. */
+function growToHold(nodes: CanvasNode[], container: string): CanvasNode[] {
+  const frame = nodes.find((n) => n.id === container);
+  if (!frame) return nodes;
+  const current = nodeSize(frame);
+  const size = fitContainer(nodes.filter((n) => n.parentId === container), current);
+  if (size.width === current.width && size.height === current.height) return nodes;
+  return nodes.map((n) => (n === frame ? { ...n, width: size.width, height: size.height } : n));
+}
+
+/** An edge whose ends are in different containers (SPEC `container_edge`). */
+function crossesContainer(nodes: CanvasNode[], edge: CanvasEdge): boolean {
+  const parent = (id: string) => nodes.find((n) => n.id === id)?.data.node.parent ?? null;
+  return parent(edge.source) !== parent(edge.target);
+}
+
+/** The client keeps container frame sizes (the document has no field for them). */
+function keepSizes(workflowId: number | null, nodes: CanvasNode[], isContainer: (type: string | undefined) => boolean) {
+  if (workflowId === null) return;
+  const sizes: Record<string, Size> = {};
+  for (const n of nodes) if (isContainer(n.type) && n.width && n.height) sizes[n.id] = { width: Math.round(n.width), height: Math.round(n.height) };
+  saveContainerSizes(workflowId, sizes);
+}
+
+function renameContainerSize(workflowId: number | null, id: string, newId: string) {
+  if (workflowId === null) return;
+  const sizes = loadContainerSizes(workflowId);
+  if (!sizes[id]) return;
+  const { [id]: size, ...rest } = sizes;
+  saveContainerSizes(workflowId, { ...rest, [newId]: size });
 }
 
 function pruneEdges(edges: CanvasEdge[], nodes: CanvasNode[]): CanvasEdge[] {
@@ -328,12 +471,15 @@ function defaultConfig(info: NodeTypeInfo | undefined): Record<string, unknown> 
   return config;
 }
 
-function renameInNode(node: CanvasNode, id: string, newId: string): CanvasNode {
+/** A node after `id` became `newId`: its own id, its `parent`, and references in its config. */
+export function renameInNode(node: CanvasNode, id: string, newId: string, expressionFields: readonly string[] = []): CanvasNode {
   const data = node.data.node;
   const parent = data.parent === id ? newId : data.parent;
-  if (node.id !== id && parent === data.parent) return node;
+  const config = data.config ? renameInConfig(data.config, id, newId, expressionFields) : data.config;
+  if (node.id !== id && parent === data.parent && config === data.config) return node;
   const nextId = node.id === id ? newId : node.id;
-  return { ...node, id: nextId, data: { node: { ...data, id: nextId, ...(data.parent !== undefined ? { parent } : {}) } } };
+  const renamed = { ...data, id: nextId, ...(data.parent !== undefined ? { parent } : {}), ...(config !== undefined ? { config } : {}) };
+  return { ...node, id: nextId, ...(node.parentId === id ? { parentId: newId } : {}), data: { node: renamed } };
 }
 
 function renameInEdge(edge: CanvasEdge, id: string, newId: string): CanvasEdge {
@@ -342,6 +488,11 @@ function renameInEdge(edge: CanvasEdge, id: string, newId: string): CanvasEdge {
   const target = edge.target === id ? newId : edge.target;
   const original = edge.data?.edge ?? { id: edge.id, source, target };
   return { ...edge, source, target, data: { edge: { ...original, source, target } } };
+}
+
+function reparentedCopy(node: CanvasNode, absolute: { x: number; y: number }): CanvasNode {
+  const { parentId: _parent, ...rest } = node;
+  return { ...rest, position: absolute, data: { node: { ...node.data.node, parent: null } } };
 }
 
 function pasteClipboard(
@@ -354,8 +505,13 @@ function pasteClipboard(
   const added = clipboard.nodes.map((node) => {
     const id = nextNodeId(node.id.replace(/_\d+$/, ""), [...taken, ...renamed.values()]);
     renamed.set(node.id, id);
-    const position = { x: node.position.x + 40, y: node.position.y + 40 };
+    // body nodes keep their place in their (pasted) container; the rest shift a little
+    const position = node.parentId ? node.position : { x: node.position.x + 40, y: node.position.y + 40 };
     return { ...node, id, position, selected: true, data: { node: { ...node.data.node, id } } };
+  }).map((node) => {
+    if (!node.parentId) return node;
+    const parent = renamed.get(node.parentId) as string;
+    return { ...node, parentId: parent, data: { node: { ...node.data.node, parent } } };
   });
   const edgeIds = edges.map((e) => e.id);
   const addedEdges = clipboard.edges.map((edge) => {
