@@ -247,11 +247,14 @@ async def latency(base: str, port: int, auth: dict, user) -> tuple[float, float,
             additional_headers={"Cookie": f"sessionid={cookie}", "Origin": base},
             max_size=None,
         ) as ws:
+            subscribed = time.time()
             while True:
                 event = json.loads(await ws.recv())
                 received = time.time()
                 at = datetime.fromisoformat(event["at"]).timestamp()
-                if event["type"] == "node.status":
+                # Only changes that happened while subscribed: the replay of earlier events
+                # measures how late the client connected, not the runtime.
+                if event["type"] == "node.status" and at > subscribed:
                     samples.append((received - at) * 1000)
                 if event["type"] == "run.status" and event["status"] in ("succeeded", "failed"):
                     return

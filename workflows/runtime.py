@@ -564,18 +564,33 @@ class Publisher:
                     done.set_exception(LeaseLost(f"run {batch.run_id} is no longer owned"))
 
     async def _send_forever(self) -> None:
+        """Hand committed events to the channel layer. Whatever queued up meanwhile is merged
+        into one message per run (in seq order) and the runs are sent concurrently: a group
+        send costs a few Redis round trips, so one at a time would fall behind many runs."""
         while True:
-            run_id, events = await self.queue.get()
+            items = [await self.queue.get()]
+            while not self.queue.empty():
+                items.append(self.queue.get_nowait())
+            by_run: dict[int, list[dict]] = {}
+            for run_id, events in items:
+                by_run.setdefault(run_id, []).extend(events)
             try:
-                await self.layer.group_send(
-                    live.run_group(run_id), {"type": "run.events", "events": events}
+                await asyncio.gather(
+                    *(self._send(run_id, events) for run_id, events in by_run.items())
                 )
-            except asyncio.CancelledError:
-                raise
-            except Exception as exc:
-                logger.warning("live events of run %s not sent: %s", run_id, exc)
             finally:
-                self.queue.task_done()
+                for _ in items:
+                    self.queue.task_done()
+
+    async def _send(self, run_id: int, events: list[dict]) -> None:
+        try:
+            await self.layer.group_send(
+                live.run_group(run_id), {"type": "run.events", "events": events}
+            )
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:
+            logger.warning("live events of run %s not sent: %s", run_id, exc)
 
     async def drain(self) -> None:
         """Wait (at most 5 s) until everything queued was handed to the channel layer."""
