@@ -46,7 +46,7 @@ from engine.handlers.base import (
     Wait,
 )
 from engine.planner import RUN, Planner
-from engine.report import NodeRecord, RunReport
+from engine.report import DRY_RUN_OUTPUT, NodeRecord, RunReport
 from engine.scope import Scope
 from engine.states import (
     NODE_TERMINAL,
@@ -71,7 +71,6 @@ SKIPPED = NodeState.SKIPPED
 UPSTREAM_FAILED = NodeState.UPSTREAM_FAILED
 CANCELLED = NodeState.CANCELLED
 IN_FLIGHT = frozenset({QUEUED, RUNNING, RETRYING})
-DRY_RUN_OUTPUT = {"dry_run": True}
 DEFAULT_DURABLE_DELAY_S = 60.0
 DEFAULT_MAX_DEPTH = 5
 
@@ -422,6 +421,7 @@ class Execution:
             outputs=dict(self.outputs),
             iterations=iteration_reports(self),
             error=self.error,
+            dry_run=self._dry_run,
         )
 
     # ---- scheduling --------------------------------------------------------------------

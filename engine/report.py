@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 from engine.events import iso_us
 from engine.states import NodeState
+
+# What a handler with side effects (http, subworkflow) yields in a dry run instead of running.
+DRY_RUN_OUTPUT = {"dry_run": True}
 
 
 class NodeRecord:
@@ -97,9 +101,10 @@ class RunReport:
     outputs: dict[str, Any] = field(default_factory=dict)
     iterations: dict[str, list] = field(default_factory=dict)
     error: dict | None = None
+    dry_run: bool = False
 
     def to_dict(self) -> dict[str, Any]:
-        return {
+        data = {
             "run": self.run,
             "status": str(self.status),
             "outputs": self.outputs,
@@ -109,3 +114,29 @@ class RunReport:
             "iterations": self.iterations,
             "error": self.error,
         }
+        return with_dry_run_plan(data) if self.dry_run else data
+
+
+def dry_run_plan(nodes: Mapping[str, Mapping[str, Any]]) -> dict[str, list[str]]:
+    """What a dry run found, from its report's node entries (SPEC §7, in document order): the
+    nodes a real run would execute (`would_run`: those the dry run executed or stood in for)
+    and, among them, those whose handler has side effects and was not called (`placeholders`:
+    they yielded `DRY_RUN_OUTPUT`)."""
+    would_run = [n for n, node in nodes.items() if node["status"] in ("succeeded", "failed")]
+    placeholders = [n for n in would_run if nodes[n]["output"] == DRY_RUN_OUTPUT]
+    return {"would_run": would_run, "placeholders": placeholders}
+
+
+def with_dry_run_plan(report: dict[str, Any]) -> dict[str, Any]:
+    """A dry run's report (SPEC §7 dict) with its plan: `would_run` and `placeholders`, and on
+    each node (body nodes too) `dry_run`: `"placeholder"` (side effects not performed), `"ran"`
+    (executed: it has none) or `"not run"` (a real run would not run it either)."""
+    plan = dry_run_plan(report["nodes"])
+    entries = list(report["nodes"].values())
+    for items in report.get("iterations", {}).values():
+        entries += [node for item in items for node in item.values()]
+    for node in entries:
+        ran = node["status"] in ("succeeded", "failed")
+        placeholder = ran and node["output"] == DRY_RUN_OUTPUT
+        node["dry_run"] = "placeholder" if placeholder else "ran" if ran else "not run"
+    return {**report, **plan}

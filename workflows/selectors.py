@@ -7,6 +7,7 @@ from typing import Any
 from django.db.models import Count, OuterRef, QuerySet, Subquery
 from django.http import Http404
 
+from engine.report import with_dry_run_plan
 from workflows import serializers as translate
 from workflows.models import NodeRun, RunEvent, Workflow, WorkflowEdge, WorkflowNode, WorkflowRun
 
@@ -87,7 +88,7 @@ def run_events(*, run: WorkflowRun, after: int = 0, limit: int = EVENTS_LIMIT_MA
 def run_report(*, run: WorkflowRun) -> dict[str, Any]:
     """The SPEC §7 report of a run plus its identity and every node attempt (`node_runs`)."""
     node_runs = list(NodeRun.objects.filter(run=run).order_by("iteration", "node_id", "attempt"))
-    return {
+    report = {
         "id": run.pk,
         "run": run.pk,
         "workflow": run.workflow_id,
@@ -111,6 +112,8 @@ def run_report(*, run: WorkflowRun) -> dict[str, Any]:
         "iterations": iterations(node_runs),
         "node_runs": [translate.node_run_body(node_run) for node_run in node_runs],
     }
+    # A dry run says which nodes a real run would execute (`would_run`, `placeholders`).
+    return with_dry_run_plan(report) if run.mode == "dry_run" else report
 
 
 def child_runs(*, run: WorkflowRun) -> list[dict[str, Any]]:

@@ -41,8 +41,8 @@ def server(settings):
     httpd.server_close()
 
 
-def document(port: int) -> dict:
-    return {
+def document(port: int, *, with_gate: bool = False) -> dict:
+    doc = {
         "version": 1,
         "name": "side effects",
         "nodes": [
@@ -59,6 +59,20 @@ def document(port: int) -> dict:
             {"id": "e2", "source": "fetch", "target": "report"},
         ],
     }
+    if with_gate:  # a branch that is not taken: a real run would not call `notify` either
+        doc["nodes"] += [
+            {"id": "gate", "type": "condition", "config": {"expression": "False"}},
+            {
+                "id": "notify",
+                "type": "http",
+                "config": {"method": "GET", "url": f"http://127.0.0.1:{port}/notify"},
+            },
+        ]
+        doc["edges"] += [
+            {"id": "e3", "source": "report", "target": "gate"},
+            {"id": "e4", "source": "gate", "source_handle": "true", "target": "notify"},
+        ]
+    return doc
 
 
 @pytest.fixture
@@ -113,3 +127,57 @@ def test_run_workflow_dry_run_calls_no_http_handler(user, server, tmp_path):
     assert exited.value.code == 0
     assert Recorder.hits == []
     assert json.loads(out.getvalue())["nodes"]["fetch"]["output"] == {"dry_run": True}
+
+
+def test_run_workflow_dry_run_json_says_which_nodes_would_run(user, server, tmp_path):
+    path = tmp_path / "side.json"
+    path.write_text(json.dumps(document(server.server_port, with_gate=True)))
+    out = StringIO()
+
+    with pytest.raises(SystemExit):
+        call_command(
+            "run_workflow", str(path), "--dry-run", "--json", stdout=out, stderr=StringIO()
+        )
+
+    report = json.loads(out.getvalue())
+    assert Recorder.hits == []
+    assert report["would_run"] == ["prepare", "fetch", "report", "gate"]
+    assert report["placeholders"] == ["fetch"]
+    dry = {node: body["dry_run"] for node, body in report["nodes"].items()}
+    assert dry == {
+        "prepare": "ran",
+        "fetch": "placeholder",
+        "report": "ran",
+        "gate": "ran",
+        "notify": "not run",
+    }
+
+
+def test_a_normal_run_report_has_no_dry_run_plan(user, server, tmp_path):
+    path = tmp_path / "side.json"
+    path.write_text(json.dumps(document(server.server_port)))
+    out = StringIO()
+
+    with pytest.raises(SystemExit):
+        call_command("run_workflow", str(path), "--json", stdout=out, stderr=StringIO())
+
+    report = json.loads(out.getvalue())
+    assert Recorder.hits == ["/orders"]
+    assert "would_run" not in report and "dry_run" not in report["nodes"]["fetch"]
+
+
+def test_the_api_report_of_a_dry_run_says_which_nodes_would_run(client, user, server):
+    workflow = workflow_for(user, document(server.server_port, with_gate=True))
+
+    run = execute(start(client, workflow, "dry_run"))
+
+    report = client.get(f"/api/runs/{run.pk}/").json()
+    assert Recorder.hits == []
+    assert report["would_run"] == ["prepare", "fetch", "report", "gate"]
+    assert report["placeholders"] == ["fetch"]
+    assert report["nodes"]["fetch"]["dry_run"] == "placeholder"
+    assert report["nodes"]["prepare"]["dry_run"] == "ran"
+    assert report["nodes"]["notify"]["dry_run"] == "not run"
+    assert report["nodes"]["notify"]["reason"] == "branch gate.true not taken"
+    normal = client.get(f"/api/runs/{execute(start(client, workflow, 'normal')).pk}/").json()
+    assert "would_run" not in normal and "dry_run" not in normal["nodes"]["fetch"]

@@ -6,7 +6,7 @@ import json
 
 from django.core.management.base import BaseCommand, CommandError
 
-from engine.executor import DRY_RUN_OUTPUT
+from engine.report import dry_run_plan
 from workflows import observability, selectors
 from workflows.management.commands.timeline import run_or_error
 from workflows.models import NodeRun, WorkflowRun
@@ -52,7 +52,7 @@ class Command(BaseCommand):
             write(f"Error: {run.error.get('message')} ({run.error.get('type')})")
         latest = observability.latest_rows(rows)
         if run.mode == "dry_run":
-            self.show_plan(run, latest)
+            self.show_plan(report["nodes"])
         write("Nodes:")
         width = max((len(n["id"]) for n in run.document.get("nodes", [])), default=4)
         for doc_node in run.document.get("nodes", []):
@@ -62,14 +62,13 @@ class Command(BaseCommand):
         for container, items in report["iterations"].items():
             write(f"  {container}: {len(items)} iteration(s)")
 
-    def show_plan(self, run: WorkflowRun, latest: dict[str, NodeRun]) -> None:
+    def show_plan(self, nodes: dict[str, dict]) -> None:
         """What a dry run found: the nodes a real run would execute, and where it stood in
         for handlers with side effects."""
-        order = [n["id"] for n in run.document.get("nodes", []) if not n.get("parent")]
-        ran = [n for n in order if n in latest and latest[n].status == "succeeded"]
-        stood_in = [n for n in ran if latest[n].output == DRY_RUN_OUTPUT]
-        self.stdout.write(f"Dry run: would run {', '.join(ran) or 'nothing'}")
-        self.stdout.write(f"  side effects not performed: {', '.join(stood_in) or 'none'}")
+        plan = dry_run_plan(nodes)
+        self.stdout.write(f"Dry run: would run {', '.join(plan['would_run']) or 'nothing'}")
+        placeholders = ", ".join(plan["placeholders"]) or "none"
+        self.stdout.write(f"  side effects not performed: {placeholders}")
 
     def node_line(self, node_id: str, row: NodeRun | None, run: WorkflowRun, width: int) -> str:
         status = row.status if row else "pending"
