@@ -18,8 +18,13 @@ from workflows.models import RunTrigger
 
 
 class RetrySerializer(serializers.Serializer):
-    config = serializers.DictField(required=False, allow_null=True)
+    config = serializers.DictField(
+        required=False, allow_null=True, help_text="retry with this config (the run's copy)"
+    )
     action = serializers.ChoiceField(choices=["retry", "skip"], default="retry")
+    save = serializers.BooleanField(
+        default=False, help_text="also save the edited config into the workflow"
+    )
 
 
 class ApproveSerializer(serializers.Serializer):
@@ -45,6 +50,16 @@ def strict(serializer_class, data: Any) -> dict:
     return serializer.validated_data
 
 
+def resume_arguments(request: Request, body: dict) -> dict[str, Any]:
+    return {
+        "action": body["action"],
+        "config": body.get("config"),
+        "save": body["save"],
+        "by": request.user.get_username(),
+        "user": request.user,
+    }
+
+
 class RunCancelView(ApiView):
     @extend_schema(request=None, responses={200: dict})
     def post(self, request: Request, run_id: int) -> Response:
@@ -58,7 +73,7 @@ class RunResumeView(ApiView):
     def post(self, request: Request, run_id: int) -> Response:
         run = select.run_get(user=request.user, run_id=run_id)
         body = strict(RetrySerializer, json_body(request) or {})
-        control.run_resume(run=run, action=body["action"], config=body.get("config"))
+        control.run_resume(run=run, **resume_arguments(request, body))
         return Response(select.run_report(run=select.run_get(user=request.user, run_id=run_id)))
 
 
@@ -82,9 +97,7 @@ class NodeRetryView(ApiView):
     def post(self, request: Request, run_id: int, node_id: str) -> Response:
         run = select.run_get(user=request.user, run_id=run_id)
         body = strict(RetrySerializer, json_body(request) or {})
-        control.run_resume(
-            run=run, node_id=node_id, action=body["action"], config=body.get("config")
-        )
+        control.run_resume(run=run, node_id=node_id, **resume_arguments(request, body))
         return Response(select.run_report(run=select.run_get(user=request.user, run_id=run_id)))
 
 

@@ -8,6 +8,7 @@ recorder a worker uses — events, node rows and the run row stay consistent who
 
 from __future__ import annotations
 
+import copy
 import uuid
 from datetime import timedelta
 
@@ -17,6 +18,7 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
+from engine import errors_only, load_document, validate_document
 from engine.states import RUN_TERMINAL, RunState
 from workflows import dispatch, runtime
 from workflows.errors import SwitchyardError, problem
@@ -100,9 +102,16 @@ def run_resume(
     node_id: str | None = None,
     action: str = "retry",
     config: dict | None = None,
+    by: str = "",
+    save: bool = False,
+    user=None,
 ) -> WorkflowRun:
     """Continue a paused run: retry its waiting node (optionally with an edited config) or
-    skip it. The run is queued again and a worker continues from its saved state."""
+    skip it. The run is queued again and a worker continues from its saved state.
+
+    An edited config changes the run's own copy of the document (`WorkflowRun.document`, with
+    the change listed under its `edits`), so a worker taking the run over later still runs the
+    edited node; the saved workflow changes only when `save` is true (a new revision)."""
     run = WorkflowRun.objects.select_for_update().get(pk=run.pk)
     if run.status != RunState.PAUSED or not run.state:
         raise RunConflict(f"run {run.pk} is {run.status}, not paused")
@@ -116,11 +125,48 @@ def run_resume(
         node_id = waiting[0]
     if node_id not in waiting:
         raise RunConflict(f"node {node_id} is not waiting in run {run.pk}", code="node_state")
+    if config is not None and action == "retry":
+        run_config_edit(run=run, node_id=node_id, config=config, by=by)
+        if save:
+            workflow_config_save(user=user, run=run, node_id=node_id, config=config)
     state = dict(run.state)
     state["resume"] = {"node": node_id, "action": action, "config": config}
     _requeue(run.pk, state)
     run.refresh_from_db()
     return run
+
+
+def run_config_edit(*, run: WorkflowRun, node_id: str, config: dict, by: str) -> None:
+    """Replace a node's config in the run's copy of the document, recording the edit; refused
+    (400, every problem) when the edited document would not validate."""
+    document = copy.deepcopy(run.document)
+    node = next(node for node in document["nodes"] if node["id"] == node_id)
+    before = node.get("config")
+    node["config"] = config
+    errors = errors_only(validate_document(load_document(document)))
+    if errors:
+        raise SwitchyardError([found.to_dict() for found in errors])
+    edit = {"node": node_id, "before": before, "config": config, "by": by}
+    document["edits"] = [*document.get("edits", []), {**edit, "at": timezone.now().isoformat()}]
+    WorkflowRun.objects.filter(pk=run.pk).update(document=document)
+    run.document = document
+
+
+def workflow_config_save(*, user, run: WorkflowRun, node_id: str, config: dict) -> None:
+    """Also put the edited config into the saved workflow (a new revision), when asked."""
+    from workflows import selectors, services
+
+    workflow = selectors.workflow_get(user=user, workflow_id=run.workflow_id, for_update=True)
+    document = selectors.workflow_document(workflow=workflow)
+    node = next((node for node in document["nodes"] if node["id"] == node_id), None)
+    if node is None:
+        raise RunConflict(
+            f"node {node_id} is no longer in workflow {workflow.pk}: nothing was changed",
+            code="node_state",
+        )
+    node["config"] = config
+    source = {**document, "revision": workflow.revision}
+    services.workflow_save(user=user, workflow_id=workflow.pk, source=source)
 
 
 @transaction.atomic

@@ -108,6 +108,7 @@ def run_report(*, run: WorkflowRun) -> dict[str, Any]:
         "parent_run": run.parent_run_id,
         "parent_node": run.parent_node or None,
         "child_runs": child_runs(run=run),
+        "edits": run.document.get("edits", []),
         "nodes": top_level_nodes(run.document, node_runs),
         "iterations": iterations(node_runs),
         "node_runs": [translate.node_run_body(node_run) for node_run in node_runs],

@@ -483,6 +483,10 @@ class RunSerializer(serializers.Serializer):
     child_runs = serializers.ListField(
         child=serializers.DictField(), help_text="sub-workflow runs: id, node, iteration, status"
     )
+    edits = serializers.ListField(
+        child=serializers.DictField(),
+        help_text="configs edited on retry: node, before, config, by, at",
+    )
     nodes = serializers.DictField(child=NodeReportSerializer())
     iterations = serializers.DictField()
     node_runs = NodeRunSerializer(many=True)

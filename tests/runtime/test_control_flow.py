@@ -51,7 +51,7 @@ def approve(user, run_id: int, body: dict):
 def test_approval_survives_a_restart_of_every_worker_and_continues_from_there(user, workers):  # noqa: F811
     first = workers()
     run = start_run(user, APPROVAL)
-    wait_for(lambda: status_of(run.pk) == "paused")
+    parked(run.pk)
     first.kill()
     workers()
     response = approve(user, run.pk, {"approved": True, "data": {"ok": 1}})
@@ -69,7 +69,7 @@ def test_approval_survives_a_restart_of_every_worker_and_continues_from_there(us
 def test_hundred_concurrent_approvals_apply_exactly_once(user, workers):  # noqa: F811
     worker = workers()
     run = start_run(user, APPROVAL)
-    wait_for(lambda: status_of(run.pk) == "paused")
+    parked(run.pk)
     worker.stop()
     codes: list[int] = []
     barrier = threading.Barrier(10)
@@ -112,9 +112,8 @@ def test_a_long_delay_survives_a_worker_restart_and_fires_once(user, workers):  
     }
     first = workers(SWITCHYARD_DURABLE_DELAY_S="1")
     run = start_run(user, document)
-    wait_for(lambda: status_of(run.pk) == "paused")
-    parked = WorkflowRun.objects.get(pk=run.pk)
-    assert parked.wake_at is not None and parked.lease_owner == ""  # no worker is held
+    waiting = parked(run.pk)
+    assert waiting.wake_at is not None and waiting.lease_owner == ""  # no worker is held
     first.kill()
     workers(SWITCHYARD_DURABLE_DELAY_S="1")
     wait_for(lambda: status_of(run.pk) == "succeeded")
@@ -164,3 +163,167 @@ def test_kill_9_mid_map_finishes_elsewhere_without_rerunning_finished_items(user
         again = NodeRun.objects.filter(run=run, node_id="sq", iteration=iteration)
         assert [(r.attempt, r.started_at) for r in again] == [(attempt, started)], iteration
     assert NodeRun.objects.filter(run=run, node_id="sq", status="succeeded").count() == 20
+
+
+# ---- on_failure: pause -------------------------------------------------------------------
+
+PAUSING = {
+    "version": 1,
+    "name": "pausing",
+    "settings": {"on_failure": "pause"},
+    "nodes": [
+        {"id": "a", "type": "transform", "config": {"output": {"v": 2}}},
+        {"id": "calc", "type": "transform", "config": {"output": "{{ a.nope }}"}},
+        {"id": "after", "type": "output", "config": {"value": "{{ input }}"}},
+        {"id": "side", "type": "transform", "config": {"output": "side"}},
+    ],
+    "edges": [
+        {"id": "e1", "source": "a", "target": "calc"},
+        {"id": "e2", "source": "calc", "target": "after"},
+    ],
+}
+
+
+def api(user) -> Client:
+    client = Client()
+    client.force_login(user)
+    return client
+
+
+def retry(user, run_id: int, node_id: str, body: dict):
+    url = f"/api/runs/{run_id}/nodes/{node_id}/retry/"
+    return api(user).post(url, body, content_type="application/json")
+
+
+def parked(run_id: int) -> WorkflowRun:
+    """The run once paused and parked: its status comes with its events, its saved state and
+    wake-up time a moment later, when the worker lets it go."""
+    wait_for(lambda: status_of(run_id) == "paused")
+    wait_for(lambda: WorkflowRun.objects.get(pk=run_id).lease_owner == "")
+    return WorkflowRun.objects.get(pk=run_id)
+
+
+def finished(run_id: int) -> WorkflowRun:
+    wait_for(
+        lambda: (
+            status_of(run_id) in {"succeeded", "failed", "cancelled"}
+            and WorkflowRun.objects.get(pk=run_id).lease_owner == ""
+        )
+    )
+    return WorkflowRun.objects.get(pk=run_id)
+
+
+def test_pause_then_retry_with_an_edited_config_edits_the_run_not_the_workflow(user, workers):  # noqa: F811
+    workers()
+    run = start_run(user, PAUSING)
+    paused = parked(run.pk)
+    (calc,) = rows(run.pk, "calc")
+    assert calc.status == "waiting" and "a.nope: no such key" in calc.error["message"]
+    assert rows(run.pk, "side")[0].status == "succeeded"  # independent branches went on
+    assert rows(run.pk, "after") == []
+    assert paused.finished_at is None
+
+    refused = retry(user, run.pk, "calc", {"config": {"output": "{{ nowhere }}"}})
+    assert refused.status_code == 400
+    assert refused.json()["errors"][0]["code"] == "bad_reference"
+    assert status_of(run.pk) == "paused"
+
+    response = retry(user, run.pk, "calc", {"config": {"output": "{{ a.v * 10 }}"}})
+    assert response.status_code == 200, response.content
+    done = finished(run.pk)
+    assert done.status == "succeeded" and done.outputs == {"after": 20}
+    assert [(r.attempt, r.status) for r in rows(run.pk, "calc")] == [
+        (1, "waiting"),
+        (2, "succeeded"),
+    ]
+    assert len(rows(run.pk, "a")) == 1 and len(rows(run.pk, "side")) == 1  # nothing re-ran
+    (edit,) = done.document["edits"]
+    assert edit["node"] == "calc" and edit["by"] == user.get_username()
+    assert edit["before"] == {"output": "{{ a.nope }}"}
+    calc_node = next(n for n in done.document["nodes"] if n["id"] == "calc")
+    assert calc_node["config"] == {"output": "{{ a.v * 10 }}"}
+    saved = done.workflow
+    saved.refresh_from_db()
+    assert saved.revision == 1  # the saved workflow did not change
+    report = api(user).get(f"/api/runs/{run.pk}/").json()
+    assert report["edits"][0]["config"] == {"output": "{{ a.v * 10 }}"}
+
+
+def test_retry_with_save_also_changes_the_saved_workflow(user, workers):  # noqa: F811
+    workers()
+    run = start_run(user, PAUSING)
+    parked(run.pk)
+    body = {"config": {"output": "{{ a.v }}"}, "save": True}
+    assert retry(user, run.pk, "calc", body).status_code == 200
+    assert finished(run.pk).status == "succeeded"
+    document = api(user).get(f"/api/workflows/{run.workflow_id}/").json()
+    assert document["revision"] == 2
+    calc = next(n for n in document["nodes"] if n["id"] == "calc")
+    assert calc["config"] == {"output": "{{ a.v }}"}
+
+
+def test_pause_then_retry_unchanged_fails_again_and_parks_again(user, workers):  # noqa: F811
+    workers()
+    run = start_run(user, PAUSING)
+    parked(run.pk)
+    assert retry(user, run.pk, "calc", {}).status_code == 200
+    wait_for(lambda: len(rows(run.pk, "calc")) == 2)
+    parked(run.pk)
+    assert [(r.attempt, r.status) for r in rows(run.pk, "calc")] == [
+        (1, "waiting"),
+        (2, "waiting"),
+    ]
+
+
+def test_pause_then_skip_skips_the_node_and_its_branch(user, workers):  # noqa: F811
+    workers()
+    run = start_run(user, PAUSING)
+    parked(run.pk)
+    response = retry(user, run.pk, "calc", {"action": "skip"})
+    assert response.status_code == 200, response.content
+    done = finished(run.pk)
+    assert done.status == "succeeded"
+    assert rows(run.pk, "calc")[-1].status == "skipped"
+    assert rows(run.pk, "calc")[-1].reason == "skipped by the user"
+    assert rows(run.pk, "after")[0].status == "skipped"
+    assert retry(user, run.pk, "calc", {}).status_code == 409  # nothing waits any more
+
+
+def test_pause_then_cancel_ends_the_run_cancelled(user, workers):  # noqa: F811
+    workers()
+    run = start_run(user, PAUSING)
+    parked(run.pk)
+    response = api(user).post(f"/api/runs/{run.pk}/cancel/")
+    assert response.status_code == 200, response.content
+    done = finished(run.pk)
+    assert done.status == "cancelled" and done.finished_at is not None
+    assert rows(run.pk, "calc")[-1].status == "cancelled"
+    assert rows(run.pk, "after")[0].status == "cancelled"
+
+
+def test_an_edited_config_survives_a_worker_killed_during_the_retry(user, workers):  # noqa: F811
+    document = {
+        "version": 1,
+        "name": "slow fix",
+        "settings": {"on_failure": "pause"},
+        "nodes": [
+            {"id": "a", "type": "transform", "config": {"output": {"s": 2}}},
+            {"id": "nap", "type": "delay", "config": {"seconds": "{{ a.nope }}"}},
+            {"id": "done", "type": "output", "config": {"value": "ok"}},
+        ],
+        "edges": [
+            {"id": "e1", "source": "a", "target": "nap"},
+            {"id": "e2", "source": "nap", "target": "done"},
+        ],
+    }
+    first = workers()
+    run = start_run(user, document)
+    parked(run.pk)
+    assert retry(user, run.pk, "nap", {"config": {"seconds": "{{ a.s }}"}}).status_code == 200
+    wait_for(lambda: any(r.status == "running" for r in rows(run.pk, "nap")))
+    first.kill()
+    workers()
+    done = finished(run.pk)
+    assert done.status == "succeeded", done.error  # the takeover ran the edited config
+    assert [r.status for r in rows(run.pk, "nap")] == ["waiting", "failed", "succeeded"]
+    assert rows(run.pk, "nap")[1].error["type"] == "worker_lost"
