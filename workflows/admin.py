@@ -305,13 +305,22 @@ class WorkflowRunAdmin(admin.ModelAdmin):
     def overview(self, run: WorkflowRun) -> str:
         data = observability.timeline(run)
         eff = data["efficiency"]
-        return format_html(
+        summary = format_html(
             "{} · wall {} s · critical path {} ({} s) · parallel efficiency {}",
             badge(run.status),
             f"{data['wall_ms'] / 1000:.1f}",
             " → ".join(data["critical_path"]) or "-",
             f"{data['critical_path_ms'] / 1000:.1f}",
             "n/a" if eff is None else f"{round(eff * 100)}%",
+        )
+        if run.mode != "dry_run":
+            return summary
+        plan = observability.run_plan(run)
+        return format_html(
+            '{}<p class="dry-run-plan">Dry run: would run {}; side effects not performed: {}</p>',
+            summary,
+            ", ".join(plan["would_run"]) or "nothing",
+            ", ".join(plan["placeholders"]) or "none",
         )
 
     @admin.display(description="canvas")

@@ -25,6 +25,7 @@ from typing import Any
 
 from django.utils import timezone
 
+from engine.report import dry_run_plan
 from workflows.models import NodeRun, WorkflowRun
 
 # SPEC §4 colours, the same values as the canvas (frontend/src/lib/status.ts).
@@ -410,3 +411,15 @@ def why_not_run(row: NodeRun | None, run: WorkflowRun) -> str:
         ended = run.status in ("succeeded", "failed", "cancelled")
         return f"never decided: the run {'ended' if ended else 'is'} {run.status}"
     return row.reason or ""
+
+
+def run_plan(run: WorkflowRun) -> dict[str, list[str]]:
+    """For a dry run: the top-level nodes a real run would execute and those whose side
+    effects were not performed (`engine.report.dry_run_plan`), from the run's rows."""
+    latest = latest_rows(list(NodeRun.objects.filter(run=run, iteration="")))
+    nodes = {
+        node["id"]: {"status": latest[node["id"]].status, "output": latest[node["id"]].output}
+        for node in run.document.get("nodes", [])
+        if node["id"] in latest and not node.get("parent")
+    }
+    return dry_run_plan(nodes)

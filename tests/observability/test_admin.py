@@ -101,6 +101,18 @@ def test_run_detail_shows_node_runs_reasons_events_dag_and_canvas_link(
     assert "critical path a → b → d → gate" in html
 
 
+def test_run_page_of_a_dry_run_says_which_nodes_would_run(admin_client, diamond_run):
+    WorkflowRun.objects.filter(pk=diamond_run.pk).update(mode="dry_run")
+    NodeRun.objects.filter(run=diamond_run, node_id="c").update(output={"dry_run": True})
+
+    response = admin_client.get(f"/admin/workflows/workflowrun/{diamond_run.pk}/change/")
+
+    assert (
+        '<p class="dry-run-plan">Dry run: would run a, b, c, d, gate; '
+        "side effects not performed: c</p>"
+    ) in response.content.decode()
+
+
 def test_workflow_page_draws_the_dag(admin_client, diamond_run):
     response = admin_client.get(f"/admin/workflows/workflow/{diamond_run.workflow_id}/change/")
 
