@@ -75,3 +75,25 @@ def statuses(page: Page) -> dict[str, str]:
             "els => els.map(e => [e.dataset.nodeId, e.dataset.status])"
         )
     )
+
+
+def drag_node_onto(page: Page, node_id: str, target_id: str, dx: float = 0, dy: float = 40) -> None:
+    """Drag a canvas node by its title and drop it over `target_id` (a container's body)."""
+    grip = node(page, node_id).locator(".wf-node-name").first.bounding_box()
+    target = node(page, target_id).bounding_box()
+    sx, sy = grip["x"] + grip["width"] / 2, grip["y"] + grip["height"] / 2
+    tx, ty = target["x"] + target["width"] / 2 + dx, target["y"] + target["height"] / 2 + dy
+    page.mouse.move(sx, sy)
+    page.mouse.down()
+    page.mouse.move((sx + tx) / 2, (sy + ty) / 2, steps=10)
+    page.mouse.move(tx, ty, steps=10)
+    page.mouse.up()
+
+
+def wait_for_run_end(page: Page) -> str:
+    page.wait_for_function(
+        "() => ['succeeded', 'failed', 'cancelled'].includes("
+        "document.querySelector('[data-testid=status-bar]')?.dataset.runStatus)",
+        timeout=30_000,
+    )
+    return page.get_attribute("[data-testid=status-bar]", "data-run-status")

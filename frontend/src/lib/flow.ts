@@ -15,6 +15,9 @@ export interface CanvasGraph {
   edges: CanvasEdge[];
 }
 
+/** Frames sit under other nodes: a node dragged over one stays visible, its body above it. */
+export const CONTAINER_Z = -1;
+
 /** The built-in container types; a registry entry's `container` flag says so for others. */
 export const CONTAINER_TYPES: ReadonlySet<string> = new Set(["loop", "map"]);
 
@@ -71,7 +74,7 @@ export function sizeContainers(nodes: CanvasNode[], containers: ReadonlySet<stri
   for (const frame of frames) {
     const children = nodes.filter((n) => n.parentId === frame.id).map((n) => result.get(n.id) as CanvasNode);
     const size = fitContainer(children, sizes[frame.id]);
-    result.set(frame.id, { ...frame, width: size.width, height: size.height });
+    result.set(frame.id, { ...frame, width: size.width, height: size.height, zIndex: CONTAINER_Z });
   }
   return nodes.map((n) => result.get(n.id) as CanvasNode);
 }

@@ -13,7 +13,7 @@ import {
   nodeSize,
   type Size,
 } from "../lib/containers";
-import { CONTAINER_TYPES, docToFlow, flowToDoc, toCanvasEdge, toCanvasNode, type CanvasEdge, type CanvasNode, type DocumentMeta } from "../lib/flow";
+import { CONTAINER_TYPES, CONTAINER_Z, docToFlow, flowToDoc, toCanvasEdge, toCanvasNode, type CanvasEdge, type CanvasNode, type DocumentMeta } from "../lib/flow";
 import { nextEdgeId, nextNodeId, nodeIdProblem, validateConnection } from "../lib/graph";
 import { emptyHistory, record, redo, undo, type History } from "../lib/history";
 import { layoutWithContainers, placeGrownNodes } from "../lib/layout";
@@ -223,7 +223,7 @@ export function createCanvasStore(initial: Partial<CanvasState> = {}) {
         const placed: CanvasNode = {
           ...node,
           ...(parent ? { parentId: parent, position: relativeTo(position, parent, absolute) } : {}),
-          ...(container ? size : {}),
+          ...(container ? { ...size, zIndex: CONTAINER_Z } : {}),
           selected: true,
         };
         const others = nodes.map((n) => ({ ...n, selected: false }));
@@ -402,7 +402,7 @@ function withRunAdditions(nodes: CanvasNode[], edges: CanvasEdge[], run: RunView
   }
   const added = newNodes.map((n, i) => {
     const node = toCanvasNode({ ...n, position: positions[n.id] ?? n.position }, nodes.length + i);
-    return isContainer(n.type) ? { ...node, ...CONTAINER_DEFAULT } : node;
+    return isContainer(n.type) ? { ...node, ...CONTAINER_DEFAULT, zIndex: CONTAINER_Z } : node;
   });
   return {
     nodes: [...nodes, ...added],

@@ -1,0 +1,158 @@
+"""Containers and approvals on the canvas: build a map with a body by dragging, run it and
+watch its progress; decide an approval from the dialog."""
+
+import re
+
+import pytest
+
+from tests.browser.conftest import ARTIFACTS, PASSWORD
+from tests.browser.gestures import (
+    connect,
+    drag_node_from_palette,
+    drag_node_onto,
+    login,
+    node,
+    open_editor,
+    save,
+    select_node,
+    statuses,
+    wait_for_run_end,
+)
+from workflows import control, selectors, services
+from workflows.models import NodeRun, Workflow, WorkflowRun
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+
+def at(x: int, y: int) -> dict:
+    return {"x": x, "y": y}
+
+
+def saved_document(workflow: Workflow) -> dict:
+    return selectors.workflow_document(workflow=Workflow.objects.get(pk=workflow.pk))
+
+
+def test_a_map_built_by_dragging_runs_its_body_per_item_with_progress(page, canvas_user):
+    start = {"id": "start", "type": "start", "position": at(0, 100)}
+    workflow = services.workflow_create(
+        owner=canvas_user, source={"version": 1, "name": "Map", "nodes": [start], "edges": []}
+    )
+    login(page, "carol", PASSWORD)
+    open_editor(page, workflow.pk)
+
+    container = drag_node_from_palette(page, "map", 900, 150)
+    body = drag_node_from_palette(page, "transform", 500, 760)
+    assert (container, body) == ("map", "transform")
+    assert node(page, "map").get_attribute("data-status") == "idle"
+    drag_node_onto(page, "transform", "map")
+    page.locator("[data-testid=notice]", has_text='"transform" is now inside "map"').wait_for()
+    connect(page, "start", "map")
+    page.wait_for_selector(".react-flow__edge")
+
+    select_node(page, "map")
+    page.fill("#cfg-items", "[1, 2, 3]")
+    select_node(page, "transform")
+    page.fill("#cfg-output", "{{ input * 10 }}")
+    save(page)
+    page.screenshot(path=str(ARTIFACTS / "map-build.png"))
+
+    document = saved_document(workflow)
+    by_id = {n["id"]: n for n in document["nodes"]}
+    assert by_id["transform"]["parent"] == "map"
+    assert by_id["map"]["config"]["items"] == [1, 2, 3]
+    # positions stay absolute in the document: the body node lies inside its frame
+    assert by_id["transform"]["position"]["x"] > by_id["map"]["position"]["x"]
+    assert by_id["transform"]["position"]["y"] > by_id["map"]["position"]["y"]
+    assert [(e["source"], e["target"]) for e in document["edges"]] == [("start", "map")]
+    assert Workflow.objects.get(pk=workflow.pk).valid, Workflow.objects.get(pk=workflow.pk).errors
+
+    page.click("[data-testid=run-button]")
+    page.wait_for_url(re.compile(rf"/workflows/{workflow.pk}/runs/\d+/$"))
+    assert wait_for_run_end(page) == "succeeded"
+    progress = node(page, "map").locator("[data-testid=node-progress]")
+    progress.wait_for()
+    assert progress.inner_text() == "3/3"
+    assert statuses(page) == {"start": "succeeded", "map": "succeeded", "transform": "succeeded"}
+    page.screenshot(path=str(ARTIFACTS / "map-run.png"))
+
+    # the inspector picks an iteration: its output, and the canvas shows that iteration
+    node(page, "transform").locator(".wf-node-name").click()
+    picker = page.locator("[data-testid=iteration-picker]")
+    picker.wait_for()
+    picker.select_option("map[0]")
+    page.locator("[data-testid=inspect-iteration]", has_text="map #1").wait_for()
+    page.locator("[data-testid=inspect-output] pre", has_text="10").wait_for()
+    assert "map #1" in node(page, "transform").locator("[data-testid=node-iteration]").inner_text()
+    run = WorkflowRun.objects.get(workflow=workflow)
+    outputs = dict(
+        NodeRun.objects.filter(run=run, node_id="transform").values_list("iteration", "output")
+    )
+    assert outputs == {"map[0]": 10, "map[1]": 20, "map[2]": 30}
+
+
+APPROVAL = {
+    "version": 1,
+    "name": "Ship after approval",
+    "nodes": [
+        {"id": "start", "type": "start", "position": at(0, 100)},
+        {"id": "ok", "type": "approval", "config": {"prompt": "Ship it?"}, "position": at(300, 100)},
+        {"id": "ship", "type": "transform", "config": {"output": 1}, "position": at(600, 0)},
+        {"id": "hold", "type": "transform", "config": {"output": 2}, "position": at(600, 220)},
+    ],
+    "edges": [
+        {"id": "e1", "source": "start", "target": "ok"},
+        {"id": "e2", "source": "ok", "source_handle": "approved", "target": "ship"},
+        {"id": "e3", "source": "ok", "source_handle": "rejected", "target": "hold"},
+    ],
+}
+
+
+def start_run_to_the_dialog(page, workflow) -> None:
+    open_editor(page, workflow.pk)
+    page.click("[data-testid=run-button]")
+    page.wait_for_url(re.compile(rf"/workflows/{workflow.pk}/runs/\d+/$"))
+    dialog = page.locator("[data-testid=approval-dialog]")
+    dialog.wait_for(timeout=20_000)
+    assert "Ship it?" in dialog.locator("[data-testid=approval-text]").inner_text()
+    assert node(page, "ok").get_attribute("data-status") == "waiting"
+
+
+def test_approving_from_the_dialog_resumes_the_run_down_the_approved_branch(page, canvas_user):
+    workflow = services.workflow_create(owner=canvas_user, source=APPROVAL)
+    login(page, "carol", PASSWORD)
+    start_run_to_the_dialog(page, workflow)
+
+    page.fill("[data-testid=approval-data]", '{"ticket": "OPS-1"}')
+    page.click("[data-testid=approval-approve]")
+    page.locator("[data-testid=approval-dialog]").wait_for(state="detached")
+
+    assert wait_for_run_end(page) == "succeeded"
+    node(page, "ship").and_(page.locator("[data-status=succeeded]")).wait_for()
+    assert statuses(page) == {
+        "start": "succeeded",
+        "ok": "succeeded",
+        "ship": "succeeded",
+        "hold": "skipped",
+    }
+    decision = NodeRun.objects.filter(run__workflow=workflow, node_id="ok").latest("attempt")
+    assert decision.output["approved"] is True
+    assert decision.output["data"] == {"ticket": "OPS-1"}
+    page.screenshot(path=str(ARTIFACTS / "approval-run.png"))
+
+
+def test_a_decision_already_made_elsewhere_is_shown_as_already_decided(page, canvas_user):
+    workflow = services.workflow_create(owner=canvas_user, source=APPROVAL)
+    login(page, "carol", PASSWORD)
+    start_run_to_the_dialog(page, workflow)
+
+    # someone else decides first (another tab, another user)
+    run = WorkflowRun.objects.get(workflow=workflow)
+    control.run_approve(run=run, node_id="ok", approved=False, by="dave")
+
+    page.click("[data-testid=approval-approve]")
+    conflict = page.locator("[data-testid=approval-conflict]")
+    conflict.wait_for()
+    assert conflict.inner_text().startswith("Already decided")
+    assert page.locator("[data-testid=approval-approve]").count() == 0
+    page.click("[data-testid=approval-close]")
+    page.locator("[data-testid=approval-dialog]").wait_for(state="detached")
