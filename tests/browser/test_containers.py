@@ -95,7 +95,12 @@ APPROVAL = {
     "name": "Ship after approval",
     "nodes": [
         {"id": "start", "type": "start", "position": at(0, 100)},
-        {"id": "ok", "type": "approval", "config": {"prompt": "Ship it?"}, "position": at(300, 100)},
+        {
+            "id": "ok",
+            "type": "approval",
+            "config": {"prompt": "Ship it?"},
+            "position": at(300, 100),
+        },
         {"id": "ship", "type": "transform", "config": {"output": 1}, "position": at(600, 0)},
         {"id": "hold", "type": "transform", "config": {"output": 2}, "position": at(600, 220)},
     ],
