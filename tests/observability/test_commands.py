@@ -1,4 +1,5 @@
 import json
+import re
 from datetime import timedelta
 from io import StringIO
 
@@ -169,3 +170,88 @@ def test_prune_runs_deletes_subworkflow_runs_with_their_parent(diamond_run, user
     run_command("prune_runs", "--days", "30")
 
     assert not WorkflowRun.objects.filter(pk__in=[diamond_run.pk, child.pk]).exists()
+
+
+# The example of issue 8: db_schema, then personal_data and processing_purposes side by side,
+# retention_rules after personal_data, gdpr_article30 after both of the first two.
+GDPR_SPANS = {
+    "db_schema": (0.4, 12.7, []),
+    "personal_data": (12.9, 21.0, ["db_schema"]),
+    "processing_purposes": (13.1, 30.8, ["db_schema"]),
+    "retention_rules": (21.2, 41.7, ["personal_data"]),
+    "gdpr_article30": (32.2, 44.1, ["processing_purposes", "personal_data"]),
+}
+
+
+@pytest.fixture
+def gdpr_run(user) -> WorkflowRun:
+    """busy = 12.3 + 8.1 + 17.7 + 20.5 + 11.9 = 70.5 s over a 45.2 s wall, two at most at once:
+    efficiency 70.5 / (45.2 * 2) = 78 %. Longest chain: 12.3 + 17.7 + 11.9 = 41.9 s (through
+    personal_data it is 12.3 + 8.1 + 11.9; through retention_rules 12.3 + 8.1 + 20.5 = 40.9)."""
+    from tests.factories import workflow_for
+    from tests.observability.conftest import at
+
+    nodes = [{"id": n, "type": "transform", "config": {"output": n}} for n in GDPR_SPANS]
+    edges = [
+        {"id": f"{source}-{node}", "source": source, "target": node}
+        for node, (_, _, sources) in GDPR_SPANS.items()
+        for source in sources
+    ]
+    document = {"version": 1, "name": "gdpr", "nodes": nodes, "edges": edges}
+    run = WorkflowRun.objects.create(
+        workflow=workflow_for(user, document),
+        document=document,
+        revision=1,
+        status="succeeded",
+        started_at=at(0),
+        finished_at=at(45.2),
+    )
+    for node, (start, end, _) in GDPR_SPANS.items():
+        NodeRun.objects.create(
+            run=run,
+            node_id=node,
+            status="succeeded",
+            started_at=at(start),
+            finished_at=at(end),
+            handles=["out"],
+        )
+    return run
+
+
+def test_timeline_of_the_issue_example_prints_total_efficiency_bars_and_critical_path(gdpr_run):
+    lines = run_command("timeline", str(gdpr_run.pk)).splitlines()
+
+    assert lines[0] == f"Run {gdpr_run.pk} (succeeded)"
+    assert lines[1] == "Total: 45.2s | Parallel efficiency: 78% | Max parallel: 2"
+    bars = lines[2:-1]
+    assert re.fullmatch(r"00:00 █+ +\*db_schema \(12\.3s\)", bars[0])
+    assert re.fullmatch(r"00:12 +█+ +personal_data \(8\.1s\)", bars[1])
+    assert re.fullmatch(r"00:13 +█+ +\*processing_purposes \(17\.7s\)", bars[2])
+    assert re.fullmatch(r"00:32 +█+ +\*gdpr_article30 \(11\.9s\)", bars[4])
+    assert lines[-1] == "Critical path: db_schema → processing_purposes → gdpr_article30 (41.9s)"
+
+
+def test_timeline_bars_are_as_long_as_the_spans(gdpr_run):
+    lines = run_command("timeline", str(gdpr_run.pk), "--width", "452").splitlines()
+
+    # 452 columns for 45.2 s: ten per second.
+    widths = {line.split()[-2].lstrip("*"): line.count("█") for line in lines[2:-1]}
+    assert widths == {
+        "db_schema": 123,
+        "personal_data": 81,
+        "processing_purposes": 177,
+        "retention_rules": 205,
+        "gdpr_article30": 119,
+    }
+
+
+def test_timeline_json_and_api_of_the_issue_example_agree(gdpr_run, api):
+    data = json.loads(run_command("timeline", str(gdpr_run.pk), "--json"))
+    body = api.get(f"/api/runs/{gdpr_run.pk}/timeline/").json()
+
+    assert data == body
+    assert body["wall_ms"] == 45200 and body["busy_ms"] == 70500
+    assert body["max_parallel_used"] == 2
+    assert body["efficiency"] == pytest.approx(70.5 / 90.4, abs=1e-4)
+    assert body["critical_path"] == ["db_schema", "processing_purposes", "gdpr_article30"]
+    assert body["critical_path_ms"] == 41900
