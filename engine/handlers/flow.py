@@ -134,16 +134,20 @@ class Map(Handler):
         results: list[Any] = [None] * total
         slots = asyncio.Semaphore(width)
         done = 0
+        failed = False
         body.progress(0, total)
 
         async def one(index: int, item: Any) -> None:
-            nonlocal done
+            nonlocal done, failed
             loop = {"index": index, "iteration": index + 1, "item": item, "count": total}
             async with slots:
+                if failed:
+                    return  # a slot freed by the failing item: start nothing more
                 try:
                     results[index] = await body.iteration(index, loop, item)
                 except NodeError:
                     if not skip:
+                        failed = True
                         raise
             done += 1
             body.progress(done, total)
