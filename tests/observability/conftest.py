@@ -1,7 +1,9 @@
-"""Hand-built runs with known timings, and clients logged in as their owner."""
+"""Hand-built runs with known timings, clients logged in as their owner, and a local HTTP
+server that records the requests http nodes make."""
 
 import threading
 from datetime import UTC, datetime, timedelta
+from http.server import BaseHTTPRequestHandler, HTTPServer
 
 import pytest
 from django.db import connections
@@ -125,3 +127,34 @@ def close_runtime_connections():
 
     for future in [executor.submit(close) for _ in range(size)]:
         future.result(timeout=10)
+
+
+class Recorder(BaseHTTPRequestHandler):
+    """Answers every GET with `{"ok": true}` and records its path: the handler calls a run
+    made (or did not)."""
+
+    hits: list[str] = []
+
+    def do_GET(self) -> None:
+        Recorder.hits.append(self.path)
+        body = b'{"ok": true}'
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args) -> None:
+        pass
+
+
+@pytest.fixture
+def server(settings):
+    settings.SWITCHYARD_HTTP_ALLOW_PRIVATE = True  # so only the run itself can keep a request away
+    Recorder.hits = []
+    httpd = HTTPServer(("127.0.0.1", 0), Recorder)
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    yield httpd
+    httpd.shutdown()
+    httpd.server_close()

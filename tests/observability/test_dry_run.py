@@ -1,6 +1,4 @@
 import json
-import threading
-from http.server import BaseHTTPRequestHandler, HTTPServer
 from io import StringIO
 
 import pytest
@@ -8,37 +6,10 @@ from django.core.management import call_command
 from rest_framework.test import APIClient
 
 from tests.factories import workflow_for
+from tests.observability.conftest import Recorder
 from tests.observability.drive import execute
 
 pytestmark = pytest.mark.django_db(transaction=True)
-
-
-class Recorder(BaseHTTPRequestHandler):
-    hits: list[str] = []
-
-    def do_GET(self) -> None:
-        Recorder.hits.append(self.path)
-        body = b'{"ok": true}'
-        self.send_response(200)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-    def log_message(self, *args) -> None:
-        pass
-
-
-@pytest.fixture
-def server(settings):
-    settings.SWITCHYARD_HTTP_ALLOW_PRIVATE = True  # only the dry run may keep the request away
-    Recorder.hits = []
-    httpd = HTTPServer(("127.0.0.1", 0), Recorder)
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
-    thread.start()
-    yield httpd
-    httpd.shutdown()
-    httpd.server_close()
 
 
 def document(port: int, *, with_gate: bool = False) -> dict:

@@ -2,6 +2,7 @@ import pytest
 from rest_framework.test import APIClient
 
 from tests.factories import workflow_for
+from tests.observability.conftest import Recorder
 from tests.observability.drive import execute
 from workflows.models import NodeRun, RunEvent
 
@@ -106,3 +107,49 @@ def test_rerun_timeline_shows_only_what_the_rerun_executed(client, source_run):
 
     assert sorted(span["node"] for span in body["spans"]) == ["b", "c"]
     assert body["critical_path"][-2:] == ["b", "c"]
+
+
+# fetch -> shape -> report and fetch -> audit -> report: the http nodes count their calls.
+def calls_document(port: int) -> dict:
+    def http(node_id: str) -> dict:
+        url = f"http://127.0.0.1:{port}/{node_id}"
+        return {"id": node_id, "type": "http", "config": {"method": "GET", "url": url}}
+
+    return {
+        "version": 1,
+        "name": "calls",
+        "nodes": [
+            http("fetch"),
+            {"id": "shape", "type": "transform", "config": {"output": "{{ fetch.body.ok }}"}},
+            http("audit"),
+            {
+                "id": "report",
+                "type": "transform",
+                "config": {"output": {"shape": "{{ shape }}", "audit": "{{ audit.status }}"}},
+            },
+        ],
+        "edges": [
+            {"id": "e1", "source": "fetch", "target": "shape"},
+            {"id": "e2", "source": "fetch", "target": "audit"},
+            {"id": "e3", "source": "shape", "target": "report"},
+            {"id": "e4", "source": "audit", "target": "report"},
+        ],
+    }
+
+
+def test_rerun_calls_no_handler_upstream_or_beside_from_node(client, user, server):
+    workflow = workflow_for(user, calls_document(server.server_port))
+    response = client.post(f"/api/workflows/{workflow.pk}/runs/", {}, format="json")
+    source = execute(response.json()["id"])
+    assert source.status == "succeeded" and sorted(Recorder.hits) == ["/audit", "/fetch"]
+    Recorder.hits.clear()
+
+    rerun = rerun_from(client, source, "shape")
+
+    assert Recorder.hits == []  # fetch (upstream) and audit (a sibling) were not called again
+    assert executed(rerun) == {"shape", "report"}
+    report = client.get(f"/api/runs/{rerun.pk}/").json()
+    assert report["nodes"]["report"]["output"] == {"shape": True, "audit": 200}
+    for node in ("fetch", "audit"):
+        assert report["nodes"][node]["reason"] == f"reused from run {source.pk}"
+        assert report["nodes"][node]["attempts"] == 1
