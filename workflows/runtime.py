@@ -249,7 +249,22 @@ class RunRecorder:
 
     # engine store
     async def node_settled(self, execution: Execution, node_id: str, record: NodeRecord) -> None:
-        await self.flush()
+        """Wait until the outcome is durable before the engine starts anything after it —
+        unless every successor is replayable (transform, condition, ...): those may run ahead
+        of the writer, which then commits a whole stretch of them at once. A node that talks
+        to the world still starts only once everything before it is committed."""
+        if self.lease_lost:
+            raise LeaseLost(f"run {self.run_id} is no longer owned by {self.owner}")
+        if not self._successors_replayable(execution, node_id):
+            await self.flush()
+
+    @staticmethod
+    def _successors_replayable(execution: Execution, node_id: str) -> bool:
+        graph = execution.graph
+        i = graph.index.get(node_id)
+        if i is None:
+            return False
+        return all(getattr(graph.handlers[t], "replayable", False) for t, _ in graph.out_pairs[i])
 
     async def flush(self) -> None:
         """Return once every event emitted so far is committed (raise LeaseLost if fenced)."""

@@ -80,6 +80,10 @@ class Handler(ABC):
     # they are not rendered before run() and validation reads their names statically.
     expression_fields: ClassVar[tuple[str, ...]] = ()
     side_effects: ClassVar[bool] = False  # dry runs replace these with a placeholder
+    # Running it again changes nothing outside the run (no I/O, no clock that matters): a
+    # runtime may start such nodes before what precedes them is durable, since after a crash
+    # they are simply run again. Anything that talks to the world leaves it False.
+    replayable: ClassVar[bool] = False
     container: ClassVar[bool] = False
 
     def output_handles(self, config: dict[str, Any]) -> tuple[str, ...]:

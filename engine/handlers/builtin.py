@@ -38,6 +38,7 @@ def evaluate_field(ctx: HandlerContext, expression: Any, field: str) -> Any:
 
 class Start(Handler):
     type = "start"
+    replayable = True
     label = "Start"
     category = "Flow"
     description = "Where a run begins: outputs the run inputs."
@@ -52,6 +53,7 @@ class Start(Handler):
 
 class Transform(Handler):
     type = "transform"
+    replayable = True
     label = "Transform"
     category = "Data"
     description = "Builds a value from templates: {{ }} in `output` read inputs and upstream nodes."
@@ -68,6 +70,7 @@ class Transform(Handler):
 
 class Condition(Handler):
     type = "condition"
+    replayable = True
     label = "Condition"
     category = "Flow"
     description = "Sends its input down `true` or `false`, by an expression."
@@ -87,6 +90,7 @@ class Condition(Handler):
 
 class Router(Handler):
     type = "router"
+    replayable = True
     label = "Router"
     category = "Flow"
     description = "Sends its input down the first case whose expression is true, else `default`."
@@ -141,6 +145,7 @@ class Router(Handler):
 
 class Merge(Handler):
     type = "merge"
+    replayable = True
     label = "Merge"
     category = "Flow"
     description = "Combines what its incoming branches carry: an object by source, a list, or "
@@ -192,6 +197,7 @@ class Delay(Handler):
 
 class Error(Handler):
     type = "error"
+    replayable = True
     label = "Error"
     category = "Flow"
     description = "Fails with a message; with `when`, only when that expression is true."
@@ -216,6 +222,7 @@ class Error(Handler):
 
 class Output(Handler):
     type = "output"
+    replayable = True
     label = "Output"
     category = "Output"
     description = "A result of the run: recorded in the run's outputs under this node's id."

@@ -1,0 +1,82 @@
+"""Replayable nodes (transform, condition, ...) may run ahead of the event writer; a node that
+talks to the world starts only once everything before it is committed."""
+
+import pytest
+from asgiref.sync import sync_to_async
+
+from engine.graph import default_registry
+from engine.handlers.base import Handler, HandlerResult
+from tests.observability.drive import execute
+from workflows import runtime, services
+from workflows.models import NodeRun
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+class Probe(Handler):
+    """Side effects (not replayable): reports which nodes were durably succeeded when it ran."""
+
+    type = "durability_probe"
+    label = "Probe"
+
+    async def run(self, ctx) -> HandlerResult:
+        durable = await sync_to_async(_succeeded_rows)(ctx.scope["run"]["id"])
+        return HandlerResult(output=durable)
+
+
+def _succeeded_rows(run_id: int) -> list[str]:
+    rows = NodeRun.objects.filter(run_id=run_id, status="succeeded").order_by("node_id")
+    return list(rows.values_list("node_id", flat=True))
+
+
+@pytest.fixture
+def probe_type():
+    registry = default_registry()
+    registry.register(Probe)
+    yield
+    registry._types.pop(Probe.type)
+
+
+def chain(types: list[str]) -> dict:
+    nodes = [
+        {"id": f"n{i:03d}", "type": kind, "config": {"output": i} if kind == "transform" else {}}
+        for i, kind in enumerate(types)
+    ]
+    edges = [
+        {"id": f"e{i}", "source": f"n{i - 1:03d}", "target": f"n{i:03d}"}
+        for i in range(1, len(types))
+    ]
+    return {"version": 1, "name": "chain", "nodes": nodes, "edges": edges}
+
+
+def run_of(user, document: dict):
+    workflow = services.workflow_create(owner=user, source=document)
+    assert workflow.valid, workflow.errors
+    run = services.run_create(user=user, workflow_id=workflow.pk)
+    return execute(run.pk)
+
+
+def test_a_node_with_side_effects_sees_everything_before_it_committed(user, probe_type):
+    document = chain(["transform"] * 5 + ["durability_probe", "transform"])
+    run = run_of(user, document)
+    assert run.status == "succeeded"
+    probe = NodeRun.objects.get(run=run, node_id="n005")
+    assert probe.output == ["n000", "n001", "n002", "n003", "n004"]
+    assert NodeRun.objects.filter(run=run, status="succeeded").count() == 7
+
+
+def test_a_chain_of_replayable_nodes_is_committed_in_a_few_group_writes(user, monkeypatch):
+    writes: list[int] = []
+    write_batches = runtime.write_batches
+
+    def counting(batches):
+        writes.append(sum(len(batch.events) for batch in batches))
+        return write_batches(batches)
+
+    monkeypatch.setattr(runtime, "write_batches", counting)
+    run = run_of(user, chain(["transform"] * 200))
+    assert run.status == "succeeded"
+    assert NodeRun.objects.filter(run=run, status="succeeded").count() == 200
+    assert run.events.count() == sum(writes)
+    # Waiting for each node's commit would take one write per node (200+).
+    assert len(writes) < 50, writes
