@@ -161,3 +161,79 @@ def test_a_decision_already_made_elsewhere_is_shown_as_already_decided(page, can
     assert page.locator("[data-testid=approval-approve]").count() == 0
     page.click("[data-testid=approval-close]")
     page.locator("[data-testid=approval-dialog]").wait_for(state="detached")
+
+
+def test_nodes_a_running_graph_grows_appear_beside_their_source_with_states(page, canvas_user):
+    document = {
+        "version": 1,
+        "name": "Fan out",
+        "nodes": [
+            {"id": "start", "type": "start", "position": at(0, 100)},
+            {
+                "id": "fan",
+                "type": "fan_out",
+                "config": {"items": ["a", "b"]},
+                "position": at(300, 100),
+            },
+        ],
+        "edges": [{"id": "e1", "source": "start", "target": "fan"}],
+    }
+    workflow = services.workflow_create(owner=canvas_user, source=document)
+    login(page, "carol", PASSWORD)
+    open_editor(page, workflow.pk)
+
+    page.click("[data-testid=run-button]")
+    page.wait_for_url(re.compile(rf"/workflows/{workflow.pk}/runs/\d+/$"))
+    assert wait_for_run_end(page) == "succeeded"
+    for added in ("fan_0", "fan_1", "fan_join"):
+        node(page, added).and_(page.locator("[data-status=succeeded]")).wait_for()
+    boxes = {n: node(page, n).bounding_box() for n in ("fan", "fan_0", "fan_1", "fan_join")}
+    assert boxes["fan_0"]["x"] > boxes["fan"]["x"]
+    assert boxes["fan_0"]["y"] != boxes["fan_1"]["y"]
+    assert boxes["fan_join"]["x"] > boxes["fan_0"]["x"]
+
+
+def test_renaming_a_node_rewrites_the_expressions_that_name_it(page, canvas_user):
+    document = {
+        "version": 1,
+        "name": "Rename",
+        "nodes": [
+            {"id": "fetch", "type": "transform", "config": {"output": 1}, "position": at(0, 0)},
+            {
+                "id": "check",
+                "type": "condition",
+                "config": {"expression": "fetch > 0"},
+                "position": at(300, 0),
+            },
+            {
+                "id": "report",
+                "type": "transform",
+                "config": {"output": "got {{ fetch }}"},
+                "position": at(600, 0),
+            },
+        ],
+        "edges": [
+            {"id": "e1", "source": "fetch", "target": "check"},
+            {"id": "e2", "source": "check", "source_handle": "true", "target": "report"},
+        ],
+    }
+    workflow = services.workflow_create(owner=canvas_user, source=document)
+    login(page, "carol", PASSWORD)
+    open_editor(page, workflow.pk)
+
+    select_node(page, "fetch")
+    page.fill("[data-testid=node-id-input]", "Bad id")
+    page.keyboard.press("Enter")
+    page.locator("[data-testid=node-settings] [role=alert]", has_text="lowercase").wait_for()
+    page.fill("[data-testid=node-id-input]", "load")
+    page.keyboard.press("Enter")
+    node(page, "load").wait_for()
+    save(page)
+
+    saved = saved_document(workflow)
+    by_id = {n["id"]: n for n in saved["nodes"]}
+    assert set(by_id) == {"load", "check", "report"}
+    assert by_id["check"]["config"] == {"expression": "load > 0"}
+    assert by_id["report"]["config"] == {"output": "got {{ load }}"}
+    assert saved["edges"][0]["source"] == "load"
+    assert Workflow.objects.get(pk=workflow.pk).valid

@@ -112,6 +112,7 @@ export const BaseNode = memo(BaseNodeView);
 function ContainerNodeView({ id, type, data, selected }: NodeProps<CanvasNode>) {
   const node = data.node;
   const { info, view, iteration, progress, inRun, problems } = useNodeLook(id, type, node.parent);
+  const beginResize = useCanvas((st) => st.beginDrag); // one undo step per resize
   const status = inRun ? (view?.status ?? "pending") : "idle";
   const look = inRun ? NODE_STATE_LOOK[view?.status ?? "pending"] : null;
   const outputs = outputHandles(info, node);
@@ -126,7 +127,7 @@ function ContainerNodeView({ id, type, data, selected }: NodeProps<CanvasNode>) 
       data-testid="canvas-node"
       style={{ "--accent": info?.color ?? "#64748b", "--state": look?.color ?? "transparent" } as React.CSSProperties}
     >
-      <NodeResizer isVisible={!!selected && !inRun} minWidth={CONTAINER_MIN.width} minHeight={CONTAINER_MIN.height} color="var(--primary)" />
+      <NodeResizer isVisible={!!selected && !inRun} minWidth={CONTAINER_MIN.width} minHeight={CONTAINER_MIN.height} color="var(--primary)" onResizeStart={beginResize} />
       {inputs.map((handle, i) => (
         <Handle key={handle} type="target" position={Position.Left} id={handle} style={{ top: 30 + i * 22 }} />
       ))}

@@ -81,13 +81,17 @@ describe("documents with containers", () => {
 
   it("lays out a body inside its frame and the frame among the top level", () => {
     const { positions, sizes } = layoutWithContainers({
-      nodes: [{ id: "a" }, { id: "each", container: true }, { id: "x", parentId: "each" }, { id: "y", parentId: "each" }],
+      nodes: [{ id: "a" }, { id: "each", width: 480, height: 260 }, { id: "x", parentId: "each" }, { id: "y", parentId: "each" }, { id: "empty", width: 480, height: 260 }],
       edges: [{ source: "a", target: "each" }, { source: "x", target: "y" }],
     });
     expect(positions.x.y).toBeGreaterThanOrEqual(40);
     expect(positions.y.x).toBeGreaterThan(positions.x.x);
     expect(sizes.each.width).toBeGreaterThan(2 * 220);
     expect(positions.each.x).toBeGreaterThan(positions.a.x);
+    // an empty frame keeps its size, and the level is laid out around it
+    expect(sizes.empty).toBeUndefined();
+    const overlap = (p: string, q: string, w: number, h: number) => Math.abs(positions[p].y - positions[q].y) < h && Math.abs(positions[p].x - positions[q].x) < w;
+    expect(overlap("empty", "a", 480, 260) && overlap("empty", "each", 480, 260)).toBe(false);
   });
 
   it("places nodes a running graph grew beside the node that grew them, by distance", () => {

@@ -6,7 +6,8 @@ import type { Position } from "./types";
 export { NODE_HEIGHT, NODE_WIDTH };
 
 export interface LayoutInput {
-  nodes: readonly { id: string; parentId?: string; container?: boolean }[];
+  /** `width`/`height`: a frame's size (containers); other nodes take the standard size. */
+  nodes: readonly { id: string; parentId?: string; width?: number | null; height?: number | null }[];
   edges: readonly { source: string; target: string }[];
 }
 
@@ -28,6 +29,7 @@ export function autoLayout(graph: LayoutInput): Record<string, Position> {
  */
 export function layoutWithContainers(graph: LayoutInput): Layout {
   const parentOf = new Map(graph.nodes.map((n) => [n.id, n.parentId ?? null]));
+  const given = new Map(graph.nodes.filter((n) => n.width && n.height).map((n) => [n.id, { width: n.width as number, height: n.height as number }]));
   const scopes = new Map<string | null, string[]>();
   for (const node of graph.nodes) scopes.set(node.parentId ?? null, [...(scopes.get(node.parentId ?? null) ?? []), node.id]);
   const depth = (id: string | null): number => (id === null ? 0 : 1 + depth(parentOf.get(id) ?? null));
@@ -39,7 +41,7 @@ export function layoutWithContainers(graph: LayoutInput): Layout {
     const inScope = new Set(ids);
     const edges = graph.edges.filter((e) => inScope.has(e.source) && inScope.has(e.target));
     const offset = scope === null ? { x: 0, y: 0 } : { x: CONTAINER_PAD - 40, y: CONTAINER_HEADER - 40 };
-    const placed = layoutScope(ids, edges, (id) => sizes[id] ?? { width: NODE_WIDTH, height: NODE_HEIGHT });
+    const placed = layoutScope(ids, edges, (id) => sizes[id] ?? given.get(id) ?? { width: NODE_WIDTH, height: NODE_HEIGHT });
     for (const id of ids) positions[id] = { x: placed[id].x + offset.x, y: placed[id].y + offset.y };
     if (scope !== null) {
       const children = ids.map((id) => ({ id, position: positions[id], ...(sizes[id] ?? {}) }));
