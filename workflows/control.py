@@ -140,7 +140,12 @@ def run_config_edit(*, run: WorkflowRun, node_id: str, config: dict, by: str) ->
     """Replace a node's config in the run's copy of the document, recording the edit; refused
     (400, every problem) when the edited document would not validate."""
     document = copy.deepcopy(run.document)
-    node = next(node for node in document["nodes"] if node["id"] == node_id)
+    node = next((node for node in document["nodes"] if node["id"] == node_id), None)
+    if node is None:  # added by dynamic growth: its config comes from the node that grew it
+        raise RunConflict(
+            f"node {node_id} was added while the run ran: retry it without a config",
+            code="node_state",
+        )
     before = node.get("config")
     node["config"] = config
     errors = errors_only(validate_document(load_document(document)))
