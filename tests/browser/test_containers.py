@@ -237,3 +237,46 @@ def test_renaming_a_node_rewrites_the_expressions_that_name_it(page, canvas_user
     assert by_id["report"]["config"] == {"output": "got {{ load }}"}
     assert saved["edges"][0]["source"] == "load"
     assert Workflow.objects.get(pk=workflow.pk).valid
+
+
+def test_a_resized_frame_keeps_its_size_and_a_node_dragged_out_leaves_the_body(page, canvas_user):
+    document = {
+        "version": 1,
+        "name": "Frame",
+        "nodes": [
+            {"id": "each", "type": "map", "config": {"items": [1]}, "position": at(0, 0)},
+            {"id": "inner", "type": "transform", "parent": "each", "position": at(30, 80)},
+            {"id": "after", "type": "transform", "position": at(700, 400)},
+        ],
+        "edges": [],
+    }
+    workflow = services.workflow_create(owner=canvas_user, source=document)
+    login(page, "carol", PASSWORD)
+    open_editor(page, workflow.pk)
+    frame = node(page, "each")
+    before = frame.bounding_box()
+
+    frame.locator(".wf-node-name").click()
+    handle = page.locator(".react-flow__resize-control.handle.bottom.right")
+    box = handle.bounding_box()
+    page.mouse.move(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+    page.mouse.down()
+    page.mouse.move(box["x"] + 60, box["y"] + 50, steps=8)
+    page.mouse.move(box["x"] + 120, box["y"] + 100, steps=8)
+    page.mouse.up()
+    resized = frame.bounding_box()
+    assert resized["width"] > before["width"] + 80
+    assert resized["height"] > before["height"] + 60
+
+    drag_node_onto(page, "inner", "after", dy=-160)
+    page.locator("[data-testid=notice]", has_text='"inner" left "each"').wait_for()
+    save(page)
+    by_id = {n["id"]: n for n in saved_document(workflow)["nodes"]}
+    assert by_id["inner"]["parent"] is None
+
+    page.reload()
+    page.wait_for_selector("[data-testid=editor][data-loaded=true]")
+    # the zoom differs after a reload: compare widths in canvas units (a node is 220 wide)
+    zoom_ratio = node(page, "after").bounding_box()["width"] / 220
+    kept = node(page, "each").bounding_box()
+    assert abs(kept["width"] / zoom_ratio - resized["width"] / (before["width"] / 480)) < 4
