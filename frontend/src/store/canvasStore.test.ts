@@ -244,6 +244,21 @@ describe("containers in the store", () => {
     expect(store.getState().document().nodes.map((n) => n.id)).toEqual(["fetch"]);
   });
 
+  it("copies a container with its body, and a body node alone to the top level", () => {
+    const store = mapStore();
+    store.getState().selectNode("each");
+    store.getState().copySelection();
+    store.getState().paste();
+    const pasted = Object.fromEntries(store.getState().document().nodes.map((n) => [n.id, n]));
+    expect(pasted.body_2).toMatchObject({ parent: "each_2" });
+    expect(pasted.body_2.position!.x - pasted.each_2.position!.x).toBe(30);
+    store.getState().selectNode("body");
+    store.getState().copySelection();
+    store.getState().paste();
+    const alone = store.getState().document().nodes.at(-1);
+    expect(alone).toMatchObject({ parent: null, position: { x: 470, y: 120 } });
+  });
+
   it("places nodes a running graph grew next to the node that grew them", () => {
     const store = mapStore();
     store.getState().startRunView(5);
