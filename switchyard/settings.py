@@ -115,26 +115,37 @@ DATABASES = {"default": database_config(os.environ.get("DATABASE_URL"))}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 REDIS_URL = os.environ.get("REDIS_URL", "")
+# Processes that share a prefix share channels and groups (a test session picks its own, so
+# concurrent suites on one Redis never hear each other).
+CHANNEL_PREFIX = os.environ.get("SWITCHYARD_CHANNEL_PREFIX", "asgi")
 if REDIS_URL:
+    # redis-py reads time out after 5 s by default, exactly channels_redis's blocking-pop
+    # time: give reads more room so idle receives don't error.
+    REDIS_HOSTS = [{"address": REDIS_URL, "socket_timeout": 15, "socket_connect_timeout": 3}]
     CHANNEL_LAYERS = {
+        # Worker wake-ups and run control: queued channels (one worker takes each message).
         "default": {
             "BACKEND": "channels_redis.core.RedisChannelLayer",
             "CONFIG": {
-                # redis-py reads time out after 5 s by default, exactly channels_redis's
-                # blocking-pop time: give reads more room so idle receives don't error.
-                "hosts": [
-                    {"address": REDIS_URL, "socket_timeout": 15, "socket_connect_timeout": 3}
-                ],
+                "hosts": REDIS_HOSTS,
                 "capacity": 5000,
                 "expiry": 30,
-                # Processes that share a prefix share channels and groups (a test session
-                # gives its own, so concurrent suites on one Redis never hear each other).
-                "prefix": os.environ.get("SWITCHYARD_CHANNEL_PREFIX", "asgi"),
+                "prefix": CHANNEL_PREFIX,
             },
-        }
+        },
+        # Live run events to websockets: Redis PUBLISH, one round trip per send and pushed to
+        # the consumers, no polling. At most once, like every layer: clients fill gaps by seq
+        # from PostgreSQL.
+        "live": {
+            "BACKEND": "channels_redis.pubsub.RedisPubSubChannelLayer",
+            "CONFIG": {"hosts": REDIS_HOSTS, "prefix": CHANNEL_PREFIX},
+        },
     }
 else:
-    CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
+    CHANNEL_LAYERS = {
+        "default": {"BACKEND": "channels.layers.InMemoryChannelLayer"},
+        "live": {"BACKEND": "channels.layers.InMemoryChannelLayer"},
+    }
 
 # Execution runtime (workflows/worker.py, workflows/runtime.py)
 SWITCHYARD_LEASE_S = float(os.environ.get("SWITCHYARD_LEASE_S", "15"))  # a dead worker's runs

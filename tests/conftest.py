@@ -31,9 +31,9 @@ def django_db_modify_db_settings(django_db_modify_db_settings_parallel_suffix, d
     _set_suffix_to_test_databases(suffix=str(os.getpid()))
     prefix = f"switchyard-test-{os.getpid()}"
     os.environ["SWITCHYARD_CHANNEL_PREFIX"] = prefix
-    layer = settings.CHANNEL_LAYERS["default"]
-    if "CONFIG" in layer:
-        layer["CONFIG"]["prefix"] = prefix
+    for layer in settings.CHANNEL_LAYERS.values():
+        if "CONFIG" in layer:
+            layer["CONFIG"]["prefix"] = prefix
     channel_layers.backends.clear()
 
 

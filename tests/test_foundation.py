@@ -91,6 +91,7 @@ def test_database_follows_database_url():
 def test_ci_runs_on_postgresql_and_redis():
     assert connection.vendor == "postgresql"
     assert type(get_channel_layer()).__name__ == "RedisChannelLayer"
+    assert type(get_channel_layer("live")).__name__ == "RedisPubSubChannelLayer"
 
 
 def test_settings_defaults_without_environment():

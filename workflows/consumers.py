@@ -77,6 +77,7 @@ def parse_after(query_string: bytes) -> int | None:
 class RunConsumer(JsonConsumer):
     """`ws/runs/<run_id>/?after=<seq>`: replay persisted events after `seq`, then stream."""
 
+    channel_layer_alias = live.LAYER
     run_id: int
     last_seq: int
 

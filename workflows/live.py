@@ -2,6 +2,8 @@
 
 from workflows.models import RunEvent, WorkflowRun
 
+LAYER = "live"  # the channel layer alias run events travel on (settings.CHANNEL_LAYERS)
+
 
 def run_group(run_id: int) -> str:
     return f"run-{run_id}"

@@ -540,7 +540,7 @@ class Publisher:
     def __init__(self, loop: asyncio.AbstractEventLoop | None = None) -> None:
         self.loop = loop or asyncio.get_running_loop()
         self.queue: asyncio.Queue = asyncio.Queue()
-        self.layer = get_channel_layer()
+        self.layer = get_channel_layer(live.LAYER)
         self.task = self.loop.create_task(self._send_forever())
         self.waiting: list[tuple[Batch, asyncio.Future]] = []
         self.has_work = asyncio.Event()

@@ -34,7 +34,7 @@ def persist(run_id: int, seqs) -> None:
 
 
 async def publish(run_id: int, seq: int) -> None:
-    await get_channel_layer().group_send(
+    await get_channel_layer(live.LAYER).group_send(
         live.run_group(run_id), {"type": "run.events", "events": [event(run_id, seq)]}
     )
 
