@@ -33,7 +33,7 @@ from engine import Graph, load_document
 from engine.events import NODE_LOG, NODE_STATUS, RUN_STATUS, Event
 from engine.executor import SNAPSHOT_VERSION, Execution
 from engine.report import NodeRecord
-from engine.states import NODE_TERMINAL, NodeState, RunState
+from engine.states import NODE_TERMINAL, RUN_TERMINAL, NodeState, RunState
 from workflows import live
 from workflows.models import NodeRun, RunEvent, WorkflowRun
 
@@ -62,6 +62,7 @@ SYNCHRONOUS_EVENT_COMMIT = getattr(settings, "SWITCHYARD_SYNCHRONOUS_EVENT_COMMI
 # Events not followed by a node's completion (a node starts running, logs, waits) are written
 # after this short delay, so a completion that comes soon after shares their transaction.
 LIVE_FLUSH_DELAY_S = 0.004
+ENDS_DRIVE = frozenset({*RUN_TERMINAL, RunState.PAUSED})
 
 
 class LeaseLost(Exception):
@@ -226,6 +227,7 @@ class RunRecorder:
         self.durable_seq = 0
         self.lease_lost = False
         self.observers: list[Callable[[Event], None]] = []  # e.g. a progress bar
+        self.final: list[Event] = []  # the run.status that ends this drive (see sink)
         self._flushing: asyncio.Task | None = None
         self._scheduled = False
 
@@ -235,6 +237,11 @@ class RunRecorder:
             return
         for observer in self.observers:
             observer(event)
+        if event.type == RUN_STATUS and event.status in ENDS_DRIVE:
+            # Written by `finish_run` in one transaction with the outputs, the saved state and
+            # the lease release, so nobody sees a finished run without its outputs.
+            self.final.append(event)
+            return
         self.pending.append(event)
         self.emitted_seq = event.seq
         if event.node is not None or event.type != NODE_LOG:  # a run-level warning is no progress
@@ -479,7 +486,8 @@ def json_default(value: Any) -> Any:
     return str(value)
 
 
-def write_batches_postgresql(batches: list[Batch]) -> set[int]:
+def batch_params(batches: list[Batch]) -> dict[str, str]:
+    """The parameters of WRITE_SQL for these batches (each a JSON array)."""
     runs, events, rows = [], [], []
     for batch in batches:
         fields = batch.run_fields
@@ -514,18 +522,66 @@ def write_batches_postgresql(batches: list[Batch]) -> set[int]:
                     **fields,
                 }
             )
-    params = {
+    return {
         "sync": "on" if SYNCHRONOUS_EVENT_COMMIT else "off",
         "runs": as_json(runs),
         "events": as_json(events),
         "rows": as_json(rows),
     }
+
+
+def write_batches_postgresql(batches: list[Batch]) -> set[int]:
     connection.ensure_connection()
     # Autocommit: the statement is its own transaction. A server-side prepared statement
     # (planned once per connection) instead of Django's client-side binding.
     with psycopg.Cursor(connection.connection) as cursor:
-        cursor.execute(WRITE_SQL, params, prepare=True)
+        cursor.execute(WRITE_SQL, batch_params(batches), prepare=True)
         return {row[0] for row in cursor.fetchall()}
+
+
+class EventWriter:
+    """The writer's own asyncio PostgreSQL connection (autocommit): a group write is one
+    awaited round trip on the event loop, with no thread hop and no GIL hand-over between a
+    database thread and the loop. Reconnects after a failure; SQLite goes through the ORM in
+    the database thread instead."""
+
+    def __init__(self) -> None:
+        self.conn: psycopg.AsyncConnection | None = None
+
+    async def write(self, batches: list[Batch]) -> set[int]:
+        if connection.vendor != "postgresql":
+            return await db(write_batches, batches)
+        params = batch_params(batches)
+        try:
+            if self.conn is None or self.conn.closed:
+                self.conn = await psycopg.AsyncConnection.connect(**_conninfo(), autocommit=True)
+            async with self.conn.cursor() as cursor:
+                await cursor.execute(WRITE_SQL, params, prepare=True)
+                return {row[0] for row in await cursor.fetchall()}
+        except psycopg.Error:
+            await self.close()  # a broken connection: the next write opens a new one
+            raise
+
+    async def close(self) -> None:
+        if self.conn is not None:
+            await self.conn.close()
+            self.conn = None
+
+
+def _conninfo() -> dict[str, Any]:
+    db = connection.settings_dict
+    info = {
+        "dbname": db["NAME"],
+        "user": db.get("USER") or None,
+        "password": db.get("PASSWORD") or None,
+        "host": db.get("HOST") or None,
+        "port": db.get("PORT") or None,
+    }
+    options = db.get("OPTIONS", {})
+    for key in ("sslmode", "sslrootcert", "sslcert", "sslkey", "application_name"):
+        if key in options:
+            info[key] = options[key]
+    return {key: value for key, value in info.items() if value is not None}
 
 
 # ---- publishing ----------------------------------------------------------------------
@@ -544,6 +600,7 @@ class Publisher:
         self.task = self.loop.create_task(self._send_forever())
         self.waiting: list[tuple[Batch, asyncio.Future]] = []
         self.has_work = asyncio.Event()
+        self.events = EventWriter()
         self.writer = self.loop.create_task(self._write_forever())
 
     async def write(self, batch: Batch) -> None:
@@ -555,6 +612,12 @@ class Publisher:
         await done
 
     async def _write_forever(self) -> None:
+        try:
+            await self._write_loop()
+        finally:
+            await self.events.close()
+
+    async def _write_loop(self) -> None:
         while True:
             await self.has_work.wait()
             self.has_work.clear()
@@ -562,7 +625,7 @@ class Publisher:
             if not items:
                 continue
             try:
-                fenced = await db(write_batches, [batch for batch, _ in items])
+                fenced = await self.events.write([batch for batch, _ in items])
             except asyncio.CancelledError:
                 raise
             except Exception as exc:
@@ -572,11 +635,15 @@ class Publisher:
                 continue
             for batch, done in items:  # committed: publish, then let the run go on
                 if batch.run_id in fenced:
-                    self.queue.put_nowait((batch.run_id, batch.events))
+                    self.publish(batch.run_id, batch.events)
                     if not done.done():
                         done.set_result(None)
                 elif not done.done():
                     done.set_exception(LeaseLost(f"run {batch.run_id} is no longer owned"))
+
+    def publish(self, run_id: int, events: list[dict]) -> None:
+        """Send events that are already committed."""
+        self.queue.put_nowait((run_id, events))
 
     async def _send_forever(self) -> None:
         """Hand committed events to the channel layer. Whatever queued up meanwhile is merged
@@ -647,8 +714,14 @@ def mark_interrupted(run: WorkflowRun) -> None:
     )
 
 
-def finish_run(run_id: int, owner: str, report, state: dict | None) -> bool:
+def finish_run(
+    run_id: int, owner: str, report, state: dict | None, events: list[dict] = ()
+) -> bool:
+    """End a drive: the run row (status, outputs, state, lease released) and the run.status
+    event(s) that say so, in one transaction fenced by the lease."""
     fields = {
+        "last_event_at": timezone.now(),
+        "stalled_at": None,
         "status": str(report.status),
         "outputs": report.outputs,
         "error": report.error,
@@ -659,7 +732,20 @@ def finish_run(run_id: int, owner: str, report, state: dict | None) -> bool:
     }
     if report.status in (RunState.SUCCEEDED, RunState.FAILED, RunState.CANCELLED):
         fields["finished_at"] = dt(report.finished) or timezone.now()
-    return bool(WorkflowRun.objects.filter(pk=run_id, lease_owner=owner).update(**fields))
+    with transaction.atomic():
+        if not WorkflowRun.objects.filter(pk=run_id, lease_owner=owner).update(**fields):
+            return False
+        RunEvent.objects.bulk_create(
+            RunEvent(
+                run_id=run_id,
+                seq=event["seq"],
+                type=event["type"],
+                payload=event_payload(event),
+                at=datetime.fromisoformat(event["at"]),
+            )
+            for event in events
+        )
+    return True
 
 
 def mark_stalled(run_id: int, owner: str) -> None:
@@ -714,5 +800,7 @@ async def drive(
     if recorder.lease_lost:
         raise LeaseLost(f"run {run_id} is no longer owned by {owner}")
     state = execution.snapshot() if report.status == RunState.PAUSED else None
-    await db(finish_run, run_id, owner, report, state)
+    final = [event.to_dict() for event in recorder.final]
+    if await db(finish_run, run_id, owner, report, state, final) and final:
+        publisher.publish(run_id, final)
     return report
