@@ -61,7 +61,7 @@ SYNCHRONOUS_EVENT_COMMIT = getattr(settings, "SWITCHYARD_SYNCHRONOUS_EVENT_COMMI
 
 # Events not followed by a node's completion (a node starts running, logs, waits) are written
 # after this short delay, so a completion that comes soon after shares their transaction.
-LIVE_FLUSH_DELAY_S = 0.004
+LIVE_FLUSH_DELAY_S = 0.001
 ENDS_DRIVE = frozenset({*RUN_TERMINAL, RunState.PAUSED})
 
 
