@@ -597,6 +597,7 @@ class Execution:
             (value,) = sources.values()
         else:
             value = sources
+        record.input = value
         if node["disabled"]:
             record.handles = self._passthrough_handles(i)
             return value, None

@@ -23,6 +23,7 @@ class NodeRecord:
         "finished",
         "handled",
         "handles",
+        "input",
         "output",
         "reason",
         "started",
@@ -36,6 +37,7 @@ class NodeRecord:
         self.started: float | None = None  # first attempt, epoch seconds
         self.finished: float | None = None
         self.output: Any = None
+        self.input: Any = None  # the current attempt's input (not in snapshots: derivable)
         self.error: dict | None = None  # {"message", "type"}
         self.handled = False
         self.handles: tuple[str, ...] = ()  # the output handles chosen on success

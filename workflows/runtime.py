@@ -41,6 +41,7 @@ logger = logging.getLogger(__name__)
 
 NODE_RUN_FIELDS = (
     "status",
+    "input",
     "started_at",
     "finished_at",
     "output",
@@ -329,6 +330,13 @@ class RunRecorder:
             self.run_fields["finished_at"] = dt(event.ts)
             self.run_fields["error"] = event.error
 
+    def _input(self, key: tuple[str, str, int], row: dict[str, Any]) -> None:
+        """The attempt's input, once it started (what the inspector shows beside the output)."""
+        node_id, iteration, attempt = key
+        record = self.execution and self.execution.record_of(node_id, iteration)
+        if record is not None and record.attempts == attempt and "started_at" in row:
+            row["input"] = record.input
+
     def _settled_fields(self, node_id: str, iteration: str, row: dict[str, Any]) -> None:
         """Fill what events do not carry (full output, chosen handles, reason) from the
         engine's record, when the row is that node's final word."""
@@ -351,6 +359,8 @@ class RunRecorder:
         rows = []
         for key in self.dirty:
             row = self.node_rows[key]
+            if "input" not in row:
+                self._input(key, row)
             if row["status"] in NODE_TERMINAL:
                 self._settled_fields(key[0], key[1], row)
             rows.append((key, dict(row)))
@@ -457,17 +467,17 @@ ev AS (
 ),
 nr AS (
   INSERT INTO workflows_noderun (run_id, node_id, iteration, attempt, status, started_at,
-    finished_at, output, error, duration_ms, handled, reason, handles)
+    finished_at, input, output, error, duration_ms, handled, reason, handles)
   SELECT n.run_id, n.node_id, n.iteration, n.attempt, n.status, n.started_at, n.finished_at,
-    n.output, n.error, n.duration_ms, COALESCE(n.handled, false), COALESCE(n.reason, ''),
-    COALESCE(n.handles, '[]'::jsonb)
+    n.input, n.output, n.error, n.duration_ms, COALESCE(n.handled, false),
+    COALESCE(n.reason, ''), COALESCE(n.handles, '[]'::jsonb)
   FROM jsonb_to_recordset(%(rows)s::jsonb) AS n(
     run_id bigint, node_id text, iteration text, attempt integer, status text,
-    started_at timestamptz, finished_at timestamptz, output jsonb, error jsonb,
+    started_at timestamptz, finished_at timestamptz, input jsonb, output jsonb, error jsonb,
     duration_ms integer, handled boolean, reason text, handles jsonb)
   JOIN fence ON fence.id = n.run_id
   ON CONFLICT (run_id, node_id, iteration, attempt) DO UPDATE SET
-    status = EXCLUDED.status, started_at = EXCLUDED.started_at,
+    status = EXCLUDED.status, started_at = EXCLUDED.started_at, input = EXCLUDED.input,
     finished_at = EXCLUDED.finished_at, output = EXCLUDED.output, error = EXCLUDED.error,
     duration_ms = EXCLUDED.duration_ms, handled = EXCLUDED.handled,
     reason = EXCLUDED.reason, handles = EXCLUDED.handles

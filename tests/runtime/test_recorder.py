@@ -1,5 +1,6 @@
-"""Replayable nodes (transform, condition, ...) may run ahead of the event writer; a node that
-talks to the world starts only once everything before it is committed."""
+"""What the run recorder writes and when: replayable nodes (transform, condition, ...) may run
+ahead of the event writer, a node that talks to the world starts only once everything before
+it is committed, and every attempt keeps its input."""
 
 import pytest
 from asgiref.sync import sync_to_async
@@ -81,3 +82,27 @@ def test_a_chain_of_replayable_nodes_is_committed_in_a_few_group_writes(user, mo
     assert run.events.count() == sum(writes) + 1
     # Waiting for each node's commit would take one write per node (200+).
     assert len(writes) < 50, writes
+
+
+def test_each_attempt_records_its_input_for_the_inspector(user, client):
+    document = {
+        "version": 1,
+        "name": "inputs",
+        "nodes": [
+            {"id": "a", "type": "transform", "config": {"output": {"n": 2}}},
+            {"id": "b", "type": "transform", "config": {"output": "{{ a.n * 10 }}"}},
+            {"id": "c", "type": "transform", "config": {"output": 3}},
+            {"id": "m", "type": "merge", "config": {"mode": "object"}},
+        ],
+        "edges": [
+            {"id": "e1", "source": "a", "target": "b"},
+            {"id": "e2", "source": "b", "target": "m"},
+            {"id": "e3", "source": "c", "target": "m"},
+        ],
+    }
+    run = run_of(user, document)
+    client.force_login(user)
+    body = client.get(f"/api/runs/{run.pk}/").json()
+    inputs = {row["node_id"]: row["input"] for row in body["node_runs"]}
+    # Roots get the run's inputs; a join gets its sources by id.
+    assert inputs == {"a": {}, "b": {"n": 2}, "c": {}, "m": {"b": 20, "c": 3}}
