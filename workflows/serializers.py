@@ -41,6 +41,7 @@ NODE_FIELDS: dict[str, tuple[type, ...]] = {
     "join": (str, type(None)),
     "parent": (str, type(None)),
     "position": (dict,),
+    "size": (dict, type(None)),  # the canvas frame of a container: {"width", "height"}
     "disabled": (bool,),
     "breakpoint": (bool,),
 }
@@ -80,6 +81,8 @@ def document_shape_problems(data: Any) -> list[dict[str, Any]]:
         found.extend(item_problems(node, NODE_FIELDS, f"nodes[{index}]", ("id", "type")))
         if isinstance(node, dict) and "position" in node:
             found.extend(position_problems(node["position"], f"nodes[{index}].position"))
+        if isinstance(node, dict) and isinstance(node.get("size"), dict):
+            found.extend(size_problems(node["size"], f"nodes[{index}].size"))
     for index, edge in enumerate(data.get("edges") or []):
         found.extend(item_problems(edge, EDGE_FIELDS, f"edges[{index}]", ("source", "target")))
     return found
@@ -127,6 +130,20 @@ def position_problems(position: Any, path: str) -> list[dict]:
     return found
 
 
+def size_problems(size: dict, path: str) -> list[dict]:
+    found = fields_problems(size, {"width": NUMBER, "height": NUMBER}, f"{path}.")
+    for side in ("width", "height"):
+        value = size.get(side)
+        if side not in size:
+            found.append(
+                problem("missing_field", f"{path}.{side}: required", field=f"{path}.{side}")
+            )
+        elif isinstance(value, NUMBER) and not isinstance(value, bool) and value <= 0:
+            message = f"{path}.{side}: must be greater than 0, got {value}"
+            found.append(problem("bad_value", message, field=f"{path}.{side}"))
+    return found
+
+
 def json_type(value: Any) -> str:
     if value is None:
         return "null"
@@ -154,7 +171,7 @@ NODE_COLUMNS = (
     "extra",
 )
 EDGE_COLUMNS = ("edge_id", "order", "source_handle", "target_handle", "extra")
-NODE_DOC_KEYS = frozenset(NODE_FIELDS)
+NODE_DOC_KEYS = frozenset(NODE_FIELDS) - {"size"}  # kept in `extra`
 EDGE_DOC_KEYS = frozenset(EDGE_FIELDS)
 
 

@@ -120,6 +120,9 @@ def test_structural_problems_are_refused_and_nothing_is_saved(api, change, code)
         (lambda d: d["nodes"][1].update(disabled="yes"), "nodes[1].disabled"),
         (lambda d: d["nodes"][1].update(position={"x": "left", "y": 0}), "nodes[1].position.x"),
         (lambda d: d["nodes"][2].pop("type"), "nodes[2].type"),
+        (lambda d: d["nodes"][0].update(size={"width": 300}), "nodes[0].size.height"),
+        (lambda d: d["nodes"][0].update(size={"width": 0, "height": 9}), "nodes[0].size.width"),
+        (lambda d: d["nodes"][0].update(size={"width": 1, "height": 9, "d": 1}), "nodes[0].size.d"),
     ],
 )
 def test_unknown_fields_and_wrong_types_are_refused_naming_the_field(api, change, field):
@@ -131,6 +134,15 @@ def test_unknown_fields_and_wrong_types_are_refused_naming_the_field(api, change
     assert field in {error.get("field") for error in errors}
     assert any(field in error["message"] for error in errors)
     assert not Workflow.objects.exists()
+
+
+def test_a_container_frame_size_is_kept_with_the_node(api):
+    document = chain_document(2)
+    document["nodes"][0]["size"] = {"width": 420.5, "height": 260}
+    created = api.post("/api/workflows/", document, format="json").json()
+    again = saved(api, created["id"])
+    assert again["nodes"][0]["size"] == {"width": 420.5, "height": 260}
+    assert "size" not in again["nodes"][1]
 
 
 def test_malformed_json_is_a_clear_400(api):
