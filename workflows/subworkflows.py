@@ -70,7 +70,6 @@ class ChildRuns:
 
     def __init__(self, run: WorkflowRun) -> None:
         self.run_id = run.pk
-        self.dry_run = run.mode == RunMode.DRY_RUN
         try:
             # The task executing the parent: when it is cancelled the worker is shutting down
             # (leave the child in flight); any other cancellation of the node stops the child.
@@ -107,7 +106,6 @@ class ChildRuns:
             attempt=attempt,
             workflow=workflow,
             inputs=inputs,
-            dry_run=self.dry_run,
             owner=owner,
         )
         if log is not None:
@@ -264,7 +262,6 @@ def child_for(
     attempt: int,
     workflow: Any,
     inputs: dict,
-    dry_run: bool,
     owner: str,
 ) -> tuple[int, bool]:
     """The child run of this execution of the node, leased to `owner`: the one a lost attempt
@@ -274,7 +271,7 @@ def child_for(
     if adopted is not None:
         WorkflowRun.objects.filter(pk=adopted).update(parent_attempt=attempt)
         return adopted, True
-    child = start_child(parent, workflow, inputs, dry_run)
+    child = start_child(parent, workflow, inputs)
     now = timezone.now()
     WorkflowRun.objects.filter(pk=child.pk).update(
         parent_run=parent,
@@ -315,7 +312,8 @@ def lost_attempt_child(parent: WorkflowRun, node_id: str, iteration: str, attemp
     return child_id if lost else None
 
 
-def start_child(parent: WorkflowRun, workflow: Any, inputs: dict, dry_run: bool) -> WorkflowRun:
+def start_child(parent: WorkflowRun, workflow: Any, inputs: dict) -> WorkflowRun:
+    """A queued child run (never a dry run: a dry run's sub-workflow node is a placeholder)."""
     from workflows import services
 
     workflow_id = workflow_reference(workflow)
@@ -325,7 +323,7 @@ def start_child(parent: WorkflowRun, workflow: Any, inputs: dict, dry_run: bool)
             user=owner,
             workflow_id=workflow_id,
             inputs=inputs,
-            mode=RunMode.DRY_RUN if dry_run else RunMode.NORMAL,
+            mode=RunMode.NORMAL,
             trigger=RunTrigger.SUBWORKFLOW,
         )
     except Http404:

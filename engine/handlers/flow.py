@@ -193,6 +193,7 @@ class Approval(Handler):
 class Subworkflow(Handler):
     type = "subworkflow"
     label = "Sub-workflow"
+    side_effects = True  # a dry run does not start the child: the node gets a placeholder
     category = "Flow"
     description = "Runs another saved workflow as a child run; its outputs are this node's output."
     icon = "workflow"

@@ -85,6 +85,27 @@ def test_dry_run_calls_no_http_handler_and_reports_what_would_run(client, user, 
     assert "side effects not performed: fetch" in out.getvalue()
 
 
+def test_dry_run_starts_no_sub_workflow(client, user, server):
+    child = workflow_for(user, document(server.server_port))
+    parent = workflow_for(
+        user,
+        {
+            "version": 1,
+            "name": "parent",
+            "nodes": [{"id": "call", "type": "subworkflow", "config": {"workflow": child.pk}}],
+            "edges": [],
+        },
+    )
+
+    run = execute(start(client, parent, "dry_run"))
+
+    assert run.status == "succeeded"
+    assert not run.child_runs.exists()
+    assert Recorder.hits == []
+    report = client.get(f"/api/runs/{run.pk}/").json()
+    assert report["nodes"]["call"]["output"] == {"dry_run": True}
+
+
 def test_run_workflow_dry_run_calls_no_http_handler(user, server, tmp_path):
     path = tmp_path / "side.json"
     path.write_text(json.dumps(document(server.server_port)))
