@@ -239,7 +239,9 @@ def test_renaming_a_node_rewrites_the_expressions_that_name_it(page, canvas_user
     assert Workflow.objects.get(pk=workflow.pk).valid
 
 
-def test_a_resized_frame_keeps_its_size_and_a_node_dragged_out_leaves_the_body(page, canvas_user):
+def test_a_resized_frame_keeps_its_size_in_the_document_and_a_node_dragged_out_leaves_the_body(
+    page, canvas_user, server_url
+):
     document = {
         "version": 1,
         "name": "Frame",
@@ -255,6 +257,7 @@ def test_a_resized_frame_keeps_its_size_and_a_node_dragged_out_leaves_the_body(p
     open_editor(page, workflow.pk)
     frame = node(page, "each")
     before = frame.bounding_box()
+    zoom = before["width"] / 480  # a frame without a size is drawn 480 wide
 
     frame.locator(".wf-node-name").click()
     handle = page.locator(".react-flow__resize-control.handle.bottom.right")
@@ -273,10 +276,29 @@ def test_a_resized_frame_keeps_its_size_and_a_node_dragged_out_leaves_the_body(p
     save(page)
     by_id = {n["id"]: n for n in saved_document(workflow)["nodes"]}
     assert by_id["inner"]["parent"] is None
+    # the frame's size is in the document, in canvas units
+    size = by_id["each"]["size"]
+    assert abs(size["width"] - resized["width"] / zoom) < 4
+    assert abs(size["height"] - resized["height"] / zoom) < 4
+    assert "size" not in by_id["after"]
+
+    def frame_width_in_canvas_units(viewer) -> float:
+        # the zoom differs after a reload: compare widths in canvas units (a node is 220 wide)
+        ratio = node(viewer, "after").bounding_box()["width"] / 220
+        return node(viewer, "each").bounding_box()["width"] / ratio
 
     page.reload()
     page.wait_for_selector("[data-testid=editor][data-loaded=true]")
-    # the zoom differs after a reload: compare widths in canvas units (a node is 220 wide)
-    zoom_ratio = node(page, "after").bounding_box()["width"] / 220
-    kept = node(page, "each").bounding_box()
-    assert abs(kept["width"] / zoom_ratio - resized["width"] / (before["width"] / 480)) < 4
+    assert abs(frame_width_in_canvas_units(page) - size["width"]) < 4
+
+    # another browser (no shared storage) draws the same frame
+    other = page.context.browser.new_context(
+        viewport={"width": 1280, "height": 800}, base_url=server_url
+    )
+    try:
+        viewer = other.new_page()
+        login(viewer, "carol", PASSWORD)
+        open_editor(viewer, workflow.pk)
+        assert abs(frame_width_in_canvas_units(viewer) - size["width"]) < 4
+    finally:
+        other.close()

@@ -72,11 +72,27 @@ describe("documents with containers", () => {
     expect(back.nodes.find((n) => n.id === "orphan")?.parent).toBe("nope");
   });
 
-  it("sizes a frame to hold its body, or to the size the client kept", () => {
+  it("sizes a frame to hold its body, or to the document's size, and saves that size unchanged", () => {
     const fitted = docToFlow(doc).nodes[0];
     expect(fitted.width).toBeGreaterThanOrEqual(30 + 220);
-    const kept = docToFlow(doc, { sizes: { each: { width: 700, height: 333 } } }).nodes[0];
-    expect([kept.width, kept.height]).toEqual([700, 333]);
+    expect(flowToDoc(docToFlow(doc).meta, docToFlow(doc).nodes, []).nodes.every((n) => n.size === undefined)).toBe(true);
+    const sized: WorkflowDocument = { ...doc, nodes: doc.nodes.map((n) => (n.id === "each" ? { ...n, size: { width: 700, height: 333 } } : n)) };
+    const flow = docToFlow(sized);
+    expect([flow.nodes[0].width, flow.nodes[0].height]).toEqual([700, 333]);
+    const byId = (d: WorkflowDocument) => Object.fromEntries(d.nodes.map((n) => [n.id, n]));
+    expect(byId(flowToDoc(flow.meta, flow.nodes, flow.edges))).toEqual(byId(sized));
+    // a size too small for the body is drawn grown; a broken one is ignored
+    const small = docToFlow({ ...doc, nodes: doc.nodes.map((n) => (n.id === "each" ? { ...n, size: { width: 50, height: 40 } } : n)) });
+    expect([small.nodes[0].width, small.nodes[0].height]).toEqual([30 + 220 + 24, 90 + 88 + 24]);
+    const broken = docToFlow({ ...doc, nodes: doc.nodes.map((n) => (n.id === "each" ? { ...n, size: { width: -1, height: 0 } } : n)) });
+    expect(broken.nodes[0].width).toBe(fitted.width);
+  });
+
+  it("keeps a size on a node that is not a container as it is", () => {
+    const plain: WorkflowDocument = { name: "s", nodes: [{ id: "a", type: "transform", position: { x: 1, y: 2 }, size: { width: 10, height: 20 } }], edges: [] };
+    const flow = docToFlow(plain);
+    expect(flow.nodes[0].width).toBeUndefined();
+    expect(flowToDoc(flow.meta, flow.nodes, flow.edges)).toEqual(plain);
   });
 
   it("lays out a body inside its frame and the frame among the top level", () => {

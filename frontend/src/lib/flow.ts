@@ -24,13 +24,12 @@ export const CONTAINER_TYPES: ReadonlySet<string> = new Set(["loop", "map"]);
 export interface FlowOptions {
   /** Whether a node type is a container (defaults to `loop` and `map`). */
   isContainer?: (type: string) => boolean;
-  /** Container frame sizes kept by the client (the document has no field for them). */
-  sizes?: Record<string, Size>;
 }
 
 /**
  * The document's nodes as React Flow nodes: a body node whose `parent` is a container becomes
- * that container's child (`parentId`, position relative to it); containers get a frame size.
+ * that container's child (`parentId`, position relative to it); containers get a frame size
+ * (the node's `size` when the document has one). Linear in the number of nodes.
  */
 export function docToFlow(doc: WorkflowDocument, options: FlowOptions = {}): CanvasGraph {
   const { nodes, edges, ...meta } = doc;
@@ -50,7 +49,7 @@ export function docToFlow(doc: WorkflowDocument, options: FlowOptions = {}): Can
     return { ...n, parentId: parent, position: { x: n.position.x - origin.x, y: n.position.y - origin.y } };
   });
   const ordered = parentsFirst(nested);
-  return { meta, nodes: sizeContainers(ordered, containers, options.sizes ?? {}), edges: (edges ?? []).map(toCanvasEdge) };
+  return { meta, nodes: sizeContainers(ordered, containers), edges: (edges ?? []).map(toCanvasEdge) };
 }
 
 /** A `parent` chain that loops back (an invalid document) is drawn flat, not nested. */
@@ -66,17 +65,44 @@ function inParentCycle(id: string, byId: Map<string, CanvasNode>, parentOf: (n: 
   return false;
 }
 
-/** Frames for containers: the kept size, else one that holds the body nodes (deepest first). */
-export function sizeContainers(nodes: CanvasNode[], containers: ReadonlySet<string>, sizes: Record<string, Size>): CanvasNode[] {
+/**
+ * Frames for containers: the document's `size` (grown if the body does not fit in it), else one
+ * just big enough for the body nodes; inner frames are sized before the frames around them.
+ */
+export function sizeContainers(nodes: CanvasNode[], containers: ReadonlySet<string>): CanvasNode[] {
   const result = new Map(nodes.map((n) => [n.id, n]));
-  const depth = (n: CanvasNode): number => (n.parentId && result.get(n.parentId) ? 1 + depth(result.get(n.parentId) as CanvasNode) : 0);
+  const children = new Map<string, CanvasNode[]>();
+  for (const n of nodes) if (n.parentId) children.set(n.parentId, [...(children.get(n.parentId) ?? []), n]);
+  const depths = new Map<string, number>();
+  const depth = (n: CanvasNode, guard = 0): number => {
+    const known = depths.get(n.id);
+    if (known !== undefined) return known;
+    const parent = n.parentId ? result.get(n.parentId) : undefined;
+    const d = parent && guard < 64 ? 1 + depth(parent, guard + 1) : 0;
+    depths.set(n.id, d);
+    return d;
+  };
   const frames = nodes.filter((n) => containers.has(n.id)).sort((a, b) => depth(b) - depth(a));
   for (const frame of frames) {
-    const children = nodes.filter((n) => n.parentId === frame.id).map((n) => result.get(n.id) as CanvasNode);
-    const size = fitContainer(children, sizes[frame.id]);
+    const body = (children.get(frame.id) ?? []).map((n) => result.get(n.id) as CanvasNode);
+    const size = fitContainer(body, validSize(frame.data.node.size) ?? undefined);
     result.set(frame.id, { ...frame, width: size.width, height: size.height, zIndex: CONTAINER_Z });
   }
   return nodes.map((n) => result.get(n.id) as CanvasNode);
+}
+
+/** A document `size` the canvas can draw (both sides positive numbers), else null. */
+export function validSize(size: unknown): Size | null {
+  const s = size as Size | null | undefined;
+  return s && Number.isFinite(s.width) && Number.isFinite(s.height) && s.width > 0 && s.height > 0 ? s : null;
+}
+
+/** The node with its frame `size` written into the document part (rounded, as saved). */
+export function withDocumentSize(node: CanvasNode, size: Size): CanvasNode {
+  const rounded = { width: Math.round(size.width), height: Math.round(size.height) };
+  const kept = node.data.node.size;
+  if (kept && kept.width === rounded.width && kept.height === rounded.height) return node;
+  return { ...node, data: { ...node.data, node: { ...node.data.node, size: rounded } } };
 }
 
 export function toCanvasNode(node: WorkflowNode, index = 0): CanvasNode {

@@ -64,6 +64,8 @@ export interface WorkflowNode {
   join?: JoinRule;
   parent?: string | null;
   position?: Position;
+  /** A container's frame size on the canvas (any node may carry one; width/height > 0). */
+  size?: { width: number; height: number };
   disabled?: boolean;
   breakpoint?: boolean;
 }

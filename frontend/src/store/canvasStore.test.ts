@@ -32,6 +32,31 @@ function loaded() {
 const connection = (source: string, target: string, sourceHandle = "out") => ({ source, target, sourceHandle, targetHandle: "in" });
 
 describe("canvas store", () => {
+  it("writes a resized frame's size into the document, kept through a rename and a reload", () => {
+    const store = createCanvasStore();
+    const doc = {
+      ...saved,
+      nodes: [
+        { id: "each", type: "map", config: { items: [1] }, position: { x: 0, y: 0 }, size: { width: 500, height: 300 } },
+        { id: "inner", type: "transform", parent: "each", position: { x: 30, y: 80 } },
+      ],
+      edges: [],
+    };
+    store.getState().load(doc);
+    expect(store.getState().nodes[0]).toMatchObject({ width: 500, height: 300 });
+    store.getState().onNodesChange([{ id: "each", type: "dimensions", resizing: true, setAttributes: true, dimensions: { width: 640.4, height: 410 } }]);
+    store.getState().onNodesChange([{ id: "each", type: "dimensions", resizing: false, setAttributes: true, dimensions: { width: 700.6, height: 420.2 } }]);
+    expect(store.getState().dirty).toBe(true);
+    expect(store.getState().document().nodes[0].size).toEqual({ width: 701, height: 420 });
+    expect(store.getState().renameNode("each", "per_item")).toBeNull();
+    const renamed = store.getState().document();
+    expect(renamed.nodes[0]).toMatchObject({ id: "per_item", size: { width: 701, height: 420 } });
+    const again = createCanvasStore();
+    again.getState().load({ ...saved, ...renamed, id: 7, revision: 4 });
+    expect(again.getState().nodes[0]).toMatchObject({ width: 701, height: 420 });
+    expect(again.getState().document()).toEqual(renamed);
+  });
+
   it("loads a saved workflow clean and gives the same document back", () => {
     const store = loaded();
     const { id: _id, revision: _r, valid: _v, errors: _e, ...doc } = saved;

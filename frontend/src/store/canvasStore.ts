@@ -11,14 +11,12 @@ import {
   relativeTo,
   fitContainer,
   nodeSize,
-  type Size,
 } from "../lib/containers";
-import { CONTAINER_TYPES, CONTAINER_Z, docToFlow, flowToDoc, toCanvasEdge, toCanvasNode, type CanvasEdge, type CanvasNode, type DocumentMeta } from "../lib/flow";
+import { CONTAINER_TYPES, CONTAINER_Z, docToFlow, flowToDoc, toCanvasEdge, toCanvasNode, withDocumentSize, type CanvasEdge, type CanvasNode, type DocumentMeta } from "../lib/flow";
 import { nextEdgeId, nextNodeId, nodeIdProblem, validateConnection } from "../lib/graph";
 import { emptyHistory, record, redo, undo, type History } from "../lib/history";
 import { layoutWithContainers, placeGrownNodes } from "../lib/layout";
 import { renameInConfig } from "../lib/rename";
-import { loadContainerSizes, saveContainerSizes } from "./containerSizes";
 import { applyRunEvents, emptyRunView, type RunViewState } from "../lib/runEvents";
 import type { NodeTypeInfo, Position, Problem, RunEvent, SavedWorkflow, WorkflowDocument, WorkflowNode } from "../lib/types";
 
@@ -124,10 +122,7 @@ export function createCanvasStore(initial: Partial<CanvasState> = {}) {
 
       load(workflow, layout = false) {
         const { id, revision, valid: _valid, errors, ...doc } = workflow;
-        const graph = docToFlow(doc as WorkflowDocument, {
-          isContainer: (type) => get().isContainer(type),
-          sizes: loadContainerSizes(id),
-        });
+        const graph = docToFlow(doc as WorkflowDocument, { isContainer: (type) => get().isContainer(type) });
         set({
           ...graph,
           workflowId: id,
@@ -148,9 +143,11 @@ export function createCanvasStore(initial: Partial<CanvasState> = {}) {
       onNodesChange(changes) {
         const structural = changes.some((c) => c.type === "remove" || c.type === "add");
         const moved = changes.some((c) => c.type === "position" && c.dragging === false);
-        const resized = changes.some((c) => c.type === "dimensions" && c.resizing === false);
-        const nodes = applyNodeChanges(changes, get().nodes);
-        if (resized) keepSizes(get().workflowId, nodes, (t) => get().isContainer(t));
+        const resizedIds = new Set(changes.flatMap((c) => (c.type === "dimensions" && c.resizing === false ? [c.id] : [])));
+        const resized = resizedIds.size > 0;
+        const applied = applyNodeChanges(changes, get().nodes);
+        // a resized frame's size goes into the document (SPEC §1 node `size`)
+        const nodes = resized ? applied.map((n) => (resizedIds.has(n.id) && get().isContainer(n.type) ? withDocumentSize(n, nodeSize(n)) : n)) : applied;
         if (structural) edit({ nodes, edges: pruneEdges(get().edges, nodes) });
         else set(moved || resized ? { nodes, dirty: true } : { nodes });
       },
@@ -240,11 +237,10 @@ export function createCanvasStore(initial: Partial<CanvasState> = {}) {
 
       renameNode(id, newId) {
         if (id === newId) return null;
-        const { nodes, edges, nodeTypes, workflowId } = get();
+        const { nodes, edges, nodeTypes } = get();
         const problem = nodeIdProblem(newId, nodes.filter((n) => n.id !== id).map((n) => n.id));
         if (problem) return problem;
         const expressionFields = (n: CanvasNode) => nodeTypes[n.type ?? ""]?.expression_fields ?? [];
-        renameContainerSize(workflowId, id, newId);
         edit({
           nodes: nodes.map((n) => renameInNode(n, id, newId, expressionFields(n))),
           edges: edges.map((e) => renameInEdge(e, id, newId)),
@@ -302,7 +298,13 @@ export function createCanvasStore(initial: Partial<CanvasState> = {}) {
       layout() {
         const { nodes, edges } = get();
         const { positions, sizes } = layoutWithContainers({ nodes, edges });
-        edit({ nodes: nodes.map((n) => ({ ...n, position: positions[n.id] ?? n.position, ...(sizes[n.id] ?? {}) })) });
+        edit({
+          nodes: nodes.map((n) => {
+            const moved = { ...n, position: positions[n.id] ?? n.position };
+            const size = sizes[n.id];
+            return size ? withDocumentSize({ ...moved, ...size }, size) : moved;
+          }),
+        });
       },
 
       document() {
@@ -431,29 +433,15 @@ function growToHold(nodes: CanvasNode[], container: string): CanvasNode[] {
   const current = nodeSize(frame);
   const size = fitContainer(nodes.filter((n) => n.parentId === container), current);
   if (size.width === current.width && size.height === current.height) return nodes;
-  return nodes.map((n) => (n === frame ? { ...n, width: size.width, height: size.height } : n));
+  const grown = (n: CanvasNode) => ({ ...n, width: size.width, height: size.height });
+  // a frame whose size the document keeps keeps the grown one; others are fitted again on load
+  return nodes.map((n) => (n !== frame ? n : n.data.node.size ? withDocumentSize(grown(n), size) : grown(n)));
 }
 
 /** An edge whose ends are in different containers (SPEC `container_edge`). */
 function crossesContainer(nodes: CanvasNode[], edge: CanvasEdge): boolean {
   const parent = (id: string) => nodes.find((n) => n.id === id)?.data.node.parent ?? null;
   return parent(edge.source) !== parent(edge.target);
-}
-
-/** The client keeps container frame sizes (the document has no field for them). */
-function keepSizes(workflowId: number | null, nodes: CanvasNode[], isContainer: (type: string | undefined) => boolean) {
-  if (workflowId === null) return;
-  const sizes: Record<string, Size> = {};
-  for (const n of nodes) if (isContainer(n.type) && n.width && n.height) sizes[n.id] = { width: Math.round(n.width), height: Math.round(n.height) };
-  saveContainerSizes(workflowId, sizes);
-}
-
-function renameContainerSize(workflowId: number | null, id: string, newId: string) {
-  if (workflowId === null) return;
-  const sizes = loadContainerSizes(workflowId);
-  if (!sizes[id]) return;
-  const { [id]: size, ...rest } = sizes;
-  saveContainerSizes(workflowId, { ...rest, [newId]: size });
 }
 
 function pruneEdges(edges: CanvasEdge[], nodes: CanvasNode[]): CanvasEdge[] {
