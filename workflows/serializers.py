@@ -460,6 +460,11 @@ class NodeReportSerializer(serializers.Serializer):
     error = serializers.JSONField(allow_null=True)
     handled = serializers.BooleanField()
     reason = serializers.CharField(allow_null=True)
+    dry_run = serializers.ChoiceField(
+        choices=["ran", "placeholder", "not run"],
+        required=False,
+        help_text="dry runs only: whether a real run would execute this node",
+    )
 
 
 class NodeRunSerializer(serializers.Serializer):
@@ -503,6 +508,17 @@ class RunSerializer(serializers.Serializer):
     edits = serializers.ListField(
         child=serializers.DictField(),
         help_text="configs edited on retry: node, before, config, by, at",
+    )
+    stalled = serializers.BooleanField(help_text="running nodes and no event for a while")
+    would_run = serializers.ListField(
+        child=serializers.CharField(),
+        required=False,
+        help_text="dry runs only: the nodes a real run would execute",
+    )
+    placeholders = serializers.ListField(
+        child=serializers.CharField(),
+        required=False,
+        help_text="dry runs only: nodes with side effects that got a placeholder output",
     )
     nodes = serializers.DictField(child=NodeReportSerializer())
     iterations = serializers.DictField()

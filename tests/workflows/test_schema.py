@@ -23,6 +23,9 @@ def test_schema_generates_without_warnings_and_validates():
         "/api/runs/{run_id}/events/",
         "/api/node-types/",
     } <= paths
+    run = schema["components"]["schemas"]["Run"]["properties"]
+    assert {"stalled", "would_run", "placeholders", "parent_run", "child_runs"} <= set(run)
+    assert "dry_run" in schema["components"]["schemas"]["NodeReport"]["properties"]
 
 
 def test_schema_and_docs_are_served_to_a_logged_in_user(api):
