@@ -3,9 +3,11 @@
 import { useState } from "react";
 import { containerIterations, iterationLabel, iterationRecord, nodeIterations } from "../lib/iterations";
 import type { NodeRunView } from "../lib/runEvents";
+import { childRunsOf } from "../lib/subworkflows";
 import { formatDuration } from "../lib/timeline";
 import type { NodeError, NodeRunRecord, RunReport } from "../lib/types";
 import { useCanvas } from "../store/context";
+import { ChildRuns } from "./RunLink";
 import { StatusBadge } from "./StatusBadge";
 
 const NO_LOGS: string[] = [];
@@ -97,6 +99,7 @@ function NodeDetails({ nodeId, type, iteration, report, onDecide }: DetailsProps
   const record = iterationRecord(records, nodeId, iteration ?? "");
   const error: NodeError | null = view?.error ?? full?.error ?? record?.error ?? null;
   const reason = view?.reason ?? full?.reason ?? record?.reason ?? null;
+  const childRuns = childRunsOf(report, nodeId, iteration ?? "");
   const output = record?.output !== undefined && record?.output !== null ? record.output : full?.output !== undefined ? full.output : live.preview;
   return (
     <>
@@ -145,6 +148,7 @@ function NodeDetails({ nodeId, type, iteration, report, onDecide }: DetailsProps
           <pre>{error.message}</pre>
         </section>
       )}
+      {(type === "subworkflow" || childRuns.length > 0) && <ChildRuns refs={childRuns} />}
       <ValueBlock title="Input" value={record ? record.input : full?.input} testId="inspect-input" />
       <ValueBlock title="Output" value={output} testId="inspect-output" />
       <section>

@@ -260,6 +260,15 @@ export interface NodeRunRecord {
   reason?: string;
 }
 
+/** A sub-workflow run a node started (`child_runs` of the run report). */
+export interface ChildRunRef {
+  id: number;
+  node: string;
+  iteration?: string | null;
+  attempt: number;
+  status: RunStatus;
+}
+
 export interface RunReport {
   id: number;
   run?: number;
@@ -275,4 +284,8 @@ export interface RunReport {
   error?: NodeError | null;
   nodes?: Record<string, NodeReport>;
   node_runs?: NodeRunRecord[];
+  /** Set on a sub-workflow's run: the run and node that started it. */
+  parent_run?: number | null;
+  parent_node?: string | null;
+  child_runs?: ChildRunRef[];
 }

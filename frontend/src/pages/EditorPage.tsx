@@ -12,6 +12,7 @@ import { NodeSettings } from "../components/NodeSettings";
 import { Palette } from "../components/Palette";
 import { ProblemsList } from "../components/ProblemsList";
 import { RunHistory } from "../components/RunHistory";
+import { ParentRunLink } from "../components/RunLink";
 import { StatusBar } from "../components/StatusBar";
 import { Toolbar } from "../components/Toolbar";
 import { WorkflowSettings } from "../components/WorkflowSettings";
@@ -205,6 +206,7 @@ function RunFooter({ report, socket }: { report: { data: RunReport | null }; soc
   const critical = useMemo(() => new Set(timeline?.critical_path ?? []), [timeline]);
   return (
     <div className="run-footer">
+      <ParentRunLink report={report.data} />
       <StatusBar socket={socket} />
       {report.data?.node_runs?.length ? (
         <details className="timeline" open>
