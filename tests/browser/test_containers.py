@@ -302,3 +302,80 @@ def test_a_resized_frame_keeps_its_size_in_the_document_and_a_node_dragged_out_l
         assert abs(frame_width_in_canvas_units(viewer) - size["width"]) < 4
     finally:
         other.close()
+
+
+NESTED = {
+    "version": 1,
+    "name": "A loop inside a map",
+    "nodes": [
+        {"id": "start", "type": "start", "position": at(0, 200)},
+        {
+            "id": "per_item",
+            "type": "map",
+            "config": {"items": ["a", "b", "c"], "max_concurrency": 2},
+            "position": at(300, 0),
+        },
+        {
+            "id": "repeat",
+            "type": "loop",
+            "parent": "per_item",
+            "config": {"mode": "count", "count": 2},
+            "position": at(340, 80),
+        },
+        {
+            "id": "cell",
+            "type": "transform",
+            "parent": "repeat",
+            "config": {"output": "{{ input }}{{ loop.index }}"},
+            "position": at(380, 160),
+        },
+        {
+            "id": "done",
+            "type": "output",
+            "config": {"value": "{{ per_item }}"},
+            "position": at(1100, 200),
+        },
+    ],
+    "edges": [
+        {"id": "e1", "source": "start", "target": "per_item"},
+        {"id": "e2", "source": "per_item", "target": "done"},
+    ],
+}
+
+
+def test_a_loop_inside_a_map_shows_both_progresses_and_the_inner_body_states(page, canvas_user):
+    workflow = services.workflow_create(owner=canvas_user, source=NESTED)
+    assert workflow.valid, workflow.errors
+    login(page, "carol", PASSWORD)
+    open_editor(page, workflow.pk)
+    # the frames nest on the canvas: the loop's frame lies inside the map's, the cell inside both
+    outer, inner, cell = (node(page, i).bounding_box() for i in ("per_item", "repeat", "cell"))
+    assert outer["x"] < inner["x"] < cell["x"] and outer["y"] < inner["y"] < cell["y"]
+    assert inner["x"] + inner["width"] <= outer["x"] + outer["width"] + 1
+
+    page.click("[data-testid=run-button]")
+    page.wait_for_url(re.compile(rf"/workflows/{workflow.pk}/runs/\d+/$"))
+    assert wait_for_run_end(page) == "succeeded"
+    expected = {"per_item": "3/3", "repeat": "2/2"}
+    for container, text in expected.items():
+        progress = node(page, container).locator("[data-testid=node-progress]").first
+        progress.wait_for()
+        assert progress.inner_text() == text, container
+    assert statuses(page) == {
+        "start": "succeeded",
+        "per_item": "succeeded",
+        "repeat": "succeeded",
+        "cell": "succeeded",
+        "done": "succeeded",
+    }
+    # the inner body node shows its latest iteration; the inspector lists all six
+    assert "repeat #2" in node(page, "cell").locator("[data-testid=node-iteration]").inner_text()
+    node(page, "cell").locator(".wf-node-name").click()
+    picker = page.locator("[data-testid=iteration-picker]")
+    picker.wait_for()
+    assert picker.locator("option").count() == 1 + 6  # "latest" and 3 items x 2 rounds
+    picker.select_option("per_item[1]/repeat[0]")
+    page.locator("[data-testid=inspect-output] pre", has_text="b0").wait_for()
+    page.screenshot(path=str(ARTIFACTS / "nested-containers-run.png"))
+    run = WorkflowRun.objects.get(workflow=workflow)
+    assert run.outputs["done"] == [["a0", "a1"], ["b0", "b1"], ["c0", "c1"]]
