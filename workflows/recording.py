@@ -6,7 +6,6 @@ message that creation sends finds it taken, and keeps the lease alive while it e
 
 from __future__ import annotations
 
-import asyncio
 import uuid
 from datetime import timedelta
 
@@ -64,35 +63,7 @@ def claim_cli_run(*, workflow: Workflow, inputs: dict, dry_run: bool) -> Workflo
 
 async def execute_claimed(run_id: int, *, observer=None):
     """Execute a run whose lease this process holds, renewing the lease meanwhile."""
-    from workflows.worker import renew_lease
-
     owner = await WorkflowRun.objects.filter(pk=run_id).values_list("lease_owner", flat=True).aget()
-    lease_s = settings.SWITCHYARD_LEASE_S
-    publisher = runtime.Publisher()
-    renewing: list[asyncio.Task] = []
-
-    def started(execution, recorder) -> None:
-        if observer is not None:
-            recorder.observers.append(observer)
-
-        async def keep_lease() -> None:
-            while True:
-                await asyncio.sleep(lease_s / 3)
-                ours, cancel = await runtime.db(renew_lease, run_id, owner, lease_s)
-                if not ours:
-                    recorder.lease_lost = True
-                    execution.cancel("this process lost the run's lease")
-                    return
-                if cancel:
-                    execution.cancel("by user")
-
-        renewing.append(asyncio.create_task(keep_lease()))
-
-    try:
-        report = await runtime.drive(run_id, owner, publisher, started=started)
-        await publisher.drain()
-        return report
-    finally:
-        for task in renewing:
-            task.cancel()
-        publisher.close()
+    return await runtime.execute_leased(
+        run_id, owner, settings.SWITCHYARD_LEASE_S, observer=observer
+    )

@@ -15,10 +15,10 @@ import asyncio
 import json
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import psycopg
@@ -777,6 +777,77 @@ def apply_requests(run: WorkflowRun, execution: Execution) -> None:
             execution.retry_node(resume["node"], resume.get("config"))
     if run.cancel_requested_at is not None:
         execution.cancel("by user")
+
+
+# ---- leases ------------------------------------------------------------------------------
+
+
+def renew_lease(run_id: int, owner: str, lease_s: float) -> tuple[bool, bool]:
+    """Extend the lease; returns (still ours, cancel requested)."""
+    updated = WorkflowRun.objects.filter(pk=run_id, lease_owner=owner).update(
+        lease_expires_at=timezone.now() + timedelta(seconds=lease_s)
+    )
+    if not updated:
+        return False, False
+    cancel = WorkflowRun.objects.filter(pk=run_id, cancel_requested_at__isnull=False).exists()
+    return True, cancel
+
+
+async def keep_lease(
+    run_id: int,
+    owner: str,
+    lease_s: float,
+    execution: Execution,
+    recorder: RunRecorder,
+    on_renewed: Callable[[], Awaitable[None]] | None = None,
+) -> None:
+    """Renew the lease every third of its length while the run executes. A lost lease stops
+    the run here (another process owns it now); a cancel request cancels it."""
+    while True:
+        await asyncio.sleep(max(0.05, lease_s / 3))
+        try:
+            ours, cancel = await db(renew_lease, run_id, owner, lease_s)
+        except Exception as exc:
+            logger.warning("%s cannot renew the lease of run %s: %s", owner, run_id, exc)
+            continue
+        if not ours:
+            recorder.lease_lost = True
+            execution.cancel("this process lost the run's lease")
+            return
+        if cancel:
+            execution.cancel("by user")
+        if on_renewed is not None:
+            await on_renewed()
+
+
+async def execute_leased(
+    run_id: int,
+    owner: str,
+    lease_s: float,
+    *,
+    act: Callable[[Execution], None] | None = None,
+    observer: Callable[[Event], None] | None = None,
+):
+    """Drive a run whose lease `owner` holds, with a publisher of its own, renewing the lease
+    meanwhile (the CLI and sub-workflow children; a worker shares one publisher)."""
+    publisher = Publisher()
+    renewing: list[asyncio.Task] = []
+
+    def started(execution: Execution, recorder: RunRecorder) -> None:
+        if observer is not None:
+            recorder.observers.append(observer)
+        renewing.append(
+            asyncio.create_task(keep_lease(run_id, owner, lease_s, execution, recorder))
+        )
+
+    try:
+        report = await drive(run_id, owner, publisher, act=act, started=started)
+        await publisher.drain()
+        return report
+    finally:
+        for task in renewing:
+            task.cancel()
+        publisher.close()
 
 
 async def drive(

@@ -189,39 +189,7 @@ class Follow:
 
 async def drive_child(child_id: int, owner: str, on_start: Callable) -> Any:
     """Execute a child run whose lease `owner` holds, renewing the lease meanwhile."""
-    from workflows.worker import renew_lease
-
-    lease_s = lease_seconds()
-    publisher = runtime.Publisher()
-    renewing: list[asyncio.Task] = []
-
-    def started(execution, recorder: runtime.RunRecorder) -> None:
-        on_start(execution)
-
-        async def keep_lease() -> None:
-            while True:
-                await asyncio.sleep(lease_s / 3)
-                try:
-                    ours, cancel = await runtime.db(renew_lease, child_id, owner, lease_s)
-                except Exception:
-                    continue
-                if not ours:
-                    recorder.lease_lost = True
-                    execution.cancel("this worker lost the run's lease")
-                    return
-                if cancel:
-                    execution.cancel("by user")
-
-        renewing.append(asyncio.create_task(keep_lease()))
-
-    try:
-        report = await runtime.drive(child_id, owner, publisher, started=started)
-        await publisher.drain()
-        return report
-    finally:
-        for task in renewing:
-            task.cancel()
-        publisher.close()
+    return await runtime.execute_leased(child_id, owner, lease_seconds(), act=on_start)
 
 
 async def cancel_elsewhere(child_id: int, owner: str) -> None:

@@ -78,22 +78,6 @@ def claim_next_run(owner: str, lease_s: float, exclude: list[int]) -> int | None
     return run_id if taken else None
 
 
-def renew_lease(run_id: int, owner: str, lease_s: float) -> tuple[bool, bool]:
-    """Extend the lease; returns (still ours, cancel requested)."""
-    now = timezone.now()
-    updated = WorkflowRun.objects.filter(pk=run_id, lease_owner=owner).update(
-        lease_expires_at=now + timedelta(seconds=lease_s)
-    )
-    if not updated:
-        return False, False
-    cancel = (
-        WorkflowRun.objects.filter(pk=run_id, cancel_requested_at__isnull=False)
-        .values_list("pk", flat=True)
-        .exists()
-    )
-    return True, cancel
-
-
 def release_lease(run_id: int, owner: str) -> None:
     """Let another worker take the run over at once (this one is stopping or broke)."""
     WorkflowRun.objects.filter(pk=run_id, lease_owner=owner).update(
@@ -241,22 +225,15 @@ class RunWorker:
         return started
 
     async def _heartbeat(self, run_id: int, execution, recorder: runtime.RunRecorder) -> None:
-        interval = max(0.05, self.lease_s / 3)
         stalled = False
-        while True:
-            await asyncio.sleep(interval)
-            try:
-                ours, cancel = await runtime.db(renew_lease, run_id, self.name, self.lease_s)
-            except Exception as exc:
-                logger.warning("worker %s cannot renew run %s: %s", self.name, run_id, exc)
-                continue
-            if not ours:
-                recorder.lease_lost = True
-                execution.cancel("this worker lost the run's lease")
-                return
-            if cancel:
-                execution.cancel("by user")
+
+        async def check_stall() -> None:
+            nonlocal stalled
             stalled = await self._check_stall(run_id, execution, recorder, stalled)
+
+        await runtime.keep_lease(
+            run_id, self.name, self.lease_s, execution, recorder, on_renewed=check_stall
+        )
 
     async def _check_stall(self, run_id: int, execution, recorder, stalled: bool) -> bool:
         quiet = time.time() - recorder.last_event_ts
