@@ -98,7 +98,8 @@ class Execution:
     `env` (values for the names allow-listed in settings.env), `secrets`, `max_output_preview`
     (bytes), `clock` (an object with `time()` and `async sleep(s)`), `dry_run`, `debug`
     (breakpoints pause), `durable_delay_threshold_s` (a longer `delay` parks the run; default
-    60, None: never), `run_subworkflow` (async `(workflow, inputs, depth, node_id) -> outputs`),
+    60, None: never), `run_subworkflow` (async `(workflow, inputs, depth, node_id) -> outputs`, or a `Wait`
+    to park the node until `continue_node`),
     `depth` and `max_depth` (sub-workflow nesting)."""
 
     def __init__(
@@ -171,6 +172,7 @@ class Execution:
         self._parking = False
         self._unhandled: list[int] = []
         self._resumed: list[tuple[int, str]] = []  # the user's retry/skip of parked nodes
+        self._continuing: set[int] = set()  # parked nodes whose handler runs again, same attempt
         self._restored: list[tuple[int, str]] = []  # decisions re-derived from a snapshot
         self._handler_settings = {
             "http_allow_private": bool(options.get("http_allow_private")),
@@ -275,6 +277,18 @@ class Execution:
             self._config_override[i] = config
         self._passed_breakpoints.add(i)
         self.records[i].wait = None
+        self._resumed.append((i, RUN))
+
+    def continue_node(self, node_id: str) -> None:
+        """Resume a node its handler parked (`Wait`) on something outside the run that has
+        now happened — a sub-workflow's child run ended: the handler runs again within the
+        same attempt and finds the outcome there. Call before `run()` on a restored execution."""
+        i = self._waiting_node(node_id)
+        record = self.records[i]
+        if record.attempts < 1 or record.error is not None:
+            raise ValueError(f"node {node_id!r} did not park in its handler: retry it instead")
+        record.wait = None
+        self._continuing.add(i)
         self._resumed.append((i, RUN))
 
     def approve_node(
@@ -580,8 +594,12 @@ class Execution:
         return output, error
 
     async def _attempt(self, i: int, record: NodeRecord) -> tuple[Any, dict | None]:
-        """Run one attempt: (output, None) on success, (None, error) on failure."""
-        record.attempts += 1
+        """Run one attempt (or continue a parked one): (output, None) on success, (None,
+        error) on failure."""
+        if i in self._continuing:
+            self._continuing.discard(i)
+        else:
+            record.attempts += 1
         now = self._now()
         if record.started is None:
             record.started = now

@@ -206,7 +206,7 @@ class Subworkflow(Handler):
         required=("workflow",),
     )
 
-    async def run(self, ctx: HandlerContext) -> HandlerResult:
+    async def run(self, ctx: HandlerContext) -> HandlerResult | Wait:
         runner = ctx.settings.get("run_subworkflow")
         if runner is None:
             raise NodeError("sub-workflows need a runtime that can start child runs", "subworkflow")
@@ -226,6 +226,10 @@ class Subworkflow(Handler):
         outputs = await runner(
             ctx.config["workflow"], inputs, depth + 1, ctx.node_id, attempt=ctx.attempt, log=ctx.log
         )
+        if isinstance(outputs, Wait):
+            # The child parked: this node parks too, and the run holds nothing while it waits.
+            # The runtime continues it (`Execution.continue_node`) once the child has ended.
+            return outputs
         return HandlerResult(outputs)
 
 

@@ -138,3 +138,81 @@ def test_breakpoint_pauses_a_debug_run_before_the_node():
     report, _, _ = resume(document, snapshot, lambda e: e.retry_node("b"), debug=True)
     assert report["status"] == "succeeded"
     assert support.executions == [("a", 1), ("b", 1), ("c", 1)]
+
+
+class ParkingRunner:
+    """A sub-workflow runner whose child parks the first time it is asked, then has ended
+    (with `outcome`: outputs, or a NodeError to raise)."""
+
+    def __init__(self, outcome) -> None:
+        self.outcome = outcome
+        self.calls: list[int] = []
+
+    async def __call__(self, workflow, inputs, depth, node_id, *, attempt=1, **kwargs):
+        from engine.handlers.base import NodeError, Wait
+
+        self.calls.append(attempt)
+        if len(self.calls) == 1:
+            return Wait("subworkflow", data={"run": 57})
+        if isinstance(self.outcome, NodeError):
+            raise self.outcome
+        return self.outcome
+
+
+def subworkflow_doc(**node) -> dict:
+    return doc(
+        [
+            "before",
+            ("call", "subworkflow", {"config": {"workflow": 7}, **node}),
+            ("after", "noop", {"config": {"value": "{{ call }}"}}),
+        ],
+        [("before", "call"), ("call", "after")],
+    )
+
+
+def test_a_parked_child_parks_the_node_and_continue_node_finishes_the_same_attempt():
+    document = subworkflow_doc()
+    runner = ParkingRunner({"doubled": 42})
+    support.executions.clear()
+    report, snapshot = start(document, run_subworkflow=runner)
+    assert report.status == "paused"
+    call = snapshot["nodes"]["call"]
+    assert (call["status"], call["attempts"]) == ("waiting", 1)
+    assert call["wait"] == {"kind": "subworkflow", "wake_at": None, "data": {"run": 57}}
+    assert snapshot["wake_at"] is None  # only the child's end resumes it
+    report, events, _ = resume(
+        document, snapshot, lambda e: e.continue_node("call"), run_subworkflow=runner
+    )
+    assert report["status"] == "succeeded"
+    assert runner.calls == [1, 1]  # the same attempt, asked again
+    assert report["nodes"]["call"]["attempts"] == 1
+    assert report["nodes"]["after"]["output"] == {"doubled": 42}
+    assert support.executions.count(("before", 1)) == 1
+    call_events = [
+        (e["status"], e["attempt"])
+        for e in events
+        if e.get("node") == "call" and e["type"] == "node.status"
+    ]
+    assert call_events == [("running", 1), ("succeeded", 1)]
+
+
+def test_a_child_that_failed_after_parking_fails_the_node_and_retries_start_over():
+    from engine.handlers.base import NodeError
+
+    document = subworkflow_doc(retry={"max_attempts": 2, "backoff": "fixed", "delay_s": 0})
+    runner = ParkingRunner(NodeError("sub-workflow run 57 failed: boom", "subworkflow"))
+    _, snapshot = start(document, run_subworkflow=runner)
+    report, _, _ = resume(
+        document, snapshot, lambda e: e.continue_node("call"), run_subworkflow=runner
+    )
+    assert report["status"] == "failed"
+    assert runner.calls == [1, 1, 2]  # the parked attempt ends failed; the retry is attempt 2
+    assert report["nodes"]["call"]["error"]["message"] == "sub-workflow run 57 failed: boom"
+
+
+def test_continue_node_refuses_a_node_parked_by_a_failure():
+    document = doc([("boom", "fail", {})], settings={"on_failure": "pause"})
+    _, snapshot = start(document)
+    execution = Execution(build(document, reg), registry=reg, snapshot=snapshot)
+    with pytest.raises(ValueError, match="did not park in its handler"):
+        execution.continue_node("boom")
