@@ -31,7 +31,7 @@ class FakeSocket implements SocketLike {
 }
 
 /** A hand-driven clock, socket factory and event store standing in for the browser and server. */
-function harness(persisted: RunEvent[] = []) {
+function harness(persisted: RunEvent[] = [], frames?: (() => void)[]) {
   let now = 0;
   let nextId = 1;
   const timers = new Map<number, { at: number; fn: () => void; every?: number }>();
@@ -55,6 +55,12 @@ function harness(persisted: RunEvent[] = []) {
     clearTimeout: (id) => void timers.delete(id ?? -1),
     setInterval: (fn, ms) => (timers.set(nextId, { at: now + ms, fn, every: ms }), nextId++),
     clearInterval: (id) => void timers.delete(id ?? -1),
+    ...(frames
+      ? {
+          frame: (fn: () => void) => frames.push(fn),
+          cancelFrame: (id: number | undefined) => void (id !== undefined && (frames[id - 1] = () => undefined)),
+        }
+      : {}),
   };
   const settle = () => new Promise((resolve) => setTimeout(resolve, 0));
   const advance = async (ms: number) => {
@@ -108,6 +114,28 @@ describe("openRunStream", () => {
     await h.advance(20);
     expect(h.view().lastSeq).toBe(2);
     expect(h.view().nodes.a.status).toBe("succeeded");
+  });
+
+  it("applies what arrived before an animation frame in one batch, at that frame", async () => {
+    const frames: (() => void)[] = [];
+    const h = harness([], frames);
+    await h.settle();
+    const socket = h.sockets[0];
+    socket.open();
+    socket.receive(runStatus(1, "running"));
+    socket.receive(ev(2, "a", "running"));
+    socket.receive(ev(3, "a", "succeeded"));
+    expect(frames).toHaveLength(1); // one frame asked for, however many messages
+    expect(h.view().lastSeq).toBe(0);
+    frames[0]();
+    expect(h.view().lastSeq).toBe(3);
+    // the fallback timer of that flush is gone: nothing is applied twice or late
+    socket.receive(ev(4, "b", "running"));
+    expect(frames).toHaveLength(2);
+    await h.advance(300); // a hidden tab gets no frames: the timer flushes instead
+    expect(h.view().lastSeq).toBe(4);
+    frames[1]();
+    expect(h.view().lastSeq).toBe(4);
   });
 
   it("reconnects after a drop with backoff, catching up from the last applied seq", async () => {

@@ -6,7 +6,7 @@ import { CONTAINER_MIN } from "../lib/containers";
 import type { CanvasNode } from "../lib/flow";
 import { iterationLabel, shownNodeView } from "../lib/iterations";
 import { inputHandles, outputHandles } from "../lib/nodeTypes";
-import { NODE_STATE_LOOK } from "../lib/status";
+import { NODE_STATE_LOOK, problemCount } from "../lib/status";
 import { formatDuration } from "../lib/timeline";
 import { useCanvas } from "../store/context";
 import { TypeIcon } from "./TypeIcon";
@@ -21,7 +21,7 @@ function useNodeLook(id: string, type: string, parent: string | null | undefined
       picked: !!(parent && s.iterationPicks[parent]),
       progress: s.run?.progress[id] ?? null,
       inRun: s.run !== null,
-      problems: s.problems.filter((p) => p.node === id).length,
+      problems: problemCount(s.problems, id),
     };
   });
 }

@@ -8,11 +8,13 @@ import {
   useReactFlow,
   type Connection,
 } from "@xyflow/react";
-import { memo, useCallback, useMemo, useRef, type DragEvent } from "react";
+import { memo, useCallback, useEffect, useLayoutEffect, useMemo, useRef, useState, type DragEvent, type MouseEvent } from "react";
+import { absolutePositions } from "../lib/containers";
 import { CONTAINER_TYPES, type CanvasEdge, type CanvasNode } from "../lib/flow";
 import { edgeRunState, type EdgeRunState, type RunViewState } from "../lib/runEvents";
 import { NODE_STATE_LOOK } from "../lib/status";
-import { useCanvas } from "../store/context";
+import { isLargeGraph, startViewport, type Viewport } from "../lib/viewport";
+import { useCanvas, useCanvasApi } from "../store/context";
 import { buildNodeTypes } from "./BaseNode";
 
 export const DRAG_MIME = "application/x-switchyard-node-type";
@@ -20,6 +22,7 @@ export const DRAG_MIME = "application/x-switchyard-node-type";
 /** Memoised: the editor re-renders on selection changes, the canvas need not. `onNodeMenu`
  * (a run's node context menu) must be a stable callback. */
 export const Canvas = memo(function Canvas({ onNodeMenu }: { onNodeMenu?: (node: string, x: number, y: number) => void }) {
+  const store = useCanvasApi();
   const s = useCanvas((st) => ({
     nodes: st.nodes,
     edges: st.edges,
@@ -28,21 +31,21 @@ export const Canvas = memo(function Canvas({ onNodeMenu }: { onNodeMenu?: (node:
     containerNames: Object.values(st.nodeTypes).filter((t) => t.container).map((t) => t.type).sort().join(","),
     onNodesChange: st.onNodesChange,
     onEdgesChange: st.onEdgesChange,
-    connect: st.connect,
-    addNode: st.addNode,
     beginDrag: st.beginDrag,
-    dropNodes: st.dropNodes,
-    inspect: st.inspect,
   }));
   const flow = useReactFlow();
   const inRun = s.run !== null;
+  const large = isLargeGraph(s.nodes.length);
+  const wrapper = useRef<HTMLDivElement>(null);
+  const opening = useOpeningViewport(wrapper);
+  const showMiniMap = useAfterFirstPaint();
 
   const usedTypes = useMemo(() => [...new Set(s.nodes.map((n) => n.type ?? ""))].sort().join(","), [s.nodes]);
   const nodeTypes = useMemo(() => {
     const containers = new Set(s.containerNames ? s.containerNames.split(",") : CONTAINER_TYPES);
     return buildNodeTypes([...new Set([...s.typeNames.split(","), ...usedTypes.split(",")])].filter(Boolean), containers);
   }, [s.typeNames, s.containerNames, usedTypes]);
-  const styled = useRef(new Map<string, StyledEdge>());
+  const styled = useRef<{ cache: Map<string, StyledEdge>; last: CanvasEdge[] }>({ cache: new Map(), last: [] });
   const edges = useMemo(() => (s.run ? styleRunEdges(s.edges, s.run, styled.current) : s.edges), [s.edges, s.run]);
 
   const onDrop = useCallback(
@@ -51,51 +54,97 @@ export const Canvas = memo(function Canvas({ onNodeMenu }: { onNodeMenu?: (node:
       if (!type || inRun) return;
       event.preventDefault();
       const position = flow.screenToFlowPosition({ x: event.clientX, y: event.clientY });
-      s.addNode(type, { x: position.x - 110, y: position.y - 30 });
+      store.getState().addNode(type, { x: position.x - 110, y: position.y - 30 });
     },
-    [flow, s, inRun],
+    [flow, store, inRun],
   );
+  // Stable callbacks: a new function per render would be written into React Flow's store and
+  // wake every component subscribed to it.
+  const onConnect = useCallback((c: Connection) => void store.getState().connect(c), [store]);
+  const onNodeDragStop = useCallback(
+    (_: unknown, _node: CanvasNode, dragged: CanvasNode[]) => store.getState().dropNodes(dragged.map((n) => n.id)),
+    [store],
+  );
+  const onNodeClick = useCallback((_: MouseEvent, node: CanvasNode) => store.getState().inspect(node.id), [store]);
+  const onPaneClick = useCallback(() => store.getState().inspect(null), [store]);
+  const onNodeContextMenu = useCallback(
+    (event: MouseEvent, node: CanvasNode) => {
+      event.preventDefault();
+      onNodeMenu?.(node.id, event.clientX, event.clientY);
+    },
+    [onNodeMenu],
+  );
+  const run = s.run;
+  const nodeColor = useCallback((n: CanvasNode) => miniMapColor(n, run), [run]);
 
   return (
-    <div className="canvas" data-testid="canvas" onDragOver={allowDrop} onDrop={onDrop}>
-      <ReactFlow<CanvasNode, CanvasEdge>
+    <div className="canvas" data-testid="canvas" data-large-graph={large || undefined} onDragOver={allowDrop} onDrop={onDrop} ref={wrapper}>
+      {opening && <ReactFlow<CanvasNode, CanvasEdge>
         nodes={s.nodes}
         edges={edges}
         nodeTypes={nodeTypes}
         onNodesChange={s.onNodesChange}
         onEdgesChange={inRun ? undefined : s.onEdgesChange}
-        onConnect={(c: Connection) => s.connect(c)}
+        onConnect={onConnect}
         onNodeDragStart={s.beginDrag}
-        onNodeDragStop={(_, _node, dragged) => s.dropNodes(dragged.map((n) => n.id))}
-        onNodeClick={(_, node) => s.inspect(node.id)}
-        onPaneClick={() => s.inspect(null)}
-        onNodeContextMenu={
-          inRun && onNodeMenu
-            ? (event, node) => {
-                event.preventDefault();
-                onNodeMenu(node.id, event.clientX, event.clientY);
-              }
-            : undefined
-        }
+        onNodeDragStop={onNodeDragStop}
+        onNodeClick={onNodeClick}
+        onPaneClick={onPaneClick}
+        onNodeContextMenu={inRun && onNodeMenu ? onNodeContextMenu : undefined}
         nodesDraggable={!inRun}
         nodesConnectable={!inRun}
         deleteKeyCode={inRun ? null : ["Delete", "Backspace"]}
         multiSelectionKeyCode={["Meta", "Control", "Shift"]}
         defaultEdgeOptions={{ type: "smoothstep" }}
-        onlyRenderVisibleElements={s.nodes.length > 200}
-        fitView
-        fitViewOptions={{ padding: 0.2, maxZoom: 1.2 }}
+        onlyRenderVisibleElements={large}
+        fitView={!opening.viewport}
+        fitViewOptions={FIT_VIEW}
+        defaultViewport={opening.viewport ?? undefined}
         minZoom={0.05}
         proOptions={{ hideAttribution: true }}
         colorMode="dark"
       >
         <Background variant={BackgroundVariant.Dots} gap={20} size={1.4} />
-        <MiniMap pannable zoomable nodeColor={(n) => miniMapColor(n as CanvasNode, s.run)} maskColor="rgba(10,12,18,0.7)" />
+        {showMiniMap && <MiniMap<CanvasNode> pannable zoomable nodeColor={nodeColor} maskColor="rgba(10,12,18,0.7)" />}
         <Controls showInteractive={false} />
-      </ReactFlow>
+      </ReactFlow>}
     </div>
   );
 });
+
+const FIT_VIEW = { padding: 0.2, maxZoom: 1.2 };
+
+/**
+ * The viewport the canvas opens at, known before React Flow first draws (so a large graph never
+ * renders every node once at the default viewport): null viewport = fit the graph whole.
+ */
+function useOpeningViewport(wrapper: React.RefObject<HTMLDivElement | null>): { viewport: Viewport | null } | null {
+  const store = useCanvasApi();
+  const [opening, setOpening] = useState<{ viewport: Viewport | null } | null>(null);
+  useLayoutEffect(() => {
+    const { nodes } = store.getState();
+    const box = wrapper.current?.getBoundingClientRect();
+    if (!isLargeGraph(nodes.length) || !box) return setOpening({ viewport: null });
+    const absolute = absolutePositions(nodes);
+    const placed = nodes.map((n) => ({ position: absolute.get(n.id) ?? n.position, width: n.width, height: n.height }));
+    setOpening({ viewport: startViewport(placed, box.width, box.height) });
+  }, [store, wrapper]);
+  return opening;
+}
+
+/** False for the first paint, then true: the minimap waits until the graph is on screen. */
+function useAfterFirstPaint(): boolean {
+  const [ready, setReady] = useState(false);
+  useEffect(() => {
+    let timer: number | undefined;
+    const frame = window.requestAnimationFrame(() => (timer = window.setTimeout(() => setReady(true), 0)));
+    return () => {
+      window.cancelAnimationFrame(frame);
+      window.clearTimeout(timer);
+    };
+  }, []);
+  return ready;
+}
 
 function allowDrop(event: DragEvent) {
   if (event.dataTransfer.types.includes(DRAG_MIME)) {
@@ -117,10 +166,12 @@ interface StyledEdge {
 
 /**
  * Taken edges animate while their target runs; skipped branches dim; failed ones turn red.
- * An edge whose look did not change keeps its object, so React Flow skips re-rendering it.
+ * An edge whose look did not change keeps its object, so React Flow skips re-rendering it, and
+ * when no edge changed the previous array is returned, so React Flow has nothing to adopt.
  */
-function styleRunEdges(edges: CanvasEdge[], run: RunViewState, cache: Map<string, StyledEdge>): CanvasEdge[] {
-  return edges.map((edge) => {
+function styleRunEdges(edges: CanvasEdge[], run: RunViewState, memo: { cache: Map<string, StyledEdge>; last: CanvasEdge[] }): CanvasEdge[] {
+  const { cache, last } = memo;
+  const next = edges.map((edge) => {
     const state = edgeRunState(run, {
       id: edge.id,
       source: edge.source,
@@ -133,4 +184,7 @@ function styleRunEdges(edges: CanvasEdge[], run: RunViewState, cache: Map<string
     cache.set(edge.id, { base: edge, state, styled });
     return styled;
   });
+  if (next.length === last.length && next.every((edge, i) => edge === last[i])) return last;
+  memo.last = next;
+  return next;
 }

@@ -21,6 +21,8 @@ const browserDeps = {
   clearTimeout: (id: number | undefined) => window.clearTimeout(id),
   setInterval: (fn: () => void, ms: number) => window.setInterval(fn, ms),
   clearInterval: (id: number | undefined) => window.clearInterval(id),
+  frame: (fn: () => void) => window.requestAnimationFrame(fn),
+  cancelFrame: (id: number | undefined) => id !== undefined && window.cancelAnimationFrame(id),
 };
 
 export function useRunEvents(runId: number | null): SocketState {

@@ -105,3 +105,17 @@ describe("timeline", () => {
     expect(formatDuration(65_000)).toBe("1 min 5 s");
   });
 });
+
+describe("problem counts per node", () => {
+  it("counts the problems naming each node, once per list", async () => {
+    const { problemCount } = await import("./status");
+    const problems = [
+      { code: "bad_config", message: "x", node: "a" },
+      { code: "bad_reference", message: "y", node: "a" },
+      { code: "cycle", message: "z", node: null },
+      { code: "unreachable", message: "w", node: "b" },
+    ];
+    expect([problemCount(problems, "a"), problemCount(problems, "b"), problemCount(problems, "c")]).toEqual([2, 1, 0]);
+    expect(problemCount([], "a")).toBe(0);
+  });
+});

@@ -1,5 +1,5 @@
 /** How each state looks (SPEC §4): a colour and, never colour alone, an icon and a label. */
-import type { NodeState, RunStatus } from "./types";
+import type { NodeState, Problem, RunStatus } from "./types";
 
 export interface StateLook {
   color: string;
@@ -28,3 +28,16 @@ export const RUN_STATE_LOOK: Record<RunStatus, StateLook> = {
   failed: NODE_STATE_LOOK.failed,
   cancelled: NODE_STATE_LOOK.cancelled,
 };
+
+const problemCounts = new WeakMap<readonly Problem[], Map<string, number>>();
+
+/** How many problems name `nodeId`: counted once per problems list, not once per node. */
+export function problemCount(problems: readonly Problem[], nodeId: string): number {
+  let counts = problemCounts.get(problems);
+  if (!counts) {
+    counts = new Map();
+    for (const p of problems) if (p.node) counts.set(p.node, (counts.get(p.node) ?? 0) + 1);
+    problemCounts.set(problems, counts);
+  }
+  return counts.get(nodeId) ?? 0;
+}

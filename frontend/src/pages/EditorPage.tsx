@@ -21,6 +21,7 @@ import { useRunEvents } from "../hooks/useRunEvents";
 import { useShortcuts } from "../hooks/useShortcuts";
 import { waitingApproval } from "../lib/approval";
 import { needsLayout } from "../lib/flow";
+import { isLargeGraph } from "../lib/viewport";
 import { timelineSummary, type RunTimeline } from "../lib/timeline";
 import { TERMINAL_RUN_STATES, type RunReport } from "../lib/types";
 import { CanvasProvider, useCanvas, useCanvasApi } from "../store/context";
@@ -82,12 +83,13 @@ function Editor({ workflowId, runId }: Props) {
     if (runId === null) store.getState().closeRunView();
   }, [runId, store]);
 
-  // The palette comes and goes with run mode: refit the graph to the canvas it leaves.
+  // The palette comes and goes with run mode: refit the graph to the canvas it leaves (a large
+  // graph keeps the viewport it opened at, see lib/viewport).
   useEffect(() => {
-    if (!loaded) return;
+    if (!loaded || isLargeGraph(store.getState().nodes.length)) return;
     const frame = window.requestAnimationFrame(() => flow.fitView({ padding: 0.2, maxZoom: 1.2 }));
     return () => window.cancelAnimationFrame(frame);
-  }, [inRun, loaded, flow]);
+  }, [inRun, loaded, flow, store]);
 
   const addAtCenter = useCallback(
     (type: string) => {

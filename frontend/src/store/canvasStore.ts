@@ -11,12 +11,15 @@ import {
   relativeTo,
   fitContainer,
   nodeSize,
+  NODE_WIDTH,
 } from "../lib/containers";
 import { CONTAINER_TYPES, CONTAINER_Z, docToFlow, flowToDoc, toCanvasEdge, toCanvasNode, withDocumentSize, type CanvasEdge, type CanvasNode, type DocumentMeta } from "../lib/flow";
 import { nextEdgeId, nextNodeId, nodeIdProblem, validateConnection } from "../lib/graph";
 import { emptyHistory, record, redo, undo, type History } from "../lib/history";
 import { layoutWithContainers, placeGrownNodes } from "../lib/layout";
 import { renameInConfig } from "../lib/rename";
+import { inputHandles, outputHandles } from "../lib/nodeTypes";
+import { estimatedHandles, estimatedHeight, isLargeGraph } from "../lib/viewport";
 import { applyRunEvents, emptyRunView, type RunViewState } from "../lib/runEvents";
 import type { NodeTypeInfo, Position, Problem, RunEvent, SavedWorkflow, WorkflowDocument, WorkflowNode } from "../lib/types";
 
@@ -122,7 +125,8 @@ export function createCanvasStore(initial: Partial<CanvasState> = {}) {
 
       load(workflow, layout = false) {
         const { id, revision, valid: _valid, errors, ...doc } = workflow;
-        const graph = docToFlow(doc as WorkflowDocument, { isContainer: (type) => get().isContainer(type) });
+        const flow = docToFlow(doc as WorkflowDocument, { isContainer: (type) => get().isContainer(type) });
+        const graph = isLargeGraph(flow.nodes.length) ? { ...flow, nodes: withEstimates(flow.nodes, get().nodeTypes, get().isContainer) } : flow;
         set({
           ...graph,
           workflowId: id,
@@ -145,7 +149,8 @@ export function createCanvasStore(initial: Partial<CanvasState> = {}) {
         const moved = changes.some((c) => c.type === "position" && c.dragging === false);
         const resizedIds = new Set(changes.flatMap((c) => (c.type === "dimensions" && c.resizing === false ? [c.id] : [])));
         const resized = resizedIds.size > 0;
-        const applied = applyNodeChanges(changes, get().nodes);
+        const measured = new Set(changes.flatMap((c) => (c.type === "dimensions" ? [c.id] : [])));
+        const applied = withoutEstimates(applyNodeChanges(changes, get().nodes), measured);
         // a resized frame's size goes into the document (SPEC §1 node `size`)
         const nodes = resized ? applied.map((n) => (resizedIds.has(n.id) && get().isContainer(n.type) ? withDocumentSize(n, nodeSize(n)) : n)) : applied;
         if (structural) edit({ nodes, edges: pruneEdges(get().edges, nodes) });
@@ -442,6 +447,28 @@ function growToHold(nodes: CanvasNode[], container: string): CanvasNode[] {
 function crossesContainer(nodes: CanvasNode[], edge: CanvasEdge): boolean {
   const parent = (id: string) => nodes.find((n) => n.id === id)?.data.node.parent ?? null;
   return parent(edge.source) !== parent(edge.target);
+}
+
+/** Size and handle estimates for a large graph's nodes until measured (see lib/viewport). */
+function withEstimates(nodes: CanvasNode[], nodeTypes: Record<string, NodeTypeInfo>, isContainer: (type: string | undefined) => boolean): CanvasNode[] {
+  return nodes.map((n) => {
+    const info = nodeTypes[n.type ?? ""];
+    const container = isContainer(n.type);
+    const outputs = outputHandles(info, n.data.node);
+    const size = container ? nodeSize(n) : { width: NODE_WIDTH, height: estimatedHeight(outputs.length) };
+    const handles = estimatedHandles(size, inputHandles(info), outputs, container);
+    return container ? { ...n, handles } : { ...n, initialWidth: size.width, initialHeight: size.height, handles };
+  });
+}
+
+/** Measured nodes lose their estimates: React Flow keeps the measured handles from then on. */
+function withoutEstimates(nodes: CanvasNode[], measured: ReadonlySet<string>): CanvasNode[] {
+  if (!measured.size) return nodes;
+  return nodes.map((n) => {
+    if (!measured.has(n.id) || !n.handles) return n;
+    const { handles: _h, initialWidth: _w, initialHeight: _ht, ...rest } = n;
+    return rest;
+  });
 }
 
 function pruneEdges(edges: CanvasEdge[], nodes: CanvasNode[]): CanvasEdge[] {
