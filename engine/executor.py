@@ -98,9 +98,9 @@ class Execution:
     `env` (values for the names allow-listed in settings.env), `secrets`, `max_output_preview`
     (bytes), `clock` (an object with `time()` and `async sleep(s)`), `dry_run`, `debug`
     (breakpoints pause), `durable_delay_threshold_s` (a longer `delay` parks the run; default
-    60, None: never), `run_subworkflow` (async `(workflow, inputs, depth, node_id) -> outputs`, or a `Wait`
-    to park the node until `continue_node`),
-    `depth` and `max_depth` (sub-workflow nesting)."""
+    60, None: never), `run_subworkflow` (async `(workflow, inputs, depth, node_id) ->
+    outputs`, or a `Wait` to park the node until `continue_node`), `depth` and `max_depth`
+    (sub-workflow nesting)."""
 
     def __init__(
         self,

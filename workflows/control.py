@@ -125,6 +125,13 @@ def run_resume(
         node_id = waiting[0]
     if node_id not in waiting:
         raise RunConflict(f"node {node_id} is not waiting in run {run.pk}", code="node_state")
+    wait = run.state["nodes"][node_id].get("wait") or {}
+    if wait.get("kind") == "subworkflow":
+        child = (wait.get("data") or {}).get("run")
+        raise RunConflict(
+            f"node {node_id} waits for sub-workflow run {child}: resume or cancel that run",
+            code="node_state",
+        )
     if config is not None and action == "retry":
         run_config_edit(run=run, node_id=node_id, config=config, by=by)
         if save:

@@ -742,6 +742,8 @@ def finish_run(
     }
     if report.status in (RunState.SUCCEEDED, RunState.FAILED, RunState.CANCELLED):
         fields["finished_at"] = dt(report.finished) or timezone.now()
+    from workflows import subworkflows
+
     with transaction.atomic():
         if not WorkflowRun.objects.filter(pk=run_id, lease_owner=owner).update(**fields):
             return False
@@ -755,6 +757,7 @@ def finish_run(
             )
             for event in events
         )
+        subworkflows.run_finished(run_id, str(report.status), state)  # wake a parked parent
     return True
 
 
@@ -872,6 +875,9 @@ async def drive(
     )
     recorder.execution = execution
     apply_requests(run, execution)
+    from workflows import subworkflows
+
+    await subworkflows.before_drive(run, execution)  # nodes parked on a child that ended
     if act is not None:
         act(execution)
     if started is not None:
@@ -880,6 +886,7 @@ async def drive(
     await recorder.flush()
     if recorder.lease_lost:
         raise LeaseLost(f"run {run_id} is no longer owned by {owner}")
+    await subworkflows.after_drive(run_id, execution, str(report.status))
     state = execution.snapshot() if report.status == RunState.PAUSED else None
     final = [event.to_dict() for event in recorder.final]
     if await db(finish_run, run_id, owner, report, state, final) and final:

@@ -14,10 +14,17 @@ row of that attempt says `worker_lost`) instead of starting another: it continue
 from the child's rows if nobody holds it, waits for it if another worker took it over first,
 or reads its result if it already ended. A child is never executed twice.
 
-A child that pauses (an approval inside it) keeps the parent's node running: the parent waits
-for the child (polling its row) until someone resumes it and it ends. Cancelling the parent —
-or halting it, or the node timing out — cancels the child; a worker shutting down leaves both
-in flight for a takeover.
+A child that parks (an approval inside it, on_failure=pause, a durable delay) parks the
+parent's node too (`Wait("subworkflow", data={"run": child_id})`): the parent pauses and holds
+no worker. The child's end wakes it durably — the transaction that ends the child sets the
+parked parent's `wake_at` (the sweep's wake-up path), and a parent that parks after its child
+already ended wakes itself in its own ending transaction — and the node is continued within
+the same attempt (`Execution.continue_node`): it adopts the ended child and takes its result.
+Inside a loop or map body (which cannot park) the node keeps waiting for the child as before.
+
+Cancelling the parent — or halting it, or the node timing out — cancels the child; a parked
+parent cancels its parked children before it ends, and any run that ends cancels the children
+it leaves unfinished. A worker shutting down leaves both in flight for a takeover.
 """
 
 from __future__ import annotations
@@ -25,6 +32,7 @@ from __future__ import annotations
 import asyncio
 import os
 import uuid
+from collections import Counter
 from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
@@ -36,14 +44,23 @@ from django.db.models import Q
 from django.http import Http404
 from django.utils import timezone
 
-from engine.handlers.base import NodeError
-from engine.states import RUN_TERMINAL, RunState
-from workflows import runtime
+from engine.handlers.base import NodeError, Wait
+from engine.states import RUN_TERMINAL, NodeState, RunState
+from workflows import dispatch, runtime
 from workflows.errors import NotRunnable
 from workflows.models import NodeRun, RunMode, RunTrigger, Workflow, WorkflowRun
 
 DEFAULT_MAX_DEPTH = 5
 WAIT_POLL_S = 0.25
+
+# Top-level nodes of each run (by run id) that are following a child in this process now:
+# the worker's stall check leaves them out (the activity is in the child run).
+_following: dict[int, Counter] = {}
+
+
+def following_children(run_id: int) -> set[str]:
+    """The run's top-level nodes that wait here for a child run (containers included)."""
+    return set(_following.get(run_id) or ())
 
 
 def max_depth() -> int:
@@ -97,6 +114,27 @@ class ChildRuns:
                 "calling itself?)",
                 "recursion",
             )
+        top = iteration.split("[", 1)[0] if iteration else node_id
+        following = _following.setdefault(self.run_id, Counter())
+        following[top] += 1
+        try:
+            return await self._follow(workflow, inputs, node_id, attempt, iteration, log)
+        finally:
+            following[top] -= 1
+            if following[top] <= 0:
+                del following[top]
+            if not following:
+                _following.pop(self.run_id, None)
+
+    async def _follow(
+        self,
+        workflow: Any,
+        inputs: dict,
+        node_id: str,
+        attempt: int,
+        iteration: str | None,
+        log: Callable[[str], None] | None,
+    ) -> Any:
         owner = f"subworkflow:{self.run_id}:{uuid.uuid4().hex[:8]}"
         child_id, adopted = await runtime.db(
             child_for,
@@ -111,7 +149,11 @@ class ChildRuns:
         if log is not None:
             verb = "continuing" if adopted else "started"
             log(f"{verb} sub-workflow run {child_id}")
-        return await Follow(child_id, owner, self.tearing_down).result()
+        # A body cannot park (its iteration would fail), so there the node keeps waiting.
+        outcome = await Follow(child_id, owner, self.tearing_down).result(park=iteration is None)
+        if isinstance(outcome, Wait) and log is not None:
+            log(f"sub-workflow run {child_id} paused: this run waits for it without a worker")
+        return outcome
 
     def tearing_down(self) -> bool:
         return self.run_task is not None and self.run_task.cancelling() > 0
@@ -127,7 +169,9 @@ class Follow:
         self.execution = None
         self.driving: asyncio.Task | None = None
 
-    async def result(self) -> Any:
+    async def result(self, park: bool = False) -> Any:
+        """The child's outputs (NodeError when it failed or was cancelled); with `park`, a
+        `Wait` as soon as the child is parked (paused), so the parent's node parks too."""
         try:
             while True:
                 status = await runtime.db(claim_child, self.child_id, self.owner, lease_seconds())
@@ -135,6 +179,8 @@ class Follow:
                     status = await self.drive()
                 if status in RUN_TERMINAL:
                     return await runtime.db(child_result, self.child_id)
+                if park and status == RunState.PAUSED:
+                    return Wait("subworkflow", data={"run": self.child_id})
                 await asyncio.sleep(WAIT_POLL_S)  # paused, or another worker executes it
         except asyncio.CancelledError:
             if self.tearing_down():
@@ -206,6 +252,101 @@ async def cancel_elsewhere(child_id: int, owner: str) -> None:
         )
     except Exception:
         pass  # its worker's heartbeat reads the request from the database
+
+
+# ---- parked parents: continue, cancel, wake ------------------------------------------------
+
+
+def parked_nodes(execution) -> dict[str, int]:
+    """Top-level subworkflow nodes parked on their child (not on a failure): node -> attempt."""
+    graph = execution.graph
+    return {
+        graph.ids[i]: record.attempts
+        for i, record in enumerate(execution.records)
+        if record.status is NodeState.WAITING
+        and graph.parents[i] < 0
+        and graph.nodes[i]["type"] == "subworkflow"
+        and record.attempts >= 1
+        and record.error is None
+    }
+
+
+async def before_drive(run: WorkflowRun, execution) -> None:
+    """A run about to be driven: continue the nodes parked on a child that has ended; when
+    the run is to be cancelled, cancel those children first (so they end before it does)."""
+    parked = parked_nodes(execution)
+    if not parked:
+        return
+    current = await runtime.db(current_children, run.pk, parked)
+    if run.cancel_requested_at is not None:
+        owner = f"subworkflow:{run.pk}:{uuid.uuid4().hex[:8]}"
+        for child_id, status in current.values():
+            if status not in RUN_TERMINAL:
+                await cancel_elsewhere(child_id, owner)
+        return
+    for node_id, (_, status) in current.items():
+        if status in RUN_TERMINAL:
+            execution.continue_node(node_id)
+
+
+async def after_drive(run_id: int, execution, status: str) -> None:
+    """A run that ended leaves no child behind: cancel any child not ended (a node parked on
+    it was cancelled by a timeout, say). In-process children have ended already."""
+    if status not in RUN_TERMINAL:
+        return
+    if not any(node["type"] == "subworkflow" for node in execution.graph.nodes):
+        return
+    owner = f"subworkflow:{run_id}:{uuid.uuid4().hex[:8]}"
+    for child_id in await runtime.db(unfinished_children, run_id):
+        await cancel_elsewhere(child_id, owner)
+
+
+def run_finished(run_id: int, status: str, state: dict | None) -> None:
+    """In the transaction that ends a drive (`runtime.finish_run`): a child that ended wakes
+    the parent parked on it; a parent that parks on a child that has already ended (it ended
+    while the parent was still busy) wakes itself. Both lock the parent's row, so one of the
+    two always sees the other's commit: the parent is woken exactly when it must be."""
+    if status in RUN_TERMINAL:
+        wake_parent(run_id)
+    elif status == RunState.PAUSED and state:
+        waiting = {
+            node_id: node.get("attempts")
+            for node_id, node in (state.get("nodes") or {}).items()
+            if node.get("status") == NodeState.WAITING and not node.get("error")
+        }
+        ended = current_children(run_id, waiting)
+        if any(status in RUN_TERMINAL for _, status in ended.values()):
+            wake(run_id)
+
+
+def wake_parent(child_id: int) -> None:
+    link = (
+        WorkflowRun.objects.filter(pk=child_id)
+        .values_list("parent_run_id", "parent_node", "parent_iteration", "parent_attempt")
+        .first()
+    )
+    if link is None or link[0] is None or link[2]:
+        return  # a top-level run, or a child in a body (its parent never parks on it)
+    parent_id, node_id, _, attempt = link
+    parent = WorkflowRun.objects.select_for_update().only("status", "state").get(pk=parent_id)
+    if parent.status == RunState.PAUSED and waits_on(parent.state, node_id, attempt):
+        wake(parent_id)
+
+
+def waits_on(state: dict | None, node_id: str, attempt: int) -> bool:
+    """Whether the saved state has the node parked in the attempt that started the child."""
+    node = ((state or {}).get("nodes") or {}).get(node_id) or {}
+    return (
+        node.get("status") == NodeState.WAITING
+        and node.get("attempts") == attempt
+        and not node.get("error")
+    )
+
+
+def wake(run_id: int) -> None:
+    """Make a paused run due: the sweep claims it (and a wake-up message says so at once)."""
+    WorkflowRun.objects.filter(pk=run_id).update(wake_at=timezone.now())
+    transaction.on_commit(lambda: dispatch.run_queued(run_id))
 
 
 # ---- database work (sync; called through runtime.db) ---------------------------------------
@@ -332,6 +473,28 @@ def claim_child(child_id: int, owner: str, lease_s: float) -> str | None:
 def free_for(owner: str, now) -> Q:
     """Runs no live worker holds (or that `owner` holds already)."""
     return Q(lease_owner="") | Q(lease_owner=owner) | Q(lease_expires_at__lt=now)
+
+
+def current_children(run_id: int, parked: dict[str, int]) -> dict[str, tuple[int, str]]:
+    """The child each parked node's attempt started: node -> (child id, child status)."""
+    if not parked:
+        return {}
+    rows = WorkflowRun.objects.filter(
+        parent_run_id=run_id, parent_iteration="", parent_node__in=list(parked)
+    ).values_list("parent_node", "parent_attempt", "pk", "status")
+    return {
+        node_id: (child_id, status)
+        for node_id, attempt, child_id, status in rows.order_by("pk")
+        if parked[node_id] == attempt
+    }
+
+
+def unfinished_children(run_id: int) -> list[int]:
+    return list(
+        WorkflowRun.objects.filter(parent_run_id=run_id)
+        .exclude(status__in=RUN_TERMINAL)
+        .values_list("pk", flat=True)
+    )
 
 
 def child_result(child_id: int) -> Any:

@@ -26,7 +26,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from engine.states import NodeState, RunState
-from workflows import runtime
+from workflows import runtime, subworkflows
 from workflows.models import WorkflowRun
 
 logger = logging.getLogger(__name__)
@@ -237,10 +237,13 @@ class RunWorker:
 
     async def _check_stall(self, run_id: int, execution, recorder, stalled: bool) -> bool:
         quiet = time.time() - recorder.last_event_ts
+        # A node following a child run is quiet here because the child does the work (its
+        # events are the child's): it does not make the parent look stalled.
+        following = subworkflows.following_children(run_id)
         running = [
             execution.graph.ids[i]
             for i, record in enumerate(execution.records)
-            if record.status == NodeState.RUNNING
+            if record.status == NodeState.RUNNING and execution.graph.ids[i] not in following
         ]
         if quiet < self.stall_s or not running:
             return False

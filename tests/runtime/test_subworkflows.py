@@ -1,7 +1,8 @@
 """Sub-workflow nodes across real worker processes: the child run's outputs become the node's
 output, failures and the depth limit name the runs, the child is visible in the API, the
-parent's cancellation reaches the child, and a worker killed mid-child leaves one child that
-another worker finishes without re-running what it had done."""
+parent's cancellation reaches the child, a worker killed mid-child leaves one child that
+another worker finishes without re-running what it had done, and a child that parks parks its
+parent (no worker held) until the child's end resumes it."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from django.test import Client
 from tests.runtime.test_worker import workers  # noqa: F401 (fixture)
 from tests.runtime.workers import wait_for
 from workflows import services
-from workflows.models import NodeRun, WorkflowRun
+from workflows.models import NodeRun, RunEvent, WorkflowRun
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow, pytest.mark.timeout(120)]
 
@@ -296,33 +297,168 @@ def test_cancelling_the_parent_cancels_the_child(user, workers):  # noqa: F811
     assert child.lease_owner == ""
 
 
-def test_a_child_waiting_for_approval_keeps_the_parent_waiting_until_decided(user, workers):  # noqa: F811
+def asking_child() -> dict:
+    """Asks before doubling its input; a rejection fails it."""
+    return {
+        "version": 1,
+        "name": "asking child",
+        "inputs": {"n": {"type": "number", "default": 1}},
+        "nodes": [
+            {"id": "prepare", "type": "transform", "config": {"output": "{{ inputs.n }}"}},
+            {"id": "ask", "type": "approval", "config": {"prompt": "double it?"}},
+            {"id": "doubled", "type": "output", "config": {"value": "{{ prepare * 2 }}"}},
+            {"id": "refuse", "type": "error", "config": {"message": "not approved"}},
+        ],
+        "edges": [
+            {"id": "e0", "source": "prepare", "target": "ask"},
+            {"id": "e1", "source": "ask", "source_handle": "approved", "target": "doubled"},
+            {"id": "e2", "source": "ask", "source_handle": "rejected", "target": "refuse"},
+        ],
+    }
+
+
+def parked(run_id: int) -> tuple[WorkflowRun, WorkflowRun]:
+    """The parent once it parked on its paused child (no lease held by anyone), and the child."""
+
+    def both() -> bool:
+        kids = children(run_id)
+        run = WorkflowRun.objects.get(pk=run_id)
+        return (
+            len(kids) == 1
+            and kids[0].status == "paused"
+            and kids[0].lease_owner == ""
+            and run.status == "paused"
+            and run.lease_owner == ""
+        )
+
+    wait_for(both)
+    return WorkflowRun.objects.get(pk=run_id), children(run_id)[0]
+
+
+def api(user) -> Client:
+    client = Client()
+    client.force_login(user)
+    return client
+
+
+def decide(user, child_id: int, approved: bool):
+    url = f"/api/runs/{child_id}/nodes/ask/approve/"
+    return api(user).post(url, {"approved": approved}, content_type="application/json")
+
+
+def attempts(run_id: int, node_id: str) -> list[tuple[int, str]]:
+    rows = NodeRun.objects.filter(run_id=run_id, node_id=node_id).order_by("attempt")
+    return [(row.attempt, row.status) for row in rows]
+
+
+def test_a_paused_child_parks_the_parent_and_its_approval_resumes_both_after_a_restart(
+    user,
+    workers,  # noqa: F811
+):
+    first = workers()
+    run = start(user, parent_document(save(user, asking_child())))
+    run, child = parked(run.pk)
+    assert run.wake_at is None and run.finished_at is None
+    assert run.state["nodes"]["call"]["status"] == "waiting"
+    assert run.state["nodes"]["call"]["wait"]["kind"] == "subworkflow"
+    assert run.state["nodes"]["call"]["wait"]["data"] == {"run": child.pk}
+    assert attempts(run.pk, "call") == [(1, "waiting")]
+    first.kill()  # every worker: only durable state can resume the parent
     workers()
+    assert decide(user, child.pk, True).status_code == 200
+    child = ended(child.pk)
+    run = ended(run.pk)
+    assert (child.status, run.status) == ("succeeded", "succeeded"), (child.error, run.error)
+    assert run.outputs == {"result": {"doubled": 42}}
+    assert [c.pk for c in children(run.pk)] == [child.pk]
+    assert attempts(run.pk, "first") == [(1, "succeeded")]
+    assert attempts(run.pk, "call") == [(1, "succeeded")]  # the parked attempt, continued
+    assert attempts(child.pk, "prepare") == [(1, "succeeded")]
+    assert node_row(run.pk, "call").output == {"doubled": 42}
+    assert node_row(run.pk, "result").output == {"doubled": 42}
+    logs = [
+        event.payload["message"]
+        for event in RunEvent.objects.filter(run=run, type="node.log", payload__node="call")
+    ]
+    assert f"sub-workflow run {child.pk} paused: this run waits for it without a worker" in logs
+    assert f"continuing sub-workflow run {child.pk}" in logs
+
+
+def test_a_rejected_child_fails_the_parked_parent_node_with_the_child_error(user, workers):  # noqa: F811
+    workers()
+    run = start(user, parent_document(save(user, asking_child())))
+    run, child = parked(run.pk)
+    assert decide(user, child.pk, False).status_code == 200
+    child = ended(child.pk)
+    run = ended(run.pk)
+    assert (child.status, run.status) == ("failed", "failed")
+    error = node_row(run.pk, "call").error
+    assert error == {
+        "message": f"sub-workflow run {child.pk} failed: node refuse failed: not approved",
+        "type": "subworkflow",
+    }
+    assert attempts(run.pk, "call") == [(1, "failed")]
+    assert node_row(run.pk, "result").status == "upstream_failed"
+
+
+def test_cancelling_a_parked_parent_cancels_its_child_first(user, workers):  # noqa: F811
+    workers()
+    run = start(user, parent_document(save(user, asking_child())))
+    run, child = parked(run.pk)
+    client = api(user)
+    response = client.post(f"/api/runs/{run.pk}/resume/", {}, content_type="application/json")
+    assert response.status_code == 409
+    assert f"waits for sub-workflow run {child.pk}" in response.json()["errors"][0]["message"]
+    assert client.post(f"/api/runs/{run.pk}/cancel/").status_code == 200
+    run = ended(run.pk)
+    child = ended(child.pk)
+    assert (run.status, child.status) == ("cancelled", "cancelled")
+    assert (child.finished_at - run.finished_at).total_seconds() <= 0
+    assert node_row(run.pk, "call").status == "cancelled"
+    assert node_row(child.pk, "ask").status == "cancelled"
+    assert run.wake_at is None and child.lease_owner == ""
+
+
+def test_cancelling_a_parked_child_fails_the_parent_node(user, workers):  # noqa: F811
+    workers()
+    run = start(user, parent_document(save(user, asking_child())))
+    run, child = parked(run.pk)
+    assert api(user).post(f"/api/runs/{child.pk}/cancel/").status_code == 200
+    run = ended(run.pk)
+    assert run.status == "failed"
+    assert node_row(run.pk, "call").error == {
+        "message": f"sub-workflow run {child.pk} was cancelled",
+        "type": "subworkflow",
+    }
+
+
+def test_a_parent_following_a_busy_child_is_not_reported_stalled(user, workers):  # noqa: F811
+    workers(SWITCHYARD_STALL_S="1")
     child_id = save(
         user,
         {
             "version": 1,
-            "name": "asking child",
+            "name": "busy child",
             "inputs": {"n": {"type": "number", "default": 1}},
             "nodes": [
-                {"id": "ask", "type": "approval", "config": {"prompt": "double it?"}},
+                {"id": "work", "type": "delay", "config": {"seconds": 3}},
                 {"id": "doubled", "type": "output", "config": {"value": "{{ inputs.n * 2 }}"}},
             ],
-            "edges": [
-                {"id": "e1", "source": "ask", "source_handle": "approved", "target": "doubled"}
-            ],
+            "edges": [{"id": "e1", "source": "work", "target": "doubled"}],
         },
     )
     run = start(user, parent_document(child_id))
-    wait_for(lambda: children(run.pk) and children(run.pk)[0].status == "paused")
-    (child,) = children(run.pk)
-    assert WorkflowRun.objects.get(pk=run.pk).status == "running"
-    client = Client()
-    client.force_login(user)
-    url = f"/api/runs/{child.pk}/nodes/ask/approve/"
-    response = client.post(url, {"approved": True}, content_type="application/json")
-    assert response.status_code == 200, response.content
-    run = ended(run.pk)
+    seen: list = []
+
+    def done() -> bool:
+        current = WorkflowRun.objects.get(pk=run.pk)
+        seen.append(current.stalled_at)
+        return current.status in ENDED and current.lease_owner == ""
+
+    wait_for(done, timeout=30)
+    run = WorkflowRun.objects.get(pk=run.pk)
     assert run.status == "succeeded", run.error
     assert run.outputs == {"result": {"doubled": 42}}
-    assert ended(child.pk).status == "succeeded"
+    assert len(seen) > 20 and not any(seen)
+    warnings = RunEvent.objects.filter(run=run, type="node.log", payload__level="warning")
+    assert not warnings.exists()
