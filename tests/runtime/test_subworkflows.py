@@ -462,3 +462,35 @@ def test_a_parent_following_a_busy_child_is_not_reported_stalled(user, workers):
     assert len(seen) > 20 and not any(seen)
     warnings = RunEvent.objects.filter(run=run, type="node.log", payload__level="warning")
     assert not warnings.exists()
+
+
+def test_a_grandchild_approval_parks_every_level_and_its_end_resumes_them_in_turn(user, workers):  # noqa: F811
+    workers()
+    asking = save(user, asking_child())
+    middle = save(
+        user,
+        {
+            "version": 1,
+            "name": "middle",
+            "inputs": {"n": {"type": "number", "default": 1}},
+            "nodes": [
+                {
+                    "id": "call",
+                    "type": "subworkflow",
+                    "config": {"workflow": asking, "inputs": {"n": "{{ inputs.n }}"}},
+                },
+                {"id": "relay", "type": "output", "config": {"value": "{{ call.doubled }}"}},
+            ],
+            "edges": [{"id": "e1", "source": "call", "target": "relay"}],
+        },
+    )
+    run = start(user, parent_document(middle))
+    run, child = parked(run.pk)
+    child, grandchild = parked(child.pk)
+    assert decide(user, grandchild.pk, True).status_code == 200
+    run = ended(run.pk)
+    assert run.status == "succeeded", run.error
+    assert run.outputs == {"result": {"relay": 42}}
+    assert [ended(r.pk).status for r in (child, grandchild)] == ["succeeded", "succeeded"]
+    assert attempts(run.pk, "call") == [(1, "succeeded")]
+    assert attempts(child.pk, "call") == [(1, "succeeded")]
