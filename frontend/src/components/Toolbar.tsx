@@ -1,9 +1,9 @@
 /** The editor's top bar: name, unsaved indicator, edit tools, Save, Run; in a run: Cancel. */
-import { useReactFlow } from "@xyflow/react";
 import { useState } from "react";
 import { api } from "../api/client";
 import type { SaveState } from "../hooks/useEditorActions";
 import { TERMINAL_RUN_STATES } from "../lib/types";
+import { useFitAll } from "../hooks/useFitAll";
 import { navigate, paths } from "../router";
 import { useCanvas } from "../store/context";
 import { StatusBadge } from "./StatusBadge";
@@ -31,7 +31,7 @@ export function Toolbar({ workflowId, runId, saveState, onSave, onRun, onHistory
     redo: st.redo,
     layout: st.layout,
   }));
-  const flow = useReactFlow();
+  const fitAll = useFitAll();
   const leave = (path: string) => {
     if (!s.dirty || window.confirm("You have unsaved changes. Leave anyway?")) navigate(path);
   };
@@ -60,7 +60,7 @@ export function Toolbar({ workflowId, runId, saveState, onSave, onRun, onHistory
           <button className="icon-button" title="Undo (Ctrl+Z)" disabled={!s.canUndo} onClick={s.undo}>↶</button>
           <button className="icon-button" title="Redo (Ctrl+Shift+Z)" disabled={!s.canRedo} onClick={s.redo}>↷</button>
           <button title="Auto-layout (Shift+L)" onClick={s.layout}>Auto-layout</button>
-          <button title="Fit view (Shift+F)" onClick={() => flow.fitView({ padding: 0.2, duration: 300 })}>Fit</button>
+          <button title="Fit view (Shift+F)" onClick={fitAll}>Fit</button>
           <button data-testid="save-button" title="Save (Ctrl+S)" disabled={saveState === "saving"} onClick={onSave}>
             Save
           </button>

@@ -26,3 +26,16 @@ describe("the opening viewport", () => {
     expect(startViewport(wide, 1200, 800)?.zoom).toBe(START_ZOOM.min);
   });
 });
+
+describe("the whole graph's bounds", () => {
+  it("takes measured sizes, else declared, else estimated ones", async () => {
+    const { graphBounds } = await import("./viewport");
+    expect(graphBounds([])).toBeNull();
+    const bounds = graphBounds([
+      { position: { x: -10, y: 5 }, measured: { width: 100, height: 50 } },
+      { position: { x: 300, y: 400 }, initialWidth: 220, initialHeight: 90 },
+      { position: { x: 0, y: 0 }, width: 480, height: 260 },
+    ]);
+    expect(bounds).toEqual({ x: -10, y: 0, width: 530, height: 490 });
+  });
+});

@@ -8,6 +8,13 @@ import { NODE_HEIGHT, NODE_WIDTH } from "./containers";
 import type { Position as HandleSide } from "@xyflow/react";
 import type { Position } from "./types";
 
+interface Rect {
+  x: number;
+  y: number;
+  width: number;
+  height: number;
+}
+
 export const LARGE_GRAPH = 200;
 /** How many nodes the opening view of a large graph is fitted to, and its zoom range. */
 export const START_NODES = 30;
@@ -103,3 +110,27 @@ export function estimatedHandles(
 export function estimatedHeight(outputs: number): number {
   return Math.max(NODE_HEIGHT, outputs * 26 + 22);
 }
+
+/** The box around every node (absolute positions; a node not measured yet by its estimate). */
+export function graphBounds(nodes: readonly (Placed & { initialWidth?: number; initialHeight?: number; measured?: { width?: number; height?: number } })[]): Rect | null {
+  if (!nodes.length) return null;
+  let minX = Infinity;
+  let minY = Infinity;
+  let maxX = -Infinity;
+  let maxY = -Infinity;
+  for (const n of nodes) {
+    const width = n.measured?.width ?? n.width ?? n.initialWidth ?? NODE_WIDTH;
+    const height = n.measured?.height ?? n.height ?? n.initialHeight ?? NODE_HEIGHT;
+    minX = Math.min(minX, n.position.x);
+    minY = Math.min(minY, n.position.y);
+    maxX = Math.max(maxX, n.position.x + width);
+    maxY = Math.max(maxY, n.position.y + height);
+  }
+  return { x: minX, y: minY, width: maxX - minX, height: maxY - minY };
+}
+
+/**
+ * "Fit" (button and Shift+F) shows the whole graph at once, by its bounds: React Flow's own
+ * `fitView` waits until every node is measured, which a large graph's undrawn nodes never are.
+ */
+export const FIT_ALL = { padding: 0.2, duration: 300 } as const;

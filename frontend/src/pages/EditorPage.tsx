@@ -17,6 +17,7 @@ import { StatusBar } from "../components/StatusBar";
 import { Toolbar } from "../components/Toolbar";
 import { WorkflowSettings } from "../components/WorkflowSettings";
 import { useEditorActions, useLiveValidation, useUnsavedWarning } from "../hooks/useEditorActions";
+import { useFitAll } from "../hooks/useFitAll";
 import { useRunEvents } from "../hooks/useRunEvents";
 import { useShortcuts } from "../hooks/useShortcuts";
 import { waitingApproval } from "../lib/approval";
@@ -55,6 +56,7 @@ function Editor({ workflowId, runId }: Props) {
   const [menu, setMenu] = useState<NodeMenuAt | null>(null);
   const openMenu = useCallback((node: string, x: number, y: number) => setMenu({ node, x, y }), []);
   const actions = useEditorActions(workflowId);
+  const fitAll = useFitAll();
   const socket = useRunEvents(loaded ? runId : null);
   const report = useRunReport(runId);
   const { inputs, selectedIds, inspecting, notice, inRun } = useCanvas((s) => ({
@@ -113,7 +115,7 @@ function Editor({ workflowId, runId }: Props) {
     copy: () => state().copySelection(),
     paste: () => runId === null && state().paste(),
     layout: () => runId === null && state().layout(),
-    fit: () => flow.fitView({ padding: 0.2, duration: 300 }),
+    fit: fitAll,
     run: startRun,
     help: () => setOverlay("help"),
   });
