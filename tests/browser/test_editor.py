@@ -176,3 +176,48 @@ def test_undo_and_redo_a_dropped_node(page, canvas_user):
     page.keyboard.press("Control+Shift+z")
     node(page, "delay").wait_for()
     assert statuses(page) == {"delay": "idle"}
+
+
+def test_a_large_graph_opens_on_its_start_and_fit_draws_every_node_and_edge(page, canvas_user):
+    count = 260
+    nodes = [
+        {
+            "id": f"n{i}",
+            "type": "transform",
+            "config": {"output": i},
+            "position": {"x": 260 * (i % 20), "y": 160 * (i // 20)},
+        }
+        for i in range(count)
+    ]
+    edges = [{"id": f"e{i}", "source": f"n{i - 1}", "target": f"n{i}"} for i in range(1, count)]
+    workflow = create_workflow(canvas_user, "Large", nodes, edges)
+    login(page, "carol", PASSWORD)
+    open_editor(page, workflow.pk)
+    node(page, "n0").wait_for()
+    drawn = page.locator("[data-node-id]").count()
+    assert 0 < drawn < count / 2  # only what is in view
+    assert 0.5 <= node(page, "n0").bounding_box()["width"] / 220 <= 1  # readable
+
+    page.keyboard.press("Shift+F")
+    page.wait_for_function(
+        "n => document.querySelectorAll('[data-node-id]').length === n", arg=count
+    )
+    page.wait_for_function(
+        "n => document.querySelectorAll('.react-flow__edge').length === n", arg=count - 1
+    )
+    # an edge drawn to a node measured late ends at that node's measured input handle
+    path = page.locator(".react-flow__edge[data-id='e259'] path").first.get_attribute("d")
+    end_x, end_y = (float(v) for v in re.findall(r"-?[\d.]+", path)[-2:])
+    handle = page.locator(".react-flow__handle.target[data-nodeid='n259']").bounding_box()
+    origin = page.locator(".react-flow").bounding_box()
+    transform = page.locator(".react-flow__viewport").evaluate("e => e.style.transform")
+    tx, ty, zoom = (float(v) for v in re.findall(r"-?[\d.]+", transform))
+    handle_x = (handle["x"] - origin["x"] - tx) / zoom  # a left handle's edge
+    handle_y = (handle["y"] + handle["height"] / 2 - origin["y"] - ty) / zoom
+    assert abs(end_x - handle_x) < 4 and abs(end_y - handle_y) < 4, (
+        end_x,
+        end_y,
+        handle_x,
+        handle_y,
+    )
+    page.screenshot(path=str(ARTIFACTS / "large-graph-fit.png"))

@@ -74,8 +74,9 @@ export const Canvas = memo(function Canvas({ onNodeMenu }: { onNodeMenu?: (node:
     },
     [onNodeMenu],
   );
-  const run = s.run;
-  const nodeColor = useCallback((n: CanvasNode) => miniMapColor(n, run), [run]);
+  // the minimap redraws every node when its colours change: during a burst, twice a second
+  const mapRun = useThrottled(s.run, MINIMAP_EVERY_MS);
+  const nodeColor = useCallback((n: CanvasNode) => miniMapColor(n, mapRun), [mapRun]);
 
   return (
     <div className="canvas" data-testid="canvas" data-large-graph={large || undefined} onDragOver={allowDrop} onDrop={onDrop} ref={wrapper}>
@@ -113,6 +114,23 @@ export const Canvas = memo(function Canvas({ onNodeMenu }: { onNodeMenu?: (node:
 });
 
 const FIT_VIEW = { padding: 0.2, maxZoom: 1.2 };
+const MINIMAP_EVERY_MS = 500;
+
+/** `value`, changing at most once per `ms` (the last change always comes through). */
+function useThrottled<T>(value: T, ms: number): T {
+  const [shown, setShown] = useState(value);
+  const last = useRef(0);
+  useEffect(() => {
+    if (value === shown) return;
+    const wait = Math.max(0, last.current + ms - Date.now());
+    const timer = window.setTimeout(() => {
+      last.current = Date.now();
+      setShown(() => value);
+    }, wait);
+    return () => window.clearTimeout(timer);
+  }, [value, shown, ms]);
+  return shown;
+}
 
 /**
  * The viewport the canvas opens at, known before React Flow first draws (so a large graph never

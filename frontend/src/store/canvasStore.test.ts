@@ -309,3 +309,44 @@ describe("containers in the store", () => {
     expect(added[0].position).not.toEqual(added[1].position);
   });
 });
+
+describe("large graphs", () => {
+  const big: SavedWorkflow = {
+    ...saved,
+    nodes: Array.from({ length: 250 }, (_, i) => ({ id: `n${i}`, type: "transform", position: { x: 200 * (i % 25), y: 120 * Math.floor(i / 25) } })),
+    edges: [],
+  };
+
+  it("gives unmeasured nodes size and handle estimates, dropped once measured and never saved", () => {
+    const store = createCanvasStore();
+    store.getState().load(big);
+    const first = store.getState().nodes[0];
+    expect(first).toMatchObject({ initialWidth: 220 });
+    expect(first.handles?.map((h) => `${h.type}:${h.id}`)).toEqual(["target:in", "source:out", "source:error"]);
+    store.getState().onNodesChange([{ id: "n0", type: "dimensions", dimensions: { width: 220, height: 90 } }]);
+    const measured = store.getState().nodes[0];
+    expect(measured.handles).toBeUndefined();
+    expect(measured.initialWidth).toBeUndefined();
+    expect(store.getState().nodes[1].handles).toBeDefined();
+    const { id: _i, revision: _r, valid: _v, errors: _e, ...doc } = big;
+    expect(store.getState().document()).toEqual(doc);
+  });
+
+  it("does not bring estimates back on undo for a node measured since", () => {
+    const store = createCanvasStore();
+    store.getState().load(big);
+    store.getState().updateNode("n5", { name: "Five" });
+    store.getState().onNodesChange([{ id: "n1", type: "dimensions", dimensions: { width: 220, height: 90 } }]);
+    store.getState().undo();
+    const n1 = store.getState().nodes.find((n) => n.id === "n1")!;
+    expect(n1.handles).toBeUndefined();
+    expect(n1.measured).toEqual({ width: 220, height: 90 });
+    expect(store.getState().nodes.find((n) => n.id === "n2")!.handles).toBeDefined();
+  });
+
+  it("leaves a small graph's nodes as they are", () => {
+    const store = createCanvasStore();
+    store.getState().load(saved);
+    expect(store.getState().nodes[0].handles).toBeUndefined();
+  });
+});

@@ -117,7 +117,7 @@ export function createCanvasStore(initial: Partial<CanvasState> = {}) {
       });
     };
     const restore = (target: Snapshot, history: History<Snapshot>) =>
-      set({ ...target, history, dirty: true, lastEditKey: null });
+      set({ ...target, nodes: keepMeasured(target.nodes, get().nodes), history, dirty: true, lastEditKey: null });
 
     return {
       ...initialState(),
@@ -468,6 +468,22 @@ function withoutEstimates(nodes: CanvasNode[], measured: ReadonlySet<string>): C
     if (!measured.has(n.id) || !n.handles) return n;
     const { handles: _h, initialWidth: _w, initialHeight: _ht, ...rest } = n;
     return rest;
+  });
+}
+
+/**
+ * Nodes of an undo/redo snapshot taken before they were measured must not bring their estimates
+ * back (React Flow would take the estimated handles over the measured ones): they take the
+ * measurement the canvas has now.
+ */
+function keepMeasured(nodes: CanvasNode[], current: CanvasNode[]): CanvasNode[] {
+  if (!nodes.some((n) => n.handles)) return nodes;
+  const now = new Map(current.map((n) => [n.id, n]));
+  return nodes.map((n) => {
+    const measured = now.get(n.id)?.measured;
+    if (!n.handles || !measured || now.get(n.id)?.handles) return n;
+    const { handles: _h, initialWidth: _w, initialHeight: _ht, ...rest } = n;
+    return { ...rest, measured };
   });
 }
 
