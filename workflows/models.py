@@ -185,6 +185,9 @@ class NodeRun(models.Model):
     handled = models.BooleanField(default=False)
     reason = models.TextField(blank=True, default="")
     handles = models.JSONField(default=list, blank=True, help_text="Output handles chosen.")
+    wait = models.JSONField(
+        null=True, blank=True, help_text="While waiting: {kind, wake_at, data} (approval, delay)."
+    )
 
     class Meta:
         ordering = ["run", "iteration", "node_id", "attempt"]

@@ -50,6 +50,7 @@ NODE_RUN_FIELDS = (
     "handled",
     "reason",
     "handles",
+    "wait",
 )
 
 
@@ -165,6 +166,7 @@ def snapshot_from_rows(run: WorkflowRun) -> dict[str, Any] | None:
             "handled": row.handled,
             "handles": list(row.handles or ()),
             "reason": row.reason or None,
+            "wait": row.wait if row.status == NodeState.WAITING else None,
         }
     nodes = by_path.pop("", {})
     iterations = iterations_from_rows(by_path)
@@ -337,6 +339,13 @@ class RunRecorder:
         if record is not None and record.attempts == attempt and "started_at" in row:
             row["input"] = record.input
 
+    def _wait(self, key: tuple[str, str, int], row: dict[str, Any]) -> None:
+        """What a waiting node waits for, so a worker that takes the run over from its rows
+        can still approve or wake it."""
+        record = self.execution and self.execution.record_of(key[0], key[1])
+        if record is not None and record.status == NodeState.WAITING:
+            row["wait"] = record.wait
+
     def _settled_fields(self, node_id: str, iteration: str, row: dict[str, Any]) -> None:
         """Fill what events do not carry (full output, chosen handles, reason) from the
         engine's record, when the row is that node's final word."""
@@ -363,6 +372,8 @@ class RunRecorder:
                 self._input(key, row)
             if row["status"] in NODE_TERMINAL:
                 self._settled_fields(key[0], key[1], row)
+            elif row["status"] == NodeState.WAITING:
+                self._wait(key, row)
             rows.append((key, dict(row)))
         self.dirty = set()
         run_fields, self.run_fields = self.run_fields, {}
@@ -467,20 +478,25 @@ ev AS (
 ),
 nr AS (
   INSERT INTO workflows_noderun (run_id, node_id, iteration, attempt, status, started_at,
-    finished_at, input, output, error, duration_ms, handled, reason, handles)
+    finished_at, input, output, error, duration_ms, handled, reason, handles, wait)
   SELECT n.run_id, n.node_id, n.iteration, n.attempt, n.status, n.started_at, n.finished_at,
     n.input, n.output, n.error, n.duration_ms, COALESCE(n.handled, false),
-    COALESCE(n.reason, ''), COALESCE(n.handles, '[]'::jsonb)
+    COALESCE(n.reason, ''), COALESCE(n.handles, '[]'::jsonb), n.wait
   FROM jsonb_to_recordset(%(rows)s::jsonb) AS n(
     run_id bigint, node_id text, iteration text, attempt integer, status text,
     started_at timestamptz, finished_at timestamptz, input jsonb, output jsonb, error jsonb,
-    duration_ms integer, handled boolean, reason text, handles jsonb)
+    duration_ms integer, handled boolean, reason text, handles jsonb, wait jsonb)
   JOIN fence ON fence.id = n.run_id
   ON CONFLICT (run_id, node_id, iteration, attempt) DO UPDATE SET
-    status = EXCLUDED.status, started_at = EXCLUDED.started_at, input = EXCLUDED.input,
+    status = EXCLUDED.status, input = EXCLUDED.input, wait = EXCLUDED.wait,
+    -- an attempt continued after a park keeps its first start, and its duration spans both
+    started_at = COALESCE(workflows_noderun.started_at, EXCLUDED.started_at),
+    duration_ms = CASE
+      WHEN workflows_noderun.started_at < EXCLUDED.started_at AND EXCLUDED.finished_at IS NOT NULL
+      THEN (extract(epoch FROM EXCLUDED.finished_at - workflows_noderun.started_at) * 1000)::int
+      ELSE EXCLUDED.duration_ms END,
     finished_at = EXCLUDED.finished_at, output = EXCLUDED.output, error = EXCLUDED.error,
-    duration_ms = EXCLUDED.duration_ms, handled = EXCLUDED.handled,
-    reason = EXCLUDED.reason, handles = EXCLUDED.handles
+    handled = EXCLUDED.handled, reason = EXCLUDED.reason, handles = EXCLUDED.handles
 )
 SELECT fence.id FROM fence, cfg
 """

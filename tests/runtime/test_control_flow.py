@@ -327,3 +327,27 @@ def test_an_edited_config_survives_a_worker_killed_during_the_retry(user, worker
     assert done.status == "succeeded", done.error  # the takeover ran the edited config
     assert [r.status for r in rows(run.pk, "nap")] == ["waiting", "failed", "succeeded"]
     assert rows(run.pk, "nap")[1].error["type"] == "worker_lost"
+
+
+def test_an_approval_waiting_beside_a_running_branch_survives_a_takeover(user, workers):  # noqa: F811
+    """The run is still running (a slow branch) while `ask` waits; the worker dies; the one
+    that takes the run over from its rows still knows what `ask` waits for."""
+    document = {
+        **APPROVAL,
+        "nodes": [*APPROVAL["nodes"], {"id": "slow", "type": "delay", "config": {"seconds": 2}}],
+        "edges": [*APPROVAL["edges"], {"id": "e4", "source": "before", "target": "slow"}],
+    }
+    first = workers()
+    run = start_run(user, document)
+    wait_for(lambda: [r.status for r in rows(run.pk, "ask")] == ["waiting"])
+    assert rows(run.pk, "ask")[0].wait["kind"] == "approval"
+    assert status_of(run.pk) == "running"
+    first.kill()
+    workers()
+    wait_for(lambda: status_of(run.pk) == "paused", timeout=30)
+    response = approve(user, run.pk, {"approved": True, "data": {"ok": 2}})
+    assert response.status_code == 200, response.content
+    wait_for(lambda: status_of(run.pk) == "succeeded")
+    assert [r.status for r in rows(run.pk, "slow")] == ["failed", "succeeded"]  # in flight twice
+    assert len(rows(run.pk, "before")) == 1
+    assert rows(run.pk, "yes")[0].output == {"ok": 2}

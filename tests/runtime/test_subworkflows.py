@@ -374,7 +374,12 @@ def test_a_paused_child_parks_the_parent_and_its_approval_resumes_both_after_a_r
     assert attempts(run.pk, "first") == [(1, "succeeded")]
     assert attempts(run.pk, "call") == [(1, "succeeded")]  # the parked attempt, continued
     assert attempts(child.pk, "prepare") == [(1, "succeeded")]
-    assert node_row(run.pk, "call").output == {"doubled": 42}
+    call = node_row(run.pk, "call")
+    assert call.output == {"doubled": 42}
+    # The continued attempt keeps its first start, before the child even paused.
+    assert call.started_at < child.started_at < child.finished_at <= call.finished_at
+    span = (call.finished_at - call.started_at).total_seconds() * 1000
+    assert abs(call.duration_ms - span) <= 2
     assert node_row(run.pk, "result").output == {"doubled": 42}
     logs = [
         event.payload["message"]
