@@ -252,20 +252,52 @@ function useRunTimeline(report: RunReport | null): RunTimeline | null {
   return timeline;
 }
 
-/** The shown run's report (full values, every attempt), refetched as its nodes change. */
+/**
+ * The shown run's report (full values, every attempt), refetched as its events arrive: at most
+ * once a second while it runs, and once when it ends. Read through a store subscription, so the
+ * editor does not re-render for every applied event.
+ */
 function useRunReport(runId: number | null) {
+  const store = useCanvasApi();
   const [data, setData] = useState<RunReport | null>(null);
-  const { status, lastSeq } = useCanvas((s) => ({ status: s.run?.status ?? null, lastSeq: s.run?.lastSeq ?? 0 }));
-  const finished = status !== null && TERMINAL_RUN_STATES.has(status);
-  const bucket = finished ? "final" : Math.floor(lastSeq / 10);
   useEffect(() => {
-    if (runId === null) return setData(null);
+    setData(null);
+    if (runId === null) return;
     let current = true;
-    const timer = window.setTimeout(() => api.getRun(runId).then((r) => current && setData(r), () => undefined), 150);
+    let timer: number | undefined;
+    let lastFetch = 0;
+    let fetchedFinal = false;
+    const fetchReport = () => {
+      timer = undefined;
+      lastFetch = Date.now();
+      api.getRun(runId).then((r) => current && setData(r), () => undefined);
+    };
+    const schedule = (finished: boolean) => {
+      if (finished) {
+        if (fetchedFinal) return;
+        fetchedFinal = true;
+        window.clearTimeout(timer);
+        timer = window.setTimeout(fetchReport, REPORT_SETTLE_MS);
+        return;
+      }
+      fetchedFinal = false; // running again (a retry, a resume): it will end again
+      if (timer !== undefined) return;
+      timer = window.setTimeout(fetchReport, Math.max(REPORT_SETTLE_MS, lastFetch + REPORT_EVERY_MS - Date.now()));
+    };
+    schedule(false);
+    const unsubscribe = store.subscribe((state, previous) => {
+      const run = state.run;
+      if (!run || (run.lastSeq === previous.run?.lastSeq && run.status === previous.run?.status)) return;
+      schedule(run.status !== null && TERMINAL_RUN_STATES.has(run.status));
+    });
     return () => {
       current = false;
+      unsubscribe();
       window.clearTimeout(timer);
     };
-  }, [runId, bucket, status]);
+  }, [runId, store]);
   return { data };
 }
+
+const REPORT_SETTLE_MS = 150;
+const REPORT_EVERY_MS = 1000;
