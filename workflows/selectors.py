@@ -106,6 +106,7 @@ def run_report(*, run: WorkflowRun) -> dict[str, Any]:
         "from_node": run.from_node or None,
         "source_run": run.source_run_id,
         "parent_run": run.parent_run_id,
+        "parent_workflow": parent_workflow(run),
         "parent_node": run.parent_node or None,
         "child_runs": child_runs(run=run),
         "edits": run.document.get("edits", []),
@@ -117,14 +118,21 @@ def run_report(*, run: WorkflowRun) -> dict[str, Any]:
     return with_dry_run_plan(report) if run.mode == "dry_run" else report
 
 
+def parent_workflow(run: WorkflowRun) -> int | None:
+    if run.parent_run_id is None:
+        return None
+    return WorkflowRun.objects.values_list("workflow_id", flat=True).get(pk=run.parent_run_id)
+
+
 def child_runs(*, run: WorkflowRun) -> list[dict[str, Any]]:
     """The sub-workflow runs this run started, oldest first."""
     rows = run.child_runs.order_by("pk").values(
-        "id", "parent_node", "parent_iteration", "parent_attempt", "status"
+        "id", "workflow_id", "parent_node", "parent_iteration", "parent_attempt", "status"
     )
     return [
         {
             "id": row["id"],
+            "workflow": row["workflow_id"],
             "node": row["parent_node"],
             "iteration": row["parent_iteration"] or None,
             "attempt": row["parent_attempt"],

@@ -501,9 +501,11 @@ class RunSerializer(serializers.Serializer):
     from_node = serializers.CharField(allow_null=True)
     source_run = serializers.IntegerField(allow_null=True)
     parent_run = serializers.IntegerField(allow_null=True, help_text="set on sub-workflow runs")
+    parent_workflow = serializers.IntegerField(allow_null=True, help_text="the parent run's")
     parent_node = serializers.CharField(allow_null=True)
     child_runs = serializers.ListField(
-        child=serializers.DictField(), help_text="sub-workflow runs: id, node, iteration, status"
+        child=serializers.DictField(),
+        help_text="sub-workflow runs: id, workflow, node, iteration, attempt, status",
     )
     edits = serializers.ListField(
         child=serializers.DictField(),

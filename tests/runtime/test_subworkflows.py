@@ -98,10 +98,19 @@ def test_child_run_outputs_become_the_node_output_and_the_child_is_in_the_api(us
     client.force_login(user)
     body = client.get(f"/api/runs/{child.pk}/").json()
     assert (body["parent_run"], body["parent_node"]) == (run.pk, "call")
+    assert body["parent_workflow"] == run.workflow_id
     assert body["trigger"] == "subworkflow"
     parent_body = client.get(f"/api/runs/{run.pk}/").json()
+    assert parent_body["parent_workflow"] is None
     assert parent_body["child_runs"] == [
-        {"id": child.pk, "node": "call", "iteration": None, "attempt": 1, "status": "succeeded"}
+        {
+            "id": child.pk,
+            "workflow": child_id,
+            "node": "call",
+            "iteration": None,
+            "attempt": 1,
+            "status": "succeeded",
+        }
     ]
     listed = client.get(f"/api/runs/?workflow={child_id}").json()["results"]
     assert [(r["id"], r["parent_run"]) for r in listed] == [(child.pk, run.pk)]
