@@ -122,6 +122,16 @@ class RunConsumer(JsonConsumer):
         await self.send_json(event)
         self.last_seq = event["seq"]
 
+    async def dispatch(self, message: dict) -> None:
+        # Channels closes stale database connections in a worker thread before every handler:
+        # a thread hop per live message, the largest cost on the streaming path. Live events
+        # touch the database only to fill a gap, through database_sync_to_async, which closes
+        # its own connections.
+        if message["type"] == "run.events":
+            await self.run_events(message)
+        else:
+            await super().dispatch(message)
+
     async def run_events(self, message: dict) -> None:
         """Live events from the runtime, sent after the transaction that wrote them."""
         for event in message["events"]:
