@@ -613,6 +613,47 @@ def _conninfo() -> dict[str, Any]:
 # ---- publishing ----------------------------------------------------------------------
 
 
+class LiveSender:
+    """Sends each run's events to its group `run-<id>` on the live layer.
+
+    The Redis pub/sub layer sends one PUBLISH at a time and waits for each reply; with many
+    runs in flight that queues up. On that layer (one Redis host) all runs' messages of a round
+    go out in one pipelined round trip, on the channel names and in the encoding the layer's
+    consumers read. Any other layer gets a `group_send` per run, concurrently."""
+
+    def __init__(self, layer) -> None:
+        self.layer = layer
+        self.redis = None
+        config = settings.CHANNEL_LAYERS.get(live.LAYER, {}).get("CONFIG", {})
+        hosts = config.get("hosts") or []
+        if type(layer).__name__ == "RedisPubSubChannelLayer" and len(hosts) == 1:
+            from channels_redis.utils import create_pool
+            from redis import asyncio as aioredis
+
+            self.redis = aioredis.Redis(connection_pool=create_pool(hosts[0]))
+            self.prefix = config.get("prefix", "asgi")
+
+    async def send(self, events_by_run: dict[int, list[dict]]) -> None:
+        messages = {
+            live.run_group(run_id): {"type": "run.events", "events": events}
+            for run_id, events in events_by_run.items()
+        }
+        if self.redis is None:
+            await asyncio.gather(
+                *(self.layer.group_send(group, message) for group, message in messages.items())
+            )
+            return
+        async with self.redis.pipeline(transaction=False) as pipe:
+            for group, message in messages.items():
+                pipe.publish(f"{self.prefix}__group__{group}", self.layer.serialize(message))
+            await pipe.execute()
+
+    async def close(self) -> None:
+        if self.redis is not None:
+            await self.redis.aclose()
+            self.redis = None
+
+
 class Publisher:
     """Sends committed events to each run's group, off the engine's path.
 
@@ -622,7 +663,7 @@ class Publisher:
     def __init__(self, loop: asyncio.AbstractEventLoop | None = None) -> None:
         self.loop = loop or asyncio.get_running_loop()
         self.queue: asyncio.Queue = asyncio.Queue()
-        self.layer = get_channel_layer(live.LAYER)
+        self.sender = LiveSender(get_channel_layer(live.LAYER))
         self.task = self.loop.create_task(self._send_forever())
         self.waiting: list[tuple[Batch, asyncio.Future]] = []
         self.has_work = asyncio.Event()
@@ -672,9 +713,14 @@ class Publisher:
         self.queue.put_nowait((run_id, events))
 
     async def _send_forever(self) -> None:
+        try:
+            await self._send_loop()
+        finally:
+            await self.sender.close()
+
+    async def _send_loop(self) -> None:
         """Hand committed events to the channel layer. Whatever queued up meanwhile is merged
-        into one message per run (in seq order) and the runs are sent concurrently: a group
-        send costs a few Redis round trips, so one at a time would fall behind many runs."""
+        into one message per run (in seq order), and all of them go out together."""
         while True:
             items = [await self.queue.get()]
             while not self.queue.empty():
@@ -683,22 +729,14 @@ class Publisher:
             for run_id, events in items:
                 by_run.setdefault(run_id, []).extend(events)
             try:
-                await asyncio.gather(
-                    *(self._send(run_id, events) for run_id, events in by_run.items())
-                )
+                await self.sender.send(by_run)
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                logger.warning("live events of runs %s not sent: %s", sorted(by_run), exc)
             finally:
                 for _ in items:
                     self.queue.task_done()
-
-    async def _send(self, run_id: int, events: list[dict]) -> None:
-        try:
-            await self.layer.group_send(
-                live.run_group(run_id), {"type": "run.events", "events": events}
-            )
-        except asyncio.CancelledError:
-            raise
-        except Exception as exc:
-            logger.warning("live events of run %s not sent: %s", run_id, exc)
 
     async def drain(self) -> None:
         """Wait (at most 5 s) until everything queued was handed to the channel layer."""
