@@ -156,13 +156,33 @@ def test_a_sub_workflow_node_opens_its_child_run_and_the_child_links_back(page, 
     # the API's shape, as the canvas reads it
     report = page.evaluate(f"fetch('/api/runs/{parent_run.pk}/').then(r => r.json())")
     assert report["child_runs"] == [
-        {"id": child_run.pk, "node": "call", "iteration": None, "attempt": 1, "status": "succeeded"}
+        {
+            "id": child_run.pk,
+            "workflow": child.pk,
+            "node": "call",
+            "iteration": None,
+            "attempt": 1,
+            "status": "succeeded",
+        }
     ]
+    child_report = page.evaluate(f"fetch('/api/runs/{child_run.pk}/').then(r => r.json())")
+    assert (child_report["parent_run"], child_report["parent_workflow"]) == (parent_run.pk, parent.pk)
+
+    # the links come straight from the reports: no run is looked up for its workflow
+    looked_up = []
+    page.on(
+        "request",
+        lambda r: looked_up.append(r.url)
+        if re.search(rf"/api/runs/{child_run.pk}/$", r.url)
+        else None,
+    )
 
     link = inspect(page, "call").locator(
         f"[data-testid=child-run-link][data-run-id='{child_run.pk}'][data-ready=true]"
     )
     link.wait_for()
+    assert link.get_attribute("href") == f"/workflows/{child.pk}/runs/{child_run.pk}/"
+    assert looked_up == []
     link.click()
     page.wait_for_url(re.compile(rf"/workflows/{child.pk}/runs/{child_run.pk}/$"))
     assert wait_for_run_end(page) == "succeeded"
@@ -182,3 +202,47 @@ def test_a_sub_workflow_node_opens_its_child_run_and_the_child_links_back(page, 
     page.wait_for_function(
         "() => document.querySelector(\"[data-node-id='call']\")?.dataset.status === 'succeeded'"
     )
+
+
+APPROVING_CHILD = {
+    "version": 1,
+    "name": "Child: approve",
+    "inputs": {"n": {"type": "number", "default": 1}},
+    "nodes": [
+        {"id": "ok", "type": "approval", "config": {"prompt": "Go on?"}},
+        {"id": "done", "type": "transform", "config": {"output": 1}, "position": at(300, 0)},
+    ],
+    "edges": [{"id": "e1", "source": "ok", "source_handle": "approved", "target": "done"}],
+}
+
+
+def test_a_node_waiting_for_its_child_run_names_it_and_links_to_it(page, canvas_user):
+    child = services.workflow_create(owner=canvas_user, source=APPROVING_CHILD)
+    assert child.valid, child.errors
+    parent = services.workflow_create(owner=canvas_user, source=parent_document(child.pk))
+    assert parent.valid, parent.errors
+    login(page, "carol", PASSWORD)
+    open_editor(page, parent.pk)
+    page.click("[data-testid=run-button]")
+    page.wait_for_url(re.compile(rf"/workflows/{parent.pk}/runs/\d+/$"))
+
+    # the parent parks with `call` waiting for the child, which waits at its approval
+    label = node(page, "call").locator("[data-testid=node-wait-link][data-ready=true]")
+    label.wait_for(timeout=30_000)
+    child_run = WorkflowRun.objects.get(workflow=child)
+    assert label.inner_text() == f"waiting for run #{child_run.pk}"
+    assert node(page, "call").get_attribute("data-status") == "waiting"
+    assert node(page, "call").get_attribute("data-wait") == "subworkflow"
+    # no approval dialog on the parent: it does not wait for a decision
+    assert page.locator("[data-testid=approval-dialog]").count() == 0
+    panel = inspect(page, "call")
+    assert f"run #{child_run.pk}" in panel.locator("[data-testid=subworkflow-wait]").inner_text()
+    assert panel.locator("[data-testid=approval-prompt]").count() == 0
+
+    label.click()
+    page.wait_for_url(re.compile(rf"/workflows/{child.pk}/runs/{child_run.pk}/$"))
+    # the child's approval node keeps its dialog
+    dialog = page.locator("[data-testid=approval-dialog]")
+    dialog.wait_for(timeout=20_000)
+    assert "Go on?" in dialog.locator("[data-testid=approval-text]").inner_text()
+    assert node(page, "ok").get_attribute("data-wait") is None

@@ -8,7 +8,10 @@ import { iterationLabel, shownNodeView } from "../lib/iterations";
 import { inputHandles, outputHandles } from "../lib/nodeTypes";
 import { NODE_STATE_LOOK, problemCount } from "../lib/status";
 import { formatDuration } from "../lib/timeline";
+import { subworkflowWait, waitLabel } from "../lib/subworkflows";
+import type { CanvasStore } from "../store/canvasStore";
 import { useCanvas } from "../store/context";
+import { RunLink } from "./RunLink";
 import { TypeIcon } from "./TypeIcon";
 
 function useNodeLook(id: string, type: string, parent: string | null | undefined) {
@@ -22,13 +25,32 @@ function useNodeLook(id: string, type: string, parent: string | null | undefined
       progress: s.run?.progress[id] ?? null,
       inRun: s.run !== null,
       problems: problemCount(s.problems, id),
+      ...waitingFor(s, id, shown?.view?.status, shown?.iteration),
     };
   });
 }
 
+/** The child run a waiting node waits for (from the report, which names it), as primitives. */
+function waitingFor(s: CanvasStore, id: string, status: string | undefined, iteration: string | null | undefined) {
+  if (status !== "waiting" || !s.run || s.runReport?.id !== s.run.runId) return { waitRun: null, waitWorkflow: null };
+  const wait = subworkflowWait(s.runReport, id, status, iteration ?? "");
+  return { waitRun: wait?.runId ?? null, waitWorkflow: wait?.workflow ?? null };
+}
+
+/** The state text: "waiting for run #N" (a link to that run) for a node waiting for a child run. */
+function StateLabel({ label, waitRun, waitWorkflow }: { label: string; waitRun: number | null; waitWorkflow: number | null }) {
+  if (waitRun === null) return <span>{label}</span>;
+  const target = { runId: waitRun, workflow: waitWorkflow };
+  return (
+    <RunLink target={target} testId="node-wait-link" className="nodrag nopan wf-node-wait-link">
+      {waitLabel(target)}
+    </RunLink>
+  );
+}
+
 function BaseNodeView({ id, type, data, selected }: NodeProps<CanvasNode>) {
   const node = data.node;
-  const { info, view, iteration, picked, progress, inRun, problems } = useNodeLook(id, type, node.parent);
+  const { info, view, iteration, picked, progress, inRun, problems, waitRun, waitWorkflow } = useNodeLook(id, type, node.parent);
   const status = inRun ? (view?.status ?? "pending") : "idle";
   const look = inRun ? NODE_STATE_LOOK[view?.status ?? "pending"] : null;
   const outputs = outputHandles(info, node);
@@ -39,6 +61,7 @@ function BaseNodeView({ id, type, data, selected }: NodeProps<CanvasNode>) {
       className={classes.join(" ")}
       data-node-id={id}
       data-status={status}
+      data-wait={waitRun !== null ? "subworkflow" : undefined}
       data-iteration={iteration ?? undefined}
       data-testid="canvas-node"
       style={
@@ -69,7 +92,7 @@ function BaseNodeView({ id, type, data, selected }: NodeProps<CanvasNode>) {
       {look && (
         <div className="wf-node-state" data-testid="node-state">
           <span aria-hidden="true" className={status === "running" ? "spin" : ""}>{look.icon}</span>
-          <span>{look.label}</span>
+          <StateLabel label={look.label} waitRun={waitRun} waitWorkflow={waitWorkflow} />
           {view && view.attempt > 1 && <span className="chip">attempt {view.attempt}</span>}
           {progress && <span className="chip" data-testid="node-progress">{progress.done}/{progress.total ?? "?"}</span>}
           {view?.durationMs != null && <span className="chip">{formatDuration(view.durationMs)}</span>}
@@ -111,7 +134,7 @@ export const BaseNode = memo(BaseNodeView);
  */
 function ContainerNodeView({ id, type, data, selected }: NodeProps<CanvasNode>) {
   const node = data.node;
-  const { info, view, iteration, progress, inRun, problems } = useNodeLook(id, type, node.parent);
+  const { info, view, iteration, progress, inRun, problems, waitRun, waitWorkflow } = useNodeLook(id, type, node.parent);
   const beginResize = useCanvas((st) => st.beginDrag); // one undo step per resize
   const status = inRun ? (view?.status ?? "pending") : "idle";
   const look = inRun ? NODE_STATE_LOOK[view?.status ?? "pending"] : null;
@@ -142,7 +165,7 @@ function ContainerNodeView({ id, type, data, selected }: NodeProps<CanvasNode>) 
         {look && (
           <div className="wf-node-state" data-testid="node-state">
             <span aria-hidden="true" className={status === "running" ? "spin" : ""}>{look.icon}</span>
-            <span>{look.label}</span>
+            <StateLabel label={look.label} waitRun={waitRun} waitWorkflow={waitWorkflow} />
             {progress && <span className="chip" data-testid="node-progress" title="iterations done / total">{progress.done}/{progress.total ?? "?"}</span>}
             {view?.durationMs != null && <span className="chip">{formatDuration(view.durationMs)}</span>}
             {iteration && <span className="chip">{iterationLabel(iteration)}</span>}

@@ -3,11 +3,11 @@
 import { useState } from "react";
 import { containerIterations, iterationLabel, iterationRecord, nodeIterations } from "../lib/iterations";
 import type { NodeRunView } from "../lib/runEvents";
-import { childRunsOf } from "../lib/subworkflows";
+import { childRunsOf, subworkflowWait, waitLabel } from "../lib/subworkflows";
 import { formatDuration } from "../lib/timeline";
 import type { NodeError, NodeRunRecord, RunReport } from "../lib/types";
 import { useCanvas } from "../store/context";
-import { ChildRuns } from "./RunLink";
+import { ChildRuns, RunLink } from "./RunLink";
 import { StatusBadge } from "./StatusBadge";
 
 const NO_LOGS: string[] = [];
@@ -100,6 +100,7 @@ function NodeDetails({ nodeId, type, iteration, report, onDecide }: DetailsProps
   const error: NodeError | null = view?.error ?? full?.error ?? record?.error ?? null;
   const reason = view?.reason ?? full?.reason ?? record?.reason ?? null;
   const childRuns = childRunsOf(report, nodeId, iteration ?? "");
+  const waitingFor = subworkflowWait(report, nodeId, view?.status, iteration ?? "");
   const output = record?.output !== undefined && record?.output !== null ? record.output : full?.output !== undefined ? full.output : live.preview;
   return (
     <>
@@ -140,6 +141,18 @@ function NodeDetails({ nodeId, type, iteration, report, onDecide }: DetailsProps
           <button className="primary" data-testid="approval-open" onClick={() => onDecide(nodeId)}>
             Approve or reject…
           </button>
+        </section>
+      )}
+      {waitingFor && (
+        <section className="subworkflow-wait" data-testid="subworkflow-wait">
+          <h4>{waitLabel(waitingFor)}</h4>
+          <p>
+            The node goes on when{" "}
+            <RunLink target={waitingFor} testId="wait-run-link">
+              run #{waitingFor.runId}
+            </RunLink>{" "}
+            ends. That run is parked (an approval, a pause or a delay inside it): open it to go on.
+          </p>
         </section>
       )}
       {error && (

@@ -1,42 +1,22 @@
 /** Links between a run and the sub-workflow runs it started, opened on their own workflow's canvas. */
-import { useEffect, useState, type ReactNode } from "react";
-import { api } from "../api/client";
-import { childRunLabel, parentRunOf } from "../lib/subworkflows";
+import type { ReactNode } from "react";
+import { childRunLabel, childRunTarget, parentRunOf, type RunTarget } from "../lib/subworkflows";
 import type { ChildRunRef, RunReport } from "../lib/types";
 import { navigate, paths } from "../router";
 import { StatusBadge } from "./StatusBadge";
 
-// A run's workflow never changes: ask once per run id.
-const workflowOfRun = new Map<number, Promise<number>>();
-
-function runWorkflow(runId: number): Promise<number> {
-  let known = workflowOfRun.get(runId);
-  if (!known) {
-    known = api.getRun(runId).then((r) => r.workflow);
-    known.catch(() => workflowOfRun.delete(runId));
-    workflowOfRun.set(runId, known);
-  }
-  return known;
-}
-
-/** A link to run `runId` on its workflow's canvas (its workflow id is looked up first). */
-export function RunLink({ runId, testId, children }: { runId: number; testId: string; children: ReactNode }) {
-  const [workflowId, setWorkflowId] = useState<number | null>(null);
-  useEffect(() => {
-    let current = true;
-    runWorkflow(runId).then((id) => current && setWorkflowId(id), () => undefined);
-    return () => {
-      current = false;
-    };
-  }, [runId]);
-  const href = workflowId === null ? undefined : paths.run(workflowId, runId);
+/** A link to a run on its workflow's canvas (the run API names the workflow: no lookup). */
+export function RunLink({ target, testId, className, children }: { target: RunTarget; testId: string; className?: string; children: ReactNode }) {
+  const href = target.workflow == null ? undefined : paths.run(target.workflow, target.runId);
   return (
     <a
+      className={className}
       data-testid={testId}
-      data-run-id={runId}
+      data-run-id={target.runId}
       data-ready={href ? "true" : "false"}
       href={href}
       onClick={(event) => {
+        event.stopPropagation(); // on a canvas node: not a click on the node
         if (!href || event.metaKey || event.ctrlKey || event.shiftKey) return;
         event.preventDefault();
         navigate(href);
@@ -56,7 +36,7 @@ export function ChildRuns({ refs }: { refs: ChildRunRef[] }) {
         <ul className="child-runs">
           {refs.map((ref) => (
             <li key={ref.id}>
-              <RunLink runId={ref.id} testId="child-run-link">
+              <RunLink target={childRunTarget(ref)} testId="child-run-link">
                 Open {childRunLabel(ref)}
               </RunLink>{" "}
               <StatusBadge status={ref.status} />
@@ -77,7 +57,7 @@ export function ParentRunLink({ report }: { report: RunReport | null }) {
   return (
     <div className="run-lineage" data-testid="run-lineage">
       Started by{" "}
-      <RunLink runId={parent.runId} testId="parent-run-link">
+      <RunLink target={parent} testId="parent-run-link">
         run #{parent.runId}
         {parent.node ? ` (node ${parent.node})` : ""}
       </RunLink>

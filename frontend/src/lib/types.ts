@@ -258,11 +258,22 @@ export interface NodeRunRecord {
   error?: NodeError | null;
   handled?: boolean;
   reason?: string;
+  /** While the attempt waits: what for (`approval`, `subworkflow` with `data.run`, `delay`...). */
+  wait?: NodeWait | null;
+}
+
+/** What a waiting node waits for (a NodeRun's `wait`). */
+export interface NodeWait {
+  kind: string;
+  wake_at?: string | null;
+  data?: { run?: number; [key: string]: unknown } | null;
 }
 
 /** A sub-workflow run a node started (`child_runs` of the run report). */
 export interface ChildRunRef {
   id: number;
+  /** The child run's workflow (the workflow the sub-workflow node names). */
+  workflow?: number | null;
   node: string;
   iteration?: string | null;
   attempt: number;
@@ -286,6 +297,8 @@ export interface RunReport {
   node_runs?: NodeRunRecord[];
   /** Set on a sub-workflow's run: the run and node that started it. */
   parent_run?: number | null;
+  /** The parent run's workflow (set with `parent_run`). */
+  parent_workflow?: number | null;
   parent_node?: string | null;
   child_runs?: ChildRunRef[];
 }

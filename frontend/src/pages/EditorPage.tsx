@@ -296,6 +296,8 @@ function useRunReport(runId: number | null) {
       window.clearTimeout(timer);
     };
   }, [runId, store]);
+  // the canvas reads it too (a node waiting for a child run links to it)
+  useEffect(() => store.getState().setRunReport(data), [data, store]);
   return { data };
 }
 

@@ -21,7 +21,7 @@ import { renameInConfig } from "../lib/rename";
 import { inputHandles, outputHandles } from "../lib/nodeTypes";
 import { estimatedHandles, estimatedHeight, isLargeGraph } from "../lib/viewport";
 import { applyRunEvents, emptyRunView, type RunViewState } from "../lib/runEvents";
-import type { NodeTypeInfo, Position, Problem, RunEvent, SavedWorkflow, WorkflowDocument, WorkflowNode } from "../lib/types";
+import type { NodeTypeInfo, Position, Problem, RunEvent, RunReport, SavedWorkflow, WorkflowDocument, WorkflowNode } from "../lib/types";
 
 export interface Snapshot {
   meta: DocumentMeta;
@@ -45,6 +45,8 @@ export interface CanvasState extends Snapshot {
   clipboard: { nodes: CanvasNode[]; edges: CanvasEdge[] } | null;
   notice: Notice | null;
   run: RunViewState | null;
+  /** The shown run's latest fetched report (full values, every attempt; lags the live events). */
+  runReport: RunReport | null;
   inspecting: string | null;
   /** Per container: the iteration path its body nodes show in the run view (else the latest). */
   iterationPicks: Record<string, string>;
@@ -76,6 +78,8 @@ export interface CanvasActions {
   notify(notice: Notice | null): void;
   startRunView(runId: number): void;
   applyEvents(events: RunEvent[]): void;
+  /** The shown run's report, as fetched. */
+  setRunReport(report: RunReport | null): void;
   closeRunView(): void;
   inspect(nodeId: string | null): void;
   pickIteration(container: string, path: string | null): void;
@@ -98,6 +102,7 @@ const initialState = (): CanvasState => ({
   clipboard: null,
   notice: null,
   run: null,
+  runReport: null,
   inspecting: null,
   iterationPicks: {},
 });
@@ -330,7 +335,8 @@ export function createCanvasStore(initial: Partial<CanvasState> = {}) {
       },
 
       startRunView(runId) {
-        set({ run: emptyRunView(runId) });
+        const report = get().runReport;
+        set({ run: emptyRunView(runId), runReport: report?.id === runId ? report : null });
       },
 
       applyEvents(events) {
@@ -341,14 +347,20 @@ export function createCanvasStore(initial: Partial<CanvasState> = {}) {
         set(grown ? { run: next, ...withRunAdditions(get().nodes, get().edges, next, get().isContainer) } : { run: next });
       },
 
+      setRunReport(report) {
+        // kept even before the run view starts (a report may come first); readers match run ids
+        if (report !== get().runReport) set({ runReport: report });
+      },
+
       closeRunView() {
         const run = get().run;
-        if (!run) return set({ inspecting: null, iterationPicks: {} });
+        if (!run) return set({ inspecting: null, iterationPicks: {}, runReport: null });
         // Nodes a running graph grew belong to that run, not to the document.
         const added = new Set(run.addedNodes.map((n) => n.id));
         const addedEdges = new Set(run.addedEdges.map((e) => e.id));
         set({
           run: null,
+          runReport: null,
           inspecting: null,
           iterationPicks: {},
           nodes: get().nodes.filter((n) => !added.has(n.id)),
