@@ -11,11 +11,12 @@ import {
 import { memo, useCallback, useEffect, useLayoutEffect, useMemo, useRef, useState, type DragEvent, type MouseEvent } from "react";
 import { absolutePositions } from "../lib/containers";
 import { CONTAINER_TYPES, type CanvasEdge, type CanvasNode } from "../lib/flow";
-import { edgeRunState, type EdgeRunState, type RunViewState } from "../lib/runEvents";
+import type { RunViewState } from "../lib/runEvents";
 import { NODE_STATE_LOOK } from "../lib/status";
 import { isLargeGraph, startViewport, type Viewport } from "../lib/viewport";
 import { useCanvas, useCanvasApi } from "../store/context";
 import { buildNodeTypes } from "./BaseNode";
+import { EDGE_TYPES } from "./RunEdge";
 
 export const DRAG_MIME = "application/x-switchyard-node-type";
 
@@ -26,7 +27,7 @@ export const Canvas = memo(function Canvas({ onNodeMenu }: { onNodeMenu?: (node:
   const s = useCanvas((st) => ({
     nodes: st.nodes,
     edges: st.edges,
-    run: st.run,
+    inRun: st.run !== null,
     typeNames: Object.keys(st.nodeTypes).sort().join(","),
     containerNames: Object.values(st.nodeTypes).filter((t) => t.container).map((t) => t.type).sort().join(","),
     onNodesChange: st.onNodesChange,
@@ -34,7 +35,7 @@ export const Canvas = memo(function Canvas({ onNodeMenu }: { onNodeMenu?: (node:
     beginDrag: st.beginDrag,
   }));
   const flow = useReactFlow();
-  const inRun = s.run !== null;
+  const inRun = s.inRun;
   const large = isLargeGraph(s.nodes.length);
   const wrapper = useRef<HTMLDivElement>(null);
   const opening = useOpeningViewport(wrapper);
@@ -45,8 +46,6 @@ export const Canvas = memo(function Canvas({ onNodeMenu }: { onNodeMenu?: (node:
     const containers = new Set(s.containerNames ? s.containerNames.split(",") : CONTAINER_TYPES);
     return buildNodeTypes([...new Set([...s.typeNames.split(","), ...usedTypes.split(",")])].filter(Boolean), containers);
   }, [s.typeNames, s.containerNames, usedTypes]);
-  const styled = useRef<{ cache: Map<string, StyledEdge>; last: CanvasEdge[] }>({ cache: new Map(), last: [] });
-  const edges = useMemo(() => (s.run ? styleRunEdges(s.edges, s.run, styled.current) : s.edges), [s.edges, s.run]);
 
   const onDrop = useCallback(
     (event: DragEvent) => {
@@ -75,15 +74,16 @@ export const Canvas = memo(function Canvas({ onNodeMenu }: { onNodeMenu?: (node:
     [onNodeMenu],
   );
   // the minimap redraws every node when its colours change: during a burst, twice a second
-  const mapRun = useThrottled(s.run, MINIMAP_EVERY_MS);
+  const mapRun = useThrottledRun(MINIMAP_EVERY_MS);
   const nodeColor = useCallback((n: CanvasNode) => miniMapColor(n, mapRun), [mapRun]);
 
   return (
     <div className="canvas" data-testid="canvas" data-large-graph={large || undefined} onDragOver={allowDrop} onDrop={onDrop} ref={wrapper}>
       {opening && <ReactFlow<CanvasNode, CanvasEdge>
         nodes={s.nodes}
-        edges={edges}
+        edges={s.edges}
         nodeTypes={nodeTypes}
+        edgeTypes={EDGE_TYPES}
         onNodesChange={s.onNodesChange}
         onEdgesChange={inRun ? undefined : s.onEdgesChange}
         onConnect={onConnect}
@@ -116,19 +116,31 @@ export const Canvas = memo(function Canvas({ onNodeMenu }: { onNodeMenu?: (node:
 const FIT_VIEW = { padding: 0.2, maxZoom: 1.2 };
 const MINIMAP_EVERY_MS = 500;
 
-/** `value`, changing at most once per `ms` (the last change always comes through). */
-function useThrottled<T>(value: T, ms: number): T {
-  const [shown, setShown] = useState(value);
-  const last = useRef(0);
+/**
+ * The shown run, read at most once per `ms` (the last change always comes through): the canvas
+ * itself does not re-render for every applied event (nodes and edges read their own state).
+ */
+function useThrottledRun(ms: number): RunViewState | null {
+  const store = useCanvasApi();
+  const [shown, setShown] = useState(() => store.getState().run);
   useEffect(() => {
-    if (value === shown) return;
-    const wait = Math.max(0, last.current + ms - Date.now());
-    const timer = window.setTimeout(() => {
-      last.current = Date.now();
-      setShown(() => value);
-    }, wait);
-    return () => window.clearTimeout(timer);
-  }, [value, shown, ms]);
+    let timer: number | undefined;
+    let last = 0;
+    const flush = () => {
+      timer = undefined;
+      last = Date.now();
+      setShown(() => store.getState().run);
+    };
+    flush();
+    const unsubscribe = store.subscribe((state, previous) => {
+      if (state.run === previous.run || timer !== undefined) return;
+      timer = window.setTimeout(flush, Math.max(0, last + ms - Date.now()));
+    });
+    return () => {
+      unsubscribe();
+      window.clearTimeout(timer);
+    };
+  }, [store, ms]);
   return shown;
 }
 
@@ -174,35 +186,4 @@ function allowDrop(event: DragEvent) {
 function miniMapColor(node: CanvasNode, run: RunViewState | null): string {
   if (!run) return "#475569";
   return NODE_STATE_LOOK[run.nodes[node.id]?.status ?? "pending"].color;
-}
-
-interface StyledEdge {
-  base: CanvasEdge;
-  state: EdgeRunState;
-  styled: CanvasEdge;
-}
-
-/**
- * Taken edges animate while their target runs; skipped branches dim; failed ones turn red.
- * An edge whose look did not change keeps its object, so React Flow skips re-rendering it, and
- * when no edge changed the previous array is returned, so React Flow has nothing to adopt.
- */
-function styleRunEdges(edges: CanvasEdge[], run: RunViewState, memo: { cache: Map<string, StyledEdge>; last: CanvasEdge[] }): CanvasEdge[] {
-  const { cache, last } = memo;
-  const next = edges.map((edge) => {
-    const state = edgeRunState(run, {
-      id: edge.id,
-      source: edge.source,
-      target: edge.target,
-      source_handle: edge.sourceHandle ?? "out",
-    });
-    const hit = cache.get(edge.id);
-    if (hit && hit.base === edge && hit.state === state) return hit.styled;
-    const styled = { ...edge, animated: state === "active", className: `edge-${state}` };
-    cache.set(edge.id, { base: edge, state, styled });
-    return styled;
-  });
-  if (next.length === last.length && next.every((edge, i) => edge === last[i])) return last;
-  memo.last = next;
-  return next;
 }
