@@ -324,6 +324,7 @@ def node_run_body(node_run) -> dict[str, Any]:
         "error": node_run.error,
         "handled": node_run.handled,
         "reason": node_run.reason or None,
+        "wait": node_run.wait,
     }
 
 
@@ -480,6 +481,10 @@ class NodeRunSerializer(serializers.Serializer):
     error = serializers.JSONField(allow_null=True)
     handled = serializers.BooleanField()
     reason = serializers.CharField(allow_null=True)
+    wait = serializers.JSONField(
+        allow_null=True,
+        help_text="While the node waits: {kind (approval, delay, ...), wake_at, data}.",
+    )
 
 
 class RunSerializer(serializers.Serializer):

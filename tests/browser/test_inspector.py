@@ -166,15 +166,16 @@ def test_a_sub_workflow_node_opens_its_child_run_and_the_child_links_back(page, 
         }
     ]
     child_report = page.evaluate(f"fetch('/api/runs/{child_run.pk}/').then(r => r.json())")
-    assert (child_report["parent_run"], child_report["parent_workflow"]) == (parent_run.pk, parent.pk)
+    parent_of_child = (child_report["parent_run"], child_report["parent_workflow"])
+    assert parent_of_child == (parent_run.pk, parent.pk)
 
     # the links come straight from the reports: no run is looked up for its workflow
     looked_up = []
     page.on(
         "request",
-        lambda r: looked_up.append(r.url)
-        if re.search(rf"/api/runs/{child_run.pk}/$", r.url)
-        else None,
+        lambda r: (
+            looked_up.append(r.url) if re.search(rf"/api/runs/{child_run.pk}/$", r.url) else None
+        ),
     )
 
     link = inspect(page, "call").locator(

@@ -41,9 +41,14 @@ def rows(run_id: int, node_id: str) -> list[NodeRun]:
     return list(NodeRun.objects.filter(run_id=run_id, node_id=node_id).order_by("attempt"))
 
 
-def approve(user, run_id: int, body: dict):
+def api_client(user) -> Client:
     client = Client()
     client.force_login(user)
+    return client
+
+
+def approve(user, run_id: int, body: dict):
+    client = api_client(user)
     url = f"/api/runs/{run_id}/nodes/ask/approve/"
     return client.post(url, body, content_type="application/json")
 
@@ -52,6 +57,9 @@ def test_approval_survives_a_restart_of_every_worker_and_continues_from_there(us
     first = workers()
     run = start_run(user, APPROVAL)
     parked(run.pk)
+    report = api_client(user).get(f"/api/runs/{run.pk}/").json()
+    (waiting,) = [r for r in report["node_runs"] if r["node_id"] == "ask"]
+    assert waiting["status"] == "waiting" and waiting["wait"]["kind"] == "approval"
     first.kill()
     workers()
     response = approve(user, run.pk, {"approved": True, "data": {"ok": 1}})
