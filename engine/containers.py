@@ -5,6 +5,13 @@ at top level.
 A child forwards its events to the parent with the iteration path (`L[0]`, nested
 `M[2]/L[1]`) and the parent's `seq`; its snapshot nests in the parent's (`iterations`), so a
 restored run finishes an iteration from where it was and never re-runs a finished one.
+
+An iteration that pauses (an approval, a breakpoint, a sub-workflow parked on its child)
+parks its container: a map lets its other items run on, then the container node is `waiting`
+(`wait.kind` `body`, `data.iterations` the parked paths) and the run pauses with every
+iteration in its snapshot. Deciding the node inside (`approve_node(..., iteration="M[2]")`)
+prepares that iteration's execution from its snapshot and continues the container within the
+same attempt: finished iterations come back from their snapshots, the decided one goes on.
 """
 
 from __future__ import annotations
@@ -17,9 +24,9 @@ from typing import TYPE_CHECKING, Any
 from engine.events import NODE_PROGRESS, RUN_STATUS, Event, new_event
 from engine.expressions import ExpressionError, evaluate
 from engine.graph import Graph
-from engine.handlers.base import NodeError
+from engine.handlers.base import IterationParked, NodeError
 from engine.scope import Scope
-from engine.states import NODE_TERMINAL, RunState
+from engine.states import NODE_TERMINAL, NodeState, RunState
 
 if TYPE_CHECKING:
     from engine.executor import Execution
@@ -83,6 +90,7 @@ class Body:
         self.value = value
         self.graph = body_graph(execution, container)
         self.last: Execution | None = None
+        self.parked: list[Execution] = []
         execution._iterations[container] = {}  # each attempt runs its iterations afresh
 
     async def iteration(self, index: int, loop: dict, root_input: Any) -> Any:
@@ -98,20 +106,26 @@ class Body:
         if child.status is RunState.SUCCEEDED:
             return iteration_result(child)
         if child.status is RunState.PAUSED:
-            child._cancel_unfinished("a loop or map body cannot pause")
-            raise NodeError(
-                f"iteration {index} of {self.node_id} tried to pause: approvals, breakpoints "
-                "and on_failure=pause are not supported inside a loop or map body",
-                "unsupported",
-            )
+            self.parked.append(child)
+            raise IterationParked(waiting_paths(child))
         error = child.error or {"message": "failed", "type": "error"}
         raise NodeError(f"iteration {index} failed: {error['message']}", error["type"])
 
-    def _child(self, index: int, loop: dict, root_input: Any) -> Execution:
+    def cancel_parked(self, reason: str) -> None:
+        """The container ends (another item failed): parked iterations are cancelled."""
+        for child in self.parked:
+            child._cancel_unfinished(reason)
 
+    def _child(self, index: int, loop: dict, root_input: Any) -> Execution:
         parent = self.execution
         restored = parent._restored_iterations.get(self.container, {}).pop(index, None)
-        child = new_child(parent, self.container, index, loop, root_input, restored)
+        prepared = parent._prepared.get(self.container, {}).pop(index, None)
+        if prepared is not None:  # decided inside while parked: it goes on from there
+            prepared._loop_vars = loop
+            prepared._root_input = root_input
+            child = prepared
+        else:
+            child = new_child(parent, self.container, index, loop, root_input, restored)
         parent._iterations[self.container][index] = child
         return child
 
@@ -182,6 +196,21 @@ def in_iteration(runner: Callable | None, path: str) -> Callable | None:
     return run_subworkflow
 
 
+def waiting_paths(child: Execution) -> list[str]:
+    """Where a paused iteration waits: its own path, or (a container inside it parked) the
+    paths of the iterations that container waits for, below it."""
+    paths: list[str] = []
+    for record in child.records:
+        if record.status is not NodeState.WAITING:
+            continue
+        wait = record.wait or {}
+        if wait.get("kind") == "body":
+            paths.extend(f"{child._path}/{p}" for p in wait["data"]["iterations"])
+        elif child._path not in paths:
+            paths.append(child._path)
+    return paths or [child._path]
+
+
 def iteration_result(child: Execution) -> Any:
     """The body node without successors gives the result; several: a dict by node id."""
     sinks = sink_ids(child.graph)
@@ -249,12 +278,52 @@ def iteration_reports(execution: Execution) -> dict[str, list]:
 
 
 def iteration_snapshots(execution: Execution) -> dict[str, dict]:
-    """Every container's iterations as child snapshots, by container id and index."""
+    """Every container's iterations as child snapshots, by container id and index (those
+    restored or prepared but not yet taken up by their container included)."""
     ids = execution.graph.ids
-    return {
-        ids[container]: {str(index): child.snapshot() for index, child in children.items()}
-        for container, children in execution._iterations.items()
-    }
+    result: dict[str, dict] = {}
+    for container, saved in execution._restored_iterations.items():
+        result.setdefault(ids[container], {}).update(
+            {str(index): snapshot for index, snapshot in saved.items()}
+        )
+    for source in (execution._iterations, execution._prepared):
+        for container, children in source.items():
+            result.setdefault(ids[container], {}).update(
+                {str(index): child.snapshot() for index, child in children.items()}
+            )
+    return result
+
+
+def parked_children(execution: Execution, container: int) -> dict[int, Any]:
+    """A parked container's iterations, each an Execution (live or prepared) or a snapshot."""
+    children: dict[int, Any] = dict(execution._restored_iterations.get(container, {}))
+    children.update(execution._iterations.get(container, {}))
+    children.update(execution._prepared.get(container, {}))
+    return children
+
+
+def nested_wake_at(execution: Execution, container: int) -> float | None:
+    """The earliest time something inside a parked container wakes by itself."""
+    times = []
+    for child in parked_children(execution, container).values():
+        wake = child.get("wake_at") if isinstance(child, dict) else child.wake_at
+        if wake is not None:
+            times.append(wake)
+    return min(times) if times else None
+
+
+def prepare_iteration(execution: Execution, container: int, index: int) -> Execution:
+    """The execution of a parked container's iteration, built from its snapshot (or the one
+    already prepared), ready to be decided in before the container continues."""
+    prepared = execution._prepared.get(container, {}).get(index)
+    if prepared is not None:
+        return prepared
+    child = parked_children(execution, container).get(index)
+    if child is None:
+        node_id = execution.graph.ids[container]
+        raise KeyError(f"{node_id} has no iteration {index}")
+    snapshot = child if isinstance(child, dict) else child.snapshot()
+    return new_child(execution, container, index, None, None, snapshot)
 
 
 def restore_iterations(execution: Execution, saved: dict[str, dict]) -> None:

@@ -21,6 +21,10 @@ from engine.containers import (
     Body,
     iteration_reports,
     iteration_snapshots,
+    nested_wake_at,
+    new_child,
+    parked_children,
+    prepare_iteration,
     restore_iterations,
 )
 from engine.events import (
@@ -41,6 +45,7 @@ from engine.handlers.base import (
     ERROR_HANDLE,
     HandlerContext,
     HandlerResult,
+    IterationParked,
     NodeError,
     Registry,
     Wait,
@@ -125,6 +130,8 @@ class Execution:
         self._path: str | None = body.get("path")
         self._iterations: dict[int, dict[int, Execution]] = {}
         self._restored_iterations: dict[int, dict[int, dict]] = {}
+        # iterations of a parked container decided in (approved, retried...) before it goes on
+        self._prepared: dict[int, dict[int, Execution]] = {}
         self._body_graphs: dict[int, Graph] = {}
         self._debug = bool(options.get("debug"))
         self._passed_breakpoints: set[int] = set()
@@ -269,9 +276,11 @@ class Execution:
         message = f"run cancelled: {reason}" if reason else "run cancelled"
         self._stop(RunState.CANCELLED, message, None)
 
-    def retry_node(self, node_id: str, config: dict | None = None) -> None:
+    def retry_node(self, node_id: str, config: dict | None = None, iteration: str = "") -> None:
         """Resume a node parked `waiting` by on_failure=pause: run it again (a new attempt),
         optionally with an edited config. Call before `run()` on a restored execution."""
+        if iteration:
+            return self._in_iteration(iteration, lambda child: child.retry_node(node_id, config))
         i = self._waiting_node(node_id)
         if config is not None:
             self._config_override[i] = config
@@ -279,10 +288,12 @@ class Execution:
         self.records[i].wait = None
         self._resumed.append((i, RUN))
 
-    def continue_node(self, node_id: str) -> None:
+    def continue_node(self, node_id: str, iteration: str = "") -> None:
         """Resume a node its handler parked (`Wait`) on something outside the run that has
         now happened — a sub-workflow's child run ended: the handler runs again within the
         same attempt and finds the outcome there. Call before `run()` on a restored execution."""
+        if iteration:
+            return self._in_iteration(iteration, lambda child: child.continue_node(node_id))
         i = self._waiting_node(node_id)
         record = self.records[i]
         if record.attempts < 1 or record.error is not None:
@@ -292,11 +303,16 @@ class Execution:
         self._resumed.append((i, RUN))
 
     def approve_node(
-        self, node_id: str, approved: bool, data: Any = None, by: Any = None
+        self, node_id: str, approved: bool, data: Any = None, by: Any = None, iteration: str = ""
     ) -> dict[str, Any]:
-        """Decide an `approval` node parked `waiting`: it succeeds with output `{"approved",
+        """Decide an `approval` node parked `waiting` (at top level, or in the iteration
+        `iteration` of a parked container, e.g. `M[2]`): it succeeds with output `{"approved",
         "data", "by", "at"}` and follows its `approved` or `rejected` handle. Call before
         `run()` on a restored execution; returns the output."""
+        if iteration:
+            return self._in_iteration(
+                iteration, lambda child: child.approve_node(node_id, approved, data, by)
+            )
         i = self._waiting_node(node_id)
         wait = self.records[i].wait or {}
         if wait.get("kind") != "approval":
@@ -311,6 +327,38 @@ class Execution:
         self._wake(i, record, output, now)
         return output
 
+    def _in_iteration(self, path: str, act: Callable[[Execution], Any]) -> Any:
+        """Decide inside the iteration `path` (`M[2]`, nested `M[2]/L[1]`) of a parked
+        container: `act` on that iteration's execution, then the container continues (the
+        same attempt) once the run runs. Nothing changes when `act` raises."""
+        step, _, rest = path.partition("/")
+        name, _, index = step.rpartition("[")
+        c = self.graph.index.get(name)
+        if c is None or not index.endswith("]") or not index[:-1].isdigit():
+            raise KeyError(f"no iteration {step!r} in this workflow")
+        record = self.records[c]
+        if record.status is not WAITING or (record.wait or {}).get("kind") != "body":
+            raise ValueError(f"{name} is {record.status}, not waiting for an iteration")
+        k = int(index[:-1])
+        child = prepare_iteration(self, c, k)
+        result = child._in_iteration(rest, act) if rest else act(child)
+        self._prepared.setdefault(c, {})[k] = child
+        self._continue_container(c)
+        return result
+
+    def _continue_container(self, c: int) -> None:
+        """A parked container goes on within its attempt: its iterations (finished ones too)
+        come back from their snapshots or prepared executions."""
+        if c in self._continuing:
+            return
+        live = self._iterations.pop(c, {})
+        restored = self._restored_iterations.setdefault(c, {})
+        for index, child in live.items():
+            restored.setdefault(index, child.snapshot())
+        self.records[c].wait = None
+        self._continuing.add(c)
+        self._resumed.append((c, RUN))
+
     def _wake(self, i: int, record: NodeRecord, output: Any, now: float) -> None:
         record.wait = None
         if record.attempts == 0:
@@ -324,9 +372,14 @@ class Execution:
         now = self._now()
         for i, record in enumerate(self.records):
             wait = record.wait
-            if record.status is not WAITING or not wait or wait.get("wake_at") is None:
+            if record.status is not WAITING or not wait:
                 continue
-            if now < wait["wake_at"]:
+            if wait.get("kind") == "body":
+                wake = nested_wake_at(self, i)
+                if wake is not None and wake <= now:
+                    self._continue_container(i)  # the iteration wakes when it runs
+                continue
+            if wait.get("wake_at") is None or now < wait["wake_at"]:
                 continue
             if wait["kind"] == "approval":
                 self._decide_approval(i, False, None, "timeout")
@@ -338,11 +391,14 @@ class Execution:
     def wake_at(self) -> float | None:
         """When a parked run must be resumed by itself (the earliest durable delay or
         approval deadline), epoch seconds; None when only a person can resume it."""
-        times = [
-            record.wait["wake_at"]
-            for record in self.records
-            if record.status is WAITING and record.wait and record.wait.get("wake_at") is not None
-        ]
+        times = []
+        for i, record in enumerate(self.records):
+            wait = record.wait
+            if record.status is not WAITING or not wait:
+                continue
+            wake = nested_wake_at(self, i) if wait.get("kind") == "body" else wait.get("wake_at")
+            if wake is not None:
+                times.append(wake)
         return min(times) if times else None
 
     def waiting_for(self, node_id: str) -> str | None:
@@ -360,7 +416,10 @@ class Execution:
             c = execution.graph.index.get(container)
             if c is None or not index.endswith("]") or not index[:-1].isdigit():
                 return None
-            execution = execution._iterations.get(c, {}).get(int(index[:-1]))
+            k = int(index[:-1])
+            execution = execution._iterations.get(c, {}).get(k) or execution._prepared.get(
+                c, {}
+            ).get(k)
             if execution is None:
                 return None
         i = execution.graph.index.get(node_id)
@@ -390,8 +449,24 @@ class Execution:
             for child in children.values():
                 child._cancel_unfinished(reason)
 
-    def skip_node(self, node_id: str) -> None:
+    def _cancel_body(self, c: int, reason: str) -> None:
+        """A container is cancelled: what waits (a parked iteration) or was undecided inside
+        ends `cancelled` too (events and rows say so), kept in the report and snapshot."""
+        children = parked_children(self, c)
+        self._restored_iterations.pop(c, None)
+        self._prepared.pop(c, None)
+        kept = self._iterations[c] = {}
+        for index in sorted(children):
+            child = children[index]
+            if isinstance(child, dict):
+                child = new_child(self, c, index, None, None, child)
+            child._cancel_unfinished(reason)
+            kept[index] = child
+
+    def skip_node(self, node_id: str, iteration: str = "") -> None:
         """Resume a node parked `waiting` by marking it skipped (its edges are skipped)."""
+        if iteration:
+            return self._in_iteration(iteration, lambda child: child.skip_node(node_id))
         i = self._waiting_node(node_id)
         record = self.records[i]
         now = self._now()
@@ -649,6 +724,8 @@ class Execution:
                 result = await self._run_with_timeout(handler, ctx, timeout)
         except NodeError as exc:
             return None, {"message": exc.message, "type": exc.type}
+        except IterationParked as parked:
+            return Wait("body", None, {"iterations": parked.paths}), None
         except asyncio.CancelledError:
             raise
         except Exception as exc:
@@ -761,6 +838,8 @@ class Execution:
         return True
 
     def _cancelled(self, i: int, record: NodeRecord, reason: str | None) -> None:
+        if self._handlers[i] is not None and self._handlers[i].container:
+            self._cancel_body(i, reason or "run cancelled")
         now = self._now()
         record.finished = now if record.started is not None else None
         record.reason = reason

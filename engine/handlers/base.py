@@ -64,6 +64,15 @@ class Wait:
     data: dict[str, Any] = field(default_factory=dict)
 
 
+class IterationParked(Exception):
+    """An iteration of a container's body paused (an approval inside, say): the container
+    parks; the executor turns this into `Wait("body", data={"iterations": paths})`."""
+
+    def __init__(self, paths: list[str]) -> None:
+        super().__init__(f"iterations {', '.join(paths)} wait")
+        self.paths = paths
+
+
 class Handler(ABC):
     """Base class of node types. Subclasses set the metadata and implement `run`."""
 

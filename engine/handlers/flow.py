@@ -11,7 +11,14 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-from engine.handlers.base import Handler, HandlerContext, HandlerResult, NodeError, Wait
+from engine.handlers.base import (
+    Handler,
+    HandlerContext,
+    HandlerResult,
+    IterationParked,
+    NodeError,
+    Wait,
+)
 from engine.handlers.builtin import _object_schema
 
 DEFAULT_MAX_ITERATIONS = 1000
@@ -109,6 +116,11 @@ class Loop(Handler):
             index += 1
 
 
+def _path_order(path: str) -> tuple[int, ...]:
+    """`M[10]` after `M[2]`: iteration paths in index order."""
+    return tuple(int(part.split("]")[0]) for part in path.split("[")[1:])
+
+
 class Map(Handler):
     type = "map"
     label = "Map"
@@ -137,6 +149,8 @@ class Map(Handler):
         failed = False
         body.progress(0, total)
 
+        parked: list[str] = []
+
         async def one(index: int, item: Any) -> None:
             nonlocal done, failed
             loop = {"index": index, "iteration": index + 1, "item": item, "count": total}
@@ -145,6 +159,9 @@ class Map(Handler):
                     return  # a slot freed by the failing item: start nothing more
                 try:
                     results[index] = await body.iteration(index, loop, item)
+                except IterationParked as waits:
+                    parked.extend(waits.paths)  # the other items go on meanwhile
+                    return
                 except NodeError:
                     if not skip:
                         failed = True
@@ -157,7 +174,10 @@ class Map(Handler):
                 for index, item in enumerate(items):
                     group.create_task(one(index, item))
         except* NodeError as failures:
+            body.cancel_parked(f"cancelled: {ctx.node_id} failed")
             raise failures.exceptions[0] from None
+        if parked:
+            raise IterationParked(sorted(parked, key=_path_order))
         return HandlerResult(results)
 
 

@@ -1,0 +1,241 @@
+"""An approval (or a breakpoint) inside a loop or map body parks the run: the map lets its
+other items finish, the container waits (`wait.kind` `body`), and deciding inside an
+iteration continues the container in the same attempt — finished iterations never run again.
+Resumes happen on executions restored from JSON snapshots, as a worker does."""
+
+import asyncio
+import json
+
+import pytest
+
+from engine import Execution
+from tests.engine import support
+from tests.engine.support import build, doc
+from tests.engine.test_approval import FakeClock
+from tests.engine.test_containers import body, reg
+
+pytestmark = pytest.mark.timeout(30)
+
+
+def map_with_approval(items=(1, 2, 3), **approval) -> dict:
+    return doc(
+        [
+            "before",
+            ("m", "map", {"config": {"items": list(items), "max_concurrency": 2}}),
+            body("work", "m", "noop", value="{{ loop.item }}"),
+            body("ask", "m", "approval", prompt="item {{ loop.item }}?", **approval),
+            body("yes", "m", "noop", value="{{ loop.item * 10 }}"),
+            body("no", "m", "noop", value="rejected"),
+            "after",
+        ],
+        [
+            ("before", "m"),
+            ("work", "ask"),
+            ("ask", "yes", "approved"),
+            ("ask", "no", "rejected"),
+            ("m", "after"),
+        ],
+    )
+
+
+def step(document: dict, snapshot: dict | None = None, act=None, **options):
+    """Run (or resume) to the next park or the end: report, snapshot, events."""
+    events: list = []
+    execution = Execution(
+        build(document, reg), registry=reg, snapshot=snapshot, sink=events.append, options=options
+    )
+    if act is not None:
+        act(execution)
+    report = asyncio.run(execution.run()).to_dict()
+    return report, json.loads(json.dumps(execution.snapshot())), [e.to_dict() for e in events]
+
+
+def body_status(report: dict, container: str, node: str) -> list[str]:
+    return [iteration[node]["status"] for iteration in report["iterations"][container]]
+
+
+def test_every_item_parks_then_each_approval_continues_only_its_iteration():
+    document = map_with_approval()
+    support.executions.clear()
+    report, snapshot, events = step(document)
+    assert report["status"] == "paused"
+    assert report["nodes"]["m"]["status"] == "waiting"
+    assert snapshot["nodes"]["m"]["wait"]["kind"] == "body"
+    assert snapshot["nodes"]["m"]["wait"]["data"] == {"iterations": ["m[0]", "m[1]", "m[2]"]}
+    assert body_status(report, "m", "ask") == ["waiting"] * 3
+    assert report["nodes"]["after"]["status"] == "pending"
+    waiting = [(e["node"], e["iteration"]) for e in events if e.get("status") == "waiting"]
+    assert sorted(waiting) == [("ask", "m[0]"), ("ask", "m[1]"), ("ask", "m[2]"), ("m", None)]
+
+    report, snapshot, events = step(
+        document, snapshot, lambda e: e.approve_node("ask", True, by="ann", iteration="m[1]")
+    )
+    assert report["status"] == "paused"  # m[0] and m[2] still wait
+    assert body_status(report, "m", "ask") == ["waiting", "succeeded", "waiting"]
+    assert body_status(report, "m", "yes") == ["pending", "succeeded", "pending"]
+    assert report["iterations"]["m"][1]["yes"]["output"] == 20
+    assert snapshot["nodes"]["m"]["wait"]["data"] == {"iterations": ["m[0]", "m[2]"]}
+    assert snapshot["nodes"]["m"]["attempts"] == 1  # continued, not retried
+
+    report, snapshot, _ = step(
+        document, snapshot, lambda e: e.approve_node("ask", False, iteration="m[0]")
+    )
+    report, snapshot, _ = step(
+        document, snapshot, lambda e: e.approve_node("ask", True, iteration="m[2]")
+    )
+    assert report["status"] == "succeeded"
+    assert report["nodes"]["m"]["output"] == [  # two body sinks: a dict per item
+        {"yes": None, "no": "rejected"},
+        {"yes": 20, "no": None},
+        {"yes": 30, "no": None},
+    ]
+    assert body_status(report, "m", "no") == ["succeeded", "skipped", "skipped"]
+    assert report["nodes"]["after"]["status"] == "succeeded"
+    # nothing ran twice: each body node once per item, the node before the map once
+    assert support.executions.count(("before", 1)) == 1
+    assert sorted(e for e in support.executions if e[0] == "work") == [("work", 1)] * 3
+
+
+def test_a_second_decision_or_a_wrong_iteration_changes_nothing():
+    document = map_with_approval(items=[1, 2])
+    _, snapshot, _ = step(document)
+    _, snapshot, _ = step(
+        document, snapshot, lambda e: e.approve_node("ask", True, iteration="m[0]")
+    )
+    execution = Execution(build(document, reg), registry=reg, snapshot=snapshot)
+    with pytest.raises(ValueError, match="'ask' is succeeded, not waiting"):
+        execution.approve_node("ask", True, iteration="m[0]")
+    with pytest.raises(KeyError, match="m has no iteration 7"):
+        execution.approve_node("ask", True, iteration="m[7]")
+    with pytest.raises(KeyError, match="no iteration 'zz\\[0\\]'"):
+        execution.approve_node("ask", True, iteration="zz[0]")
+    with pytest.raises(ValueError, match="before is succeeded, not waiting for an iteration"):
+        execution.approve_node("ask", True, iteration="before[0]")
+    assert execution.snapshot()["nodes"]["m"]["status"] == "waiting"  # still parked
+    assert json.loads(json.dumps(execution.snapshot())) == snapshot
+
+
+def test_items_without_an_approval_finish_while_one_item_waits():
+    document = doc(
+        [
+            ("m", "map", {"config": {"items": [0, 1, 0]}}),
+            body("gate", "m", "condition", expression="loop.item == 1"),
+            body("ask", "m", "approval"),
+            (
+                "done",
+                "noop",
+                {"parent": "m", "join": "one_success", "config": {"value": "{{ loop.index }}"}},
+            ),
+        ],
+        [("gate", "ask", "true"), ("gate", "done", "false"), ("ask", "done", "approved")],
+    )
+    report, snapshot, _ = step(document)
+    assert report["status"] == "paused"
+    assert body_status(report, "m", "done") == ["succeeded", "pending", "succeeded"]
+    assert snapshot["nodes"]["m"]["wait"]["data"]["iterations"] == ["m[1]"]
+    report, _, _ = step(document, snapshot, lambda e: e.approve_node("ask", True, iteration="m[1]"))
+    assert report["status"] == "succeeded"
+    assert report["nodes"]["m"]["output"] == [0, 1, 2]
+
+
+def test_a_loop_stops_at_the_iteration_that_waits_and_goes_on_after_it():
+    document = doc(
+        [
+            ("l", "loop", {"config": {"mode": "count", "count": 3}}),
+            body("ask", "l", "approval"),
+            body("n", "l", "noop", value="{{ loop.index }}"),
+        ],
+        [("ask", "n", "approved")],
+    )
+    support.executions.clear()
+    report, snapshot, _ = step(document)
+    assert report["status"] == "paused"
+    assert len(report["iterations"]["l"]) == 1  # iteration 1 has not started
+    for index in range(3):
+        assert snapshot["nodes"]["l"]["wait"]["data"] == {"iterations": [f"l[{index}]"]}
+        report, snapshot, _ = step(
+            document, snapshot, lambda e, i=index: e.approve_node("ask", True, iteration=f"l[{i}]")
+        )
+    assert report["status"] == "succeeded"
+    assert report["nodes"]["l"]["output"] == [0, 1, 2]
+    assert sorted(support.executions) == [("n", 1)] * 3
+
+
+def test_nested_map_in_loop_parks_and_resumes_by_the_full_path():
+    document = doc(
+        [
+            ("outer", "loop", {"config": {"mode": "count", "count": 2}}),
+            ("m", "map", {"parent": "outer", "config": {"items": ["a", "b"]}}),
+            body("ask", "m", "approval"),
+            body("v", "m", "noop", value="{{ loop.item }}"),
+        ],
+        [("ask", "v", "approved")],
+    )
+    report, snapshot, _ = step(document)
+    waits = snapshot["nodes"]["outer"]["wait"]["data"]  # every waiting leaf, by its full path
+    assert waits == {"iterations": ["outer[0]/m[0]", "outer[0]/m[1]"]}
+    inner = snapshot["iterations"]["outer"]["0"]["nodes"]["m"]["wait"]["data"]
+    assert inner == {"iterations": ["m[0]", "m[1]"]}  # relative to the iteration it is in
+    for path in ("outer[0]/m[1]", "outer[0]/m[0]", "outer[1]/m[0]", "outer[1]/m[1]"):
+        assert report["status"] == "paused", path
+        report, snapshot, _ = step(
+            document, snapshot, lambda e, p=path: e.approve_node("ask", True, iteration=p)
+        )
+    assert report["status"] == "succeeded"
+    assert report["nodes"]["outer"]["output"] == [["a", "b"], ["a", "b"]]
+
+
+def test_cancelling_a_run_parked_in_a_body_cancels_what_waits_inside():
+    document = map_with_approval(items=[1, 2])
+    _, snapshot, _ = step(document)
+    report, snapshot, events = step(document, snapshot, lambda e: e.cancel("by user"))
+    assert report["status"] == "cancelled"
+    assert report["nodes"]["m"]["status"] == "cancelled"
+    assert body_status(report, "m", "ask") == ["cancelled", "cancelled"]
+    assert body_status(report, "m", "yes") == ["cancelled", "cancelled"]
+    cancelled = {(e["node"], e["iteration"]) for e in events if e.get("status") == "cancelled"}
+    assert {("ask", "m[0]"), ("ask", "m[1]"), ("m", None)} <= cancelled
+
+
+def test_a_failing_item_fails_the_map_and_cancels_the_items_that_wait():
+    document = doc(
+        [
+            ("m", "map", {"config": {"items": [1, 2, 0], "max_concurrency": 1}}),
+            body("check", "m", "error", message="bad", when="loop.item == 0"),
+            body("ask", "m", "approval"),
+        ],
+        [("check", "ask")],
+    )
+    report, _, _ = step(document)
+    assert report["status"] == "failed"
+    assert report["nodes"]["m"]["status"] == "failed"
+    assert body_status(report, "m", "ask") == ["cancelled", "cancelled", "upstream_failed"]
+
+
+def test_an_approval_timeout_inside_a_body_wakes_the_run_and_rejects():
+    clock = FakeClock()
+    document = map_with_approval(items=[1], timeout_s=60)
+    report, snapshot, _ = step(document, clock=clock)
+    assert snapshot["wake_at"] == clock.now + 60  # the run knows when to wake itself
+    clock.now += 61
+    report, snapshot, _ = step(document, snapshot, clock=clock)
+    assert report["status"] == "succeeded"
+    assert report["iterations"]["m"][0]["ask"]["output"]["by"] == "timeout"
+    assert report["nodes"]["m"]["output"] == [{"yes": None, "no": "rejected"}]
+
+
+def test_a_breakpoint_in_a_body_pauses_a_debug_run_per_iteration():
+    document = doc(
+        [
+            ("m", "map", {"config": {"items": [1, 2]}}),
+            ("inner", "noop", {"parent": "m", "breakpoint": True, "config": {"value": 1}}),
+        ]
+    )
+    report, snapshot, _ = step(document, debug=True)
+    assert body_status(report, "m", "inner") == ["waiting", "waiting"]
+    for path in ("m[0]", "m[1]"):
+        report, snapshot, _ = step(
+            document, snapshot, lambda e, p=path: e.retry_node("inner", iteration=p), debug=True
+        )
+    assert report["status"] == "succeeded"
+    assert body_status(report, "m", "inner") == ["succeeded", "succeeded"]
