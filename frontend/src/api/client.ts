@@ -94,8 +94,9 @@ export const api = {
     items(await request<RunEvent[]>("GET", `runs/${runId}/events/?after=${after}`)),
   cancelRun: (runId: number) => request<RunReport>("POST", `runs/${runId}/cancel/`, {}),
   resumeRun: (runId: number) => request<RunReport>("POST", `runs/${runId}/resume/`, {}),
-  approve: (runId: number, node: string, approved: boolean, data: unknown = null) =>
-    request<unknown>("POST", `runs/${runId}/nodes/${node}/approve/`, { approved, data }),
+  /** `iteration` names the loop/map iteration of a body node (`M[2]`, `M[2]/L[1]`); sent only when given. */
+  approve: (runId: number, node: string, approved: boolean, data: unknown = null, iteration?: string | null) =>
+    request<RunReport>("POST", `runs/${runId}/nodes/${node}/approve/`, iteration ? { approved, data, iteration } : { approved, data }),
   retryNode: (runId: number, node: string) => request<unknown>("POST", `runs/${runId}/nodes/${node}/retry/`, {}),
   rerun: (runId: number, fromNode?: string) =>
     request<RunReport>("POST", `runs/${runId}/rerun/`, fromNode ? { from_node: fromNode } : {}),
