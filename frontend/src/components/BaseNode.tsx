@@ -2,6 +2,7 @@
  * A container (`loop`, `map`) is the same node drawn as a resizable frame around its body. */
 import { Handle, NodeResizer, Position, type NodeProps } from "@xyflow/react";
 import { memo } from "react";
+import { containerApprovalWaits, containerWaitText } from "../lib/approval";
 import { CONTAINER_MIN } from "../lib/containers";
 import type { CanvasNode } from "../lib/flow";
 import { iterationLabel, shownNodeView } from "../lib/iterations";
@@ -27,6 +28,20 @@ function useNodeLook(id: string, type: string, parent: string | null | undefined
       problems: problemCount(s.problems, id),
       ...waitingFor(s, id, shown?.view?.status, shown?.iteration),
     };
+  });
+}
+
+/**
+ * Why a waiting container waits, when approvals in its body do (`waiting: approval in M[2]`),
+ * and the approval node to open the dialog for; as primitives.
+ */
+function useContainerApprovals(id: string, status: string) {
+  return useCanvas((s) => {
+    if (status !== "waiting" || !s.run) return { approvalText: null, approvalNode: null, approvalCount: 0 };
+    const report = s.runReport && s.runReport.id === s.run.runId ? s.runReport : null;
+    const nodes = s.nodes.map((n) => ({ id: n.id, type: n.type, parent: n.data.node.parent }));
+    const waits = containerApprovalWaits(s.run, report?.node_runs ?? [], id, nodes);
+    return { approvalText: containerWaitText(waits), approvalNode: waits[0]?.node ?? null, approvalCount: waits.length };
   });
 }
 
@@ -136,7 +151,9 @@ function ContainerNodeView({ id, type, data, selected }: NodeProps<CanvasNode>) 
   const node = data.node;
   const { info, view, iteration, progress, inRun, problems, waitRun, waitWorkflow } = useNodeLook(id, type, node.parent);
   const beginResize = useCanvas((st) => st.beginDrag); // one undo step per resize
+  const requestApproval = useCanvas((st) => st.requestApproval);
   const status = inRun ? (view?.status ?? "pending") : "idle";
+  const { approvalText, approvalNode, approvalCount } = useContainerApprovals(id, status);
   const look = inRun ? NODE_STATE_LOOK[view?.status ?? "pending"] : null;
   const outputs = outputHandles(info, node);
   const inputs = inputHandles(info);
@@ -147,6 +164,7 @@ function ContainerNodeView({ id, type, data, selected }: NodeProps<CanvasNode>) 
       data-node-id={id}
       data-status={status}
       data-container="true"
+      data-wait={approvalNode ? "approval" : undefined}
       data-testid="canvas-node"
       style={{ "--accent": info?.color ?? "#64748b", "--state": look?.color ?? "transparent" } as React.CSSProperties}
     >
@@ -165,10 +183,27 @@ function ContainerNodeView({ id, type, data, selected }: NodeProps<CanvasNode>) 
         {look && (
           <div className="wf-node-state" data-testid="node-state">
             <span aria-hidden="true" className={status === "running" ? "spin" : ""}>{look.icon}</span>
-            <StateLabel label={look.label} waitRun={waitRun} waitWorkflow={waitWorkflow} />
+            {approvalText ? (
+              <span data-testid="container-wait">{approvalText}</span>
+            ) : (
+              <StateLabel label={look.label} waitRun={waitRun} waitWorkflow={waitWorkflow} />
+            )}
             {progress && <span className="chip" data-testid="node-progress" title="iterations done / total">{progress.done}/{progress.total ?? "?"}</span>}
             {view?.durationMs != null && <span className="chip">{formatDuration(view.durationMs)}</span>}
             {iteration && <span className="chip">{iterationLabel(iteration)}</span>}
+            {approvalNode && (
+              <button
+                className="nodrag nopan primary wf-container-wait"
+                data-testid="container-approval-open"
+                title="Decide the approvals this container's body waits for, one iteration at a time"
+                onClick={(e) => {
+                  e.stopPropagation();
+                  requestApproval(approvalNode);
+                }}
+              >
+                {approvalCount > 1 ? "Decide…" : "Approve or reject…"}
+              </button>
+            )}
           </div>
         )}
         {problems > 0 && (

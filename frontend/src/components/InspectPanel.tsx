@@ -1,6 +1,7 @@
 /** Inspect one node of the shown run: state, input, output, error and log lines; for a body
  * node or a container, of the iteration picked (the latest unless one is chosen). */
 import { useState } from "react";
+import { approvalWaitPaths, containerApprovalWaits, iterationItemLabel } from "../lib/approval";
 import { containerIterations, iterationLabel, iterationRecord, nodeIterations } from "../lib/iterations";
 import type { NodeRunView } from "../lib/runEvents";
 import { childRunsOf, subworkflowWait, waitLabel } from "../lib/subworkflows";
@@ -55,7 +56,7 @@ export function InspectPanel({ nodeId, report, onDecide }: Props) {
           onPick={(path) => s.pickIteration(scope, path)}
         />
       )}
-      <NodeDetails nodeId={nodeId} type={s.type} iteration={iteration} report={report} onDecide={onDecide} />
+      <NodeDetails nodeId={nodeId} type={s.type} iteration={iteration} report={report} onDecide={onDecide} body={s.parent !== null} container={s.container} />
       {s.container && s.pick && <IterationBody path={s.pick} bodyIds={bodyIds} records={records} />}
     </div>
   );
@@ -85,9 +86,13 @@ interface DetailsProps {
   iteration: string | null;
   report: RunReport | null;
   onDecide?: (nodeId: string) => void;
+  /** In a loop or map body. */
+  body?: boolean;
+  /** A loop or map itself. */
+  container?: boolean;
 }
 
-function NodeDetails({ nodeId, type, iteration, report, onDecide }: DetailsProps) {
+function NodeDetails({ nodeId, type, iteration, report, onDecide, body = false, container = false }: DetailsProps) {
   const live = useCanvas((st) => ({
     view: iteration ? (st.run?.iterations[nodeId]?.[iteration] ?? null) : (st.run?.nodes[nodeId] ?? null),
     logs: (iteration ? st.run?.iterationLogs[nodeId]?.[iteration] : st.run?.logs[nodeId]) ?? NO_LOGS,
@@ -135,13 +140,16 @@ function NodeDetails({ nodeId, type, iteration, report, onDecide }: DetailsProps
           </>
         )}
       </dl>
-      {view?.status === "waiting" && type === "approval" && onDecide && (
+      {view?.status === "waiting" && type === "approval" && !body && onDecide && (
         <section className="approval" data-testid="approval-prompt">
           <h4>Waiting for approval</h4>
           <button className="primary" data-testid="approval-open" onClick={() => onDecide(nodeId)}>
             Approve or reject…
           </button>
         </section>
+      )}
+      {onDecide && ((type === "approval" && body) || container) && (
+        <BodyApprovals nodeId={nodeId} container={container} records={records} onDecide={onDecide} />
       )}
       {waitingFor && (
         <section className="subworkflow-wait" data-testid="subworkflow-wait">
@@ -169,6 +177,41 @@ function NodeDetails({ nodeId, type, iteration, report, onDecide }: DetailsProps
         {live.logs.length ? <pre className="log">{live.logs.join("\n")}</pre> : <p className="muted small">No log lines.</p>}
       </section>
     </>
+  );
+}
+
+/**
+ * Approvals waiting in a loop or map body: for a body approval node, the iterations it waits in;
+ * for a container, every body approval that waits (by node and iteration). Each is decided on
+ * its own, from the dialog.
+ */
+function BodyApprovals({ nodeId, container, records, onDecide }: { nodeId: string; container: boolean; records: readonly NodeRunRecord[]; onDecide(nodeId: string): void }) {
+  const { run, nodes } = useCanvas((st) => ({ run: st.run, nodes: st.nodes }));
+  const plain = nodes.map((n) => ({ id: n.id, type: n.type, parent: n.data.node.parent }));
+  const waits = container
+    ? containerApprovalWaits(run, records, nodeId, plain)
+    : approvalWaitPaths(run, records, nodeId).map((iteration) => ({ node: nodeId, iteration }));
+  if (!waits.length) return null;
+  const kindOf = (id: string) => nodes.find((n) => n.id === id)?.type;
+  const deciders = [...new Set(waits.map((w) => w.node))];
+  return (
+    <section className="approval" data-testid="approval-prompt">
+      <h4>
+        Waiting for approval in {waits.length} iteration{waits.length > 1 ? "s" : ""}
+      </h4>
+      <ul className="approval-waits" data-testid="approval-waits">
+        {waits.map((w) => (
+          <li key={`${w.node}|${w.iteration}`} data-iteration={w.iteration}>
+            {container && <span className="code">{w.node}</span>} {iterationItemLabel(w.iteration, kindOf)}
+          </li>
+        ))}
+      </ul>
+      {deciders.map((id) => (
+        <button key={id} className="primary" data-testid="approval-open" onClick={() => onDecide(id)}>
+          {deciders.length > 1 || container ? `Decide ${id}…` : "Approve or reject…"}
+        </button>
+      ))}
+    </section>
   );
 }
 

@@ -1,4 +1,8 @@
-/** The pure parts of the approval dialog: its optional JSON data and what a refusal means. */
+/** The pure parts of the approval dialog: its optional JSON data, what a refusal means, and
+ * which iteration of a loop or map body a decision is for. */
+import { compareIterationPaths, iterationRecord, parseIterationPath } from "./iterations";
+import type { RunViewState } from "./runEvents";
+import type { NodeRunRecord } from "./types";
 
 export type ParsedData = { ok: true; value: unknown } | { ok: false; error: string };
 
@@ -14,9 +18,22 @@ export function parseApprovalData(text: string): ParsedData {
 
 /**
  * What to tell the user when the approve request fails. A 409 means the decision was already
- * made (by someone else, in another tab) or the run no longer waits: nothing was changed.
+ * made (by someone else, in another tab) or the run no longer waits: nothing was changed —
+ * except `iteration_required`: the node waits in several iterations of its loop or map and the
+ * request named none (the user chooses one and decides again).
  */
-export function approvalFailure(error: { status?: number; message: string }): { conflict: boolean; text: string } {
+export function approvalFailure(error: { status?: number; message: string; errors?: readonly { code?: string }[] }): {
+  conflict: boolean;
+  text: string;
+  needsIteration?: boolean;
+} {
+  if (error.status === 409 && error.errors?.some((e) => e.code === "iteration_required")) {
+    return {
+      conflict: false,
+      needsIteration: true,
+      text: `This node waits in several iterations: choose the one this decision is for, then decide again. The server said: ${error.message}`,
+    };
+  }
   if (error.status === 409) {
     return { conflict: true, text: `Already decided — your decision was not applied. The server said: ${error.message}` };
   }
@@ -29,4 +46,148 @@ export function waitingApproval(
   states: Readonly<Record<string, { status: string } | undefined>>,
 ): string | null {
   return nodes.find((n) => n.type === "approval" && states[n.id]?.status === "waiting")?.id ?? null;
+}
+
+/* ---- approvals inside loop and map bodies ------------------------------------------------- */
+
+/**
+ * Whether a node waits for an approval in one iteration. `live` is the state the run's events
+ * say (newer than the report, so it wins); the report's row (`node_runs[]`, latest attempt)
+ * says what it waits for: a row waiting for something else (`on_failure: pause`) is no approval.
+ */
+export function isApprovalWait(live: string | null | undefined, record: Pick<NodeRunRecord, "status" | "wait"> | null): boolean {
+  const status = live ?? record?.status;
+  if (status !== "waiting") return false;
+  if (record && record.status === "waiting" && record.wait && record.wait.kind !== "approval") return false;
+  return true;
+}
+
+/**
+ * The iterations in which `nodeId` waits for an approval, in run order: from the live event
+ * state (`run.iterations`) and the report's NodeRun rows (status `waiting`, `wait.kind`
+ * `approval`). A top-level node (`body` false) gives `[""]` when it waits.
+ */
+export function approvalWaitPaths(
+  run: RunViewState | null,
+  records: readonly NodeRunRecord[],
+  nodeId: string,
+  body = true,
+): string[] {
+  if (!body) return isApprovalWait(run?.nodes[nodeId]?.status, iterationRecord(records, nodeId, "")) ? [""] : [];
+  const live = run?.iterations[nodeId] ?? {};
+  // the latest attempt's row per iteration, in one pass
+  const latest = new Map<string, NodeRunRecord>();
+  for (const record of records) {
+    if (record.node_id !== nodeId || !record.iteration) continue;
+    const held = latest.get(record.iteration);
+    if (!held || record.attempt >= held.attempt) latest.set(record.iteration, record);
+  }
+  const paths = new Set([...Object.keys(live), ...latest.keys()]);
+  return [...paths]
+    .filter((path) => isApprovalWait(live[path]?.status, latest.get(path) ?? null))
+    .sort(compareIterationPaths);
+}
+
+/**
+ * One key per approval the run waits for (`node|iteration|attempt`; iteration "" at top level),
+ * so a dialog can open by itself once per wait. `nodes` are the canvas nodes.
+ */
+export function approvalWaitKeys(
+  run: RunViewState | null,
+  records: readonly NodeRunRecord[],
+  nodes: readonly { id: string; type?: string; parent?: string | null }[],
+): string[] {
+  if (!run) return [];
+  const keys: string[] = [];
+  for (const node of nodes) {
+    if (node.type !== "approval") continue;
+    for (const path of approvalWaitPaths(run, records, node.id, !!node.parent)) {
+      const view = path ? run.iterations[node.id]?.[path] : run.nodes[node.id];
+      const attempt = view?.attempt ?? iterationRecord(records, node.id, path)?.attempt ?? 1;
+      keys.push(`${node.id}|${path}|${attempt}`);
+    }
+  }
+  return keys;
+}
+
+export interface IterationChoice {
+  /** The iteration the decision is for (null: the user has to choose one of `choices`). */
+  iteration: string | null;
+  choices: string[];
+  /** picked: the inspector's iteration picker; only: the one iteration that waits. */
+  reason: "picked" | "only" | "choose" | "none";
+}
+
+/**
+ * Which iteration an approval dialog decides: the one picked in the inspector when the node
+ * waits there, else the only one it waits in, else the user chooses among all it waits in.
+ */
+export function chooseApprovalIteration(waits: readonly string[], picked: string | null | undefined): IterationChoice {
+  const choices = [...waits];
+  if (picked && waits.includes(picked)) return { iteration: picked, choices, reason: "picked" };
+  if (waits.length === 1) return { iteration: waits[0], choices, reason: "only" };
+  return { iteration: null, choices, reason: waits.length ? "choose" : "none" };
+}
+
+/**
+ * A person's name for an iteration: `item 3 (M[2])` for a map's, `iteration 2 (L[1])` for a
+ * loop's, nested `item 3 › iteration 2 (M[2]/L[1])`. `kindOf` gives a container's node type.
+ */
+export function iterationItemLabel(path: string, kindOf: (container: string) => string | undefined): string {
+  const steps = parseIterationPath(path);
+  if (!steps.length) return "top level";
+  const words = steps.map((s) => `${kindOf(s.container) === "map" ? "item" : "iteration"} ${s.index + 1}`);
+  return `${words.join(" › ")} (${path})`;
+}
+
+export interface BodyApprovalWait {
+  node: string;
+  iteration: string;
+}
+
+/**
+ * Every approval a container's body (at any depth) waits for, by node and iteration, in run
+ * order. `nodes` are the canvas nodes (`parent` names the container a node is in).
+ */
+export function containerApprovalWaits(
+  run: RunViewState | null,
+  records: readonly NodeRunRecord[],
+  containerId: string,
+  nodes: readonly { id: string; type?: string; parent?: string | null }[],
+): BodyApprovalWait[] {
+  const parentOf = new Map(nodes.map((n) => [n.id, n.parent ?? null]));
+  const inside = (id: string) => {
+    const seen = new Set<string>();
+    for (let p = parentOf.get(id) ?? null; p && !seen.has(p); p = parentOf.get(p) ?? null) {
+      if (p === containerId) return true;
+      seen.add(p);
+    }
+    return false;
+  };
+  const waits: BodyApprovalWait[] = [];
+  for (const node of nodes) {
+    if (node.type !== "approval" || !inside(node.id)) continue;
+    for (const path of approvalWaitPaths(run, records, node.id)) {
+      if (parseIterationPath(path).some((s) => s.container === containerId)) waits.push({ node: node.id, iteration: path });
+    }
+  }
+  return waits.sort((a, b) => compareIterationPaths(a.iteration, b.iteration) || (a.node < b.node ? -1 : a.node > b.node ? 1 : 0));
+}
+
+/** Why a waiting container waits: `waiting: approval in M[2]`, `3 iterations wait for approval`. */
+export function containerWaitText(waits: readonly BodyApprovalWait[]): string | null {
+  if (!waits.length) return null;
+  const iterations = new Set(waits.map((w) => w.iteration));
+  if (iterations.size === 1) {
+    const [path] = iterations;
+    return waits.length === 1 ? `waiting: approval in ${path}` : `waiting: ${waits.length} approvals in ${path}`;
+  }
+  return `${iterations.size} iterations wait for approval`;
+}
+
+/** The prompt a waiting approval shows: rendered by the run (`wait.data.prompt`), else the config's. */
+export function approvalPrompt(records: readonly NodeRunRecord[], nodeId: string, iteration: string, configPrompt: unknown): string {
+  const rendered = iterationRecord(records, nodeId, iteration)?.wait?.data?.prompt;
+  if (typeof rendered === "string" && rendered) return rendered;
+  return typeof configPrompt === "string" ? configPrompt : configPrompt == null ? "" : String(configPrompt);
 }

@@ -20,7 +20,7 @@ import { useEditorActions, useLiveValidation, useUnsavedWarning } from "../hooks
 import { useFitAll } from "../hooks/useFitAll";
 import { useRunEvents } from "../hooks/useRunEvents";
 import { useShortcuts } from "../hooks/useShortcuts";
-import { waitingApproval } from "../lib/approval";
+import { approvalWaitKeys } from "../lib/approval";
 import { needsLayout } from "../lib/flow";
 import { isLargeGraph } from "../lib/viewport";
 import { timelineSummary, type RunTimeline } from "../lib/timeline";
@@ -156,7 +156,6 @@ function Editor({ workflowId, runId }: Props) {
           key={approval.nodeId}
           runId={runId}
           nodeId={approval.nodeId}
-          prompt={approval.prompt}
           onClose={approval.dismiss}
           onDecided={approval.decided}
         />
@@ -171,37 +170,40 @@ function Editor({ workflowId, runId }: Props) {
 
 /**
  * The approval dialog opens by itself when the shown run waits at an approval node (once per
- * wait: "Later" closes it, the inspector's button opens it again).
+ * wait: a node in a top-level run, or a node in one iteration of a loop or map body; "Later"
+ * closes it, the inspector's button or the waiting container's opens it again). Which node it
+ * is for lives in the store (`approvalRequest`), so a canvas node can ask for it too.
  */
 function useApprovalDialog() {
   const store = useCanvasApi();
-  const { waiting, attempt, prompt } = useCanvas((s) => {
-    const id = s.run ? waitingApproval(s.nodes, s.run.nodes) : null;
-    const node = id ? s.nodes.find((n) => n.id === id) : undefined;
-    return {
-      waiting: id,
-      attempt: id ? (s.run?.nodes[id]?.attempt ?? 1) : 0,
-      prompt: String((node?.data.node.config as { prompt?: unknown } | undefined)?.prompt ?? ""),
-    };
+  const { keys, nodeId } = useCanvas((s) => {
+    const report = s.runReport && s.runReport.id === s.run?.runId ? s.runReport : null;
+    const nodes = s.nodes.filter((n) => n.type === "approval").map((n) => ({ id: n.id, type: n.type, parent: n.data.node.parent }));
+    return { keys: approvalWaitKeys(s.run, report?.node_runs ?? [], nodes).join("\n"), nodeId: s.approvalRequest };
   });
-  const [nodeId, setNodeId] = useState<string | null>(null);
   const [handled, setHandled] = useState<Set<string>>(() => new Set());
-  const key = waiting ? `${waiting}:${attempt}` : null;
   useEffect(() => {
-    if (waiting && key && !handled.has(key)) setNodeId(waiting);
-  }, [waiting, key, handled]);
+    const fresh = keys.split("\n").find((key) => key && !handled.has(key));
+    if (fresh && store.getState().approvalRequest === null) store.getState().requestApproval(fresh.split("|")[0]);
+  }, [keys, handled, store]);
   const settle = useCallback(() => {
-    if (key) setHandled((previous) => new Set(previous).add(key));
-    setNodeId(null);
-  }, [key]);
+    // every wait there is now counts as seen: the dialog does not come back for them by itself
+    setHandled((previous) => new Set([...previous, ...keys.split("\n").filter(Boolean)]));
+    store.getState().requestApproval(null);
+  }, [keys, store]);
   const decided = useCallback(
-    (approved: boolean) => {
+    (approved: boolean, iteration: string | null) => {
       settle();
-      store.getState().notify({ kind: "info", text: approved ? "Approved: the run goes on" : "Rejected: the run follows the rejected branch" });
+      const where = iteration ? ` ${iteration}` : "";
+      store.getState().notify({
+        kind: "info",
+        text: approved ? `Approved${where}: the run goes on` : `Rejected${where}: the run follows the rejected branch`,
+      });
     },
     [settle, store],
   );
-  return { nodeId, prompt: nodeId === waiting ? prompt : "", open: setNodeId, dismiss: settle, decided };
+  const open = useCallback((node: string) => store.getState().requestApproval(node), [store]);
+  return { nodeId, open, dismiss: settle, decided };
 }
 
 function RunFooter({ report, socket }: { report: { data: RunReport | null }; socket: string }) {

@@ -50,6 +50,8 @@ export interface CanvasState extends Snapshot {
   inspecting: string | null;
   /** Per container: the iteration path its body nodes show in the run view (else the latest). */
   iterationPicks: Record<string, string>;
+  /** The approval node whose decision dialog is asked for (by the inspector or a waiting container). */
+  approvalRequest: string | null;
 }
 
 export interface CanvasActions {
@@ -83,6 +85,8 @@ export interface CanvasActions {
   closeRunView(): void;
   inspect(nodeId: string | null): void;
   pickIteration(container: string, path: string | null): void;
+  /** Open (a node id) or close (null) the approval dialog. */
+  requestApproval(nodeId: string | null): void;
   isContainer(type: string | undefined): boolean;
 }
 
@@ -105,6 +109,7 @@ const initialState = (): CanvasState => ({
   runReport: null,
   inspecting: null,
   iterationPicks: {},
+  approvalRequest: null,
 });
 
 export function createCanvasStore(initial: Partial<CanvasState> = {}) {
@@ -354,7 +359,7 @@ export function createCanvasStore(initial: Partial<CanvasState> = {}) {
 
       closeRunView() {
         const run = get().run;
-        if (!run) return set({ inspecting: null, iterationPicks: {}, runReport: null });
+        if (!run) return set({ inspecting: null, iterationPicks: {}, runReport: null, approvalRequest: null });
         // Nodes a running graph grew belong to that run, not to the document.
         const added = new Set(run.addedNodes.map((n) => n.id));
         const addedEdges = new Set(run.addedEdges.map((e) => e.id));
@@ -363,6 +368,7 @@ export function createCanvasStore(initial: Partial<CanvasState> = {}) {
           runReport: null,
           inspecting: null,
           iterationPicks: {},
+          approvalRequest: null,
           nodes: get().nodes.filter((n) => !added.has(n.id)),
           edges: get().edges.filter((e) => !addedEdges.has(e.id)),
         });
@@ -375,6 +381,10 @@ export function createCanvasStore(initial: Partial<CanvasState> = {}) {
       pickIteration(container, path) {
         const { [container]: _old, ...rest } = get().iterationPicks;
         set({ iterationPicks: path ? { ...rest, [container]: path } : rest });
+      },
+
+      requestApproval(nodeId) {
+        if (get().approvalRequest !== nodeId) set({ approvalRequest: nodeId });
       },
 
       isContainer(type) {
