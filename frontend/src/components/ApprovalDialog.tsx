@@ -135,7 +135,9 @@ export function ApprovalDialog({ runId, nodeId, onClose, onDecided }: Props) {
         </div>
       )}
       <p className="approval-prompt-text" data-testid="approval-text">
-        {prompt || `The run is paused at “${nodeId}” until someone approves or rejects.`}
+        {body && !iteration && prompt.includes("{{")
+          ? "Choose an iteration to see its prompt."
+          : prompt || `The run is paused at “${nodeId}” until someone approves or rejects.`}
       </p>
       <div className="field">
         <label htmlFor="approval-data">
