@@ -342,3 +342,22 @@ def restore_iterations(execution: Execution, saved: dict[str, dict]) -> None:
             }
         else:
             execution._restored_iterations[container] = by_index
+
+
+def waiting_leaves(snapshot: dict, prefix: str = "") -> list[tuple[str, str, dict]]:
+    """Where a parked run waits, read from its snapshot: `(node id, iteration path, node
+    state)` for every waiting node, looking inside parked containers (`kind: body`) instead of
+    naming them. The path is "" at top level, `M[2]` or `M[2]/L[1]` inside bodies."""
+    found: list[tuple[str, str, dict]] = []
+    iterations = snapshot.get("iterations") or {}
+    for node_id, state in (snapshot.get("nodes") or {}).items():
+        if state.get("status") != NodeState.WAITING:
+            continue
+        if (state.get("wait") or {}).get("kind") != "body":
+            found.append((node_id, prefix, state))
+            continue
+        children = iterations.get(node_id) or {}
+        for index in sorted(children, key=int):
+            path = f"{prefix}/{node_id}[{index}]" if prefix else f"{node_id}[{index}]"
+            found.extend(waiting_leaves(children[index], path))
+    return found

@@ -22,6 +22,9 @@ class RetrySerializer(serializers.Serializer):
         required=False, allow_null=True, help_text="retry with this config (the run's copy)"
     )
     action = serializers.ChoiceField(choices=["retry", "skip"], default="retry")
+    iteration = serializers.CharField(
+        required=False, allow_blank=True, help_text="for a node inside a loop or map body: M[2]"
+    )
     save = serializers.BooleanField(
         default=False, help_text="also save the edited config into the workflow"
     )
@@ -30,6 +33,12 @@ class RetrySerializer(serializers.Serializer):
 class ApproveSerializer(serializers.Serializer):
     approved = serializers.BooleanField()
     data = serializers.JSONField(required=False, allow_null=True)
+    iteration = serializers.CharField(
+        required=False,
+        allow_blank=True,
+        help_text="where the node waits inside a loop or map body, e.g. M[2] (needed only "
+        "when it waits in several iterations)",
+    )
 
 
 class RerunSerializer(serializers.Serializer):
@@ -55,6 +64,7 @@ def resume_arguments(request: Request, body: dict) -> dict[str, Any]:
         "action": body["action"],
         "config": body.get("config"),
         "save": body["save"],
+        "iteration": body.get("iteration"),
         "by": request.user.get_username(),
         "user": request.user,
     }
@@ -88,6 +98,7 @@ class NodeApproveView(ApiView):
             approved=body["approved"],
             data=body.get("data"),
             by=request.user.get_username(),
+            iteration=body.get("iteration"),
         )
         return Response(select.run_report(run=select.run_get(user=request.user, run_id=run_id)))
 

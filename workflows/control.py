@@ -19,6 +19,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from engine import errors_only, load_document, validate_document
+from engine.containers import waiting_leaves
 from engine.states import RUN_TERMINAL, RunState
 from workflows import dispatch, runtime
 from workflows.errors import SwitchyardError, problem
@@ -105,9 +106,12 @@ def run_resume(
     by: str = "",
     save: bool = False,
     user=None,
+    iteration: str | None = None,
 ) -> WorkflowRun:
     """Continue a paused run: retry its waiting node (optionally with an edited config) or
-    skip it. The run is queued again and a worker continues from its saved state.
+    skip it. The run is queued again and a worker continues from its saved state. A node
+    waiting inside a loop or map body is named with its `iteration` (`M[2]`); it may be left
+    out when the node waits in one iteration only.
 
     An edited config changes the run's own copy of the document (`WorkflowRun.document`, with
     the change listed under its `edits`), so a worker taking the run over later still runs the
@@ -115,17 +119,14 @@ def run_resume(
     run = WorkflowRun.objects.select_for_update().get(pk=run.pk)
     if run.status != RunState.PAUSED or not run.state:
         raise RunConflict(f"run {run.pk} is {run.status}, not paused")
-    waiting = [n for n, s in run.state["nodes"].items() if s["status"] == "waiting"]
+    leaves = waiting_leaves(run.state)
     if node_id is None:
-        if len(waiting) != 1:
-            raise RunConflict(
-                f"run {run.pk} waits at {', '.join(waiting) or 'no node'}: name the node",
-                code="node_required",
-            )
-        node_id = waiting[0]
-    if node_id not in waiting:
-        raise RunConflict(f"node {node_id} is not waiting in run {run.pk}", code="node_state")
-    wait = run.state["nodes"][node_id].get("wait") or {}
+        if len(leaves) != 1:
+            where = ", ".join(at(node, path) for node, path, _ in leaves) or "no node"
+            raise RunConflict(f"run {run.pk} waits at {where}: name the node", "node_required")
+        node_id = leaves[0][0]
+    node_id, iteration, state = waiting_leaf(run, leaves, node_id, iteration, "waiting")
+    wait = state.get("wait") or {}
     if wait.get("kind") == "subworkflow":
         child = (wait.get("data") or {}).get("run")
         raise RunConflict(
@@ -137,7 +138,7 @@ def run_resume(
         if save:
             workflow_config_save(user=user, run=run, node_id=node_id, config=config)
     state = dict(run.state)
-    state["resume"] = {"node": node_id, "action": action, "config": config}
+    state["resume"] = {"node": node_id, "iteration": iteration, "action": action, "config": config}
     _requeue(run.pk, state)
     run.refresh_from_db()
     return run
@@ -181,28 +182,76 @@ def workflow_config_save(*, user, run: WorkflowRun, node_id: str, config: dict) 
     services.workflow_save(user=user, workflow_id=workflow.pk, source=source)
 
 
+def at(node_id: str, iteration: str) -> str:
+    return f"{node_id} in {iteration}" if iteration else node_id
+
+
+def known_node(run: WorkflowRun, node_id: str) -> bool:
+    """In the run's document, or added to it while it ran (dynamic growth)."""
+    if node_id in ((run.state or {}).get("nodes") or {}):
+        return True
+    return any(node.get("id") == node_id for node in (run.document or {}).get("nodes") or ())
+
+
+def waiting_leaf(
+    run: WorkflowRun, leaves: list, node_id: str, iteration: str | None, what: str
+) -> tuple[str, str, dict]:
+    """The one waiting node the user means: `node_id` at top level or in `iteration`; with
+    no iteration named, the only iteration it waits in (409 naming them when several)."""
+    mine = [(path, state) for node, path, state in leaves if node == node_id]
+    if iteration is not None:
+        mine = [(path, state) for path, state in mine if path == iteration]
+    if not mine:
+        where = f" in {iteration}" if iteration else ""
+        if iteration is None and not known_node(run, node_id):
+            raise RunConflict(f"run {run.pk} has no node {node_id}", code="node_state")
+        raise RunConflict(f"node {node_id}{where} is not {what}", code="node_state")
+    if len(mine) > 1:
+        paths = ", ".join(path for path, _ in mine)
+        raise RunConflict(
+            f"node {node_id} waits in iterations {paths}: name the iteration",
+            code="iteration_required",
+        )
+    (path, state) = mine[0]
+    return node_id, path, state
+
+
 @transaction.atomic
 def run_approve(
-    *, run: WorkflowRun, node_id: str, approved: bool, data=None, by: str = ""
+    *,
+    run: WorkflowRun,
+    node_id: str,
+    approved: bool,
+    data=None,
+    by: str = "",
+    iteration: str | None = None,
 ) -> WorkflowRun:
     """Decide an approval a paused run waits at, exactly once: the run row is locked, the
     decision saved in its state and the run queued; a worker follows the `approved` or
-    `rejected` handle from there. A second decision (or one for a node not waiting) is 409."""
+    `rejected` handle from there. A second decision (or one for a node not waiting) is 409.
+    An approval inside a loop or map body is named by its `iteration` (`M[2]`); each
+    iteration is decided on its own, one decision per resume."""
     run = WorkflowRun.objects.select_for_update().get(pk=run.pk)
     if run.status != RunState.PAUSED or not run.state:
         raise RunConflict(f"run {run.pk} is {run.status}, not waiting for an approval")
-    node = run.state["nodes"].get(node_id)
-    if node is None:
-        raise RunConflict(f"run {run.pk} has no node {node_id}", code="node_state")
-    kind = (node.get("wait") or {}).get("kind")
-    if node["status"] != "waiting" or kind != "approval":
-        raise RunConflict(f"node {node_id} is not waiting for an approval", code="node_state")
+    leaves = [
+        leaf
+        for leaf in waiting_leaves(run.state)
+        if (leaf[2].get("wait") or {}).get("kind") == "approval"
+    ]
+    node_id, iteration, _ = waiting_leaf(run, leaves, node_id, iteration, "waiting for an approval")
     if run.state.get("approve") or run.state.get("resume"):
         raise RunConflict(f"run {run.pk} was already resumed", code="already_decided")
     if run.lease_owner and run.lease_expires_at and run.lease_expires_at > timezone.now():
         raise RunConflict(f"run {run.pk} is being resumed right now", code="run_state")
     state = dict(run.state)
-    state["approve"] = {"node": node_id, "approved": approved, "data": data, "by": by}
+    state["approve"] = {
+        "node": node_id,
+        "iteration": iteration,
+        "approved": approved,
+        "data": data,
+        "by": by,
+    }
     _requeue(run.pk, state)
     run.refresh_from_db()
     return run

@@ -825,13 +825,18 @@ def apply_requests(run: WorkflowRun, execution: Execution) -> None:
     approve = (run.state or {}).get("approve") if run.status != RunState.RUNNING else None
     if approve:
         execution.approve_node(
-            approve["node"], approve["approved"], approve.get("data"), approve.get("by")
+            approve["node"],
+            approve["approved"],
+            approve.get("data"),
+            approve.get("by"),
+            iteration=approve.get("iteration") or "",
         )
     if resume:
+        iteration = resume.get("iteration") or ""
         if resume["action"] == "skip":
-            execution.skip_node(resume["node"])
+            execution.skip_node(resume["node"], iteration=iteration)
         else:
-            execution.retry_node(resume["node"], resume.get("config"))
+            execution.retry_node(resume["node"], resume.get("config"), iteration=iteration)
     if run.cancel_requested_at is not None:
         execution.cancel("by user")
 

@@ -20,7 +20,9 @@ no worker. The child's end wakes it durably — the transaction that ends the ch
 parked parent's `wake_at` (the sweep's wake-up path), and a parent that parks after its child
 already ended wakes itself in its own ending transaction — and the node is continued within
 the same attempt (`Execution.continue_node`): it adopts the ended child and takes its result.
-Inside a loop or map body (which cannot park) the node keeps waiting for the child as before.
+Inside a loop or map body the same holds by iteration: the iteration parks, so its container
+and the run park, and the node is continued by its path (`continue_node(node, iteration=
+"M[2]")`); a parked node is always named by (node id, iteration path).
 
 Cancelling the parent — or halting it, or the node timing out — cancels the child; a parked
 parent cancels its parked children before it ends, and any run that ends cancels the children
@@ -44,8 +46,9 @@ from django.db.models import Q
 from django.http import Http404
 from django.utils import timezone
 
+from engine.containers import waiting_leaves
 from engine.handlers.base import NodeError, Wait
-from engine.states import RUN_TERMINAL, NodeState, RunState
+from engine.states import RUN_TERMINAL, RunState
 from workflows import dispatch, runtime
 from workflows.errors import NotRunnable
 from workflows.models import NodeRun, RunMode, RunTrigger, Workflow, WorkflowRun
@@ -149,8 +152,7 @@ class ChildRuns:
         if log is not None:
             verb = "continuing" if adopted else "started"
             log(f"{verb} sub-workflow run {child_id}")
-        # A body cannot park (its iteration would fail), so there the node keeps waiting.
-        outcome = await Follow(child_id, owner, self.tearing_down).result(park=iteration is None)
+        outcome = await Follow(child_id, owner, self.tearing_down).result(park=True)
         if isinstance(outcome, Wait) and log is not None:
             log(f"sub-workflow run {child_id} paused: this run waits for it without a worker")
         return outcome
@@ -257,18 +259,28 @@ async def cancel_elsewhere(child_id: int, owner: str) -> None:
 # ---- parked parents: continue, cancel, wake ------------------------------------------------
 
 
-def parked_nodes(execution) -> dict[str, int]:
-    """Top-level subworkflow nodes parked on their child (not on a failure): node -> attempt."""
+def parked_nodes(execution) -> dict[tuple[str, str], int]:
+    """Subworkflow nodes parked on their child (not on a failure), at top level or inside
+    parked iterations: (node id, iteration path) -> attempt."""
     graph = execution.graph
-    return {
-        graph.ids[i]: record.attempts
-        for i, record in enumerate(execution.records)
-        if record.status is NodeState.WAITING
-        and graph.parents[i] < 0
-        and graph.nodes[i]["type"] == "subworkflow"
-        and record.attempts >= 1
-        and record.error is None
-    }
+    if not any(node["type"] == "subworkflow" for node in graph.nodes):
+        return {}
+    return parked_in_state(execution.snapshot(), graph)
+
+
+def parked_in_state(state: dict | None, graph=None) -> dict[tuple[str, str], int]:
+    found = {}
+    for node_id, path, node in waiting_leaves(state or {}):
+        if node.get("error") or (node.get("attempts") or 0) < 1:
+            continue
+        if graph is not None:
+            i = graph.index.get(node_id)
+            if i is None or graph.nodes[i]["type"] != "subworkflow":
+                continue
+        elif (node.get("wait") or {}).get("kind") != "subworkflow":
+            continue
+        found[(node_id, path)] = node["attempts"]
+    return found
 
 
 async def before_drive(run: WorkflowRun, execution) -> None:
@@ -284,9 +296,9 @@ async def before_drive(run: WorkflowRun, execution) -> None:
             if status not in RUN_TERMINAL:
                 await cancel_elsewhere(child_id, owner)
         return
-    for node_id, (_, status) in current.items():
+    for (node_id, iteration), (_, status) in current.items():
         if status in RUN_TERMINAL:
-            execution.continue_node(node_id)
+            execution.continue_node(node_id, iteration=iteration)
 
 
 async def after_drive(run_id: int, execution, status: str) -> None:
@@ -309,12 +321,7 @@ def run_finished(run_id: int, status: str, state: dict | None) -> None:
     if status in RUN_TERMINAL:
         wake_parent(run_id)
     elif status == RunState.PAUSED and state:
-        waiting = {
-            node_id: node.get("attempts")
-            for node_id, node in (state.get("nodes") or {}).items()
-            if node.get("status") == NodeState.WAITING and not node.get("error")
-        }
-        ended = current_children(run_id, waiting)
+        ended = current_children(run_id, parked_in_state(state))
         if any(status in RUN_TERMINAL for _, status in ended.values()):
             wake(run_id)
 
@@ -325,22 +332,17 @@ def wake_parent(child_id: int) -> None:
         .values_list("parent_run_id", "parent_node", "parent_iteration", "parent_attempt")
         .first()
     )
-    if link is None or link[0] is None or link[2]:
-        return  # a top-level run, or a child in a body (its parent never parks on it)
-    parent_id, node_id, _, attempt = link
+    if link is None or link[0] is None:
+        return  # a top-level run
+    parent_id, node_id, iteration, attempt = link
     parent = WorkflowRun.objects.select_for_update().only("status", "state").get(pk=parent_id)
-    if parent.status == RunState.PAUSED and waits_on(parent.state, node_id, attempt):
+    if parent.status == RunState.PAUSED and waits_on(parent.state, node_id, attempt, iteration):
         wake(parent_id)
 
 
-def waits_on(state: dict | None, node_id: str, attempt: int) -> bool:
+def waits_on(state: dict | None, node_id: str, attempt: int, iteration: str = "") -> bool:
     """Whether the saved state has the node parked in the attempt that started the child."""
-    node = ((state or {}).get("nodes") or {}).get(node_id) or {}
-    return (
-        node.get("status") == NodeState.WAITING
-        and node.get("attempts") == attempt
-        and not node.get("error")
-    )
+    return parked_in_state(state).get((node_id, iteration or "")) == attempt
 
 
 def wake(run_id: int) -> None:
@@ -475,17 +477,21 @@ def free_for(owner: str, now) -> Q:
     return Q(lease_owner="") | Q(lease_owner=owner) | Q(lease_expires_at__lt=now)
 
 
-def current_children(run_id: int, parked: dict[str, int]) -> dict[str, tuple[int, str]]:
-    """The child each parked node's attempt started: node -> (child id, child status)."""
+def current_children(
+    run_id: int, parked: dict[tuple[str, str], int]
+) -> dict[tuple[str, str], tuple[int, str]]:
+    """The child each parked node's attempt started: (node, iteration) -> (child id, status)."""
     if not parked:
         return {}
     rows = WorkflowRun.objects.filter(
-        parent_run_id=run_id, parent_iteration="", parent_node__in=list(parked)
-    ).values_list("parent_node", "parent_attempt", "pk", "status")
+        parent_run_id=run_id,
+        parent_node__in={node for node, _ in parked},
+        parent_iteration__in={path for _, path in parked},
+    ).values_list("parent_node", "parent_iteration", "parent_attempt", "pk", "status")
     return {
-        node_id: (child_id, status)
-        for node_id, attempt, child_id, status in rows.order_by("pk")
-        if parked[node_id] == attempt
+        (node_id, iteration): (child_id, status)
+        for node_id, iteration, attempt, child_id, status in rows.order_by("pk")
+        if parked.get((node_id, iteration)) == attempt
     }
 
 

@@ -7,14 +7,18 @@ import asyncio
 import json
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from engine import Execution
+from engine.containers import waiting_leaves
 from tests.engine import support
 from tests.engine.support import build, doc
 from tests.engine.test_approval import FakeClock
 from tests.engine.test_containers import body, reg
 
-pytestmark = pytest.mark.timeout(30)
+pytestmark = pytest.mark.timeout(120)
+VALUE = "{{ loop.index * 10 }}"
 
 
 def map_with_approval(items=(1, 2, 3), **approval) -> dict:
@@ -176,6 +180,8 @@ def test_nested_map_in_loop_parks_and_resumes_by_the_full_path():
     assert waits == {"iterations": ["outer[0]/m[0]", "outer[0]/m[1]"]}
     inner = snapshot["iterations"]["outer"]["0"]["nodes"]["m"]["wait"]["data"]
     assert inner == {"iterations": ["m[0]", "m[1]"]}  # relative to the iteration it is in
+    leaves = [(node, path, state["wait"]["kind"]) for node, path, state in waiting_leaves(snapshot)]
+    assert leaves == [("ask", "outer[0]/m[0]", "approval"), ("ask", "outer[0]/m[1]", "approval")]
     for path in ("outer[0]/m[1]", "outer[0]/m[0]", "outer[1]/m[0]", "outer[1]/m[1]"):
         assert report["status"] == "paused", path
         report, snapshot, _ = step(
@@ -239,3 +245,47 @@ def test_a_breakpoint_in_a_body_pauses_a_debug_run_per_iteration():
         )
     assert report["status"] == "succeeded"
     assert body_status(report, "m", "inner") == ["succeeded", "succeeded"]
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    items=st.integers(1, 6),
+    data=st.data(),
+    width=st.integers(1, 4),
+)
+def test_any_order_of_decisions_gives_the_reference_result_and_runs_nothing_twice(
+    items: int, data, width: int
+):
+    """A map whose chosen items ask for approval: decided one by one in a random order (each
+    resume restored from the JSON snapshot), the run ends with exactly the items approved (or
+    never asked) giving their value, the rejected ones null, and no body node ran twice."""
+    asks = data.draw(st.sets(st.integers(0, items - 1)), label="asks")
+    verdicts = {i: data.draw(st.booleans(), label=f"approve {i}") for i in sorted(asks)}
+    order = data.draw(st.permutations(sorted(asks)), label="order")
+    document = doc(
+        [
+            ("m", "map", {"config": {"items": list(range(items)), "max_concurrency": width}}),
+            body("gate", "m", "condition", expression=f"loop.index in {sorted(asks)}"),
+            body("ask", "m", "approval"),
+            ("val", "noop", {"parent": "m", "join": "one_success", "config": {"value": VALUE}}),
+        ],
+        [("gate", "ask", "true"), ("gate", "val", "false"), ("ask", "val", "approved")],
+    )
+    support.executions.clear()
+    report, snapshot, _ = step(document)
+    pending = set(asks)
+    for index in order:
+        assert report["status"] == "paused"
+        waits = snapshot["nodes"]["m"]["wait"]["data"]["iterations"]
+        assert waits == [f"m[{i}]" for i in sorted(pending)]
+        report, snapshot, _ = step(
+            document,
+            snapshot,
+            lambda e, i=index: e.approve_node("ask", verdicts[i], iteration=f"m[{i}]"),
+        )
+        pending.discard(index)
+    assert report["status"] == "succeeded"
+    expected = [None if verdicts.get(i) is False else i * 10 for i in range(items)]
+    assert report["nodes"]["m"]["output"] == expected
+    assert support.executions.count(("val", 1)) == sum(v is not None for v in expected)
+    assert report["nodes"]["m"]["attempts"] == 1

@@ -14,8 +14,21 @@ pytestmark = pytest.mark.django_db
 
 
 def parked_state(attempts: int = 1, **node) -> dict:
-    call = {"status": "waiting", "attempts": attempts, "error": None, **node}
+    wait = {"kind": "subworkflow", "wake_at": None, "data": {"run": 0}}
+    call = {"status": "waiting", "attempts": attempts, "error": None, "wait": wait, **node}
     return {"version": 1, "nodes": {"first": {"status": "succeeded"}, "call": call}}
+
+
+def parked_in_body_state(index: int = 1) -> dict:
+    """`call` waits for its child in iteration m[index] of map `m`; the other item finished."""
+    top = parked_state()
+    call = top["nodes"].pop("call")
+    wait = {"kind": "body", "wake_at": None, "data": {"iterations": [f"m[{index}]"]}}
+    top["nodes"]["m"] = {"status": "waiting", "attempts": 1, "error": None, "wait": wait}
+    done = {"version": 1, "nodes": {"call": {"status": "succeeded", "attempts": 1}}}
+    waiting = {"version": 1, "nodes": {"call": call}}
+    top["iterations"] = {"m": {str(1 - index): done, str(index): waiting}}
+    return top
 
 
 def family(user, parent_status="paused", child_status="succeeded", attempt=1, **child):
@@ -48,13 +61,37 @@ def test_a_child_that_ends_wakes_the_parent_parked_on_it(user, django_capture_on
     [
         {"parent_status": "running"},  # not parked (yet): it wakes itself when it parks
         {"attempt": 2},  # a child of another attempt
-        {"parent_iteration": "m[0]"},  # in a body: that parent never parks on it
+        {"parent_iteration": "m[0]"},  # the same node id, but in an iteration
     ],
 )
 def test_nothing_wakes_a_parent_not_parked_on_that_child(user, case):
     parent, kid = family(user, **case)
     subworkflows.run_finished(kid.pk, "failed", None)
     assert wake_at(parent) is None
+
+
+def test_a_child_started_in_an_iteration_wakes_the_parent_parked_on_that_iteration(user):
+    parent = make_run(user, status="paused", state=parked_in_body_state(index=1))
+    other = make_run(
+        user,
+        status="succeeded",
+        parent_run=parent,
+        parent_node="call",
+        parent_iteration="m[0]",
+        parent_attempt=1,
+    )
+    subworkflows.run_finished(other.pk, "succeeded", None)
+    assert wake_at(parent) is None  # m[0] does not wait any more
+    kid = make_run(
+        user,
+        status="failed",
+        parent_run=parent,
+        parent_node="call",
+        parent_iteration="m[1]",
+        parent_attempt=1,
+    )
+    subworkflows.run_finished(kid.pk, "failed", None)
+    assert wake_at(parent) is not None
 
 
 def test_a_paused_child_does_not_wake_its_parent(user):
