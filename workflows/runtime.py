@@ -435,9 +435,16 @@ def write_batch_orm(batch: Batch) -> bool:
         for event in batch.events
     )
     if batch.rows:
+        first = first_starts(batch)
         NodeRun.objects.bulk_create(
             [
-                NodeRun(run_id=batch.run_id, node_id=node, iteration=it, attempt=attempt, **fields)
+                NodeRun(
+                    run_id=batch.run_id,
+                    node_id=node,
+                    iteration=it,
+                    attempt=attempt,
+                    **keep_first_start(fields, first.get((node, it, attempt))),
+                )
                 for (node, it, attempt), fields in batch.rows
             ],
             update_conflicts=True,
@@ -445,6 +452,33 @@ def write_batch_orm(batch: Batch) -> bool:
             update_fields=list(NODE_RUN_FIELDS),
         )
     return True
+
+
+def first_starts(batch: Batch) -> dict[tuple[str, str, int], datetime]:
+    """When the rows of this batch that say they started first started (ORM path)."""
+    starting = [key for key, fields in batch.rows if fields.get("started_at") is not None]
+    if not starting:
+        return {}
+    found = NodeRun.objects.filter(
+        run_id=batch.run_id,
+        node_id__in={node for node, _, _ in starting},
+        started_at__isnull=False,
+    ).values_list("node_id", "iteration", "attempt", "started_at")
+    wanted = set(starting)
+    return {(n, i, a): started for n, i, a, started in found if (n, i, a) in wanted}
+
+
+def keep_first_start(fields: dict, first: datetime | None) -> dict:
+    """An attempt continued after a park keeps its first start, and its duration spans both
+    stretches (as WRITE_SQL does on PostgreSQL)."""
+    started = fields.get("started_at")
+    if first is None or started is None or first >= started:
+        return fields
+    fields = {**fields, "started_at": first}
+    finished = fields.get("finished_at")
+    if finished is not None:
+        fields["duration_ms"] = int((finished - first).total_seconds() * 1000)
+    return fields
 
 
 def event_payload(event: dict) -> dict:

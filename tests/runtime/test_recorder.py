@@ -106,3 +106,57 @@ def test_each_attempt_records_its_input_for_the_inspector(user, client):
     inputs = {row["node_id"]: row["input"] for row in body["node_runs"]}
     # Roots get the run's inputs; a join gets its sources by id.
     assert inputs == {"a": {}, "b": {"n": 2}, "c": {}, "m": {"b": 20, "c": 3}}
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("write", ["sql", "orm"])
+def test_an_attempt_continued_after_a_park_keeps_its_first_start(user, write):
+    """Both write paths (PostgreSQL's one statement, and the ORM used on SQLite) keep the
+    first start of an attempt that parked and continued, and span its duration over both."""
+    from datetime import UTC, datetime, timedelta
+
+    from django.db import connection
+
+    from tests.runtime.conftest import make_run
+
+    if write == "sql" and connection.vendor != "postgresql":
+        pytest.skip("WRITE_SQL is PostgreSQL's")
+    run = make_run(user, status="running", lease_owner="w1")
+    t0 = datetime(2026, 12, 1, 12, 0, tzinfo=UTC)
+    NodeRun.objects.create(
+        run=run, node_id="call", attempt=1, status="waiting", started_at=t0, duration_ms=500
+    )
+    continued = {
+        "status": "succeeded",
+        "input": None,
+        "started_at": t0 + timedelta(seconds=60),
+        "finished_at": t0 + timedelta(seconds=61),
+        "output": {"ok": True},
+        "error": None,
+        "duration_ms": 1000,
+        "handled": False,
+        "reason": "",
+        "handles": ["out"],
+        "wait": None,
+    }
+    fresh = {**continued, "started_at": t0, "finished_at": t0 + timedelta(seconds=2)}
+    batch = runtime.Batch(
+        run_id=run.pk,
+        owner="w1",
+        events=[],
+        rows=[(("call", "", 1), continued), (("other", "", 1), {**fresh, "duration_ms": 2000})],
+        run_fields={},
+    )
+    if write == "sql":
+        assert runtime.write_batches_postgresql([batch]) == {run.pk}
+    else:
+        assert runtime.write_batch_orm(batch)
+    call = NodeRun.objects.get(run=run, node_id="call")
+    assert (call.status, call.started_at, call.finished_at) == (
+        "succeeded",
+        t0,
+        t0 + timedelta(seconds=61),
+    )
+    assert call.duration_ms == 61_000
+    other = NodeRun.objects.get(run=run, node_id="other")
+    assert (other.started_at, other.duration_ms) == (t0, 2000)  # a first start stays as it is
