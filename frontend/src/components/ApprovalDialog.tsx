@@ -110,6 +110,11 @@ export function ApprovalDialog({ runId, nodeId, onClose, onDecided }: Props) {
           {iterationText(iteration, choices.length, iteration !== null && iteration === s.picked, label)}
         </p>
       )}
+      {body && (s.run?.status === "running" || s.run?.status === "queued") && (
+        <p className="muted small" data-testid="approval-not-paused">
+          The run has not paused yet (other iterations or branches are still running): a decision is accepted once it pauses.
+        </p>
+      )}
       {showChooser && (
         <div className="field">
           <label htmlFor="approval-iteration">

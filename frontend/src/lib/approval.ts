@@ -90,17 +90,21 @@ export function approvalWaitPaths(
 
 /**
  * One key per approval the run waits for (`node|iteration|attempt`; iteration "" at top level),
- * so a dialog can open by itself once per wait. `nodes` are the canvas nodes.
+ * so a dialog can open by itself once per wait. `nodes` are the canvas nodes. With
+ * `bodyWhenPaused`, waits in a body count only once the run has paused (until then other items
+ * may still run, and a decision is refused).
  */
 export function approvalWaitKeys(
   run: RunViewState | null,
   records: readonly NodeRunRecord[],
   nodes: readonly { id: string; type?: string; parent?: string | null }[],
+  { bodyWhenPaused = false } = {},
 ): string[] {
   if (!run) return [];
   const keys: string[] = [];
   for (const node of nodes) {
     if (node.type !== "approval") continue;
+    if (node.parent && bodyWhenPaused && run.status !== "paused") continue;
     for (const path of approvalWaitPaths(run, records, node.id, !!node.parent)) {
       const view = path ? run.iterations[node.id]?.[path] : run.nodes[node.id];
       const attempt = view?.attempt ?? iterationRecord(records, node.id, path)?.attempt ?? 1;

@@ -91,6 +91,13 @@ describe("which iteration an approval in a body decides", () => {
     expect(approvalWaitKeys(after, staleReport, nodes)).toEqual(["ok|M[1]|1", "ok|M[2]|1"]);
   });
 
+  it("opens the dialog by itself for a body wait only once the run has paused", () => {
+    const first = applyRunEvents(emptyRunView(7), [status(1, "M", "running"), status(2, "ok", "running", "M[0]"), status(3, "ok", "waiting", "M[0]")]);
+    expect(approvalWaitKeys(first, [], nodes)).toEqual(["ok|M[0]|1"]);
+    expect(approvalWaitKeys(first, [], nodes, { bodyWhenPaused: true })).toEqual([]);
+    expect(approvalWaitKeys(pausedRun(), [], nodes, { bodyWhenPaused: true })).toEqual(["ok|M[0]|1", "ok|M[1]|1", "ok|M[2]|1"]);
+  });
+
   it("labels nested iterations by their containers' kinds", () => {
     const nested = (id: string) => ({ M: "map", L: "loop" })[id];
     expect(iterationItemLabel("M[2]/L[1]", nested)).toBe("item 3 › iteration 2 (M[2]/L[1])");

@@ -179,7 +179,9 @@ function useApprovalDialog() {
   const { keys, nodeId } = useCanvas((s) => {
     const report = s.runReport && s.runReport.id === s.run?.runId ? s.runReport : null;
     const nodes = s.nodes.filter((n) => n.type === "approval").map((n) => ({ id: n.id, type: n.type, parent: n.data.node.parent }));
-    return { keys: approvalWaitKeys(s.run, report?.node_runs ?? [], nodes).join("\n"), nodeId: s.approvalRequest };
+    // a wait in a body opens the dialog once the run has paused (other items may still run)
+    const keys = approvalWaitKeys(s.run, report?.node_runs ?? [], nodes, { bodyWhenPaused: true });
+    return { keys: keys.join("\n"), nodeId: s.approvalRequest };
   });
   const [handled, setHandled] = useState<Set<string>>(() => new Set());
   useEffect(() => {
