@@ -158,8 +158,6 @@ def test_approvals_in_a_map_body_are_decided_per_item_from_the_dialog(page, canv
     for path, states in expected.items():
         for body, state in states.items():
             row = latest.get((body, path))
-            if state == "skipped" and row is None:
-                continue  # a skipped node may have no attempt row
             assert row is not None and row.status == state, (body, path, row and row.status)
     decisions = {path: latest[("ok", path)].output for path in expected}
     assert [decisions[p]["approved"] for p in expected] == [True, False, True]
