@@ -916,6 +916,46 @@ async def keep_lease(
             await on_renewed()
 
 
+class StallWatch:
+    """Stall detection of one run, called at each lease renewal: running nodes and no event
+    for `stall_s` give one warning event (`stalled: no event for 61 s while fetch running`)
+    and the run's `stalled_at` mark, which the next write clears."""
+
+    def __init__(
+        self, run_id: int, owner: str, execution: Execution, recorder: RunRecorder, stall_s: float
+    ) -> None:
+        self.run_id, self.owner, self.stall_s = run_id, owner, stall_s
+        self.execution, self.recorder = execution, recorder
+        self.stalled = False
+
+    async def check(self) -> None:
+        from workflows.subworkflows import following_children
+
+        execution = self.execution
+        quiet = time.time() - self.recorder.last_event_ts
+        # A node following a child run is quiet here because the child does the work (its
+        # events are the child's, and the child is watched itself): not a stall of this run.
+        following = following_children(self.run_id)
+        running = [
+            execution.graph.ids[i]
+            for i, record in enumerate(execution.records)
+            if record.status == NodeState.RUNNING and execution.graph.ids[i] not in following
+        ]
+        if quiet < self.stall_s or not running:
+            self.stalled = False
+            return
+        if not self.stalled:
+            message = f"stalled: no event for {quiet:.0f} s while {', '.join(running)} running"
+            execution.warn(message)
+            await self.recorder.flush()  # the warning first: every write clears the mark
+            await db(mark_stalled, self.run_id, self.owner)
+        self.stalled = True
+
+
+def stall_seconds() -> float:
+    return float(getattr(settings, "SWITCHYARD_STALL_S", 60))
+
+
 async def execute_leased(
     run_id: int,
     owner: str,
@@ -923,17 +963,24 @@ async def execute_leased(
     *,
     act: Callable[[Execution], None] | None = None,
     observer: Callable[[Event], None] | None = None,
+    stall_s: float | None = None,
 ):
     """Drive a run whose lease `owner` holds, with a publisher of its own, renewing the lease
-    meanwhile (the CLI and sub-workflow children; a worker shares one publisher)."""
+    meanwhile (the CLI and sub-workflow children; a worker shares one publisher); with
+    `stall_s`, stall-checked at each renewal like a worker's runs."""
     publisher = Publisher()
     renewing: list[asyncio.Task] = []
 
     def started(execution: Execution, recorder: RunRecorder) -> None:
         if observer is not None:
             recorder.observers.append(observer)
+        check = None
+        if stall_s is not None:
+            check = StallWatch(run_id, owner, execution, recorder, stall_s).check
         renewing.append(
-            asyncio.create_task(keep_lease(run_id, owner, lease_s, execution, recorder))
+            asyncio.create_task(
+                keep_lease(run_id, owner, lease_s, execution, recorder, on_renewed=check)
+            )
         )
 
     try:

@@ -237,7 +237,9 @@ class Follow:
 
 async def drive_child(child_id: int, owner: str, on_start: Callable) -> Any:
     """Execute a child run whose lease `owner` holds, renewing the lease meanwhile."""
-    return await runtime.execute_leased(child_id, owner, lease_seconds(), act=on_start)
+    return await runtime.execute_leased(
+        child_id, owner, lease_seconds(), act=on_start, stall_s=runtime.stall_seconds()
+    )
 
 
 async def cancel_elsewhere(child_id: int, owner: str) -> None:

@@ -14,7 +14,6 @@ import asyncio
 import logging
 import os
 import socket
-import time
 import uuid
 from datetime import timedelta
 
@@ -25,8 +24,8 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from engine.states import NodeState, RunState
-from workflows import runtime, subworkflows
+from engine.states import RunState
+from workflows import runtime
 from workflows.models import WorkflowRun
 
 logger = logging.getLogger(__name__)
@@ -225,34 +224,10 @@ class RunWorker:
         return started
 
     async def _heartbeat(self, run_id: int, execution, recorder: runtime.RunRecorder) -> None:
-        stalled = False
-
-        async def check_stall() -> None:
-            nonlocal stalled
-            stalled = await self._check_stall(run_id, execution, recorder, stalled)
-
+        watch = runtime.StallWatch(run_id, self.name, execution, recorder, self.stall_s)
         await runtime.keep_lease(
-            run_id, self.name, self.lease_s, execution, recorder, on_renewed=check_stall
+            run_id, self.name, self.lease_s, execution, recorder, on_renewed=watch.check
         )
-
-    async def _check_stall(self, run_id: int, execution, recorder, stalled: bool) -> bool:
-        quiet = time.time() - recorder.last_event_ts
-        # A node following a child run is quiet here because the child does the work (its
-        # events are the child's): it does not make the parent look stalled.
-        following = subworkflows.following_children(run_id)
-        running = [
-            execution.graph.ids[i]
-            for i, record in enumerate(execution.records)
-            if record.status == NodeState.RUNNING and execution.graph.ids[i] not in following
-        ]
-        if quiet < self.stall_s or not running:
-            return False
-        if not stalled:
-            message = f"stalled: no event for {quiet:.0f} s while {', '.join(running)} running"
-            execution.warn(message)
-            await recorder.flush()  # the warning first: every write clears the stalled mark
-            await runtime.db(runtime.mark_stalled, run_id, self.name)
-        return True
 
     @staticmethod
     async def _quietly(awaitable) -> None:

@@ -446,7 +446,7 @@ def test_cancelling_a_parked_child_fails_the_parent_node(user, workers):  # noqa
     }
 
 
-def test_a_parent_following_a_busy_child_is_not_reported_stalled(user, workers):  # noqa: F811
+def test_a_parent_following_a_busy_child_is_not_stalled_but_the_quiet_child_is(user, workers):  # noqa: F811
     workers(SWITCHYARD_STALL_S="1")
     child_id = save(
         user,
@@ -476,6 +476,15 @@ def test_a_parent_following_a_busy_child_is_not_reported_stalled(user, workers):
     assert len(seen) > 20 and not any(seen)
     warnings = RunEvent.objects.filter(run=run, type="node.log", payload__level="warning")
     assert not warnings.exists()
+    # The child itself, executed in the parent's worker, is watched: its quiet 3 s delay is
+    # a stall of the child (the warning is the child's, with what was running).
+    (child,) = children(run.pk)
+    messages = [
+        event.payload["message"]
+        for event in RunEvent.objects.filter(run=child, type="node.log", payload__level="warning")
+    ]
+    assert len(messages) == 1 and messages[0].startswith("stalled: no event for ")
+    assert messages[0].endswith(" s while work running")
 
 
 def test_a_grandchild_approval_parks_every_level_and_its_end_resumes_them_in_turn(user, workers):  # noqa: F811
