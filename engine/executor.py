@@ -337,7 +337,8 @@ class Execution:
         if c is None or not index.endswith("]") or not index[:-1].isdigit():
             raise KeyError(f"no iteration {step!r} in this workflow")
         record = self.records[c]
-        if record.status is not WAITING or (record.wait or {}).get("kind") != "body":
+        parked = c in self._continuing or (record.wait or {}).get("kind") == "body"
+        if record.status is not WAITING or not parked:
             raise ValueError(f"{name} is {record.status}, not waiting for an iteration")
         k = int(index[:-1])
         child = prepare_iteration(self, c, k)

@@ -186,6 +186,12 @@ def at(node_id: str, iteration: str) -> str:
     return f"{node_id} in {iteration}" if iteration else node_id
 
 
+def pending_approvals(state: dict | None) -> list[dict]:
+    """The approvals decided since the run last parked, not yet applied by a worker."""
+    pending = (state or {}).get("approve") or []
+    return [pending] if isinstance(pending, dict) else list(pending)
+
+
 def known_node(run: WorkflowRun, node_id: str) -> bool:
     """In the run's document, or added to it while it ran (dynamic growth)."""
     if node_id in ((run.state or {}).get("nodes") or {}):
@@ -230,28 +236,34 @@ def run_approve(
     decision saved in its state and the run queued; a worker follows the `approved` or
     `rejected` handle from there. A second decision (or one for a node not waiting) is 409.
     An approval inside a loop or map body is named by its `iteration` (`M[2]`); each
-    iteration is decided on its own, one decision per resume."""
+    iteration is decided on its own. Decisions on other waiting approvals may follow while
+    the run is still queued for the first: the worker applies them all at once."""
     run = WorkflowRun.objects.select_for_update().get(pk=run.pk)
-    if run.status != RunState.PAUSED or not run.state:
+    pending = pending_approvals(run.state)
+    queued = run.status == RunState.QUEUED and pending and not run.state.get("resume")
+    if not run.state or not (run.status == RunState.PAUSED or queued):
         raise RunConflict(f"run {run.pk} is {run.status}, not waiting for an approval")
-    leaves = [
+    decided = {(p["node"], p.get("iteration") or "") for p in pending}
+    approvals = [
         leaf
         for leaf in waiting_leaves(run.state)
         if (leaf[2].get("wait") or {}).get("kind") == "approval"
     ]
+    meant = [leaf[:2] for leaf in approvals if leaf[0] == node_id]
+    if iteration is not None:
+        meant = [where for where in meant if where[1] == iteration]
+    if meant and all(where in decided for where in meant):
+        where = at(node_id, iteration or meant[0][1])
+        raise RunConflict(f"node {where} was already decided", code="already_decided")
+    leaves = [leaf for leaf in approvals if leaf[:2] not in decided]
     node_id, iteration, _ = waiting_leaf(run, leaves, node_id, iteration, "waiting for an approval")
-    if run.state.get("approve") or run.state.get("resume"):
+    if run.state.get("resume"):
         raise RunConflict(f"run {run.pk} was already resumed", code="already_decided")
     if run.lease_owner and run.lease_expires_at and run.lease_expires_at > timezone.now():
         raise RunConflict(f"run {run.pk} is being resumed right now", code="run_state")
     state = dict(run.state)
-    state["approve"] = {
-        "node": node_id,
-        "iteration": iteration,
-        "approved": approved,
-        "data": data,
-        "by": by,
-    }
+    decision = {"node": node_id, "iteration": iteration, "approved": approved, "data": data}
+    state["approve"] = [*pending, {**decision, "by": by}]
     _requeue(run.pk, state)
     run.refresh_from_db()
     return run

@@ -854,23 +854,33 @@ def mark_stalled(run_id: int, owner: str) -> None:
 
 
 def apply_requests(run: WorkflowRun, execution: Execution) -> None:
-    """What users asked for while no worker held the run: resume a waiting node, cancel."""
+    """What users asked for while no worker held the run: resume a waiting node, cancel. A
+    request the saved state no longer allows (checked when it was made, so only a state
+    changed by hand gets here) is dropped with a warning event instead of breaking the run."""
     resume = (run.state or {}).get("resume") if run.status != RunState.RUNNING else None
     approve = (run.state or {}).get("approve") if run.status != RunState.RUNNING else None
-    if approve:
-        execution.approve_node(
-            approve["node"],
-            approve["approved"],
-            approve.get("data"),
-            approve.get("by"),
-            iteration=approve.get("iteration") or "",
-        )
+    for decision in [approve] if isinstance(approve, dict) else approve or ():
+        iteration = decision.get("iteration") or ""
+        try:
+            execution.approve_node(
+                decision["node"],
+                decision["approved"],
+                decision.get("data"),
+                decision.get("by"),
+                iteration=iteration,
+            )
+        except (KeyError, ValueError) as exc:
+            where = f"{decision['node']} in {iteration}" if iteration else decision["node"]
+            execution.warn(f"the decision on {where} was not applied: {exc}")
     if resume:
         iteration = resume.get("iteration") or ""
-        if resume["action"] == "skip":
-            execution.skip_node(resume["node"], iteration=iteration)
-        else:
-            execution.retry_node(resume["node"], resume.get("config"), iteration=iteration)
+        try:
+            if resume["action"] == "skip":
+                execution.skip_node(resume["node"], iteration=iteration)
+            else:
+                execution.retry_node(resume["node"], resume.get("config"), iteration=iteration)
+        except (KeyError, ValueError) as exc:
+            execution.warn(f"the {resume['action']} of {resume['node']} was not applied: {exc}")
     if run.cancel_requested_at is not None:
         execution.cancel("by user")
 

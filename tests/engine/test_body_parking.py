@@ -100,6 +100,22 @@ def test_every_item_parks_then_each_approval_continues_only_its_iteration():
     assert sorted(e for e in support.executions if e[0] == "work") == [("work", 1)] * 3
 
 
+def test_several_iterations_decided_before_one_resume_go_on_together():
+    document = map_with_approval()
+    _, snapshot, _ = step(document)
+
+    def decide(execution):
+        execution.approve_node("ask", True, iteration="m[2]")
+        execution.approve_node("ask", False, iteration="m[0]")
+        with pytest.raises(ValueError, match="'ask' is succeeded, not waiting"):
+            execution.approve_node("ask", True, iteration="m[2]")  # decided just now
+
+    report, snapshot, _ = step(document, snapshot, decide)
+    assert report["status"] == "paused"
+    assert body_status(report, "m", "ask") == ["succeeded", "waiting", "succeeded"]
+    assert snapshot["nodes"]["m"]["wait"]["data"] == {"iterations": ["m[1]"]}
+
+
 def test_a_second_decision_or_a_wrong_iteration_changes_nothing():
     document = map_with_approval(items=[1, 2])
     _, snapshot, _ = step(document)

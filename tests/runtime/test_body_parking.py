@@ -11,7 +11,7 @@ from django.test import Client
 from tests.runtime.test_subworkflows import asking_child, ended, save
 from tests.runtime.test_worker import start_run, workers  # noqa: F401 (fixture)
 from tests.runtime.workers import wait_for
-from workflows.models import NodeRun, WorkflowRun
+from workflows.models import NodeRun, RunEvent, WorkflowRun
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow, pytest.mark.timeout(120)]
 
@@ -181,3 +181,45 @@ def test_a_subworkflow_in_a_map_body_parks_the_parent_until_each_child_ends(user
     assert NodeRun.objects.get(run=run, node_id="m").output == [{"doubled": 2}, {"doubled": 4}]
     assert WorkflowRun.objects.filter(parent_run_id=run.pk).count() == 2  # no child started twice
     assert rows(run.pk, "call") == [("m[0]", 1, "succeeded"), ("m[1]", 1, "succeeded")]
+
+
+def test_several_iterations_decided_while_the_run_is_queued_apply_together(user, workers):  # noqa: F811
+    first = workers()
+    run = parked(start_run(user, MAP_ASKS).pk, waiting=3)
+    first.kill()  # no worker: the run stays queued after the first decision
+    assert approve(user, run.pk, {"approved": True, "iteration": "m[2]"}).status_code == 200
+    assert WorkflowRun.objects.get(pk=run.pk).status == "queued"
+    assert approve(user, run.pk, {"approved": False, "iteration": "m[0]"}).status_code == 200
+    again = approve(user, run.pk, {"approved": True, "iteration": "m[2]"})
+    assert again.status_code == 409
+    assert again.json()["errors"][0]["code"] == "already_decided"
+    # one waits undecided: named without its iteration, it is the one meant
+    assert approve(user, run.pk, {"approved": True}).status_code == 200
+    assert approve(user, run.pk, {"approved": True}).status_code == 409  # nothing left
+    workers()
+    run = ended(run.pk)
+    assert run.status == "succeeded", run.error
+    assert NodeRun.objects.get(run=run, node_id="total").output == [None, 20, 30]
+    assert rows(run.pk, "m") == [("", 1, "succeeded")]
+
+
+def test_a_decision_the_saved_state_no_longer_allows_is_dropped_with_a_warning(user, workers):  # noqa: F811
+    """A state edited by hand (the API checks every decision when it is made): the worker
+    does not crash on it again and again; the run says what it dropped and parks again."""
+    workers()
+    run = parked(start_run(user, MAP_ASKS).pk, waiting=3)
+    state = {**run.state, "approve": [{"node": "ask", "iteration": "m[9]", "approved": True}]}
+    WorkflowRun.objects.filter(pk=run.pk).update(status="queued", state=state)
+    from workflows import dispatch
+
+    dispatch.run_queued(run.pk)
+
+    def warned() -> bool:
+        return RunEvent.objects.filter(run_id=run.pk, payload__level="warning").exists()
+
+    wait_for(warned, timeout=30)
+    run = parked(run.pk, waiting=3)
+    (warning,) = RunEvent.objects.filter(run=run, payload__level="warning")
+    assert warning.payload["message"] == (
+        "the decision on ask in m[9] was not applied: 'm has no iteration 9'"
+    )
