@@ -175,7 +175,6 @@ def new_child(
         snapshot=snapshot,
         options={
             **parent._options,
-            "durable_delay_threshold_s": None,
             "run_subworkflow": in_iteration(parent._options.get("run_subworkflow"), path),
             "body": {"parent": parent, "loop": loop, "root_input": root_input, "path": path},
         },

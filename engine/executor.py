@@ -891,6 +891,8 @@ class Execution:
         duration = None
         if previous is RUNNING:
             duration = int((now - record.attempt_started) * 1000)
+        elif previous is WAITING and status is SUCCEEDED and record.started is not None:
+            duration = int((now - record.started) * 1000)  # woken: the wait is its duration
         self._seq += 1
         if self._sink is not None:
             self._sink(

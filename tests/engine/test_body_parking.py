@@ -305,3 +305,34 @@ def test_any_order_of_decisions_gives_the_reference_result_and_runs_nothing_twic
     assert report["nodes"]["m"]["output"] == expected
     assert support.executions.count(("val", 1)) == sum(v is not None for v in expected)
     assert report["nodes"]["m"]["attempts"] == 1
+
+
+def test_a_long_delay_in_a_body_parks_each_item_and_fires_once_when_due():
+    clock = FakeClock()
+    document = doc(
+        [
+            ("m", "map", {"config": {"items": [0.2, 120, 60]}}),
+            body("nap", "m", "delay", seconds="{{ loop.item }}"),
+            body("after", "m", "noop", value="{{ loop.item }}"),
+        ],
+        [("nap", "after")],
+    )
+    support.executions.clear()
+    options = {"clock": clock, "durable_delay_threshold_s": 30}
+    report, snapshot, _ = step(document, **options)
+    assert report["status"] == "paused"
+    # the 0.2 s delay is short: it slept; 120 s and 60 s park their items
+    assert body_status(report, "m", "after") == ["succeeded", "pending", "pending"]
+    assert snapshot["nodes"]["m"]["wait"]["data"] == {"iterations": ["m[1]", "m[2]"]}
+    start = clock.now
+    assert snapshot["wake_at"] == start + 60  # the earliest inside
+    clock.now = start + 61
+    report, snapshot, _ = step(document, snapshot, **options)
+    assert body_status(report, "m", "after") == ["succeeded", "pending", "succeeded"]
+    assert snapshot["wake_at"] == start + 120
+    clock.now = start + 120
+    report, snapshot, _ = step(document, snapshot, **options)
+    assert report["status"] == "succeeded"
+    assert report["nodes"]["m"]["output"] == [0.2, 120, 60]
+    assert sorted(support.executions) == [("after", 1)] * 3  # each item's successor once
+    assert [it["nap"]["attempts"] for it in report["iterations"]["m"]] == [1, 1, 1]

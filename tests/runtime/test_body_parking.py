@@ -223,3 +223,39 @@ def test_a_decision_the_saved_state_no_longer_allows_is_dropped_with_a_warning(u
     assert warning.payload["message"] == (
         "the decision on ask in m[9] was not applied: 'm has no iteration 9'"
     )
+
+
+def test_a_long_delay_in_a_map_body_parks_the_run_and_fires_once_after_a_restart(user, workers):  # noqa: F811
+    document = {
+        "version": 1,
+        "name": "sleepy items",
+        "nodes": [
+            {"id": "m", "type": "map", "config": {"items": [1, 2], "max_concurrency": 2}},
+            {"id": "nap", "type": "delay", "parent": "m", "config": {"seconds": 3}},
+            {
+                "id": "v",
+                "type": "transform",
+                "parent": "m",
+                "config": {"output": "{{ loop.item }}"},
+            },
+        ],
+        "edges": [{"id": "e1", "source": "nap", "target": "v"}],
+    }
+    first = workers(SWITCHYARD_DURABLE_DELAY_S="1")
+    run = start_run(user, document)
+
+    def parked_on_time() -> bool:
+        current = WorkflowRun.objects.get(pk=run.pk)
+        return current.status == "paused" and current.lease_owner == "" and current.wake_at
+
+    wait_for(parked_on_time, timeout=30)  # no worker is held while the items sleep
+    waiting = WorkflowRun.objects.get(pk=run.pk)
+    assert waiting.state["nodes"]["m"]["wait"]["data"] == {"iterations": ["m[0]", "m[1]"]}
+    first.kill()
+    workers(SWITCHYARD_DURABLE_DELAY_S="1")
+    run = ended(run.pk)
+    assert run.status == "succeeded", run.error
+    assert NodeRun.objects.get(run=run, node_id="m").output == [1, 2]
+    assert rows(run.pk, "nap") == [("m[0]", 1, "succeeded"), ("m[1]", 1, "succeeded")]
+    nap = NodeRun.objects.get(run=run, node_id="nap", iteration="m[0]")
+    assert nap.duration_ms >= 2900  # its one attempt spans the parked time

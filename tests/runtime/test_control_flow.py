@@ -129,6 +129,7 @@ def test_a_long_delay_survives_a_worker_restart_and_fires_once(user, workers):  
     assert done.outputs == {"b": 1}
     (nap,) = rows(run.pk, "nap")  # one attempt: it parked, then fired once
     assert nap.status == "succeeded"
+    assert nap.duration_ms >= 2900  # the parked wait is its duration
     changes = {
         e.payload["status"]: e.at
         for e in RunEvent.objects.filter(run=run, type="node.status", payload__node="nap")
