@@ -12,7 +12,7 @@ describe("approval dialog logic", () => {
     const conflict = approvalFailure({ status: 409, message: "run 4 was already resumed" });
     expect(conflict.conflict).toBe(true);
     expect(conflict.text).toMatch(/^Already decided .*run 4 was already resumed/);
-    expect(approvalFailure({ status: 500, message: "boom" })).toEqual({ conflict: false, text: "The decision failed: boom" });
+    expect(approvalFailure({ status: 500, message: "boom" })).toEqual({ kind: "error", conflict: false, text: "The decision failed: boom" });
   });
 
   it("finds the approval node the run waits at", () => {

@@ -17,27 +17,54 @@ export function parseApprovalData(text: string): ParsedData {
 }
 
 /**
- * What to tell the user when the approve request fails. A 409 means the decision was already
- * made (by someone else, in another tab) or the run no longer waits: nothing was changed —
- * except `iteration_required`: the node waits in several iterations of its loop or map and the
- * request named none (the user chooses one and decides again).
+ * What a refused decision means, and so what the dialog does next:
+ * - `decided`: that approval (node and iteration) was already decided — by someone else, in
+ *   another tab, or by this dialog a moment ago (`already_decided`, or a 409 that names no code);
+ * - `gone`: the node no longer waits (`node_state`): the run moved on without it;
+ * - `later`: a worker holds the run right now, continuing from an earlier decision
+ *   (`run_state`): nothing was changed, and this decision can be made once the run pauses again;
+ * - `ended`: the run ended (`run_state` naming a final state): nothing waits any more;
+ * - `iteration`: the node waits in several iterations and the request named none;
+ * - `error`: anything else (the network, a 400, a 500).
  */
-export function approvalFailure(error: { status?: number; message: string; errors?: readonly { code?: string }[] }): {
+export type ApprovalFailureKind = "decided" | "gone" | "later" | "ended" | "iteration" | "error";
+
+export interface ApprovalFailure {
+  kind: ApprovalFailureKind;
+  /** The decision was not applied and never will be: retrying this one makes no sense. */
   conflict: boolean;
   text: string;
   needsIteration?: boolean;
-} {
-  if (error.status === 409 && error.errors?.some((e) => e.code === "iteration_required")) {
+}
+
+const ENDED = /\bis (succeeded|failed|cancelled)\b/;
+
+/** What to tell the user when the approve request fails (see `ApprovalFailureKind`). */
+export function approvalFailure(error: { status?: number; message: string; errors?: readonly { code?: string }[] }): ApprovalFailure {
+  const said = `The server said: ${error.message}`;
+  if (error.status !== 409) return { kind: "error", conflict: false, text: `The decision failed: ${error.message}` };
+  const codes = new Set((error.errors ?? []).map((e) => e.code));
+  if (codes.has("iteration_required")) {
     return {
+      kind: "iteration",
       conflict: false,
       needsIteration: true,
-      text: `This node waits in several iterations: choose the one this decision is for, then decide again. The server said: ${error.message}`,
+      text: `This node waits in several iterations: choose the one this decision is for, then decide again. ${said}`,
     };
   }
-  if (error.status === 409) {
-    return { conflict: true, text: `Already decided — your decision was not applied. The server said: ${error.message}` };
+  if (codes.has("run_state")) {
+    const ended = ENDED.exec(error.message);
+    if (ended) return { kind: "ended", conflict: true, text: `The run has ended (${ended[1]}): nothing waits for a decision any more. ${said}` };
+    return {
+      kind: "later",
+      conflict: false,
+      text: `The run is continuing from an earlier decision; decide this one when it pauses again. Your decision was not applied. ${said}`,
+    };
   }
-  return { conflict: false, text: `The decision failed: ${error.message}` };
+  if (codes.has("node_state")) {
+    return { kind: "gone", conflict: true, text: `No longer waiting — your decision was not applied (decided elsewhere, or the run moved on). ${said}` };
+  }
+  return { kind: "decided", conflict: true, text: `Already decided — your decision was not applied. ${said}` };
 }
 
 /** The approval node a run waits at (the first one, in canvas order), or null. */
@@ -63,17 +90,37 @@ export function isApprovalWait(live: string | null | undefined, record: Pick<Nod
 }
 
 /**
+ * Approvals this browser decided (answered 200, or refused as decided already), by
+ * `approvalKey`: dropped from every chooser at once, before the events that follow say so.
+ */
+export type DecidedApprovals = Readonly<Record<string, unknown>>;
+
+/** One wait: `node|iteration|attempt` (iteration "" at top level). */
+export function approvalKey(node: string, iteration: string, attempt: number): string {
+  return `${node}|${iteration}|${attempt}`;
+}
+
+/** The attempt of the node's wait in `path` ("" at top level): the events' view, else the report's row. */
+export function waitAttempt(run: RunViewState | null, records: readonly NodeRunRecord[], nodeId: string, path: string): number {
+  const view = path ? run?.iterations[nodeId]?.[path] : run?.nodes[nodeId];
+  return view?.attempt ?? iterationRecord(records, nodeId, path)?.attempt ?? 1;
+}
+
+/**
  * The iterations in which `nodeId` waits for an approval, in run order: from the live event
  * state (`run.iterations`) and the report's NodeRun rows (status `waiting`, `wait.kind`
- * `approval`). A top-level node (`body` false) gives `[""]` when it waits.
+ * `approval`). A top-level node (`body` false) gives `[""]` when it waits. Waits in `decided`
+ * are left out.
  */
 export function approvalWaitPaths(
   run: RunViewState | null,
   records: readonly NodeRunRecord[],
   nodeId: string,
   body = true,
+  decided: DecidedApprovals | null = null,
 ): string[] {
-  if (!body) return isApprovalWait(run?.nodes[nodeId]?.status, iterationRecord(records, nodeId, "")) ? [""] : [];
+  const undecided = (path: string) => !decided || !(approvalKey(nodeId, path, waitAttempt(run, records, nodeId, path)) in decided);
+  if (!body) return isApprovalWait(run?.nodes[nodeId]?.status, iterationRecord(records, nodeId, "")) && undecided("") ? [""] : [];
   const live = run?.iterations[nodeId] ?? {};
   // the latest attempt's row per iteration, in one pass
   const latest = new Map<string, NodeRunRecord>();
@@ -84,34 +131,45 @@ export function approvalWaitPaths(
   }
   const paths = new Set([...Object.keys(live), ...latest.keys()]);
   return [...paths]
-    .filter((path) => isApprovalWait(live[path]?.status, latest.get(path) ?? null))
+    .filter((path) => isApprovalWait(live[path]?.status, latest.get(path) ?? null) && undecided(path))
     .sort(compareIterationPaths);
 }
 
 /**
- * One key per approval the run waits for (`node|iteration|attempt`; iteration "" at top level),
- * so a dialog can open by itself once per wait. `nodes` are the canvas nodes. With
- * `bodyWhenPaused`, waits in a body count only once the run has paused (until then other items
- * may still run, and a decision is refused).
+ * One key per approval the run waits for (`approvalKey`), so a dialog can open by itself once
+ * per wait. `nodes` are the canvas nodes. With `bodyWhenPaused`, waits in a body count only
+ * once the run has paused (until then other items may still run, and a decision is refused).
+ * Waits in `decided` are left out.
  */
 export function approvalWaitKeys(
   run: RunViewState | null,
   records: readonly NodeRunRecord[],
   nodes: readonly { id: string; type?: string; parent?: string | null }[],
-  { bodyWhenPaused = false } = {},
+  { bodyWhenPaused = false, decided = null }: { bodyWhenPaused?: boolean; decided?: DecidedApprovals | null } = {},
 ): string[] {
   if (!run) return [];
   const keys: string[] = [];
   for (const node of nodes) {
     if (node.type !== "approval") continue;
     if (node.parent && bodyWhenPaused && run.status !== "paused") continue;
-    for (const path of approvalWaitPaths(run, records, node.id, !!node.parent)) {
-      const view = path ? run.iterations[node.id]?.[path] : run.nodes[node.id];
-      const attempt = view?.attempt ?? iterationRecord(records, node.id, path)?.attempt ?? 1;
-      keys.push(`${node.id}|${path}|${attempt}`);
+    for (const path of approvalWaitPaths(run, records, node.id, !!node.parent, decided)) {
+      keys.push(approvalKey(node.id, path, waitAttempt(run, records, node.id, path)));
     }
   }
   return keys;
+}
+
+/**
+ * The iteration a dialog offers after one was decided: the next one that still waits after it
+ * in run order, else the first one that still waits (null when none does).
+ */
+export function nextWaitingIteration(remaining: readonly string[], decided: string | null): string | null {
+  if (!remaining.length) return null;
+  if (decided) {
+    const after = [...remaining].sort(compareIterationPaths).find((path) => compareIterationPaths(path, decided) > 0);
+    if (after !== undefined) return after;
+  }
+  return [...remaining].sort(compareIterationPaths)[0];
 }
 
 export interface IterationChoice {
@@ -158,6 +216,7 @@ export function containerApprovalWaits(
   records: readonly NodeRunRecord[],
   containerId: string,
   nodes: readonly { id: string; type?: string; parent?: string | null }[],
+  decided: DecidedApprovals | null = null,
 ): BodyApprovalWait[] {
   const parentOf = new Map(nodes.map((n) => [n.id, n.parent ?? null]));
   const inside = (id: string) => {
@@ -171,7 +230,7 @@ export function containerApprovalWaits(
   const waits: BodyApprovalWait[] = [];
   for (const node of nodes) {
     if (node.type !== "approval" || !inside(node.id)) continue;
-    for (const path of approvalWaitPaths(run, records, node.id)) {
+    for (const path of approvalWaitPaths(run, records, node.id, true, decided)) {
       if (parseIterationPath(path).some((s) => s.container === containerId)) waits.push({ node: node.id, iteration: path });
     }
   }

@@ -34,6 +34,8 @@ export interface RunViewState {
   runId: number | null;
   lastSeq: number;
   status: RunStatus | null;
+  /** How many times the run has paused (a decision refused while it ran waits for the next). */
+  pauses: number;
   startedAt: string | null;
   finishedAt: string | null;
   nodes: Record<string, NodeRunView>;
@@ -59,6 +61,7 @@ export function emptyRunView(runId: number | null = null): RunViewState {
     runId,
     lastSeq: 0,
     status: null,
+    pauses: 0,
     startedAt: null,
     finishedAt: null,
     nodes: {},
@@ -149,6 +152,7 @@ function applyInOrder(draft: RunViewState, event: RunEvent, owned: Set<object>):
   switch (event.type) {
     case "run.status":
       draft.status = event.status;
+      if (event.status === "paused") draft.pauses += 1;
       draft.startedAt ??= event.status === "running" ? (event.at ?? null) : null;
       draft.finishedAt = isRunFinished(event.status) ? (event.at ?? null) : null;
       return;

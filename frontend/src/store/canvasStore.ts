@@ -52,6 +52,14 @@ export interface CanvasState extends Snapshot {
   iterationPicks: Record<string, string>;
   /** The approval node whose decision dialog is asked for (by the inspector or a waiting container). */
   approvalRequest: string | null;
+  /** The body iteration that dialog offers first (one whose decision waits for the run to pause again). */
+  approvalOffer: string | null;
+  /**
+   * Approvals decided from this browser in the shown run (`approvalKey` → approved), dropped
+   * from the dialog's chooser at once: the events that say so follow only once a worker applies
+   * the decision, and more may be decided before that.
+   */
+  decidedApprovals: Record<string, boolean>;
 }
 
 export interface CanvasActions {
@@ -85,8 +93,10 @@ export interface CanvasActions {
   closeRunView(): void;
   inspect(nodeId: string | null): void;
   pickIteration(container: string, path: string | null): void;
-  /** Open (a node id) or close (null) the approval dialog. */
-  requestApproval(nodeId: string | null): void;
+  /** Open (a node id; `offer`: the iteration to offer first) or close (null) the approval dialog. */
+  requestApproval(nodeId: string | null, offer?: string | null): void;
+  /** Note an approval (`approvalKey`) as decided, before the events say so. */
+  markApprovalDecided(key: string, approved: boolean): void;
   isContainer(type: string | undefined): boolean;
 }
 
@@ -110,6 +120,8 @@ const initialState = (): CanvasState => ({
   inspecting: null,
   iterationPicks: {},
   approvalRequest: null,
+  approvalOffer: null,
+  decidedApprovals: {},
 });
 
 export function createCanvasStore(initial: Partial<CanvasState> = {}) {
@@ -341,7 +353,7 @@ export function createCanvasStore(initial: Partial<CanvasState> = {}) {
 
       startRunView(runId) {
         const report = get().runReport;
-        set({ run: emptyRunView(runId), runReport: report?.id === runId ? report : null });
+        set({ run: emptyRunView(runId), runReport: report?.id === runId ? report : null, decidedApprovals: {} });
       },
 
       applyEvents(events) {
@@ -359,7 +371,7 @@ export function createCanvasStore(initial: Partial<CanvasState> = {}) {
 
       closeRunView() {
         const run = get().run;
-        if (!run) return set({ inspecting: null, iterationPicks: {}, runReport: null, approvalRequest: null });
+        if (!run) return set({ inspecting: null, iterationPicks: {}, runReport: null, approvalRequest: null, decidedApprovals: {} });
         // Nodes a running graph grew belong to that run, not to the document.
         const added = new Set(run.addedNodes.map((n) => n.id));
         const addedEdges = new Set(run.addedEdges.map((e) => e.id));
@@ -369,6 +381,7 @@ export function createCanvasStore(initial: Partial<CanvasState> = {}) {
           inspecting: null,
           iterationPicks: {},
           approvalRequest: null,
+          decidedApprovals: {},
           nodes: get().nodes.filter((n) => !added.has(n.id)),
           edges: get().edges.filter((e) => !addedEdges.has(e.id)),
         });
@@ -383,8 +396,12 @@ export function createCanvasStore(initial: Partial<CanvasState> = {}) {
         set({ iterationPicks: path ? { ...rest, [container]: path } : rest });
       },
 
-      requestApproval(nodeId) {
-        if (get().approvalRequest !== nodeId) set({ approvalRequest: nodeId });
+      requestApproval(nodeId, offer = null) {
+        if (get().approvalRequest !== nodeId || get().approvalOffer !== offer) set({ approvalRequest: nodeId, approvalOffer: offer });
+      },
+
+      markApprovalDecided(key, approved) {
+        if (get().decidedApprovals[key] !== approved) set({ decidedApprovals: { ...get().decidedApprovals, [key]: approved } });
       },
 
       isContainer(type) {
