@@ -40,7 +40,7 @@ function useContainerApprovals(id: string, status: string) {
     if (status !== "waiting" || !s.run) return { approvalText: null, approvalNode: null, approvalCount: 0 };
     const report = s.runReport && s.runReport.id === s.run.runId ? s.runReport : null;
     const nodes = s.nodes.map((n) => ({ id: n.id, type: n.type, parent: n.data.node.parent }));
-    const waits = containerApprovalWaits(s.run, report?.node_runs ?? [], id, nodes);
+    const waits = containerApprovalWaits(s.run, report?.node_runs ?? [], id, nodes, s.decidedApprovals);
     return { approvalText: containerWaitText(waits), approvalNode: waits[0]?.node ?? null, approvalCount: waits.length };
   });
 }

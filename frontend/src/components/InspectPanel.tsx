@@ -186,11 +186,11 @@ function NodeDetails({ nodeId, type, iteration, report, onDecide, body = false, 
  * its own, from the dialog.
  */
 function BodyApprovals({ nodeId, container, records, onDecide }: { nodeId: string; container: boolean; records: readonly NodeRunRecord[]; onDecide(nodeId: string): void }) {
-  const { run, nodes } = useCanvas((st) => ({ run: st.run, nodes: st.nodes }));
+  const { run, nodes, decided } = useCanvas((st) => ({ run: st.run, nodes: st.nodes, decided: st.decidedApprovals }));
   const plain = nodes.map((n) => ({ id: n.id, type: n.type, parent: n.data.node.parent }));
   const waits = container
-    ? containerApprovalWaits(run, records, nodeId, plain)
-    : approvalWaitPaths(run, records, nodeId).map((iteration) => ({ node: nodeId, iteration }));
+    ? containerApprovalWaits(run, records, nodeId, plain, decided)
+    : approvalWaitPaths(run, records, nodeId, true, decided).map((iteration) => ({ node: nodeId, iteration }));
   if (!waits.length) return null;
   const kindOf = (id: string) => nodes.find((n) => n.id === id)?.type;
   const deciders = [...new Set(waits.map((w) => w.node))];

@@ -16,7 +16,7 @@ export function StatusBar({ socket }: { socket: string }) {
   const start = run.startedAt ? Date.parse(run.startedAt) : null;
   const end = run.finishedAt ? Date.parse(run.finishedAt) : now;
   return (
-    <div className="status-bar" data-testid="status-bar" data-run-status={run.status ?? "queued"}>
+    <div className="status-bar" data-testid="status-bar" data-run-status={run.status ?? "queued"} data-run-pauses={run.pauses}>
       <span>Run #{run.runId}</span>
       <StatusBadge status={run.status ?? "queued"} />
       {NODE_STATES.filter((st) => counts[st]).map((st) => (
