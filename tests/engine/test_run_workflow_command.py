@@ -146,3 +146,61 @@ def test_a_saved_workflow_runs_by_id_and_a_file_run_twice_reuses_its_workflow(su
 def test_an_unknown_workflow_id_is_a_clear_error():
     with pytest.raises(CommandError, match="no workflow with id 987654"):
         call_command("run_workflow", "987654", stdout=io.StringIO(), stderr=io.StringIO())
+
+
+MAP_OF_THREE = (
+    "inputs: {xs: {type: array, default: [1, 2, 3]}}\n"
+    "nodes:\n"
+    "  - {id: start, type: start}\n"
+    "  - {id: each, type: map, config: {items: '{{ inputs.xs }}'}}\n"
+    "  - {id: double, type: transform, parent: each, config: {output: '{{ loop.item * 2 }}'}}\n"
+    "  - {id: plus, type: transform, parent: each, config: {output: '{{ double + 1 }}'}}\n"
+    "  - {id: out, type: output, config: {value: '{{ each }}'}}\n"
+    "edges:\n"
+    "  - {source: start, target: each}\n"
+    "  - {source: double, target: plus}\n"
+    "  - {source: each, target: out}\n"
+)
+
+
+def progress_lines(err: str) -> list[str]:
+    """Each progress line written to stderr, without its carriage return and line clearing."""
+    lines = (chunk.split("\n")[0].removesuffix("\033[K") for chunk in err.split("\r"))
+    return [line for line in lines if line.startswith("[")]
+
+
+def test_progress_counts_top_level_nodes_only_not_each_iterations_body(tmp_path):
+    path = tmp_path / "map.yaml"
+    path.write_text(MAP_OF_THREE)
+    code, out, err = run_command(str(path), "--json")
+    assert code == 0
+    assert json.loads(out)["outputs"] == {"out": [3, 5, 7]}
+    lines = progress_lines(err)
+    assert [line.split("] ")[1].split(" nodes")[0] for line in lines] == ["1/3", "2/3", "3/3"]
+    assert lines[-1].startswith("[" + "#" * 20 + "] 3/3 nodes")
+
+
+def test_progress_of_a_saved_workflow_counts_its_top_level_nodes(tmp_path):
+    from workflows.models import WorkflowRun
+
+    path = tmp_path / "map.yaml"
+    path.write_text(MAP_OF_THREE)
+    _, first, _ = run_command(str(path), "--json")
+    workflow_id = WorkflowRun.objects.get(pk=json.loads(first)["run"]).workflow_id
+    code, _, err = run_command(str(workflow_id), "--json")
+    assert code == 0
+    assert progress_lines(err)[-1].startswith("[" + "#" * 20 + "] 3/3 nodes")
+
+
+def test_progress_bar_keeps_its_width_and_never_counts_past_the_total():
+    from types import SimpleNamespace
+
+    from workflows.management.commands.run_workflow import Progress
+
+    written: list[str] = []
+    progress = Progress(2, written.append)
+    for node in ("a", "b", "a", "b"):  # a node finishing again (a resumed run) counts once
+        progress(SimpleNamespace(type="node.status", status="succeeded", node=node, iteration=None))
+    lines = progress_lines("".join(written))
+    assert lines[-1].startswith("[" + "#" * 20 + "] 2/2 nodes")
+    assert {len(line.split("]")[0]) for line in lines} == {21}

@@ -37,18 +37,30 @@ def parse_input(pair: str) -> tuple[str, Any]:
 
 
 class Progress:
-    """A one-line progress bar on stderr, fed by the run's events."""
+    """A one-line progress bar on stderr, fed by the run's events. It counts the workflow's
+    top-level nodes: a container's body nodes finish once per iteration (their events carry
+    the iteration) and are not among the `total`."""
+
+    WIDTH = 20
 
     def __init__(self, total: int, write: Any) -> None:
-        self.total, self.done, self.write = total, 0, write
+        self.total, self.write = total, write
+        self.finished: set[str] = set()
+
+    @property
+    def done(self) -> int:
+        return min(len(self.finished), self.total)
 
     def __call__(self, event: Any) -> None:
-        if event.type == "node.status" and event.status in NODE_TERMINAL:
-            self.done += 1
-            filled = int(20 * self.done / max(self.total, 1))
-            bar = "#" * filled + "-" * (20 - filled)
-            line = f"[{bar}] {self.done}/{self.total} nodes  {event.node}: {event.status}"
-            self.write(f"\r{line}\033[K")
+        if event.type != "node.status" or event.status not in NODE_TERMINAL:
+            return
+        if event.iteration is not None:
+            return
+        self.finished.add(event.node)  # a node that ends again (a resumed run) counts once
+        filled = self.WIDTH * self.done // max(self.total, 1)
+        bar = "#" * filled + "-" * (self.WIDTH - filled)
+        line = f"[{bar}] {self.done}/{self.total} nodes  {event.node}: {event.status}"
+        self.write(f"\r{line}\033[K")
 
     def close(self, status: str) -> None:
         self.write(f"\nrun {status}\n")
@@ -106,14 +118,15 @@ class Command(BaseCommand):
                     workflow = recording.saved_workflow(owner=owner, workflow_id=int(file))
                 except (ObjectDoesNotExist, Http404):
                     raise CommandError(f"no workflow with id {file} (and no such file)")
-                total = workflow.nodes.count()
+                total = workflow.nodes.filter(parent="").count()
                 report = self.run_saved(workflow, inputs, dry_run, total)
             else:
                 document, errors = self.load(file)
                 if errors:
                     self.invalid(errors, json)
                 workflow = recording.workflow_for_document(owner=owner, document=document)
-                report = self.run_saved(workflow, inputs, dry_run, len(document["nodes"]))
+                total = sum(1 for node in document["nodes"] if not node.get("parent"))
+                report = self.run_saved(workflow, inputs, dry_run, total)
         except SwitchyardError as exc:
             self.invalid(exc.errors, json)
         self.print_report(report, as_json=json)
