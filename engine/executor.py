@@ -213,9 +213,12 @@ class Execution:
             return self.report()
         loop = self._loop = asyncio.get_running_loop()
         now = self._now()
-        if self.started is None:
+        first = self.started is None
+        if first:
             self.started = now
         self._set_run_status(RunState.RUNNING, now)
+        if first and self._parent is None:
+            self._warn_missing_env()
         timer = self._start_timer(loop, now)
         self._idle = loop.create_future()
         self._live = 1  # _begin itself, so that the run cannot look idle while it starts
@@ -269,6 +272,16 @@ class Execution:
         self._emit(
             NODE_LOG, self._now(), None, None, None, data={"message": message, "level": "warning"}
         )
+
+    def _warn_missing_env(self) -> None:
+        provided = self._options.get("env") or {}
+        missing = [name for name in self.graph.settings.get("env") or () if name not in provided]
+        if missing:
+            self.warn(
+                f"settings.env names {', '.join(missing)}, which this runtime does not provide "
+                "(not allow-listed on the server, or not set): env."
+                f"{missing[0]} will be missing"
+            )
 
     def cancel(self, reason: str = "") -> None:
         """Stop the run: running handlers are cancelled, nothing new starts, the run ends
@@ -790,6 +803,17 @@ class Execution:
             NODE_LOG, self._now(), self.graph.ids[i], None, record.attempts, data={"message": text}
         )
 
+    def _preview(self, output: Any) -> Any:
+        """An output as events show it: truncated past the preview limit, secrets as `***`."""
+        shown = preview(output, self._preview_limit)
+        if not self._secret_values or shown is None or isinstance(shown, bool | int | float):
+            return shown
+        text = json.dumps(shown, default=str)
+        redacted = text
+        for secret in self._secret_values:
+            redacted = redacted.replace(json.dumps(secret)[1:-1], "***")
+        return shown if redacted == text else json.loads(redacted)
+
     def _redact(self, text: str) -> str:
         for secret in self._secret_values:
             text = text.replace(secret, "***")
@@ -814,7 +838,7 @@ class Execution:
             node_id,
             None,
             record.attempts,
-            data={"output": preview(output, self._preview_limit)},
+            data={"output": self._preview(output)},
         )
 
     def _failed(self, i: int, record: NodeRecord, error: dict) -> bool:

@@ -10,10 +10,12 @@ Environment variables (all optional):
   ALLOWED_HOSTS  comma-separated; default: localhost,127.0.0.1,[::1],testserver
 """
 
+import json
 import os
 from pathlib import Path
 
 import dj_database_url
+from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -23,6 +25,26 @@ def env_bool(name: str, default: bool) -> bool:
     if value is None or value == "":
         return default
     return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+def named_secrets(text: str, path: str) -> dict[str, str]:
+    """Secrets from a JSON object (names to strings), given inline or in a file."""
+    source = "SWITCHYARD_SECRETS"
+    if path:
+        source = f"SWITCHYARD_SECRETS_FILE ({path})"
+        try:
+            text = Path(path).read_text(encoding="utf-8")
+        except OSError as exc:
+            raise ImproperlyConfigured(f"{source}: cannot read it: {exc.strerror}") from None
+    if not text.strip():
+        return {}
+    try:
+        secrets = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise ImproperlyConfigured(f"{source} is not JSON: {exc.msg} at {exc.pos}") from None
+    if not isinstance(secrets, dict) or not all(isinstance(v, str) for v in secrets.values()):
+        raise ImproperlyConfigured(f"{source} must be a JSON object of names to strings")
+    return secrets
 
 
 def env_list(name: str, default: list[str]) -> list[str]:
@@ -158,6 +180,14 @@ SWITCHYARD_EVENT_PREVIEW_BYTES = int(os.environ.get("SWITCHYARD_EVENT_PREVIEW_BY
 SWITCHYARD_MAX_OUTPUT_BYTES = int(os.environ.get("SWITCHYARD_MAX_OUTPUT_BYTES", str(16 << 20)))
 SWITCHYARD_HTTP_ALLOW_PRIVATE = env_bool("SWITCHYARD_HTTP_ALLOW_PRIVATE", False)
 SWITCHYARD_SYNCHRONOUS_EVENT_COMMIT = env_bool("SWITCHYARD_SYNCHRONOUS_EVENT_COMMIT", False)
+# What expressions may read (SPEC §2). `env`: only these environment variables (names, comma
+# separated), and of them only those a workflow lists in its settings.env; never the whole
+# environment. `secrets`: named values, never echoed into events or logs — a JSON object in
+# SWITCHYARD_SECRETS, or in the file SWITCHYARD_SECRETS_FILE names.
+SWITCHYARD_ENV_ALLOW = env_list("SWITCHYARD_ENV_ALLOW", [])
+SWITCHYARD_SECRETS = named_secrets(
+    os.environ.get("SWITCHYARD_SECRETS", ""), os.environ.get("SWITCHYARD_SECRETS_FILE", "")
+)
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},

@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import os
 import time
 from collections.abc import Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -135,6 +136,18 @@ def execution_options(run: WorkflowRun) -> dict[str, Any]:
         "dry_run": run.mode == "dry_run",
         "debug": run.mode == "debug",
         "durable_delay_threshold_s": settings.SWITCHYARD_DURABLE_DELAY_S,
+        **expression_context(),
+    }
+
+
+def expression_context() -> dict[str, Any]:
+    """`env` and `secrets` for expressions: the allow-listed environment variables that are
+    set (a workflow reads those its settings.env names) and the configured named secrets."""
+    return {
+        "env": {
+            name: os.environ[name] for name in settings.SWITCHYARD_ENV_ALLOW if name in os.environ
+        },
+        "secrets": dict(settings.SWITCHYARD_SECRETS),
     }
 
 

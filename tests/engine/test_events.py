@@ -1,9 +1,11 @@
 """Events: seq 1..n without gaps, one per transition, SPEC §5 fields."""
 
+import json
 import re
 
 from engine.events import Event, new_event, preview
 from tests.engine.support import doc, run
+from tests.engine.test_containers import run as run_builtin
 
 AT = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$")
 BASE_KEYS = {
@@ -92,6 +94,34 @@ def test_secrets_are_redacted_from_log_lines():
     document = doc([("l", "log")])
     _, events = run(document, options={"secrets": {"token": "hello"}})
     assert [e["message"] for e in events if e["type"] == "node.log"] == ["*** from l"]
+
+
+def test_secrets_are_shown_as_stars_in_output_events_but_flow_whole_downstream():
+    document = doc(
+        [
+            ("auth", "transform", {"config": {"output": {"header": "Bearer {{ secrets.token }}"}}}),
+            ("use", "transform", {"config": {"output": "{{ len(auth.header) }}"}}),
+        ],
+        [("auth", "use")],
+    )
+    report, events = run_builtin(document, secrets={"token": 's3cr3t"quoted'})
+    outputs = {e["node"]: e["output"] for e in events if e["type"] == "node.output"}
+    assert outputs == {"auth": {"header": "Bearer ***"}, "use": 20}
+    assert report["nodes"]["auth"]["output"] == {"header": 'Bearer s3cr3t"quoted'}
+    assert "s3cr3t" not in json.dumps(events)
+
+
+def test_env_names_the_runtime_does_not_provide_are_warned_about_at_the_start():
+    document = doc(
+        [("a", "transform", {"config": {"output": "{{ env.REGION }}"}})],
+        settings={"env": ["REGION", "ZONE"]},
+    )
+    report, events = run_builtin(document, env={"REGION": "eu", "HOME": "/root"})
+    assert report["nodes"]["a"]["output"] == "eu"
+    (warning,) = [e for e in events if e["type"] == "node.log"]
+    assert warning["level"] == "warning" and warning["node"] is None
+    assert warning["message"].startswith("settings.env names ZONE, which this runtime does not")
+    assert [e["type"] for e in events][:2] == ["run.status", "node.log"]
 
 
 def test_output_event_carries_a_truncated_preview_of_big_outputs():

@@ -31,6 +31,7 @@ from engine.handlers.base import HandlerResult
 from engine.states import NODE_TERMINAL
 from workflows.management.commands.run_workflow import parse_input
 from workflows.management.commands.visualise import document_of
+from workflows.runtime import expression_context
 
 HELP = "commands: step (s), continue (c), inspect (i) [node], skip, quit (q)"
 
@@ -163,6 +164,7 @@ class Command(BaseCommand):
             inputs=dict(parse_input(pair) for pair in input),
             sink=self.show_event,
             registry=PausingRegistry(debugger),
+            options=expression_context(),
         )
         debugger.execution = execution
         report = asyncio.run(execution.run())
