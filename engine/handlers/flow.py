@@ -53,15 +53,41 @@ class Loop(Handler):
     color = "#0d9488"
     container = True
     expression_fields = ("condition",)
-    config_schema = _object_schema(
-        {
-            "mode": {"enum": list(LOOP_MODES), "default": "count"},
-            "count": {"type": ["integer", "string"]},
-            "items": {"type": ["array", "string"]},
-            "condition": {"type": "string", "minLength": 1, "description": "e.g. loop.index < 3"},
-            "max_iterations": {"type": "integer", "minimum": 1, "default": DEFAULT_MAX_ITERATIONS},
-        },
-    )
+    config_schema = {
+        **_object_schema(
+            {
+                "mode": {"enum": list(LOOP_MODES), "default": "count"},
+                "count": {"type": ["integer", "string"]},
+                "items": {"type": ["array", "string"]},
+                "condition": {
+                    "type": "string",
+                    "minLength": 1,
+                    "description": "e.g. loop.index < 3",
+                },
+                "max_iterations": {
+                    "type": "integer",
+                    "minimum": 1,
+                    "default": DEFAULT_MAX_ITERATIONS,
+                },
+            },
+        ),
+        # Each mode's own field is required (SPEC §3), so validation names it instead of the
+        # run failing; `count` applies when `mode` is absent, as it is the default.
+        "allOf": [
+            {"if": {"properties": {"mode": {"const": "count"}}}, "then": {"required": ["count"]}},
+            {
+                "if": {"properties": {"mode": {"const": "for_each"}}, "required": ["mode"]},
+                "then": {"required": ["items"]},
+            },
+            {
+                "if": {
+                    "properties": {"mode": {"enum": ["while", "do_while"]}},
+                    "required": ["mode"],
+                },
+                "then": {"required": ["condition"]},
+            },
+        ],
+    }
 
     async def run(self, ctx: HandlerContext) -> HandlerResult:
         config = ctx.config

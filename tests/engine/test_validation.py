@@ -305,3 +305,38 @@ def test_text_that_is_not_json_or_yaml_is_a_document_error(text):
 def test_a_list_is_not_a_document():
     with pytest.raises(DocumentError, match="must be an object, got list"):
         load_document("[1, 2]")
+
+
+@pytest.mark.parametrize(
+    ("config", "missing"),
+    [
+        ({}, "count"),  # count is the default mode
+        ({"mode": "count"}, "count"),
+        ({"mode": "for_each"}, "items"),
+        ({"mode": "while"}, "condition"),
+        ({"mode": "do_while", "count": 3}, "condition"),
+    ],
+)
+def test_loop_config_requires_the_field_its_mode_reads(config, missing):
+    document = load_document({"nodes": [{"id": "l", "type": "loop", "config": config}]})
+    found = [p for p in validate_document(document) if p.severity == "error"]
+    assert [(p.code, p.node) for p in found] == [("bad_config", "l")]
+    assert f"'{missing}' is a required property" in found[0].message
+
+
+@pytest.mark.parametrize(
+    "config",
+    [
+        {"count": 2},
+        {"mode": "count", "count": "{{ inputs.n }}"},
+        {"mode": "for_each", "items": [1, 2]},
+        {"mode": "for_each", "items": "{{ inputs.xs }}"},
+        {"mode": "while", "condition": "loop.index < 3"},
+        {"mode": "do_while", "condition": "false", "max_iterations": 5},
+    ],
+)
+def test_loop_config_with_its_modes_field_is_valid(config):
+    document = load_document(
+        {"inputs": {"n": {}, "xs": {}}, "nodes": [{"id": "l", "type": "loop", "config": config}]}
+    )
+    assert [p for p in validate_document(document) if p.severity == "error"] == []
