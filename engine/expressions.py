@@ -14,9 +14,9 @@ slow). One evaluation may create at most `MAX_SIZE` elements (characters, items)
 `MAX_WORK` elements and loop iterations in all, integers of `MAX_INT_BITS` bits, and run for
 `TIME_LIMIT_S` seconds.
 
-Templates (`render`): a string that is exactly one `{{ expr }}` (whitespace around it allowed)
-becomes the expression's raw value, so a list stays a list. Otherwise each `{{ }}` is replaced
-by its value as text: strings as they are, `None` as the empty string, booleans as
+Templates (`render`): a string that is exactly one `{{ expr }}` (nothing around it, not even
+whitespace) becomes the expression's raw value, so a list stays a list. Otherwise each `{{ }}`
+is replaced by its value as text: strings as they are, `None` as the empty string, booleans as
 `true`/`false`, numbers as Python writes them, lists and objects as JSON. Only the values of
 objects are rendered, never their keys. Values without `{{` are returned as the same object.
 
@@ -1356,7 +1356,7 @@ def _template_parts(text: str, strict: bool = True) -> tuple[str | _Segment, ...
 
 @dataclass(frozen=True, slots=True)
 class _Template:
-    raw: CompiledExpression | None  # the only `{{ }}` of the string, whitespace around it
+    raw: CompiledExpression | None  # the string's `{{ }}` when it is nothing else
     parts: tuple[str | CompiledExpression, ...]
 
 
@@ -1365,9 +1365,9 @@ def _template(text: str) -> _Template:
     parts = tuple(
         parse(part.source) if _isa(part, _Segment) else part for part in _template_parts(text)
     )
-    expressions = [part for part in parts if _isa(part, CompiledExpression)]
-    only_space = all(_isa(part, CompiledExpression) or not part.strip() for part in parts)
-    raw = expressions[0] if len(expressions) == 1 and only_space else None
+    # SPEC §2: only a string that is exactly one `{{ }}` keeps the raw value; any text around
+    # it, even a space or a YAML block's final newline, makes the whole string text.
+    raw = parts[0] if len(parts) == 1 and _isa(parts[0], CompiledExpression) else None
     return _Template(raw, parts)
 
 

@@ -212,8 +212,22 @@ def test_size_bounds_on_results():
 
 def test_single_template_yields_the_raw_value():
     assert render("{{ inputs.items }}", SCOPE) == [3, 1, 2]
-    assert render("  {{ fetch.status }} ", SCOPE) == 200
+    assert render("{{fetch.status}}", SCOPE) == 200
+    assert render("{{   fetch.status   }}", SCOPE) == 200  # spaces inside the braces count not
     assert render("{{ fetch.none }}", SCOPE) is None
+
+
+@pytest.mark.parametrize(
+    ("template", "text"),
+    [
+        (" {{ inputs.items }} ", " [3, 1, 2] "),
+        ("  {{ fetch.status }}", "  200"),
+        ("{{ fetch.status }}\n", "200\n"),  # a YAML block scalar's final newline
+        (" {{ fetch.none }}", " "),
+    ],
+)
+def test_a_template_with_anything_around_it_renders_text(template, text):
+    assert render(template, SCOPE) == text
 
 
 def test_mixed_template_renders_text():
