@@ -13,9 +13,9 @@ from workflows.models import NodeRun, RunEvent, WorkflowRun
 pytestmark = pytest.mark.django_db
 
 
-def run_command(*args) -> str:
+def run_command(*args, **options) -> str:
     out = StringIO()
-    call_command(*args, stdout=out)
+    call_command(*args, stdout=out, **options)
     return out.getvalue()
 
 
@@ -255,3 +255,36 @@ def test_timeline_json_and_api_of_the_issue_example_agree(gdpr_run, api):
     assert body["efficiency"] == pytest.approx(70.5 / 90.4, abs=1e-4)
     assert body["critical_path"] == ["db_schema", "processing_purposes", "gdpr_article30"]
     assert body["critical_path_ms"] == 41900
+
+
+def import_file(tmp_path, *args) -> str:
+    path = tmp_path / "flow.json"
+    path.write_text(json.dumps({"name": "imported", "nodes": [{"id": "a", "type": "start"}]}))
+    return run_command("import_workflow", str(path), *args, stderr=StringIO())
+
+
+def test_import_workflow_without_owner_belongs_to_the_cli_user_on_a_fresh_install(tmp_path):
+    from django.contrib.auth import get_user_model
+
+    from workflows.models import Workflow
+    from workflows.recording import CLI_USERNAME
+
+    assert not get_user_model().objects.exists()  # no `demo` user either
+    first = Workflow.objects.get(pk=int(import_file(tmp_path)))
+    second = Workflow.objects.get(pk=int(import_file(tmp_path)))
+    assert first.owner.username == second.owner.username == CLI_USERNAME
+    assert get_user_model().objects.count() == 1  # created once, then reused
+
+
+def test_import_workflow_with_an_unknown_owner_is_a_clear_error_and_creates_nobody(tmp_path):
+    from django.contrib.auth import get_user_model
+
+    with pytest.raises(CommandError, match="no user named 'zed'"):
+        import_file(tmp_path, "--owner", "zed")
+    assert not get_user_model().objects.exists()
+
+
+def test_import_workflow_with_an_owner_stores_it_for_that_user(tmp_path, user):
+    from workflows.models import Workflow
+
+    assert Workflow.objects.get(pk=int(import_file(tmp_path, "--owner", "alice"))).owner == user

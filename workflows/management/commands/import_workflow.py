@@ -1,13 +1,15 @@
-"""`manage.py import_workflow FILE [--owner USERNAME]`: store a JSON or YAML workflow file."""
+"""`manage.py import_workflow FILE [--owner USERNAME]`: store a JSON or YAML workflow file.
+
+Without `--owner` the workflow belongs to the command-line user (`cli`, created when needed),
+the owner `run_workflow` uses, so a fresh install can import; a named owner must exist."""
 
 from pathlib import Path
 
-from django.contrib.auth import get_user_model
+from django.core.exceptions import ObjectDoesNotExist
 from django.core.management.base import BaseCommand, CommandError
 
-from workflows import services
+from workflows import recording, services
 from workflows.errors import DocumentRejected
-from workflows.management.commands.seed_demo import DEMO_USERNAME
 
 
 class Command(BaseCommand):
@@ -16,15 +18,17 @@ class Command(BaseCommand):
     def add_arguments(self, parser) -> None:
         parser.add_argument("file", help="path to a .json, .yaml or .yml workflow document")
         parser.add_argument(
-            "--owner", default=DEMO_USERNAME, help=f"owner username (default {DEMO_USERNAME})"
+            "--owner",
+            help=f"owner username (default: `{recording.CLI_USERNAME}`, created if needed)",
         )
 
     def handle(self, *args, **options) -> None:
         path = Path(options["file"])
         if not path.is_file():
             raise CommandError(f"{path}: no such file")
-        owner = get_user_model().objects.filter(username=options["owner"]).first()
-        if owner is None:
+        try:
+            owner = recording.cli_user(options["owner"])
+        except ObjectDoesNotExist:
             raise CommandError(f"no user named {options['owner']!r} (create it or pass --owner)")
         format = "yaml" if path.suffix.lower() in (".yaml", ".yml") else None
         source = path.read_bytes()
