@@ -211,6 +211,11 @@ class Execution:
         """Run until every node is decided and done, the run is stopped, or it parks."""
         if self.status in RUN_TERMINAL:
             return self.report()
+        if self._stop_status is not None and self.status in (RunState.QUEUED, RunState.PAUSED):
+            # Cancelled (or failed) before it ran again: it ends straight from queued or
+            # paused, with what was unfinished cancelled, and never shows as running.
+            self._finish()
+            return self.report()
         loop = self._loop = asyncio.get_running_loop()
         now = self._now()
         first = self.started is None

@@ -273,15 +273,21 @@ def run_summary(run) -> dict[str, Any]:
     }
 
 
-def integer_param(request: Request, name: str, default: int | None) -> int | None:
+def integer_param(
+    request: Request, name: str, default: int | None, minimum: int | None = None
+) -> int | None:
     value = request.query_params.get(name)
     if value in (None, ""):
         return default
     try:
-        return int(value)
+        number = int(value)
     except ValueError:
         message = f"{name}: must be an integer, got {value!r}"
+        raise SwitchyardError([problem("bad_parameter", message, field=name)]) from None
+    if minimum is not None and number < minimum:
+        message = f"{name}: must be at least {minimum}, got {number}"
         raise SwitchyardError([problem("bad_parameter", message, field=name)])
+    return number
 
 
 class RunDetailView(ApiView):
@@ -301,8 +307,8 @@ class RunEventsView(ApiView):
     )
     def get(self, request: Request, run_id: int) -> Response:
         run = select.run_get(user=request.user, run_id=run_id)
-        after = integer_param(request, "after", default=0)
-        limit = integer_param(request, "limit", default=select.EVENTS_LIMIT_MAX)
+        after = integer_param(request, "after", default=0, minimum=0)
+        limit = integer_param(request, "limit", default=select.EVENTS_LIMIT_MAX, minimum=1)
         found = select.run_events(run=run, after=after, limit=limit)
         events = [s.event_body(event) for event in found]
         last_seq = events[-1]["seq"] if events else after

@@ -89,11 +89,19 @@ def run_cancel(*, run: WorkflowRun) -> WorkflowRun:
     return run
 
 
-def _requeue(run_id: int, state: dict) -> None:
+def _resume_soon(run_id: int, state: dict) -> None:
+    """Save the user's decision in the paused run's state and make the run due: it stays
+    `paused` (SPEC §4: paused → running) until a worker claims it — the sweep's wake-up path,
+    with a wake-up message after commit so it does not wait for the sweep."""
     WorkflowRun.objects.filter(pk=run_id).update(
-        status=RunState.QUEUED, state=state, lease_owner="", lease_expires_at=None
+        state=state, wake_at=timezone.now(), lease_owner="", lease_expires_at=None
     )
     transaction.on_commit(lambda: dispatch.run_queued(run_id))
+
+
+def decided(state: dict | None) -> bool:
+    """A decision (resume, retry, skip, approval) is saved and waits for a worker."""
+    return bool((state or {}).get("resume") or (state or {}).get("approve"))
 
 
 @transaction.atomic
@@ -119,6 +127,10 @@ def run_resume(
     run = WorkflowRun.objects.select_for_update().get(pk=run.pk)
     if run.status != RunState.PAUSED or not run.state:
         raise RunConflict(f"run {run.pk} is {run.status}, not paused")
+    if decided(run.state):
+        raise RunConflict(f"run {run.pk} was already resumed", code="already_decided")
+    if run.lease_owner and run.lease_expires_at and run.lease_expires_at > timezone.now():
+        raise RunConflict(f"run {run.pk} is being resumed right now", code="run_state")
     leaves = waiting_leaves(run.state)
     if node_id is None:
         if len(leaves) != 1:
@@ -139,7 +151,7 @@ def run_resume(
             workflow_config_save(user=user, run=run, node_id=node_id, config=config)
     state = dict(run.state)
     state["resume"] = {"node": node_id, "iteration": iteration, "action": action, "config": config}
-    _requeue(run.pk, state)
+    _resume_soon(run.pk, state)
     run.refresh_from_db()
     return run
 
@@ -236,12 +248,11 @@ def run_approve(
     decision saved in its state and the run queued; a worker follows the `approved` or
     `rejected` handle from there. A second decision (or one for a node not waiting) is 409.
     An approval inside a loop or map body is named by its `iteration` (`M[2]`); each
-    iteration is decided on its own. Decisions on other waiting approvals may follow while
-    the run is still queued for the first: the worker applies them all at once."""
+    iteration is decided on its own. Decisions on other waiting approvals may follow until a
+    worker takes the run up (it stays `paused` till then): the worker applies them together."""
     run = WorkflowRun.objects.select_for_update().get(pk=run.pk)
     pending = pending_approvals(run.state)
-    queued = run.status == RunState.QUEUED and pending and not run.state.get("resume")
-    if not run.state or not (run.status == RunState.PAUSED or queued):
+    if run.status != RunState.PAUSED or not run.state:
         raise RunConflict(f"run {run.pk} is {run.status}, not waiting for an approval")
     decided = {(p["node"], p.get("iteration") or "") for p in pending}
     approvals = [
@@ -264,6 +275,6 @@ def run_approve(
     state = dict(run.state)
     decision = {"node": node_id, "iteration": iteration, "approved": approved, "data": data}
     state["approve"] = [*pending, {**decision, "by": by}]
-    _requeue(run.pk, state)
+    _resume_soon(run.pk, state)
     run.refresh_from_db()
     return run

@@ -50,12 +50,14 @@ def new_worker_name() -> str:
 
 def claim_next_run(owner: str, lease_s: float, exclude: list[int]) -> int | None:
     """Lease the oldest claimable run: queued, running with an expired lease, or paused with
-    a wake-up time that has come (durable delay, approval timeout)."""
+    a wake-up time that has come (durable delay, approval timeout, a decision to apply)."""
     now = timezone.now()
     claimable = (
         Q(status=RunState.QUEUED, lease_owner="")
         | Q(status__in=(RunState.QUEUED, RunState.RUNNING), lease_expires_at__lt=now)
-        | Q(status=RunState.PAUSED, lease_owner="", wake_at__lte=now)  # a durable timer is due
+        # due: a durable timer, an approval timeout, a user's decision, a child's end
+        | Q(status=RunState.PAUSED, lease_owner="", wake_at__lte=now)
+        | Q(status=RunState.PAUSED, wake_at__lte=now, lease_expires_at__lt=now)  # taker died
     )
     with transaction.atomic():
         run_id = (

@@ -1,10 +1,12 @@
 """cancel(), on_failure=halt and on_failure=pause."""
 
 import asyncio
+import json
 import time
 
 from engine import Execution
 from tests.engine.support import Hang, build, doc, run, statuses
+from tests.engine.test_containers import reg as approval_registry
 
 
 async def start_then(document, action, after: float = 0.1):
@@ -44,6 +46,30 @@ def test_cancel_before_the_run_starts_runs_nothing():
     assert report["status"] == "cancelled"
     assert report["nodes"]["a"]["status"] == "cancelled"
     assert report["nodes"]["a"]["started_at"] is None
+    assert report["started_at"] is None  # it never ran: queued straight to cancelled
+
+
+def test_cancelling_a_paused_run_ends_it_without_running_it_again():
+    events: list = []
+    document = doc(["a", ("ask", "approval"), "b"], [("a", "ask"), ("ask", "b", "approved")])
+    first = Execution(build(document, approval_registry), registry=approval_registry)
+    asyncio.run(first.run())
+    snapshot = json.loads(json.dumps(first.snapshot()))
+    execution = Execution(
+        build(document, approval_registry),
+        registry=approval_registry,
+        snapshot=snapshot,
+        sink=events.append,
+    )
+    execution.cancel("by user")
+    report = asyncio.run(execution.run()).to_dict()
+    assert report["status"] == "cancelled"
+    runs = [e.status for e in events if e.type == "run.status"]
+    assert runs == ["cancelled"]  # paused -> cancelled, never `running` again
+    assert [(e.node, e.status) for e in events if e.type == "node.status"] == [
+        ("ask", "cancelled"),
+        ("b", "cancelled"),
+    ]
 
 
 def test_halt_cancels_running_nodes_within_a_second_and_starts_nothing_new():

@@ -1,4 +1,5 @@
-"""Executing queued runs in the test process, as a worker would (lease, recorder, rows)."""
+"""Executing queued (or resumed, due) runs in the test process, as a worker would (lease,
+recorder, rows)."""
 
 import uuid
 
@@ -8,6 +9,7 @@ from workflows.models import WorkflowRun
 
 def execute(run_id: int) -> WorkflowRun:
     owner = f"test:{uuid.uuid4().hex[:8]}"
-    assert control.take_unowned(run_id, owner, ("queued",)), f"run {run_id} is not queued"
+    taken = control.take_unowned(run_id, owner, ("queued", "paused"))
+    assert taken, f"run {run_id} is neither queued nor paused"
     control.settle_here(run_id, owner, lambda execution: None)
     return WorkflowRun.objects.get(pk=run_id)

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import pytest
 from django.test import Client
+from django.utils import timezone
 
 from tests.runtime.test_subworkflows import asking_child, ended, save
 from tests.runtime.test_worker import start_run, workers  # noqa: F401 (fixture)
@@ -183,12 +184,13 @@ def test_a_subworkflow_in_a_map_body_parks_the_parent_until_each_child_ends(user
     assert rows(run.pk, "call") == [("m[0]", 1, "succeeded"), ("m[1]", 1, "succeeded")]
 
 
-def test_several_iterations_decided_while_the_run_is_queued_apply_together(user, workers):  # noqa: F811
+def test_several_iterations_decided_before_a_worker_resumes_apply_together(user, workers):  # noqa: F811
     first = workers()
     run = parked(start_run(user, MAP_ASKS).pk, waiting=3)
-    first.kill()  # no worker: the run stays queued after the first decision
+    first.kill()  # no worker: the run stays paused (due) after the first decision
     assert approve(user, run.pk, {"approved": True, "iteration": "m[2]"}).status_code == 200
-    assert WorkflowRun.objects.get(pk=run.pk).status == "queued"
+    due = WorkflowRun.objects.get(pk=run.pk)
+    assert due.status == "paused" and due.wake_at is not None  # paused until a worker resumes
     assert approve(user, run.pk, {"approved": False, "iteration": "m[0]"}).status_code == 200
     again = approve(user, run.pk, {"approved": True, "iteration": "m[2]"})
     assert again.status_code == 409
@@ -209,7 +211,7 @@ def test_a_decision_the_saved_state_no_longer_allows_is_dropped_with_a_warning(u
     workers()
     run = parked(start_run(user, MAP_ASKS).pk, waiting=3)
     state = {**run.state, "approve": [{"node": "ask", "iteration": "m[9]", "approved": True}]}
-    WorkflowRun.objects.filter(pk=run.pk).update(status="queued", state=state)
+    WorkflowRun.objects.filter(pk=run.pk).update(state=state, wake_at=timezone.now())
     from workflows import dispatch
 
     dispatch.run_queued(run.pk)

@@ -219,6 +219,9 @@ def test_cancel_of_a_queued_run_applies_at_once_without_a_worker(user, client):
     assert response.status_code == 200, response.content
     assert response.json()["status"] == "cancelled"
     assert set(NodeRun.objects.filter(run=run).values_list("status", flat=True)) == {"cancelled"}
+    assert response.json()["started_at"] is None  # it never ran
+    statuses = RunEvent.objects.filter(run=run, type="run.status").values_list("payload", flat=True)
+    assert [payload["status"] for payload in statuses] == ["cancelled"]  # queued -> cancelled
     again = client.post(f"/api/runs/{run.pk}/cancel/")
     assert again.status_code == 409
     assert "already ended cancelled" in again.json()["errors"][0]["message"]

@@ -185,6 +185,12 @@ def test_bad_event_parameters_are_refused(api, user):
     response = api.get(f"/api/runs/{run.pk}/events/?after=soon")
     assert response.status_code == 400
     assert response.json()["errors"][0]["field"] == "after"
+    negative = api.get(f"/api/runs/{run.pk}/events/?after=-5")
+    assert negative.status_code == 400
+    assert negative.json()["errors"][0]["message"] == "after: must be at least 0, got -5"
+    empty = api.get(f"/api/runs/{run.pk}/events/?limit=0")
+    assert empty.status_code == 400
+    assert empty.json()["errors"][0]["message"] == "limit: must be at least 1, got 0"
 
 
 def test_another_users_runs_are_not_found(other_api, user):
