@@ -75,6 +75,7 @@ class WorkflowAdmin(admin.ModelAdmin):
     list_filter = ("valid",)
     search_fields = ("name", "description", "owner__username")
     readonly_fields = ("dag", "revision", "valid", "errors", "created_at", "updated_at")
+    filter_horizontal = ("shared_with",)
     inlines = [WorkflowNodeInline, WorkflowEdgeInline]
 
     @admin.display(description="DAG")

@@ -85,7 +85,33 @@ def workflow_summary(workflow) -> dict[str, Any]:
         "updated_at": s.iso(workflow.updated_at),
         "node_count": workflow.node_count,
         "last_run_status": workflow.last_run_status,
+        "owner": workflow.owner.get_username(),
     }
+
+
+class WorkflowSharingView(ApiView):
+    """`GET|PUT /api/workflows/{id}/sharing/`: the users a workflow is shared with, who may
+    see and run it and its runs. Only the owner changes the list (403 for others)."""
+
+    @extend_schema(responses={200: s.SharingSerializer, **ERRORS})
+    def get(self, request: Request, workflow_id: int) -> Response:
+        workflow = select.workflow_get(user=request.user, workflow_id=workflow_id)
+        return Response(select.workflow_sharing(workflow=workflow))
+
+    @extend_schema(request=s.SharingSerializer, responses={200: s.SharingSerializer, **ERRORS})
+    def put(self, request: Request, workflow_id: int) -> Response:
+        body = json_body(request)
+        unknown = sorted(set(body) - {"shared_with", "owner"})
+        if unknown:
+            raise SwitchyardError(
+                [problem("unknown_field", f"{name}: unknown field", field=name) for name in unknown]
+            )
+        names = body.get("shared_with")
+        if not isinstance(names, list) or not all(isinstance(n, str) for n in names):
+            message = "shared_with: required, a list of usernames"
+            raise SwitchyardError([problem("bad_field", message, field="shared_with")])
+        workflow = services.workflow_share(user=request.user, workflow_id=workflow_id, names=names)
+        return Response(select.workflow_sharing(workflow=workflow))
 
 
 class WorkflowDetailView(ApiView):

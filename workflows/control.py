@@ -181,7 +181,9 @@ def workflow_config_save(*, user, run: WorkflowRun, node_id: str, config: dict) 
     """Also put the edited config into the saved workflow (a new revision), when asked."""
     from workflows import selectors, services
 
-    workflow = selectors.workflow_get(user=user, workflow_id=run.workflow_id, for_update=True)
+    workflow = selectors.workflow_get(
+        user=user, workflow_id=run.workflow_id, for_update=True, change=True
+    )
     document = selectors.workflow_document(workflow=workflow)
     node = next((node for node in document["nodes"] if node["id"] == node_id), None)
     if node is None:

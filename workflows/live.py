@@ -10,7 +10,9 @@ def run_group(run_id: int) -> str:
 
 
 def run_visible_to(run_id: int, user) -> bool:
-    return WorkflowRun.objects.filter(pk=run_id, workflow__owner=user).exists()
+    from workflows.selectors import visible
+
+    return WorkflowRun.objects.filter(visible(user, runs=True), pk=run_id).exists()
 
 
 def event_body(run_id: int, seq: int, type_: str, payload: dict) -> dict:

@@ -25,6 +25,9 @@ def enum_choices(enum) -> list[tuple[str, str]]:
     return [(member.value, member.value.replace("_", " ")) for member in enum]
 
 
+USER_MODEL = settings.AUTH_USER_MODEL  # (inside Workflow, `settings` is a field)
+
+
 class Workflow(models.Model):
     owner = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="workflows"
@@ -39,6 +42,12 @@ class Workflow(models.Model):
     revision = models.PositiveIntegerField(default=1)
     valid = models.BooleanField(default=False)
     errors = models.JSONField(default=list, blank=True)
+    shared_with = models.ManyToManyField(
+        USER_MODEL,
+        related_name="shared_workflows",
+        blank=True,
+        help_text="Users who may see and run it and its runs (only the owner changes it).",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 

@@ -1,24 +1,37 @@
-"""Reads: workflows and runs as their owner sees them. Someone else's object is a 404."""
+"""Reads: workflows and runs as a user sees them — their own, and those shared with them
+(SPEC §6). Anything else is a 404; changing a workflow shared with you is a 403."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from django.db.models import Count, OuterRef, QuerySet, Subquery
+from django.db.models import Count, OuterRef, Q, QuerySet, Subquery
 from django.http import Http404
 
 from engine.report import with_dry_run_plan
 from workflows import serializers as translate
+from workflows.errors import SwitchyardError, problem
 from workflows.models import NodeRun, RunEvent, Workflow, WorkflowEdge, WorkflowNode, WorkflowRun
 
 EVENTS_LIMIT_MAX = 1000
 
 
+def visible(user, runs: bool = False) -> Q:
+    """Workflows (with `runs`, runs of workflows) the user owns or that are shared with them.
+    A subquery, not a join, so a listing keeps one row per object."""
+    shared = Workflow.shared_with.through.objects.filter(user_id=user.pk).values("workflow_id")
+    if runs:
+        return Q(workflow__owner_id=user.pk) | Q(workflow_id__in=shared)
+    return Q(owner_id=user.pk) | Q(pk__in=shared)
+
+
 def workflow_list(*, user) -> QuerySet[Workflow]:
-    """The user's workflows, newest change first, with node count and last run status."""
+    """The user's workflows and those shared with them, newest change first, with node count
+    and last run status."""
     last_run = WorkflowRun.objects.filter(workflow=OuterRef("pk")).order_by("-created_at", "-id")
     return (
-        Workflow.objects.filter(owner=user)
+        Workflow.objects.filter(visible(user))
+        .select_related("owner")
         .annotate(
             node_count=Count("nodes", distinct=True),
             last_run_status=Subquery(last_run.values("status")[:1]),
@@ -27,14 +40,38 @@ def workflow_list(*, user) -> QuerySet[Workflow]:
     )
 
 
-def workflow_get(*, user, workflow_id: int, for_update: bool = False) -> Workflow:
-    queryset = Workflow.objects.filter(owner=user)
+class ReadOnly(SwitchyardError):
+    status_code = 403
+
+
+def workflow_get(
+    *, user, workflow_id: int, for_update: bool = False, change: bool = False
+) -> Workflow:
+    """A workflow the user may see; with `change`, one they may change (their own: a shared
+    workflow is read and run only, 403)."""
+    queryset = Workflow.objects.filter(visible(user)).select_related("owner")
     if for_update:
         queryset = queryset.select_for_update()
     workflow = queryset.filter(pk=workflow_id).first()
     if workflow is None:
         raise Http404(f"workflow {workflow_id} not found")
+    if change and workflow.owner_id != user.pk:
+        owner = workflow.owner.get_username()
+        raise ReadOnly(
+            [
+                problem(
+                    "read_only",
+                    f"workflow {workflow_id} is shared with you to see and run; only its owner "
+                    f"{owner} can change it",
+                )
+            ]
+        )
     return workflow
+
+
+def workflow_sharing(*, workflow: Workflow) -> dict[str, Any]:
+    names = workflow.shared_with.order_by("username").values_list("username", flat=True)
+    return {"owner": workflow.owner.get_username(), "shared_with": list(names)}
 
 
 def workflow_document(*, workflow: Workflow) -> dict[str, Any]:
@@ -60,11 +97,12 @@ def workflow_body(*, workflow: Workflow, document: dict | None = None) -> dict[s
         "revision": workflow.revision,
         "valid": workflow.valid,
         "errors": workflow.errors,
+        "owner": workflow.owner.get_username(),
     }
 
 
 def run_list(*, user, workflow_id: int | None = None, status: str | None = None) -> QuerySet:
-    runs = WorkflowRun.objects.filter(workflow__owner=user).select_related("workflow")
+    runs = WorkflowRun.objects.filter(visible(user, runs=True)).select_related("workflow")
     if workflow_id is not None:
         runs = runs.filter(workflow_id=workflow_id)
     if status:
@@ -73,7 +111,7 @@ def run_list(*, user, workflow_id: int | None = None, status: str | None = None)
 
 
 def run_get(*, user, run_id: int) -> WorkflowRun:
-    run = WorkflowRun.objects.filter(workflow__owner=user, pk=run_id).first()
+    run = WorkflowRun.objects.filter(visible(user, runs=True), pk=run_id).first()
     if run is None:
         raise Http404(f"run {run_id} not found")
     return run

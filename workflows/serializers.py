@@ -17,7 +17,7 @@ from workflows.errors import problem
 from workflows.models import RunMode, WorkflowEdge, WorkflowNode
 
 # Fields the API adds to a document when it reads a workflow: accepted back and ignored.
-READ_ONLY_FIELDS = frozenset({"id", "revision", "valid", "errors"})
+READ_ONLY_FIELDS = frozenset({"id", "revision", "valid", "errors", "owner"})
 
 NUMBER = (int, float)
 TOP_LEVEL: dict[str, tuple[type, ...]] = {
@@ -402,6 +402,7 @@ class WorkflowSerializer(DocumentSerializer):
     revision = serializers.IntegerField()
     valid = serializers.BooleanField(read_only=True)
     errors = ProblemSerializer(many=True, read_only=True)
+    owner = serializers.CharField(read_only=True, help_text="who may change it")
 
 
 class WorkflowListItemSerializer(serializers.Serializer):
@@ -414,6 +415,16 @@ class WorkflowListItemSerializer(serializers.Serializer):
     updated_at = serializers.DateTimeField()
     node_count = serializers.IntegerField()
     last_run_status = serializers.CharField(allow_null=True)
+    owner = serializers.CharField(help_text="the owner's username (not you: shared with you)")
+
+
+class SharingSerializer(serializers.Serializer):
+    """Who may see and run a workflow besides its owner (only the owner changes it)."""
+
+    owner = serializers.CharField(read_only=True)
+    shared_with = serializers.ListField(
+        child=serializers.CharField(), help_text="usernames; the whole list, replacing the old one"
+    )
 
 
 class WorkflowPatchSerializer(serializers.Serializer):

@@ -16,6 +16,7 @@ from __future__ import annotations
 from functools import partial
 from typing import Any
 
+from django.contrib.auth import get_user_model
 from django.db import connection, transaction
 
 from engine import DocumentError, load_document, validate_document
@@ -148,7 +149,7 @@ def workflow_save(*, user, workflow_id: int, source: dict) -> Workflow:
     if not isinstance(revision, int) or isinstance(revision, bool):
         message = "revision: required, the revision of the workflow you edited (an integer)"
         raise DocumentRejected([problem("missing_field", message, field="revision")])
-    workflow = select.workflow_get(user=user, workflow_id=workflow_id, for_update=True)
+    workflow = select.workflow_get(user=user, workflow_id=workflow_id, for_update=True, change=True)
     if revision != workflow.revision:
         raise StaleRevision(sent=revision, current=workflow.revision)
     document, problems = document_prepare(source)
@@ -161,7 +162,7 @@ def workflow_save(*, user, workflow_id: int, source: dict) -> Workflow:
 @transaction.atomic
 def workflow_patch(*, user, workflow_id: int, changes: dict[str, Any]) -> Workflow:
     """Change metadata (name, description, tags, settings, variables, inputs) and revalidate."""
-    workflow = select.workflow_get(user=user, workflow_id=workflow_id, for_update=True)
+    workflow = select.workflow_get(user=user, workflow_id=workflow_id, for_update=True, change=True)
     revision = changes.pop("revision", None)
     if revision is not None and revision != workflow.revision:
         raise StaleRevision(sent=revision, current=workflow.revision)
@@ -173,8 +174,27 @@ def workflow_patch(*, user, workflow_id: int, changes: dict[str, Any]) -> Workfl
 
 
 @transaction.atomic
+def workflow_share(*, user, workflow_id: int, names: list[str]) -> Workflow:
+    """Share the workflow with exactly these users (the owner only; every unknown name is
+    reported and nothing changes)."""
+    workflow = select.workflow_get(user=user, workflow_id=workflow_id, for_update=True, change=True)
+    wanted = sorted(set(names) - {user.get_username()})
+    users = list(get_user_model().objects.filter(username__in=wanted))
+    missing = sorted(set(wanted) - {found.get_username() for found in users})
+    if missing:
+        raise DocumentRejected(
+            [
+                problem("unknown_user", f"shared_with: no user named {name!r}", field="shared_with")
+                for name in missing
+            ]
+        )
+    workflow.shared_with.set(users)
+    return workflow
+
+
+@transaction.atomic
 def workflow_delete(*, user, workflow_id: int) -> None:
-    select.workflow_get(user=user, workflow_id=workflow_id, for_update=True).delete()
+    select.workflow_get(user=user, workflow_id=workflow_id, for_update=True, change=True).delete()
 
 
 def workflow_validate(*, user, workflow_id: int, source: dict | None = None) -> list[dict]:

@@ -21,6 +21,11 @@ urlpatterns = [
         name="workflow-export",
     ),
     path("workflows/<int:workflow_id>/runs/", api.WorkflowRunsView.as_view(), name="workflow-runs"),
+    path(
+        "workflows/<int:workflow_id>/sharing/",
+        api.WorkflowSharingView.as_view(),
+        name="workflow-sharing",
+    ),
     path("node-types/", api.NodeTypesView.as_view(), name="node-types"),
     path("runs/", api.RunListView.as_view(), name="run-list"),
     path("runs/<int:run_id>/", api.RunDetailView.as_view(), name="run-detail"),

@@ -131,6 +131,15 @@ async def test_another_users_run_is_refused(user, other_user):
     assert code == 4404
 
 
+async def test_a_run_of_a_workflow_shared_with_you_can_be_followed(user, other_user):
+    run = await sync_to_async(make_run)(other_user)
+    await sync_to_async(run.workflow.shared_with.add)(user)
+    await persist(run.pk, [1, 2])
+    communicator = await connect(user, run.pk)
+    assert await receive_seqs(communicator, 2) == [1, 2]
+    await communicator.disconnect()
+
+
 async def test_anonymous_client_is_refused(user):
     run = await sync_to_async(make_run)(user)
     communicator = WebsocketCommunicator(application, f"/ws/runs/{run.pk}/", headers=[ORIGIN])
