@@ -105,7 +105,8 @@ class Execution:
     (breakpoints pause), `durable_delay_threshold_s` (a longer `delay` parks the run; default
     60, None: never), `run_subworkflow` (async `(workflow, inputs, depth, node_id) ->
     outputs`, or a `Wait` to park the node until `continue_node`), `depth` and `max_depth`
-    (sub-workflow nesting)."""
+    (sub-workflow nesting), `node_slots` (an asyncio.Semaphore capping the handlers executing
+    at once across every run that shares it: a worker's global cap)."""
 
     def __init__(
         self,
@@ -134,6 +135,7 @@ class Execution:
         self._prepared: dict[int, dict[int, Execution]] = {}
         self._body_graphs: dict[int, Graph] = {}
         self._debug = bool(options.get("debug"))
+        self._node_slots: asyncio.Semaphore | None = options.get("node_slots")
         self._passed_breakpoints: set[int] = set()
         threshold = options.get("durable_delay_threshold_s", DEFAULT_DURABLE_DELAY_S)
         self._durable_delay_s = None if threshold is None else float(threshold)
@@ -620,7 +622,7 @@ class Execution:
                 if self._at_breakpoint(i, record):
                     output, error = Wait("breakpoint"), None
                 else:
-                    output, error = await self._attempt(i, record)
+                    output, error = await self._attempt_in_slot(i, record)
                 if error is not None and record.attempts < self._max_attempts[i]:
                     output, error = await self._retry(i, record, error)
             except asyncio.CancelledError:
@@ -684,8 +686,28 @@ class Execution:
             except asyncio.CancelledError:
                 self._active += 1  # _execute releases the slot it believes it holds
                 raise
-            output, error = await self._attempt(i, record)
+            output, error = await self._attempt_in_slot(i, record)
         return output, error
+
+    def _attempt_in_slot(self, i: int, record: NodeRecord):
+        """The attempt, within one of the process's node slots when the runtime caps them
+        (`options["node_slots"]`, a semaphore shared by every run of a worker). Containers and
+        sub-workflow nodes take none: what they wait for (their body, the child's nodes) does."""
+        gate = self._node_slots
+        if gate is None:
+            return self._attempt(i, record)
+        handler = self._handlers[i]
+        if handler is None or handler.container or handler.type == "subworkflow":
+            return self._attempt(i, record)
+        return self._slotted_attempt(gate, i, record)
+
+    async def _slotted_attempt(
+        self, gate: asyncio.Semaphore, i: int, record: NodeRecord
+    ) -> tuple[Any, dict | None]:
+        if gate.locked() and record.status is not QUEUED:
+            self._set(i, record, QUEUED, self._now())  # waits for a slot of the worker
+        async with gate:
+            return await self._attempt(i, record)
 
     async def _attempt(self, i: int, record: NodeRecord) -> tuple[Any, dict | None]:
         """Run one attempt (or continue a parked one): (output, None) on success, (None,

@@ -176,6 +176,9 @@ SWITCHYARD_STALL_S = float(os.environ.get("SWITCHYARD_STALL_S", "60"))  # no eve
 # A `delay` longer than this parks the run (no worker held) and the sweep wakes it when due.
 SWITCHYARD_DURABLE_DELAY_S = float(os.environ.get("SWITCHYARD_DURABLE_DELAY_S", "60"))
 SWITCHYARD_WORKER_MAX_RUNS = int(os.environ.get("SWITCHYARD_WORKER_MAX_RUNS", "50"))
+# The global cap (SPEC §4): handlers executing at once in one worker process, all runs together
+# (containers and sub-workflow nodes take no slot: their body's or child's nodes do).
+SWITCHYARD_WORKER_MAX_NODES = int(os.environ.get("SWITCHYARD_WORKER_MAX_NODES", "256"))
 SWITCHYARD_EVENT_PREVIEW_BYTES = int(os.environ.get("SWITCHYARD_EVENT_PREVIEW_BYTES", "4096"))
 SWITCHYARD_MAX_OUTPUT_BYTES = int(os.environ.get("SWITCHYARD_MAX_OUTPUT_BYTES", str(16 << 20)))
 SWITCHYARD_HTTP_ALLOW_PRIVATE = env_bool("SWITCHYARD_HTTP_ALLOW_PRIVATE", False)

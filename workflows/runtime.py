@@ -136,8 +136,27 @@ def execution_options(run: WorkflowRun) -> dict[str, Any]:
         "dry_run": run.mode == "dry_run",
         "debug": run.mode == "debug",
         "durable_delay_threshold_s": settings.SWITCHYARD_DURABLE_DELAY_S,
+        "node_slots": node_slots(),
         **expression_context(),
     }
+
+
+_node_slots: dict[asyncio.AbstractEventLoop, asyncio.Semaphore] = {}
+
+
+def node_slots() -> asyncio.Semaphore | None:
+    """This process's node slots (SWITCHYARD_WORKER_MAX_NODES), shared by every run it drives
+    on this event loop: the worker's global cap."""
+    try:
+        loop = asyncio.get_running_loop()
+    except RuntimeError:
+        return None
+    slots = _node_slots.get(loop)
+    if slots is None:
+        for stale in [other for other in _node_slots if other.is_closed()]:
+            del _node_slots[stale]
+        slots = _node_slots[loop] = asyncio.Semaphore(settings.SWITCHYARD_WORKER_MAX_NODES)
+    return slots
 
 
 def expression_context() -> dict[str, Any]:

@@ -278,3 +278,26 @@ def test_a_run_with_a_silent_running_node_is_reported_stalled(user, client, work
     assert "d1" in warning.payload["message"]
     wait_for(lambda: finished(run.pk), timeout=20)
     assert client.get(f"/api/runs/{run.pk}/").json()["stalled"] is False
+
+
+@pytest.mark.slow
+def test_a_worker_runs_at_most_its_node_slots_at_once_across_runs(user, workers):
+    workers(SWITCHYARD_WORKER_MAX_NODES="2")
+    document = {
+        "version": 1,
+        "name": "three naps",
+        "nodes": [{"id": f"nap{k}", "type": "delay", "config": {"seconds": 0.4}} for k in range(3)],
+        "edges": [],
+    }
+    runs = [start_run(user, document) for _ in range(2)]
+    wait_for(lambda: all(finished(run.pk) for run in runs), timeout=30)
+    assert {run_status(run.pk) for run in runs} == {"succeeded"}
+    spans = [
+        (row.started_at, row.finished_at)
+        for row in NodeRun.objects.filter(run__in=runs, status="succeeded")
+    ]
+    assert len(spans) == 6
+    most = max(sum(1 for s, f in spans if s <= at < f) for at, _ in spans)
+    assert most == 2  # six naps, two at a time, whichever run they belong to
+    queued = RunEvent.objects.filter(run__in=runs, type="node.status", payload__status="queued")
+    assert queued.count() >= 4
