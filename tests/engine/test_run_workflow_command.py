@@ -55,6 +55,20 @@ def test_exit_one_when_the_run_fails(tmp_path):
     assert json.loads(out)["nodes"]["a"]["error"]["type"] == "expression"
 
 
+def test_exit_three_and_a_hint_when_the_run_pauses(tmp_path):
+    path = tmp_path / "asks.yaml"
+    path.write_text(
+        "nodes:\n"
+        "  - {id: a, type: transform, config: {output: 1}}\n"
+        "  - {id: ask, type: approval, config: {prompt: 'go on'}}\n"
+        "edges: [{source: a, target: ask}]\n"
+    )
+    code, out, err = run_command(str(path), "--json")
+    report = json.loads(out)
+    assert (code, report["status"], report["nodes"]["ask"]["status"]) == (3, "paused", "waiting")
+    assert f"run {report['run']} paused at ask: decide it in the app or over the API" in err
+
+
 def test_inputs_of_the_wrong_type_are_refused_before_anything_runs(sum_workflow):
     code, out, _ = run_command(str(sum_workflow), "--input", "xs=oops", "--json")
     report = json.loads(out)

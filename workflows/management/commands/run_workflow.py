@@ -23,6 +23,7 @@ from engine import DocumentError, errors_only, load_document, validate_document
 from engine.states import NODE_TERMINAL
 
 EXIT_SUCCEEDED, EXIT_FAILED, EXIT_INVALID = 0, 1, 2
+EXIT_PAUSED = 3  # not in SPEC §7 (it names 0, 1, 2): a run that waits has not ended
 
 
 def parse_input(pair: str) -> tuple[str, Any]:
@@ -87,6 +88,20 @@ def execute_saved(workflow, *, inputs: dict, dry_run: bool, progress: Progress |
     return report.to_dict()
 
 
+def paused_hint(report: dict) -> str:
+    """What a paused run waits for, and how it goes on (the CLI does not wait for people)."""
+    waiting = [
+        node_id
+        for node_id, node in (report.get("nodes") or {}).items()
+        if node["status"] == "waiting"
+    ]
+    return (
+        f"run {report['run']} paused at {', '.join(waiting) or 'a node'}: decide it in the app or "
+        f"over the API (POST /api/runs/{report['run']}/...); a worker (`serve` or `runworker`) "
+        "continues it"
+    )
+
+
 class Command(BaseCommand):
     help = "Run a workflow file in-process through the engine and print the run report."
 
@@ -130,6 +145,9 @@ class Command(BaseCommand):
         except SwitchyardError as exc:
             self.invalid(exc.errors, json)
         self.print_report(report, as_json=json)
+        if report["status"] == "paused":
+            self.stderr.write(paused_hint(report))
+            sys.exit(EXIT_PAUSED)
         sys.exit(EXIT_SUCCEEDED if report["status"] == "succeeded" else EXIT_FAILED)
 
     def run_saved(self, workflow, inputs: dict, dry_run: bool, total: int) -> dict:
