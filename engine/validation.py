@@ -440,13 +440,12 @@ class _Check:
         for error in validator.iter_errors(config):
             if _is_template(error.instance):
                 continue
-            field = _field(error.absolute_path)
-            self.add(
-                "bad_config",
-                f"node {node_id}: {field}: {error.message}",
-                node=node_id,
-                field=field,
-            )
+            field, message = _field(error.absolute_path), error.message
+            if error.validator == "required" and isinstance(error.instance, dict):
+                missing = [name for name in error.validator_value if name not in error.instance]
+                if missing:  # name the missing field itself, and the case that needs it
+                    field, message = f"{field}.{missing[0]}", "required" + _when(validator, error)
+            self.add("bad_config", f"node {node_id}: {field}: {message}", node=node_id, field=field)
 
     def check_expressions(
         self, node_id: str, node: dict, handler: Handler, ancestors: dict[str, int]
@@ -603,6 +602,28 @@ def _blank_templates(value: Any) -> Any:
 
 def _is_template(value: Any) -> bool:
     return isinstance(value, str) and "{{" in value
+
+
+def _when(validator: Any, error: Any) -> str:
+    """` when mode is for_each` for a requirement from an `if`/`then` on constant values."""
+    path = list(error.schema_path)
+    if "then" not in path:
+        return ""
+    schema: Any = validator.schema
+    for part in path[: path.index("then")]:
+        schema = schema[part]
+    condition = schema.get("if", {}).get("properties", {})
+    cases = [
+        f"{name} is {spec['const']}"
+        for name, spec in condition.items()
+        if isinstance(spec, dict) and "const" in spec
+    ]
+    cases += [
+        f"{name} is one of {', '.join(map(str, spec['enum']))}"
+        for name, spec in condition.items()
+        if isinstance(spec, dict) and "enum" in spec
+    ]
+    return f" when {' and '.join(cases)}" if cases else ""
 
 
 def _field(path: Any) -> str:

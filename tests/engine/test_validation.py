@@ -84,8 +84,8 @@ def test_bad_config_names_the_field():
 
 def test_bad_config_for_a_missing_required_field():
     found = problems(doc([("r", "cases", {"config": {}})]))
-    assert [p.code for p in found] == ["bad_config"]
-    assert "'cases' is a required property" in found[0].message
+    assert [(p.code, p.field) for p in found] == [("bad_config", "config.cases")]
+    assert found[0].message == "node r: config.cases: required"
 
 
 def test_template_satisfies_any_type_in_config():
@@ -308,20 +308,20 @@ def test_a_list_is_not_a_document():
 
 
 @pytest.mark.parametrize(
-    ("config", "missing"),
+    ("config", "missing", "case"),
     [
-        ({}, "count"),  # count is the default mode
-        ({"mode": "count"}, "count"),
-        ({"mode": "for_each"}, "items"),
-        ({"mode": "while"}, "condition"),
-        ({"mode": "do_while", "count": 3}, "condition"),
+        ({}, "count", "mode is count"),  # count is the default mode
+        ({"mode": "count"}, "count", "mode is count"),
+        ({"mode": "for_each"}, "items", "mode is for_each"),
+        ({"mode": "while"}, "condition", "mode is one of while, do_while"),
+        ({"mode": "do_while", "count": 3}, "condition", "mode is one of while, do_while"),
     ],
 )
-def test_loop_config_requires_the_field_its_mode_reads(config, missing):
+def test_loop_config_requires_the_field_its_mode_reads(config, missing, case):
     document = load_document({"nodes": [{"id": "l", "type": "loop", "config": config}]})
     found = [p for p in validate_document(document) if p.severity == "error"]
-    assert [(p.code, p.node) for p in found] == [("bad_config", "l")]
-    assert f"'{missing}' is a required property" in found[0].message
+    assert [(p.code, p.node, p.field) for p in found] == [("bad_config", "l", f"config.{missing}")]
+    assert found[0].message == f"node l: config.{missing}: required when {case}"
 
 
 @pytest.mark.parametrize(
