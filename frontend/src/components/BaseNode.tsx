@@ -87,9 +87,7 @@ function BaseNodeView({ id, type, data, selected }: NodeProps<CanvasNode>) {
         } as React.CSSProperties
       }
     >
-      {inputs.map((handle, i) => (
-        <Handle key={handle} type="target" position={Position.Left} id={handle} style={{ top: spread(i, inputs.length) }} />
-      ))}
+      <InputHandles names={inputs.join(" ")} />
       <div className="wf-node-head">
         <TypeIcon className="wf-node-icon" icon={info?.icon} type={type} />
         <div className="wf-node-titles">
@@ -128,13 +126,38 @@ function BaseNodeView({ id, type, data, selected }: NodeProps<CanvasNode>) {
           </span>
         ),
       )}
+      <OutputHandles names={outputs.join(" ")} />
+    </div>
+  );
+}
+
+/*
+ * A node's handles depend on its type and config only: kept apart (memoised on their names) so
+ * a node whose run state changes does not re-render its handles, each subscribed to React Flow.
+ */
+const InputHandles = memo(function InputHandles({ names, top }: { names: string; top?: (i: number, count: number) => string | number }) {
+  const inputs = names ? names.split(" ") : [];
+  return inputs.map((handle, i) => (
+    <Handle key={handle} type="target" position={Position.Left} id={handle} style={{ top: (top ?? spread)(i, inputs.length) }} />
+  ));
+});
+
+const OutputHandles = memo(function OutputHandles({ names, top }: { names: string; top?: (i: number, count: number) => string | number }) {
+  const outputs = names ? names.split(" ") : [];
+  return (
+    <>
       {outputs.map((handle, i) => (
-        <Handle key={handle} type="source" position={Position.Right} id={handle} className={`handle-${handle}`} style={{ top: spread(i, outputs.length) }} />
+        <Handle key={handle} type="source" position={Position.Right} id={handle} className={`handle-${handle}`} style={{ top: (top ?? spread)(i, outputs.length) }} />
       ))}
       <Handle type="source" position={Position.Bottom} id="error" className="handle-error" title="error: taken when this node fails" />
       <span className="wf-node-error-label">error</span>
-    </div>
+    </>
   );
+});
+
+/** A container's handles sit in its header, one under the other. */
+function headerTop(i: number): number {
+  return 30 + i * 22;
 }
 
 function spread(index: number, count: number): string {
@@ -169,9 +192,7 @@ function ContainerNodeView({ id, type, data, selected }: NodeProps<CanvasNode>) 
       style={{ "--accent": info?.color ?? "#64748b", "--state": look?.color ?? "transparent" } as React.CSSProperties}
     >
       <NodeResizer isVisible={!!selected && !inRun} minWidth={CONTAINER_MIN.width} minHeight={CONTAINER_MIN.height} color="var(--primary)" onResizeStart={beginResize} />
-      {inputs.map((handle, i) => (
-        <Handle key={handle} type="target" position={Position.Left} id={handle} style={{ top: 30 + i * 22 }} />
-      ))}
+      <InputHandles names={inputs.join(" ")} top={headerTop} />
       <div className="wf-node-head wf-container-head">
         <TypeIcon className="wf-node-icon" icon={info?.icon} type={type} />
         <div className="wf-node-titles">
@@ -213,11 +234,7 @@ function ContainerNodeView({ id, type, data, selected }: NodeProps<CanvasNode>) 
         )}
       </div>
       {!inRun && <div className="wf-container-hint">drop nodes here: they run once per {type === "map" ? "item" : "iteration"}</div>}
-      {outputs.map((handle, i) => (
-        <Handle key={handle} type="source" position={Position.Right} id={handle} className={`handle-${handle}`} style={{ top: 30 + i * 22 }} />
-      ))}
-      <Handle type="source" position={Position.Bottom} id="error" className="handle-error" title="error: taken when this node fails" />
-      <span className="wf-node-error-label">error</span>
+      <OutputHandles names={outputs.join(" ")} top={headerTop} />
     </div>
   );
 }

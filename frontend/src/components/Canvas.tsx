@@ -73,9 +73,6 @@ export const Canvas = memo(function Canvas({ onNodeMenu }: { onNodeMenu?: (node:
     },
     [onNodeMenu],
   );
-  // the minimap redraws every node when its colours change: during a burst, twice a second
-  const mapRun = useThrottledRun(MINIMAP_EVERY_MS);
-  const nodeColor = useCallback((n: CanvasNode) => miniMapColor(n, mapRun), [mapRun]);
 
   return (
     <div className="canvas" data-testid="canvas" data-large-graph={large || undefined} onDragOver={allowDrop} onDrop={onDrop} ref={wrapper}>
@@ -94,27 +91,44 @@ export const Canvas = memo(function Canvas({ onNodeMenu }: { onNodeMenu?: (node:
         onNodeContextMenu={inRun && onNodeMenu ? onNodeContextMenu : undefined}
         nodesDraggable={!inRun}
         nodesConnectable={!inRun}
-        deleteKeyCode={inRun ? null : ["Delete", "Backspace"]}
-        multiSelectionKeyCode={["Meta", "Control", "Shift"]}
-        defaultEdgeOptions={{ type: "smoothstep" }}
+        deleteKeyCode={inRun ? null : DELETE_KEYS}
+        multiSelectionKeyCode={MULTI_SELECT_KEYS}
+        defaultEdgeOptions={DEFAULT_EDGE_OPTIONS}
         onlyRenderVisibleElements={large}
         fitView={!opening.viewport}
         fitViewOptions={FIT_VIEW}
         defaultViewport={opening.viewport ?? undefined}
         minZoom={0.05}
-        proOptions={{ hideAttribution: true }}
+        proOptions={PRO_OPTIONS}
         colorMode="dark"
       >
         <Background variant={BackgroundVariant.Dots} gap={20} size={1.4} />
-        {showMiniMap && <MiniMap<CanvasNode> pannable zoomable nodeColor={nodeColor} maskColor="rgba(10,12,18,0.7)" />}
+        {showMiniMap && <RunMiniMap />}
         <Controls showInteractive={false} />
       </ReactFlow>}
     </div>
   );
 });
 
+// Props given to <ReactFlow> are constants: a new object or array per render is written into
+// React Flow's store and wakes every node, handle and edge subscribed to it.
 const FIT_VIEW = { padding: 0.2, maxZoom: 1.2 };
+const DELETE_KEYS = ["Delete", "Backspace"];
+const MULTI_SELECT_KEYS = ["Meta", "Control", "Shift"];
+const DEFAULT_EDGE_OPTIONS = { type: "smoothstep" };
+const PRO_OPTIONS = { hideAttribution: true };
 const MINIMAP_EVERY_MS = 500;
+
+/**
+ * The minimap, coloured by the shown run's node states. It reads the run itself, throttled
+ * (it redraws every node when its colours change: during a burst, twice a second), so the
+ * canvas and React Flow's props do not change with the run.
+ */
+const RunMiniMap = memo(function RunMiniMap() {
+  const mapRun = useThrottledRun(MINIMAP_EVERY_MS);
+  const nodeColor = useCallback((n: CanvasNode) => miniMapColor(n, mapRun), [mapRun]);
+  return <MiniMap<CanvasNode> pannable zoomable nodeColor={nodeColor} maskColor="rgba(10,12,18,0.7)" />;
+});
 
 /**
  * The shown run, read at most once per `ms` (the last change always comes through): the canvas
