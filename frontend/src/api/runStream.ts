@@ -46,6 +46,30 @@ export const EVENTS_PAGE = 1000; // the server's largest page of /api/runs/{id}/
 const FLUSH_MS = 16;
 const HIDDEN_FLUSH_MS = 250;
 
+/**
+ * Live events are applied in chunks, one chunk per animation frame, so a burst is spread over
+ * frames instead of making one long task of its store update, render, style, layout and paint
+ * (the page stays responsive during a burst). The chunk size adapts to the measured frame time: a frame
+ * over `FRAME_BUDGET_MS` shrinks the next chunk in proportion, a quick one grows it. A replay
+ * over HTTP (catching up) is applied whole: it is one render either way.
+ */
+export const CHUNK = { start: 150, min: 25, max: 5000 } as const;
+export const FRAME_BUDGET_MS = 30;
+
+/**
+ * The next chunk size, from the last one and how long its frame took (from starting to apply it
+ * to the next frame: the store update, the render, style, layout and paint, and the wait for
+ * the display): over the budget, shrink in proportion (with a margin); one display frame or
+ * so (60 Hz), grow by half. `frameMs` null (no frame measured) keeps the size. The first chunk
+ * is small: the first frames of a burst run code not yet optimised.
+ */
+export function nextChunkSize(size: number, frameMs: number | null): number {
+  if (frameMs === null || !Number.isFinite(frameMs) || frameMs < 0) return size;
+  if (frameMs > FRAME_BUDGET_MS) return Math.max(CHUNK.min, Math.floor((size * FRAME_BUDGET_MS * 0.8) / frameMs));
+  if (frameMs <= FRAME_BUDGET_MS * 0.7) return Math.min(CHUNK.max, Math.ceil(size * 1.5));
+  return size;
+}
+
 /** Delay before reconnect attempt `n` (0-based): 0.5 s doubling up to 10 s. */
 export function backoffMs(attempt: number): number {
   return Math.min(MAX_BACKOFF_MS, 500 * 2 ** attempt);
@@ -70,21 +94,32 @@ export function openRunStream(runId: number, target: StreamTarget, deps: StreamD
     deps.clearInterval(resyncTimer);
     socket?.close();
   };
-  const flush = () => {
+  let chunk: number = CHUNK.start;
+  // when the last chunk started to be applied, with more left for the next frame (to time it)
+  let chunkStartedAt: number | null = null;
+  /** Apply what is buffered: everything (`whole`), else one chunk, the rest at the next frame. */
+  const flush = (whole = false, byFrame = false) => {
+    const startedAt = deps.now();
     deps.clearTimeout(flushTimer);
     deps.cancelFrame?.(flushFrame);
     flushTimer = flushFrame = undefined;
-    if (buffer.length) target.apply(buffer.splice(0));
-    if (target.finished() && !stopped) {
+    if (byFrame && chunkStartedAt !== null) chunk = nextChunkSize(chunk, startedAt - chunkStartedAt);
+    chunkStartedAt = null;
+    if (buffer.length) target.apply(whole ? buffer.splice(0) : buffer.splice(0, chunk));
+    if (buffer.length) {
+      chunkStartedAt = startedAt;
+      scheduleFlush();
+    } else if (target.finished() && !stopped) {
       stop();
       target.onState("done");
     }
   };
   /** One flush per animation frame, however many messages arrive before it. */
   const scheduleFlush = () => {
-    if (flushTimer !== undefined) return;
-    flushTimer = deps.setTimeout(flush, deps.frame ? HIDDEN_FLUSH_MS : FLUSH_MS);
-    if (deps.frame) flushFrame = deps.frame(flush);
+    if (flushTimer !== undefined || stopped) return;
+    // a hidden tab gets no frames (and draws nothing): its fallback timer applies everything
+    flushTimer = deps.setTimeout(() => flush(!!deps.frame), deps.frame ? HIDDEN_FLUSH_MS : FLUSH_MS);
+    if (deps.frame) flushFrame = deps.frame(() => flush(false, true));
   };
   const catchUp = async () => {
     try {
@@ -95,7 +130,7 @@ export function openRunStream(runId: number, target: StreamTarget, deps: StreamD
         if (page.length < EVENTS_PAGE || stopped) break;
         after = page[page.length - 1].seq;
       }
-      flush();
+      flush(true);
     } catch {
       // the next reconnect tries again
     }
