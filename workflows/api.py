@@ -239,6 +239,14 @@ class NodeTypesView(ApiView):
         return Response(registry.describe())
 
 
+class MeView(ApiView):
+    """`GET /api/me/`: who is logged in (the canvas tells your workflows from shared ones)."""
+
+    @extend_schema(responses=OpenApiTypes.OBJECT)
+    def get(self, request: Request) -> Response:
+        return Response({"username": request.user.get_username()})
+
+
 # --- runs --------------------------------------------------------------------------------------
 
 

@@ -27,6 +27,7 @@ urlpatterns = [
         name="workflow-sharing",
     ),
     path("node-types/", api.NodeTypesView.as_view(), name="node-types"),
+    path("me/", api.MeView.as_view(), name="me"),
     path("runs/", api.RunListView.as_view(), name="run-list"),
     path("runs/<int:run_id>/", api.RunDetailView.as_view(), name="run-detail"),
     path("runs/<int:run_id>/events/", api.RunEventsView.as_view(), name="run-events"),

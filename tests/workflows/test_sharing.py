@@ -69,6 +69,12 @@ def test_a_shared_workflow_can_be_seen_and_run_but_not_changed(api, other_api, c
     assert other_api.get("/api/workflows/").json() == []
 
 
+def test_me_names_the_logged_in_user(api, other_api):
+    assert api.get("/api/me/").json() == {"username": "alice"}
+    assert other_api.get("/api/me/").json() == {"username": "bob"}
+    assert APIClient().get("/api/me/").status_code in (401, 403)
+
+
 def test_sharing_with_unknown_users_changes_nothing_and_names_them(api, other_user):
     wid = api.post("/api/workflows/", chain_document(1), format="json").json()["id"]
     assert share(api, wid, ["bob"]).status_code == 200
