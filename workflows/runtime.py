@@ -917,6 +917,21 @@ def apply_requests(run: WorkflowRun, execution: Execution) -> None:
         execution.cancel("by user")
 
 
+def passed_breakpoint(run: WorkflowRun) -> tuple[str, str] | None:
+    """The (node, iteration) a resume lets past its breakpoint: the node had not started (its
+    row is attempt 0, `waiting`); the attempt that now runs is row 1."""
+    resume = (run.state or {}).get("resume") if run.status != RunState.RUNNING else None
+    if not resume or resume.get("action") == "skip":
+        return None
+    return resume["node"], resume.get("iteration") or ""
+
+
+def drop_breakpoint_row(run_id: int, node_id: str, iteration: str) -> None:
+    NodeRun.objects.filter(
+        run_id=run_id, node_id=node_id, iteration=iteration, attempt=0, status=NodeState.WAITING
+    ).delete()
+
+
 # ---- leases ------------------------------------------------------------------------------
 
 
@@ -1057,6 +1072,8 @@ async def drive(
     )
     recorder.execution = execution
     apply_requests(run, execution)
+    if passed := passed_breakpoint(run):
+        await db(drop_breakpoint_row, run_id, *passed)
     from workflows import subworkflows
 
     await subworkflows.before_drive(run, execution)  # nodes parked on a child that ended

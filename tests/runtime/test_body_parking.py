@@ -261,3 +261,57 @@ def test_a_long_delay_in_a_map_body_parks_the_run_and_fires_once_after_a_restart
     assert rows(run.pk, "nap") == [("m[0]", 1, "succeeded"), ("m[1]", 1, "succeeded")]
     nap = NodeRun.objects.get(run=run, node_id="nap", iteration="m[0]")
     assert nap.duration_ms >= 2900  # its one attempt spans the parked time
+
+
+def test_breakpoints_in_a_body_are_passed_per_iteration_in_a_debug_run(user, workers):  # noqa: F811
+    workers()
+    document = {
+        "version": 1,
+        "name": "debug a body",
+        "nodes": [
+            {"id": "m", "type": "map", "config": {"items": [1, 2]}},
+            {
+                "id": "inner",
+                "type": "transform",
+                "parent": "m",
+                "breakpoint": True,
+                "config": {"output": "{{ loop.item * 2 }}"},
+            },
+        ],
+        "edges": [],
+    }
+    client = api(user)
+    workflow = client.post("/api/workflows/", document, content_type="application/json").json()
+    created = client.post(
+        f"/api/workflows/{workflow['id']}/runs/", {"mode": "debug"}, content_type="application/json"
+    )
+    run_id = created.json()["id"]
+
+    def at_breakpoints(count: int) -> bool:
+        run = WorkflowRun.objects.get(pk=run_id)
+        rows = NodeRun.objects.filter(run_id=run_id, node_id="inner", status="waiting")
+        return run.status == "paused" and run.lease_owner == "" and rows.count() == count
+
+    wait_for(lambda: at_breakpoints(2), timeout=30)
+    resume = client.post(f"/api/runs/{run_id}/resume/", {}, content_type="application/json")
+    assert resume.status_code == 409
+    (error,) = resume.json()["errors"]
+    assert error["code"] == "node_required"
+    assert "inner in m[0], inner in m[1]" in error["message"]
+    step = client.post(
+        f"/api/runs/{run_id}/nodes/inner/retry/",
+        {"iteration": "m[1]"},
+        content_type="application/json",
+    )
+    assert step.status_code == 200, step.content
+    wait_for(lambda: at_breakpoints(1), timeout=30)
+    # the breakpoint's row became the attempt that ran: no stale `waiting` row is left
+    assert rows(run_id, "inner") == [("m[0]", 0, "waiting"), ("m[1]", 1, "succeeded")]
+    # one left: resume needs no node named
+    assert (
+        client.post(f"/api/runs/{run_id}/resume/", {}, content_type="application/json").status_code
+        == 200
+    )
+    run = ended(run_id)
+    assert run.status == "succeeded", run.error
+    assert NodeRun.objects.get(run=run, node_id="m").output == [2, 4]
