@@ -917,19 +917,26 @@ def apply_requests(run: WorkflowRun, execution: Execution) -> None:
         execution.cancel("by user")
 
 
-def passed_breakpoint(run: WorkflowRun) -> tuple[str, str] | None:
-    """The (node, iteration) a resume lets past its breakpoint: the node had not started (its
-    row is attempt 0, `waiting`); the attempt that now runs is row 1."""
+def retried_node(run: WorkflowRun) -> tuple[str, str] | None:
+    """The (node, iteration) a resume runs again: past its breakpoint, or after the failure
+    it parked on (on_failure=pause)."""
     resume = (run.state or {}).get("resume") if run.status != RunState.RUNNING else None
     if not resume or resume.get("action") == "skip":
         return None
     return resume["node"], resume.get("iteration") or ""
 
 
-def drop_breakpoint_row(run_id: int, node_id: str, iteration: str) -> None:
-    NodeRun.objects.filter(
-        run_id=run_id, node_id=node_id, iteration=iteration, attempt=0, status=NodeState.WAITING
-    ).delete()
+def settle_retried_rows(run_id: int, node_id: str, iteration: str) -> None:
+    """The rows of a node run again no longer wait: a breakpoint's row (attempt 0: it had not
+    started) gives way to the attempt that now runs; a parked failure's attempt is what it
+    was, failed, retried by the user."""
+    rows = NodeRun.objects.filter(
+        run_id=run_id, node_id=node_id, iteration=iteration, status=NodeState.WAITING
+    )
+    rows.filter(attempt=0).delete()
+    rows.filter(attempt__gte=1).update(
+        status=NodeState.FAILED, reason="retried by the user", wait=None
+    )
 
 
 # ---- leases ------------------------------------------------------------------------------
@@ -1072,8 +1079,8 @@ async def drive(
     )
     recorder.execution = execution
     apply_requests(run, execution)
-    if passed := passed_breakpoint(run):
-        await db(drop_breakpoint_row, run_id, *passed)
+    if retried := retried_node(run):
+        await db(settle_retried_rows, run_id, *retried)
     from workflows import subworkflows
 
     await subworkflows.before_drive(run, execution)  # nodes parked on a child that ended

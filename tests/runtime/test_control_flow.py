@@ -241,9 +241,9 @@ def test_pause_then_retry_with_an_edited_config_edits_the_run_not_the_workflow(u
     assert response.status_code == 200, response.content
     done = finished(run.pk)
     assert done.status == "succeeded" and done.outputs == {"after": 20}
-    assert [(r.attempt, r.status) for r in rows(run.pk, "calc")] == [
-        (1, "waiting"),
-        (2, "succeeded"),
+    assert [(r.attempt, r.status, r.reason) for r in rows(run.pk, "calc")] == [
+        (1, "failed", "retried by the user"),  # the parked attempt, once retried
+        (2, "succeeded", ""),
     ]
     assert len(rows(run.pk, "a")) == 1 and len(rows(run.pk, "side")) == 1  # nothing re-ran
     (edit,) = done.document["edits"]
@@ -279,7 +279,7 @@ def test_pause_then_retry_unchanged_fails_again_and_parks_again(user, workers): 
     wait_for(lambda: len(rows(run.pk, "calc")) == 2)
     parked(run.pk)
     assert [(r.attempt, r.status) for r in rows(run.pk, "calc")] == [
-        (1, "waiting"),
+        (1, "failed"),
         (2, "waiting"),
     ]
 
@@ -334,7 +334,7 @@ def test_an_edited_config_survives_a_worker_killed_during_the_retry(user, worker
     workers()
     done = finished(run.pk)
     assert done.status == "succeeded", done.error  # the takeover ran the edited config
-    assert [r.status for r in rows(run.pk, "nap")] == ["waiting", "failed", "succeeded"]
+    assert [r.status for r in rows(run.pk, "nap")] == ["failed", "failed", "succeeded"]
     assert rows(run.pk, "nap")[1].error["type"] == "worker_lost"
 
 
