@@ -5,6 +5,7 @@ import type {
   RunEvent,
   RunReport,
   SavedWorkflow,
+  Sharing,
   WorkflowDocument,
   WorkflowSummary,
 } from "../lib/types";
@@ -102,6 +103,10 @@ export const api = {
     request<RunReport>("POST", `runs/${runId}/rerun/`, fromNode ? { from_node: fromNode } : {}),
   timeline: (runId: number) => request<RunTimeline>("GET", `runs/${runId}/timeline/`),
   nodeTypes: () => request<NodeTypeInfo[]>("GET", "node-types/"),
+  me: () => request<{ username: string }>("GET", "me/"),
+  getSharing: (id: number) => request<Sharing>("GET", `workflows/${id}/sharing/`),
+  /** The whole list (owner only): 400 `unknown_user` per name not found, and nothing changes. */
+  setSharing: (id: number, sharedWith: string[]) => request<Sharing>("PUT", `workflows/${id}/sharing/`, { shared_with: sharedWith }),
 };
 
 export type Api = typeof api;

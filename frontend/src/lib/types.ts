@@ -112,6 +112,8 @@ export interface SavedWorkflow extends WorkflowDocument {
   revision: number;
   valid: boolean;
   errors: Problem[];
+  /** Who may change it (read-only; absent from an older server). */
+  owner?: string;
 }
 
 export interface WorkflowSummary {
@@ -125,6 +127,13 @@ export interface WorkflowSummary {
   node_count?: number;
   last_run_status?: RunStatus | null;
   last_run?: { id: number; status: RunStatus } | null;
+  owner?: string;
+}
+
+/** `GET|PUT /api/workflows/{id}/sharing/`. */
+export interface Sharing {
+  owner: string;
+  shared_with: string[];
 }
 
 export interface NodeTypeInfo {
