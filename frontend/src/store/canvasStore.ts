@@ -60,10 +60,19 @@ export interface CanvasState extends Snapshot {
    * the decision, and more may be decided before that.
    */
   decidedApprovals: Record<string, boolean>;
+  /** Who owns the loaded workflow (null: the server did not say). */
+  owner: string | null;
+  /**
+   * Why the workflow cannot be changed here (shared with the current user by its owner), else
+   * null: every edit is refused, with this as the notice. Runs, inspection and approvals work.
+   */
+  readOnly: string | null;
 }
 
 export interface CanvasActions {
   load(workflow: SavedWorkflow, layout?: boolean): void;
+  /** Make the editor read-only (the reason) or editable again (null). */
+  setReadOnly(reason: string | null): void;
   setNodeTypes(types: NodeTypeInfo[]): void;
   onNodesChange(changes: NodeChange<CanvasNode>[]): void;
   onEdgesChange(changes: EdgeChange<CanvasEdge>[]): void;
@@ -122,6 +131,8 @@ const initialState = (): CanvasState => ({
   approvalRequest: null,
   approvalOffer: null,
   decidedApprovals: {},
+  owner: null,
+  readOnly: null,
 });
 
 export function createCanvasStore(initial: Partial<CanvasState> = {}) {
@@ -140,33 +151,56 @@ export function createCanvasStore(initial: Partial<CanvasState> = {}) {
     };
     const restore = (target: Snapshot, history: History<Snapshot>) =>
       set({ ...target, nodes: keepMeasured(target.nodes, get().nodes), history, dirty: true, lastEditKey: null });
+    /** True (and the reason shown) when the workflow is read-only here: the edit is refused. */
+    const refused = (quiet = false) => {
+      const reason = get().readOnly;
+      if (reason !== null && !quiet) set({ notice: { kind: "error", text: reason } });
+      return reason !== null;
+    };
+    const laidOut = (nodes: CanvasNode[], edges: CanvasEdge[]) => {
+      const { positions, sizes } = layoutWithContainers({ nodes, edges });
+      return nodes.map((n) => {
+        const moved = { ...n, position: positions[n.id] ?? n.position };
+        const size = sizes[n.id];
+        return size ? withDocumentSize({ ...moved, ...size }, size) : moved;
+      });
+    };
 
     return {
       ...initialState(),
       ...initial,
 
       load(workflow, layout = false) {
-        const { id, revision, valid: _valid, errors, ...doc } = workflow;
+        // `owner` is not part of the document (SPEC §6 adds it to the body): not sent back
+        const { id, revision, valid: _valid, errors, owner, ...doc } = workflow;
         const flow = docToFlow(doc as WorkflowDocument, { isContainer: (type) => get().isContainer(type) });
         const graph = isLargeGraph(flow.nodes.length) ? { ...flow, nodes: withEstimates(flow.nodes, get().nodeTypes, get().isContainer) } : flow;
         set({
           ...graph,
+          // a document without positions is laid out for showing, read-only or not; not an edit
+          ...(layout ? { nodes: laidOut(graph.nodes, graph.edges) } : {}),
           workflowId: id,
           revision,
+          owner: owner ?? null,
           problems: errors ?? [],
           dirty: false,
           history: emptyHistory(),
           lastEditKey: null,
         });
-        if (layout) get().layout();
-        if (layout) set({ dirty: false, history: emptyHistory() });
+      },
+
+      setReadOnly(reason) {
+        if (reason !== get().readOnly) set({ readOnly: reason });
       },
 
       setNodeTypes(types) {
         set({ nodeTypes: Object.fromEntries(types.map((t) => [t.type, t])) });
       },
 
-      onNodesChange(changes) {
+      onNodesChange(allChanges) {
+        // read-only: selection and React Flow's own measurements only (no move, resize, add, remove)
+        const changes = get().readOnly === null ? allChanges : allChanges.filter((c) => c.type === "select" || (c.type === "dimensions" && c.resizing === undefined));
+        if (!changes.length) return;
         const structural = changes.some((c) => c.type === "remove" || c.type === "add");
         const moved = changes.some((c) => c.type === "position" && c.dragging === false);
         const resizedIds = new Set(changes.flatMap((c) => (c.type === "dimensions" && c.resizing === false ? [c.id] : [])));
@@ -179,17 +213,21 @@ export function createCanvasStore(initial: Partial<CanvasState> = {}) {
         else set(moved || resized ? { nodes, dirty: true } : { nodes });
       },
 
-      onEdgesChange(changes) {
+      onEdgesChange(allChanges) {
+        const changes = get().readOnly === null ? allChanges : allChanges.filter((c) => c.type === "select");
+        if (!changes.length) return;
         const edges = applyEdgeChanges(changes, get().edges);
         if (changes.some((c) => c.type === "remove")) edit({ edges });
         else set({ edges });
       },
 
       beginDrag() {
+        if (refused(true)) return;
         set({ history: record(get().history, snapshot()), lastEditKey: null });
       },
 
       dropNodes(ids) {
+        if (refused(true)) return;
         const { nodes, edges } = get();
         const isContainer = (n: CanvasNode) => get().isContainer(n.type);
         const dragged = new Set(ids);
@@ -212,6 +250,7 @@ export function createCanvasStore(initial: Partial<CanvasState> = {}) {
       },
 
       connect(connection) {
+        if (refused()) return false;
         const { nodes, edges } = get();
         const candidate = {
           source: connection.source,
@@ -235,6 +274,7 @@ export function createCanvasStore(initial: Partial<CanvasState> = {}) {
       },
 
       addNode(type, position) {
+        if (refused()) return "";
         const { nodes, nodeTypes } = get();
         const id = nextNodeId(type, nodes.map((n) => n.id));
         const config = defaultConfig(nodeTypes[type]);
@@ -256,6 +296,7 @@ export function createCanvasStore(initial: Partial<CanvasState> = {}) {
       },
 
       updateNode(id, patch, editKey) {
+        if (refused()) return;
         const nodes = get().nodes.map((n) =>
           n.id === id ? { ...n, type: patch.type ?? n.type, data: { node: { ...n.data.node, ...patch } } } : n,
         );
@@ -264,6 +305,7 @@ export function createCanvasStore(initial: Partial<CanvasState> = {}) {
 
       renameNode(id, newId) {
         if (id === newId) return null;
+        if (refused()) return get().readOnly;
         const { nodes, edges, nodeTypes } = get();
         const problem = nodeIdProblem(newId, nodes.filter((n) => n.id !== id).map((n) => n.id));
         if (problem) return problem;
@@ -277,6 +319,7 @@ export function createCanvasStore(initial: Partial<CanvasState> = {}) {
       },
 
       updateMeta(patch) {
+        if (refused()) return;
         edit({ meta: { ...get().meta, ...patch } }, `meta:${Object.keys(patch).join(",")}`);
       },
 
@@ -285,6 +328,7 @@ export function createCanvasStore(initial: Partial<CanvasState> = {}) {
       },
 
       deleteSelected() {
+        if (refused()) return;
         const { nodes, edges } = get();
         // a container goes with its body
         const gone = new Set(nodes.filter((n) => n.selected).flatMap((n) => [...descendantsOf(nodes, n.id)]));
@@ -306,6 +350,7 @@ export function createCanvasStore(initial: Partial<CanvasState> = {}) {
       },
 
       paste() {
+        if (refused()) return;
         const { clipboard, nodes, edges } = get();
         if (!clipboard) return;
         const { nodes: added, edges: addedEdges } = pasteClipboard(clipboard, nodes, edges);
@@ -313,25 +358,21 @@ export function createCanvasStore(initial: Partial<CanvasState> = {}) {
       },
 
       undo() {
+        if (refused(true)) return;
         const result = undo(get().history, snapshot());
         if (result) restore(result[1], result[0]);
       },
 
       redo() {
+        if (refused(true)) return;
         const result = redo(get().history, snapshot());
         if (result) restore(result[1], result[0]);
       },
 
       layout() {
+        if (refused()) return;
         const { nodes, edges } = get();
-        const { positions, sizes } = layoutWithContainers({ nodes, edges });
-        edit({
-          nodes: nodes.map((n) => {
-            const moved = { ...n, position: positions[n.id] ?? n.position };
-            const size = sizes[n.id];
-            return size ? withDocumentSize({ ...moved, ...size }, size) : moved;
-          }),
-        });
+        edit({ nodes: laidOut(nodes, edges) });
       },
 
       document() {
