@@ -25,6 +25,7 @@ function useNodeLook(id: string, type: string, parent: string | null | undefined
       picked: !!(parent && s.iterationPicks[parent]),
       progress: s.run?.progress[id] ?? null,
       inRun: s.run !== null,
+      readOnly: s.readOnly !== null,
       problems: problemCount(s.problems, id),
       ...waitingFor(s, id, shown?.view?.status, shown?.iteration),
     };
@@ -172,7 +173,7 @@ export const BaseNode = memo(BaseNodeView);
  */
 function ContainerNodeView({ id, type, data, selected }: NodeProps<CanvasNode>) {
   const node = data.node;
-  const { info, view, iteration, progress, inRun, problems, waitRun, waitWorkflow } = useNodeLook(id, type, node.parent);
+  const { info, view, iteration, progress, inRun, readOnly, problems, waitRun, waitWorkflow } = useNodeLook(id, type, node.parent);
   const beginResize = useCanvas((st) => st.beginDrag); // one undo step per resize
   const requestApproval = useCanvas((st) => st.requestApproval);
   const status = inRun ? (view?.status ?? "pending") : "idle";
@@ -191,7 +192,7 @@ function ContainerNodeView({ id, type, data, selected }: NodeProps<CanvasNode>) 
       data-testid="canvas-node"
       style={{ "--accent": info?.color ?? "#64748b", "--state": look?.color ?? "transparent" } as React.CSSProperties}
     >
-      <NodeResizer isVisible={!!selected && !inRun} minWidth={CONTAINER_MIN.width} minHeight={CONTAINER_MIN.height} color="var(--primary)" onResizeStart={beginResize} />
+      <NodeResizer isVisible={!!selected && !inRun && !readOnly} minWidth={CONTAINER_MIN.width} minHeight={CONTAINER_MIN.height} color="var(--primary)" onResizeStart={beginResize} />
       <InputHandles names={inputs.join(" ")} top={headerTop} />
       <div className="wf-node-head wf-container-head">
         <TypeIcon className="wf-node-icon" icon={info?.icon} type={type} />

@@ -28,6 +28,7 @@ export const Canvas = memo(function Canvas({ onNodeMenu }: { onNodeMenu?: (node:
     nodes: st.nodes,
     edges: st.edges,
     inRun: st.run !== null,
+    readOnly: st.readOnly !== null,
     typeNames: Object.keys(st.nodeTypes).sort().join(","),
     containerNames: Object.values(st.nodeTypes).filter((t) => t.container).map((t) => t.type).sort().join(","),
     onNodesChange: st.onNodesChange,
@@ -36,6 +37,8 @@ export const Canvas = memo(function Canvas({ onNodeMenu }: { onNodeMenu?: (node:
   }));
   const flow = useReactFlow();
   const inRun = s.inRun;
+  // a shared workflow is not the user's to change: nothing moves, connects or goes (the store refuses too)
+  const locked = inRun || s.readOnly;
   const large = isLargeGraph(s.nodes.length);
   const wrapper = useRef<HTMLDivElement>(null);
   const opening = useOpeningViewport(wrapper);
@@ -50,12 +53,12 @@ export const Canvas = memo(function Canvas({ onNodeMenu }: { onNodeMenu?: (node:
   const onDrop = useCallback(
     (event: DragEvent) => {
       const type = event.dataTransfer.getData(DRAG_MIME);
-      if (!type || inRun) return;
+      if (!type || locked) return;
       event.preventDefault();
       const position = flow.screenToFlowPosition({ x: event.clientX, y: event.clientY });
       store.getState().addNode(type, { x: position.x - 110, y: position.y - 30 });
     },
-    [flow, store, inRun],
+    [flow, store, locked],
   );
   // Stable callbacks: a new function per render would be written into React Flow's store and
   // wake every component subscribed to it.
@@ -89,9 +92,9 @@ export const Canvas = memo(function Canvas({ onNodeMenu }: { onNodeMenu?: (node:
         onNodeClick={onNodeClick}
         onPaneClick={onPaneClick}
         onNodeContextMenu={inRun && onNodeMenu ? onNodeContextMenu : undefined}
-        nodesDraggable={!inRun}
-        nodesConnectable={!inRun}
-        deleteKeyCode={inRun ? null : DELETE_KEYS}
+        nodesDraggable={!locked}
+        nodesConnectable={!locked}
+        deleteKeyCode={locked ? null : DELETE_KEYS}
         multiSelectionKeyCode={MULTI_SELECT_KEYS}
         defaultEdgeOptions={DEFAULT_EDGE_OPTIONS}
         onlyRenderVisibleElements={large}

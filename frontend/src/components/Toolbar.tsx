@@ -16,9 +16,11 @@ interface Props {
   onRun(): void;
   onHistory(): void;
   onHelp(): void;
+  /** Open the share dialog (owned workflows only). */
+  onShare(): void;
 }
 
-export function Toolbar({ workflowId, runId, saveState, onSave, onRun, onHistory, onHelp }: Props) {
+export function Toolbar({ workflowId, runId, saveState, onSave, onRun, onHistory, onHelp, onShare }: Props) {
   const s = useCanvas((st) => ({
     name: st.meta.name,
     dirty: st.dirty,
@@ -30,6 +32,7 @@ export function Toolbar({ workflowId, runId, saveState, onSave, onRun, onHistory
     undo: st.undo,
     redo: st.redo,
     layout: st.layout,
+    readOnly: st.readOnly,
   }));
   const fitAll = useFitAll();
   const leave = (path: string) => {
@@ -40,8 +43,12 @@ export function Toolbar({ workflowId, runId, saveState, onSave, onRun, onHistory
       <a className="brand" href="/" onClick={(e) => (e.preventDefault(), leave(paths.list()))} title="All workflows">
         ⇶
       </a>
-      <input className="name-input" aria-label="Workflow name" data-testid="workflow-name" value={s.name} disabled={runId !== null} onChange={(e) => s.updateMeta({ name: e.target.value })} />
-      {runId === null ? (
+      <input className="name-input" aria-label="Workflow name" data-testid="workflow-name" value={s.name} disabled={runId !== null || s.readOnly !== null} title={s.readOnly ?? undefined} onChange={(e) => s.updateMeta({ name: e.target.value })} />
+      {runId === null && s.readOnly !== null ? (
+        <span className="save-indicator" data-testid="save-indicator" data-state="read-only" title={s.readOnly}>
+          Read-only
+        </span>
+      ) : runId === null ? (
         <span
           className={`save-indicator ${s.dirty ? "dirty" : ""}`}
           data-testid="save-indicator"
@@ -57,16 +64,21 @@ export function Toolbar({ workflowId, runId, saveState, onSave, onRun, onHistory
       <span className="spacer" />
       {runId === null ? (
         <>
-          <button className="icon-button" title="Undo (Ctrl+Z)" disabled={!s.canUndo} onClick={s.undo}>↶</button>
-          <button className="icon-button" title="Redo (Ctrl+Shift+Z)" disabled={!s.canRedo} onClick={s.redo}>↷</button>
-          <button title="Auto-layout (Shift+L)" onClick={s.layout}>Auto-layout</button>
+          <button className="icon-button" title="Undo (Ctrl+Z)" disabled={!s.canUndo || s.readOnly !== null} onClick={s.undo}>↶</button>
+          <button className="icon-button" title="Redo (Ctrl+Shift+Z)" disabled={!s.canRedo || s.readOnly !== null} onClick={s.redo}>↷</button>
+          <button title={s.readOnly ?? "Auto-layout (Shift+L)"} disabled={s.readOnly !== null} onClick={s.layout}>Auto-layout</button>
           <button title="Fit view (Shift+F)" onClick={fitAll}>Fit</button>
-          <button data-testid="save-button" title="Save (Ctrl+S)" disabled={saveState === "saving"} onClick={onSave}>
+          <button data-testid="save-button" title={s.readOnly ?? "Save (Ctrl+S)"} disabled={saveState === "saving" || s.readOnly !== null} onClick={onSave}>
             Save
           </button>
         </>
       ) : (
         <RunControls runId={runId} finished={s.runStatus !== null && TERMINAL_RUN_STATES.has(s.runStatus)} onEdit={() => navigate(paths.editor(workflowId))} />
+      )}
+      {s.readOnly === null && (
+        <button data-testid="share-button" title="Share it with other users: they can run it and see its runs" onClick={onShare}>
+          Share
+        </button>
       )}
       <button onClick={onHistory} data-testid="history-button">History</button>
       <button className="icon-button" title="Keyboard shortcuts (?)" onClick={onHelp}>?</button>

@@ -1,6 +1,7 @@
 /** Save (with the 409 version check), validate-as-you-edit, run and cancel for the editor. */
 import { useCallback, useEffect, useState } from "react";
 import { ApiError, api } from "../api/client";
+import { readOnlyError } from "../lib/ownership";
 import type { SavedWorkflow } from "../lib/types";
 import { navigate, paths } from "../router";
 import { useCanvasApi } from "../store/context";
@@ -14,6 +15,13 @@ export function useEditorActions(workflowId: number) {
   const reportError = useCallback(
     (error: unknown) => {
       const e = error as ApiError;
+      // a 403 read_only: the server's reason, as it is (not a document problem); no more edits
+      const refusal = readOnlyError(e);
+      if (refusal !== null) {
+        store.getState().setReadOnly(refusal);
+        store.getState().notify({ kind: "error", text: refusal });
+        return;
+      }
       if (e.errors?.length) store.getState().setProblems(e.errors);
       store.getState().notify({ kind: "error", text: e.message });
     },
@@ -23,6 +31,10 @@ export function useEditorActions(workflowId: number) {
   const save = useCallback(
     async (revision?: number): Promise<SavedWorkflow | null> => {
       const state = store.getState();
+      if (state.readOnly !== null) {
+        state.notify({ kind: "error", text: state.readOnly });
+        return null;
+      }
       setSaveState("saving");
       try {
         const saved = await api.saveWorkflow(workflowId, state.document(), revision ?? state.revision);
@@ -55,7 +67,7 @@ export function useEditorActions(workflowId: number) {
 
   const run = useCallback(
     async (inputs: Record<string, unknown>) => {
-      if (store.getState().dirty && !(await save())) return;
+      if (store.getState().dirty && store.getState().readOnly === null && !(await save())) return;
       try {
         const created = await api.startRun(workflowId, inputs);
         navigate(paths.run(workflowId, created.id));

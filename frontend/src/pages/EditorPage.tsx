@@ -12,6 +12,7 @@ import { NodeSettings } from "../components/NodeSettings";
 import { Palette } from "../components/Palette";
 import { ProblemsList } from "../components/ProblemsList";
 import { RunHistory } from "../components/RunHistory";
+import { ShareDialog } from "../components/ShareDialog";
 import { ParentRunLink } from "../components/RunLink";
 import { StatusBar } from "../components/StatusBar";
 import { Toolbar } from "../components/Toolbar";
@@ -22,6 +23,7 @@ import { useRunEvents } from "../hooks/useRunEvents";
 import { useShortcuts } from "../hooks/useShortcuts";
 import { approvalWaitKeys } from "../lib/approval";
 import { needsLayout } from "../lib/flow";
+import { readOnlyReason, workflowAccess } from "../lib/ownership";
 import { isLargeGraph } from "../lib/viewport";
 import { timelineSummary, type RunTimeline } from "../lib/timeline";
 import { TERMINAL_RUN_STATES, type RunReport } from "../lib/types";
@@ -42,7 +44,7 @@ export function EditorPage(props: Props) {
   );
 }
 
-type Overlay = "run" | "help" | null;
+type Overlay = "run" | "help" | "share" | null;
 
 const NO_INPUTS = {};
 
@@ -59,20 +61,25 @@ function Editor({ workflowId, runId }: Props) {
   const fitAll = useFitAll();
   const socket = useRunEvents(loaded ? runId : null);
   const report = useRunReport(runId);
-  const { inputs, selectedIds, inspecting, notice, inRun } = useCanvas((s) => ({
+  const { inputs, selectedIds, inspecting, notice, inRun, readOnly } = useCanvas((s) => ({
     inputs: s.meta.inputs ?? NO_INPUTS,
     // a string, so the shallow comparison sees an unchanged selection as equal
     selectedIds: s.nodes.filter((n) => n.selected).map((n) => n.id).join(" "),
     inspecting: s.inspecting,
     notice: s.notice,
     inRun: s.run !== null,
+    readOnly: s.readOnly,
   }));
   const approval = useApprovalDialog();
   useLiveValidation(workflowId);
   useUnsavedWarning();
 
   useEffect(() => {
-    Promise.all([api.getWorkflow(workflowId), api.nodeTypes()]).then(([workflow, types]) => {
+    // who the user is decides whether the workflow is theirs to change (else read-only here)
+    const me = api.me().then((m) => m.username, () => null);
+    Promise.all([api.getWorkflow(workflowId), api.nodeTypes(), me]).then(([workflow, types, username]) => {
+      const access = workflowAccess(username, workflow.owner);
+      store.getState().setReadOnly(!access.owned && access.owner ? readOnlyReason(access.owner) : null);
       store.getState().setNodeTypes(types);
       store.getState().load(workflow, needsLayout(workflow));
       setLoaded(true);
@@ -109,7 +116,7 @@ function Editor({ workflowId, runId }: Props) {
 
   const state = store.getState;
   useShortcuts({
-    save: () => runId === null && actions.save(),
+    save: () => runId === null && actions.save(), // refused with the reason when read-only
     undo: () => state().undo(),
     redo: () => state().redo(),
     copy: () => state().copySelection(),
@@ -127,9 +134,15 @@ function Editor({ workflowId, runId }: Props) {
   const inspectNode = inspecting ?? single;
   return (
     <div className={`editor ${inRun ? "run-mode" : ""}`} data-testid="editor" data-loaded={loaded}>
-      <Toolbar workflowId={workflowId} runId={runId} saveState={actions.saveState} onSave={() => actions.save()} onRun={startRun} onHistory={() => setShowHistory(!showHistory)} onHelp={() => setOverlay("help")} />
+      <Toolbar workflowId={workflowId} runId={runId} saveState={actions.saveState} onSave={() => actions.save()} onRun={startRun} onHistory={() => setShowHistory(!showHistory)} onHelp={() => setOverlay("help")} onShare={() => setOverlay("share")} />
+      {readOnly !== null && (
+        <div className="read-only-banner" role="status" data-testid="read-only-banner">
+          <strong>Read-only</strong>
+          <span>{readOnly}</span>
+        </div>
+      )}
       <div className="editor-body">
-        {!inRun && <Palette onAdd={addAtCenter} />}
+        {!inRun && readOnly === null && <Palette onAdd={addAtCenter} />}
         <div className="canvas-column">
           <Canvas onNodeMenu={openMenu} />
           {notice && <Toast kind={notice.kind} text={notice.text} onClose={() => store.getState().notify(null)} />}
@@ -139,11 +152,15 @@ function Editor({ workflowId, runId }: Props) {
           {inRun && inspectNode ? (
             <InspectPanel nodeId={inspectNode} report={report.data} onDecide={approval.open} />
           ) : !inRun && single ? (
-            <NodeSettings key={single} nodeId={single} />
+            <fieldset className="read-only-fields" disabled={readOnly !== null} title={readOnly ?? undefined}>
+              <NodeSettings key={single} nodeId={single} />
+            </fieldset>
           ) : inRun ? (
             <p className="muted panel-hint">Click a node to inspect its input, output, error and log.</p>
           ) : (
-            <WorkflowSettings key={workflowId} />
+            <fieldset className="read-only-fields" disabled={readOnly !== null} title={readOnly ?? undefined}>
+              <WorkflowSettings key={workflowId} />
+            </fieldset>
           )}
         </aside>
         {showHistory && <RunHistory workflowId={workflowId} currentRunId={runId} refreshKey={report.data?.status} onClose={() => setShowHistory(false)} />}
@@ -164,6 +181,17 @@ function Editor({ workflowId, runId }: Props) {
       )}
       {overlay === "run" && <RunDialog inputs={inputs} onClose={() => setOverlay(null)} onRun={(values) => (setOverlay(null), actions.run(values))} />}
       {overlay === "help" && <ShortcutsHelp onClose={() => setOverlay(null)} />}
+      {overlay === "share" && (
+        <ShareDialog
+          workflowId={workflowId}
+          onClose={() => setOverlay(null)}
+          onSaved={(sharing) => {
+            setOverlay(null);
+            const text = sharing.shared_with.length ? `Shared with ${sharing.shared_with.join(", ")}` : "Not shared with anyone";
+            store.getState().notify({ kind: "info", text });
+          }}
+        />
+      )}
       {actions.saveState === "conflict" && <ConflictDialog onClose={() => actions.setSaveState("idle")} onReload={actions.reload} onOverwrite={actions.overwrite} />}
     </div>
   );

@@ -3,6 +3,7 @@ import { useCallback, useEffect, useRef, useState } from "react";
 import { api } from "../api/client";
 import { Modal } from "../components/Modal";
 import { StatusBadge } from "../components/StatusBadge";
+import { sharedByLabel, workflowAccess } from "../lib/ownership";
 import type { WorkflowDocument, WorkflowSummary } from "../lib/types";
 import { navigate, paths } from "../router";
 
@@ -19,11 +20,16 @@ export function WorkflowListPage() {
   const [workflows, setWorkflows] = useState<WorkflowSummary[] | null>(null);
   const [error, setError] = useState<string | null>(null);
   const [dialog, setDialog] = useState<Dialog>(null);
+  // who is signed in: workflows others own are shared with them (run and duplicate, not change)
+  const [me, setMe] = useState<string | null>(null);
 
   const reload = useCallback(() => {
     api.listWorkflows().then(setWorkflows, (e: Error) => setError(e.message));
   }, []);
   useEffect(reload, [reload]);
+  useEffect(() => {
+    api.me().then((m) => setMe(m.username), () => undefined);
+  }, []);
 
   const guard = (action: () => Promise<unknown>) => () => {
     setError(null);
@@ -32,7 +38,8 @@ export function WorkflowListPage() {
   const create = guard(async () => navigate(paths.editor((await api.createWorkflow(NEW_WORKFLOW)).id)));
   const duplicate = (w: WorkflowSummary) =>
     guard(async () => {
-      const { id: _id, revision: _r, valid: _v, errors: _e, ...doc } = await api.getWorkflow(w.id);
+      // the copy is the user's own: its owner is whoever creates it
+      const { id: _id, revision: _r, valid: _v, errors: _e, owner: _o, ...doc } = await api.getWorkflow(w.id);
       await api.createWorkflow({ ...doc, name: `${doc.name} (copy)` });
     });
 
@@ -59,6 +66,7 @@ export function WorkflowListPage() {
         ) : (
           <WorkflowTable
             workflows={workflows}
+            me={me}
             onRename={(w) => setDialog({ kind: "rename", workflow: w })}
             onDuplicate={(w) => duplicate(w)()}
             onDelete={(w) => setDialog({ kind: "delete", workflow: w })}
@@ -116,12 +124,13 @@ function logout(event: React.MouseEvent) {
 
 interface TableProps {
   workflows: WorkflowSummary[];
+  me: string | null;
   onRename(w: WorkflowSummary): void;
   onDuplicate(w: WorkflowSummary): void;
   onDelete(w: WorkflowSummary): void;
 }
 
-function WorkflowTable({ workflows, onRename, onDuplicate, onDelete }: TableProps) {
+function WorkflowTable({ workflows, me, onRename, onDuplicate, onDelete }: TableProps) {
   return (
     <table className="workflow-table" data-testid="workflow-list">
       <thead>
@@ -136,12 +145,20 @@ function WorkflowTable({ workflows, onRename, onDuplicate, onDelete }: TableProp
       <tbody>
         {workflows.map((w) => {
           const lastRun = w.last_run_status ?? w.last_run?.status ?? null;
+          const access = workflowAccess(me, w.owner);
+          const sharedBy = sharedByLabel(access);
+          const ownerOnly = access.owned ? undefined : `Shared with you by ${access.owner}: only ${access.owner} can change it`;
           return (
-            <tr key={w.id} data-testid="workflow-row" data-workflow-id={w.id}>
+            <tr key={w.id} data-testid="workflow-row" data-workflow-id={w.id} data-owner={w.owner} data-shared={sharedBy ? "true" : undefined}>
               <td>
                 <a href={paths.editor(w.id)} onClick={(e) => (e.preventDefault(), navigate(paths.editor(w.id)))}>
                   {w.name}
                 </a>
+                {sharedBy && (
+                  <span className="tag shared" data-testid="shared-by" title={ownerOnly}>
+                    {sharedBy}
+                  </span>
+                )}
                 {!w.valid && <span className="tag warn" title="has validation problems">draft</span>}
                 {(w.tags ?? []).map((t) => (
                   <span className="tag" key={t}>{t}</span>
@@ -152,15 +169,19 @@ function WorkflowTable({ workflows, onRename, onDuplicate, onDelete }: TableProp
               <td>{lastRun ? <StatusBadge status={lastRun} /> : <span className="muted">never run</span>}</td>
               <td className="muted small">{w.updated_at ? new Date(w.updated_at).toLocaleString() : ""}</td>
               <td className="row-actions">
-                <button onClick={() => onRename(w)}>Rename</button>
-                <button onClick={() => onDuplicate(w)}>Duplicate</button>
+                <button data-testid="rename-workflow" disabled={!access.owned} title={ownerOnly} onClick={() => onRename(w)}>
+                  Rename
+                </button>
+                <button data-testid="duplicate-workflow" title={access.owned ? undefined : "Make a copy of your own"} onClick={() => onDuplicate(w)}>
+                  Duplicate
+                </button>
                 <a className="button" href={api.exportUrl(w.id, "json")} download>
                   JSON
                 </a>
                 <a className="button" href={api.exportUrl(w.id, "yaml")} download>
                   YAML
                 </a>
-                <button className="danger-ghost" data-testid="delete-workflow" onClick={() => onDelete(w)}>
+                <button className="danger-ghost" data-testid="delete-workflow" disabled={!access.owned} title={ownerOnly} onClick={() => onDelete(w)}>
                   Delete
                 </button>
               </td>
