@@ -1,8 +1,13 @@
-"""Run every benchmark module that exists and print its table (`make bench`)."""
+"""Run every benchmark module that exists and print its table (`make bench`).
+
+Each module runs in a process of its own: several set up and tear down their own databases
+(Django's test-database helpers), which must not leak into the next one."""
 
 from __future__ import annotations
 
 import importlib
+import importlib.util
+import subprocess
 import sys
 
 # Each module has `main() -> None` that prints its own table. Missing ones are skipped.
@@ -11,6 +16,16 @@ MODULES = ["bench.engine", "bench.api", "bench.runtime", "bench.canvas", "bench.
 
 def main(argv: list[str]) -> int:
     selected = [name for name in MODULES if not argv or name.split(".")[-1] in argv]
+    if len(selected) > 1:
+        failed = 0
+        for name in selected:
+            if importlib.util.find_spec(name) is None:
+                continue  # that benchmark has not been written yet
+            code = subprocess.call([sys.executable, "-m", "bench", name.split(".")[-1]])
+            if code:
+                print(f"!! {name} exited {code}", flush=True)
+                failed += 1
+        return 1 if failed else 0
     for name in selected:
         try:
             module = importlib.import_module(name)
@@ -18,9 +33,9 @@ def main(argv: list[str]) -> int:
             if exc.name == name:
                 continue  # that benchmark has not been written yet
             raise
-        print(f"== {name}")
+        print(f"== {name}", flush=True)
         module.main()
-        print()
+        print(flush=True)
     return 0
 
 
