@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import os
 import signal
 import socket
@@ -124,6 +125,7 @@ def wait_port(port: int) -> None:
 
 
 def main() -> None:
+    logging.getLogger("httpx").setLevel(logging.WARNING)  # one line per request otherwise
     url = scratch_database_url()
     if url is None or not os.environ.get("REDIS_URL"):
         print("skipped: needs DATABASE_URL (PostgreSQL) and REDIS_URL (make bench sets both)")
