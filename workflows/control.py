@@ -256,7 +256,7 @@ def run_approve(
     pending = pending_approvals(run.state)
     if run.status != RunState.PAUSED or not run.state:
         raise RunConflict(f"run {run.pk} is {run.status}, not waiting for an approval")
-    decided = {(p["node"], p.get("iteration") or "") for p in pending}
+    taken = {(p["node"], p.get("iteration") or "") for p in pending}
     approvals = [
         leaf
         for leaf in waiting_leaves(run.state)
@@ -265,10 +265,10 @@ def run_approve(
     meant = [leaf[:2] for leaf in approvals if leaf[0] == node_id]
     if iteration is not None:
         meant = [where for where in meant if where[1] == iteration]
-    if meant and all(where in decided for where in meant):
+    if meant and all(where in taken for where in meant):
         where = at(node_id, iteration or meant[0][1])
         raise RunConflict(f"node {where} was already decided", code="already_decided")
-    leaves = [leaf for leaf in approvals if leaf[:2] not in decided]
+    leaves = [leaf for leaf in approvals if leaf[:2] not in taken]
     node_id, iteration, _ = waiting_leaf(run, leaves, node_id, iteration, "waiting for an approval")
     if run.state.get("resume"):
         raise RunConflict(f"run {run.pk} was already resumed", code="already_decided")
