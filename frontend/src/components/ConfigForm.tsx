@@ -22,7 +22,8 @@ interface FormProps {
 }
 
 export function ConfigForm({ schema, expressionFields, value, scope, onChange }: FormProps) {
-  const fields = fieldsFromSchema(schema, expressionFields);
+  // Recomputed from the value each render: an if/then rule (e.g. a loop's mode) may require more.
+  const fields = fieldsFromSchema(schema, expressionFields, [], value);
   if (!fields.length) return <p className="muted small">This node type has no settings.</p>;
   return (
     <div className="config-form" data-testid="config-form">

@@ -22,14 +22,18 @@ export type FieldDescriptor =
 
 const MULTILINE_KEYS = new Set(["body", "expression", "condition", "prompt", "message", "value", "output"]);
 
-/** The fields of an object schema, in declaration order, required ones flagged. */
+/**
+ * The fields of an object schema, in declaration order, required ones flagged. `value` is the
+ * object being edited: `allOf` if/then rules that match it add required fields (see requiredKeys).
+ */
 export function fieldsFromSchema(
   schema: JsonSchema | undefined,
   expressionFields: readonly string[] = [],
   path: string[] = [],
+  value?: unknown,
 ): FieldDescriptor[] {
   const properties = schema?.properties ?? {};
-  const required = new Set(schema?.required ?? []);
+  const required = requiredKeys(schema, value);
   return Object.entries(properties).map(([key, sub]) => {
     const fieldPath = [...path, key];
     return describeField(sub, {
@@ -38,8 +42,82 @@ export function fieldsFromSchema(
       required: required.has(key),
       expression: expressionFields.includes(expressionName(fieldPath)),
       expressionFields,
+      value: getIn(value, [key]),
     });
   });
+}
+
+/**
+ * The property names an object must have: the schema's `required` plus the `then.required` of
+ * every `allOf` entry whose `if` matches `value`. An `if` may use `properties` (each with `const`
+ * or `enum`) and `required`; as in JSON Schema, a property constraint on an absent property
+ * passes. An `if` using anything else cannot be evaluated here and counts as not matching.
+ */
+export function requiredKeys(schema: JsonSchema | undefined, value: unknown): Set<string> {
+  const required = new Set(schema?.required ?? []);
+  const object = isPlainObject(value) ? value : {};
+  for (const rule of schema?.allOf ?? []) {
+    if (!rule || typeof rule !== "object" || rule.if === undefined) continue;
+    const then = rule.then;
+    if (!then || typeof then !== "object" || !Array.isArray(then.required)) continue;
+    if (ifMatches(rule.if, object)) then.required.forEach((key) => required.add(key));
+  }
+  return required;
+}
+
+/** Keywords that never affect validation, so an `if` may carry them. */
+const ANNOTATIONS = new Set(["title", "description", "$comment"]);
+
+function ifMatches(condition: JsonSchema | boolean, object: Record<string, unknown>): boolean {
+  if (typeof condition === "boolean") return condition;
+  if (!condition || typeof condition !== "object") return false;
+  for (const [keyword, argument] of Object.entries(condition)) {
+    if (ANNOTATIONS.has(keyword)) continue;
+    if (keyword === "required") {
+      if (!Array.isArray(argument) || !argument.every((k) => typeof k === "string" && k in object)) return false;
+    } else if (keyword === "properties") {
+      if (!isPlainObject(argument)) return false;
+      for (const [key, sub] of Object.entries(argument)) {
+        if (!propertyMatches(sub, key in object, object[key])) return false;
+      }
+    } else {
+      return false;
+    }
+  }
+  return true;
+}
+
+/** One `if.properties` entry: `const` / `enum` only; an absent property passes. */
+function propertyMatches(schema: unknown, present: boolean, value: unknown): boolean {
+  if (typeof schema === "boolean") return !present || schema;
+  if (!isPlainObject(schema)) return false;
+  let ok = true;
+  for (const [keyword, argument] of Object.entries(schema)) {
+    if (ANNOTATIONS.has(keyword)) continue;
+    if (keyword === "const") ok = ok && (!present || jsonEqual(value, argument));
+    else if (keyword === "enum") {
+      if (!Array.isArray(argument)) return false;
+      ok = ok && (!present || argument.some((option) => jsonEqual(value, option)));
+    } else return false;
+  }
+  return ok;
+}
+
+function isPlainObject(value: unknown): value is Record<string, unknown> {
+  return !!value && typeof value === "object" && !Array.isArray(value);
+}
+
+/** JSON equality: same type and value, objects compared by keys regardless of their order. */
+function jsonEqual(a: unknown, b: unknown): boolean {
+  if (a === b) return true;
+  if (Array.isArray(a) || Array.isArray(b)) {
+    return Array.isArray(a) && Array.isArray(b) && a.length === b.length && a.every((x, i) => jsonEqual(x, b[i]));
+  }
+  if (isPlainObject(a) && isPlainObject(b)) {
+    const keys = Object.keys(a);
+    return keys.length === Object.keys(b).length && keys.every((k) => k in b && jsonEqual(a[k], b[k]));
+  }
+  return false;
 }
 
 interface Context {
@@ -48,6 +126,8 @@ interface Context {
   required: boolean;
   expression?: boolean;
   expressionFields?: readonly string[];
+  /** The value being edited at this field, if known (nested objects' if/then rules use it). */
+  value?: unknown;
 }
 
 /** How node types name nested expression fields: `cases[].expression`. */
@@ -107,7 +187,7 @@ export function describeField(schema: JsonSchema, ctx: Context): FieldDescriptor
 
 function describeObject(schema: JsonSchema, base: FieldBase, ctx: Context): FieldDescriptor {
   if (schema.properties && Object.keys(schema.properties).length) {
-    return { ...base, kind: "object", fields: fieldsFromSchema(schema, ctx.expressionFields, ctx.path) };
+    return { ...base, kind: "object", fields: fieldsFromSchema(schema, ctx.expressionFields, ctx.path, ctx.value) };
   }
   const extra = schema.additionalProperties;
   if (extra && typeof extra === "object" && primaryType(extra)[0] === "string") {

@@ -168,6 +168,9 @@ export interface JsonSchema {
   format?: string;
   oneOf?: JsonSchema[];
   anyOf?: JsonSchema[];
+  allOf?: JsonSchema[];
+  if?: JsonSchema | boolean;
+  then?: JsonSchema | boolean;
   [extra: string]: unknown;
 }
 

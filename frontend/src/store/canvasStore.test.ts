@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import type { NodeTypeInfo, SavedWorkflow } from "../lib/types";
-import { createCanvasStore } from "./canvasStore";
+import { loopSchema } from "../lib/loopSchema.fixture";
+import { createCanvasStore, defaultConfig } from "./canvasStore";
 
 const saved: SavedWorkflow = {
   id: 7,
@@ -72,6 +73,34 @@ describe("canvas store", () => {
     const added = store.getState().document().nodes.find((n) => n.id === "delay_2");
     expect(added).toMatchObject({ type: "delay", name: "Delay", config: { seconds: 1 }, position: { x: 10, y: 90 } });
     expect(store.getState().dirty).toBe(true);
+  });
+
+  it("gives a dropped loop the defaults its if/then rules require, and invents none", () => {
+    const loopType = (schema: unknown) => ({ type: "loop", label: "Loop", container: true, config_schema: schema }) as unknown as NodeTypeInfo;
+    const store = loaded();
+    store.getState().setNodeTypes([delayType, loopType(loopSchema)]);
+    expect(store.getState().addNode("loop", { x: 0, y: 400 })).toBe("loop");
+    expect(store.getState().document().nodes.find((n) => n.id === "loop")?.config ?? {}).toEqual({});
+
+    const withCountDefault = { ...loopSchema, properties: { ...loopSchema.properties, count: { type: "integer", default: 3 } } };
+    store.getState().setNodeTypes([delayType, loopType(withCountDefault)]);
+    expect(store.getState().addNode("loop", { x: 0, y: 800 })).toBe("loop_2");
+    expect(store.getState().document().nodes.find((n) => n.id === "loop_2")?.config).toEqual({ count: 3 });
+  });
+
+  it("defaultConfig fills a default that another filled default makes required", () => {
+    const schema = {
+      type: "object",
+      required: ["mode"],
+      properties: { mode: { enum: ["count", "for_each"], default: "for_each" }, items: { type: "array", default: [] }, count: { type: "integer", default: 1 } },
+      allOf: [
+        { if: { properties: { mode: { const: "for_each" } }, required: ["mode"] }, then: { required: ["items"] } },
+        { if: { properties: { mode: { const: "count" } } }, then: { required: ["count"] } },
+      ],
+    };
+    expect(defaultConfig({ config_schema: schema } as unknown as NodeTypeInfo)).toEqual({ mode: "for_each", items: [] });
+    expect(defaultConfig(delayType)).toEqual({ seconds: 1 });
+    expect(defaultConfig(undefined)).toEqual({});
   });
 
   it("refuses a connection that closes a cycle and says why", () => {

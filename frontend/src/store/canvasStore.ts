@@ -18,6 +18,7 @@ import { nextEdgeId, nextNodeId, nodeIdProblem, validateConnection } from "../li
 import { emptyHistory, record, redo, undo, type History } from "../lib/history";
 import { layoutWithContainers, placeGrownNodes } from "../lib/layout";
 import { renameInConfig } from "../lib/rename";
+import { requiredKeys } from "../lib/schemaForm";
 import { inputHandles, outputHandles } from "../lib/nodeTypes";
 import { estimatedHandles, estimatedHeight, isLargeGraph } from "../lib/viewport";
 import { applyRunEvents, emptyRunView, type RunViewState } from "../lib/runEvents";
@@ -572,12 +573,23 @@ function pruneEdges(edges: CanvasEdge[], nodes: CanvasNode[]): CanvasEdge[] {
   return edges.filter((e) => ids.has(e.source) && ids.has(e.target));
 }
 
-function defaultConfig(info: NodeTypeInfo | undefined): Record<string, unknown> {
-  const properties = info?.config_schema?.properties ?? {};
-  const required = new Set(info?.config_schema?.required ?? []);
-  const config: Record<string, unknown> = {};
-  for (const [key, schema] of Object.entries(properties)) {
-    if (schema.default !== undefined && required.has(key)) config[key] = schema.default;
+/**
+ * A new node's config: the defaults of its required fields, counting fields that an `allOf`
+ * if/then rule requires of that config (a loop without `mode` requires `count`). A filled
+ * default can change which rules match (a required `mode` defaulting to `for_each` requires
+ * `items`, not `count`), so the config is rebuilt from the previous one's required fields until
+ * it settles (a schema whose rules never settle keeps the last attempt).
+ */
+export function defaultConfig(info: NodeTypeInfo | undefined): Record<string, unknown> {
+  const schema = info?.config_schema;
+  const properties = Object.entries(schema?.properties ?? {});
+  let config: Record<string, unknown> = {};
+  for (let round = 0; round <= properties.length; round++) {
+    const required = requiredKeys(schema, config);
+    const next = Object.fromEntries(properties.filter(([key, sub]) => sub.default !== undefined && required.has(key)).map(([key, sub]) => [key, sub.default]));
+    const settled = Object.keys(next).length === Object.keys(config).length && Object.keys(next).every((key) => key in config);
+    config = next;
+    if (settled) break;
   }
   return config;
 }
