@@ -7,6 +7,7 @@ import subprocess
 import sys
 import time
 import urllib.request
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -130,8 +131,10 @@ def canvas_user(transactional_db, django_user_model):
     return django_user_model.objects.create_user(username="carol", password=PASSWORD)
 
 
-@pytest.fixture
-def page(browser, server_url):
+@contextmanager
+def browser_page(browser, server_url, who: str = "the page"):
+    """A page in a browser context of its own (its own cookies: its own login); a script
+    error on it fails the test."""
     context = browser.new_context(viewport={"width": 1440, "height": 900}, base_url=server_url)
     context.set_default_timeout(15_000)
     page = context.new_page()
@@ -139,4 +142,10 @@ def page(browser, server_url):
     page.on("pageerror", lambda error: errors.append(str(error)))
     yield page
     context.close()
-    assert not errors, f"the page raised: {errors}"
+    assert not errors, f"{who} raised: {errors}"
+
+
+@pytest.fixture
+def page(browser, server_url):
+    with browser_page(browser, server_url) as page:
+        yield page

@@ -3,6 +3,11 @@
 from playwright.sync_api import Page
 
 
+def at(x: int, y: int) -> dict:
+    """A node position in a workflow document."""
+    return {"x": x, "y": y}
+
+
 def login(page: Page, username: str, password: str) -> None:
     page.goto("/accounts/login/")
     page.fill("#id_username", username)

@@ -7,6 +7,7 @@ import pytest
 
 from tests.browser.conftest import ARTIFACTS, PASSWORD
 from tests.browser.gestures import (
+    at,
     connect,
     drag_node_from_palette,
     drag_node_onto,
@@ -22,10 +23,6 @@ from workflows import control, selectors, services
 from workflows.models import NodeRun, Workflow, WorkflowRun
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
-
-
-def at(x: int, y: int) -> dict:
-    return {"x": x, "y": y}
 
 
 def saved_document(workflow: Workflow) -> dict:

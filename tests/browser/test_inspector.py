@@ -7,15 +7,11 @@ import re
 import pytest
 
 from tests.browser.conftest import PASSWORD
-from tests.browser.gestures import login, node, open_editor, statuses, wait_for_run_end
+from tests.browser.gestures import at, login, node, open_editor, statuses, wait_for_run_end
 from workflows import services
 from workflows.models import NodeRun, WorkflowRun
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
-
-
-def at(x: int, y: int) -> dict:
-    return {"x": x, "y": y}
 
 
 def run_from_the_editor(page, workflow_id: int) -> str:

@@ -6,15 +6,11 @@ import re
 import pytest
 
 from tests.browser.conftest import ARTIFACTS, PASSWORD
-from tests.browser.gestures import login, node, open_editor, statuses
+from tests.browser.gestures import at, login, node, open_editor, statuses
 from workflows import selectors, services
 from workflows.models import WorkflowRun
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
-
-
-def at(x: int, y: int) -> dict:
-    return {"x": x, "y": y}
 
 
 # start -> wait (a delay, to be seen running) -> check (condition, true)

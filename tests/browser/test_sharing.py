@@ -7,16 +7,12 @@ import re
 
 import pytest
 
-from tests.browser.conftest import ARTIFACTS, PASSWORD
-from tests.browser.gestures import login, node, open_editor, statuses, wait_for_run_end
+from tests.browser.conftest import ARTIFACTS, PASSWORD, browser_page
+from tests.browser.gestures import at, login, node, open_editor, statuses, wait_for_run_end
 from workflows import services
 from workflows.models import Workflow, WorkflowRun
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
-
-
-def at(x: int, y: int) -> dict:
-    return {"x": x, "y": y}
 
 
 SIMPLE = {
@@ -46,14 +42,8 @@ def users(transactional_db, django_user_model):
 @pytest.fixture
 def second_page(browser, server_url):
     """Bob's own browser (no cookies shared with alice's page)."""
-    context = browser.new_context(viewport={"width": 1440, "height": 900}, base_url=server_url)
-    context.set_default_timeout(15_000)
-    second = context.new_page()
-    errors: list[str] = []
-    second.on("pageerror", lambda error: errors.append(str(error)))
-    yield second
-    context.close()
-    assert not errors, f"bob's page raised: {errors}"
+    with browser_page(browser, server_url, "bob's page") as second:
+        yield second
 
 
 def shared_names(workflow: Workflow) -> list[str]:

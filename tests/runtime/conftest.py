@@ -18,6 +18,13 @@ def session_headers(user) -> list[tuple[bytes, bytes]]:
     return [ORIGIN, (b"cookie", cookie)]
 
 
+def logged_in(user) -> Client:
+    """A Django test client with `user` logged in (session)."""
+    client = Client()
+    client.force_login(user)
+    return client
+
+
 def make_run(owner, document: dict | None = None, **fields) -> WorkflowRun:
     document = document or {"version": 1, "name": "w", "nodes": [], "edges": []}
     workflow = Workflow.objects.create(owner=owner, name=document.get("name", "w"), valid=True)

@@ -9,6 +9,7 @@ import pytest
 from django.test import Client
 from django.utils import timezone
 
+from tests.runtime.conftest import logged_in
 from tests.runtime.test_subworkflows import asking_child, ended, save
 from tests.runtime.test_worker import start_run, workers  # noqa: F401 (fixture)
 from tests.runtime.workers import wait_for
@@ -37,9 +38,7 @@ MAP_ASKS = {
 
 
 def api(user) -> Client:
-    client = Client()
-    client.force_login(user)
-    return client
+    return logged_in(user)
 
 
 def approve(user, run_id: int, body: dict):

@@ -10,6 +10,7 @@ import pytest
 from django.db import connection
 from django.test import Client
 
+from tests.runtime.conftest import logged_in
 from tests.runtime.test_worker import start_run, workers  # noqa: F401 (fixture)
 from tests.runtime.workers import wait_for
 from workflows.models import NodeRun, RunEvent, WorkflowRun
@@ -42,9 +43,7 @@ def rows(run_id: int, node_id: str) -> list[NodeRun]:
 
 
 def api_client(user) -> Client:
-    client = Client()
-    client.force_login(user)
-    return client
+    return logged_in(user)
 
 
 def approve(user, run_id: int, body: dict):
@@ -194,9 +193,7 @@ PAUSING = {
 
 
 def api(user) -> Client:
-    client = Client()
-    client.force_login(user)
-    return client
+    return logged_in(user)
 
 
 def retry(user, run_id: int, node_id: str, body: dict):

@@ -9,6 +9,7 @@ from __future__ import annotations
 import pytest
 from django.test import Client
 
+from tests.runtime.conftest import logged_in
 from tests.runtime.test_worker import workers  # noqa: F401 (fixture)
 from tests.runtime.workers import wait_for
 from workflows import services
@@ -345,9 +346,7 @@ def parked(run_id: int) -> tuple[WorkflowRun, WorkflowRun]:
 
 
 def api(user) -> Client:
-    client = Client()
-    client.force_login(user)
-    return client
+    return logged_in(user)
 
 
 def decide(user, child_id: int, approved: bool):
