@@ -62,20 +62,29 @@ def _templated(value: Any, at: tuple[str, ...], skip: set, where: str) -> Iterat
             yield from _templated(item, (*at, "[]"), skip, f"{where}[{index}]")
 
 
-def render_config(config: dict, scope: Mapping[str, Any], paths: tuple[str, ...]) -> dict:
-    """Render every `{{ }}` of a node's config except the expression paths (left verbatim)."""
+def render_config(
+    config: dict,
+    scope: Mapping[str, Any],
+    paths: tuple[str, ...],
+    secret_paths: tuple[str, ...] = (),
+) -> dict:
+    """Render every `{{ }}` of a node's config except the expression paths (left verbatim).
+    The fields at `secret_paths` (a handler's `secret_fields`) are rendered with a scope that
+    offers `secrets` (`scope.with_secrets()`); nothing else can read them."""
     from engine import expressions
 
-    if not paths:
+    if not paths and not secret_paths:
         return expressions.render(config, scope)
-    return _render_except(config, (), {split_path(path) for path in paths}, scope)
+    skip = {split_path(path): None for path in paths}
+    skip.update({split_path(path): "secrets" for path in secret_paths})
+    return _render_except(config, (), skip, scope)
 
 
-def _render_except(value: Any, at: tuple[str, ...], skip: set, scope: Mapping) -> Any:
+def _render_except(value: Any, at: tuple[str, ...], skip: dict, scope: Any) -> Any:
     from engine import expressions
 
     if at in skip:
-        return value
+        return value if skip[at] is None else expressions.render(value, scope.with_secrets())
     if not any(path[: len(at)] == at for path in skip):
         return expressions.render(value, scope)
     if isinstance(value, dict):
@@ -83,6 +92,23 @@ def _render_except(value: Any, at: tuple[str, ...], skip: set, scope: Mapping) -
     if isinstance(value, list):
         return [_render_except(item, (*at, "[]"), skip, scope) for item in value]
     return expressions.render(value, scope)
+
+
+def render_node_config(config: dict, scope: Any, handler: Any) -> dict:
+    """A node's config rendered for one attempt (see `render_config`), its numbers checked
+    against the type's schema bounds: a template may yield what validation could not see
+    (`timeout_s: "{{ inputs.t }}"` with t = 1e300), which fails the node (`bad_config`)
+    before it reaches the clock or an allocation. Raises ExpressionError or NodeError."""
+    rendered = render_config(config, scope, handler.expression_fields, handler.secret_fields)
+    if rendered is not config:
+        from engine.validation import out_of_bounds
+
+        problem = out_of_bounds(handler, rendered)
+        if problem is not None:
+            from engine.handlers.base import NodeError
+
+            raise NodeError(problem, "bad_config")
+    return rendered
 
 
 def needs_render(config: Any, paths: tuple[str, ...]) -> bool:

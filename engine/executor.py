@@ -16,7 +16,7 @@ from functools import partial
 from typing import Any
 
 from engine.backoff import retry_delay
-from engine.config import render_config
+from engine.config import render_node_config
 from engine.containers import (
     Body,
     iteration_reports,
@@ -742,7 +742,7 @@ class Execution:
             )
             raw = config = self._config_override.get(i, node["config"])
             if graph.render_config[i] or i in self._config_override:
-                config = self._render(raw, scope, handler.expression_fields)
+                config = self._render(raw, scope, handler)
             if self._dry_run and handler.side_effects:
                 record.handles = ("out",)
                 return DRY_RUN_OUTPUT, None
@@ -802,11 +802,11 @@ class Execution:
         return tuple(h for h in outs if h != ERROR_HANDLE)[:1] or ("out",)
 
     @staticmethod
-    def _render(config: dict, scope: Scope, paths: tuple[str, ...]) -> dict:
+    def _render(config: dict, scope: Scope, handler: Any) -> dict:
         from engine.expressions import ExpressionError
 
         try:
-            return render_config(config, scope, paths)
+            return render_node_config(config, scope, handler)
         except ExpressionError as exc:
             raise NodeError(exc.message, "expression") from None
 

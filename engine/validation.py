@@ -3,16 +3,17 @@
 from __future__ import annotations
 
 import json
+import math
 import re
 from collections.abc import Iterator
 from typing import Any
 
+import jsonschema
 from jsonschema import Draft202012Validator
 
 from engine import expressions
-from engine.backoff import BACKOFFS
 from engine.config import expression_values, templated_values
-from engine.document import DEFAULT_RETRY, Problem
+from engine.document import NODE_FIELDS_SCHEMA, SETTINGS_SCHEMA, Problem
 from engine.graph import default_registry
 from engine.handlers.base import ERROR_HANDLE, Handler, Registry
 from engine.planner import JOIN_RULES
@@ -23,8 +24,7 @@ NODE_ID = re.compile(r"^[a-z][a-z0-9_]{0,63}$")
 NODE_ID_WITH_CAPITALS = re.compile(r"^[A-Za-z][A-Za-z0-9_]{0,63}$")
 SCOPE_NAMES = frozenset({"inputs", "vars", "input", "loop", "node", "run", "env", "secrets"})
 RESERVED_IDS = SCOPE_NAMES | {"true", "false", "null"}
-ON_FAILURE = ("continue", "halt", "pause")
-_validators: dict[type, Draft202012Validator] = {}
+_validators: dict[type, Any] = {}
 # Configs known valid, by node type and shape: templates are exempt from the schema, so two
 # configs that differ only in their template strings validate alike (it saves the schema walk
 # on large graphs, where most nodes of a type look the same).
@@ -69,6 +69,7 @@ class _Check:
                 self.check_config(node_id, node, handler)
                 self.check_expressions(node_id, node, handler, ancestors)
         self.check_reachable()
+        self.check_values()
         return self.problems
 
     # ---- document, settings ------------------------------------------------------------
@@ -89,36 +90,8 @@ class _Check:
         if not isinstance(settings, dict):
             self.add("bad_config", "settings must be an object", field="settings")
             return
-        max_parallel = settings.get("max_parallel")
-        if not _is_int(max_parallel) or max_parallel < 1:
-            self.add(
-                "bad_config",
-                f"settings.max_parallel must be an integer >= 1, got {max_parallel!r}",
-                field="settings.max_parallel",
-            )
-        if settings.get("on_failure") not in ON_FAILURE:
-            self.add(
-                "bad_config",
-                f"settings.on_failure must be one of {', '.join(ON_FAILURE)}, "
-                f"got {settings.get('on_failure')!r}",
-                field="settings.on_failure",
-            )
-        self.check_seconds(settings.get("timeout_s"), "settings.timeout_s", positive=True)
-        env = settings.get("env")
-        if not isinstance(env, list) or not all(isinstance(name, str) for name in env):
-            self.add("bad_config", "settings.env must be a list of names", field="settings.env")
-
-    def check_seconds(self, value: Any, field: str, *, positive: bool, **where: Any) -> None:
-        if value is None:
-            return
-        if not _is_number(value) or value < 0 or (positive and value == 0):
-            bound = "> 0" if positive else ">= 0"
-            self.add(
-                "bad_config",
-                f"{field} must be a number of seconds {bound}, got {value!r}",
-                field=field,
-                **where,
-            )
+        for field, message in schema_problems(_SETTINGS_VALIDATOR, settings, "settings"):
+            self.add("bad_config", f"{field} {message}", field=field)
 
     # ---- nodes -------------------------------------------------------------------------
 
@@ -194,57 +167,8 @@ class _Check:
                 node=node_id,
                 field="join",
             )
-        self.check_seconds(node.get("timeout_s"), "timeout_s", positive=True, node=node_id)
-        for key in ("disabled", "breakpoint"):
-            if not isinstance(node.get(key), bool):
-                self.add(
-                    "bad_config",
-                    f"node {node_id}: {key} must be true or false",
-                    node=node_id,
-                    field=key,
-                )
-        self.check_retry(node_id, node.get("retry"))
-
-    def check_retry(self, node_id: str, retry: Any) -> None:
-        if retry == DEFAULT_RETRY:
-            return
-        if not isinstance(retry, dict):
-            self.add(
-                "bad_config",
-                f"node {node_id}: retry must be an object",
-                node=node_id,
-                field="retry",
-            )
-            return
-        attempts = retry.get("max_attempts")
-        if not _is_int(attempts) or attempts < 1:
-            self.add(
-                "bad_config",
-                f"node {node_id}: retry.max_attempts must be an integer >= 1, got {attempts!r}",
-                node=node_id,
-                field="retry.max_attempts",
-            )
-        if retry.get("backoff") not in BACKOFFS:
-            self.add(
-                "bad_config",
-                f"node {node_id}: retry.backoff must be one of {', '.join(BACKOFFS)}, "
-                f"got {retry.get('backoff')!r}",
-                node=node_id,
-                field="retry.backoff",
-            )
-        self.check_seconds(retry.get("delay_s"), "retry.delay_s", positive=False, node=node_id)
-        self.check_seconds(
-            retry.get("max_delay_s"), "retry.max_delay_s", positive=False, node=node_id
-        )
-        jitter = retry.get("jitter")
-        if not isinstance(jitter, bool) and not (_is_number(jitter) and 0 <= jitter <= 1):
-            self.add(
-                "bad_config",
-                f"node {node_id}: retry.jitter must be true, false or a fraction in [0, 1], "
-                f"got {jitter!r}",
-                node=node_id,
-                field="retry.jitter",
-            )
+        for field, message in schema_problems(_NODE_FIELDS_VALIDATOR, node, ""):
+            self.add("bad_config", f"node {node_id}: {field} {message}", node=node_id, field=field)
 
     def check_parents(self) -> None:
         for node_id, node in self.nodes.items():
@@ -429,7 +353,7 @@ class _Check:
         config = node.get("config")
         if not isinstance(config, dict):
             return
-        validator = _validator(type(handler))
+        validator = config_validator(type(handler))
         key = (type(handler), _shape(config))
         if key in _valid_shapes:
             return
@@ -437,15 +361,17 @@ class _Check:
             if len(_valid_shapes) < 10_000:
                 _valid_shapes.add(key)
             return
+        seen: set[str] = set()
         for error in validator.iter_errors(config):
             if _is_template(error.instance):
                 continue
-            field, message = _field(error.absolute_path), error.message
-            if error.validator == "required" and isinstance(error.instance, dict):
-                missing = [name for name in error.validator_value if name not in error.instance]
-                if missing:  # name the missing field itself, and the case that needs it
-                    field, message = f"{field}.{missing[0]}", "required" + _when(validator, error)
-            self.add("bad_config", f"node {node_id}: {field}: {message}", node=node_id, field=field)
+            for field, message in _config_problems(validator, error):
+                if field in seen:
+                    continue
+                seen.add(field)
+                self.add(
+                    "bad_config", f"node {node_id}: {field}: {message}", node=node_id, field=field
+                )
 
     def check_expressions(
         self, node_id: str, node: dict, handler: Handler, ancestors: dict[str, int]
@@ -464,6 +390,9 @@ class _Check:
                     field=field,
                 )
                 continue
+            if any(path[0] == "secrets" for path in paths) and not _sends(handler, config, field):
+                message = f"node {node_id}: {field}: {self.secrets_rule()}"
+                self.add("bad_reference", message, node=node_id, field=field)
             for path in sorted(paths):
                 message = self.bad_reference(node_id, path, ancestors)
                 if message is not None:
@@ -536,6 +465,43 @@ class _Check:
             return None
         return f"unknown name {root!r} (not a node, input or variable)"
 
+    # ---- every value ------------------------------------------------------------------------
+
+    def check_values(self) -> None:
+        """Numbers are finite everywhere (JSON has no NaN or infinity, and PostgreSQL refuses
+        them); outside node configs (checked with their expressions) no text reads `secrets`.
+        A field a check above already reported is not reported again."""
+        reported = {(p.node, p.field) for p in self.problems}
+        nodes = self.document.get("nodes")
+        for path, value in _values_of_note(self.document):
+            node, field = self.locate(nodes, path)
+            if (node, field) in reported:
+                continue
+            if isinstance(value, float):
+                message = f"{field} must be a finite number, got {value!r}"
+                self.add("bad_document", _on(node, message), node=node, field=field)
+            elif path[2:3] != ("config",) and _reads_secrets(value):
+                message = f"{field}: {self.secrets_rule()}"
+                self.add("bad_reference", _on(node, message), node=node, field=field)
+
+    def locate(self, nodes: Any, path: tuple) -> tuple[str | None, str]:
+        """A value's node (when it is inside a node with a valid id) and field."""
+        if len(path) > 2 and path[0] == "nodes" and isinstance(nodes, list):
+            node = nodes[path[1]]
+            node_id = node.get("id") if isinstance(node, dict) else None
+            if node_id in self.nodes and self.nodes[node_id] is node:
+                return node_id, _join("", list(path[2:]))
+        return None, _join("", list(path))
+
+    def secrets_rule(self) -> str:
+        """`secrets may only be used in config.headers of http nodes`: where they may be."""
+        places = [
+            f"config.{field} of {name} nodes"
+            for name in self.registry.names()
+            for field in self.registry.get(name).secret_fields
+        ]
+        return f"secrets may only be used in {' or '.join(places) or 'no field'}"
+
     # ---- reachability ------------------------------------------------------------------
 
     def check_reachable(self) -> None:
@@ -565,11 +531,35 @@ class _Check:
         return seen
 
 
-def _validator(cls: type) -> Draft202012Validator:
+def config_validator(cls: type) -> Any:
+    """The (cached) validator of a node type's `config_schema`."""
     validator = _validators.get(cls)
     if validator is None:
-        validator = _validators[cls] = Draft202012Validator(cls.config_schema)
+        validator = _validators[cls] = Validator(cls.config_schema)
     return validator
+
+
+_BOUND_CHECKS = frozenset({"maximum", "exclusiveMaximum", "minimum", "exclusiveMinimum"})
+_bounded: dict[type, bool] = {}
+
+
+def out_of_bounds(handler: Handler, config: dict) -> str | None:
+    """`config.count: must be at most 100000, got …` when a rendered config holds a number
+    past its type's bounds (or NaN, an infinity where a number goes); None when it holds
+    none. Only bounds: what else a template yields is the handler's to judge."""
+    cls = type(handler)
+    bounded = _bounded.get(cls)
+    if bounded is None:
+        text = json.dumps(cls.config_schema)
+        bounded = _bounded[cls] = any(f'"{name}"' in text for name in _BOUND_CHECKS)
+    if not bounded:
+        return None
+    for error in config_validator(cls).iter_errors(config):
+        value = error.instance
+        non_finite = isinstance(value, float) and not math.isfinite(value)
+        if error.validator in _BOUND_CHECKS or (error.validator == "type" and non_finite):
+            return f"{_field(error.absolute_path)}: {bound_message(error)}"
+    return None
 
 
 def _shape(config: dict) -> str:
@@ -598,6 +588,63 @@ def _blank_templates(value: Any) -> Any:
     if isinstance(value, list):
         return [_blank_templates(item) for item in value]
     return value
+
+
+def _on(node: str | None, message: str) -> str:
+    return f"node {node}: {message}" if node is not None else message
+
+
+def _values_of_note(document: dict) -> Iterator[tuple[tuple, Any]]:
+    """(path, value) of each float that is not finite and each string that may hold a
+    template reading `secrets`, anywhere in the document. Iterative: nesting depth is not
+    bounded here."""
+    stack: list[tuple[Any, tuple]] = [(document, ())]
+    while stack:
+        value, path = stack.pop()
+        items = value.items() if isinstance(value, dict) else enumerate(value)
+        for key, item in items:
+            if isinstance(item, str):
+                if "secrets" in item:
+                    yield (*path, key), item
+            elif isinstance(item, float):
+                if not math.isfinite(item):
+                    yield (*path, key), item
+            elif isinstance(item, dict | list):
+                stack.append((item, (*path, key)))
+
+
+def _sends(handler: Handler, config: dict, field: str) -> bool:
+    """Whether a config field (`config.headers.Authorization`) lies in one of the fields
+    where the handler sends secrets (`secret_fields`)."""
+    for where, _ in expression_values(config, handler.secret_fields):
+        if field == where or field.startswith((where + ".", where + "[")):
+            return True
+    return False
+
+
+def _reads_secrets(text: str) -> bool:
+    if "{{" not in text:
+        return False
+    for expr in expressions.template_expressions(text):
+        try:
+            paths = expressions.referenced_paths(expr)
+        except expressions.ExpressionError:
+            continue
+        if any(path[0] == "secrets" for path in paths):
+            return True
+    return False
+
+
+def _config_problems(validator: Any, error: Any) -> Iterator[tuple[str, str]]:
+    if error.validator == "required" and isinstance(error.instance, dict):
+        missing = [name for name in error.validator_value if name not in error.instance]
+        if missing:  # name the missing field itself, and the case that needs it
+            yield (
+                f"{_field(error.absolute_path)}.{missing[0]}",
+                "required" + _when(validator, error),
+            )
+            return
+    yield from error_problems(error, "config")
 
 
 def _is_template(value: Any) -> bool:
@@ -633,12 +680,96 @@ def _field(path: Any) -> str:
     return field
 
 
-def _is_int(value: Any) -> bool:
+def _finite_number(checker: Any, value: Any) -> bool:
+    """JSON numbers only: no booleans, NaN or infinities (which JSON cannot even write)."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return False
+    return isinstance(value, int) or math.isfinite(value)
+
+
+def _whole_number(checker: Any, value: Any) -> bool:
+    """An integer is an int: `3.0` (and `1e9`) is refused as a count, as the handlers do."""
     return isinstance(value, int) and not isinstance(value, bool)
 
 
-def _is_number(value: Any) -> bool:
-    return isinstance(value, int | float) and not isinstance(value, bool)
+# Draft 2020-12 with the two number types made strict; every schema of the engine (node
+# types' configs, node fields, settings) is checked with it.
+Validator = jsonschema.validators.extend(
+    Draft202012Validator,
+    type_checker=Draft202012Validator.TYPE_CHECKER.redefine_many(
+        {"number": _finite_number, "integer": _whole_number}
+    ),
+)
+_NODE_FIELDS_VALIDATOR = Validator(NODE_FIELDS_SCHEMA)
+_SETTINGS_VALIDATOR = Validator(SETTINGS_SCHEMA)
+_TYPE_NAMES = {
+    "number": "a number",
+    "integer": "an integer",
+    "string": "a string",
+    "boolean": "true or false",
+    "object": "an object",
+    "array": "a list",
+    "null": "null",
+}
+
+
+def schema_problems(validator: Any, value: Any, prefix: str) -> Iterator[tuple[str, str]]:
+    """(field, message) for each way `value` breaks the validator's schema, the field named
+    from `prefix` (`settings.max_parallel`, `retry.max_attempts`) and the message plain:
+    `must be at most 100, got 1000`."""
+    seen: set[str] = set()
+    for error in validator.iter_errors(value):
+        for field, message in error_problems(error, prefix):
+            if field not in seen:  # `1e9` attempts: not an integer, and too many: say one
+                seen.add(field)
+                yield field, message
+
+
+def error_problems(error: Any, prefix: str) -> Iterator[tuple[str, str]]:
+    """One JSON Schema error as (field, message); an object with unknown keys names each."""
+    path = list(error.absolute_path)
+    if error.validator == "additionalProperties" and isinstance(error.instance, dict):
+        known = error.schema.get("properties", {})
+        for name in sorted(k for k in error.instance if k not in known):
+            yield _join(prefix, [*path, name]), "is an unknown field"
+        return
+    yield _join(prefix, path), bound_message(error)
+
+
+def bound_message(error: Any) -> str:
+    """A JSON Schema error as a sentence about its value, for the bounds and types users meet
+    most; other errors keep jsonschema's own message."""
+    kind, limit, got = error.validator, error.validator_value, _shown(error.instance)
+    if kind == "maximum":
+        return f"must be at most {_shown(limit)}, got {got}"
+    if kind == "exclusiveMaximum":
+        return f"must be less than {_shown(limit)}, got {got}"
+    if kind == "minimum":
+        return f"must be at least {_shown(limit)}, got {got}"
+    if kind == "exclusiveMinimum":
+        return f"must be greater than {_shown(limit)}, got {got}"
+    if kind == "type":
+        wanted = limit if isinstance(limit, list) else [limit]
+        names = " or ".join(_TYPE_NAMES.get(name, name) for name in wanted)
+        return f"must be {names}, got {got}"
+    if kind == "enum":
+        return f"must be one of {', '.join(map(str, limit))}, got {got}"
+    return error.message
+
+
+def _shown(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def _join(prefix: str, path: list) -> str:
+    field = prefix
+    for part in path:
+        if isinstance(part, int):
+            field += f"[{part}]"
+        else:
+            field += f".{part}" if field else str(part)
+    return field
 
 
 def errors_only(problems: list[Problem]) -> list[Problem]:

@@ -88,6 +88,10 @@ class Handler(ABC):
     # Config keys whose strings are expressions without `{{ }}` (e.g. condition.expression):
     # they are not rendered before run() and validation reads their names statically.
     expression_fields: ClassVar[tuple[str, ...]] = ()
+    # Config paths whose templates may read `secrets` (http: `headers`), in the syntax of
+    # `expression_fields`: the only fields that send a secret somewhere. Validation refuses
+    # `secrets` anywhere else, and only these fields are rendered with a scope that has them.
+    secret_fields: ClassVar[tuple[str, ...]] = ()
     side_effects: ClassVar[bool] = False  # dry runs replace these with a placeholder
     # Running it again changes nothing outside the run (no I/O, no clock that matters): a
     # runtime may start such nodes before what precedes them is durable, since after a crash
@@ -123,6 +127,7 @@ class Handler(ABC):
             "error_handle": ERROR_HANDLE,
             "config_schema": cls.config_schema,
             "expression_fields": list(cls.expression_fields),
+            "secret_fields": list(cls.secret_fields),
             "side_effects": cls.side_effects,
             "container": cls.container,
         }

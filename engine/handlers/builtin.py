@@ -9,11 +9,11 @@ from typing import Any, ClassVar
 from engine.expressions import ExpressionError
 from engine.handlers.base import Handler, HandlerContext, HandlerResult, NodeError, Wait
 from engine.handlers.http_request import HttpRequest
+from engine.limits import MAX_DELAY_S
 
 # Output handle names chosen by users (router cases): like node ids, and never `error`, which
 # every node has for its failures.
 HANDLE_PATTERN = "^(?!error$)[a-z][a-z0-9_]{0,63}$"
-MAX_DELAY_S = 86_400
 
 
 def _object_schema(properties: dict[str, Any], required: tuple[str, ...] = ()) -> dict[str, Any]:
@@ -176,7 +176,14 @@ class Delay(Handler):
     icon = "timer"
     color = "#64748b"
     config_schema = _object_schema(
-        {"seconds": {"type": "number", "minimum": 0, "maximum": MAX_DELAY_S}},
+        {
+            "seconds": {
+                "type": "number",
+                "minimum": 0,
+                "maximum": MAX_DELAY_S,
+                "description": "at most 86400 (a day); past the durable threshold the run parks",
+            }
+        },
         required=("seconds",),
     )
 

@@ -20,6 +20,7 @@ from engine.handlers.base import (
     Wait,
 )
 from engine.handlers.builtin import _object_schema
+from engine.limits import MAX_ITERATIONS, MAX_PARALLEL, MAX_WAIT_S, MAX_WORKFLOW_ID
 
 DEFAULT_MAX_ITERATIONS = 1000
 LOOP_MODES = ("count", "for_each", "while", "do_while")
@@ -57,7 +58,7 @@ class Loop(Handler):
         **_object_schema(
             {
                 "mode": {"enum": list(LOOP_MODES), "default": "count"},
-                "count": {"type": ["integer", "string"]},
+                "count": {"type": ["integer", "string"], "minimum": 0, "maximum": MAX_ITERATIONS},
                 "items": {"type": ["array", "string"]},
                 "condition": {
                     "type": "string",
@@ -67,6 +68,7 @@ class Loop(Handler):
                 "max_iterations": {
                     "type": "integer",
                     "minimum": 1,
+                    "maximum": MAX_ITERATIONS,
                     "default": DEFAULT_MAX_ITERATIONS,
                 },
             },
@@ -158,7 +160,12 @@ class Map(Handler):
     config_schema = _object_schema(
         {
             "items": {"type": ["array", "string"]},
-            "max_concurrency": {"type": "integer", "minimum": 1, "default": 8},
+            "max_concurrency": {
+                "type": "integer",
+                "minimum": 1,
+                "maximum": MAX_PARALLEL,
+                "default": 8,
+            },
             "item_failure": {"enum": ["fail", "skip"], "default": "fail"},
         },
         required=("items",),
@@ -218,7 +225,12 @@ class Approval(Handler):
     config_schema = _object_schema(
         {
             "prompt": {"type": "string"},
-            "timeout_s": {"type": ["number", "null"], "exclusiveMinimum": 0},
+            "timeout_s": {
+                "type": ["number", "null"],
+                "exclusiveMinimum": 0,
+                "maximum": MAX_WAIT_S,
+                "description": "seconds until it is decided by itself (at most 30 days)",
+            },
         },
     )
 
@@ -246,7 +258,12 @@ class Subworkflow(Handler):
     color = "#2563eb"
     config_schema = _object_schema(
         {
-            "workflow": {"type": ["integer", "string"], "description": "the workflow's id"},
+            "workflow": {
+                "type": ["integer", "string"],
+                "minimum": 1,
+                "maximum": MAX_WORKFLOW_ID,
+                "description": "the workflow's id",
+            },
             "inputs": {"type": ["object", "string"]},
         },
         required=("workflow",),

@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import ipaddress
 import json
+import re
 import socket
 from dataclasses import dataclass
 from typing import Any
@@ -20,6 +21,7 @@ from typing import Any
 import httpx
 
 from engine.handlers.base import Handler, HandlerContext, HandlerResult, NodeError
+from engine.limits import MAX_HTTP_TIMEOUT_S
 
 METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS")
 MAX_REDIRECTS = 5
@@ -27,6 +29,8 @@ MAX_RESPONSE_BYTES = 10 * 1024 * 1024
 REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
 CREDENTIAL_HEADERS = frozenset({"authorization", "cookie", "proxy-authorization"})
 _NAT64 = ipaddress.ip_network("64:ff9b::/96")
+_TOKEN = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]{1,256}")  # RFC 9110 field names
+_BAD_VALUE = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]")  # control characters but tab
 
 Address = ipaddress.IPv4Address | ipaddress.IPv6Address
 
@@ -144,16 +148,14 @@ def _config_request(config: dict[str, Any]) -> tuple[_Request, float, bool, bool
             url = url.copy_merge_params(query)
     except httpx.InvalidURL as exc:
         raise NodeError(f"config.url is not a valid URL: {exc}", "bad_url") from None
-    headers = config.get("headers") or {}
-    if not isinstance(headers, dict):
-        raise NodeError("config.headers must be an object of strings", "bad_config")
+    headers = _headers(config.get("headers") or {})
     body = config.get("body")
     if body is not None and not isinstance(body, str):
         body = json.dumps(body)
     request = _Request(
         method.upper(),
         url,
-        {str(k): str(v) for k, v in headers.items()},
+        headers,
         config.get("json"),
         "json" in config,
         body,
@@ -166,6 +168,59 @@ def _config_request(config: dict[str, Any]) -> tuple[_Request, float, bool, bool
     fail = config.get("fail_on_status", True)
     follow = config.get("follow_redirects", True)
     return request, float(timeout), bool(fail), bool(follow)
+
+
+def _headers(headers: Any) -> dict[str, str]:
+    """The headers to send. A value that cannot be sent is refused naming the header, never
+    showing the value (it may hold a secret; httpx's own error would quote it)."""
+    if not isinstance(headers, dict):
+        raise NodeError("config.headers must be an object of strings", "bad_config")
+    result = {}
+    for name, value in headers.items():
+        name, value = str(name), str(value)
+        if not _TOKEN.fullmatch(name):
+            raise NodeError(f"config.headers: {name[:64]!r} is not a header name", "bad_config")
+        if _BAD_VALUE.search(value) or not value.isascii():
+            raise NodeError(
+                f"config.headers.{name}: the value cannot be sent (line breaks, control "
+                "characters or characters outside ASCII)",
+                "bad_config",
+            )
+        result[name] = value
+    return result
+
+
+def _sent_secrets(ctx: HandlerContext) -> list[str]:
+    """The secret values this node's headers may send (longest first), when a header's
+    template reads `secrets`: the headers as rendered and every named secret."""
+    raw = ctx.raw_config.get("headers") if isinstance(ctx.raw_config, dict) else None
+    rendered = ctx.config.get("headers")
+    if not isinstance(raw, dict) or not isinstance(rendered, dict):
+        return []
+    reading = [k for k, v in raw.items() if isinstance(v, str) and "secrets" in v]
+    if not reading:
+        return []
+    values = {str(rendered.get(k, "")) for k in reading}
+    scope = ctx.scope
+    with_secrets = getattr(scope, "with_secrets", None)
+    named = with_secrets().get("secrets") if with_secrets else scope.get("secrets")
+    values.update(v for v in (named or {}).values() if isinstance(v, str))
+    return sorted((v for v in values if len(v) >= 4), key=len, reverse=True)
+
+
+def _redact(value: Any, secrets: list[str]) -> Any:
+    """`value` with every occurrence of the secrets in its strings replaced by `***`."""
+    if not secrets:
+        return value
+    if isinstance(value, str):
+        for secret in secrets:
+            value = value.replace(secret, "***")
+        return value
+    if isinstance(value, dict):
+        return {_redact(k, secrets): _redact(v, secrets) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_redact(item, secrets) for item in value]
+    return value
 
 
 def _query(query: Any) -> dict[str, str] | None:
@@ -211,6 +266,7 @@ class HttpRequest(Handler):
     icon = "globe"
     color = "#2563eb"
     side_effects = True
+    secret_fields = ("headers",)
     config_schema = {
         "$schema": "https://json-schema.org/draft/2020-12/schema",
         "type": "object",
@@ -224,7 +280,12 @@ class HttpRequest(Handler):
             },
             "json": {"description": "A JSON body (sent as application/json)."},
             "body": {"type": "string", "description": "A raw text body (instead of json)."},
-            "timeout_s": {"type": "number", "exclusiveMinimum": 0, "maximum": 600, "default": 30},
+            "timeout_s": {
+                "type": "number",
+                "exclusiveMinimum": 0,
+                "maximum": MAX_HTTP_TIMEOUT_S,
+                "default": 30,
+            },
             "fail_on_status": {"type": "boolean", "default": True},
             "follow_redirects": {"type": "boolean", "default": True},
         },
@@ -234,6 +295,16 @@ class HttpRequest(Handler):
     }
 
     async def run(self, ctx: HandlerContext) -> HandlerResult:
+        """The request; the secrets its headers sent are `***` in what it returns or raises
+        (a server that echoes a header must not put it in the run's output)."""
+        sent = _sent_secrets(ctx)
+        try:
+            result = await self._call(ctx)
+        except NodeError as exc:
+            raise NodeError(_redact(exc.message, sent), exc.type) from None
+        return HandlerResult(_redact(result.output, sent), result.handles) if sent else result
+
+    async def _call(self, ctx: HandlerContext) -> HandlerResult:
         request, timeout, fail_on_status, follow = _config_request(ctx.config)
         allow_private = bool(ctx.settings.get("http_allow_private"))
         limit = int(ctx.settings.get("http_max_bytes") or MAX_RESPONSE_BYTES)

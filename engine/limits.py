@@ -1,0 +1,29 @@
+"""The documented maximum of every number a workflow document sets (issue 13, SPEC §1).
+
+A value past its maximum is refused by validation (`bad_config`, the field named) and, when a
+template yields it at run time, fails its node with `bad_config` instead of reaching the clock
+or an allocation: `1e300` seconds overflows a datetime, `1e9` attempts keep a worker busy.
+The JSON Schemas (node types' `config_schema`, `engine.document.NODE_FIELDS_SCHEMA` and
+`SETTINGS_SCHEMA`) read these constants, so the canvas and `/api/node-types/` show them.
+"""
+
+from __future__ import annotations
+
+DAY_S = 86_400
+
+# One attempt of one node, and an http request (which also holds a worker while it runs).
+MAX_NODE_TIMEOUT_S = 7 * DAY_S
+MAX_HTTP_TIMEOUT_S = 600
+# Waits that hold no worker (the run parks): an approval's timeout, the run's own timeout.
+MAX_WAIT_S = 30 * DAY_S
+# A `delay` node: longer than the durable threshold it parks the run.
+MAX_DELAY_S = DAY_S
+
+MAX_ATTEMPTS = 100
+MAX_RETRY_DELAY_S = DAY_S  # `retry.delay_s` and `retry.max_delay_s`; also the longest backoff
+
+MAX_PARALLEL = 1000  # settings.max_parallel and a map's max_concurrency
+MAX_ITERATIONS = 100_000  # a loop's count and max_iterations
+
+MAX_POSITION = 10_000_000  # canvas coordinates, either sign
+MAX_WORKFLOW_ID = 2**63 - 1  # a sub-workflow's id (a PostgreSQL bigint)
