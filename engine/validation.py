@@ -758,6 +758,11 @@ def bound_message(error: Any) -> str:
 
 
 def _shown(value: Any) -> str:
+    if isinstance(value, int) and not isinstance(value, bool) and abs(value) >= 10**15:
+        try:
+            return f"{float(value):g}"  # 1e+300, not three hundred digits
+        except OverflowError:
+            return "a number past 1e+308"
     text = repr(value)
     return text if len(text) <= 60 else text[:57] + "..."
 
