@@ -22,7 +22,10 @@ MAX_DELAY_S = DAY_S
 MAX_ATTEMPTS = 100
 MAX_RETRY_DELAY_S = DAY_S  # `retry.delay_s` and `retry.max_delay_s`; also the longest backoff
 
-MAX_PARALLEL = 1000  # settings.max_parallel and a map's max_concurrency
+# settings.max_parallel: past a graph's width it changes nothing (the engine's benchmarks run
+# 5,000-node layers at full width); each of a map's items is a whole body, so fewer of those.
+MAX_PARALLEL = 10_000
+MAX_CONCURRENCY = 1000  # a map's max_concurrency
 MAX_ITERATIONS = 100_000  # a loop's count and max_iterations
 
 MAX_POSITION = 10_000_000  # canvas coordinates, either sign

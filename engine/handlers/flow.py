@@ -20,7 +20,7 @@ from engine.handlers.base import (
     Wait,
 )
 from engine.handlers.builtin import _object_schema
-from engine.limits import MAX_ITERATIONS, MAX_PARALLEL, MAX_WAIT_S, MAX_WORKFLOW_ID
+from engine.limits import MAX_CONCURRENCY, MAX_ITERATIONS, MAX_WAIT_S, MAX_WORKFLOW_ID
 
 DEFAULT_MAX_ITERATIONS = 1000
 LOOP_MODES = ("count", "for_each", "while", "do_while")
@@ -163,7 +163,7 @@ class Map(Handler):
             "max_concurrency": {
                 "type": "integer",
                 "minimum": 1,
-                "maximum": MAX_PARALLEL,
+                "maximum": MAX_CONCURRENCY,
                 "default": 8,
             },
             "item_failure": {"enum": ["fail", "skip"], "default": "fail"},

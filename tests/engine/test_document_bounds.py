@@ -75,14 +75,14 @@ def test_node_timeout_has_a_maximum_of_seven_days(timeout, says):
 
 def test_limits_themselves_are_accepted():
     node = {"timeout_s": 7 * 86_400, "retry": {"max_attempts": 100, "delay_s": 86_400}}
-    settings = {"max_parallel": 1000, "timeout_s": 30 * 86_400}
+    settings = {"max_parallel": 10_000, "timeout_s": 30 * 86_400}
     assert problems(doc([("a", "noop", node)], settings=settings)) == []
 
 
 @pytest.mark.parametrize(
     ("settings", "field", "says"),
     [
-        ({"max_parallel": 10**12}, "settings.max_parallel", "must be at most 1000"),
+        ({"max_parallel": 10**12}, "settings.max_parallel", "must be at most 10000"),
         ({"max_parallel": 4.0}, "settings.max_parallel", "must be an integer"),
         ({"max_parallel": False}, "settings.max_parallel", "must be an integer"),
         ({"timeout_s": 1e308}, "settings.timeout_s", "must be at most 2592000"),
