@@ -111,6 +111,34 @@ def render_node_config(config: dict, scope: Any, handler: Any) -> dict:
     return rendered
 
 
+def masked(config: Any, secret_paths: tuple[str, ...]) -> Any:
+    """The config as it may be shown (a debugger's prompt): every string under the fields that
+    send secrets (a handler's `secret_fields`) replaced by `***`, rendered or not."""
+    if not secret_paths or not isinstance(config, dict):
+        return config
+    return _mask(config, (), {split_path(path) for path in secret_paths})
+
+
+def _mask(value: Any, at: tuple[str, ...], paths: set) -> Any:
+    if at in paths:
+        return _stars(value)
+    if not any(path[: len(at)] == at for path in paths):
+        return value
+    if isinstance(value, dict):
+        return {key: _mask(item, (*at, key), paths) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_mask(item, (*at, "[]"), paths) for item in value]
+    return value
+
+
+def _stars(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {key: _stars(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_stars(item) for item in value]
+    return "***" if isinstance(value, str) else value
+
+
 def needs_render(config: Any, paths: tuple[str, ...]) -> bool:
     """Whether rendering the config (outside the expression paths) would change anything."""
     return any("{{" in value for _, value in templated_values(config, paths))

@@ -543,26 +543,32 @@ def config_validator(cls: type) -> Any:
 
 
 _BOUND_CHECKS = frozenset({"maximum", "exclusiveMaximum", "minimum", "exclusiveMinimum"})
-_bounded: dict[type, bool] = {}
+_bounds: dict[int, tuple[dict, Any]] = {}  # id(schema) -> (schema, its validator or None)
 
 
 def out_of_bounds(handler: Handler, config: dict) -> str | None:
     """`config.count: must be at most 100000, got …` when a rendered config holds a number
     past its type's bounds (or NaN, an infinity where a number goes); None when it holds
     none. Only bounds: what else a template yields is the handler's to judge."""
-    cls = type(handler)
-    bounded = _bounded.get(cls)
-    if bounded is None:
-        text = json.dumps(cls.config_schema)
-        bounded = _bounded[cls] = any(f'"{name}"' in text for name in _BOUND_CHECKS)
-    if not bounded:
+    validator = _bounds_validator(handler.config_schema)
+    if validator is None:
         return None
-    for error in config_validator(cls).iter_errors(config):
+    for error in validator.iter_errors(config):
         value = error.instance
         non_finite = isinstance(value, float) and not math.isfinite(value)
         if error.validator in _BOUND_CHECKS or (error.validator == "type" and non_finite):
             return f"{_field(error.absolute_path)}: {bound_message(error)}"
     return None
+
+
+def _bounds_validator(schema: dict) -> Any:
+    """The validator of a schema that bounds some number, else None (nothing to check)."""
+    known = _bounds.get(id(schema))
+    if known is None or known[0] is not schema:
+        text = json.dumps(schema)
+        bounded = any(f'"{name}"' in text for name in _BOUND_CHECKS)
+        known = _bounds[id(schema)] = (schema, Validator(schema) if bounded else None)
+    return known[1]
 
 
 def _shape(config: dict) -> str:

@@ -80,3 +80,22 @@ def test_end_of_input_quits(chain_file):
 
     assert "end of input: quitting" in out
     assert code == 1
+
+
+def test_the_prompt_shows_the_fields_that_send_secrets_as_stars(tmp_path, settings):
+    settings.SWITCHYARD_SECRETS = {"api": "tok-0a1b2c3d"}
+    headers = {"Authorization": "Bearer {{ secrets.api }}"}
+    document = {
+        "version": 1,
+        "nodes": [
+            {"id": "call", "type": "http", "config": {"url": "https://x.org/", "headers": headers}}
+        ],
+        "edges": [],
+    }
+    path = tmp_path / "call.json"
+    path.write_text(json.dumps(document))
+
+    out, _ = debug(str(path), "skip\n")
+
+    assert '"headers": {"Authorization": "***"}' in out
+    assert "tok-0a1b2c3d" not in out

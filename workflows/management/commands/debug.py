@@ -25,6 +25,7 @@ from typing import Any
 from django.core.management.base import BaseCommand
 
 from engine import Execution, Graph, errors_only, load_document, validate_document
+from engine.config import masked
 from engine.events import NODE_STATUS
 from engine.handlers import registry as default_registry
 from engine.handlers.base import HandlerResult
@@ -63,8 +64,15 @@ class Debugger:
                 return "run"
             self.write(f"paused before {ctx.node_id} (attempt {ctx.attempt})")
             self.write(f"  input: {text(ctx.input)}")
-            self.write(f"  config: {text(ctx.config)}")
+            self.write(f"  config: {text(self.shown_config(ctx))}")
             return self.prompt(ctx)
+
+    def shown_config(self, ctx) -> Any:
+        """The rendered config, with the fields that send secrets as `***`."""
+        graph = self.execution.graph
+        index = graph.index.get(ctx.node_id)
+        handler = graph.handlers[index] if index is not None else None
+        return masked(ctx.config, handler.secret_fields if handler else ())
 
     def prompt(self, ctx) -> str:
         while True:
