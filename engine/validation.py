@@ -483,7 +483,7 @@ class _Check:
             if isinstance(value, float):
                 message = f"{field} must be a finite number, got {value!r}"
                 self.add("bad_document", _on(node, message), node=node, field=field)
-            elif path[2:3] != ("config",) and _reads_secrets(value):
+            elif _read_as_document(path) and _reads_secrets(value):
                 message = f"{field}: {self.secrets_rule()}"
                 self.add("bad_reference", _on(node, message), node=node, field=field)
 
@@ -601,6 +601,21 @@ def _blank_templates(value: Any) -> Any:
 
 def _on(node: str | None, message: str) -> str:
     return f"node {node}: {message}" if node is not None else message
+
+
+# What a workflow document holds outside its node configs (a run's copy adds `edits`: the
+# configs a user replaced, checked when they were made).
+_DOCUMENT_PARTS = frozenset(
+    {"name", "description", "tags", "inputs", "variables", "settings", "nodes", "edges"}
+)
+
+
+def _read_as_document(path: tuple) -> bool:
+    """Whether a value is document text outside the node configs (those are checked with
+    their expressions, where the fields that send secrets are known)."""
+    if path[0] == "nodes":
+        return path[2:3] != ("config",)
+    return path[0] in _DOCUMENT_PARTS
 
 
 def _plain_json(document: dict) -> bool:

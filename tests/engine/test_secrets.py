@@ -88,6 +88,7 @@ def test_secrets_anywhere_else_in_a_config_are_refused_naming_the_field(node, fi
     [
         ({"name": "{{ secrets.api }}"}, "name", None),
         ({"variables": {"key": "{{ secrets.api }}"}}, "variables.key", None),
+        ({"variables": {"x": {"config": "{{ secrets.api }}"}}}, "variables.x.config", None),
         ({"inputs": {"key": {"default": "{{ secrets.api }}"}}}, "inputs.key.default", None),
         ({"settings": {"env": ["{{ secrets.api }}"]}}, "settings.env[0]", None),
     ],
@@ -190,3 +191,12 @@ async def test_a_header_value_that_cannot_be_sent_is_named_without_its_value(ser
     }
     assert server.requests == []
     assert leaked(report) == [] and leaked(events) == []
+
+
+def test_a_run_s_record_of_edited_configs_is_not_document_text():
+    headers = {"Authorization": "Bearer {{ secrets.api }}"}
+    document = {
+        "nodes": [http_node(headers=headers)],
+        "edits": [{"node": "call", "before": {"url": "https://x.org/", "headers": headers}}],
+    }
+    assert errors(document) == []
