@@ -6,6 +6,8 @@ import random
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from engine.limits import MAX_RETRY_DELAY_S
+
 BACKOFFS = ("fixed", "linear", "exponential")
 
 
@@ -15,8 +17,10 @@ def retry_delay(
     """Seconds to wait after failed attempt number `attempt` (1-based) before the next one.
 
     fixed: delay_s; linear: delay_s * attempt; exponential: delay_s * 2 ** (attempt - 1);
-    capped by max_delay_s. `jitter` true spreads the delay uniformly over [0, delay]
-    ("full jitter"); a fraction j spreads it over [delay * (1 - j), delay].
+    capped by max_delay_s, and never more than a day (`MAX_RETRY_DELAY_S`: with 100 attempts
+    an uncapped exponential backoff would wait for ever). `jitter` true spreads the delay
+    uniformly over [0, delay] ("full jitter"); a fraction j spreads it over
+    [delay * (1 - j), delay].
     """
     base = float(retry.get("delay_s") or 0)
     kind = retry.get("backoff") or "fixed"
@@ -29,8 +33,7 @@ def retry_delay(
     else:
         raise ValueError(f"unknown backoff {kind!r}; expected one of {', '.join(BACKOFFS)}")
     cap = retry.get("max_delay_s")
-    if cap is not None:
-        delay = min(delay, float(cap))
+    delay = min(delay, MAX_RETRY_DELAY_S if cap is None else float(cap))
     jitter = retry.get("jitter")
     if jitter is True:
         delay *= rand()

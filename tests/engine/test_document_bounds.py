@@ -10,6 +10,7 @@ import math
 import pytest
 
 from engine import load_document, validate_document
+from engine.backoff import retry_delay
 from engine.document import NODE_FIELDS_SCHEMA, SETTINGS_SCHEMA
 from engine.handlers import registry as builtins
 from tests.engine.support import doc, registry, run
@@ -197,3 +198,9 @@ def test_a_template_past_a_maximum_fails_its_node_cleanly(node, value, field):
     error = report["nodes"]["a"]["error"]
     assert error["type"] == "bad_config"
     assert error["message"].startswith(f"config.{field}: must be")
+
+
+def test_an_exponential_backoff_without_a_cap_waits_at_most_a_day():
+    retry = {"backoff": "exponential", "delay_s": 60, "max_delay_s": None}
+    assert retry_delay(retry, 2) == 120
+    assert retry_delay(retry, 99) == 86_400
