@@ -302,6 +302,8 @@ class HttpRequest(Handler):
             result = await self._call(ctx)
         except NodeError as exc:
             raise NodeError(_redact(exc.message, sent), exc.type) from None
+        except Exception as exc:  # what the executor would show as `Type: message`
+            raise NodeError(_redact(f"{type(exc).__name__}: {exc}", sent), "exception") from None
         return HandlerResult(_redact(result.output, sent), result.handles) if sent else result
 
     async def _call(self, ctx: HandlerContext) -> HandlerResult:
