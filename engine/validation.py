@@ -38,7 +38,10 @@ def validate_document(document: Any, *, registry: Registry | None = None) -> lis
         return [Problem("bad_document", "a workflow document must be an object")]
     registry = default_registry() if registry is None else registry
     check = _Check(document, registry)
-    return check.run()
+    try:
+        return check.run()
+    except RecursionError:  # JSON nested thousands deep: the schema walks cannot follow it
+        return [Problem("bad_document", "the document is nested too deeply")]
 
 
 class _Check:
@@ -623,7 +626,7 @@ def _plain_json(document: dict) -> bool:
     mention `secrets`."""
     try:
         return "secrets" not in json.dumps(document, allow_nan=False, check_circular=False)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, RecursionError):
         return False
 
 

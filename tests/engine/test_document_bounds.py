@@ -204,3 +204,16 @@ def test_an_exponential_backoff_without_a_cap_waits_at_most_a_day():
     retry = {"backoff": "exponential", "delay_s": 60, "max_delay_s": None}
     assert retry_delay(retry, 2) == 120
     assert retry_delay(retry, 99) == 86_400
+
+
+def test_a_document_nested_thousands_deep_is_a_problem_not_a_crash():
+    value = 1
+    for _ in range(10_000):
+        value = [value]
+    document = load_document(
+        {"nodes": [{"id": "a", "type": "transform", "config": {"output": value}}]}
+    )
+    found = validate_document(document, registry=builtins)
+    assert [(p.code, p.message) for p in found] == [
+        ("bad_document", "the document is nested too deeply")
+    ]
