@@ -84,7 +84,10 @@ def _render_except(value: Any, at: tuple[str, ...], skip: dict, scope: Any) -> A
     from engine import expressions
 
     if at in skip:
-        return value if skip[at] is None else expressions.render(value, scope.with_secrets())
+        if skip[at] is None:
+            return value
+        # A Scope hides `secrets` but from this view; a plain mapping hides nothing.
+        return expressions.render(value, getattr(scope, "with_secrets", lambda: scope)())
     if not any(path[: len(at)] == at for path in skip):
         return expressions.render(value, scope)
     if isinstance(value, dict):
