@@ -76,6 +76,8 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # Outermost: whatever goes wrong under /api/, the answer is the SPEC's JSON error body.
+    "workflows.middleware.api_errors",
     "django.middleware.security.SecurityMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -128,7 +130,10 @@ def database_config(url: str | None) -> dict:
         config.setdefault("OPTIONS", {})["pool"] = {
             "min_size": 1,
             "max_size": int(os.environ.get("DATABASE_POOL_MAX", "20")),
-            "timeout": 10,
+            # No connection free within this: the API answers 503 + Retry-After rather than
+            # leaving the client hanging (switchyard.asgi also admits only as many requests
+            # at once as the pool can serve).
+            "timeout": float(os.environ.get("DATABASE_POOL_TIMEOUT", "3")),
         }
     return config
 
@@ -217,6 +222,13 @@ REST_FRAMEWORK = {
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    # Bodies are checked as they are parsed: no NaN/Infinity, NUL, lone surrogate, integer
+    # beyond 64 bits or nesting deeper than workflows.parsing.MAX_DEPTH (400 naming the path).
+    "DEFAULT_PARSER_CLASSES": [
+        "workflows.parsing.JSONParser",
+        "workflows.parsing.FormParser",
+        "workflows.parsing.MultiPartParser",
+    ],
 }
 
 SPECTACULAR_SETTINGS = {

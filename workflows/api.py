@@ -20,13 +20,18 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from engine.handlers import registry
+from engine.states import RunState
 from workflows import selectors as select
 from workflows import serializers as s
 from workflows import services
 from workflows.errors import PayloadTooLarge, SwitchyardError, problem
+from workflows.parsing import int_param, text_param
 
 ERRORS = {400: s.ErrorBodySerializer, 404: s.ErrorBodySerializer}
 DEFAULT_MAX_BODY = 5 * 1024 * 1024
+MAX_ID = 2**63 - 1  # bigint primary keys
+MAX_SEQ = 2**31 - 1  # an event's seq, an attempt: PostgreSQL integers
+RUN_STATES = tuple(state.value for state in RunState)
 
 
 class ApiView(APIView):
@@ -135,10 +140,8 @@ class WorkflowDetailView(ApiView):
         responses={200: s.WorkflowSerializer, 409: s.ErrorBodySerializer, **ERRORS},
     )
     def patch(self, request: Request, workflow_id: int) -> Response:
-        patch = s.WorkflowPatchSerializer(data=json_body(request))
-        patch.is_valid(raise_exception=True)
         workflow = services.workflow_patch(
-            user=request.user, workflow_id=workflow_id, changes=dict(patch.validated_data)
+            user=request.user, workflow_id=workflow_id, changes=json_body(request)
         )
         return Response(select.workflow_body(workflow=workflow, document=workflow.document))
 
@@ -172,9 +175,9 @@ class WorkflowExportView(ApiView):
         responses={(200, "application/json"): OpenApiTypes.OBJECT, **ERRORS},
     )
     def get(self, request: Request, workflow_id: int) -> HttpResponse:
-        format = request.query_params.get("format", "json")
+        format = text_param(request.query_params, "format", default="json")
         if format not in ("json", "yaml"):
-            message = f"format: must be json or yaml, got {format!r}"
+            message = f"format: must be json or yaml, got {format[:40]!r}"
             raise SwitchyardError([problem("bad_format", message, field="format")])
         workflow = select.workflow_get(user=request.user, workflow_id=workflow_id)
         text, content_type = document_text(select.workflow_document(workflow=workflow), format)
@@ -269,6 +272,19 @@ class RunPage(PageNumberPagination):
     page_size = 50
     page_size_query_param = "page_size"
     max_page_size = 500
+    max_page = 1_000_000
+
+    def get_page_size(self, request: Request) -> int:
+        return int_param(
+            request.query_params,
+            "page_size",
+            default=self.page_size,
+            minimum=1,
+            maximum=self.max_page_size,
+        )
+
+    def get_page_number(self, request: Request, paginator) -> int:
+        return int_param(request.query_params, "page", default=1, minimum=1, maximum=self.max_page)
 
 
 class RunListView(ApiView):
@@ -282,10 +298,13 @@ class RunListView(ApiView):
         responses=s.RunListItemSerializer(many=True),
     )
     def get(self, request: Request) -> Response:
-        workflow = integer_param(request, "workflow", default=None)
-        runs = select.run_list(
-            user=request.user, workflow_id=workflow, status=request.query_params.get("status")
-        )
+        params = request.query_params
+        workflow = int_param(params, "workflow", default=None, minimum=1, maximum=MAX_ID)
+        status_ = text_param(params, "status", max_length=32)
+        if status_ and status_ not in RUN_STATES:
+            message = f"status: must be one of {', '.join(RUN_STATES)}, got {status_!r}"
+            raise SwitchyardError([problem("bad_parameter", message, field="status")])
+        runs = select.run_list(user=request.user, workflow_id=workflow, status=status_)
         paginator = RunPage()
         page = paginator.paginate_queryset(runs, request, view=self)
         return paginator.get_paginated_response([run_summary(run) for run in page])
@@ -307,23 +326,6 @@ def run_summary(run) -> dict[str, Any]:
     }
 
 
-def integer_param(
-    request: Request, name: str, default: int | None, minimum: int | None = None
-) -> int | None:
-    value = request.query_params.get(name)
-    if value in (None, ""):
-        return default
-    try:
-        number = int(value)
-    except ValueError:
-        message = f"{name}: must be an integer, got {value!r}"
-        raise SwitchyardError([problem("bad_parameter", message, field=name)]) from None
-    if minimum is not None and number < minimum:
-        message = f"{name}: must be at least {minimum}, got {number}"
-        raise SwitchyardError([problem("bad_parameter", message, field=name)])
-    return number
-
-
 class RunDetailView(ApiView):
     @extend_schema(responses={200: s.RunSerializer, 404: s.ErrorBodySerializer})
     def get(self, request: Request, run_id: int) -> Response:
@@ -341,8 +343,15 @@ class RunEventsView(ApiView):
     )
     def get(self, request: Request, run_id: int) -> Response:
         run = select.run_get(user=request.user, run_id=run_id)
-        after = integer_param(request, "after", default=0, minimum=0)
-        limit = integer_param(request, "limit", default=select.EVENTS_LIMIT_MAX, minimum=1)
+        params = request.query_params
+        after = int_param(params, "after", default=0, minimum=0, maximum=MAX_SEQ)
+        limit = int_param(
+            params,
+            "limit",
+            default=select.EVENTS_LIMIT_MAX,
+            minimum=1,
+            maximum=select.EVENTS_LIMIT_MAX,
+        )
         found = select.run_events(run=run, after=after, limit=limit)
         events = [s.event_body(event) for event in found]
         last_seq = events[-1]["seq"] if events else after

@@ -12,9 +12,10 @@ from rest_framework.response import Response
 
 from workflows import control, services
 from workflows import selectors as select
-from workflows.api import ApiView, json_body
+from workflows.api import MAX_SEQ, ApiView, json_body
 from workflows.errors import SwitchyardError, problem
 from workflows.models import RunTrigger
+from workflows.parsing import int_param, text_param
 
 
 class RetrySerializer(serializers.Serializer):
@@ -122,16 +123,12 @@ class NodeOutputView(ApiView):
     @extend_schema(responses={200: dict})
     def get(self, request: Request, run_id: int, node_id: str) -> Response:
         run = select.run_get(user=request.user, run_id=run_id)
-        attempt = request.query_params.get("attempt")
-        if attempt is not None and not attempt.isdigit():
-            raise SwitchyardError(
-                [problem("bad_parameter", f"attempt: must be an integer, got {attempt!r}")]
-            )
+        params = request.query_params
         found = select.node_output(
             run=run,
             node_id=node_id,
-            iteration=request.query_params.get("iteration", ""),
-            attempt=int(attempt) if attempt is not None else None,
+            iteration=text_param(params, "iteration", default=""),
+            attempt=int_param(params, "attempt", default=None, minimum=1, maximum=MAX_SEQ),
         )
         if found is None:
             raise NotRecorded(

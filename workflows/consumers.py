@@ -7,12 +7,11 @@ A duplicate is dropped, and a gap (a live message the channel layer dropped, a s
 channel filled up) is filled from PostgreSQL, where every event is durable before it is sent.
 """
 
-from urllib.parse import parse_qs
-
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
+from django.http import QueryDict
 
-from workflows import live
+from workflows import live, parsing
 
 REPLAY_PAGE = 500
 
@@ -26,16 +25,22 @@ class JsonConsumer(AsyncJsonWebsocketConsumer):
             return
         try:
             content = await self.decode_json(text_data)
-        except ValueError:
-            await self.send_error("message is not valid JSON")
+        except parsing.BadInput as exc:
+            await self.send_error(exc.errors[0]["message"], code=exc.errors[0]["code"])
             return
         if not isinstance(content, dict) or not isinstance(content.get("type"), str):
             await self.send_error('a message is a JSON object with a string "type"')
             return
         await self.receive_json(content, **kwargs)
 
-    async def send_error(self, message: str) -> None:
-        await self.send_json({"type": "error", "message": message})
+    @classmethod
+    async def decode_json(cls, text_data: str):
+        """Strict JSON (workflows.parsing): a message nested 2,000 levels deep, NaN or a NUL
+        character is answered with an error, not a closed socket."""
+        return parsing.json_loads(text_data)
+
+    async def send_error(self, message: str, code: str = "bad_message") -> None:
+        await self.send_json({"type": "error", "code": code, "message": message})
 
 
 class HealthConsumer(JsonConsumer):
@@ -65,13 +70,16 @@ class HealthConsumer(JsonConsumer):
         await self.send_json({"type": "pong", "data": message.get("data")})
 
 
+MAX_SEQ = 2**31 - 1
+
+
 def parse_after(query_string: bytes) -> int | None:
-    values = parse_qs(query_string.decode("latin-1")).get("after", ["0"])
+    """`?after=` as a seq (ASCII digits, 0 to MAX_SEQ); None when it is not one."""
+    params = QueryDict(query_string.decode("latin-1"))
     try:
-        after = int(values[0])
-    except ValueError:
+        return parsing.int_param(params, "after", default=0, minimum=0, maximum=MAX_SEQ)
+    except parsing.BadInput:
         return None
-    return after if after >= 0 else None
 
 
 class RunConsumer(JsonConsumer):
@@ -149,8 +157,8 @@ class RunConsumer(JsonConsumer):
             await self.send_json({"type": "pong", "seq": self.last_seq})
         elif kind == "resync":
             after = content.get("after")
-            if not isinstance(after, int) or after < 0:
-                await self.send_error('"after" must be a non-negative integer')
+            if not isinstance(after, int) or isinstance(after, bool) or not 0 <= after <= MAX_SEQ:
+                await self.send_error(f'"after" must be an integer from 0 to {MAX_SEQ}')
                 return
             self.last_seq = after
             await self.catch_up()

@@ -5,6 +5,7 @@ authentication, 404) and Django's (Http404, PermissionDenied, RequestDataTooBig)
 `exception_handler`, configured as REST_FRAMEWORK["EXCEPTION_HANDLER"].
 """
 
+import logging
 from typing import Any
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
@@ -12,7 +13,9 @@ from django.core.exceptions import RequestDataTooBig
 from django.http import Http404
 from rest_framework import exceptions, status
 from rest_framework.response import Response
-from rest_framework.views import exception_handler as drf_exception_handler
+
+logger = logging.getLogger("workflows.api")
+RETRY_AFTER_S = 2  # what an overloaded server asks a client to wait before trying again
 
 
 def problem(code: str, message: str, **where: Any) -> dict[str, Any]:
@@ -55,6 +58,25 @@ class NotRunnable(SwitchyardError):
     """The workflow has validation errors or the run request is wrong (inputs, from_node)."""
 
 
+class Overloaded(SwitchyardError):
+    """Too much at once (no database connection free in time): try again shortly (503)."""
+
+    status_code = status.HTTP_503_SERVICE_UNAVAILABLE
+
+    def __init__(self, message: str = "the server is busy; try again in a moment") -> None:
+        super().__init__([problem("overloaded", message)])
+
+
+def overloaded_body(message: str = "the server is busy; try again in a moment") -> dict:
+    return {"errors": [problem("overloaded", message)]}
+
+
+def internal_error_body() -> dict:
+    """A 500's body: what happened is in the server's log, never in the answer."""
+    message = "an unexpected error occurred on the server; it has been logged"
+    return {"errors": [problem("internal_error", message)]}
+
+
 class PayloadTooLarge(exceptions.APIException):
     status_code = status.HTTP_413_REQUEST_ENTITY_TOO_LARGE
     default_code = "body_too_large"
@@ -70,15 +92,51 @@ DRF_CODES = {
 }
 
 
-def exception_handler(exc: Exception, context: dict) -> Response | None:
+def exception_handler(exc: Exception, context: dict) -> Response:
+    """Every exception of an API view as the SPEC error body: refusals as their 4xx, a
+    database pool with no connection free in time as 503 + Retry-After, anything else as a
+    JSON 500 (logged with its traceback here; the client gets no internals)."""
+    # Imported here: DRF's views module loads the parser classes (workflows.parsing), which
+    # need this module.
+    from rest_framework.views import exception_handler as drf_exception_handler
+    from rest_framework.views import set_rollback
+
+    if pool_exhausted(exc):
+        exc = Overloaded()
     if isinstance(exc, SwitchyardError):
-        return Response(exc.body(), status=exc.status_code)
+        set_rollback()
+        response = Response(exc.body(), status=exc.status_code)
+        if isinstance(exc, Overloaded):
+            response["Retry-After"] = str(RETRY_AFTER_S)
+        return response
     exc = as_api_exception(exc)
     response = drf_exception_handler(exc, context)
     if response is None:
-        return None
+        set_rollback()
+        request = context.get("request")
+        logger.error(
+            "unexpected error in %s %s",
+            getattr(request, "method", "?"),
+            getattr(request, "path", "?"),
+            exc_info=exc,
+        )
+        return Response(internal_error_body(), status=status.HTTP_500_INTERNAL_SERVER_ERROR)
     response.data = {"errors": api_exception_errors(exc)}
     return response
+
+
+def pool_exhausted(exc: BaseException) -> bool:
+    """Whether `exc` (or what it wraps: Django re-raises driver errors as its own) is the
+    connection pool's timeout."""
+    try:
+        from psycopg_pool import PoolTimeout
+    except ImportError:  # SQLite only: no pool
+        return False
+    while exc is not None:
+        if isinstance(exc, PoolTimeout):
+            return True
+        exc = exc.__cause__
+    return False
 
 
 def as_api_exception(exc: Exception) -> Exception:

@@ -8,6 +8,7 @@ requests, metadata patches) and describe every body in the OpenAPI schema.
 
 from __future__ import annotations
 
+import math
 from datetime import UTC, datetime
 from typing import Any
 
@@ -206,9 +207,12 @@ def edge_columns(edge: dict, order: int) -> dict[str, Any]:
     }
 
 
-def number(value: float | None) -> float | int | None:
-    """Float columns give back integers as they were written (30, not 30.0)."""
-    if value is not None and value.is_integer():
+def number(value: float | None, default: int | None = None) -> float | int | None:
+    """Float columns give back integers as they were written (30, not 30.0). NaN and
+    ±Infinity (which older versions let in) read as `default`: they have no JSON form."""
+    if value is None or not math.isfinite(value):
+        return default
+    if value.is_integer():
         return int(value)
     return value
 
@@ -227,7 +231,7 @@ def node_document(row: tuple) -> dict[str, Any]:
         "timeout_s": number(timeout_s),
         "join": join,
         "parent": parent or None,
-        "position": {"x": number(x), "y": number(y)},
+        "position": {"x": number(x, 0), "y": number(y, 0)},
         "disabled": disabled,
         "breakpoint": bp,
     }
@@ -428,7 +432,8 @@ class SharingSerializer(serializers.Serializer):
 
 
 class WorkflowPatchSerializer(serializers.Serializer):
-    """Metadata a PATCH may change; the graph itself changes only through PUT."""
+    """Metadata a PATCH may change; the graph itself changes only through PUT. (Describes the
+    body; `services.workflow_patch` checks it with the same rules as a PUT.)"""
 
     name = serializers.CharField(required=False, allow_blank=True, max_length=200)
     description = serializers.CharField(required=False, allow_blank=True)
@@ -437,13 +442,6 @@ class WorkflowPatchSerializer(serializers.Serializer):
     variables = serializers.DictField(required=False)
     inputs = serializers.DictField(required=False)
     revision = serializers.IntegerField(required=False)
-
-    def validate(self, attrs):
-        unknown = sorted(set(self.initial_data) - set(self.fields) - READ_ONLY_FIELDS)
-        if unknown:
-            message = "unknown field: PATCH changes only metadata (PUT replaces the graph)"
-            raise serializers.ValidationError({name: message for name in unknown})
-        return attrs
 
 
 class ValidationResultSerializer(serializers.Serializer):

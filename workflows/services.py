@@ -20,7 +20,7 @@ from django.contrib.auth import get_user_model
 from django.db import connection, transaction
 
 from engine import DocumentError, load_document, validate_document
-from workflows import dispatch
+from workflows import dispatch, parsing
 from workflows import selectors as select
 from workflows import serializers as translate
 from workflows.errors import DocumentRejected, NotRunnable, StaleRevision, problem
@@ -55,6 +55,13 @@ def document_check(source: str | bytes | dict, *, format: str | None = None) -> 
 
 def document_problems(source: str | bytes | dict, *, format: str | None) -> tuple[dict, list, list]:
     """The document, all its problems, and those of them the rows cannot hold."""
+    try:
+        if isinstance(source, str | bytes | bytearray):
+            source = parsing.document_loads(source, format=format)
+        else:
+            parsing.check_value(source)
+    except parsing.BadInput as exc:
+        raise DocumentRejected(exc.errors) from None
     if isinstance(source, dict):
         source = {k: v for k, v in source.items() if k not in translate.READ_ONLY_FIELDS}
     try:
@@ -159,11 +166,19 @@ def workflow_save(*, user, workflow_id: int, source: dict) -> Workflow:
     return workflow
 
 
+PATCHABLE_FIELDS = ("name", "description", "tags", "settings", "variables", "inputs")
+
+
 @transaction.atomic
 def workflow_patch(*, user, workflow_id: int, changes: dict[str, Any]) -> Workflow:
-    """Change metadata (name, description, tags, settings, variables, inputs) and revalidate."""
+    """Change metadata (name, description, tags, settings, variables, inputs) and revalidate.
+
+    The changed document is checked exactly as PUT checks a whole one: the same shape rules,
+    the same error body."""
+    revision = changes.get("revision")
+    changes = {k: v for k, v in changes.items() if k not in translate.READ_ONLY_FIELDS}
+    patch_problems(changes, revision)
     workflow = select.workflow_get(user=user, workflow_id=workflow_id, for_update=True, change=True)
-    revision = changes.pop("revision", None)
     if revision is not None and revision != workflow.revision:
         raise StaleRevision(sent=revision, current=workflow.revision)
     current = select.workflow_document(workflow=workflow)
@@ -171,6 +186,23 @@ def workflow_patch(*, user, workflow_id: int, changes: dict[str, Any]) -> Workfl
     header_save(workflow=workflow, document=document, problems=problems)
     workflow.document = document
     return workflow
+
+
+def patch_problems(changes: dict[str, Any], revision: Any) -> None:
+    """Refuse fields a PATCH cannot change and a revision that is not an integer."""
+    found = [
+        problem(
+            "unknown_field",
+            f"{name}: unknown field: PATCH changes only metadata (PUT replaces the graph)",
+            field=name,
+        )
+        for name in sorted(set(changes) - set(PATCHABLE_FIELDS))
+    ]
+    if revision is not None and (not isinstance(revision, int) or isinstance(revision, bool)):
+        message = f"revision: must be an integer, got {translate.json_type(revision)}"
+        found.append(problem("bad_type", message, field="revision"))
+    if found:
+        raise DocumentRejected(found)
 
 
 @transaction.atomic

@@ -9,7 +9,7 @@ from django.core.exceptions import ObjectDoesNotExist
 from django.core.management.base import BaseCommand, CommandError
 
 from workflows import recording, services
-from workflows.errors import DocumentRejected
+from workflows.errors import SwitchyardError
 
 
 class Command(BaseCommand):
@@ -34,7 +34,7 @@ class Command(BaseCommand):
         source = path.read_bytes()
         try:
             workflow = services.workflow_import(owner=owner, source=source, format=format)
-        except DocumentRejected as exc:
+        except SwitchyardError as exc:
             lines = "\n".join(f"  {error['code']}: {error['message']}" for error in exc.errors)
             raise CommandError(f"{path}: the workflow cannot be imported:\n{lines}")
         if not workflow.valid:
