@@ -10,12 +10,20 @@ django_asgi_app = get_asgi_application()
 from channels.auth import AuthMiddlewareStack  # noqa: E402
 from channels.routing import ChannelNameRouter, ProtocolTypeRouter, URLRouter  # noqa: E402
 from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
+from django.conf import settings  # noqa: E402
 
+from workflows.admission import AdmissionGate  # noqa: E402
 from workflows.routing import channel_routes, websocket_urlpatterns  # noqa: E402
 
 application = ProtocolTypeRouter(
     {
-        "http": django_asgi_app,
+        # Overload answers 503 + Retry-After at the door instead of 500s inside (admission.py).
+        "http": AdmissionGate(
+            django_asgi_app,
+            limit=settings.SWITCHYARD_MAX_CONCURRENT_REQUESTS,
+            queue=settings.SWITCHYARD_REQUEST_QUEUE,
+            wait_s=settings.SWITCHYARD_REQUEST_QUEUE_S,
+        ),
         "websocket": AllowedHostsOriginValidator(
             AuthMiddlewareStack(URLRouter(websocket_urlpatterns))
         ),

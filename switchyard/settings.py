@@ -139,6 +139,16 @@ def database_config(url: str | None) -> dict:
 
 
 DATABASES = {"default": database_config(os.environ.get("DATABASE_URL"))}
+
+# Admission control (workflows/admission.py): HTTP requests inside Django at once — by default
+# the pool's size less the connections an in-process worker uses (SWITCHYARD_DB_THREADS) — how
+# many more may wait for a turn, and for how long; the rest are answered 503 + Retry-After.
+_pool = DATABASES["default"].get("OPTIONS", {}).get("pool") or {}
+SWITCHYARD_MAX_CONCURRENT_REQUESTS = int(
+    os.environ.get("SWITCHYARD_MAX_CONCURRENT_REQUESTS") or max(1, _pool.get("max_size", 20) - 4)
+)
+SWITCHYARD_REQUEST_QUEUE = int(os.environ.get("SWITCHYARD_REQUEST_QUEUE", "200"))
+SWITCHYARD_REQUEST_QUEUE_S = float(os.environ.get("SWITCHYARD_REQUEST_QUEUE_S", "5"))
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 REDIS_URL = os.environ.get("REDIS_URL", "")

@@ -89,7 +89,7 @@ def acceptable(value: Any) -> bool:
         seen += 1
         kind = type(item)
         if kind is str:
-            if "\x00" in item or not item.isascii() and BAD_CHARACTERS.search(item):
+            if "\x00" in item or (not item.isascii() and BAD_CHARACTERS.search(item)):
                 return False
         elif kind is dict:
             if depth >= MAX_DEPTH:
