@@ -6,6 +6,8 @@ import asyncio
 from django.contrib.staticfiles.handlers import ASGIStaticFilesHandler
 from django.core.management.base import BaseCommand
 
+LISTEN_BACKLOG = 2048
+
 
 class Command(BaseCommand):
     help = "Serve Switchyard over HTTP and websockets with Daphne (plus a worker)."
@@ -34,9 +36,15 @@ class Command(BaseCommand):
             + ("" if no_worker else " (with an execution worker)")
         )
         self.stdout.flush()
+        # Twisted listens with a queue of 50 by default: a burst of connections beyond it is
+        # reset before the admission gate can answer them 503.
+        endpoints = [
+            f"{endpoint}:backlog={LISTEN_BACKLOG}"
+            for endpoint in build_endpoint_description_strings(host=host, port=port)
+        ]
         Server(
             application=ProtocolTypeRouter(routes),
-            endpoints=build_endpoint_description_strings(host=host, port=port),
+            endpoints=endpoints,
             signal_handlers=True,
         ).run()
 
