@@ -13,6 +13,7 @@ from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E40
 from django.conf import settings  # noqa: E402
 
 from workflows.admission import AdmissionGate  # noqa: E402
+from workflows.middleware import WebsocketTextGuard  # noqa: E402
 from workflows.routing import channel_routes, websocket_urlpatterns  # noqa: E402
 
 application = ProtocolTypeRouter(
@@ -24,8 +25,8 @@ application = ProtocolTypeRouter(
             queue=settings.SWITCHYARD_REQUEST_QUEUE,
             wait_s=settings.SWITCHYARD_REQUEST_QUEUE_S,
         ),
-        "websocket": AllowedHostsOriginValidator(
-            AuthMiddlewareStack(URLRouter(websocket_urlpatterns))
+        "websocket": WebsocketTextGuard(
+            AllowedHostsOriginValidator(AuthMiddlewareStack(URLRouter(websocket_urlpatterns)))
         ),
         "channel": ChannelNameRouter(channel_routes),
     }

@@ -1,10 +1,11 @@
 """The API answers in the SPEC's error body whatever goes wrong, with DEBUG on or off.
 
-`api_errors` is the outermost middleware. For paths under /api/ it refuses a request whose path,
-query string, cookies or headers carry a NUL character or a lone surrogate (PostgreSQL cannot
-compare them, and they would reach the session, token and ORM lookups), and it turns every error
-answer that is not JSON — Django's HTML 400/404/500 pages, the debug page with its traceback —
-into `{"errors": [{code, message}]}` with the same status. API views already answer JSON
+`api_errors` is the outermost middleware. It refuses (400) a request whose path, query string,
+cookies or headers carry a NUL character or a lone surrogate (PostgreSQL cannot compare them,
+and they would reach the session, token and ORM lookups); `WebsocketTextGuard` does the same for
+websocket handshakes (close code 4400). For paths under /api/ it turns every error answer that
+is not JSON — Django's HTML 400/404/500 pages, the debug page with its traceback — into
+`{"errors": [{code, message}]}` with the same status. API views already answer JSON
 (workflows.errors.exception_handler); this catches what happens around them.
 """
 
@@ -14,7 +15,14 @@ from http import HTTPStatus
 
 from asgiref.sync import iscoroutinefunction
 from django.core.exceptions import SuspiciousOperation
-from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.http import (
+    HttpRequest,
+    HttpResponse,
+    HttpResponseBadRequest,
+    JsonResponse,
+    QueryDict,
+)
+from django.http.cookie import parse_cookie
 from django.utils.decorators import sync_and_async_middleware
 
 from workflows.errors import RETRY_AFTER_S, internal_error_body, problem
@@ -37,22 +45,20 @@ def api_errors(get_response):
     if iscoroutinefunction(get_response):
 
         async def middleware(request: HttpRequest) -> HttpResponse:
-            if not is_api(request):
-                return await get_response(request)
             refusal = refused(request)
             if refusal is not None:
                 return refusal
-            return as_json_error(await get_response(request))
+            response = await get_response(request)
+            return as_json_error(response) if is_api(request) else response
 
     else:
 
         def middleware(request: HttpRequest) -> HttpResponse:
-            if not is_api(request):
-                return get_response(request)
             refusal = refused(request)
             if refusal is not None:
                 return refusal
-            return as_json_error(get_response(request))
+            response = get_response(request)
+            return as_json_error(response) if is_api(request) else response
 
     return middleware
 
@@ -62,15 +68,21 @@ def is_api(request: HttpRequest) -> bool:
 
 
 def refused(request: HttpRequest) -> HttpResponse | None:
-    """A 400 for the first part of the request that carries text nothing can store."""
+    """A 400 for the first part of the request that carries text nothing can store (any
+    path: the pages' session and admin lookups choke on it as the API's do)."""
     try:
         for part, text in request_texts(request):
             if has_bad_characters(text):
-                return JsonResponse({"errors": [text_problem(part, "the value")]}, status=400)
+                return bad_request(request, text_problem(part, "the value"))
     except SuspiciousOperation as exc:  # e.g. more query parameters than Django parses
-        message = safe_text(str(exc))[:200]
-        return JsonResponse({"errors": [problem("bad_request", message)]}, status=400)
+        return bad_request(request, problem("bad_request", safe_text(str(exc))[:200]))
     return None
+
+
+def bad_request(request: HttpRequest, error: dict) -> HttpResponse:
+    if is_api(request):
+        return JsonResponse({"errors": [error]}, status=400)
+    return HttpResponseBadRequest(error["message"], content_type="text/plain; charset=utf-8")
 
 
 def request_texts(request: HttpRequest):
@@ -111,3 +123,33 @@ def phrase(status: int) -> str:
         return HTTPStatus(status).phrase.lower()
     except ValueError:
         return f"HTTP {status}"
+
+
+class WebsocketTextGuard:
+    """ASGI: close a websocket handshake (4400) whose path, query string, headers or cookies
+    carry a NUL character or a lone surrogate, before the session lookup sees them."""
+
+    def __init__(self, app) -> None:
+        self.app = app
+
+    async def __call__(self, scope, receive, send) -> None:
+        if scope["type"] == "websocket" and handshake_has_bad_text(scope):
+            await send({"type": "websocket.close", "code": 4400})
+            return
+        await self.app(scope, receive, send)
+
+
+def handshake_has_bad_text(scope: dict) -> bool:
+    query = QueryDict(scope.get("query_string", b"").decode("latin-1"))
+    texts = [scope.get("path", ""), *(text for pair in query.lists() for text in flat(pair))]
+    for name, value in scope.get("headers", []):
+        if b"\x00" in value:
+            return True
+        if name == b"cookie":
+            texts.extend(parse_cookie(value.decode("latin-1")).values())
+    return any(has_bad_characters(text) for text in texts)
+
+
+def flat(pair: tuple[str, list[str]]) -> list[str]:
+    name, values = pair
+    return [name, *values]

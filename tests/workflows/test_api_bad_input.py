@@ -386,3 +386,9 @@ def test_import_workflow_command_refuses_infinity_and_saves_nothing(tmp_path, us
     with pytest.raises(CommandError, match=r"bad_number: nodes\[0\]\.timeout_s"):
         call_command("import_workflow", str(path), "--owner", user.username)
     assert not Workflow.objects.exists()
+
+
+def test_a_nul_character_in_a_page_request_is_a_400_not_a_500(client):
+    client.cookies["sessionid"] = "abcdefghij\u0000"
+    assert client.get("/").status_code == 400
+    assert client.get("/admin/?q=%00").status_code == 400

@@ -62,3 +62,11 @@ async def test_after_must_be_ascii_digits_within_bounds(user, query):
     )
     connected, code = await communicator.connect(timeout=5)
     assert not connected and code == 4400
+
+
+async def test_a_nul_character_in_the_session_cookie_is_refused_without_an_error(user):
+    run = await sync_to_async(make_run)(user)
+    headers = [(b"origin", b"http://localhost"), (b"cookie", b'sessionid="abcdefgh\\000ij"')]
+    communicator = WebsocketCommunicator(application, f"/ws/runs/{run.pk}/", headers=headers)
+    connected, code = await communicator.connect(timeout=5)
+    assert not connected and code in (4400, 4401)
