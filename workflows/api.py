@@ -32,6 +32,7 @@ DEFAULT_MAX_BODY = 5 * 1024 * 1024
 MAX_ID = 2**63 - 1  # bigint primary keys
 MAX_SEQ = 2**31 - 1  # an event's seq, an attempt: PostgreSQL integers
 RUN_STATES = tuple(state.value for state in RunState)
+MAX_SHARED_WITH = 1000  # users one workflow is shared with
 
 
 class ApiView(APIView):
@@ -115,6 +116,9 @@ class WorkflowSharingView(ApiView):
         if not isinstance(names, list) or not all(isinstance(n, str) for n in names):
             message = "shared_with: required, a list of usernames"
             raise SwitchyardError([problem("bad_field", message, field="shared_with")])
+        if len(names) > MAX_SHARED_WITH:
+            message = f"shared_with: at most {MAX_SHARED_WITH} users, got {len(names)}"
+            raise SwitchyardError([problem("too_many", message, field="shared_with")])
         workflow = services.workflow_share(user=request.user, workflow_id=workflow_id, names=names)
         return Response(select.workflow_sharing(workflow=workflow))
 

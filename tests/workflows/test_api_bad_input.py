@@ -392,3 +392,13 @@ def test_a_nul_character_in_a_page_request_is_a_400_not_a_500(client):
     client.cookies["sessionid"] = "abcdefghij\u0000"
     assert client.get("/").status_code == 400
     assert client.get("/admin/?q=%00").status_code == 400
+
+
+def test_sharing_with_more_than_a_thousand_users_is_refused(api, user):
+    workflow = workflow_for(user)
+    names = [f"user{i}" for i in range(1001)]
+    response = api.put(
+        f"/api/workflows/{workflow.pk}/sharing/", {"shared_with": names}, format="json"
+    )
+    refused(response, "too_many", "1000")
+    assert len(error_body(response)) == 1
