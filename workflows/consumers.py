@@ -37,7 +37,7 @@ class JsonConsumer(AsyncJsonWebsocketConsumer):
     async def decode_json(cls, text_data: str):
         """Strict JSON (workflows.parsing): a message nested 2,000 levels deep, NaN or a NUL
         character is answered with an error, not a closed socket."""
-        return parsing.json_loads(text_data)
+        return parsing.json_loads(text_data, what="the message")
 
     async def send_error(self, message: str, code: str = "bad_message") -> None:
         await self.send_json({"type": "error", "code": code, "message": message})

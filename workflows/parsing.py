@@ -124,7 +124,7 @@ def value_problems(value: Any, *, root: str = "") -> list[dict[str, Any]]:
         item, path, depth = stack.pop()
         seen += 1
         if seen > MAX_VALUES:
-            message = f"the body has more than {MAX_VALUES} values (YAML aliases count each use)"
+            message = f"more than {MAX_VALUES} values in all (YAML aliases count each use)"
             return [problem("too_many_values", message)]
         if isinstance(item, dict | list):
             if depth >= MAX_DEPTH:
@@ -203,29 +203,26 @@ def safe_text(text: str) -> str:
 # --- JSON ---------------------------------------------------------------------------------------
 
 
-def json_loads(text: str | bytes, *, check: bool = True) -> Any:
-    """Parse JSON text into checked values; BadInput (400) for anything not storable."""
+def json_loads(text: str | bytes, *, what: str = "the body") -> Any:
+    """Parse JSON text (`what`: the body, the message) into checked values; BadInput (400)
+    for anything not storable."""
     if isinstance(text, bytes | bytearray):
         try:
             text = bytes(text).decode("utf-8")
         except UnicodeDecodeError as exc:
-            message = f"the body is not UTF-8 text (byte {exc.start})"
+            message = f"{what} is not UTF-8 text (byte {exc.start})"
             raise BadInput([problem("malformed_json", message)]) from None
     try:
         value = json.loads(
             text, parse_constant=parse_constant, parse_float=parse_float, parse_int=parse_int
         )
     except RecursionError:
-        raise BadInput([too_deep()]) from None
+        message = f"{what} is nested more than {MAX_DEPTH} levels deep"
+        raise BadInput([problem("too_deep", message)]) from None
     except ValueError as exc:
-        raise BadInput([problem("malformed_json", f"the body is not JSON: {exc}")]) from None
-    if check:
-        check_value(value)
+        raise BadInput([problem("malformed_json", f"{what} is not JSON: {exc}")]) from None
+    check_value(value)
     return value
-
-
-def too_deep() -> dict[str, Any]:
-    return problem("too_deep", f"the body is nested more than {MAX_DEPTH} levels deep")
 
 
 # --- YAML ---------------------------------------------------------------------------------------
