@@ -89,6 +89,19 @@ def document_shape_problems(data: Any) -> list[dict[str, Any]]:
     return found
 
 
+def edge_id_problems(data: dict) -> list[dict[str, Any]]:
+    """Edge ids that are not text, found before the engine's defaults run (they index edges
+    by id, so a list there is not even hashable)."""
+    edges = data.get("edges")
+    if not isinstance(edges, list):
+        return []
+    found = []
+    for index, edge in enumerate(edges):
+        if isinstance(edge, dict) and edge.get("id") is not None:
+            found.extend(fields_problems({"id": edge["id"]}, {"id": (str,)}, f"edges[{index}]."))
+    return found
+
+
 def item_problems(item: Any, spec: dict, path: str, required: tuple[str, ...]) -> list[dict]:
     if not isinstance(item, dict):
         return [problem("bad_type", f"{path}: must be an object", field=path)]

@@ -64,6 +64,9 @@ def document_problems(source: str | bytes | dict, *, format: str | None) -> tupl
         raise DocumentRejected(exc.errors) from None
     if isinstance(source, dict):
         source = {k: v for k, v in source.items() if k not in translate.READ_ONLY_FIELDS}
+        early = translate.edge_id_problems(source)
+        if early:
+            raise DocumentRejected(early)
     try:
         document = load_document(source, format=format)
     except DocumentError as exc:
