@@ -83,3 +83,33 @@ def test_no_write_endpoint_answers_500_to_a_malformed_body(api, user):
             ):
                 failures.append((method, path, body[:80], response.status_code))
     assert not failures, failures
+
+
+def test_no_read_endpoint_answers_500_to_odd_paths_and_parameters(api, user):
+    api.raise_request_exception = False
+    workflow = workflow_for(user, chain_document(2))
+    run = RunFactory(workflow=workflow, document=selectors.workflow_document(workflow=workflow))
+    huge = "9" * 30
+    paths = [
+        f"/api/workflows/{huge}/",
+        f"/api/workflows/{huge}/export/",
+        f"/api/workflows/{huge}/sharing/",
+        f"/api/runs/{huge}/",
+        f"/api/runs/{huge}/events/",
+        f"/api/runs/{huge}/timeline/",
+        f"/api/runs/{run.pk}/nodes/{'n' * 5000}/output/",
+        f"/api/runs/{run.pk}/nodes/n0/output/?iteration={'M[1]' * 2000}",
+        f"/api/runs/{run.pk}/events/?after=-99999999999999999999",
+        f"/api/runs/?workflow={workflow.pk}&status=queued&page=2",
+        f"/api/runs/?workflow={workflow.pk}&page_size=500&page=1&unknown=%FF",
+        f"/api/workflows/{workflow.pk}/export/?format=yaml&format=json",
+        "/api/node-types/?x=" + "%E2%82%AC" * 1000,
+    ]
+    failures = []
+    for path in paths:
+        response = api.get(path)
+        if response.status_code >= 500 or (
+            response.status_code >= 400 and "errors" not in json.loads(response.content)
+        ):
+            failures.append((path[:80], response.status_code))
+    assert not failures, failures
