@@ -27,7 +27,8 @@ class AdmissionGate:
         self.queue = max(0, queue)
         self.wait_s = wait_s
         self.waiting = 0
-        self._slots: asyncio.Semaphore | None = None  # made on the server's event loop
+        self._slots: asyncio.Semaphore | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
 
     async def __call__(self, scope, receive, send) -> None:
         if scope["type"] != "http":
@@ -43,8 +44,10 @@ class AdmissionGate:
 
     @property
     def slots(self) -> asyncio.Semaphore:
-        if self._slots is None:
-            self._slots = asyncio.Semaphore(self.limit)
+        """The slots of the running event loop (a server has one; tests start several)."""
+        loop = asyncio.get_running_loop()
+        if self._slots is None or self._loop is not loop:
+            self._slots, self._loop = asyncio.Semaphore(self.limit), loop
         return self._slots
 
     async def admit(self) -> bool:
