@@ -25,12 +25,10 @@ from workflows import selectors as select
 from workflows import serializers as s
 from workflows import services
 from workflows.errors import PayloadTooLarge, SwitchyardError, problem
-from workflows.parsing import int_param, text_param
+from workflows.parsing import MAX_ID, MAX_SEQ, int_param, text_param
 
 ERRORS = {400: s.ErrorBodySerializer, 404: s.ErrorBodySerializer}
 DEFAULT_MAX_BODY = 5 * 1024 * 1024
-MAX_ID = 2**63 - 1  # bigint primary keys
-MAX_SEQ = 2**31 - 1  # an event's seq, an attempt: PostgreSQL integers
 RUN_STATES = tuple(state.value for state in RunState)
 MAX_SHARED_WITH = 1000  # users one workflow is shared with
 

@@ -70,14 +70,11 @@ class HealthConsumer(JsonConsumer):
         await self.send_json({"type": "pong", "data": message.get("data")})
 
 
-MAX_SEQ = 2**31 - 1
-
-
 def parse_after(query_string: bytes) -> int | None:
     """`?after=` as a seq (ASCII digits, 0 to MAX_SEQ); None when it is not one."""
     params = QueryDict(query_string.decode("latin-1"))
     try:
-        return parsing.int_param(params, "after", default=0, minimum=0, maximum=MAX_SEQ)
+        return parsing.int_param(params, "after", default=0, minimum=0, maximum=parsing.MAX_SEQ)
     except parsing.BadInput:
         return None
 
@@ -157,8 +154,12 @@ class RunConsumer(JsonConsumer):
             await self.send_json({"type": "pong", "seq": self.last_seq})
         elif kind == "resync":
             after = content.get("after")
-            if not isinstance(after, int) or isinstance(after, bool) or not 0 <= after <= MAX_SEQ:
-                await self.send_error(f'"after" must be an integer from 0 to {MAX_SEQ}')
+            if (
+                not isinstance(after, int)
+                or isinstance(after, bool)
+                or not 0 <= after <= parsing.MAX_SEQ
+            ):
+                await self.send_error(f'"after" must be an integer from 0 to {parsing.MAX_SEQ}')
                 return
             self.last_seq = after
             await self.catch_up()

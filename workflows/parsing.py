@@ -25,6 +25,8 @@ from workflows.errors import SwitchyardError, problem
 MAX_DEPTH = 100  # objects and lists inside one another
 MAX_VALUES = 1_000_000  # values in one body, counting each use of a YAML alias
 MAX_INT = 2**63 - 1  # PostgreSQL's bigint; beyond it JSON clients disagree anyway
+MAX_ID = MAX_INT  # primary keys (bigint)
+MAX_SEQ = 2**31 - 1  # an event's seq, an attempt (PostgreSQL integers)
 MAX_PROBLEMS = 20  # reported at once
 BAD_CHARACTERS = re.compile("[\x00\ud800-\udfff]")
 ASCII_INTEGER = re.compile(r"-?[0-9]{1,19}")
