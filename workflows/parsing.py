@@ -182,7 +182,7 @@ def scalar_problems(item: Any, path: str) -> list[dict[str, Any]]:
 def text_problem(path: str, what: str) -> dict[str, Any]:
     message = (
         f"{where(path)}{what} contains a NUL character (\\u0000) or a lone surrogate "
-        "(\\ud800-\\udfff), which cannot be stored"
+        "(\\ud800-\\udfff): such text can be neither stored nor looked up"
     )
     return problem("bad_text", message, field=path or None)
 
