@@ -30,3 +30,9 @@ MAX_ITERATIONS = 100_000  # a loop's count and max_iterations
 
 MAX_POSITION = 10_000_000  # canvas coordinates, either sign
 MAX_WORKFLOW_ID = 2**63 - 1  # a sub-workflow's id (a PostgreSQL bigint)
+
+# A document's size: the canvas, validation and every run hold the whole graph; the engine's
+# benchmarks run 5,000 nodes, so twice that leaves room. Nodes added at run time (growth) have
+# their own bound per run.
+MAX_NODES = 10_000
+MAX_EDGES = 50_000

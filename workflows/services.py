@@ -20,6 +20,7 @@ from django.contrib.auth import get_user_model
 from django.db import connection, transaction
 
 from engine import DocumentError, load_document, validate_document
+from engine.limits import MAX_EDGES, MAX_NODES
 from workflows import dispatch, parsing
 from workflows import selectors as select
 from workflows import serializers as translate
@@ -72,7 +73,7 @@ def document_problems(source: str | bytes | dict, *, format: str | None) -> tupl
     except DocumentError as exc:
         raise DocumentRejected([found.to_dict() for found in exc.errors])
     document = {k: v for k, v in document.items() if k not in translate.READ_ONLY_FIELDS}
-    shape = translate.document_shape_problems(document)
+    shape = translate.document_shape_problems(document) or size_problems(document)
     if shape:
         raise DocumentRejected(shape)
     unstorable = storage_problems(document)
@@ -82,6 +83,16 @@ def document_problems(source: str | bytes | dict, *, format: str | None) -> tupl
 
 def document_valid(problems: list[dict]) -> bool:
     return not any(found.get("severity", "error") == "error" for found in problems)
+
+
+def size_problems(document: dict) -> list[dict]:
+    """A graph past the documented maximum is refused before anything walks it."""
+    found = []
+    for key, limit in (("nodes", MAX_NODES), ("edges", MAX_EDGES)):
+        if len(document[key]) > limit:
+            message = f"{key}: at most {limit:,} per workflow, got {len(document[key]):,}"
+            found.append(problem("too_large", message, field=key))
+    return found
 
 
 def storage_problems(document: dict) -> list[dict]:

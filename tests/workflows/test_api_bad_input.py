@@ -402,3 +402,26 @@ def test_sharing_with_more_than_a_thousand_users_is_refused(api, user):
     )
     refused(response, "too_many", "1000")
     assert len(error_body(response)) == 1
+
+
+@pytest.mark.parametrize("key", ["nodes", "edges"])
+def test_a_graph_past_the_documented_size_is_refused_naming_it(api, key):
+    from engine.limits import MAX_EDGES, MAX_NODES
+
+    count = (MAX_NODES if key == "nodes" else MAX_EDGES) + 1
+    nodes = [{"id": f"n{i}", "type": "transform"} for i in range(count if key == "nodes" else 2)]
+    edges = [
+        {"id": f"e{i}", "source": "n0", "target": "n1"}
+        for i in range(count if key == "edges" else 0)
+    ]
+    answer = api.post(
+        "/api/workflows/",
+        {"version": 1, "name": "huge", "nodes": nodes, "edges": edges},
+        format="json",
+    )
+    assert answer.status_code == 400
+    (error,) = answer.json()["errors"]
+    assert error["code"] == "too_large"
+    assert error["field"] == key
+    assert f"{key}: at most" in error["message"]
+    assert not Workflow.objects.filter(name="huge").exists()
