@@ -11,8 +11,16 @@ Errors are always `ExpressionError`: `code="bad_expression"` when the text does 
 uses a forbidden construct, `code="expression"` when evaluation fails (`a.nope: no such key`,
 `xs[5]: index out of range`, `unknown name 'ghost'`, a result or a loop that is too large, too
 slow). One evaluation may create at most `MAX_SIZE` elements (characters, items) in one value,
-`MAX_WORK` elements and loop iterations in all, integers of `MAX_INT_BITS` bits, and run for
-`TIME_LIMIT_S` seconds.
+`MAX_WORK` steps in all, integers of `MAX_INT_BITS` bits, and run for `TIME_LIMIT_S` seconds.
+
+Sizes are logical: a value holding the same list twice holds its elements twice, as its JSON
+would, so `[[0] * 1000000] * 1000000` is 10^12 elements however little memory it shares. A
+created value may pass `MAX_SIZE` only by what the expression read (filtering a large upstream
+list is fine; repeating it is not). Every operation whose cost grows with its operands (`==`,
+`<`, `in`, hashing, `sorted()`, `str()`, `*` and `+` on sequences...) is charged that cost, from
+the operands' logical sizes, before it runs, so no single step can run long. Under
+`engine.budget.off_loop` the work budget is first the small inline allowance (past it the
+evaluation starts again in a thread) and a cancelled allowance stops the evaluation.
 
 Templates (`render`): a string that is exactly one `{{ expr }}` (nothing around it, not even
 whitespace) becomes the expression's raw value, so a list stays a list. Otherwise each `{{ }}`
@@ -28,6 +36,7 @@ from __future__ import annotations
 import ast
 import functools
 import inspect
+import itertools
 import json
 import operator
 import time
@@ -36,6 +45,8 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
+
+from engine import budget
 
 MAX_EXPRESSION_LENGTH = 10_000
 MAX_SIZE = 1_000_000
@@ -100,21 +111,66 @@ def type_of(value: Any) -> str:
 class _Env:
     """One evaluation: the scope, comprehension variables, and what is left of the budgets."""
 
-    __slots__ = ("deadline", "local", "scope", "work")
+    __slots__ = (
+        "allowance",
+        "cancelled",
+        "deadline",
+        "inline",
+        "local",
+        "read_size",
+        "scope",
+        "sizes",
+        "source",
+        "work",
+    )
 
-    def __init__(self, scope: Mapping[str, Any]) -> None:
+    def __init__(self, scope: Mapping[str, Any], source: CompiledExpression | None = None) -> None:
         self.scope = scope
+        self.source = source
         self.local: dict[str, Any] = {}
-        self.deadline = time.monotonic() + TIME_LIMIT_S
-        self.work = MAX_WORK
+        self.sizes: dict[int, tuple[Any, int]] = {}  # id -> (value, logical size), see _remember
+        self.read_size: int | None = None
+        deadline = time.monotonic() + TIME_LIMIT_S
+        allowance = self.allowance = budget.current()
+        self.inline = allowance is not None and allowance.inline
+        self.cancelled = None
+        if allowance is None:
+            self.work = MAX_WORK
+        elif self.inline:
+            self.work = min(MAX_WORK, allowance.steps)
+            deadline = min(deadline, allowance.deadline)
+        else:
+            self.work = MAX_WORK
+            self.cancelled = allowance.cancelled
+        self.deadline = deadline
+
+    def finish(self, started_with: int) -> None:
+        """Inline, what this evaluation spent comes off the allowance the next ones share."""
+        if self.inline:
+            self.allowance.steps -= started_with - max(self.work, 0)
 
 
 def _tick(env: _Env, amount: int = 1) -> None:
     env.work -= amount
     if env.work < 0:
+        if env.inline:
+            raise budget.OverInline
         raise ExpressionError(f"expression does too much work (more than {MAX_WORK:,} steps)")
     if time.monotonic() > env.deadline:
+        if env.inline:
+            raise budget.OverInline
         raise ExpressionError(f"expression took longer than {TIME_LIMIT_S} s")
+    if env.cancelled is not None and env.cancelled.is_set():
+        raise budget.Stopped
+
+
+def _charge(env: _Env, cost: int, what: Any) -> None:
+    """Pay for an operation of `cost` steps before it runs (`what` names it in the error)."""
+    if cost > MAX_WORK or (cost > env.work and not env.inline):
+        raise ExpressionError(
+            f"{what}: expression does too much work ({cost:,} steps; the limit is {MAX_WORK:,})"
+        )
+    _tick(env, cost)
 
 
 def _grow(env: _Env, size: int) -> None:
@@ -124,7 +180,189 @@ def _grow(env: _Env, size: int) -> None:
     _tick(env, size)
 
 
+# --- logical sizes ---------------------------------------------------------------------------
+
+_PIN = 256  # a container at least this large keeps its size for the rest of the evaluation
+_PINNED_ENTRIES = 50_000  # past this many remembered sizes the memo starts afresh
+
+
+def _size(env: _Env, value: Any, cap: int | None = None) -> int:
+    """The logical size of `value`: characters of a string, 1 for other scalars, the sum over
+    the elements (keys too) of a container, shared ones counted each time. With `cap`, the
+    count may stop anywhere past `cap`. The walk is charged; large containers remember."""
+    kind = type(value)
+    if kind in _SCALARS:
+        return 1
+    if kind is str:
+        return len(value) or 1
+    known = env.sizes.get(id(value))
+    if known is not None and known[0] is value:
+        return known[1]
+    if not _is_container(value):
+        return (len(value) or 1) if _isa(value, str) else 1
+    try:
+        return _nested_size(env, value, cap, 0)
+    except _TooDeep:
+        return _walk_size(env, value, cap)
+
+
+class _TooDeep(Exception):
+    """A value nested deeper than `_RECURSION`: walk it without recursion."""
+
+
+_RECURSION = 100  # nesting walked by recursion (fast); deeper values by `_walk_size`
+
+
+def _nested_size(env: _Env, value: Any, cap: int | None, depth: int) -> int:
+    """`_size` by recursion: the fast way for the values of everyday depth. Charged one step
+    per element; `cap` stops the count at this level only."""
+    sizes = env.sizes
+    env.work -= len(value) + 1
+    if env.work < 0 or len(value) >= 1024:
+        _tick(env, 0)
+    total = 0
+    for child in _flat(value.items()) if type(value) is dict else _elements(value):
+        kind = type(child)
+        if kind in _SCALARS:
+            total += 1
+        elif kind is str:
+            total += len(child) or 1
+        else:
+            known = sizes.get(id(child))
+            if known is not None and known[0] is child:
+                total += known[1]
+            elif kind is dict or kind in _LISTS or _is_container(child):
+                if depth >= _RECURSION:
+                    raise _TooDeep
+                total += _nested_size(env, child, None, depth + 1)
+            else:
+                total += 1
+        if cap is not None and total > cap:
+            return total
+    total = total or 1
+    if total >= _PIN:
+        _remember(env, value, total)
+    return total
+
+
+def _known(env: _Env, value: Any) -> int | None:
+    """The logical size of `value` when it is known without walking it, else None."""
+    kind = type(value)
+    if kind in _SCALARS:
+        return 1
+    if kind is str:
+        return len(value) or 1
+    known = env.sizes.get(id(value))
+    if known is not None and known[0] is value:
+        return known[1]
+    return None
+
+
+def _is_container(value: Any) -> bool:
+    return _isa(value, list | tuple | set | frozenset) or _is_mapping(value)
+
+
+def _elements(value: Any) -> Iterable[Any]:
+    if type(value) in _LISTS:
+        return iter(value)
+    if _is_mapping(value):
+        return itertools.chain.from_iterable(value.items())
+    return iter(value)
+
+
+_LISTS = frozenset({list, tuple})
+
+
+def _walk_size(env: _Env, root: Any, cap: int | None) -> int:
+    """`_size` of a container not yet known: a depth-first walk without recursion (a deep
+    value cannot overflow the stack) that reuses what is known about shared parts."""
+    sizes = env.sizes
+    frames = [[root, _elements(root), 0]]
+    counted = 0  # across every open frame, to stop early past `cap`
+    steps = 0
+    while True:
+        frame = frames[-1]
+        for child in frame[1]:
+            steps += 1
+            kind = type(child)
+            if kind in _SCALARS:
+                add = 1
+            elif kind is str:
+                add = len(child) or 1
+            else:
+                known = sizes.get(id(child))
+                if known is not None and known[0] is child:
+                    add = known[1]
+                elif kind is dict:
+                    frames.append([child, _flat(child.items()), 0])
+                    break
+                elif kind in _LISTS or _is_container(child):
+                    frames.append([child, _elements(child), 0])
+                    break
+                else:
+                    add = 1
+            frame[2] += add
+            counted += add
+            if cap is not None and counted > cap:
+                _tick(env, steps)
+                return counted
+        else:
+            frames.pop()
+            total = frame[2] or 1
+            counted += 0 if frame[2] else 1
+            if total >= _PIN:
+                _remember(env, frame[0], total)
+            if not frames:
+                _tick(env, steps)
+                return total
+            frames[-1][2] += total
+        if steps >= 4096:
+            _tick(env, steps)
+            steps = 0
+
+
+_flat = itertools.chain.from_iterable  # an object's keys and values, in one iterator
+
+
+def _remember(env: _Env, value: Any, size: int) -> None:
+    """Keep the size of a large container (the entry holds the value, so its id stays its)."""
+    if size < _PIN:
+        return
+    sizes = env.sizes
+    if len(sizes) >= _PINNED_ENTRIES:
+        sizes.clear()  # a cache: forgetting only costs walking again
+    sizes[id(value)] = (value, size)
+
+
+def _made(env: _Env, size: int) -> None:
+    """Refuse to build a value of logical size `size` when it is over the limit: `MAX_SIZE`
+    elements beyond what the expression reads from its scope."""
+    if size <= MAX_SIZE or size <= MAX_SIZE + _read_size(env):
+        return
+    raise ExpressionError(
+        f"result too large: {size:,} elements, counting repeated parts (limit {MAX_SIZE:,})"
+    )
+
+
+def _read_size(env: _Env) -> int:
+    """The logical size of the values the expression reads from its scope (worked out once,
+    and only when a result passes `MAX_SIZE`)."""
+    if env.read_size is None:
+        total = 0
+        names = env.source.names if env.source is not None else ()
+        for name in names:
+            try:
+                value = env.scope[name]
+            except (KeyError, ExpressionError):  # a missing name adds nothing
+                continue
+            total += _size(env, value)
+        env.read_size = total
+    return env.read_size
+
+
 def _sized(env: _Env, value: Any) -> Any:
+    """A function's result within the limit on its length. (No function builds more elements
+    than its arguments hold, so their logical size needs no check here.)"""
     if type(value) not in _SCALARS and _isa(value, _SIZED):
         _grow(env, len(value))
     return value
@@ -680,27 +918,43 @@ def _compile_slice(node: ast.Slice, read: Fn, path: _Text, bound: frozenset[str]
     return sliced
 
 
-def _guard_add(env: _Env, a: Any, b: Any) -> None:
+def _guard_add(env: _Env, a: Any, b: Any) -> int | None:
     if type(a) in _NUMBERS:
-        return
+        return None
     if _isa(a, _SEQUENCES) and _isa(b, _SEQUENCES):
         _grow(env, len(a) + len(b))
+        if not _isa(a, str):
+            # Exact when both sizes are known (built by this evaluation, e.g. `x + x` over
+            # and over); a list from the scope is not walked just to be concatenated: the
+            # result then stays unknown, and what uses it walks it.
+            known_a, known_b = _known(env, a), _known(env, b)
+            if known_a is not None and known_b is not None:
+                _made(env, known_a + known_b)
+                return known_a + known_b
+    return None
 
 
-def _guard_mult(env: _Env, a: Any, b: Any) -> None:
+def _guard_mult(env: _Env, a: Any, b: Any) -> int | None:
     kind_a, kind_b = type(a), type(b)
     if kind_a in _NUMBERS and kind_b in _NUMBERS:
         ints = kind_a is not float and kind_b is not float
         if ints and a.bit_length() + b.bit_length() > MAX_INT_BITS:
             raise ExpressionError(f"number too large (more than {MAX_INT_BITS} bits)")
-        return
+        return None
     if _isa(a, int) and _isa(b, int):
         if a.bit_length() + b.bit_length() > MAX_INT_BITS:
             raise ExpressionError(f"number too large (more than {MAX_INT_BITS} bits)")
-    elif _isa(a, _SEQUENCES) and _isa(b, int):
-        _grow(env, len(a) * max(b, 0))
-    elif _isa(b, _SEQUENCES) and _isa(a, int):
-        _grow(env, len(b) * max(a, 0))
+        return None
+    if _isa(b, _SEQUENCES) and _isa(a, int):
+        a, b = b, a
+    if _isa(a, _SEQUENCES) and _isa(b, int):
+        times = max(b, 0)
+        _grow(env, len(a) * times)
+        if not _isa(a, str):
+            size = _size(env, a) * times
+            _made(env, size)
+            return size
+    return None
 
 
 def _guard_pow(env: _Env, a: Any, b: Any) -> None:
@@ -714,22 +968,31 @@ def _guard_mod(env: _Env, a: Any, b: Any) -> None:
         raise ExpressionError("% formatting of strings is not supported; use str() and +")
 
 
+_MERGEABLE = (Mapping, set, frozenset)
+
+
 def _guard_merge(env: _Env, a: Any, b: Any) -> None:
-    if _isa(a, Mapping | set | frozenset) and _isa(b, Mapping | set | frozenset):
+    if _isa(a, _MERGEABLE) and _isa(b, _MERGEABLE):
         _grow(env, len(a) + len(b))
+
+
+def _guard_sets(env: _Env, a: Any, b: Any) -> None:
+    """`-`, `&`, `^` on sets walk both of them."""
+    if _isa(a, set | frozenset) and _isa(b, set | frozenset):
+        _tick(env, len(a) + len(b))
 
 
 _BINOPS: dict[type[ast.operator], tuple[str, Callable[[Any, Any], Any], Any]] = {
     ast.Add: ("+", operator.add, _guard_add),
-    ast.Sub: ("-", operator.sub, None),
+    ast.Sub: ("-", operator.sub, _guard_sets),
     ast.Mult: ("*", operator.mul, _guard_mult),
     ast.Div: ("/", operator.truediv, None),
     ast.FloorDiv: ("//", operator.floordiv, None),
     ast.Mod: ("%", operator.mod, _guard_mod),
     ast.Pow: ("**", operator.pow, _guard_pow),
-    ast.BitAnd: ("&", operator.and_, None),
+    ast.BitAnd: ("&", operator.and_, _guard_sets),
     ast.BitOr: ("|", operator.or_, _guard_merge),
-    ast.BitXor: ("^", operator.xor, None),
+    ast.BitXor: ("^", operator.xor, _guard_sets),
 }
 _REFUSED_OPERATORS = {ast.LShift: "<<", ast.RShift: ">>", ast.MatMult: "@"}
 
@@ -744,8 +1007,7 @@ def _c_binop(node: ast.BinOp, bound: frozenset[str]) -> Fn:
 
     def binop(env: _Env) -> Any:
         a, b = left(env), right(env)
-        if guard is not None:
-            guard(env, a, b)
+        size = guard(env, a, b) if guard is not None else None
         try:
             result = apply(a, b)
         except ZeroDivisionError:
@@ -758,6 +1020,8 @@ def _c_binop(node: ast.BinOp, bound: frozenset[str]) -> Fn:
             ) from None
         if type(result) is complex:
             raise ExpressionError(f"{text}: the result is not a real number")
+        if size is not None:
+            _remember(env, result, size)
         return result
 
     return binop
@@ -808,6 +1072,56 @@ def _not_contains_op(a: Any, b: Any) -> bool:
     return a not in b
 
 
+def _order_cost(env: _Env, a: Any, b: Any) -> int:
+    """Steps of `a == b` or `a < b`: at most the smaller side's logical size."""
+    kind_a, kind_b = type(a), type(b)
+    if kind_a in _SCALARS or kind_b in _SCALARS or (kind_a is str and kind_b is str):
+        return 0  # scalars, and strings (compared as memory), cost nothing that grows
+    small = min(_size(env, a, 64), _size(env, b, 64))
+    if small <= 64:
+        return small
+    size_a = _size(env, a)
+    return min(size_a, _size(env, b, size_a))
+
+
+def _membership_cost(env: _Env, item: Any, container: Any) -> int:
+    """Steps of `item in container`: a scan compares the item with every element; a lookup
+    in an object or a set hashes it (a tuple hashes every element) and compares once."""
+    if _isa(container, list | tuple):
+        kind = type(item)
+        if kind in _SCALARS or kind is str:
+            return len(container)
+        return min(_size(env, container), len(container) * _size(env, item))
+    if type(item) is tuple:
+        return 2 * _size(env, item)
+    return 0  # a substring search, or a key hashed once
+
+
+def _may_cost(cost_of: Callable[..., int], left: Any, right: Any) -> bool:
+    """A quick look at the types: most comparisons (of scalars, of strings, of a scalar with
+    an object) cost nothing that grows, and skip working out their cost."""
+    kind_left, kind_right = type(left), type(right)
+    if cost_of is _order_cost:
+        return not (
+            kind_left in _SCALARS
+            or kind_right in _SCALARS
+            or (kind_left is str and kind_right is str)
+        )
+    return kind_right is list or kind_right is tuple or kind_left is tuple
+
+
+_COSTS = {
+    ast.Eq: _order_cost,
+    ast.NotEq: _order_cost,
+    ast.Lt: _order_cost,
+    ast.LtE: _order_cost,
+    ast.Gt: _order_cost,
+    ast.GtE: _order_cost,
+    ast.In: _membership_cost,
+    ast.NotIn: _membership_cost,
+}
+
+
 _COMPARISONS = {
     ast.Eq: ("==", operator.eq),
     ast.NotEq: ("!=", operator.ne),
@@ -825,15 +1139,23 @@ _COMPARISONS = {
 def _c_compare(node: ast.Compare, bound: frozenset[str]) -> Fn:
     first = _compile(node.left, bound)
     steps = [
-        (*_COMPARISONS[type(op)], _compile(right, bound))
+        (*_COMPARISONS[type(op)], _COSTS.get(type(op)), _compile(right, bound))
         for op, right in zip(node.ops, node.comparators, strict=True)
     ]
     text = _Text(node)
 
     def compare(env: _Env) -> bool:
         left = first(env)
-        for symbol, apply, read in steps:
+        for symbol, apply, cost_of, read in steps:
             right = read(env)
+            if (
+                cost_of is not None
+                and type(right) not in _SCALARS
+                and _may_cost(cost_of, left, right)
+            ):
+                cost = cost_of(env, left, right)
+                if cost:
+                    _charge(env, cost, text)
             try:
                 if not apply(left, right):
                     return False
@@ -852,14 +1174,94 @@ def _c_ifexp(node: ast.IfExp, bound: frozenset[str]) -> Fn:
     return lambda env: body(env) if test(env) else orelse(env)
 
 
+class _Tally:
+    """The logical size of a value being built (a literal, a comprehension): elements of known
+    size count exactly; the others (a container from the scope, a small one built earlier)
+    count 1 and make the tally a lower bound. Over the limit it refuses; exact, it is kept."""
+
+    __slots__ = ("exact", "size")
+
+    def __init__(self) -> None:
+        self.size = 0
+        self.exact = True
+
+    def add(self, env: _Env, value: Any) -> None:
+        kind = type(value)
+        if kind in _SCALARS:
+            self.size += 1
+        elif kind is str:
+            self.size += len(value) or 1
+        else:
+            known = env.sizes.get(id(value))
+            if known is not None and known[0] is value:
+                self.size += known[1]
+            else:
+                self.exact = False
+                self.size += 1
+        if self.size > MAX_SIZE:
+            _made(env, self.size)
+
+    def built(self, env: _Env, value: Any) -> Any:
+        if self.exact and self.size >= _PIN:
+            _remember(env, value, self.size)
+        return value
+
+
+def _tally(env: _Env, value: Any, *parts: Iterable[Any]) -> Any:
+    """`_Tally` for a literal `value` whose elements are `parts` (an object: keys, values)."""
+    size = 0
+    exact = True
+    sizes = env.sizes
+    for part in parts:
+        for item in part:
+            kind = type(item)
+            if kind in _SCALARS:
+                size += 1
+            elif kind is str:
+                size += len(item) or 1
+            else:
+                known = sizes.get(id(item))
+                if known is not None and known[0] is item:
+                    size += known[1]
+                else:
+                    exact = False
+                    size += 1
+    return _close(env, value, size, exact)
+
+
+def _close(env: _Env, value: Any, size: int, exact: bool) -> Any:
+    """A literal built: refused when its tally is over the limit, kept when exact."""
+    if size > MAX_SIZE:
+        _made(env, size)
+    if exact and size >= _PIN:
+        _remember(env, value, size)
+    return value
+
+
+def _hashing(env: _Env, key: Any) -> None:
+    """Hashing a tuple walks it (strings keep their hash, numbers are one step)."""
+    if type(key) is tuple:
+        _charge(env, _size(env, key), "hashing a list")
+
+
 def _c_list(node: ast.List, bound: frozenset[str]) -> Fn:
     parts = [_compile(elt, bound) for elt in node.elts]
-    return lambda env: [part(env) for part in parts]
+
+    def list_(env: _Env) -> list[Any]:
+        out = [part(env) for part in parts]
+        return _tally(env, out, out)
+
+    return list_
 
 
 def _c_tuple(node: ast.Tuple, bound: frozenset[str]) -> Fn:
     parts = [_compile(elt, bound) for elt in node.elts]
-    return lambda env: tuple(part(env) for part in parts)
+
+    def tuple_(env: _Env) -> tuple[Any, ...]:
+        out = tuple(part(env) for part in parts)
+        return _tally(env, out, out)
+
+    return tuple_
 
 
 def _hash_error(value: Any) -> ExpressionError:
@@ -873,11 +1275,12 @@ def _c_set(node: ast.Set, bound: frozenset[str]) -> Fn:
         out = set()
         for part in parts:
             value = part(env)
+            _hashing(env, value)
             try:
                 out.add(value)
             except TypeError:
                 raise _hash_error(value) from None
-        return out
+        return _tally(env, out, out)
 
     return set_
 
@@ -890,15 +1293,39 @@ def _c_dict(node: ast.Dict, bound: frozenset[str]) -> Fn:
 
     def dict_(env: _Env) -> dict[Any, Any]:
         out: dict[Any, Any] = {}
+        size, exact, sizes = 0, True, env.sizes  # the tally (`_Tally`), inline: this is hot
         for read_key, read_value in pairs:
             if read_key is None:
                 _update(env, out, read_value(env))
+                exact = False
                 continue
             key = read_key(env)
+            kind = type(key)
+            if kind is str:
+                size += len(key) or 1
+            elif kind is tuple:
+                _hashing(env, key)
+                size, exact = size + 1, False
+            else:
+                size += 1
+            value = read_value(env)
             try:
-                out[key] = read_value(env)
+                out[key] = value
             except TypeError:
                 raise _hash_error(key) from None
+            kind = type(value)
+            if kind in _SCALARS:
+                size += 1
+            elif kind is str:
+                size += len(value) or 1
+            else:
+                known = sizes.get(id(value))
+                if known is not None and known[0] is value:
+                    size += known[1]
+                else:
+                    size, exact = size + 1, False
+        if size > MAX_SIZE or (exact and size >= _PIN):
+            _close(env, out, size, exact)
         return out
 
     return dict_
@@ -1004,14 +1431,14 @@ def _comprehension(gens: list[_Generator], names: tuple[str, ...], make: Callabl
     def comprehension(env: _Env) -> Any:
         local = env.local
         saved = {name: local[name] for name in names if name in local}
-        out, emit = make(env)
+        out, emit, tally = make(env)
         try:
             _run_generators(env, gens, 0, emit)
         finally:
             for name in names:
                 local.pop(name, None)
             local.update(saved)
-        return out
+        return tally.built(env, out)
 
     return comprehension
 
@@ -1025,14 +1452,32 @@ def _c_listcomp(node: ast.ListComp | ast.GeneratorExp, bound: frozenset[str]) ->
     gens, inner, names = _compile_generators(node.generators, bound)
     element = _compile(node.elt, inner)
 
-    def make(env: _Env) -> tuple[list[Any], Callable[[], None]]:
+    def make(env: _Env) -> tuple[list[Any], Callable[[], None], _Tally]:
         out: list[Any] = []
+        tally = _Tally()
+        sizes = env.sizes
 
-        def emit() -> None:
-            _full(out)
-            out.append(element(env))
+        def emit() -> None:  # hot: `_Tally.add` inline
+            if len(out) >= MAX_SIZE:
+                _full(out)
+            value = element(env)
+            kind = type(value)
+            if kind in _SCALARS:
+                tally.size += 1
+            elif kind is str:
+                tally.size += len(value) or 1
+            else:
+                known = sizes.get(id(value))
+                if known is not None and known[0] is value:
+                    tally.size += known[1]
+                else:
+                    tally.size += 1
+                    tally.exact = False
+            if tally.size > MAX_SIZE:
+                _made(env, tally.size)
+            out.append(value)
 
-        return out, emit
+        return out, emit, tally
 
     return _comprehension(gens, names, make)
 
@@ -1041,18 +1486,23 @@ def _c_setcomp(node: ast.SetComp, bound: frozenset[str]) -> Fn:
     gens, inner, names = _compile_generators(node.generators, bound)
     element = _compile(node.elt, inner)
 
-    def make(env: _Env) -> tuple[set[Any], Callable[[], None]]:
+    def make(env: _Env) -> tuple[set[Any], Callable[[], None], _Tally]:
         out: set[Any] = set()
+        tally = _Tally()
 
         def emit() -> None:
             _full(out)
             value = element(env)
+            _hashing(env, value)
             try:
+                if value in out:
+                    return
                 out.add(value)
             except TypeError:
                 raise _hash_error(value) from None
+            tally.add(env, value)
 
-        return out, emit
+        return out, emit, tally
 
     return _comprehension(gens, names, make)
 
@@ -1061,18 +1511,27 @@ def _c_dictcomp(node: ast.DictComp, bound: frozenset[str]) -> Fn:
     gens, inner, names = _compile_generators(node.generators, bound)
     read_key, read_value = _compile(node.key, inner), _compile(node.value, inner)
 
-    def make(env: _Env) -> tuple[dict[Any, Any], Callable[[], None]]:
+    def make(env: _Env) -> tuple[dict[Any, Any], Callable[[], None], _Tally]:
         out: dict[Any, Any] = {}
+        tally = _Tally()
 
         def emit() -> None:
             _full(out)
             key = read_key(env)
+            _hashing(env, key)
+            value = read_value(env)
             try:
-                out[key] = read_value(env)
+                repeated = key in out
+                out[key] = value
             except TypeError:
                 raise _hash_error(key) from None
+            if repeated:
+                tally.exact = False  # the value it replaced stays counted: no longer exact
+            else:
+                tally.add(env, key)
+                tally.add(env, value)
 
-        return out, emit
+        return out, emit, tally
 
     return _comprehension(gens, names, make)
 
@@ -1093,13 +1552,16 @@ def _c_call(node: ast.Call, bound: frozenset[str]) -> Fn:
     args = [_compile(arg, bound) for arg in node.args]
     kwargs = {keyword.arg: _compile(keyword.value, bound) for keyword in node.keywords}
 
-    walks = name in _WALKING_FUNCTIONS
+    cost_of = _CALL_COSTS.get(name)
+    text = _Text(node)
 
     def call(env: _Env) -> Any:
         values = [arg(env) for arg in args]
         named = {key: read(env) for key, read in kwargs.items()} if kwargs else {}
-        if walks:
-            _charge_walk(env, values)
+        if cost_of is not None:
+            cost = cost_of(env, values)
+            if cost:
+                _charge(env, cost, text)
         try:
             result = function(*values, **named)
         except ExpressionError:
@@ -1111,23 +1573,48 @@ def _c_call(node: ast.Call, bound: frozenset[str]) -> Fn:
     return call
 
 
-# Functions whose time grows with the size of their arguments: each call charges that size.
-_WALKING_FUNCTIONS = frozenset(
-    {
-        *("sum", "min", "max", "sorted", "any", "all", "list", "dict", "join", "keys", "values"),
-        *("items", "json_dumps", "json_loads", "str", "split", "replace", "lower", "upper"),
-        "strip",
-    }
-)
-
-
-def _charge_walk(env: _Env, values: list[Any]) -> None:
+def _walk_cost(env: _Env, values: list[Any]) -> int:
+    """What a function that walks its arguments (and their elements) costs."""
     cost = 0
     for value in values:
         if type(value) not in _SCALARS and _isa(value, _SIZED):
-            cost += len(value)
-    if cost:
-        _tick(env, cost)
+            cost += _size(env, value)
+    return cost
+
+
+def _sort_cost(env: _Env, values: list[Any]) -> int:
+    """sorted(): about log2(n) comparisons per element, each as costly as the element."""
+    items = values[0] if values else None
+    if not _isa(items, _SIZED):
+        return 0
+    return _size(env, items) * max(1, len(items).bit_length())
+
+
+def _contains_cost(env: _Env, values: list[Any]) -> int:
+    return _membership_cost(env, values[1], values[0]) if len(values) == 2 else 0
+
+
+def _key_cost(env: _Env, values: list[Any]) -> int:
+    """get(): one lookup, which hashes the key."""
+    key = values[1] if len(values) > 1 else None
+    return _size(env, key) if type(key) is tuple else 0
+
+
+# Functions whose time grows with the size of their arguments: each call is charged first.
+_CALL_COSTS: dict[str, Callable[[_Env, list[Any]], int]] = {
+    **{
+        name: _walk_cost
+        for name in (
+            *("sum", "any", "all", "list", "dict", "join", "keys", "values", "items"),
+            *("json_dumps", "json_loads", "str", "split", "replace", "lower", "upper", "strip"),
+        )
+    },
+    "sorted": _sort_cost,
+    "min": _walk_cost,
+    "max": _walk_cost,
+    "contains": _contains_cost,
+    "get": _key_cost,
+}
 
 
 def _check_arity(name: str, function: Callable[..., Any], node: ast.Call) -> None:
@@ -1239,7 +1726,7 @@ class CompiledExpression:
         return frozenset(path[0] for path in self.paths)
 
     def evaluate(self, scope: Mapping[str, Any]) -> Any:
-        return _run(self.function, scope)
+        return _run(self, scope)
 
 
 def parse(expr: str) -> CompiledExpression:
@@ -1280,10 +1767,18 @@ def _clip(text: str, limit: int = 80) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
-def _run(function: Fn, scope: Mapping[str, Any]) -> Any:
+def _run(compiled: CompiledExpression, scope: Mapping[str, Any], as_text: bool = False) -> Any:
+    """Evaluate in a fresh `_Env`; `as_text`: the value as a `{{ }}` inside text shows it."""
+    env = _Env(scope, compiled)
+    started_with = env.work
     try:
-        return function(_Env(scope))
-    except ExpressionError:
+        value = compiled.function(env)
+        if as_text and type(value) is not str:
+            if type(value) not in _SCALARS:
+                _charge(env, _size(env, value), "rendering as text")
+            value = _template_text(value)
+        return value
+    except (ExpressionError, budget.Interrupted):
         raise
     except RecursionError:
         raise ExpressionError("expression is nested too deeply") from None
@@ -1291,11 +1786,13 @@ def _run(function: Fn, scope: Mapping[str, Any]) -> Any:
         raise ExpressionError("expression needs too much memory") from None
     except Exception as exc:  # a last line of defence: evaluation never leaks another type
         raise ExpressionError(f"cannot evaluate: {exc}") from None
+    finally:
+        env.finish(started_with)
 
 
 def evaluate(expr: str, scope: Mapping[str, Any]) -> Any:
     """The value of an expression in `scope` (names: inputs, vars, node ids, input, loop…)."""
-    return _run(parse(expr).function, scope)
+    return _run(parse(expr), scope)
 
 
 def referenced_names(expr: str) -> set[str]:
@@ -1374,11 +1871,11 @@ def _template(text: str) -> _Template:
 def _render_string(text: str, scope: Mapping[str, Any]) -> Any:
     template = _template(text)
     if template.raw is not None:
-        return _run(template.raw.function, scope)
+        return _run(template.raw, scope)
     pieces = []
     size = 0
     for part in template.parts:
-        piece = part if _isa(part, str) else _template_text(_run(part.function, scope))
+        piece = part if _isa(part, str) else _run(part, scope, as_text=True)
         size += len(piece)
         if size > MAX_SIZE:
             raise ExpressionError(f"rendered text longer than {MAX_SIZE:,} characters")
