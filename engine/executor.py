@@ -16,6 +16,7 @@ from functools import partial
 from typing import Any
 
 from engine.backoff import retry_delay
+from engine.budget import off_loop
 from engine.config import render_node_config
 from engine.containers import (
     Body,
@@ -63,6 +64,7 @@ from engine.states import (
     RunState,
     run_transition,
 )
+from engine.storable import output_problem, storable_text
 
 SNAPSHOT_VERSION = 1
 PENDING = NodeState.PENDING
@@ -78,17 +80,6 @@ CANCELLED = NodeState.CANCELLED
 IN_FLIGHT = frozenset({QUEUED, RUNNING, RETRYING})
 DEFAULT_DURABLE_DELAY_S = 60.0
 DEFAULT_MAX_DEPTH = 5
-
-
-def output_too_large(value: Any, limit: int) -> str | None:
-    """Refuse an output whose JSON exceeds `limit` bytes, with a message saying so."""
-    try:
-        size = len(json.dumps(value, default=str, separators=(",", ":")))
-    except (TypeError, ValueError, RecursionError) as exc:
-        return f"output is not JSON-serialisable: {exc}"
-    if size > limit:
-        return f"output is {size:,} bytes, over the {limit:,}-byte limit for one node"
-    return None
 
 
 class SystemClock:
@@ -276,9 +267,8 @@ class Execution:
     def warn(self, message: str) -> None:
         """A run-level warning (e.g. the runtime saw no event for a while) as a `node.log`
         event without a node, with `level: "warning"`."""
-        self._emit(
-            NODE_LOG, self._now(), None, None, None, data={"message": message, "level": "warning"}
-        )
+        data = {"message": storable_text(message), "level": "warning"}
+        self._emit(NODE_LOG, self._now(), None, None, None, data=data)
 
     def _warn_missing_env(self) -> None:
         provided = self._options.get("env") or {}
@@ -736,33 +726,9 @@ class Execution:
             record.handles = self._passthrough_handles(i)
             return value, None
         try:
-            node_id = graph.ids[i]
-            scope = Scope(
-                self._fixed, self._results, node_id, record.attempts, value, self._loop_vars
-            )
-            raw = config = self._config_override.get(i, node["config"])
-            if graph.render_config[i] or i in self._config_override:
-                config = self._render(raw, scope, handler)
-            if self._dry_run and handler.side_effects:
-                record.handles = ("out",)
-                return DRY_RUN_OUTPUT, None
-            ctx = HandlerContext(
-                node_id,
-                config,
-                value,
-                record.attempts,
-                sources,
-                scope,
-                partial(self._log, i),
-                self._handler_settings,
-                raw,
-                Body(self, i, record.attempts, value) if handler.container else None,
-            )
             timeout = node["timeout_s"]
-            if not timeout:
-                result = await handler.run(ctx)
-            else:
-                result = await self._run_with_timeout(handler, ctx, timeout)
+            work = self._perform(i, record, node, handler, value, sources)
+            result = await (work if not timeout else self._within(timeout, work))
         except NodeError as exc:
             return None, {"message": exc.message, "type": exc.type}
         except IterationParked as parked:
@@ -775,21 +741,55 @@ class Execution:
             record.handles = result.handles
             result = result.output
         elif isinstance(result, Wait):
-            return result, None
+            problem = await self._unstorable(result.data, "wait")
+            return (None, problem) if problem else (result, None)
         else:
             record.handles = ("out",)
-        if self._max_output_bytes:
-            refused = output_too_large(result, self._max_output_bytes)
-            if refused:
-                return None, {"message": refused, "type": "output_too_large"}
-        return result, None
+        problem = await self._unstorable(result, "output", self._max_output_bytes)
+        return (None, problem) if problem else (result, None)
+
+    async def _perform(
+        self, i: int, record: NodeRecord, node: dict, handler: Any, value: Any, sources: dict
+    ) -> Any:
+        """Render the node's config and run its handler: what the node's `timeout_s` bounds."""
+        graph = self.graph
+        node_id = graph.ids[i]
+        scope = Scope(self._fixed, self._results, node_id, record.attempts, value, self._loop_vars)
+        raw = config = self._config_override.get(i, node["config"])
+        if graph.render_config[i] or i in self._config_override:
+            config = await self._render(raw, scope, handler)
+        if self._dry_run and handler.side_effects:
+            return HandlerResult(DRY_RUN_OUTPUT)
+        ctx = HandlerContext(
+            node_id,
+            config,
+            value,
+            record.attempts,
+            sources,
+            scope,
+            partial(self._log, i),
+            self._handler_settings,
+            raw,
+            Body(self, i, record.attempts, value) if handler.container else None,
+        )
+        return await handler.run(ctx)
+
+    async def _unstorable(self, value: Any, root: str, max_bytes: int = 0) -> dict | None:
+        """Why a value cannot leave the engine (an output PostgreSQL refuses, or one over the
+        size limit), or None. Checked here, once, for every handler's output: nothing
+        unstorable reaches an event, a record or the run's outputs."""
+        if value is None or type(value) is bool:
+            return None
+        return await off_loop(partial(output_problem, value, max_bytes, root))
 
     @staticmethod
-    async def _run_with_timeout(handler: Any, ctx: HandlerContext, seconds: float) -> Any:
+    async def _within(seconds: float, work: Any) -> Any:
+        """`work` within the node's `timeout_s`: a CPU-bound evaluation in a thread is
+        cancelled with it (see engine.budget)."""
         deadline = asyncio.timeout(seconds)
         try:
             async with deadline:
-                return await handler.run(ctx)
+                return await work
         except TimeoutError:
             if not deadline.expired():
                 raise  # the handler's own TimeoutError: an ordinary failure
@@ -802,11 +802,11 @@ class Execution:
         return tuple(h for h in outs if h != ERROR_HANDLE)[:1] or ("out",)
 
     @staticmethod
-    def _render(config: dict, scope: Scope, handler: Any) -> dict:
+    async def _render(config: dict, scope: Scope, handler: Any) -> dict:
         from engine.expressions import ExpressionError
 
         try:
-            return render_node_config(config, scope, handler)
+            return await off_loop(partial(render_node_config, config, scope, handler))
         except ExpressionError as exc:
             raise NodeError(exc.message, "expression") from None
 
@@ -824,7 +824,7 @@ class Execution:
         return sources
 
     def _log(self, i: int, message: Any) -> None:
-        text = self._redact(str(message))
+        text = storable_text(self._redact(str(message)))
         record = self.records[i]
         self._emit(
             NODE_LOG, self._now(), self.graph.ids[i], None, record.attempts, data={"message": text}
@@ -872,7 +872,8 @@ class Execution:
         """Record a failure; False when the run parks on it (on_failure=pause)."""
         now = self._now()
         node_id = self.graph.ids[i]
-        error = {"message": self._redact(str(error["message"])), "type": error["type"]}
+        message = storable_text(self._redact(str(error["message"])))
+        error = {"message": message, "type": error["type"]}
         record.error = error
         record.handled = self.graph.has_error_edges[i]
         if not record.handled:

@@ -4,8 +4,10 @@
 from __future__ import annotations
 
 import asyncio
+from functools import partial
 from typing import Any, ClassVar
 
+from engine.budget import off_loop
 from engine.expressions import ExpressionError
 from engine.handlers.base import Handler, HandlerContext, HandlerResult, NodeError, Wait
 from engine.handlers.http_request import HttpRequest
@@ -26,12 +28,13 @@ def _object_schema(properties: dict[str, Any], required: tuple[str, ...] = ()) -
     }
 
 
-def evaluate_field(ctx: HandlerContext, expression: Any, field: str) -> Any:
-    """Evaluate a config expression field; its failures are the node's (`expression`)."""
+async def evaluate_field(ctx: HandlerContext, expression: Any, field: str) -> Any:
+    """Evaluate a config expression field (off the event loop when it is long, see
+    engine.budget); its failures are the node's (`expression`)."""
     if not isinstance(expression, str):
         raise NodeError(f"config.{field} must be an expression string", "bad_config")
     try:
-        return ctx.evaluate(expression)
+        return await off_loop(partial(ctx.evaluate, expression))
     except ExpressionError as exc:
         raise NodeError(f"config.{field}: {exc.message}", "expression") from None
 
@@ -84,7 +87,7 @@ class Condition(Handler):
     )
 
     async def run(self, ctx: HandlerContext) -> HandlerResult:
-        chosen = evaluate_field(ctx, ctx.config.get("expression"), "expression")
+        chosen = await evaluate_field(ctx, ctx.config.get("expression"), "expression")
         return HandlerResult(ctx.input, ("true",) if chosen else ("false",))
 
 
@@ -138,7 +141,7 @@ class Router(Handler):
             if not isinstance(case, dict) or not isinstance(case.get("handle"), str):
                 raise NodeError(f"config.cases[{index}] needs a handle", "bad_config")
             field = f"cases[{index}].expression"
-            if evaluate_field(ctx, case.get("expression"), field):
+            if await evaluate_field(ctx, case.get("expression"), field):
                 return HandlerResult(ctx.input, (case["handle"],))
         return HandlerResult(ctx.input, (self._default(ctx.config),))
 
@@ -221,7 +224,7 @@ class Error(Handler):
 
     async def run(self, ctx: HandlerContext) -> HandlerResult:
         when = ctx.config.get("when")
-        if when is not None and not evaluate_field(ctx, when, "when"):
+        if when is not None and not await evaluate_field(ctx, when, "when"):
             return HandlerResult(ctx.input)
         message = ctx.config.get("message")
         raise NodeError(message if isinstance(message, str) else str(message), "error")

@@ -9,8 +9,10 @@ handler only decides which iterations run, in what order and what happens on fai
 from __future__ import annotations
 
 import asyncio
+from functools import partial
 from typing import Any
 
+from engine.budget import off_loop
 from engine.handlers.base import (
     Handler,
     HandlerContext,
@@ -131,15 +133,19 @@ class Loop(Handler):
         do_while: after each one (`loop` = the one that just ran), so it runs at least once."""
         body, results, index = ctx.body, [], 0
         condition = ctx.config["condition"]
+
+        async def holds(loop: dict) -> bool:  # off the event loop when it is long
+            return await off_loop(partial(body.condition, condition, loop))
+
         while True:
             loop = {"index": index, "iteration": index + 1, "item": None, "count": None}
-            if not after and not body.condition(condition, loop):
+            if not after and not await holds(loop):
                 return results
             if index >= limit:
                 raise _over_limit(ctx.node_id, limit)
             results.append(await body.iteration(index, loop, ctx.input))
             body.progress(index + 1, None)
-            if after and not body.condition(condition, loop):
+            if after and not await holds(loop):
                 return results
             index += 1
 
