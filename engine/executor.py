@@ -80,6 +80,7 @@ CANCELLED = NodeState.CANCELLED
 IN_FLIGHT = frozenset({QUEUED, RUNNING, RETRYING})
 DEFAULT_DURABLE_DELAY_S = 60.0
 DEFAULT_MAX_DEPTH = 5
+DEFAULT_MAX_OUTPUT_BYTES = 16 << 20
 
 
 class SystemClock:
@@ -92,12 +93,13 @@ class SystemClock:
 class Execution:
     """One run of a graph. See the module docstring; `options` keys: `http_allow_private`,
     `env` (values for the names allow-listed in settings.env), `secrets`, `max_output_preview`
-    (bytes), `clock` (an object with `time()` and `async sleep(s)`), `dry_run`, `debug`
-    (breakpoints pause), `durable_delay_threshold_s` (a longer `delay` parks the run; default
-    60, None: never), `run_subworkflow` (async `(workflow, inputs, depth, node_id) ->
-    outputs`, or a `Wait` to park the node until `continue_node`), `depth` and `max_depth`
-    (sub-workflow nesting), `node_slots` (an asyncio.Semaphore capping the handlers executing
-    at once across every run that shares it: a worker's global cap)."""
+    (bytes), `max_output_bytes` (one node's output as JSON; default 16 MiB), `clock` (an
+    object with `time()` and `async sleep(s)`), `dry_run`, `debug` (breakpoints pause),
+    `durable_delay_threshold_s` (a longer `delay` parks the run; default 60, None: never),
+    `run_subworkflow` (async `(workflow, inputs, depth, node_id) -> outputs`, or a `Wait` to
+    park the node until `continue_node`), `depth` and `max_depth` (sub-workflow nesting),
+    `node_slots` (an asyncio.Semaphore capping the handlers executing at once across every run
+    that shares it: a worker's global cap)."""
 
     def __init__(
         self,
@@ -137,8 +139,10 @@ class Execution:
         self._clock = options.get("clock") or SystemClock()
         self._now = self._clock.time
         self._preview_limit = int(options.get("max_output_preview") or DEFAULT_PREVIEW_BYTES)
-        # A hard limit on one node's output (the runtime stores every output whole).
-        self._max_output_bytes = int(options.get("max_output_bytes") or 0)
+        # A hard limit on one node's output (the runtime stores every output whole); there is
+        # always one, so no output whose JSON is huge (a list shared a million times) ever
+        # reaches `preview` or a sink.
+        self._max_output_bytes = int(options.get("max_output_bytes") or DEFAULT_MAX_OUTPUT_BYTES)
         self._dry_run = bool(options.get("dry_run"))
         if registry is None:
             self._handlers = graph.handlers
