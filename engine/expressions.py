@@ -114,6 +114,7 @@ class _Env:
     __slots__ = (
         "allowance",
         "cancelled",
+        "countdown",
         "deadline",
         "inline",
         "local",
@@ -130,6 +131,7 @@ class _Env:
         self.local: dict[str, Any] = {}
         self.sizes: dict[int, tuple[Any, int]] = {}  # id -> (value, logical size), see _remember
         self.read_size: int | None = None
+        self.countdown = 256
         deadline = time.monotonic() + TIME_LIMIT_S
         allowance = self.allowance = budget.current()
         self.inline = allowance is not None and allowance.inline
@@ -218,7 +220,9 @@ def _nested_size(env: _Env, value: Any, cap: int | None, depth: int) -> int:
     per element; `cap` stops the count at this level only."""
     sizes = env.sizes
     env.work -= len(value) + 1
-    if env.work < 0 or len(value) >= 1024:
+    env.countdown -= 1
+    if env.work < 0 or env.countdown < 0 or len(value) >= 1024:
+        env.countdown = 256  # the clock and the cancel flag are read every 256 containers
         _tick(env, 0)
     total = 0
     for child in _flat(value.items()) if type(value) is dict else _elements(value):
