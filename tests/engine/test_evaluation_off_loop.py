@@ -69,10 +69,10 @@ async def test_a_long_evaluation_times_out_while_the_loop_and_other_runs_go_on()
     node = slow_report.to_dict()["nodes"]["slow"]
     assert node["status"] == "failed"
     assert node["error"] == {"message": "timed out after 2 s", "type": "timeout"}
-    assert 1.9 <= slow_took < 3.5
+    assert 1.9 <= slow_took < 3.5, slow_took
     assert steady_report.status == "succeeded"
-    assert steady_took < 1.5  # 10 delays of 50 ms, not held up behind the slow render
-    assert watch.worst < 0.2
+    assert steady_took < 1.5, steady_took  # 10 delays of 50 ms, not held up behind the render
+    assert watch.worst < 0.2, watch.worst
     assert await threads_idle()
 
 
@@ -90,9 +90,9 @@ async def test_the_issue_expression_with_a_timeout_fails_fast_and_blocks_nothing
     assert node["status"] == "failed"
     assert node["error"]["type"] == "expression"
     assert "result too large" in node["error"]["message"]
-    assert took < 3
+    assert took < 3, took
     assert steady_report.status == "succeeded"
-    assert watch.worst < 0.2
+    assert watch.worst < 0.2, watch.worst
 
 
 async def test_cancelling_the_run_stops_its_evaluation_thread():
@@ -124,7 +124,7 @@ async def test_long_router_cases_are_evaluated_off_the_loop():
         )
     assert report.to_dict()["nodes"]["after"]["output"] == "taken"
     assert steady_report.status == "succeeded"
-    assert watch.worst < 0.2
+    assert watch.worst < 0.2, watch.worst
 
 
 async def test_small_evaluations_stay_inline(monkeypatch):

@@ -4,10 +4,11 @@ engine: no event, record or run output carries it, and the usual retry / error-e
 apply to that failure."""
 
 import json
+import math
 
 import pytest
 
-from engine.handlers import Registry
+from engine.handlers import Handler, HandlerContext, HandlerResult, Registry
 from engine.handlers.builtin import register_builtins
 from engine.storable import json_size, output_problem
 from tests.engine import support
@@ -15,7 +16,18 @@ from tests.engine.support import doc
 
 REGISTRY = Registry()
 register_builtins(REGISTRY)
-REGISTRY.register(support.Noop)
+
+
+@REGISTRY.register
+class Measure(Handler):
+    """A handler whose output is computed, not written in the document (which may not hold
+    NaN): `ratio` divides by zero the way floats do."""
+
+    type = "measure"
+    label = "Measure"
+
+    async def run(self, ctx: HandlerContext) -> HandlerResult:
+        return HandlerResult({"ratio": [0.5, math.inf - math.inf]})
 
 
 def run(document: dict) -> tuple[dict, list]:
@@ -86,9 +98,9 @@ def test_run_outputs_never_hold_an_unstorable_value():
 
 
 def test_every_handler_output_is_checked_not_only_expressions():
-    report, events = run(doc([("raw", "noop", {"config": {"value": [0.5, float("nan")]}})]))
+    report, events = run(doc([("raw", "measure")]))
     assert report["nodes"]["raw"]["error"] == {
-        "message": "output[1]: NaN is not storable",
+        "message": "output.ratio[1]: NaN is not storable",
         "type": "unstorable_output",
     }
     leaves_engine_clean(report, events)
