@@ -73,9 +73,9 @@ _pool_lock = threading.Lock()
 _running = 0  # work items executing in threads now (tests check that cancelled ones stop)
 
 
-def current() -> Allowance | None:
-    """The allowance of the work running in this context; None: full budgets, no cancel."""
-    return _CURRENT.get()
+current = _CURRENT.get
+"""current() -> Allowance | None: the allowance of the work running in this context; None:
+full budgets, no cancel."""
 
 
 def running() -> int:
@@ -83,15 +83,29 @@ def running() -> int:
     return _running
 
 
+TOO_BIG = object()  # what `inline` returns for work that outgrew the inline allowance
+
+
 async def off_loop[T](work: Callable[[], T]) -> T:
     """`work()`, inline while it stays small, else in a thread (see the module docstring)."""
+    result = inline(work)
+    return await in_thread(work) if result is TOO_BIG else result
+
+
+def inline[T](work: Callable[[], T]) -> T | object:
+    """`work()` under the inline allowance, or `TOO_BIG`: then `await in_thread(work)`. (The
+    two halves of `off_loop`, for a hot path that should not create a coroutine for nothing.)"""
     token = _CURRENT.set(Allowance(True, INLINE_STEPS, time.monotonic() + INLINE_SECONDS))
     try:
         return work()
     except OverInline:
-        pass
+        return TOO_BIG
     finally:
         _CURRENT.reset(token)
+
+
+async def in_thread[T](work: Callable[[], T]) -> T:
+    """`work()` in a worker thread with its full budgets, stopped if the caller is cancelled."""
     return await _in_thread(work)
 
 

@@ -16,7 +16,7 @@ from functools import partial
 from typing import Any
 
 from engine.backoff import retry_delay
-from engine.budget import off_loop
+from engine.budget import TOO_BIG, in_thread, inline, off_loop
 from engine.config import render_node_config
 from engine.containers import (
     Body,
@@ -64,7 +64,7 @@ from engine.states import (
     RunState,
     run_transition,
 )
-from engine.storable import output_problem, storable_text
+from engine.storable import NOT_SMALL, output_problem, small_output_problem, storable_text
 
 SNAPSHOT_VERSION = 1
 PENDING = NodeState.PENDING
@@ -749,7 +749,9 @@ class Execution:
             return (None, problem) if problem else (result, None)
         else:
             record.handles = ("out",)
-        problem = await self._unstorable(result, "output", self._max_output_bytes)
+        problem = small_output_problem(result, self._max_output_bytes)  # the usual: inline
+        if problem is NOT_SMALL:
+            problem = await self._unstorable(result, "output", self._max_output_bytes)
         return (None, problem) if problem else (result, None)
 
     async def _perform(
@@ -761,7 +763,9 @@ class Execution:
         scope = Scope(self._fixed, self._results, node_id, record.attempts, value, self._loop_vars)
         raw = config = self._config_override.get(i, node["config"])
         if graph.render_config[i] or i in self._config_override:
-            config = await self._render(raw, scope, handler)
+            config = self._render(partial(render_node_config, raw, scope, handler))
+            if config is TOO_BIG:
+                config = await self._render_in_thread(raw, scope, handler)
         if self._dry_run and handler.side_effects:
             return HandlerResult(DRY_RUN_OUTPUT)
         ctx = HandlerContext(
@@ -784,7 +788,10 @@ class Execution:
         unstorable reaches an event, a record or the run's outputs."""
         if value is None or type(value) is bool:
             return None
-        return await off_loop(partial(output_problem, value, max_bytes, root))
+        problem = small_output_problem(value, max_bytes, root)  # a few steps, inline
+        if problem is NOT_SMALL:
+            problem = await off_loop(partial(output_problem, value, max_bytes, root))
+        return problem
 
     @staticmethod
     async def _within(seconds: float, work: Any) -> Any:
@@ -806,11 +813,21 @@ class Execution:
         return tuple(h for h in outs if h != ERROR_HANDLE)[:1] or ("out",)
 
     @staticmethod
-    async def _render(config: dict, scope: Scope, handler: Any) -> dict:
+    def _render(work: Callable[[], dict]) -> Any:
+        """The rendered config, inline; `TOO_BIG` when it must go on in a thread."""
         from engine.expressions import ExpressionError
 
         try:
-            return await off_loop(partial(render_node_config, config, scope, handler))
+            return inline(work)
+        except ExpressionError as exc:
+            raise NodeError(exc.message, "expression") from None
+
+    @staticmethod
+    async def _render_in_thread(config: dict, scope: Scope, handler: Any) -> dict:
+        from engine.expressions import ExpressionError
+
+        try:
+            return await in_thread(partial(render_node_config, config, scope, handler))
         except ExpressionError as exc:
             raise NodeError(exc.message, "expression") from None
 

@@ -132,24 +132,24 @@ class _Env:
         self.sizes: dict[int, tuple[Any, int]] = {}  # id -> (value, logical size), see _remember
         self.read_size: int | None = None
         self.countdown = 256
-        deadline = time.monotonic() + TIME_LIMIT_S
-        allowance = self.allowance = budget.current()
-        self.inline = allowance is not None and allowance.inline
         self.cancelled = None
+        allowance = self.allowance = _allowance()
         if allowance is None:
+            self.inline = False
             self.work = MAX_WORK
-        elif self.inline:
-            self.work = min(MAX_WORK, allowance.steps)
-            deadline = min(deadline, allowance.deadline)
+            self.deadline = time.monotonic() + TIME_LIMIT_S
+        elif allowance.inline:  # its deadline is sooner than TIME_LIMIT_S
+            self.inline = True
+            self.work = allowance.steps if allowance.steps < MAX_WORK else MAX_WORK
+            self.deadline = allowance.deadline
         else:
+            self.inline = False
             self.work = MAX_WORK
+            self.deadline = time.monotonic() + TIME_LIMIT_S
             self.cancelled = allowance.cancelled
-        self.deadline = deadline
 
-    def finish(self, started_with: int) -> None:
-        """Inline, what this evaluation spent comes off the allowance the next ones share."""
-        if self.inline:
-            self.allowance.steps -= started_with - max(self.work, 0)
+
+_allowance = budget.current
 
 
 def _tick(env: _Env, amount: int = 1) -> None:
@@ -1791,7 +1791,8 @@ def _run(compiled: CompiledExpression, scope: Mapping[str, Any], as_text: bool =
     except Exception as exc:  # a last line of defence: evaluation never leaks another type
         raise ExpressionError(f"cannot evaluate: {exc}") from None
     finally:
-        env.finish(started_with)
+        if env.inline:  # what it spent comes off the allowance the next evaluations share
+            env.allowance.steps -= started_with - max(env.work, 0)
 
 
 def evaluate(expr: str, scope: Mapping[str, Any]) -> Any:

@@ -58,6 +58,10 @@ def output_problem(value: Any, max_bytes: int = 0, root: str = "output") -> dict
     except Unstorable:
         problem = first_unstorable(value, root)
         return {"type": "unstorable_output", "message": str(problem)}
+    return _size_problem(size, finished, max_bytes)
+
+
+def _size_problem(size: int, finished: bool, max_bytes: int) -> dict | None:
     if max_bytes and size > max_bytes:
         counted = f"{size:,} bytes" if finished else f"more than {max_bytes:,} bytes"
         return {
@@ -70,6 +74,62 @@ def output_problem(value: Any, max_bytes: int = 0, root: str = "output") -> dict
 _END = object()
 _REMEMBERED = 32  # containers at least this long keep their size: shared ones count once
 _BIG = 10**15  # integers below this are written without a check of their length
+
+
+def _flat_size(value: Any) -> int | None:
+    """`json_size` of the everyday small output (a scalar, a short string, a small object or
+    list of those) without the walk's set-up; None for anything else. Raises `Unstorable`."""
+    kind = type(value)
+    if kind is str:
+        return _text_size(value, None) if len(value) <= _CHUNK else None
+    if kind is dict:
+        if len(value) > _REMEMBERED:
+            return None
+        size = 1 + len(value) if value else 2
+        for key, item in value.items():
+            if type(key) is not str:
+                return None
+            size += _text_size(key, None) + 1
+            leaf = _leaf_size(item)
+            if leaf is None:
+                return None
+            size += leaf
+        return size
+    if kind is list:
+        if len(value) > _REMEMBERED:
+            return None
+        size = 1 + len(value) if value else 2
+        for item in value:
+            leaf = _leaf_size(item)
+            if leaf is None:
+                return None
+            size += leaf
+        return size
+    return _leaf_size(value)
+
+
+NOT_SMALL = object()
+
+
+def small_output_problem(value: Any, max_bytes: int = 0, root: str = "output") -> Any:
+    """`output_problem` for the everyday small output (a scalar, a short string, a small flat
+    object or list), in a few steps; `NOT_SMALL` for anything else, left to the full walk."""
+    try:
+        size = _flat_size(value)
+    except Unstorable:
+        return output_problem(value, max_bytes, root)  # flat: finding where is quick too
+    if size is None:
+        return NOT_SMALL
+    return _size_problem(size, True, max_bytes)
+
+
+def _leaf_size(item: Any) -> int | None:
+    kind = type(item)
+    if kind is str:
+        return _text_size(item, None) if len(item) <= _CHUNK else None
+    if item is None or kind is bool or kind is float or (kind is int and -_BIG < item < _BIG):
+        return _scalar_size(item)
+    return None
 
 
 def json_size(value: Any, limit: int | None = None) -> tuple[int, bool]:
