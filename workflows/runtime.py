@@ -188,13 +188,14 @@ def snapshot_from_rows(run: WorkflowRun) -> dict[str, Any] | None:
         key = (row.iteration, row.node_id)
         if row.started_at is not None:
             first_started.setdefault(key, ts(row.started_at))
+        in_flight = attempt_goes_on(row)
         by_path.setdefault(row.iteration, {})[row.node_id] = {
-            "status": row.status,
+            "status": NodeState.RUNNING.value if in_flight else row.status,
             "attempts": row.attempt,
             "started": first_started.get(key),
-            "finished": ts(row.finished_at),
-            "output": row.output,
-            "error": row.error,
+            "finished": None if in_flight else ts(row.finished_at),
+            "output": None if in_flight else row.output,
+            "error": None if in_flight else row.error,
             "handled": row.handled,
             "handles": list(row.handles or ()),
             "reason": row.reason or None,
@@ -216,6 +217,20 @@ def snapshot_from_rows(run: WorkflowRun) -> dict[str, Any] | None:
         "edges": {},
         "iterations": iterations,
     }
+
+
+WORKER_LOST = "worker_lost"
+RETRIED = ("retried", "retried by the user")  # the reasons of a failed attempt another follows
+
+
+def attempt_goes_on(row: NodeRun) -> bool:
+    """A failed attempt that is not the node's last word: lost with its worker (marked by a
+    takeover that may itself have died before the next attempt was recorded) or failed with
+    a retry to follow. Read as in flight, so the next attempt runs — however often the
+    takeover was interrupted."""
+    if row.status != NodeState.FAILED:
+        return False
+    return (row.error or {}).get("type") == WORKER_LOST or row.reason in RETRIED
 
 
 def iterations_from_rows(by_path: dict[str, dict[str, dict]]) -> dict[str, dict]:
@@ -839,7 +854,7 @@ def mark_interrupted(run: WorkflowRun) -> None:
     run.node_runs.filter(status__in=(NodeState.RUNNING, NodeState.QUEUED)).update(
         status=NodeState.FAILED,
         finished_at=timezone.now(),
-        error={"message": "the worker running this attempt was lost", "type": "worker_lost"},
+        error={"message": "the worker running this attempt was lost", "type": WORKER_LOST},
         reason="worker lost; attempted again",
     )
 
