@@ -72,6 +72,11 @@ class LeaseLost(Exception):
     """This worker no longer owns the run: another worker took it over."""
 
 
+class RunUnstorable(LeaseLost):
+    """The database refused the run's events for good: the run was ended failed
+    (`unstorable_output`) and this worker drives it no further (what it emits is dropped)."""
+
+
 _db_executor: ThreadPoolExecutor | None = None
 
 
@@ -276,6 +281,7 @@ class RunRecorder:
         self.last_event_ts = time.time()
         self.durable_seq = 0
         self.lease_lost = False
+        self.broken: Exception | None = None  # a write that failed for good: the drive ends
         self.observers: list[Callable[[Event], None]] = []  # e.g. a progress bar
         self.final: list[Event] = []  # the run.status that ends this drive (see sink)
         self._flushing: asyncio.Task | None = None
@@ -329,12 +335,16 @@ class RunRecorder:
         while self.durable_seq < target:
             if self.lease_lost:
                 raise LeaseLost(f"run {self.run_id} is no longer owned by {self.owner}")
+            if self.broken is not None:
+                raise self.broken
             if self._flushing is None or self._flushing.done():
                 self._flushing = asyncio.ensure_future(self._write())
             await asyncio.shield(self._flushing)
 
     def _kick(self) -> None:
         self._scheduled = False
+        if self.broken is not None:
+            return  # no write storm: the drive ends on this error and the run is released
         if self.pending and (self._flushing is None or self._flushing.done()):
             self._flushing = asyncio.ensure_future(self._write())
             self._flushing.add_done_callback(self._after_write)
@@ -427,16 +437,20 @@ class RunRecorder:
         events = [event.to_dict() for event in batch]
         try:
             await self.publisher.write(Batch(self.run_id, self.owner, events, rows, run_fields))
-        except LeaseLost:
+        except LeaseLost as exc:
             self.lease_lost = True
+            if self.execution is not None and isinstance(exc, RunUnstorable):
+                self.execution.cancel(str(exc))  # ended failed: stop its nodes at once
             raise
-        except Exception:
-            # Not durable: put everything back so the next flush retries it, in order.
+        except Exception as exc:
+            # Not durable (the writer already retried): put everything back, in order, for
+            # whoever continues the run from its rows, and end this drive.
             self.pending[:0] = batch
             for key, _ in rows:
                 self.dirty.add(key)
             for name, value in run_fields.items():
                 self.run_fields.setdefault(name, value)
+            self.broken = exc
             raise
         self.durable_seq = batch[-1].seq
 
@@ -735,6 +749,11 @@ class LiveSender:
             self.redis = None
 
 
+WRITE_ATTEMPTS = 8  # with the pauses below, about 5 s of a database that does not answer
+WRITE_BACKOFF_S = 0.05
+WRITE_BACKOFF_MAX_S = 2.0
+
+
 class Publisher:
     """Sends committed events to each run's group, off the engine's path.
 
@@ -770,24 +789,85 @@ class Publisher:
             await self.has_work.wait()
             self.has_work.clear()
             items, self.waiting = self.waiting, []
-            if not items:
-                continue
-            try:
-                fenced = await self.events.write([batch for batch, _ in items])
-            except asyncio.CancelledError:
-                raise
-            except Exception as exc:
+            if items:
+                await self._write_group(items)
+
+    async def _write_group(self, items: list[tuple[Batch, asyncio.Future]]) -> None:
+        """One group commit. A batch the database refuses for good (a value it cannot store)
+        takes no other run down: the group is written again one run at a time, and the run
+        whose batch is refused alone is ended failed."""
+        from workflows import unstorable
+
+        try:
+            fenced = await self._write_retrying([batch for batch, _ in items])
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:
+            if unstorable.transient(exc):
                 for _, done in items:
                     if not done.done():
                         done.set_exception(exc)
-                continue
-            for batch, done in items:  # committed: publish, then let the run go on
-                if batch.run_id in fenced:
-                    self.publish(batch.run_id, batch.events)
-                    if not done.done():
-                        done.set_result(None)
-                elif not done.done():
-                    done.set_exception(LeaseLost(f"run {batch.run_id} is no longer owned"))
+            elif len(items) > 1:
+                for item in items:
+                    await self._write_group([item])
+            else:
+                await self._refused(*items[0], exc)
+            return
+        for batch, done in items:  # committed: publish, then let the run go on
+            if batch.run_id in fenced:
+                self.publish(batch.run_id, batch.events)
+                if not done.done():
+                    done.set_result(None)
+            elif not done.done():
+                done.set_exception(LeaseLost(f"run {batch.run_id} is no longer owned"))
+
+    async def _write_retrying(self, batches: list[Batch]) -> set[int]:
+        """The group write, tried again after a passing database error (connection lost,
+        server restarting) with a growing pause, a bounded number of times; one log line per
+        failure."""
+        from workflows import unstorable
+
+        for attempt in range(1, WRITE_ATTEMPTS + 1):
+            try:
+                return await self.events.write(batches)
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                if attempt == WRITE_ATTEMPTS or not unstorable.transient(exc):
+                    raise
+                pause = min(WRITE_BACKOFF_S * 2 ** (attempt - 1), WRITE_BACKOFF_MAX_S)
+                logger.warning(
+                    "writing the events of %d run(s) failed (%s); trying again in %.2f s",
+                    len(batches),
+                    unstorable.first_line(exc),
+                    pause,
+                )
+                await asyncio.sleep(pause)
+        raise AssertionError("unreachable")
+
+    async def _refused(self, batch: Batch, done: asyncio.Future, exc: Exception) -> None:
+        """The database refused this run's batch for good: end the run failed (its events
+        made storable), publish that, and stop its drive."""
+        from workflows import unstorable
+
+        logger.error(
+            "the database refused the events of run %s: %s; ending the run failed",
+            batch.run_id,
+            unstorable.first_line(exc),
+        )
+        try:
+            written = await db(unstorable.end_unstorable, batch, unstorable.first_line(exc))
+        except Exception as again:
+            logger.error("run %s could not be ended either: %s", batch.run_id, again)
+            if not done.done():
+                done.set_exception(again)
+            return
+        if written:
+            self.publish(batch.run_id, written)
+        if not done.done():
+            done.set_exception(
+                RunUnstorable(f"run {batch.run_id} ended: its events cannot be stored")
+            )
 
     def publish(self, run_id: int, events: list[dict]) -> None:
         """Send events that are already committed."""
@@ -1110,6 +1190,27 @@ async def drive(
     await subworkflows.after_drive(run_id, execution, str(report.status))
     state = execution.snapshot() if report.status == RunState.PAUSED else None
     final = [event.to_dict() for event in recorder.final]
-    if await db(finish_run, run_id, owner, report, state, final) and final:
+    if await finish_or_end(publisher, run_id, owner, report, state, final) and final:
         publisher.publish(run_id, final)
     return report
+
+
+async def finish_or_end(
+    publisher: Publisher, run_id: int, owner: str, report, state: dict | None, final: list
+) -> bool:
+    """`finish_run`; when the database refuses the run's outputs or saved state for good, the
+    run ends failed (`unstorable_output`) instead of breaking every drive of it."""
+    from workflows import unstorable
+
+    try:
+        return await db(finish_run, run_id, owner, report, state, final)
+    except Exception as exc:
+        if unstorable.transient(exc):
+            raise
+        detail = unstorable.first_line(exc)
+        written = await db(
+            unstorable.end_unfinishable, run_id, owner, report.outputs, state, detail
+        )
+        if written:
+            publisher.publish(run_id, written)
+        raise RunUnstorable(f"run {run_id} ended: its outputs cannot be stored") from exc
