@@ -14,7 +14,9 @@ import asyncio
 import logging
 import os
 import socket
+import time
 import uuid
+from dataclasses import dataclass
 from datetime import timedelta
 
 from asgiref.sync import async_to_sync
@@ -25,7 +27,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from engine.states import RunState
-from workflows import runtime
+from workflows import runtime, unstorable
 from workflows.models import WorkflowRun
 
 logger = logging.getLogger(__name__)
@@ -48,9 +50,16 @@ def new_worker_name() -> str:
 # ---- database work (sync; called through runtime.db) ---------------------------------
 
 
+CLAIM_TRIES = 5  # candidates one claim looks at before it gives up until the next sweep
+
+
 def claim_next_run(owner: str, lease_s: float, exclude: list[int]) -> int | None:
     """Lease the oldest claimable run: queued, running with an expired lease, or paused with
-    a wake-up time that has come (durable delay, approval timeout, a decision to apply)."""
+    a wake-up time that has come (durable delay, approval timeout, a decision to apply).
+
+    Runs this worker holds or is keeping away from (`exclude`: those it drives, those whose
+    drive broke lately) are skipped, and a candidate that cannot be taken does not end the
+    search: one unclaimable run never hides the runs queued after it."""
     now = timezone.now()
     claimable = (
         Q(status=RunState.QUEUED, lease_owner="")
@@ -59,34 +68,45 @@ def claim_next_run(owner: str, lease_s: float, exclude: list[int]) -> int | None
         | Q(status=RunState.PAUSED, lease_owner="", wake_at__lte=now)
         | Q(status=RunState.PAUSED, wake_at__lte=now, lease_expires_at__lt=now)  # taker died
     )
-    with transaction.atomic():
-        run_id = (
-            WorkflowRun.objects.select_for_update(skip_locked=True)
-            .filter(claimable)
-            .exclude(pk__in=exclude)
-            .order_by("created_at", "pk")
-            .values_list("pk", flat=True)
-            .first()
-        )
-        if run_id is None:
-            return None
-        # Compare-and-set as well: correct even where FOR UPDATE is a no-op (SQLite).
-        taken = (
-            WorkflowRun.objects.filter(claimable, pk=run_id)
-            .exclude(lease_owner=owner)
-            .update(lease_owner=owner, lease_expires_at=now + timedelta(seconds=lease_s))
-        )
-    return run_id if taken else None
+    passed = list(exclude)
+    for _ in range(CLAIM_TRIES):
+        with transaction.atomic():
+            run_id = (
+                WorkflowRun.objects.select_for_update(skip_locked=True)
+                .filter(claimable)
+                .exclude(pk__in=passed)
+                .exclude(lease_owner=owner)
+                .order_by("created_at", "pk")
+                .values_list("pk", flat=True)
+                .first()
+            )
+            if run_id is None:
+                return None
+            # Compare-and-set as well: correct even where FOR UPDATE is a no-op (SQLite).
+            taken = (
+                WorkflowRun.objects.filter(claimable, pk=run_id)
+                .exclude(lease_owner=owner)
+                .update(lease_owner=owner, lease_expires_at=now + timedelta(seconds=lease_s))
+            )
+        if taken:
+            return run_id
+        passed.append(run_id)
+    return None
 
 
 def release_lease(run_id: int, owner: str) -> None:
-    """Let another worker take the run over at once (this one is stopping or broke)."""
+    """Let any worker take the run over at once, this one included (it is stopping, or the
+    run's drive broke here)."""
     WorkflowRun.objects.filter(pk=run_id, lease_owner=owner).update(
-        lease_expires_at=timezone.now() - timedelta(seconds=1)
+        lease_owner="", lease_expires_at=timezone.now() - timedelta(seconds=1)
     )
 
 
 # ---- the worker -------------------------------------------------------------------------
+
+
+MAX_BREAKS = 3
+BREAK_REST_S = 0.5
 
 
 class RunWorker:
@@ -110,6 +130,7 @@ class RunWorker:
         self.tasks: dict[int, asyncio.Task] = {}
         self.executions: dict[int, object] = {}
         self.heartbeats: dict[int, asyncio.Task] = {}
+        self.breaks: dict[int, Breaks] = {}  # runs whose drive broke here lately
         self.wake = asyncio.Event()
         self.stopping = asyncio.Event()
         self.control_channel: str | None = None
@@ -184,7 +205,10 @@ class RunWorker:
     async def claim_available(self) -> list[int]:
         claimed = []
         while len(self.tasks) < self.max_runs:
-            run_id = await runtime.db(claim_next_run, self.name, self.lease_s, list(self.tasks))
+            now = time.monotonic()
+            resting = [run_id for run_id, breaks in self.breaks.items() if breaks.until > now]
+            exclude = [*self.tasks, *resting]
+            run_id = await runtime.db(claim_next_run, self.name, self.lease_s, exclude)
             if run_id is None:
                 break
             claimed.append(run_id)
@@ -197,14 +221,16 @@ class RunWorker:
         try:
             await self._quietly(self.layer.group_add(control_group(run_id), self.control_channel))
             await runtime.drive(run_id, self.name, self.publisher, started=self._started(run_id))
+            self.breaks.pop(run_id, None)
         except asyncio.CancelledError:
             raise
         except BaseException as exc:
-            if lease_was_lost(exc):
+            if lease_was_lost(exc, runtime.RunUnstorable):
+                logger.warning("worker %s: run %s ended failed: %s", self.name, run_id, exc)
+            elif lease_was_lost(exc):
                 logger.warning("worker %s lost the lease of run %s; stopped", self.name, run_id)
             else:
-                logger.exception("worker %s: run %s broke; releasing it", self.name, run_id)
-                await self._quietly(runtime.db(release_lease, run_id, self.name))
+                await self._broke(run_id, exc)
         finally:
             heartbeat = self.heartbeats.pop(run_id, None)
             if heartbeat is not None:
@@ -215,6 +241,44 @@ class RunWorker:
                 self.layer.group_discard(control_group(run_id), self.control_channel)
             )
             self.wake.set()  # a slot is free
+
+    async def _broke(self, run_id: int, exc: BaseException) -> None:
+        """The drive raised. After a passing database error the run is released for any
+        worker to continue from its rows; after other errors too, but this worker keeps away
+        from it for a while, and once it broke `MAX_BREAKS` times here it ends failed — never
+        a run left `running` with nobody driving it, never one that blocks the queue."""
+        breaks = self.breaks.setdefault(run_id, Breaks())
+        if not unstorable.transient(exc):
+            breaks.count += 1
+        breaks.until = time.monotonic() + BREAK_REST_S * 2 ** max(breaks.count - 1, 0)
+        if breaks.count >= MAX_BREAKS:
+            logger.error(
+                "worker %s: run %s broke %d times; ending it failed: %r",
+                self.name,
+                run_id,
+                breaks.count,
+                exc,
+            )
+            try:
+                await runtime.db(unstorable.end_broken, run_id, self.name, exc)
+                self.breaks.pop(run_id, None)
+                return
+            except Exception as again:
+                logger.error("worker %s: run %s could not be ended: %s", self.name, run_id, again)
+        else:
+            logger.error(
+                "worker %s: run %s broke (%r); releasing it",
+                self.name,
+                run_id,
+                exc,
+                exc_info=breaks.count == 1,
+            )
+        try:
+            await runtime.db(release_lease, run_id, self.name)
+        except Exception as again:
+            logger.warning(
+                "worker %s: run %s not released (%s); its lease expires", self.name, run_id, again
+            )
 
     def _started(self, run_id: int):
         def started(execution, recorder: runtime.RunRecorder) -> None:
@@ -239,10 +303,19 @@ class RunWorker:
             logger.warning("channel layer: %s", exc)
 
 
-def lease_was_lost(exc: BaseException) -> bool:
+def lease_was_lost(exc: BaseException, kind: type = runtime.LeaseLost) -> bool:
     if isinstance(exc, BaseExceptionGroup):
-        return exc.subgroup(runtime.LeaseLost) is not None
-    return isinstance(exc, runtime.LeaseLost)
+        return exc.subgroup(kind) is not None
+    return isinstance(exc, kind)
+
+
+@dataclass
+class Breaks:
+    """How often a run's drive broke on this worker (not counting passing database errors),
+    and until when the worker leaves it to others."""
+
+    count: int = 0
+    until: float = 0.0
 
 
 # ---- dispatch --------------------------------------------------------------------------
