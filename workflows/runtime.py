@@ -1057,22 +1057,92 @@ async def keep_lease(
     on_renewed: Callable[[], Awaitable[None]] | None = None,
 ) -> None:
     """Renew the lease every third of its length while the run executes. A lost lease stops
-    the run here (another process owns it now); a cancel request cancels it."""
-    while True:
-        await asyncio.sleep(max(0.05, lease_s / 3))
-        try:
-            ours, cancel = await db(renew_lease, run_id, owner, lease_s)
-        except Exception as exc:
-            logger.warning("%s cannot renew the lease of run %s: %s", owner, run_id, exc)
-            continue
-        if not ours:
-            recorder.lease_lost = True
-            execution.cancel("this process lost the run's lease")
-            return
-        if cancel:
-            execution.cancel("by user")
-        if on_renewed is not None:
-            await on_renewed()
+    the run here (another process owns it now); a cancel request cancels it (read far more
+    often than the lease is renewed, by the event loop's `CancelWatch`)."""
+    watch = cancel_watch()
+    watch.add(run_id, execution)
+    try:
+        while True:
+            await asyncio.sleep(max(0.05, lease_s / 3))
+            try:
+                ours, cancel = await db(renew_lease, run_id, owner, lease_s)
+            except Exception as exc:
+                logger.warning("%s cannot renew the lease of run %s: %s", owner, run_id, exc)
+                continue
+            if not ours:
+                recorder.lease_lost = True
+                execution.cancel("this process lost the run's lease")
+                return
+            if cancel:
+                execution.cancel("by user")
+            if on_renewed is not None:
+                await on_renewed()
+    finally:
+        watch.discard(run_id, execution)
+
+
+def cancel_requested(run_ids: list[int]) -> list[int]:
+    return list(
+        WorkflowRun.objects.filter(pk__in=run_ids, cancel_requested_at__isnull=False).values_list(
+            "pk", flat=True
+        )
+    )
+
+
+class CancelWatch:
+    """Reads the cancel requests of every run this event loop drives, in one query every
+    `SWITCHYARD_CANCEL_POLL_S`: a cancel takes effect within a second even when its control
+    message is lost (Redis flushed, message dropped), whatever the lease's length. The message
+    only makes it sooner."""
+
+    def __init__(self, poll_s: float) -> None:
+        self.poll_s = poll_s
+        self.runs: dict[int, Execution] = {}
+        self.task: asyncio.Task | None = None
+        self.failing = False
+
+    def add(self, run_id: int, execution: Execution) -> None:
+        self.runs[run_id] = execution
+        if self.task is None or self.task.done():
+            self.task = asyncio.get_running_loop().create_task(self._poll())
+
+    def discard(self, run_id: int, execution: Execution) -> None:
+        if self.runs.get(run_id) is execution:
+            del self.runs[run_id]
+        if not self.runs and self.task is not None:
+            self.task.cancel()
+            self.task = None
+
+    async def _poll(self) -> None:
+        while self.runs:
+            await asyncio.sleep(self.poll_s)
+            try:
+                requested = await db(cancel_requested, list(self.runs))
+            except Exception as exc:
+                if not self.failing:  # once per outage, not once per poll
+                    logger.warning("cannot read cancel requests: %s", exc)
+                self.failing = True
+                continue
+            self.failing = False
+            for run_id in requested:
+                execution = self.runs.pop(run_id, None)  # cancelled once
+                if execution is not None:
+                    execution.cancel("by user")
+
+
+_cancel_watches: dict[asyncio.AbstractEventLoop, CancelWatch] = {}
+
+
+def cancel_watch() -> CancelWatch:
+    """This event loop's cancel watch (a worker's, or a CLI's)."""
+    loop = asyncio.get_running_loop()
+    watch = _cancel_watches.get(loop)
+    if watch is None:
+        for stale in [other for other in _cancel_watches if other.is_closed()]:
+            del _cancel_watches[stale]
+        poll_s = float(getattr(settings, "SWITCHYARD_CANCEL_POLL_S", 0.25))
+        watch = _cancel_watches[loop] = CancelWatch(poll_s)
+    return watch
 
 
 class StallWatch:
