@@ -282,6 +282,7 @@ class RunRecorder:
         self.durable_seq = 0
         self.lease_lost = False
         self.broken: Exception | None = None  # a write that failed for good: the drive ends
+        self.fence: RunUnstorable | None = None  # the run was ended failed by the writer
         self.observers: list[Callable[[Event], None]] = []  # e.g. a progress bar
         self.final: list[Event] = []  # the run.status that ends this drive (see sink)
         self._flushing: asyncio.Task | None = None
@@ -334,7 +335,9 @@ class RunRecorder:
         target = self.emitted_seq
         while self.durable_seq < target:
             if self.lease_lost:
-                raise LeaseLost(f"run {self.run_id} is no longer owned by {self.owner}")
+                raise self.fence or LeaseLost(
+                    f"run {self.run_id} is no longer owned by {self.owner}"
+                )
             if self.broken is not None:
                 raise self.broken
             if self._flushing is None or self._flushing.done():
@@ -439,8 +442,10 @@ class RunRecorder:
             await self.publisher.write(Batch(self.run_id, self.owner, events, rows, run_fields))
         except LeaseLost as exc:
             self.lease_lost = True
-            if self.execution is not None and isinstance(exc, RunUnstorable):
-                self.execution.cancel(str(exc))  # ended failed: stop its nodes at once
+            if isinstance(exc, RunUnstorable):
+                self.fence = exc  # what later flushes say
+                if self.execution is not None:
+                    self.execution.cancel(str(exc))  # ended failed: stop its nodes at once
             raise
         except Exception as exc:
             # Not durable (the writer already retried): put everything back, in order, for
@@ -827,7 +832,8 @@ class Publisher:
         failure."""
         from workflows import unstorable
 
-        for attempt in range(1, WRITE_ATTEMPTS + 1):
+        attempt = 1
+        while True:
             try:
                 return await self.events.write(batches)
             except asyncio.CancelledError:
@@ -843,7 +849,7 @@ class Publisher:
                     pause,
                 )
                 await asyncio.sleep(pause)
-        raise AssertionError("unreachable")
+                attempt += 1
 
     async def _refused(self, batch: Batch, done: asyncio.Future, exc: Exception) -> None:
         """The database refused this run's batch for good: end the run failed (its events
@@ -862,12 +868,13 @@ class Publisher:
             if not done.done():
                 done.set_exception(again)
             return
-        if written:
+        if written is None:  # another worker holds the run now: it is theirs to end
+            ended = LeaseLost(f"run {batch.run_id} is no longer owned")
+        else:
             self.publish(batch.run_id, written)
+            ended = RunUnstorable(f"run {batch.run_id} ended: its events cannot be stored")
         if not done.done():
-            done.set_exception(
-                RunUnstorable(f"run {batch.run_id} ended: its events cannot be stored")
-            )
+            done.set_exception(ended)
 
     def publish(self, run_id: int, events: list[dict]) -> None:
         """Send events that are already committed."""
@@ -1256,7 +1263,7 @@ async def drive(
     report = await execution.run()
     await recorder.flush()
     if recorder.lease_lost:
-        raise LeaseLost(f"run {run_id} is no longer owned by {owner}")
+        raise recorder.fence or LeaseLost(f"run {run_id} is no longer owned by {owner}")
     await subworkflows.after_drive(run_id, execution, str(report.status))
     state = execution.snapshot() if report.status == RunState.PAUSED else None
     final = [event.to_dict() for event in recorder.final]

@@ -228,6 +228,9 @@ def end_broken(run_id: int, owner: str, exc: BaseException) -> list[dict] | None
 def end_failed(
     run_id: int, owner: str, error: dict, batch: runtime.Batch | None
 ) -> list[dict] | None:
+    """End the run failed with `error`, if `owner` still holds it: the batch first (when the
+    database takes it), attempts still in flight cancelled, a final `run.status` event, the
+    lease released, a parked parent woken. Returns the events written (None: not ours)."""
     with transaction.atomic():
         run = WorkflowRun.objects.select_for_update().filter(pk=run_id, lease_owner=owner).first()
         if run is None:

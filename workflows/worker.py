@@ -57,9 +57,10 @@ def claim_next_run(owner: str, lease_s: float, exclude: list[int]) -> int | None
     """Lease the oldest claimable run: queued, running with an expired lease, or paused with
     a wake-up time that has come (durable delay, approval timeout, a decision to apply).
 
-    Runs this worker holds or is keeping away from (`exclude`: those it drives, those whose
-    drive broke lately) are skipped, and a candidate that cannot be taken does not end the
-    search: one unclaimable run never hides the runs queued after it."""
+    Runs this worker holds or keeps away from (`exclude`: those it drives, those whose drive
+    broke here lately) are skipped by id — a run it left with an expired lease is its to take
+    again once it is not kept away, even alone — and a candidate that cannot be taken does not
+    end the search: one unclaimable run never hides the runs queued after it."""
     now = timezone.now()
     claimable = (
         Q(status=RunState.QUEUED, lease_owner="")
@@ -75,7 +76,6 @@ def claim_next_run(owner: str, lease_s: float, exclude: list[int]) -> int | None
                 WorkflowRun.objects.select_for_update(skip_locked=True)
                 .filter(claimable)
                 .exclude(pk__in=passed)
-                .exclude(lease_owner=owner)
                 .order_by("created_at", "pk")
                 .values_list("pk", flat=True)
                 .first()
@@ -83,10 +83,8 @@ def claim_next_run(owner: str, lease_s: float, exclude: list[int]) -> int | None
             if run_id is None:
                 return None
             # Compare-and-set as well: correct even where FOR UPDATE is a no-op (SQLite).
-            taken = (
-                WorkflowRun.objects.filter(claimable, pk=run_id)
-                .exclude(lease_owner=owner)
-                .update(lease_owner=owner, lease_expires_at=now + timedelta(seconds=lease_s))
+            taken = WorkflowRun.objects.filter(claimable, pk=run_id).update(
+                lease_owner=owner, lease_expires_at=now + timedelta(seconds=lease_s)
             )
         if taken:
             return run_id
@@ -189,13 +187,19 @@ class RunWorker:
     # ---- claiming --------------------------------------------------------------------
 
     async def _sweep_forever(self) -> None:
+        failing = False
         while True:
             try:
                 await self.claim_available()
+                failing = False
             except asyncio.CancelledError:
                 raise
-            except Exception:
-                logger.exception("worker %s: sweep failed", self.name)
+            except Exception as exc:
+                if failing:  # one traceback per outage, then a line per sweep
+                    logger.warning("worker %s: sweep failed again: %s", self.name, exc)
+                else:
+                    logger.exception("worker %s: sweep failed", self.name)
+                failing = True
             self.wake.clear()
             try:
                 await asyncio.wait_for(self.wake.wait(), timeout=self.sweep_s)
