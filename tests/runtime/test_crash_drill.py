@@ -109,8 +109,8 @@ class Fleet:
         self.dead: list[WorkerProcess] = []
         self.kills = 0
 
-    def start(self) -> WorkerProcess:
-        process = WorkerProcess()
+    def start(self, ready: bool = True) -> WorkerProcess:
+        process = WorkerProcess(ready=ready)
         self.alive.append(process)
         return process
 
@@ -166,11 +166,10 @@ def test_crash_drill_loses_no_run_and_completes_no_node_twice(user):
             wait_for(lambda: in_flight(expected), timeout=20)  # kills hit running attempts
             if wave in (2, 5):
                 double_crash(fleet)  # three kills
-                fleet.start()
             elif wave in (0, 3, 4, 7):
-                fleet.kill(fleet.alive[wave % len(fleet.alive)])
+                fleet.kill(fleet.alive[0])  # the oldest: serving, with runs in flight
             while len(fleet.alive) < 2:
-                fleet.start()
+                fleet.start(ready=False)  # the drill goes on while it starts
         wait_for(
             lambda: (
                 WorkflowRun.objects.filter(pk__in=expected, status__in=TERMINAL).count()

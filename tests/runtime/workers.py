@@ -42,7 +42,7 @@ def worker_env(**extra: str) -> dict[str, str]:
 class WorkerProcess:
     """One `runworker` subprocess; `kill()` is kill -9 (no lease released)."""
 
-    def __init__(self, **env: str) -> None:
+    def __init__(self, *, ready: bool = True, **env: str) -> None:
         self.proc = subprocess.Popen(
             [sys.executable, "manage.py", "runworker", "workflow-runs"],
             cwd=ROOT,
@@ -51,6 +51,11 @@ class WorkerProcess:
             stderr=subprocess.STDOUT,
             text=True,
         )
+        if ready:
+            self.wait_ready()
+
+    def wait_ready(self) -> None:
+        """Return once the worker serves (with `ready=False`, the caller goes on meanwhile)."""
         line = self.proc.stdout.readline()
         if "serving" not in line:
             self.proc.kill()
