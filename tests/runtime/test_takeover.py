@@ -6,12 +6,15 @@ from __future__ import annotations
 
 import pytest
 from django.db.models import Q
+from django.utils import timezone
 
+from tests.runtime.conftest import make_run
 from tests.runtime.workers import WorkerProcess, wait_for
 from workflows import services
 from workflows.models import NodeRun, RunEvent, WorkflowRun
+from workflows.runtime import snapshot_from_rows
 
-pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow]
+pytestmark = pytest.mark.django_db(transaction=True)
 
 
 def two_naps() -> dict:
@@ -47,6 +50,7 @@ def latest(run_id: int, node_id: str) -> NodeRun:
     return NodeRun.objects.filter(run_id=run_id, node_id=node_id).order_by("attempt").last()
 
 
+@pytest.mark.slow
 def test_a_run_survives_workers_killed_during_takeover_three_times_in_a_row(user):
     workflow = services.workflow_create(owner=user, source=two_naps())
     run = services.run_create(user=user, workflow_id=workflow.pk)
@@ -91,3 +95,30 @@ def test_a_run_survives_workers_killed_during_takeover_three_times_in_a_row(user
     assert seqs == list(range(1, len(seqs) + 1))
     ends = RunEvent.objects.filter(run=run, type="run.status", payload__status="succeeded")
     assert ends.count() == 1
+
+
+def attempt_row(run, node: str, attempt: int, status: str, **fields) -> NodeRun:
+    now = timezone.now()
+    return NodeRun.objects.create(
+        run=run, node_id=node, attempt=attempt, status=status, started_at=now, **fields
+    )
+
+
+def test_rows_of_an_interrupted_takeover_read_as_attempts_in_flight(user):
+    run = make_run(user, status="running", started_at=timezone.now())
+    RunEvent.objects.create(run=run, seq=1, type="run.status", payload={}, at=timezone.now())
+    lost = {"message": "the worker running this attempt was lost", "type": "worker_lost"}
+    failed = {"message": "boom", "type": "expression"}
+    attempt_row(run, "lost", 1, "failed", error=lost, reason="worker lost; attempted again")
+    attempt_row(run, "backing_off", 1, "failed", error=failed, reason="retried")
+    attempt_row(run, "gave_up", 1, "failed", error=failed, reason="retried")
+    attempt_row(run, "gave_up", 2, "failed", error=failed)
+    attempt_row(run, "done", 1, "succeeded", output=3)
+
+    nodes = snapshot_from_rows(run)["nodes"]
+    for node in ("lost", "backing_off"):  # the next attempt runs: not the node's end
+        assert nodes[node]["status"] == "running"
+        assert nodes[node]["attempts"] == 1  # counted: the next one is attempt 2
+        assert nodes[node]["error"] is None
+    assert (nodes["gave_up"]["status"], nodes["gave_up"]["error"]) == ("failed", failed)
+    assert (nodes["done"]["status"], nodes["done"]["output"]) == ("succeeded", 3)
