@@ -6,7 +6,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from datetime import timedelta
+from types import SimpleNamespace
 
 import psycopg
 import pytest
@@ -262,3 +264,22 @@ def test_a_run_whose_drive_breaks_ends_failed_and_never_blocks_the_queue(user, w
     assert broken.lease_owner == ""
     process.stop()
     assert process.proc.stdout.read().count("broke") <= 3
+
+
+async def test_outputs_refused_when_the_drive_ends_fail_the_run_instead_of_every_drive(user):
+    run = await sync_to_async(leased_run)(user, "w1")
+    report = SimpleNamespace(
+        status="succeeded", outputs={"out": float("nan")}, error=None, finished=time.time()
+    )
+    publisher = runtime.Publisher()
+    try:
+        with pytest.raises(runtime.RunUnstorable):
+            await runtime.finish_or_end(publisher, run.pk, "w1", report, None, [])
+    finally:
+        publisher.close()
+    await run.arefresh_from_db()
+    assert run.status == "failed"
+    assert run.error["type"] == "unstorable_output"
+    assert run.error["message"].startswith("node out failed: ")
+    assert "NaN" in run.error["message"]
+    assert run.lease_owner == ""
