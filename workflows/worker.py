@@ -230,7 +230,7 @@ class RunWorker:
             raise
         except BaseException as exc:
             if lease_was_lost(exc, runtime.RunUnstorable):
-                logger.warning("worker %s: run %s ended failed: %s", self.name, run_id, exc)
+                logger.debug("worker %s: %s", self.name, exc)  # the writer logged why
             elif lease_was_lost(exc):
                 logger.warning("worker %s lost the lease of run %s; stopped", self.name, run_id)
             else:
