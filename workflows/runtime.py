@@ -217,10 +217,22 @@ def snapshot_from_rows(run: WorkflowRun) -> dict[str, Any] | None:
         "finished": None,
         "error": None,
         "inputs": run.inputs,
-        "outputs": run.outputs or {},
+        "outputs": {**(run.outputs or {}), **outputs_from_rows(run.document, nodes)},
         "nodes": nodes,
         "edges": {},
         "iterations": iterations,
+    }
+
+
+def outputs_from_rows(document: dict, nodes: dict[str, dict]) -> dict[str, Any]:
+    """The run outputs of the output nodes that succeeded before the takeover: the run row
+    gets its outputs only when a drive ends, and those nodes do not run again."""
+    return {
+        node["id"]: nodes[node["id"]]["output"]
+        for node in document.get("nodes") or ()
+        if node.get("type") == "output"
+        and not node.get("parent")
+        and nodes.get(node["id"], {}).get("status") == NodeState.SUCCEEDED
     }
 
 

@@ -104,8 +104,18 @@ def attempt_row(run, node: str, attempt: int, status: str, **fields) -> NodeRun:
     )
 
 
-def test_rows_of_an_interrupted_takeover_read_as_attempts_in_flight(user):
-    run = make_run(user, status="running", started_at=timezone.now())
+def test_rows_of_an_interrupted_takeover_read_as_attempts_in_flight_and_outputs_kept(user):
+    document = {
+        "version": 1,
+        "name": "w",
+        "nodes": [
+            {"id": node, "type": "transform", "config": {"output": 1}}
+            for node in ("lost", "backing_off", "gave_up", "done")
+        ]
+        + [{"id": "out", "type": "output", "config": {"value": 5}}],
+        "edges": [],
+    }
+    run = make_run(user, document, status="running", started_at=timezone.now())
     RunEvent.objects.create(run=run, seq=1, type="run.status", payload={}, at=timezone.now())
     lost = {"message": "the worker running this attempt was lost", "type": "worker_lost"}
     failed = {"message": "boom", "type": "expression"}
@@ -114,11 +124,14 @@ def test_rows_of_an_interrupted_takeover_read_as_attempts_in_flight(user):
     attempt_row(run, "gave_up", 1, "failed", error=failed, reason="retried")
     attempt_row(run, "gave_up", 2, "failed", error=failed)
     attempt_row(run, "done", 1, "succeeded", output=3)
+    attempt_row(run, "out", 1, "succeeded", output=5)
 
-    nodes = snapshot_from_rows(run)["nodes"]
+    snapshot = snapshot_from_rows(run)
+    nodes = snapshot["nodes"]
     for node in ("lost", "backing_off"):  # the next attempt runs: not the node's end
         assert nodes[node]["status"] == "running"
         assert nodes[node]["attempts"] == 1  # counted: the next one is attempt 2
         assert nodes[node]["error"] is None
     assert (nodes["gave_up"]["status"], nodes["gave_up"]["error"]) == ("failed", failed)
     assert (nodes["done"]["status"], nodes["done"]["output"]) == ("succeeded", 3)
+    assert snapshot["outputs"] == {"out": 5}  # an output node done before: not lost
