@@ -105,6 +105,7 @@ def release_lease(run_id: int, owner: str) -> None:
 
 MAX_BREAKS = 3
 BREAK_REST_S = 0.5
+BREAKS_KEPT_S = 600.0
 
 
 class RunWorker:
@@ -210,6 +211,8 @@ class RunWorker:
         claimed = []
         while len(self.tasks) < self.max_runs:
             now = time.monotonic()
+            for run_id in [r for r, b in self.breaks.items() if b.until < now - BREAKS_KEPT_S]:
+                del self.breaks[run_id]  # long ago: ended or continued elsewhere meanwhile
             resting = [run_id for run_id, breaks in self.breaks.items() if breaks.until > now]
             exclude = [*self.tasks, *resting]
             run_id = await runtime.db(claim_next_run, self.name, self.lease_s, exclude)

@@ -217,4 +217,8 @@ def test_crash_drill_loses_no_run_and_completes_no_node_twice(user):
                 tries[-1][1] != "succeeded" for key, tries in attempts.items() if key[0] == run_id
             ), run_id
     assert lost_marks() > 0  # the kills did hit attempts in flight
-    print(f"crash drill: {len(expected)} runs, {fleet.kills} kills, {took:.1f} s")
+    lost_twice = sum(1 for tries in attempts.values() if len(tries) > 2)
+    print(
+        f"crash drill: {len(expected)} runs, {fleet.kills} kills, {lost_marks()} attempts lost, "
+        f"{lost_twice} nodes lost twice or more, {took:.1f} s"
+    )
