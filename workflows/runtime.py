@@ -193,19 +193,20 @@ def snapshot_from_rows(run: WorkflowRun) -> dict[str, Any] | None:
         key = (row.iteration, row.node_id)
         if row.started_at is not None:
             first_started.setdefault(key, ts(row.started_at))
-        in_flight = attempt_goes_on(row)
-        by_path.setdefault(row.iteration, {})[row.node_id] = {
-            "status": NodeState.RUNNING.value if in_flight else row.status,
+        state = by_path.setdefault(row.iteration, {})[row.node_id] = {
+            "status": row.status,
             "attempts": row.attempt,
             "started": first_started.get(key),
-            "finished": None if in_flight else ts(row.finished_at),
-            "output": None if in_flight else row.output,
-            "error": None if in_flight else row.error,
+            "finished": ts(row.finished_at),
+            "output": row.output,
+            "error": row.error,
             "handled": row.handled,
             "handles": list(row.handles or ()),
             "reason": row.reason or None,
             "wait": row.wait if row.status == NodeState.WAITING else None,
         }
+        if attempt_goes_on(row):  # nothing of the failed attempt carries over to the next
+            state.update(IN_FLIGHT_STATE)
     nodes = by_path.pop("", {})
     iterations = iterations_from_rows(by_path)
     return {
@@ -238,6 +239,17 @@ def outputs_from_rows(document: dict, nodes: dict[str, dict]) -> dict[str, Any]:
 
 WORKER_LOST = "worker_lost"
 RETRIED = ("retried", "retried by the user")  # the reasons of a failed attempt another follows
+
+
+IN_FLIGHT_STATE = {
+    "status": NodeState.RUNNING.value,
+    "finished": None,
+    "output": None,
+    "error": None,
+    "handled": False,
+    "handles": [],
+    "reason": None,
+}
 
 
 def attempt_goes_on(row: NodeRun) -> bool:

@@ -86,12 +86,18 @@ def items(k: int) -> tuple[dict, str, dict | None]:
 
 
 def failing(k: int) -> tuple[dict, str, dict | None]:
+    """Fails after three attempts (more when one of them is lost with its worker)."""
     document = {
         "version": 1,
         "name": "failing",
         "nodes": [
             {"id": "nap", "type": "delay", "config": {"seconds": 1.0}},
-            {"id": "bad", "type": "transform", "config": {"output": "{{ int('not a number') }}"}},
+            {
+                "id": "bad",
+                "type": "transform",
+                "config": {"output": "{{ int('not a number') }}"},
+                "retry": {"max_attempts": 3, "delay_s": 0.4},  # kills hit its backoff too
+            },
         ],
         "edges": [{"id": "e1", "source": "nap", "target": "bad"}],
     }
@@ -197,27 +203,34 @@ def test_crash_drill_loses_no_run_and_completes_no_node_twice(user):
         seqs = list(RunEvent.objects.filter(run_id=run_id).values_list("seq", flat=True))
         assert sorted(seqs) == list(range(1, len(seqs) + 1)), run_id
     rows = NodeRun.objects.filter(run_id__in=expected).values_list(
-        "run_id", "node_id", "iteration", "attempt", "status", "error"
+        "run_id", "node_id", "iteration", "attempt", "status", "error", "reason"
     )
     attempts: dict[tuple, list[tuple]] = {}
-    for run_id, node_id, iteration, attempt, status, error in rows:
-        attempts.setdefault((run_id, node_id, iteration), []).append((attempt, status, error))
+    for run_id, node_id, iteration, attempt, status, error, reason in rows:
+        lost = status == "failed" and error["type"] == "worker_lost"
+        retried = status == "failed" and reason == "retried"
+        attempts.setdefault((run_id, node_id, iteration), []).append(
+            (attempt, status, lost or retried, error and error["type"], reason)
+        )
     completions = Counter(
-        key for key, tries in attempts.items() for _, status, _ in tries if status == "succeeded"
+        key for key, tries in attempts.items() for _, status, *_ in tries if status == "succeeded"
     )
     assert max(completions.values()) == 1  # no node's success recorded twice
     for key, tries in attempts.items():
         tries.sort()
-        assert [a for a, _, _ in tries] == list(range(1, len(tries) + 1)), (key, tries)
-        for _, status, error in tries[:-1]:  # every earlier attempt was lost with its worker
-            assert status == "failed" and error["type"] == "worker_lost", (key, tries)
+        assert [a for a, *_ in tries] == list(range(1, len(tries) + 1)), (key, tries)
+        # every earlier attempt was lost with its worker, or failed with a retry to follow
+        assert all(goes_on for _, _, goes_on, *_ in tries[:-1]), (key, tries)
+        assert not tries[-1][2], (key, tries)  # and the last one is the node's end
+        if key[1] == "bad":
+            assert len(tries) >= 3 and tries[-1][1] == "failed", (key, tries)
     for run_id, (status, _) in expected.items():
         if status == "succeeded":
             assert not any(
                 tries[-1][1] != "succeeded" for key, tries in attempts.items() if key[0] == run_id
             ), run_id
     assert lost_marks() > 0  # the kills did hit attempts in flight
-    lost_twice = sum(1 for tries in attempts.values() if len(tries) > 2)
+    lost_twice = sum(1 for key, tries in attempts.items() if key[1] != "bad" and len(tries) > 2)
     print(
         f"crash drill: {len(expected)} runs, {fleet.kills} kills, {lost_marks()} attempts lost, "
         f"{lost_twice} nodes lost twice or more, {took:.1f} s"

@@ -132,6 +132,7 @@ def test_rows_of_an_interrupted_takeover_read_as_attempts_in_flight_and_outputs_
         assert nodes[node]["status"] == "running"
         assert nodes[node]["attempts"] == 1  # counted: the next one is attempt 2
         assert nodes[node]["error"] is None
+        assert nodes[node]["reason"] is None  # the next attempt's row must not inherit it
     assert (nodes["gave_up"]["status"], nodes["gave_up"]["error"]) == ("failed", failed)
     assert (nodes["done"]["status"], nodes["done"]["output"]) == ("succeeded", 3)
     assert snapshot["outputs"] == {"out": 5}  # an output node done before: not lost
