@@ -115,8 +115,13 @@ def _with_connection(func: Callable) -> Callable:
     return call
 
 
+# The latest instant a row holds: a wait of a run stored before documents had maxima (an
+# approval's `timeout_s: 1e300`) wakes "never" instead of overflowing every drive of the run.
+LATEST_TS = datetime(9999, 1, 1, tzinfo=UTC).timestamp()
+
+
 def dt(ts: float | None) -> datetime | None:
-    return None if ts is None else datetime.fromtimestamp(ts, UTC)
+    return None if ts is None else datetime.fromtimestamp(min(ts, LATEST_TS), UTC)
 
 
 def ts(value: datetime | None) -> float | None:

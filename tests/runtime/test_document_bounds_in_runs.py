@@ -77,3 +77,25 @@ def test_a_template_past_a_maximum_fails_the_node_and_the_worker_goes_on(user, w
     # The same worker parks the next run at an ordinary approval.
     fine = services.run_create(user=user, workflow_id=workflow.pk, inputs={"t": 60})
     wait_for(lambda: WorkflowRun.objects.get(pk=fine.pk).status == "paused", timeout=60)
+
+
+def test_a_run_stored_before_the_maxima_parks_instead_of_breaking_every_drive(user, workers):  # noqa: F811
+    """A queued run keeps the document it was created with: one from before documents had
+    maxima (a literal 1e300-second approval timeout) must still park, its wake-up "never"."""
+    from tests.runtime.conftest import make_run
+
+    workers()
+    document = {
+        "version": 1,
+        "name": "old",
+        "nodes": [{"id": "ok", "type": "approval", "config": {"timeout_s": 1e300}}],
+        "edges": [],
+    }
+    run = make_run(user, document)
+    from workflows.worker import send_wakeup
+
+    send_wakeup(run.pk)
+    wait_for(lambda: WorkflowRun.objects.get(pk=run.pk).status == "paused", timeout=60)
+    run.refresh_from_db()
+    assert run.wake_at.year == 9999
+    assert NodeRun.objects.get(run=run, node_id="ok").status == "waiting"
