@@ -1,7 +1,7 @@
 """The project's approval scenarios (tests/conformance/scenarios/decisions/): each runs
 through the engine until it parks, then every entry of its `decisions` is applied to an
 execution restored from the JSON snapshot — as a worker would after a restart — and the final
-report must meet `expect` (the keys of ../shared/conformance/README.md).
+report must meet `expect` (the keys of tests/conformance/shared/README.md).
 
 A decision is `{"node", "approved", "data"?, "by"?, "expect_paused"?}`; `expect_paused` maps
 node ids to the status each must have while the run waits for that decision."""

@@ -1,5 +1,8 @@
-"""Every scenario of ../shared/conformance/ (read at test time) runs through the engine, and a
-few through `manage.py run_workflow FILE --json`, and must meet its `expect`."""
+"""Every scenario of the shared conformance suite runs through the engine, and a few through
+`manage.py run_workflow FILE --json`, and must meet its `expect`.
+
+The suite is kept in the repository (`shared/` beside this file) so a clone without
+../shared runs it; where ../shared/conformance exists, the copy must be identical to it."""
 
 from __future__ import annotations
 
@@ -16,7 +19,8 @@ from tests.conformance.expectations import max_concurrency, mismatches
 from tests.runtime.workers import worker_env
 
 PROJECT = Path(__file__).resolve().parents[2]
-FOLDER = PROJECT.parent / "shared" / "conformance"
+FOLDER = Path(__file__).resolve().parent / "shared"  # the copy of ../shared/conformance
+UPSTREAM = PROJECT.parent / "shared" / "conformance"
 OWN = Path(__file__).resolve().parent / "scenarios"  # this project's extra scenarios
 CLI_SCENARIOS = ["01_sequence", "06_unhandled_continue", "08_retry_then_succeed", "20_invalid_many"]
 
@@ -48,6 +52,17 @@ def run_scenario(scenario: dict) -> dict:
 def test_conformance_folder_has_scenarios():
     assert FOLDER.is_dir(), f"conformance scenarios not found: {FOLDER} is missing"
     assert scenario_files(), f"no *.json scenario in {FOLDER}"
+
+
+@pytest.mark.skipif(not UPSTREAM.is_dir(), reason="no ../shared/conformance beside this clone")
+def test_the_copy_of_the_conformance_suite_is_up_to_date():
+    ours = {path.name: path.read_bytes() for path in FOLDER.iterdir() if path.is_file()}
+    theirs = {path.name: path.read_bytes() for path in UPSTREAM.iterdir() if path.is_file()}
+    assert sorted(ours) == sorted(theirs), (
+        "copy ../shared/conformance/* into tests/conformance/shared/"
+    )
+    stale = sorted(name for name in theirs if ours[name] != theirs[name])
+    assert not stale, f"tests/conformance/shared/ differs from ../shared/conformance in {stale}"
 
 
 @pytest.mark.parametrize("path", scenario_params())

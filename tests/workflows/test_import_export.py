@@ -13,7 +13,7 @@ from workflows.models import Workflow
 
 pytestmark = pytest.mark.django_db
 
-CONFORMANCE = Path(__file__).resolve().parents[2].parent / "shared" / "conformance"
+CONFORMANCE = Path(__file__).resolve().parents[1] / "conformance" / "shared"
 STRUCTURAL = {"duplicate_id", "missing_node"}  # what the rows cannot hold
 
 
