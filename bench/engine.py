@@ -61,6 +61,12 @@ def fanout(n: int) -> tuple[list[str], list[tuple[str, str]]]:
     return ids, [(ids[0], child) for child in ids[1:]]
 
 
+def fanin(n: int) -> tuple[list[str], list[tuple[str, str]]]:
+    """n - 1 sources into one all_success join (the default rule)."""
+    ids = [f"n{i}" for i in range(n)]
+    return ids, [(source, ids[-1]) for source in ids[:-1]]
+
+
 def lattice(layers: int, width: int) -> tuple[list[str], list[tuple[str, str]]]:
     grid = [[f"n{layer}_{i}" for i in range(width)] for layer in range(layers)]
     edges = [
@@ -89,6 +95,8 @@ def parallel(n: int) -> tuple[list[str], list[tuple[str, str]]]:
 SHAPES = {
     "chain_1000": lambda: chain(1000),
     "fanout_1000": lambda: fanout(1000),
+    "fanin_1000": lambda: fanin(1000),
+    "fanin_4000": lambda: fanin(4000),
     "lattice_10x10": lambda: lattice(10, 10),
     "random_5000": lambda: sparse_random(5000),
 }
