@@ -24,25 +24,28 @@ from pathlib import Path
 from urllib.parse import urlparse, urlunparse
 
 ROOT = Path(__file__).resolve().parent.parent
-BENCH_DB = "switchyard_bench"
+# Another name (SWITCHYARD_BENCH_DB) keeps benchmarks run at the same time apart: workers
+# claim any queued run of their database.
+BENCH_DB = os.environ.get("SWITCHYARD_BENCH_DB", "switchyard_bench")
 LATENCY_NODES = 60
 
 
-def scratch_database_url() -> str | None:
+def scratch_database_url(name: str = BENCH_DB) -> str | None:
     url = os.environ.get("DATABASE_URL", "")
     if not url.startswith("postgres"):
         return None
-    return urlunparse(urlparse(url)._replace(path=f"/{BENCH_DB}"))
+    return urlunparse(urlparse(url)._replace(path=f"/{name}"))
 
 
 def ensure_database(url: str) -> None:
     import psycopg
 
+    name = urlparse(url).path.lstrip("/")
     admin = urlunparse(urlparse(url)._replace(path="/postgres"))
     with psycopg.connect(admin, autocommit=True) as conn:
-        exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [BENCH_DB]).fetchone()
+        exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone()
         if not exists:
-            conn.execute(f'CREATE DATABASE "{BENCH_DB}"')
+            conn.execute(f'CREATE DATABASE "{name}"')
 
 
 def noop_chain(n: int) -> dict:
@@ -57,6 +60,15 @@ def noop_fanout(n: int) -> dict:
     doc = {"version": 1, "name": f"fanout_{n}", "nodes": nodes, "edges": edges}
     doc["settings"] = {"max_parallel": 64}
     return doc
+
+
+def noop_fanin(n: int) -> dict:
+    """n sources into one all_success join that reads them all: as cheap per node as a chain."""
+    nodes = [{"id": f"n{i}", "type": "transform", "config": {"output": i}} for i in range(n - 1)]
+    join = {"output": "{{ len(input) }}"}
+    nodes.append({"id": "join", "type": "transform", "join": "all_success", "config": join})
+    edges = [{"id": f"e{i}", "source": f"n{i}", "target": "join"} for i in range(n - 1)]
+    return {"version": 1, "name": f"fanin_{n}", "nodes": nodes, "edges": edges}
 
 
 def delay_chain(n: int, seconds: float) -> dict:
@@ -81,10 +93,10 @@ def free_port() -> int:
 
 
 class Processes:
-    def __init__(self, env: dict[str, str]) -> None:
+    def __init__(self, env: dict[str, str], log: str = "runtime-processes.log") -> None:
         self.env = env
         self.procs: list[subprocess.Popen] = []
-        self.log = open(ROOT / "bench" / "runtime-processes.log", "w")  # noqa: SIM115
+        self.log = open(ROOT / "bench" / log, "w")  # noqa: SIM115
 
     def start(self, *args: str, ready: str | None = None) -> subprocess.Popen:
         proc = subprocess.Popen(
@@ -104,7 +116,8 @@ class Processes:
 
     def stop(self) -> None:
         for proc in self.procs:
-            proc.send_signal(signal.SIGTERM)
+            if proc.poll() is None:
+                proc.send_signal(signal.SIGTERM)
         for proc in self.procs:
             try:
                 proc.wait(10)
@@ -164,7 +177,12 @@ def run_benchmarks(procs: Processes) -> list[tuple[str, str, str]]:
     base = f"http://127.0.0.1:{port}"
     auth = {"Authorization": f"Token {token.key}"}
     rows = []
-    for name, doc in (("chain_1000", noop_chain(1000)), ("fanout_1000", noop_fanout(1000))):
+    shapes = (
+        ("chain_1000", noop_chain(1000)),
+        ("fanout_1000", noop_fanout(1000)),
+        ("fanin_1000", noop_fanin(1000)),
+    )
+    for name, doc in shapes:
         ms = end_to_end_ms(base, auth, user, doc)
         rows.append((f"{name} (ms/node, API → final)", f"{ms / 1000:.3f}", "≤ 1.5"))
     procs.start("runworker", "workflow-runs", ready="serving")
