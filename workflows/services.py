@@ -13,7 +13,7 @@ queries whatever the size of the graph.
 
 from __future__ import annotations
 
-from functools import partial
+from functools import lru_cache, partial
 from typing import Any
 
 from django.contrib.auth import get_user_model
@@ -378,9 +378,7 @@ def run_create(
     or missing without a default, or when `from_node` is not a node of the workflow.
     """
     workflow = select.workflow_get(user=user, workflow_id=workflow_id)
-    document = select.workflow_document(workflow=workflow)
-    problems = [p.to_dict() for p in validate_document(document)]
-    errors = [p for p in problems if p.get("severity", "error") == "error"]
+    document, errors = runnable_document(workflow, workflow.revision, workflow.updated_at)
     if errors:
         raise NotRunnable(errors)
     resolved = run_inputs(declared=document["inputs"], given=inputs or {})
@@ -400,6 +398,16 @@ def run_create(
     )
     transaction.on_commit(partial(dispatch.run_queued, run.pk))
     return run
+
+
+@lru_cache(maxsize=256)
+def runnable_document(workflow: Workflow, revision: int, updated_at: Any) -> tuple[dict, list]:
+    """A saved revision's document and its validation errors, read and checked once per
+    process: runs of an unchanged workflow skip both (every save moves the revision and
+    `updated_at`, the key, so an edit is never missed). Callers must not change the result."""
+    document = select.workflow_document(workflow=workflow)
+    problems = [p.to_dict() for p in validate_document(document)]
+    return document, [p for p in problems if p.get("severity", "error") == "error"]
 
 
 def run_inputs(*, declared: dict[str, Any], given: dict[str, Any]) -> dict[str, Any]:
