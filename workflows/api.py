@@ -267,7 +267,8 @@ class WorkflowRunsView(ApiView):
             mode=body.validated_data["mode"],
             from_node=body.validated_data.get("from_node"),
         )
-        return Response(select.run_report(run=run), status=status.HTTP_201_CREATED)
+        report = select.run_report(run=run, just_created=True)
+        return Response(report, status=status.HTTP_201_CREATED)
 
 
 class RunPage(PageNumberPagination):

@@ -123,9 +123,15 @@ def run_events(*, run: WorkflowRun, after: int = 0, limit: int = EVENTS_LIMIT_MA
     return list(RunEvent.objects.filter(run=run, seq__gt=after).order_by("seq")[:limit])
 
 
-def run_report(*, run: WorkflowRun) -> dict[str, Any]:
-    """The SPEC §7 report of a run plus its identity and every node attempt (`node_runs`)."""
-    node_runs = list(NodeRun.objects.filter(run=run).order_by("iteration", "node_id", "attempt"))
+def run_report(*, run: WorkflowRun, just_created: bool = False) -> dict[str, Any]:
+    """The SPEC §7 report of a run plus its identity and every node attempt (`node_runs`).
+    `just_created`: the run was created by this request, so it has no attempts nor child runs
+    yet (not read, then)."""
+    node_runs = (
+        []
+        if just_created
+        else list(NodeRun.objects.filter(run=run).order_by("iteration", "node_id", "attempt"))
+    )
     report = {
         "id": run.pk,
         "run": run.pk,
@@ -146,7 +152,7 @@ def run_report(*, run: WorkflowRun) -> dict[str, Any]:
         "parent_run": run.parent_run_id,
         "parent_workflow": parent_workflow(run),
         "parent_node": run.parent_node or None,
-        "child_runs": child_runs(run=run),
+        "child_runs": [] if just_created else child_runs(run=run),
         "edits": run.document.get("edits", []),
         "nodes": top_level_nodes(run.document, node_runs),
         "iterations": iterations(node_runs),
