@@ -33,6 +33,9 @@ from workflows.models import WorkflowRun
 logger = logging.getLogger(__name__)
 
 WORKER_CHANNEL = "workflow-runs"
+# Runs leased per claim query; a burst of queued runs is spread over the workers in slices
+# this size rather than all taken by whichever worker woke first.
+CLAIM_BATCH = 8
 
 
 def control_group(run_id: int) -> str:
@@ -50,7 +53,7 @@ def new_worker_name() -> str:
 # ---- database work (sync; called through runtime.db) ---------------------------------
 
 
-CLAIM_TRIES = 5  # candidates one claim looks at before it gives up until the next sweep
+CLAIM_TRIES = 5  # candidate batches one claim looks at before it gives up until the next sweep
 
 
 def claim_next_run(owner: str, lease_s: float, exclude: list[int]) -> int | None:
@@ -61,6 +64,17 @@ def claim_next_run(owner: str, lease_s: float, exclude: list[int]) -> int | None
     broke here lately) are skipped by id — a run it left with an expired lease is its to take
     again once it is not kept away, even alone — and a candidate that cannot be taken does not
     end the search: one unclaimable run never hides the runs queued after it."""
+    taken, _ = claim_runs(owner, lease_s, exclude, 1)
+    return taken[0] if taken else None
+
+
+def claim_runs(
+    owner: str, lease_s: float, exclude: list[int], limit: int
+) -> tuple[list[int], bool]:
+    """Lease up to `limit` of the oldest claimable runs (as `claim_next_run` picks them) in
+    one transaction: one query for a burst of runs, not one each. Also says whether more may
+    be waiting (the query found `limit` candidates), so a caller need not ask again to learn
+    that nothing is left."""
     now = timezone.now()
     claimable = (
         Q(status=RunState.QUEUED, lease_owner="")
@@ -69,27 +83,34 @@ def claim_next_run(owner: str, lease_s: float, exclude: list[int]) -> int | None
         | Q(status=RunState.PAUSED, lease_owner="", wake_at__lte=now)
         | Q(status=RunState.PAUSED, wake_at__lte=now, lease_expires_at__lt=now)  # taker died
     )
+    expires = now + timedelta(seconds=lease_s)
     passed = list(exclude)
     for _ in range(CLAIM_TRIES):
         with transaction.atomic():
-            run_id = (
+            candidates = list(
                 WorkflowRun.objects.select_for_update(skip_locked=True)
                 .filter(claimable)
                 .exclude(pk__in=passed)
                 .order_by("created_at", "pk")
-                .values_list("pk", flat=True)
-                .first()
+                .values_list("pk", flat=True)[:limit]
             )
-            if run_id is None:
-                return None
+            if not candidates:
+                return [], False
             # Compare-and-set as well: correct even where FOR UPDATE is a no-op (SQLite).
-            taken = WorkflowRun.objects.filter(claimable, pk=run_id).update(
-                lease_owner=owner, lease_expires_at=now + timedelta(seconds=lease_s)
+            taken = WorkflowRun.objects.filter(claimable, pk__in=candidates).update(
+                lease_owner=owner, lease_expires_at=expires
             )
-        if taken:
-            return run_id
-        passed.append(run_id)
-    return None
+            ours = candidates
+            if taken < len(candidates):  # some could not be taken: which ones are ours
+                leased = WorkflowRun.objects.filter(
+                    pk__in=candidates, lease_owner=owner, lease_expires_at=expires
+                )
+                mine = set(leased.values_list("pk", flat=True))
+                ours = [run_id for run_id in candidates if run_id in mine]
+        if ours:
+            return ours, len(candidates) == limit
+        passed.extend(candidates)
+    return [], False
 
 
 def release_lease(run_id: int, owner: str) -> None:
@@ -209,17 +230,19 @@ class RunWorker:
 
     async def claim_available(self) -> list[int]:
         claimed = []
-        while len(self.tasks) < self.max_runs:
+        while (free := self.max_runs - len(self.tasks)) > 0:
             now = time.monotonic()
             for run_id in [r for r, b in self.breaks.items() if b.until < now - BREAKS_KEPT_S]:
                 del self.breaks[run_id]  # long ago: ended or continued elsewhere meanwhile
             resting = [run_id for run_id, breaks in self.breaks.items() if breaks.until > now]
             exclude = [*self.tasks, *resting]
-            run_id = await runtime.db(claim_next_run, self.name, self.lease_s, exclude)
-            if run_id is None:
-                break
-            claimed.append(run_id)
-            self.tasks[run_id] = asyncio.create_task(self._execute(run_id))
+            wanted = min(free, CLAIM_BATCH)
+            run_ids, more = await runtime.db(claim_runs, self.name, self.lease_s, exclude, wanted)
+            for run_id in run_ids:
+                claimed.append(run_id)
+                self.tasks[run_id] = asyncio.create_task(self._execute(run_id))
+            if not more:
+                break  # nothing more to claim now
         return claimed
 
     # ---- one run ---------------------------------------------------------------------
