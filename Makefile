@@ -7,7 +7,7 @@ REDIS ?= redis://127.0.0.1:6379/0
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test lint format bench setup frontend services chromium clean
+.PHONY: run test lint format bench soak setup frontend services chromium clean
 
 $(VENV)/.installed: pyproject.toml constraints.txt
 	@test -x $(PY) || "$$(scripts/find_python.sh)" -m venv $(VENV)
@@ -47,6 +47,14 @@ format: $(VENV)/.installed
 
 bench: setup services
 	DATABASE_URL=$(PG_URL) REDIS_URL=$(REDIS) $(PY) -m bench
+
+# Steady load for a long time, worker kills included: `make soak SOAK_MINUTES=5`.
+SOAK_MINUTES ?= 30
+SOAK_RATE ?= 20
+SOAK_KILL_S ?= 60
+soak: $(VENV)/.installed services
+	DATABASE_URL=$(PG_URL) REDIS_URL=$(REDIS) $(PY) -m bench.soak \
+	  --minutes $(SOAK_MINUTES) --rate $(SOAK_RATE) --kill-every $(SOAK_KILL_S)
 
 clean:
 	rm -rf $(VENV) static/assets static/index.html frontend/node_modules
