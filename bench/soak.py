@@ -170,7 +170,9 @@ class Soak:
 
     @property
     def warm_up(self) -> float:
-        return min(180.0, self.seconds * 0.2)
+        """Until the pools have opened what the load needs: two to three minutes (at most
+        half of a short soak)."""
+        return min(180.0, max(120.0, self.seconds * 0.2), self.seconds / 2)
 
     async def run(self) -> None:
         import httpx
@@ -303,6 +305,16 @@ def pg_connections() -> int:
         return conn.execute(query + " AND pid <> pg_backend_pid()").fetchone()[0]
 
 
+def connection_ceiling() -> int:
+    """The most connections the soak's processes may open: the web process's pool, and per
+    worker its database threads' pool plus the event writer's own connection."""
+    from django.conf import settings
+
+    web = settings.DATABASES["default"].get("OPTIONS", {}).get("pool", {}).get("max_size", 0)
+    worker_threads = int(getattr(settings, "SWITCHYARD_DB_THREADS", 4))
+    return web + 2 * (worker_threads + 1)
+
+
 def waiting_approvals(run_ids: set[int]) -> list[int]:
     from workflows.models import NodeRun
 
@@ -400,6 +412,7 @@ def report(soak: Soak) -> bool:
         verdict = "ok" if grew <= GROWTH_TARGET else "OVER TARGET"
         ok = ok and grew <= GROWTH_TARGET
         print(f"  {key:<15} {first:8.1f} -> {last:8.1f} {unit:<2}  growth {grew:+6.1%}  {verdict}")
+    print(f"  (pools cap the connections at {connection_ceiling()}: the web's, two workers')")
     print("PASS" if ok else "FAIL")
     return ok
 
