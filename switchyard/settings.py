@@ -188,6 +188,9 @@ else:
 SWITCHYARD_LEASE_S = float(os.environ.get("SWITCHYARD_LEASE_S", "15"))  # a dead worker's runs
 SWITCHYARD_SWEEP_S = float(os.environ.get("SWITCHYARD_SWEEP_S", "2"))  # look for lost runs
 SWITCHYARD_STALL_S = float(os.environ.get("SWITCHYARD_STALL_S", "60"))  # no event: stalled
+# How often a worker reads cancel requests of its runs (one query for all of them): a cancel
+# whose control message was lost still applies within a second.
+SWITCHYARD_CANCEL_POLL_S = float(os.environ.get("SWITCHYARD_CANCEL_POLL_S", "0.25"))
 # A `delay` longer than this parks the run (no worker held) and the sweep wakes it when due.
 SWITCHYARD_DURABLE_DELAY_S = float(os.environ.get("SWITCHYARD_DURABLE_DELAY_S", "60"))
 SWITCHYARD_WORKER_MAX_RUNS = int(os.environ.get("SWITCHYARD_WORKER_MAX_RUNS", "50"))
