@@ -15,7 +15,10 @@ export default defineConfig([
     languageOptions: { globals: globals.browser },
     rules: {
       // `_name` marks a value left out on purpose (a destructured field dropped from a copy)
-      "@typescript-eslint/no-unused-vars": ["error", { argsIgnorePattern: "^_", varsIgnorePattern: "^_", destructuredArrayIgnorePattern: "^_" }],
+      "@typescript-eslint/no-unused-vars": [
+        "error",
+        { argsIgnorePattern: "^_", varsIgnorePattern: "^_", destructuredArrayIgnorePattern: "^_" },
+      ],
     },
   },
   {

@@ -1,10 +1,7 @@
 /** Stable addresses: `/` (list), `/workflows/N/` (editor), `/workflows/N/runs/R/` (a run). */
 import { useEffect, useState } from "react";
 
-export type Route =
-  | { page: "list" }
-  | { page: "editor"; workflowId: number; runId: number | null }
-  | { page: "missing"; path: string };
+export type Route = { page: "list" } | { page: "editor"; workflowId: number; runId: number | null } | { page: "missing"; path: string };
 
 export function parseRoute(path: string): Route {
   if (path === "/" || path === "") return { page: "list" };

@@ -1,14 +1,5 @@
 /** The one module that talks HTTP: a typed function per SPEC §6 endpoint. */
-import type {
-  NodeTypeInfo,
-  Problem,
-  RunEvent,
-  RunReport,
-  SavedWorkflow,
-  Sharing,
-  WorkflowDocument,
-  WorkflowSummary,
-} from "../lib/types";
+import type { NodeTypeInfo, Problem, RunEvent, RunReport, SavedWorkflow, Sharing, WorkflowDocument, WorkflowSummary } from "../lib/types";
 import type { RunTimeline } from "../lib/timeline";
 
 export class ApiError extends Error {
@@ -75,8 +66,7 @@ export const api = {
   getWorkflow: (id: number) => request<SavedWorkflow>("GET", `workflows/${id}/`),
   saveWorkflow: (id: number, doc: WorkflowDocument, revision: number) =>
     request<SavedWorkflow>("PUT", `workflows/${id}/`, { ...doc, revision }),
-  patchWorkflow: (id: number, patch: Partial<WorkflowDocument>) =>
-    request<SavedWorkflow>("PATCH", `workflows/${id}/`, patch),
+  patchWorkflow: (id: number, patch: Partial<WorkflowDocument>) => request<SavedWorkflow>("PATCH", `workflows/${id}/`, patch),
   deleteWorkflow: (id: number) => request<void>("DELETE", `workflows/${id}/`),
   validateWorkflow: (id: number, doc?: WorkflowDocument) =>
     request<{ valid: boolean; errors: Problem[] }>("POST", `workflows/${id}/validate/`, doc ?? {}),
@@ -88,19 +78,16 @@ export const api = {
   },
   startRun: (id: number, inputs: Record<string, unknown>, mode = "normal") =>
     request<RunReport>("POST", `workflows/${id}/runs/`, { inputs, mode }),
-  listRuns: async (workflowId: number) =>
-    items(await request<RunReport[]>("GET", `runs/?workflow=${workflowId}`)),
+  listRuns: async (workflowId: number) => items(await request<RunReport[]>("GET", `runs/?workflow=${workflowId}`)),
   getRun: (runId: number) => request<RunReport>("GET", `runs/${runId}/`),
-  runEvents: async (runId: number, after = 0) =>
-    items(await request<RunEvent[]>("GET", `runs/${runId}/events/?after=${after}`)),
+  runEvents: async (runId: number, after = 0) => items(await request<RunEvent[]>("GET", `runs/${runId}/events/?after=${after}`)),
   cancelRun: (runId: number) => request<RunReport>("POST", `runs/${runId}/cancel/`, {}),
   resumeRun: (runId: number) => request<RunReport>("POST", `runs/${runId}/resume/`, {}),
   /** `iteration` names the loop/map iteration of a body node (`M[2]`, `M[2]/L[1]`); sent only when given. */
   approve: (runId: number, node: string, approved: boolean, data: unknown = null, iteration?: string | null) =>
     request<RunReport>("POST", `runs/${runId}/nodes/${node}/approve/`, iteration ? { approved, data, iteration } : { approved, data }),
   retryNode: (runId: number, node: string) => request<unknown>("POST", `runs/${runId}/nodes/${node}/retry/`, {}),
-  rerun: (runId: number, fromNode?: string) =>
-    request<RunReport>("POST", `runs/${runId}/rerun/`, fromNode ? { from_node: fromNode } : {}),
+  rerun: (runId: number, fromNode?: string) => request<RunReport>("POST", `runs/${runId}/rerun/`, fromNode ? { from_node: fromNode } : {}),
   timeline: (runId: number) => request<RunTimeline>("GET", `runs/${runId}/timeline/`),
   nodeTypes: () => request<NodeTypeInfo[]>("GET", "node-types/"),
   me: () => request<{ username: string }>("GET", "me/"),

@@ -105,8 +105,7 @@ function harness(persisted: RunEvent[] = [], frames?: (() => void)[]) {
   return { sockets, fetched, states, advance, settle, stop, tick, view: () => view, persisted, batches };
 }
 
-const ev = (seq: number, node: string, status: string): RunEvent =>
-  ({ seq, run: 1, type: "node.status", node, status }) as RunEvent;
+const ev = (seq: number, node: string, status: string): RunEvent => ({ seq, run: 1, type: "node.status", node, status }) as RunEvent;
 const runStatus = (seq: number, status: string): RunEvent => ({ seq, run: 1, type: "run.status", status }) as RunEvent;
 
 describe("openRunStream", () => {

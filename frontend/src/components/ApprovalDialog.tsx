@@ -131,7 +131,11 @@ export function ApprovalDialog({ runId, nodeId, lastDecision = null, onClose, on
   const closed = (failure?.conflict ?? false) && nothingLeft;
   const ready = parsed.ok && (!body || iteration !== null) && !waitingForPause && !(!body && topDecided);
   const prompt = approvalPrompt(records, nodeId, iteration ?? "", s.configPrompt);
-  const title = !body ? `Approval: ${nodeId}` : iteration ? `Approval: ${nodeId} in ${label(iteration)}` : `Approval: ${nodeId} (choose an iteration)`;
+  const title = !body
+    ? `Approval: ${nodeId}`
+    : iteration
+      ? `Approval: ${nodeId} in ${label(iteration)}`
+      : `Approval: ${nodeId} (choose an iteration)`;
   const running = s.run?.status === "running" || s.run?.status === "queued";
   return (
     <Modal
@@ -240,7 +244,9 @@ export function ApprovalDialog({ runId, nodeId, lastDecision = null, onClose, on
 /** What the dialog says about the iteration it decides. */
 function iterationText(iteration: string | null, waiting: number, picked: boolean, label: (path: string) => string): string {
   if (!iteration) {
-    return waiting ? `This node waits for a decision in ${waiting} iterations: choose the one this decision is for.` : "No iteration of this node waits for a decision now.";
+    return waiting
+      ? `This node waits for a decision in ${waiting} iterations: choose the one this decision is for.`
+      : "No iteration of this node waits for a decision now.";
   }
   const others = waiting - 1;
   const why = picked ? " (picked in the inspector)" : "";

@@ -105,17 +105,27 @@ function BaseNodeView({ id, type, data, selected }: NodeProps<CanvasNode>) {
       </div>
       {look && (
         <div className="wf-node-state" data-testid="node-state">
-          <span aria-hidden="true" className={status === "running" ? "spin" : ""}>{look.icon}</span>
+          <span aria-hidden="true" className={status === "running" ? "spin" : ""}>
+            {look.icon}
+          </span>
           <StateLabel label={look.label} waitRun={waitRun} waitWorkflow={waitWorkflow} />
           {view && view.attempt > 1 && <span className="chip">attempt {view.attempt}</span>}
-          {progress && <span className="chip" data-testid="node-progress">{progress.done}/{progress.total ?? "?"}</span>}
+          {progress && (
+            <span className="chip" data-testid="node-progress">
+              {progress.done}/{progress.total ?? "?"}
+            </span>
+          )}
           {view?.durationMs != null && <span className="chip">{formatDuration(view.durationMs)}</span>}
         </div>
       )}
       {node.disabled && <div className="wf-node-flag">disabled · passes input through</div>}
       {node.parent && !inRun && <div className="wf-node-parent">in {node.parent}</div>}
       {inRun && iteration && (
-        <div className="wf-node-parent" data-testid="node-iteration" title={picked ? "the iteration picked in the inspector" : "the latest iteration"}>
+        <div
+          className="wf-node-parent"
+          data-testid="node-iteration"
+          title={picked ? "the iteration picked in the inspector" : "the latest iteration"}
+        >
           {picked ? "shown: " : "latest: "}
           {iterationLabel(iteration)}
         </div>
@@ -148,7 +158,14 @@ const OutputHandles = memo(function OutputHandles({ names, top }: { names: strin
   return (
     <>
       {outputs.map((handle, i) => (
-        <Handle key={handle} type="source" position={Position.Right} id={handle} className={`handle-${handle}`} style={{ top: (top ?? spread)(i, outputs.length) }} />
+        <Handle
+          key={handle}
+          type="source"
+          position={Position.Right}
+          id={handle}
+          className={`handle-${handle}`}
+          style={{ top: (top ?? spread)(i, outputs.length) }}
+        />
       ))}
       <Handle type="source" position={Position.Bottom} id="error" className="handle-error" title="error: taken when this node fails" />
       <span className="wf-node-error-label">error</span>
@@ -192,7 +209,13 @@ function ContainerNodeView({ id, type, data, selected }: NodeProps<CanvasNode>) 
       data-testid="canvas-node"
       style={{ "--accent": info?.color ?? "#64748b", "--state": look?.color ?? "transparent" } as React.CSSProperties}
     >
-      <NodeResizer isVisible={!!selected && !inRun && !readOnly} minWidth={CONTAINER_MIN.width} minHeight={CONTAINER_MIN.height} color="var(--primary)" onResizeStart={beginResize} />
+      <NodeResizer
+        isVisible={!!selected && !inRun && !readOnly}
+        minWidth={CONTAINER_MIN.width}
+        minHeight={CONTAINER_MIN.height}
+        color="var(--primary)"
+        onResizeStart={beginResize}
+      />
       <InputHandles names={inputs.join(" ")} top={headerTop} />
       <div className="wf-node-head wf-container-head">
         <TypeIcon className="wf-node-icon" icon={info?.icon} type={type} />
@@ -204,13 +227,19 @@ function ContainerNodeView({ id, type, data, selected }: NodeProps<CanvasNode>) 
         </div>
         {look && (
           <div className="wf-node-state" data-testid="node-state">
-            <span aria-hidden="true" className={status === "running" ? "spin" : ""}>{look.icon}</span>
+            <span aria-hidden="true" className={status === "running" ? "spin" : ""}>
+              {look.icon}
+            </span>
             {approvalText ? (
               <span data-testid="container-wait">{approvalText}</span>
             ) : (
               <StateLabel label={look.label} waitRun={waitRun} waitWorkflow={waitWorkflow} />
             )}
-            {progress && <span className="chip" data-testid="node-progress" title="iterations done / total">{progress.done}/{progress.total ?? "?"}</span>}
+            {progress && (
+              <span className="chip" data-testid="node-progress" title="iterations done / total">
+                {progress.done}/{progress.total ?? "?"}
+              </span>
+            )}
             {view?.durationMs != null && <span className="chip">{formatDuration(view.durationMs)}</span>}
             {iteration && <span className="chip">{iterationLabel(iteration)}</span>}
             {approvalNode && (

@@ -1,13 +1,5 @@
 /** The React Flow canvas: nodes from the registry, drop-to-create, connect with refusal reasons. */
-import {
-  Background,
-  BackgroundVariant,
-  Controls,
-  MiniMap,
-  ReactFlow,
-  useReactFlow,
-  type Connection,
-} from "@xyflow/react";
+import { Background, BackgroundVariant, Controls, MiniMap, ReactFlow, useReactFlow, type Connection } from "@xyflow/react";
 import { memo, useCallback, useEffect, useLayoutEffect, useMemo, useRef, useState, type DragEvent, type MouseEvent } from "react";
 import { absolutePositions } from "../lib/containers";
 import { CONTAINER_TYPES, type CanvasEdge, type CanvasNode } from "../lib/flow";
@@ -30,7 +22,11 @@ export const Canvas = memo(function Canvas({ onNodeMenu }: { onNodeMenu?: (node:
     inRun: st.run !== null,
     readOnly: st.readOnly !== null,
     typeNames: Object.keys(st.nodeTypes).sort().join(","),
-    containerNames: Object.values(st.nodeTypes).filter((t) => t.container).map((t) => t.type).sort().join(","),
+    containerNames: Object.values(st.nodeTypes)
+      .filter((t) => t.container)
+      .map((t) => t.type)
+      .sort()
+      .join(","),
     onNodesChange: st.onNodesChange,
     onEdgesChange: st.onEdgesChange,
     beginDrag: st.beginDrag,
@@ -79,36 +75,38 @@ export const Canvas = memo(function Canvas({ onNodeMenu }: { onNodeMenu?: (node:
 
   return (
     <div className="canvas" data-testid="canvas" data-large-graph={large || undefined} onDragOver={allowDrop} onDrop={onDrop} ref={wrapper}>
-      {opening && <ReactFlow<CanvasNode, CanvasEdge>
-        nodes={s.nodes}
-        edges={s.edges}
-        nodeTypes={nodeTypes}
-        edgeTypes={EDGE_TYPES}
-        onNodesChange={s.onNodesChange}
-        onEdgesChange={inRun ? undefined : s.onEdgesChange}
-        onConnect={onConnect}
-        onNodeDragStart={s.beginDrag}
-        onNodeDragStop={onNodeDragStop}
-        onNodeClick={onNodeClick}
-        onPaneClick={onPaneClick}
-        onNodeContextMenu={inRun && onNodeMenu ? onNodeContextMenu : undefined}
-        nodesDraggable={!locked}
-        nodesConnectable={!locked}
-        deleteKeyCode={locked ? null : DELETE_KEYS}
-        multiSelectionKeyCode={MULTI_SELECT_KEYS}
-        defaultEdgeOptions={DEFAULT_EDGE_OPTIONS}
-        onlyRenderVisibleElements={large}
-        fitView={!opening.viewport}
-        fitViewOptions={FIT_VIEW}
-        defaultViewport={opening.viewport ?? undefined}
-        minZoom={0.05}
-        proOptions={PRO_OPTIONS}
-        colorMode="dark"
-      >
-        <Background variant={BackgroundVariant.Dots} gap={20} size={1.4} />
-        {showMiniMap && <RunMiniMap />}
-        <Controls showInteractive={false} />
-      </ReactFlow>}
+      {opening && (
+        <ReactFlow<CanvasNode, CanvasEdge>
+          nodes={s.nodes}
+          edges={s.edges}
+          nodeTypes={nodeTypes}
+          edgeTypes={EDGE_TYPES}
+          onNodesChange={s.onNodesChange}
+          onEdgesChange={inRun ? undefined : s.onEdgesChange}
+          onConnect={onConnect}
+          onNodeDragStart={s.beginDrag}
+          onNodeDragStop={onNodeDragStop}
+          onNodeClick={onNodeClick}
+          onPaneClick={onPaneClick}
+          onNodeContextMenu={inRun && onNodeMenu ? onNodeContextMenu : undefined}
+          nodesDraggable={!locked}
+          nodesConnectable={!locked}
+          deleteKeyCode={locked ? null : DELETE_KEYS}
+          multiSelectionKeyCode={MULTI_SELECT_KEYS}
+          defaultEdgeOptions={DEFAULT_EDGE_OPTIONS}
+          onlyRenderVisibleElements={large}
+          fitView={!opening.viewport}
+          fitViewOptions={FIT_VIEW}
+          defaultViewport={opening.viewport ?? undefined}
+          minZoom={0.05}
+          proOptions={PRO_OPTIONS}
+          colorMode="dark"
+        >
+          <Background variant={BackgroundVariant.Dots} gap={20} size={1.4} />
+          {showMiniMap && <RunMiniMap />}
+          <Controls showInteractive={false} />
+        </ReactFlow>
+      )}
     </div>
   );
 });

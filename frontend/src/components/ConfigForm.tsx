@@ -46,13 +46,24 @@ function Field({ field, value, scope, onChange }: FieldProps) {
   const label = (
     <label htmlFor={inputId}>
       {field.label}
-      {field.required && <span className="required" title="required"> *</span>}
+      {field.required && (
+        <span className="required" title="required">
+          {" "}
+          *
+        </span>
+      )}
     </label>
   );
   if (field.kind === "boolean") {
     return (
       <div className="field field-inline">
-        <input id={inputId} type="checkbox" className="nodrag" checked={Boolean(value ?? field.default)} onChange={(e) => onChange(e.target.checked)} />
+        <input
+          id={inputId}
+          type="checkbox"
+          className="nodrag"
+          checked={Boolean(value ?? field.default)}
+          onChange={(e) => onChange(e.target.checked)}
+        />
         {label}
         {field.description && <small className="hint">{field.description}</small>}
       </div>
@@ -71,11 +82,23 @@ function FieldInput({ id, field, value, scope, onChange }: FieldProps & { id: st
   switch (field.kind) {
     case "string":
       return (
-        <ExpressionInput id={id} value={value == null ? "" : String(value)} multiline={field.multiline} bare={field.expression} scope={scope} onChange={(text) => onChange(text)} />
+        <ExpressionInput
+          id={id}
+          value={value == null ? "" : String(value)}
+          multiline={field.multiline}
+          bare={field.expression}
+          scope={scope}
+          onChange={(text) => onChange(text)}
+        />
       );
     case "enum":
       return (
-        <select id={id} className="nodrag" value={JSON.stringify(value ?? field.default ?? null)} onChange={(e) => onChange(JSON.parse(e.target.value))}>
+        <select
+          id={id}
+          className="nodrag"
+          value={JSON.stringify(value ?? field.default ?? null)}
+          onChange={(e) => onChange(JSON.parse(e.target.value))}
+        >
           {value === undefined && field.default === undefined && <option value="null">—</option>}
           {field.options.map((o) => (
             <option key={String(o)} value={JSON.stringify(o)}>
@@ -90,7 +113,13 @@ function FieldInput({ id, field, value, scope, onChange }: FieldProps & { id: st
       return (
         <fieldset className="nested">
           {field.fields.map((sub) => (
-            <Field key={sub.key} field={sub} value={getIn(value, [sub.key])} scope={scope} onChange={(v) => onChange(setKey(value, sub.key, v))} />
+            <Field
+              key={sub.key}
+              field={sub}
+              value={getIn(value, [sub.key])}
+              scope={scope}
+              onChange={(v) => onChange(setKey(value, sub.key, v))}
+            />
           ))}
         </fieldset>
       );
@@ -104,7 +133,17 @@ function FieldInput({ id, field, value, scope, onChange }: FieldProps & { id: st
 }
 
 /** Numbers and JSON keep what the user typed until it parses; the error names the field. */
-function ParsedTextInput({ id, field, value, onChange }: { id: string; field: FieldDescriptor; value: unknown; onChange(v: unknown): void }) {
+function ParsedTextInput({
+  id,
+  field,
+  value,
+  onChange,
+}: {
+  id: string;
+  field: FieldDescriptor;
+  value: unknown;
+  onChange(v: unknown): void;
+}) {
   const format = (v: unknown) => (v === undefined ? "" : field.kind === "json" ? JSON.stringify(v, null, 2) : String(v));
   const [text, setText] = useState(format(value));
   const [error, setError] = useState<string | null>(null);
@@ -126,15 +165,36 @@ function ParsedTextInput({ id, field, value, onChange }: { id: string; field: Fi
       {field.kind === "json" ? (
         <textarea rows={4} {...props} className={`${props.className} code`} onChange={(e) => update(e.target.value)} />
       ) : (
-        <input inputMode="decimal" {...props} placeholder={field.default !== undefined ? String(field.default) : ""} onChange={(e) => update(e.target.value)} />
+        <input
+          inputMode="decimal"
+          {...props}
+          placeholder={field.default !== undefined ? String(field.default) : ""}
+          onChange={(e) => update(e.target.value)}
+        />
       )}
-      {error && <small className="field-error" role="alert">{error}</small>}
+      {error && (
+        <small className="field-error" role="alert">
+          {error}
+        </small>
+      )}
     </>
   );
 }
 
 /** Any JSON value (e.g. a transform's output): JSON or template text, with suggestions. */
-function AnyValueInput({ id, label, value, scope, onChange }: { id: string; label: string; value: unknown; scope: ExpressionScope; onChange(v: unknown): void }) {
+function AnyValueInput({
+  id,
+  label,
+  value,
+  scope,
+  onChange,
+}: {
+  id: string;
+  label: string;
+  value: unknown;
+  scope: ExpressionScope;
+  onChange(v: unknown): void;
+}) {
   const [text, setText] = useState(() => formatAnyValue(value));
   const [error, setError] = useState<string | null>(null);
   const update = (next: string) => {
@@ -146,18 +206,38 @@ function AnyValueInput({ id, label, value, scope, onChange }: { id: string; labe
   return (
     <>
       <ExpressionInput id={id} value={text} multiline bare={false} scope={scope} onChange={update} />
-      {error && <small className="field-error" role="alert">{error}</small>}
+      {error && (
+        <small className="field-error" role="alert">
+          {error}
+        </small>
+      )}
     </>
   );
 }
 
-function ArrayInput({ field, value, scope, onChange }: { field: Extract<FieldDescriptor, { kind: "array" }>; value: unknown[]; scope: ExpressionScope; onChange(v: unknown): void }) {
+function ArrayInput({
+  field,
+  value,
+  scope,
+  onChange,
+}: {
+  field: Extract<FieldDescriptor, { kind: "array" }>;
+  value: unknown[];
+  scope: ExpressionScope;
+  onChange(v: unknown): void;
+}) {
   const replace = (index: number, item: unknown) => onChange(value.map((v, i) => (i === index ? item : v)));
   return (
     <div className="array-input">
       {value.map((item, index) => (
         <div className="array-item" key={index}>
-          <FieldInput id={`${field.path.join("-")}-${index}`} field={field.item} value={item} scope={scope} onChange={(v) => replace(index, v)} />
+          <FieldInput
+            id={`${field.path.join("-")}-${index}`}
+            field={field.item}
+            value={item}
+            scope={scope}
+            onChange={(v) => replace(index, v)}
+          />
           <button type="button" className="icon-button" title="Remove" onClick={() => onChange(value.filter((_, i) => i !== index))}>
             ✕
           </button>
@@ -177,8 +257,18 @@ function MapInput({ value, onChange }: { value: Record<string, string>; onChange
     <div className="array-input">
       {entries.map(([key, val], index) => (
         <div className="array-item map-item" key={index}>
-          <input className="nodrag" aria-label="name" value={key} onChange={(e) => rebuild(entries.map((r, i) => (i === index ? [e.target.value, r[1]] : r)))} />
-          <input className="nodrag" aria-label="value" value={val} onChange={(e) => rebuild(entries.map((r, i) => (i === index ? [r[0], e.target.value] : r)))} />
+          <input
+            className="nodrag"
+            aria-label="name"
+            value={key}
+            onChange={(e) => rebuild(entries.map((r, i) => (i === index ? [e.target.value, r[1]] : r)))}
+          />
+          <input
+            className="nodrag"
+            aria-label="value"
+            value={val}
+            onChange={(e) => rebuild(entries.map((r, i) => (i === index ? [r[0], e.target.value] : r)))}
+          />
           <button type="button" className="icon-button" title="Remove" onClick={() => rebuild(entries.filter((_, i) => i !== index))}>
             ✕
           </button>

@@ -3,9 +3,22 @@ import { useState } from "react";
 import type { InputDeclaration } from "../lib/types";
 import { Modal } from "./Modal";
 
-export function RunDialog({ inputs, onRun, onClose }: { inputs: Record<string, InputDeclaration>; onRun(values: Record<string, unknown>): void; onClose(): void }) {
+export function RunDialog({
+  inputs,
+  onRun,
+  onClose,
+}: {
+  inputs: Record<string, InputDeclaration>;
+  onRun(values: Record<string, unknown>): void;
+  onClose(): void;
+}) {
   const [values, setValues] = useState<Record<string, string>>(() =>
-    Object.fromEntries(Object.entries(inputs).map(([k, d]) => [k, d.default === undefined ? "" : typeof d.default === "string" ? d.default : JSON.stringify(d.default)])),
+    Object.fromEntries(
+      Object.entries(inputs).map(([k, d]) => [
+        k,
+        d.default === undefined ? "" : typeof d.default === "string" ? d.default : JSON.stringify(d.default),
+      ]),
+    ),
   );
   const submit = () => onRun(Object.fromEntries(Object.entries(values).map(([k, v]) => [k, parseInput(v, inputs[k])])));
   return (

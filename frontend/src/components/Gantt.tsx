@@ -34,7 +34,13 @@ export function Gantt({ records, onPick, critical = NO_PATH, summary = null }: P
         const onPath = isCritical(bar, critical);
         const label = `${bar.node}${bar.iteration ? ` [${bar.iteration}]` : ""}${bar.attempt > 1 ? ` #${bar.attempt}` : ""}`;
         return (
-          <button key={`${bar.node}-${bar.iteration}-${bar.attempt}`} className={`gantt-row${onPath ? " critical" : ""}`} data-critical={onPath} onClick={() => onPick(bar.node)} title={`${label}: ${look.label}, ${formatDuration(bar.durationMs)}${onPath ? " (critical path)" : ""}`}>
+          <button
+            key={`${bar.node}-${bar.iteration}-${bar.attempt}`}
+            className={`gantt-row${onPath ? " critical" : ""}`}
+            data-critical={onPath}
+            onClick={() => onPick(bar.node)}
+            title={`${label}: ${look.label}, ${formatDuration(bar.durationMs)}${onPath ? " (critical path)" : ""}`}
+          >
             <span className="gantt-label">{label}</span>
             <span className="gantt-track">
               <span className="gantt-bar" style={{ left: `${bar.start * 100}%`, width: `${bar.width * 100}%`, background: look.color }} />

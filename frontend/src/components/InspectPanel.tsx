@@ -31,7 +31,12 @@ export function InspectPanel({ nodeId, report, onDecide }: Props) {
       type: canvasNode?.type,
       parent,
       container,
-      bodyIds: container ? st.nodes.filter((n) => n.data.node.parent === nodeId).map((n) => n.id).join(" ") : "",
+      bodyIds: container
+        ? st.nodes
+            .filter((n) => n.data.node.parent === nodeId)
+            .map((n) => n.id)
+            .join(" ")
+        : "",
       pick: st.iterationPicks[container ? nodeId : (parent ?? "")] ?? null,
       pickIteration: st.pickIteration,
     };
@@ -39,11 +44,7 @@ export function InspectPanel({ nodeId, report, onDecide }: Props) {
   const records = report?.node_runs ?? NO_RECORDS;
   const scope = s.container ? nodeId : s.parent; // the container whose iterations apply
   const bodyIds = s.bodyIds ? s.bodyIds.split(" ") : [];
-  const paths = s.container
-    ? containerIterations(s.run, records, nodeId, bodyIds)
-    : s.parent
-      ? nodeIterations(s.run, records, nodeId)
-      : [];
+  const paths = s.container ? containerIterations(s.run, records, nodeId, bodyIds) : s.parent ? nodeIterations(s.run, records, nodeId) : [];
   const latest = s.parent ? (s.run?.latestIteration[nodeId] ?? paths[paths.length - 1] ?? null) : null;
   const iteration = s.parent ? (s.pick ?? latest) : null;
   return (
@@ -56,13 +57,31 @@ export function InspectPanel({ nodeId, report, onDecide }: Props) {
           onPick={(path) => s.pickIteration(scope, path)}
         />
       )}
-      <NodeDetails nodeId={nodeId} type={s.type} iteration={iteration} report={report} onDecide={onDecide} body={s.parent !== null} container={s.container} />
+      <NodeDetails
+        nodeId={nodeId}
+        type={s.type}
+        iteration={iteration}
+        report={report}
+        onDecide={onDecide}
+        body={s.parent !== null}
+        container={s.container}
+      />
       {s.container && s.pick && <IterationBody path={s.pick} bodyIds={bodyIds} records={records} />}
     </div>
   );
 }
 
-function IterationPicker({ paths, value, latest, onPick }: { paths: string[]; value: string | null; latest: string | null; onPick(path: string | null): void }) {
+function IterationPicker({
+  paths,
+  value,
+  latest,
+  onPick,
+}: {
+  paths: string[];
+  value: string | null;
+  latest: string | null;
+  onPick(path: string | null): void;
+}) {
   return (
     <div className="field iteration-picker">
       <label htmlFor="iteration-picker">Iteration ({paths.length})</label>
@@ -106,7 +125,8 @@ function NodeDetails({ nodeId, type, iteration, report, onDecide, body = false, 
   const reason = view?.reason ?? full?.reason ?? record?.reason ?? null;
   const childRuns = childRunsOf(report, nodeId, iteration ?? "");
   const waitingFor = subworkflowWait(report, nodeId, view?.status, iteration ?? "");
-  const output = record?.output !== undefined && record?.output !== null ? record.output : full?.output !== undefined ? full.output : live.preview;
+  const output =
+    record?.output !== undefined && record?.output !== null ? record.output : full?.output !== undefined ? full.output : live.preview;
   return (
     <>
       <header className="panel-title">
@@ -185,7 +205,17 @@ function NodeDetails({ nodeId, type, iteration, report, onDecide, body = false, 
  * for a container, every body approval that waits (by node and iteration). Each is decided on
  * its own, from the dialog.
  */
-function BodyApprovals({ nodeId, container, records, onDecide }: { nodeId: string; container: boolean; records: readonly NodeRunRecord[]; onDecide(nodeId: string): void }) {
+function BodyApprovals({
+  nodeId,
+  container,
+  records,
+  onDecide,
+}: {
+  nodeId: string;
+  container: boolean;
+  records: readonly NodeRunRecord[];
+  onDecide(nodeId: string): void;
+}) {
   const { run, nodes, decided } = useCanvas((st) => ({ run: st.run, nodes: st.nodes, decided: st.decidedApprovals }));
   const plain = nodes.map((n) => ({ id: n.id, type: n.type, parent: n.data.node.parent }));
   const waits = container

@@ -36,7 +36,13 @@ export function NodeMenu({ at, workflowId, runId, onClose, onError }: Props) {
     <div className="menu-backdrop" onClick={onClose} onContextMenu={(e) => (e.preventDefault(), onClose())}>
       <div className="node-menu" role="menu" data-testid="node-menu" style={{ left: at.x, top: at.y }} onClick={(e) => e.stopPropagation()}>
         <div className="node-menu-title">{at.node}</div>
-        <button role="menuitem" data-testid="run-from-here" disabled={busy} onClick={runFromHere} title="Run this node and everything after it again, reusing this run's upstream outputs">
+        <button
+          role="menuitem"
+          data-testid="run-from-here"
+          disabled={busy}
+          onClick={runFromHere}
+          title="Run this node and everything after it again, reusing this run's upstream outputs"
+        >
           ▶ Run from here
         </button>
       </div>

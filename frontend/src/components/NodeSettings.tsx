@@ -42,7 +42,9 @@ export function NodeSettings({ nodeId }: { nodeId: string }) {
         </div>
       </header>
       {problems.map((p, i) => (
-        <p key={i} className="problem-inline">⚠ {p.message}</p>
+        <p key={i} className="problem-inline">
+          ⚠ {p.message}
+        </p>
       ))}
       <NodeIdField nodeId={nodeId} />
       <div className="field">
@@ -81,7 +83,11 @@ function NodeIdField({ nodeId }: { nodeId: string }) {
         onBlur={commit}
         onKeyDown={(e) => e.key === "Enter" && commit()}
       />
-      {error && <small className="field-error" role="alert">{error}</small>}
+      {error && (
+        <small className="field-error" role="alert">
+          {error}
+        </small>
+      )}
     </div>
   );
 }
@@ -97,11 +103,21 @@ function ExecutionSettings({ node, update }: { node: Omit<WorkflowNode, "positio
       <div className="field-row">
         <div className="field">
           <label htmlFor="retry-attempts">Max attempts</label>
-          <input id="retry-attempts" type="number" min={1} value={retry.max_attempts ?? 1} onChange={(e) => setRetry({ max_attempts: Math.max(1, Number(e.target.value) || 1) })} />
+          <input
+            id="retry-attempts"
+            type="number"
+            min={1}
+            value={retry.max_attempts ?? 1}
+            onChange={(e) => setRetry({ max_attempts: Math.max(1, Number(e.target.value) || 1) })}
+          />
         </div>
         <div className="field">
           <label htmlFor="retry-backoff">Backoff</label>
-          <select id="retry-backoff" value={retry.backoff ?? "fixed"} onChange={(e) => setRetry({ backoff: e.target.value as RetryPolicy["backoff"] })}>
+          <select
+            id="retry-backoff"
+            value={retry.backoff ?? "fixed"}
+            onChange={(e) => setRetry({ backoff: e.target.value as RetryPolicy["backoff"] })}
+          >
             <option value="fixed">fixed</option>
             <option value="linear">linear</option>
             <option value="exponential">exponential</option>
@@ -109,17 +125,36 @@ function ExecutionSettings({ node, update }: { node: Omit<WorkflowNode, "positio
         </div>
         <div className="field">
           <label htmlFor="retry-delay">Delay (s)</label>
-          <input id="retry-delay" type="number" min={0} step="any" value={retry.delay_s ?? ""} onChange={(e) => setRetry({ delay_s: num(e.target.value) })} />
+          <input
+            id="retry-delay"
+            type="number"
+            min={0}
+            step="any"
+            value={retry.delay_s ?? ""}
+            onChange={(e) => setRetry({ delay_s: num(e.target.value) })}
+          />
         </div>
       </div>
       <div className="field-row">
         <div className="field">
           <label htmlFor="node-timeout">Timeout (s)</label>
-          <input id="node-timeout" type="number" min={0} step="any" placeholder="none" value={node.timeout_s ?? ""} onChange={(e) => update({ timeout_s: num(e.target.value) ?? null }, "timeout")} />
+          <input
+            id="node-timeout"
+            type="number"
+            min={0}
+            step="any"
+            placeholder="none"
+            value={node.timeout_s ?? ""}
+            onChange={(e) => update({ timeout_s: num(e.target.value) ?? null }, "timeout")}
+          />
         </div>
         <div className="field grow">
           <label htmlFor="node-join">Join rule</label>
-          <select id="node-join" value={node.join ?? "none_failed_min_one_success"} onChange={(e) => update({ join: e.target.value as WorkflowNode["join"] })}>
+          <select
+            id="node-join"
+            value={node.join ?? "none_failed_min_one_success"}
+            onChange={(e) => update({ join: e.target.value as WorkflowNode["join"] })}
+          >
             {JOIN_RULES.map((rule) => (
               <option key={rule} value={rule}>
                 {rule}
@@ -133,7 +168,12 @@ function ExecutionSettings({ node, update }: { node: Omit<WorkflowNode, "positio
         <label htmlFor="node-disabled">Disabled (passes its input through)</label>
       </div>
       <div className="field field-inline">
-        <input id="node-breakpoint" type="checkbox" checked={!!node.breakpoint} onChange={(e) => update({ breakpoint: e.target.checked })} />
+        <input
+          id="node-breakpoint"
+          type="checkbox"
+          checked={!!node.breakpoint}
+          onChange={(e) => update({ breakpoint: e.target.checked })}
+        />
         <label htmlFor="node-breakpoint">Breakpoint (debug runs pause here)</label>
       </div>
     </div>

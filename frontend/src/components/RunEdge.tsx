@@ -34,9 +34,7 @@ function RunEdgeView({
   pathOptions,
   interactionWidth,
 }: EdgeProps<CanvasEdge> & { pathOptions?: { borderRadius?: number; offset?: number } }) {
-  const state = useCanvas((s) =>
-    s.run ? edgeRunState(s.run, { id, source, target, source_handle: sourceHandleId ?? "out" }) : "idle",
-  );
+  const state = useCanvas((s) => (s.run ? edgeRunState(s.run, { id, source, target, source_handle: sourceHandleId ?? "out" }) : "idle"));
   const [path, labelX, labelY] = useMemo(
     () =>
       getSmoothStepPath({

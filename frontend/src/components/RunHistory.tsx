@@ -6,7 +6,17 @@ import type { RunReport } from "../lib/types";
 import { navigate, paths } from "../router";
 import { StatusBadge } from "./StatusBadge";
 
-export function RunHistory({ workflowId, currentRunId, refreshKey, onClose }: { workflowId: number; currentRunId: number | null; refreshKey: unknown; onClose(): void }) {
+export function RunHistory({
+  workflowId,
+  currentRunId,
+  refreshKey,
+  onClose,
+}: {
+  workflowId: number;
+  currentRunId: number | null;
+  refreshKey: unknown;
+  onClose(): void;
+}) {
   const [runs, setRuns] = useState<RunReport[] | null>(null);
   const [error, setError] = useState<string | null>(null);
   useEffect(() => {
@@ -36,7 +46,8 @@ export function RunHistory({ workflowId, currentRunId, refreshKey, onClose }: { 
                 <StatusBadge status={run.status} />
               </span>
               <span className="muted small">
-                {run.trigger ?? "api"} · {run.mode ?? "normal"} · {run.started_at || run.created_at ? new Date((run.started_at ?? run.created_at) as string).toLocaleString() : ""}
+                {run.trigger ?? "api"} · {run.mode ?? "normal"} ·{" "}
+                {run.started_at || run.created_at ? new Date((run.started_at ?? run.created_at) as string).toLocaleString() : ""}
                 {run.started_at && run.finished_at ? ` · ${formatDuration(Date.parse(run.finished_at) - Date.parse(run.started_at))}` : ""}
               </span>
             </button>

@@ -6,7 +6,17 @@ import { navigate, paths } from "../router";
 import { StatusBadge } from "./StatusBadge";
 
 /** A link to a run on its workflow's canvas (the run API names the workflow: no lookup). */
-export function RunLink({ target, testId, className, children }: { target: RunTarget; testId: string; className?: string; children: ReactNode }) {
+export function RunLink({
+  target,
+  testId,
+  className,
+  children,
+}: {
+  target: RunTarget;
+  testId: string;
+  className?: string;
+  children: ReactNode;
+}) {
   const href = target.workflow == null ? undefined : paths.run(target.workflow, target.runId);
   return (
     <a

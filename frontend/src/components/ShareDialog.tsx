@@ -79,18 +79,32 @@ export function ShareDialog({ workflowId, onClose, onSaved }: { workflowId: numb
       {names === null ? (
         <p className="muted">Loading…</p>
       ) : names.length === 0 ? (
-        <p className="muted" data-testid="share-empty">Not shared with anyone.</p>
+        <p className="muted" data-testid="share-empty">
+          Not shared with anyone.
+        </p>
       ) : (
         <ul className="share-list" data-testid="share-list">
           {names.map((name) => (
-            <li key={name} data-testid="share-user" data-username={name} data-invalid={errors.perName[name] ? "true" : undefined} className={errors.perName[name] ? "invalid" : ""}>
+            <li
+              key={name}
+              data-testid="share-user"
+              data-username={name}
+              data-invalid={errors.perName[name] ? "true" : undefined}
+              className={errors.perName[name] ? "invalid" : ""}
+            >
               <span className="share-name">{name}</span>
               {errors.perName[name] && (
                 <small className="field-error" role="alert" data-testid="share-user-error">
                   {errors.perName[name]}
                 </small>
               )}
-              <button className="icon-button" data-testid="share-remove" aria-label={`Stop sharing with ${name}`} title={`Stop sharing with ${name}`} onClick={() => remove(name)}>
+              <button
+                className="icon-button"
+                data-testid="share-remove"
+                aria-label={`Stop sharing with ${name}`}
+                title={`Stop sharing with ${name}`}
+                onClick={() => remove(name)}
+              >
                 ✕
               </button>
             </li>

@@ -43,7 +43,15 @@ export function Toolbar({ workflowId, runId, saveState, onSave, onRun, onHistory
       <a className="brand" href="/" onClick={(e) => (e.preventDefault(), leave(paths.list()))} title="All workflows">
         ⇶
       </a>
-      <input className="name-input" aria-label="Workflow name" data-testid="workflow-name" value={s.name} disabled={runId !== null || s.readOnly !== null} title={s.readOnly ?? undefined} onChange={(e) => s.updateMeta({ name: e.target.value })} />
+      <input
+        className="name-input"
+        aria-label="Workflow name"
+        data-testid="workflow-name"
+        value={s.name}
+        disabled={runId !== null || s.readOnly !== null}
+        title={s.readOnly ?? undefined}
+        onChange={(e) => s.updateMeta({ name: e.target.value })}
+      />
       {runId === null && s.readOnly !== null ? (
         <span className="save-indicator" data-testid="save-indicator" data-state="read-only" title={s.readOnly}>
           Read-only
@@ -64,25 +72,51 @@ export function Toolbar({ workflowId, runId, saveState, onSave, onRun, onHistory
       <span className="spacer" />
       {runId === null ? (
         <>
-          <button className="icon-button" title="Undo (Ctrl+Z)" disabled={!s.canUndo || s.readOnly !== null} onClick={s.undo}>↶</button>
-          <button className="icon-button" title="Redo (Ctrl+Shift+Z)" disabled={!s.canRedo || s.readOnly !== null} onClick={s.redo}>↷</button>
-          <button title={s.readOnly ?? "Auto-layout (Shift+L)"} disabled={s.readOnly !== null} onClick={s.layout}>Auto-layout</button>
-          <button title="Fit view (Shift+F)" onClick={fitAll}>Fit</button>
-          <button data-testid="save-button" title={s.readOnly ?? "Save (Ctrl+S)"} disabled={saveState === "saving" || s.readOnly !== null} onClick={onSave}>
+          <button className="icon-button" title="Undo (Ctrl+Z)" disabled={!s.canUndo || s.readOnly !== null} onClick={s.undo}>
+            ↶
+          </button>
+          <button className="icon-button" title="Redo (Ctrl+Shift+Z)" disabled={!s.canRedo || s.readOnly !== null} onClick={s.redo}>
+            ↷
+          </button>
+          <button title={s.readOnly ?? "Auto-layout (Shift+L)"} disabled={s.readOnly !== null} onClick={s.layout}>
+            Auto-layout
+          </button>
+          <button title="Fit view (Shift+F)" onClick={fitAll}>
+            Fit
+          </button>
+          <button
+            data-testid="save-button"
+            title={s.readOnly ?? "Save (Ctrl+S)"}
+            disabled={saveState === "saving" || s.readOnly !== null}
+            onClick={onSave}
+          >
             Save
           </button>
         </>
       ) : (
-        <RunControls runId={runId} finished={s.runStatus !== null && TERMINAL_RUN_STATES.has(s.runStatus)} onEdit={() => navigate(paths.editor(workflowId))} />
+        <RunControls
+          runId={runId}
+          finished={s.runStatus !== null && TERMINAL_RUN_STATES.has(s.runStatus)}
+          onEdit={() => navigate(paths.editor(workflowId))}
+        />
       )}
       {s.readOnly === null && (
         <button data-testid="share-button" title="Share it with other users: they can run it and see its runs" onClick={onShare}>
           Share
         </button>
       )}
-      <button onClick={onHistory} data-testid="history-button">History</button>
-      <button className="icon-button" title="Keyboard shortcuts (?)" onClick={onHelp}>?</button>
-      <button className="primary run" data-testid="run-button" title={s.problems ? "Fix the problems before running" : "Run (Ctrl+Enter)"} onClick={onRun}>
+      <button onClick={onHistory} data-testid="history-button">
+        History
+      </button>
+      <button className="icon-button" title="Keyboard shortcuts (?)" onClick={onHelp}>
+        ?
+      </button>
+      <button
+        className="primary run"
+        data-testid="run-button"
+        title={s.problems ? "Fix the problems before running" : "Run (Ctrl+Enter)"}
+        onClick={onRun}
+      >
         ▶ Run
       </button>
     </header>
@@ -95,7 +129,11 @@ function RunControls({ runId, finished, onEdit }: { runId: number; finished: boo
     <>
       {error && <span className="field-error">{error}</span>}
       {!finished && (
-        <button className="danger" data-testid="cancel-button" onClick={() => api.cancelRun(runId).catch((e: Error) => setError(e.message))}>
+        <button
+          className="danger"
+          data-testid="cancel-button"
+          onClick={() => api.cancelRun(runId).catch((e: Error) => setError(e.message))}
+        >
           ■ Cancel
         </button>
       )}

@@ -16,27 +16,59 @@ export function WorkflowSettings() {
       </header>
       <div className="field">
         <label htmlFor="wf-description">Description</label>
-        <textarea id="wf-description" rows={2} value={meta.description ?? ""} onChange={(e) => updateMeta({ description: e.target.value })} />
+        <textarea
+          id="wf-description"
+          rows={2}
+          value={meta.description ?? ""}
+          onChange={(e) => updateMeta({ description: e.target.value })}
+        />
       </div>
       <div className="field">
         <label htmlFor="wf-tags">Tags (comma-separated)</label>
-        <input id="wf-tags" value={(meta.tags ?? []).join(", ")} onChange={(e) => updateMeta({ tags: e.target.value.split(",").map((t) => t.trim()).filter(Boolean) })} />
+        <input
+          id="wf-tags"
+          value={(meta.tags ?? []).join(", ")}
+          onChange={(e) =>
+            updateMeta({
+              tags: e.target.value
+                .split(",")
+                .map((t) => t.trim())
+                .filter(Boolean),
+            })
+          }
+        />
       </div>
       <div className="field-row">
         <div className="field">
           <label htmlFor="wf-parallel">Max parallel</label>
-          <input id="wf-parallel" type="number" min={1} value={Number(settings.max_parallel ?? 16)} onChange={(e) => updateMeta({ settings: { ...settings, max_parallel: Math.max(1, Number(e.target.value) || 1) } })} />
+          <input
+            id="wf-parallel"
+            type="number"
+            min={1}
+            value={Number(settings.max_parallel ?? 16)}
+            onChange={(e) => updateMeta({ settings: { ...settings, max_parallel: Math.max(1, Number(e.target.value) || 1) } })}
+          />
         </div>
         <div className="field grow">
           <label htmlFor="wf-failure">On failure</label>
-          <select id="wf-failure" value={String(settings.on_failure ?? "continue")} onChange={(e) => updateMeta({ settings: { ...settings, on_failure: e.target.value } })}>
+          <select
+            id="wf-failure"
+            value={String(settings.on_failure ?? "continue")}
+            onChange={(e) => updateMeta({ settings: { ...settings, on_failure: e.target.value } })}
+          >
             <option value="continue">continue</option>
             <option value="halt">halt</option>
             <option value="pause">pause</option>
           </select>
         </div>
       </div>
-      <JsonField label="Inputs (declared run inputs)" field="inputs" meta={meta} updateMeta={updateMeta} example='{"customer_id": {"type": "string", "default": "c-1"}}' />
+      <JsonField
+        label="Inputs (declared run inputs)"
+        field="inputs"
+        meta={meta}
+        updateMeta={updateMeta}
+        example='{"customer_id": {"type": "string", "default": "c-1"}}'
+      />
       <JsonField label="Variables" field="variables" meta={meta} updateMeta={updateMeta} example='{"threshold": 10}' />
     </div>
   );
@@ -67,7 +99,14 @@ function JsonField({ label, field, meta, updateMeta, example }: JsonFieldProps) 
   return (
     <div className="field">
       <label htmlFor={`wf-${field}`}>{label}</label>
-      <textarea id={`wf-${field}`} className={`code ${error ? "invalid" : ""}`} rows={4} placeholder={example} value={text} onChange={(e) => onChange(e.target.value)} />
+      <textarea
+        id={`wf-${field}`}
+        className={`code ${error ? "invalid" : ""}`}
+        rows={4}
+        placeholder={example}
+        value={text}
+        onChange={(e) => onChange(e.target.value)}
+      />
       {error && <small className="field-error">{error}</small>}
     </div>
   );

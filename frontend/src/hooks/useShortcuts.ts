@@ -3,7 +3,10 @@ import { useEffect, useRef } from "react";
 
 export type ShortcutHandlers = Partial<Record<"save" | "undo" | "redo" | "copy" | "paste" | "layout" | "fit" | "run" | "help", () => void>>;
 
-export function shortcutFor(e: Pick<KeyboardEvent, "key" | "ctrlKey" | "metaKey" | "shiftKey">, typing: boolean): keyof ShortcutHandlers | null {
+export function shortcutFor(
+  e: Pick<KeyboardEvent, "key" | "ctrlKey" | "metaKey" | "shiftKey">,
+  typing: boolean,
+): keyof ShortcutHandlers | null {
   const mod = e.ctrlKey || e.metaKey;
   const key = e.key.toLowerCase();
   if (mod && key === "s") return "save";

@@ -12,11 +12,18 @@ describe("approval dialog logic", () => {
     const conflict = approvalFailure({ status: 409, message: "run 4 was already resumed" });
     expect(conflict.conflict).toBe(true);
     expect(conflict.text).toMatch(/^Already decided .*run 4 was already resumed/);
-    expect(approvalFailure({ status: 500, message: "boom" })).toEqual({ kind: "error", conflict: false, text: "The decision failed: boom" });
+    expect(approvalFailure({ status: 500, message: "boom" })).toEqual({
+      kind: "error",
+      conflict: false,
+      text: "The decision failed: boom",
+    });
   });
 
   it("finds the approval node the run waits at", () => {
-    const nodes = [{ id: "a", type: "delay" }, { id: "ok", type: "approval" }];
+    const nodes = [
+      { id: "a", type: "delay" },
+      { id: "ok", type: "approval" },
+    ];
     expect(waitingApproval(nodes, { a: { status: "waiting" }, ok: { status: "running" } })).toBeNull();
     expect(waitingApproval(nodes, { ok: { status: "waiting" } })).toBe("ok");
   });

@@ -54,7 +54,8 @@ export function approvalFailure(error: { status?: number; message: string; error
   }
   if (codes.has("run_state")) {
     const ended = ENDED.exec(error.message);
-    if (ended) return { kind: "ended", conflict: true, text: `The run has ended (${ended[1]}): nothing waits for a decision any more. ${said}` };
+    if (ended)
+      return { kind: "ended", conflict: true, text: `The run has ended (${ended[1]}): nothing waits for a decision any more. ${said}` };
     return {
       kind: "later",
       conflict: false,
@@ -62,7 +63,11 @@ export function approvalFailure(error: { status?: number; message: string; error
     };
   }
   if (codes.has("node_state")) {
-    return { kind: "gone", conflict: true, text: `No longer waiting — your decision was not applied (decided elsewhere, or the run moved on). ${said}` };
+    return {
+      kind: "gone",
+      conflict: true,
+      text: `No longer waiting — your decision was not applied (decided elsewhere, or the run moved on). ${said}`,
+    };
   }
   return { kind: "decided", conflict: true, text: `Already decided — your decision was not applied. ${said}` };
 }

@@ -92,7 +92,11 @@ describe("which iteration an approval in a body decides", () => {
   });
 
   it("opens the dialog by itself for a body wait only once the run has paused", () => {
-    const first = applyRunEvents(emptyRunView(7), [status(1, "M", "running"), status(2, "ok", "running", "M[0]"), status(3, "ok", "waiting", "M[0]")]);
+    const first = applyRunEvents(emptyRunView(7), [
+      status(1, "M", "running"),
+      status(2, "ok", "running", "M[0]"),
+      status(3, "ok", "waiting", "M[0]"),
+    ]);
     expect(approvalWaitKeys(first, [], nodes)).toEqual(["ok|M[0]|1"]);
     expect(approvalWaitKeys(first, [], nodes, { bodyWhenPaused: true })).toEqual([]);
     expect(approvalWaitKeys(pausedRun(), [], nodes, { bodyWhenPaused: true })).toEqual(["ok|M[0]|1", "ok|M[1]|1", "ok|M[2]|1"]);

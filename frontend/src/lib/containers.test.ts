@@ -76,7 +76,10 @@ describe("documents with containers", () => {
     const fitted = docToFlow(doc).nodes[0];
     expect(fitted.width).toBeGreaterThanOrEqual(30 + 220);
     expect(flowToDoc(docToFlow(doc).meta, docToFlow(doc).nodes, []).nodes.every((n) => n.size === undefined)).toBe(true);
-    const sized: WorkflowDocument = { ...doc, nodes: doc.nodes.map((n) => (n.id === "each" ? { ...n, size: { width: 700, height: 333 } } : n)) };
+    const sized: WorkflowDocument = {
+      ...doc,
+      nodes: doc.nodes.map((n) => (n.id === "each" ? { ...n, size: { width: 700, height: 333 } } : n)),
+    };
     const flow = docToFlow(sized);
     expect([flow.nodes[0].width, flow.nodes[0].height]).toEqual([700, 333]);
     const byId = (d: WorkflowDocument) => Object.fromEntries(d.nodes.map((n) => [n.id, n]));
@@ -89,7 +92,11 @@ describe("documents with containers", () => {
   });
 
   it("keeps a size on a node that is not a container as it is", () => {
-    const plain: WorkflowDocument = { name: "s", nodes: [{ id: "a", type: "transform", position: { x: 1, y: 2 }, size: { width: 10, height: 20 } }], edges: [] };
+    const plain: WorkflowDocument = {
+      name: "s",
+      nodes: [{ id: "a", type: "transform", position: { x: 1, y: 2 }, size: { width: 10, height: 20 } }],
+      edges: [],
+    };
     const flow = docToFlow(plain);
     expect(flow.nodes[0].width).toBeUndefined();
     expect(flowToDoc(flow.meta, flow.nodes, flow.edges)).toEqual(plain);
@@ -97,8 +104,17 @@ describe("documents with containers", () => {
 
   it("lays out a body inside its frame and the frame among the top level", () => {
     const { positions, sizes } = layoutWithContainers({
-      nodes: [{ id: "a" }, { id: "each", width: 480, height: 260 }, { id: "x", parentId: "each" }, { id: "y", parentId: "each" }, { id: "empty", width: 480, height: 260 }],
-      edges: [{ source: "a", target: "each" }, { source: "x", target: "y" }],
+      nodes: [
+        { id: "a" },
+        { id: "each", width: 480, height: 260 },
+        { id: "x", parentId: "each" },
+        { id: "y", parentId: "each" },
+        { id: "empty", width: 480, height: 260 },
+      ],
+      edges: [
+        { source: "a", target: "each" },
+        { source: "x", target: "y" },
+      ],
     });
     expect(positions.x.y).toBeGreaterThanOrEqual(40);
     expect(positions.y.x).toBeGreaterThan(positions.x.x);
@@ -106,17 +122,23 @@ describe("documents with containers", () => {
     expect(positions.each.x).toBeGreaterThan(positions.a.x);
     // an empty frame keeps its size, and the level is laid out around it
     expect(sizes.empty).toBeUndefined();
-    const overlap = (p: string, q: string, w: number, h: number) => Math.abs(positions[p].y - positions[q].y) < h && Math.abs(positions[p].x - positions[q].x) < w;
+    const overlap = (p: string, q: string, w: number, h: number) =>
+      Math.abs(positions[p].y - positions[q].y) < h && Math.abs(positions[p].x - positions[q].x) < w;
     expect(overlap("empty", "a", 480, 260) && overlap("empty", "each", 480, 260)).toBe(false);
   });
 
   it("places nodes a running graph grew beside the node that grew them, by distance", () => {
-    const placed = placeGrownNodes({ x: 100, y: 100 }, "fan", ["fan_join", "fan_0", "fan_1"], [
-      { source: "fan", target: "fan_0" },
-      { source: "fan", target: "fan_1" },
-      { source: "fan_0", target: "fan_join" },
-      { source: "fan_1", target: "fan_join" },
-    ]);
+    const placed = placeGrownNodes(
+      { x: 100, y: 100 },
+      "fan",
+      ["fan_join", "fan_0", "fan_1"],
+      [
+        { source: "fan", target: "fan_0" },
+        { source: "fan", target: "fan_1" },
+        { source: "fan_0", target: "fan_join" },
+        { source: "fan_1", target: "fan_join" },
+      ],
+    );
     expect(placed.fan_0.x).toBe(placed.fan_1.x);
     expect(placed.fan_0.y).not.toBe(placed.fan_1.y);
     expect(placed.fan_join.x).toBeGreaterThan(placed.fan_0.x);

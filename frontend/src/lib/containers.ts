@@ -123,11 +123,7 @@ export function containerAt<N extends PlacedNode>(
  * Where a dragged node belongs once dropped: the container under its centre (never itself or
  * one of its own body nodes). Returns the new parent (null: top level).
  */
-export function parentOnDrop<N extends PlacedNode>(
-  nodeId: string,
-  nodes: readonly N[],
-  isContainer: (node: N) => boolean,
-): string | null {
+export function parentOnDrop<N extends PlacedNode>(nodeId: string, nodes: readonly N[], isContainer: (node: N) => boolean): string | null {
   const absolute = absolutePositions(nodes);
   const node = nodes.find((n) => n.id === nodeId);
   if (!node) return null;

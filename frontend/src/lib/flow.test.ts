@@ -12,11 +12,17 @@ const doc: WorkflowDocument = {
   settings: { max_parallel: 16, on_failure: "continue", timeout_s: null },
   nodes: [
     {
-      id: "fetch", type: "http", name: "Fetch orders",
+      id: "fetch",
+      type: "http",
+      name: "Fetch orders",
       config: { method: "GET", url: "https://api.example.com/{{ inputs.customer_id }}" },
       retry: { max_attempts: 3, backoff: "exponential", delay_s: 1, max_delay_s: 60 },
-      timeout_s: 30, join: "none_failed_min_one_success", parent: null,
-      position: { x: 120, y: 80 }, disabled: false, breakpoint: false,
+      timeout_s: 30,
+      join: "none_failed_min_one_success",
+      parent: null,
+      position: { x: 120, y: 80 },
+      disabled: false,
+      breakpoint: false,
     },
     { id: "big", type: "condition", config: { expression: "len(fetch.body) > 1" }, position: { x: 400, y: 80 } },
     { id: "each", type: "map", config: { items: "{{ fetch.body }}" }, position: { x: 600, y: 80 } },
@@ -52,7 +58,14 @@ describe("document <-> React Flow", () => {
   });
 
   it("places nodes without a position on a grid and flags unlaid documents", () => {
-    const bare: WorkflowDocument = { name: "x", nodes: [{ id: "a", type: "start" }, { id: "b", type: "start" }], edges: [] };
+    const bare: WorkflowDocument = {
+      name: "x",
+      nodes: [
+        { id: "a", type: "start" },
+        { id: "b", type: "start" },
+      ],
+      edges: [],
+    };
     const { nodes } = docToFlow(bare);
     expect(nodes[0].position).not.toEqual(nodes[1].position);
     expect(needsLayout(bare)).toBe(true);

@@ -55,7 +55,7 @@ export function docToFlow(doc: WorkflowDocument, options: FlowOptions = {}): Can
 /** A `parent` chain that loops back (an invalid document) is drawn flat, not nested. */
 function inParentCycle(id: string, byId: Map<string, CanvasNode>, parentOf: (n: CanvasNode) => string | null): boolean {
   const seen = new Set([id]);
-  for (let n = byId.get(id); n; ) {
+  for (let n = byId.get(id); n;) {
     const p = parentOf(n);
     if (!p) return false;
     if (seen.has(p)) return true;

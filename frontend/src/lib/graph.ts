@@ -132,7 +132,10 @@ export function nodeIdProblem(id: string, takenIds: Iterable<string>): string | 
 /** A fresh node id derived from the node type: `http`, then `http_2`, `http_3`, ... */
 export function nextNodeId(type: string, takenIds: Iterable<string>): string {
   const taken = new Set(takenIds);
-  let base = type.toLowerCase().replace(/[^a-z0-9_]/g, "_").replace(/^[^a-z]+/, "");
+  let base = type
+    .toLowerCase()
+    .replace(/[^a-z0-9_]/g, "_")
+    .replace(/^[^a-z]+/, "");
   base = (base || "node").slice(0, 58);
   if (!taken.has(base)) return base;
   for (let n = 2; ; n++) {

@@ -29,7 +29,9 @@ export function autoLayout(graph: LayoutInput): Record<string, Position> {
  */
 export function layoutWithContainers(graph: LayoutInput): Layout {
   const parentOf = new Map(graph.nodes.map((n) => [n.id, n.parentId ?? null]));
-  const given = new Map(graph.nodes.filter((n) => n.width && n.height).map((n) => [n.id, { width: n.width as number, height: n.height as number }]));
+  const given = new Map(
+    graph.nodes.filter((n) => n.width && n.height).map((n) => [n.id, { width: n.width as number, height: n.height as number }]),
+  );
   const scopes = new Map<string | null, string[]>();
   for (const node of graph.nodes) scopes.set(node.parentId ?? null, [...(scopes.get(node.parentId ?? null) ?? []), node.id]);
   const depth = (id: string | null): number => (id === null ? 0 : 1 + depth(parentOf.get(id) ?? null));

@@ -65,7 +65,13 @@ describe("history", () => {
 
 describe("autoLayout", () => {
   it("puts each node right of its predecessors", () => {
-    const p = autoLayout({ nodes: [{ id: "a" }, { id: "b" }, { id: "c" }], edges: [{ source: "a", target: "b" }, { source: "b", target: "c" }] });
+    const p = autoLayout({
+      nodes: [{ id: "a" }, { id: "b" }, { id: "c" }],
+      edges: [
+        { source: "a", target: "b" },
+        { source: "b", target: "c" },
+      ],
+    });
     expect(p.a.x).toBeLessThan(p.b.x);
     expect(p.b.x).toBeLessThan(p.c.x);
   });
@@ -76,14 +82,23 @@ describe("node types", () => {
     ({ type, label: type, category, description: "", outputs, inputs: ["in"] }) as unknown as NodeTypeInfo;
 
   it("gives a router one handle per case plus its default", () => {
-    const config = { cases: [{ handle: "big", expression: "x" }, { handle: "small", expression: "y" }], default: "rest" };
+    const config = {
+      cases: [
+        { handle: "big", expression: "x" },
+        { handle: "small", expression: "y" },
+      ],
+      default: "rest",
+    };
     expect(outputHandles(info("router", "Flow"), { type: "router", config })).toEqual(["big", "small", "rest"]);
     expect(outputHandles(info("condition", "Flow", ["true", "false"]), { type: "condition" })).toEqual(["true", "false"]);
   });
 
   it("groups the palette by category and filters by search", () => {
     const types = [info("http", "Integrations"), info("delay", "Flow"), info("condition", "Flow")];
-    expect(paletteGroups(types, "").map(([c, t]) => [c, t.length])).toEqual([["Integrations", 1], ["Flow", 2]]);
+    expect(paletteGroups(types, "").map(([c, t]) => [c, t.length])).toEqual([
+      ["Integrations", 1],
+      ["Flow", 2],
+    ]);
     expect(paletteGroups(types, "DEL").map(([c, t]) => [c, t.map((x) => x.type)])).toEqual([["Flow", ["delay"]]]);
   });
 });
@@ -96,7 +111,10 @@ describe("timeline", () => {
       { node_id: "c", attempt: 1, status: "skipped" },
     ]);
     expect(g.spanMs).toBe(2000);
-    expect(g.bars.map((b) => [b.node, b.start, b.width])).toEqual([["a", 0, 0.5], ["b", 0.5, 0.5]]);
+    expect(g.bars.map((b) => [b.node, b.start, b.width])).toEqual([
+      ["a", 0, 0.5],
+      ["b", 0.5, 0.5],
+    ]);
   });
 
   it("formats durations", () => {

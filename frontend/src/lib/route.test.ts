@@ -17,7 +17,11 @@ describe("parseRoute", () => {
 
 describe("shortcutFor", () => {
   const key = (k: string, mods: Partial<{ ctrlKey: boolean; metaKey: boolean; shiftKey: boolean }> = {}) => ({
-    key: k, ctrlKey: false, metaKey: false, shiftKey: false, ...mods,
+    key: k,
+    ctrlKey: false,
+    metaKey: false,
+    shiftKey: false,
+    ...mods,
   });
 
   it("saves with Ctrl+S or Cmd+S even while typing in a field", () => {

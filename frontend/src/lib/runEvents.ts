@@ -232,7 +232,7 @@ function nextView(previous: NodeRunView | undefined, event: NodeStatusEvent): No
     iteration,
     startedAt: startsNow && !previous?.startedAt ? (event.at ?? null) : (previous?.startedAt ?? null),
     finishedAt: isNodeFinished(event.status) ? (event.at ?? null) : null,
-    durationMs: event.duration_ms ?? (isNodeFinished(event.status) ? null : previous?.durationMs ?? null),
+    durationMs: event.duration_ms ?? (isNodeFinished(event.status) ? null : (previous?.durationMs ?? null)),
     error: event.error ?? (event.status === "failed" ? (previous?.error ?? null) : null),
     handles: event.handles ?? previous?.handles ?? null,
     reason: event.reason ?? null,
@@ -244,10 +244,7 @@ function isNodeFinished(status: NodeState): boolean {
 }
 
 /** Counts of nodes per state, for the status bar. Nodes with no event yet count as pending. */
-export function countByState(
-  state: RunViewState,
-  nodeIds: readonly string[],
-): Partial<Record<NodeState, number>> {
+export function countByState(state: RunViewState, nodeIds: readonly string[]): Partial<Record<NodeState, number>> {
   const counts: Partial<Record<NodeState, number>> = {};
   for (const id of nodeIds) {
     const status = state.nodes[id]?.status ?? "pending";

@@ -24,7 +24,15 @@ describe("fieldsFromSchema", () => {
 
   it("keeps declaration order and flags required fields", () => {
     expect(fields.map((f) => f.key)).toEqual([
-      "method", "url", "timeout_s", "retries", "fail_on_status", "headers", "tags", "auth", "json",
+      "method",
+      "url",
+      "timeout_s",
+      "retries",
+      "fail_on_status",
+      "headers",
+      "tags",
+      "auth",
+      "json",
     ]);
     expect(byKey.url.required).toBe(true);
     expect(byKey.method.required).toBe(false);
@@ -45,7 +53,10 @@ describe("fieldsFromSchema", () => {
     const auth = byKey.auth;
     expect(auth.kind).toBe("object");
     if (auth.kind !== "object") return;
-    expect(auth.fields.map((f) => f.path)).toEqual([["auth", "user"], ["auth", "token"]]);
+    expect(auth.fields.map((f) => f.path)).toEqual([
+      ["auth", "user"],
+      ["auth", "token"],
+    ]);
     expect(auth.fields[1]).toMatchObject({ kind: "string", nullable: true });
   });
 
@@ -59,7 +70,9 @@ describe("fieldsFromSchema", () => {
       },
       ["cases[].expression"],
     );
-    expect(cases.kind === "array" && cases.item.kind === "object" && cases.item.fields.map((f) => [f.key, f.kind === "string" && f.expression])).toEqual([
+    expect(
+      cases.kind === "array" && cases.item.kind === "object" && cases.item.fields.map((f) => [f.key, f.kind === "string" && f.expression]),
+    ).toEqual([
       ["handle", false],
       ["expression", true],
     ]);

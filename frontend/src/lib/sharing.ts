@@ -3,7 +3,10 @@ import type { Problem, Sharing } from "./types";
 
 /** Usernames typed into one field: separated by commas or whitespace. */
 export function parseNames(text: string): string[] {
-  return text.split(/[\s,]+/).map((n) => n.trim()).filter(Boolean);
+  return text
+    .split(/[\s,]+/)
+    .map((n) => n.trim())
+    .filter(Boolean);
 }
 
 /**

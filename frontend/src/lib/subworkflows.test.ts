@@ -39,8 +39,16 @@ describe("sub-workflow runs", () => {
 
   it("names the run that started a child run, with the parent's workflow", () => {
     expect(parentRunOf(report)).toBeNull();
-    expect(parentRunOf({ ...report, parent_run: 10, parent_workflow: 3, parent_node: "sub" })).toEqual({ runId: 10, workflow: 3, node: "sub" });
-    expect(parentRunOf({ ...report, parent_run: 10, parent_workflow: undefined, parent_node: null })).toEqual({ runId: 10, workflow: null, node: null });
+    expect(parentRunOf({ ...report, parent_run: 10, parent_workflow: 3, parent_node: "sub" })).toEqual({
+      runId: 10,
+      workflow: 3,
+      node: "sub",
+    });
+    expect(parentRunOf({ ...report, parent_run: 10, parent_workflow: undefined, parent_node: null })).toEqual({
+      runId: 10,
+      workflow: null,
+      node: null,
+    });
     expect(parentRunOf(null)).toBeNull();
   });
 });
@@ -75,7 +83,10 @@ describe("a node waiting for a sub-workflow run", () => {
   });
 
   it("names a child run missing from child_runs without its workflow", () => {
-    const ahead = { ...paused, node_runs: [{ node_id: "call", attempt: 3, status: "waiting" as const, wait: { kind: "subworkflow", data: { run: 99 } } }] };
+    const ahead = {
+      ...paused,
+      node_runs: [{ node_id: "call", attempt: 3, status: "waiting" as const, wait: { kind: "subworkflow", data: { run: 99 } } }],
+    };
     expect(subworkflowWait(ahead, "call", "waiting")).toEqual({ runId: 99, workflow: null });
   });
 
@@ -85,7 +96,11 @@ describe("a node waiting for a sub-workflow run", () => {
     // an approval node starts no child runs
     expect(subworkflowWait(bare, "ok", "waiting")).toBeNull();
     // a node paused by on_failure=pause after its child failed waits for a person, not a run
-    const failed: RunReport = { ...bare, child_runs: [paused.child_runs![0]], node_runs: [{ node_id: "call", attempt: 1, status: "waiting" }] };
+    const failed: RunReport = {
+      ...bare,
+      child_runs: [paused.child_runs![0]],
+      node_runs: [{ node_id: "call", attempt: 1, status: "waiting" }],
+    };
     expect(subworkflowWait(failed, "call", "waiting")).toBeNull();
     // the live state may be newer than the report: no record yet, the latest child
     expect(subworkflowWait({ ...bare, node_runs: [] }, "call", "waiting")).toEqual({ runId: 22, workflow: 7 });
@@ -104,7 +119,9 @@ describe("a node waiting for a sub-workflow run", () => {
       workflow: 1,
       status: "running",
       child_runs: [{ id: 31, workflow: 9, node: "call", iteration: "each[0]", attempt: 1, status: "paused" }],
-      node_runs: [{ node_id: "call", iteration: "each[0]", attempt: 1, status: "waiting", wait: { kind: "subworkflow", data: { run: 31 } } }],
+      node_runs: [
+        { node_id: "call", iteration: "each[0]", attempt: 1, status: "waiting", wait: { kind: "subworkflow", data: { run: 31 } } },
+      ],
     };
     expect(subworkflowWait(body, "call", "waiting", "each[0]")).toEqual({ runId: 31, workflow: 9 });
     expect(subworkflowWait(body, "call", "waiting")).toBeNull();

@@ -17,18 +17,8 @@ export type NodeState = (typeof NODE_STATES)[number];
 export const RUN_STATES = ["queued", "running", "paused", "succeeded", "failed", "cancelled"] as const;
 export type RunStatus = (typeof RUN_STATES)[number];
 
-export const TERMINAL_NODE_STATES: ReadonlySet<NodeState> = new Set([
-  "succeeded",
-  "failed",
-  "skipped",
-  "upstream_failed",
-  "cancelled",
-]);
-export const TERMINAL_RUN_STATES: ReadonlySet<RunStatus> = new Set([
-  "succeeded",
-  "failed",
-  "cancelled",
-]);
+export const TERMINAL_NODE_STATES: ReadonlySet<NodeState> = new Set(["succeeded", "failed", "skipped", "upstream_failed", "cancelled"]);
+export const TERMINAL_RUN_STATES: ReadonlySet<RunStatus> = new Set(["succeeded", "failed", "cancelled"]);
 
 export const JOIN_RULES = [
   "none_failed_min_one_success",
@@ -237,13 +227,7 @@ export interface GraphChangedEvent extends EventBase {
   edges?: WorkflowEdge[];
 }
 
-export type RunEvent =
-  | RunStatusEvent
-  | NodeStatusEvent
-  | NodeOutputEvent
-  | NodeLogEvent
-  | NodeProgressEvent
-  | GraphChangedEvent;
+export type RunEvent = RunStatusEvent | NodeStatusEvent | NodeOutputEvent | NodeLogEvent | NodeProgressEvent | GraphChangedEvent;
 
 export interface NodeReport {
   status: NodeState;

@@ -112,7 +112,9 @@ export function estimatedHeight(outputs: number): number {
 }
 
 /** The box around every node (absolute positions; a node not measured yet by its estimate). */
-export function graphBounds(nodes: readonly (Placed & { initialWidth?: number; initialHeight?: number; measured?: { width?: number; height?: number } })[]): Rect | null {
+export function graphBounds(
+  nodes: readonly (Placed & { initialWidth?: number; initialHeight?: number; measured?: { width?: number; height?: number } })[],
+): Rect | null {
   if (!nodes.length) return null;
   let minX = Infinity;
   let minY = Infinity;

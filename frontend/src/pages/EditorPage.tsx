@@ -64,7 +64,10 @@ function Editor({ workflowId, runId }: Props) {
   const { inputs, selectedIds, inspecting, notice, inRun, readOnly } = useCanvas((s) => ({
     inputs: s.meta.inputs ?? NO_INPUTS,
     // a string, so the shallow comparison sees an unchanged selection as equal
-    selectedIds: s.nodes.filter((n) => n.selected).map((n) => n.id).join(" "),
+    selectedIds: s.nodes
+      .filter((n) => n.selected)
+      .map((n) => n.id)
+      .join(" "),
     inspecting: s.inspecting,
     notice: s.notice,
     inRun: s.run !== null,
@@ -76,16 +79,25 @@ function Editor({ workflowId, runId }: Props) {
 
   useEffect(() => {
     // who the user is decides whether the workflow is theirs to change (else read-only here)
-    const me = api.me().then((m) => m.username, () => null);
-    Promise.all([api.getWorkflow(workflowId), api.nodeTypes(), me]).then(([workflow, types, username]) => {
-      const access = workflowAccess(username, workflow.owner);
-      store.getState().setReadOnly(!access.owned && access.owner ? readOnlyReason(access.owner) : null);
-      store.getState().setNodeTypes(types);
-      store.getState().load(workflow, needsLayout(workflow));
-      setLoaded(true);
-      // The saved problems may predate the node types now registered: ask again.
-      api.validateWorkflow(workflowId).then((r) => store.getState().setProblems(r.errors ?? []), () => undefined);
-    }, (e: Error) => setLoadError(e.message));
+    const me = api.me().then(
+      (m) => m.username,
+      () => null,
+    );
+    Promise.all([api.getWorkflow(workflowId), api.nodeTypes(), me]).then(
+      ([workflow, types, username]) => {
+        const access = workflowAccess(username, workflow.owner);
+        store.getState().setReadOnly(!access.owned && access.owner ? readOnlyReason(access.owner) : null);
+        store.getState().setNodeTypes(types);
+        store.getState().load(workflow, needsLayout(workflow));
+        setLoaded(true);
+        // The saved problems may predate the node types now registered: ask again.
+        api.validateWorkflow(workflowId).then(
+          (r) => store.getState().setProblems(r.errors ?? []),
+          () => undefined,
+        );
+      },
+      (e: Error) => setLoadError(e.message),
+    );
   }, [workflowId, store]);
 
   useEffect(() => {
@@ -127,14 +139,30 @@ function Editor({ workflowId, runId }: Props) {
     help: () => setOverlay("help"),
   });
 
-  if (loadError) return <main className="page-message"><h1>Cannot open workflow {workflowId}</h1><p>{loadError}</p><a href="/">Back to the workflows</a></main>;
+  if (loadError)
+    return (
+      <main className="page-message">
+        <h1>Cannot open workflow {workflowId}</h1>
+        <p>{loadError}</p>
+        <a href="/">Back to the workflows</a>
+      </main>
+    );
   const selected = selectedIds ? selectedIds.split(" ") : [];
   if (!loaded) return <main className="page-message muted">Loading workflow {workflowId}…</main>;
   const single = selected.length === 1 ? selected[0] : null;
   const inspectNode = inspecting ?? single;
   return (
     <div className={`editor ${inRun ? "run-mode" : ""}`} data-testid="editor" data-loaded={loaded}>
-      <Toolbar workflowId={workflowId} runId={runId} saveState={actions.saveState} onSave={() => actions.save()} onRun={startRun} onHistory={() => setShowHistory(!showHistory)} onHelp={() => setOverlay("help")} onShare={() => setOverlay("share")} />
+      <Toolbar
+        workflowId={workflowId}
+        runId={runId}
+        saveState={actions.saveState}
+        onSave={() => actions.save()}
+        onRun={startRun}
+        onHistory={() => setShowHistory(!showHistory)}
+        onHelp={() => setOverlay("help")}
+        onShare={() => setOverlay("share")}
+      />
       {readOnly !== null && (
         <div className="read-only-banner" role="status" data-testid="read-only-banner">
           <strong>Read-only</strong>
@@ -163,10 +191,18 @@ function Editor({ workflowId, runId }: Props) {
             </fieldset>
           )}
         </aside>
-        {showHistory && <RunHistory workflowId={workflowId} currentRunId={runId} refreshKey={report.data?.status} onClose={() => setShowHistory(false)} />}
+        {showHistory && (
+          <RunHistory workflowId={workflowId} currentRunId={runId} refreshKey={report.data?.status} onClose={() => setShowHistory(false)} />
+        )}
       </div>
       {menu && runId !== null && (
-        <NodeMenu at={menu} workflowId={workflowId} runId={runId} onClose={() => setMenu(null)} onError={(text) => store.getState().notify({ kind: "error", text })} />
+        <NodeMenu
+          at={menu}
+          workflowId={workflowId}
+          runId={runId}
+          onClose={() => setMenu(null)}
+          onError={(text) => store.getState().notify({ kind: "error", text })}
+        />
       )}
       {approval.nodeId && runId !== null && (
         <ApprovalDialog
@@ -179,7 +215,9 @@ function Editor({ workflowId, runId }: Props) {
           onDeferred={approval.deferred}
         />
       )}
-      {overlay === "run" && <RunDialog inputs={inputs} onClose={() => setOverlay(null)} onRun={(values) => (setOverlay(null), actions.run(values))} />}
+      {overlay === "run" && (
+        <RunDialog inputs={inputs} onClose={() => setOverlay(null)} onRun={(values) => (setOverlay(null), actions.run(values))} />
+      )}
       {overlay === "help" && <ShortcutsHelp onClose={() => setOverlay(null)} />}
       {overlay === "share" && (
         <ShareDialog
@@ -192,10 +230,11 @@ function Editor({ workflowId, runId }: Props) {
           }}
         />
       )}
-      {actions.saveState === "conflict" && <ConflictDialog onClose={() => actions.setSaveState("idle")} onReload={actions.reload} onOverwrite={actions.overwrite} />}
+      {actions.saveState === "conflict" && (
+        <ConflictDialog onClose={() => actions.setSaveState("idle")} onReload={actions.reload} onOverwrite={actions.overwrite} />
+      )}
     </div>
   );
-
 }
 
 /**
@@ -253,9 +292,13 @@ function useApprovalDialog() {
       // what still waits, less what was just decided (the events saying so follow later)
       const s = store.getState();
       const report = s.runReport && s.runReport.id === s.run?.runId ? s.runReport : null;
-      const left = approvalWaitKeys(s.run, report?.node_runs ?? [], approvalNodes(s), { decided: s.decidedApprovals }).map((key) => key.split("|")[0]);
+      const left = approvalWaitKeys(s.run, report?.node_runs ?? [], approvalNodes(s), { decided: s.decidedApprovals }).map(
+        (key) => key.split("|")[0],
+      );
       if (!left.length) return settle();
-      setLastDecision(`${approved ? "Approved" : "Rejected"} ${node ?? ""}${iteration ? ` in ${iteration}` : ""}. ${left.length} more wait${left.length > 1 ? "" : "s"} for a decision.`);
+      setLastDecision(
+        `${approved ? "Approved" : "Rejected"} ${node ?? ""}${iteration ? ` in ${iteration}` : ""}. ${left.length} more wait${left.length > 1 ? "" : "s"} for a decision.`,
+      );
       if (node === null || !left.includes(node)) s.requestApproval(left[0]);
     },
     [settle, store],
@@ -316,7 +359,10 @@ function useRunTimeline(report: RunReport | null): RunTimeline | null {
   useEffect(() => {
     if (!report) return setTimeline(null);
     let current = true;
-    api.timeline(report.id).then((t) => current && setTimeline(t), () => undefined);
+    api.timeline(report.id).then(
+      (t) => current && setTimeline(t),
+      () => undefined,
+    );
     return () => {
       current = false;
     };
@@ -342,7 +388,10 @@ function useRunReport(runId: number | null) {
     const fetchReport = () => {
       timer = undefined;
       lastFetch = Date.now();
-      api.getRun(runId).then((r) => current && setData(r), () => undefined);
+      api.getRun(runId).then(
+        (r) => current && setData(r),
+        () => undefined,
+      );
     };
     const schedule = (finished: boolean) => {
       if (finished) {

@@ -28,7 +28,10 @@ export function WorkflowListPage() {
   }, []);
   useEffect(reload, [reload]);
   useEffect(() => {
-    api.me().then((m) => setMe(m.username), () => undefined);
+    api.me().then(
+      (m) => setMe(m.username),
+      () => undefined,
+    );
   }, []);
 
   const guard = (action: () => Promise<unknown>) => () => {
@@ -58,7 +61,11 @@ export function WorkflowListPage() {
       </header>
       <main className="list-main">
         <h1>Workflows</h1>
-        {error && <p className="error-banner" role="alert">{error}</p>}
+        {error && (
+          <p className="error-banner" role="alert">
+            {error}
+          </p>
+        )}
         {workflows === null ? (
           <p className="muted">Loading…</p>
         ) : workflows.length === 0 ? (
@@ -101,9 +108,7 @@ export function WorkflowListPage() {
             </>
           }
         >
-          <p>
-            “{dialog.workflow.name}” and all its runs will be deleted. This cannot be undone.
-          </p>
+          <p>“{dialog.workflow.name}” and all its runs will be deleted. This cannot be undone.</p>
         </Modal>
       )}
     </div>
@@ -149,7 +154,13 @@ function WorkflowTable({ workflows, me, onRename, onDuplicate, onDelete }: Table
           const sharedBy = sharedByLabel(access);
           const ownerOnly = access.owned ? undefined : `Shared with you by ${access.owner}: only ${access.owner} can change it`;
           return (
-            <tr key={w.id} data-testid="workflow-row" data-workflow-id={w.id} data-owner={w.owner} data-shared={sharedBy ? "true" : undefined}>
+            <tr
+              key={w.id}
+              data-testid="workflow-row"
+              data-workflow-id={w.id}
+              data-owner={w.owner}
+              data-shared={sharedBy ? "true" : undefined}
+            >
               <td>
                 <a href={paths.editor(w.id)} onClick={(e) => (e.preventDefault(), navigate(paths.editor(w.id)))}>
                   {w.name}
@@ -159,9 +170,15 @@ function WorkflowTable({ workflows, me, onRename, onDuplicate, onDelete }: Table
                     {sharedBy}
                   </span>
                 )}
-                {!w.valid && <span className="tag warn" title="has validation problems">draft</span>}
+                {!w.valid && (
+                  <span className="tag warn" title="has validation problems">
+                    draft
+                  </span>
+                )}
                 {(w.tags ?? []).map((t) => (
-                  <span className="tag" key={t}>{t}</span>
+                  <span className="tag" key={t}>
+                    {t}
+                  </span>
                 ))}
                 {w.description && <div className="muted small">{w.description}</div>}
               </td>
@@ -172,7 +189,11 @@ function WorkflowTable({ workflows, me, onRename, onDuplicate, onDelete }: Table
                 <button data-testid="rename-workflow" disabled={!access.owned} title={ownerOnly} onClick={() => onRename(w)}>
                   Rename
                 </button>
-                <button data-testid="duplicate-workflow" title={access.owned ? undefined : "Make a copy of your own"} onClick={() => onDuplicate(w)}>
+                <button
+                  data-testid="duplicate-workflow"
+                  title={access.owned ? undefined : "Make a copy of your own"}
+                  onClick={() => onDuplicate(w)}
+                >
                   Duplicate
                 </button>
                 <a className="button" href={api.exportUrl(w.id, "json")} download>
@@ -181,7 +202,13 @@ function WorkflowTable({ workflows, me, onRename, onDuplicate, onDelete }: Table
                 <a className="button" href={api.exportUrl(w.id, "yaml")} download>
                   YAML
                 </a>
-                <button className="danger-ghost" data-testid="delete-workflow" disabled={!access.owned} title={ownerOnly} onClick={() => onDelete(w)}>
+                <button
+                  className="danger-ghost"
+                  data-testid="delete-workflow"
+                  disabled={!access.owned}
+                  title={ownerOnly}
+                  onClick={() => onDelete(w)}
+                >
                   Delete
                 </button>
               </td>
@@ -214,7 +241,13 @@ function RenameDialog({ workflow, onClose, onRename }: { workflow: WorkflowSumma
         </>
       }
     >
-      <input autoFocus aria-label="Workflow name" value={name} onChange={(e) => setName(e.target.value)} onKeyDown={(e) => e.key === "Enter" && submit()} />
+      <input
+        autoFocus
+        aria-label="Workflow name"
+        value={name}
+        onChange={(e) => setName(e.target.value)}
+        onKeyDown={(e) => e.key === "Enter" && submit()}
+      />
     </Modal>
   );
 }
@@ -235,7 +268,14 @@ function ImportButton({ onImported, onError }: { onImported(): void; onError(mes
   };
   return (
     <>
-      <input ref={input} type="file" accept=".json,.yaml,.yml" hidden data-testid="import-file" onChange={(e) => onFile(e.target.files?.[0])} />
+      <input
+        ref={input}
+        type="file"
+        accept=".json,.yaml,.yml"
+        hidden
+        data-testid="import-file"
+        onChange={(e) => onFile(e.target.files?.[0])}
+      />
       <button onClick={() => input.current?.click()}>Import…</button>
     </>
   );

@@ -45,8 +45,14 @@ describe("canvas store", () => {
     };
     store.getState().load(doc);
     expect(store.getState().nodes[0]).toMatchObject({ width: 500, height: 300 });
-    store.getState().onNodesChange([{ id: "each", type: "dimensions", resizing: true, setAttributes: true, dimensions: { width: 640.4, height: 410 } }]);
-    store.getState().onNodesChange([{ id: "each", type: "dimensions", resizing: false, setAttributes: true, dimensions: { width: 700.6, height: 420.2 } }]);
+    store
+      .getState()
+      .onNodesChange([{ id: "each", type: "dimensions", resizing: true, setAttributes: true, dimensions: { width: 640.4, height: 410 } }]);
+    store
+      .getState()
+      .onNodesChange([
+        { id: "each", type: "dimensions", resizing: false, setAttributes: true, dimensions: { width: 700.6, height: 420.2 } },
+      ]);
     expect(store.getState().dirty).toBe(true);
     expect(store.getState().document().nodes[0].size).toEqual({ width: 701, height: 420 });
     expect(store.getState().renameNode("each", "per_item")).toBeNull();
@@ -70,29 +76,47 @@ describe("canvas store", () => {
     const store = loaded();
     expect(store.getState().addNode("delay", { x: 10, y: 20 })).toBe("delay");
     expect(store.getState().addNode("delay", { x: 10, y: 90 })).toBe("delay_2");
-    const added = store.getState().document().nodes.find((n) => n.id === "delay_2");
+    const added = store
+      .getState()
+      .document()
+      .nodes.find((n) => n.id === "delay_2");
     expect(added).toMatchObject({ type: "delay", name: "Delay", config: { seconds: 1 }, position: { x: 10, y: 90 } });
     expect(store.getState().dirty).toBe(true);
   });
 
   it("gives a dropped loop the defaults its if/then rules require, and invents none", () => {
-    const loopType = (schema: unknown) => ({ type: "loop", label: "Loop", container: true, config_schema: schema }) as unknown as NodeTypeInfo;
+    const loopType = (schema: unknown) =>
+      ({ type: "loop", label: "Loop", container: true, config_schema: schema }) as unknown as NodeTypeInfo;
     const store = loaded();
     store.getState().setNodeTypes([delayType, loopType(loopSchema)]);
     expect(store.getState().addNode("loop", { x: 0, y: 400 })).toBe("loop");
-    expect(store.getState().document().nodes.find((n) => n.id === "loop")?.config ?? {}).toEqual({});
+    expect(
+      store
+        .getState()
+        .document()
+        .nodes.find((n) => n.id === "loop")?.config ?? {},
+    ).toEqual({});
 
     const withCountDefault = { ...loopSchema, properties: { ...loopSchema.properties, count: { type: "integer", default: 3 } } };
     store.getState().setNodeTypes([delayType, loopType(withCountDefault)]);
     expect(store.getState().addNode("loop", { x: 0, y: 800 })).toBe("loop_2");
-    expect(store.getState().document().nodes.find((n) => n.id === "loop_2")?.config).toEqual({ count: 3 });
+    expect(
+      store
+        .getState()
+        .document()
+        .nodes.find((n) => n.id === "loop_2")?.config,
+    ).toEqual({ count: 3 });
   });
 
   it("defaultConfig fills a default that another filled default makes required", () => {
     const schema = {
       type: "object",
       required: ["mode"],
-      properties: { mode: { enum: ["count", "for_each"], default: "for_each" }, items: { type: "array", default: [] }, count: { type: "integer", default: 1 } },
+      properties: {
+        mode: { enum: ["count", "for_each"], default: "for_each" },
+        items: { type: "array", default: [] },
+        count: { type: "integer", default: 1 },
+      },
       allOf: [
         { if: { properties: { mode: { const: "for_each" } }, required: ["mode"] }, then: { required: ["items"] } },
         { if: { properties: { mode: { const: "count" } } }, then: { required: ["count"] } },
@@ -132,12 +156,22 @@ describe("canvas store", () => {
     const store = loaded();
     store.getState().selectNode("fetch");
     store.getState().deleteSelected();
-    expect(store.getState().document().nodes.map((n) => n.id)).toEqual(["check"]);
+    expect(
+      store
+        .getState()
+        .document()
+        .nodes.map((n) => n.id),
+    ).toEqual(["check"]);
     expect(store.getState().edges).toHaveLength(0);
     store.getState().undo();
     expect(store.getState().document().edges).toHaveLength(1);
     store.getState().redo();
-    expect(store.getState().document().nodes.map((n) => n.id)).toEqual(["check"]);
+    expect(
+      store
+        .getState()
+        .document()
+        .nodes.map((n) => n.id),
+    ).toEqual(["check"]);
   });
 
   it("coalesces typing in one field into one undo step", () => {
@@ -188,7 +222,12 @@ describe("canvas store", () => {
     expect(store.getState().nodes.map((n) => n.id)).toEqual(["fetch", "check", "extra"]);
     expect(store.getState().edges.map((e) => e.id)).toEqual(["e1", "gx"]);
     store.getState().closeRunView();
-    expect(store.getState().document().nodes.map((n) => n.id)).toEqual(["fetch", "check"]);
+    expect(
+      store
+        .getState()
+        .document()
+        .nodes.map((n) => n.id),
+    ).toEqual(["fetch", "check"]);
     expect(store.getState().edges.map((e) => e.id)).toEqual(["e1"]);
   });
 
@@ -203,17 +242,25 @@ describe("canvas store", () => {
 
   it("rewrites references to a renamed node in expressions, parents and edges", () => {
     const store = createCanvasStore();
-    store.getState().setNodeTypes([
-      { type: "condition", expression_fields: ["expression"] } as unknown as NodeTypeInfo,
-      { type: "map", container: true } as unknown as NodeTypeInfo,
-    ]);
+    store
+      .getState()
+      .setNodeTypes([
+        { type: "condition", expression_fields: ["expression"] } as unknown as NodeTypeInfo,
+        { type: "map", container: true } as unknown as NodeTypeInfo,
+      ]);
     store.getState().load({
       ...saved,
       nodes: [
         { id: "fetch", type: "http", config: { url: "x" }, position: { x: 0, y: 0 } },
         { id: "check", type: "condition", config: { expression: "fetch.status == 200 and 'fetch' != 'x'" }, position: { x: 300, y: 0 } },
         { id: "each", type: "map", config: { items: "{{ fetch.body }}" }, position: { x: 600, y: 0 } },
-        { id: "body", type: "transform", parent: "each", config: { output: "{{ input }} of {{ fetch.status }}" }, position: { x: 620, y: 80 } },
+        {
+          id: "body",
+          type: "transform",
+          parent: "each",
+          config: { output: "{{ input }} of {{ fetch.status }}" },
+          position: { x: 620, y: 80 },
+        },
       ],
     });
     expect(store.getState().renameNode("fetch", "load")).toBeNull();
@@ -222,7 +269,11 @@ describe("canvas store", () => {
     const byId = Object.fromEntries(doc.nodes.map((n) => [n.id, n]));
     expect(byId.check.config).toEqual({ expression: "load.status == 200 and 'fetch' != 'x'" });
     expect(byId.per_order.config).toEqual({ items: "{{ load.body }}" });
-    expect(byId.body).toMatchObject({ parent: "per_order", config: { output: "{{ input }} of {{ load.status }}" }, position: { x: 620, y: 80 } });
+    expect(byId.body).toMatchObject({
+      parent: "per_order",
+      config: { output: "{{ input }} of {{ load.status }}" },
+      position: { x: 620, y: 80 },
+    });
     expect(store.getState().nodes.find((n) => n.id === "body")?.parentId).toBe("per_order");
     expect(doc.edges[0]).toMatchObject({ source: "load", target: "check" });
   });
@@ -254,7 +305,12 @@ describe("containers in the store", () => {
     const id = store.getState().addNode("transform", { x: 450, y: 150 });
     const node = store.getState().nodes.find((n) => n.id === id);
     expect(node).toMatchObject({ parentId: "each", position: { x: 50, y: 150 } });
-    expect(store.getState().document().nodes.find((n) => n.id === id)).toMatchObject({ parent: "each", position: { x: 450, y: 150 } });
+    expect(
+      store
+        .getState()
+        .document()
+        .nodes.find((n) => n.id === id),
+    ).toMatchObject({ parent: "each", position: { x: 450, y: 150 } });
   });
 
   it("sets parent when a node is dragged into a container, dropping edges that would cross", () => {
@@ -264,16 +320,34 @@ describe("containers in the store", () => {
     expect(doc.nodes.find((n) => n.id === "fetch")).toMatchObject({ parent: "each", position: { x: 420, y: 160 } });
     expect(doc.edges).toEqual([]);
     expect(store.getState().notice?.text).toMatch(/"fetch" is now inside "each".*removed 1 edge/);
-    expect(store.getState().nodes.map((n) => n.id).indexOf("each")).toBeLessThan(store.getState().nodes.map((n) => n.id).indexOf("fetch"));
+    expect(
+      store
+        .getState()
+        .nodes.map((n) => n.id)
+        .indexOf("each"),
+    ).toBeLessThan(
+      store
+        .getState()
+        .nodes.map((n) => n.id)
+        .indexOf("fetch"),
+    );
     store.getState().undo();
     expect(store.getState().document().edges).toHaveLength(1);
-    expect(store.getState().document().nodes.find((n) => n.id === "fetch")?.parent).toBeUndefined();
+    expect(
+      store
+        .getState()
+        .document()
+        .nodes.find((n) => n.id === "fetch")?.parent,
+    ).toBeUndefined();
   });
 
   it("clears parent when a body node is dragged out, keeping where it is on screen", () => {
     const store = mapStore();
     drag(store, "body", { x: -300, y: 400 }); // relative to each (400, 0)
-    const body = store.getState().document().nodes.find((n) => n.id === "body");
+    const body = store
+      .getState()
+      .document()
+      .nodes.find((n) => n.id === "body");
     expect(body).toMatchObject({ parent: null, position: { x: 100, y: 400 } });
     expect(store.getState().nodes.find((n) => n.id === "body")?.parentId).toBeUndefined();
   });
@@ -282,7 +356,12 @@ describe("containers in the store", () => {
     const store = mapStore();
     drag(store, "body", { x: 60, y: 100 });
     expect(store.getState().notice).toBeNull();
-    expect(store.getState().document().nodes.find((n) => n.id === "body")).toMatchObject({ parent: "each", position: { x: 460, y: 100 } });
+    expect(
+      store
+        .getState()
+        .document()
+        .nodes.find((n) => n.id === "body"),
+    ).toMatchObject({ parent: "each", position: { x: 460, y: 100 } });
   });
 
   it("refuses an edge across the container boundary with the reason", () => {
@@ -295,7 +374,12 @@ describe("containers in the store", () => {
     const store = mapStore();
     store.getState().selectNode("each");
     store.getState().deleteSelected();
-    expect(store.getState().document().nodes.map((n) => n.id)).toEqual(["fetch"]);
+    expect(
+      store
+        .getState()
+        .document()
+        .nodes.map((n) => n.id),
+    ).toEqual(["fetch"]);
   });
 
   it("copies a container with its body, and a body node alone to the top level", () => {
@@ -303,7 +387,12 @@ describe("containers in the store", () => {
     store.getState().selectNode("each");
     store.getState().copySelection();
     store.getState().paste();
-    const pasted = Object.fromEntries(store.getState().document().nodes.map((n) => [n.id, n]));
+    const pasted = Object.fromEntries(
+      store
+        .getState()
+        .document()
+        .nodes.map((n) => [n.id, n]),
+    );
     expect(pasted.body_2).toMatchObject({ parent: "each_2" });
     expect(pasted.body_2.position!.x - pasted.each_2.position!.x).toBe(30);
     store.getState().selectNode("body");
@@ -342,7 +431,11 @@ describe("containers in the store", () => {
 describe("large graphs", () => {
   const big: SavedWorkflow = {
     ...saved,
-    nodes: Array.from({ length: 250 }, (_, i) => ({ id: `n${i}`, type: "transform", position: { x: 200 * (i % 25), y: 120 * Math.floor(i / 25) } })),
+    nodes: Array.from({ length: 250 }, (_, i) => ({
+      id: `n${i}`,
+      type: "transform",
+      position: { x: 200 * (i % 25), y: 120 * Math.floor(i / 25) },
+    })),
     edges: [],
   };
 

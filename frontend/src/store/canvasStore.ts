@@ -13,7 +13,18 @@ import {
   nodeSize,
   NODE_WIDTH,
 } from "../lib/containers";
-import { CONTAINER_TYPES, CONTAINER_Z, docToFlow, flowToDoc, toCanvasEdge, toCanvasNode, withDocumentSize, type CanvasEdge, type CanvasNode, type DocumentMeta } from "../lib/flow";
+import {
+  CONTAINER_TYPES,
+  CONTAINER_Z,
+  docToFlow,
+  flowToDoc,
+  toCanvasEdge,
+  toCanvasNode,
+  withDocumentSize,
+  type CanvasEdge,
+  type CanvasNode,
+  type DocumentMeta,
+} from "../lib/flow";
 import { nextEdgeId, nextNodeId, nodeIdProblem, validateConnection } from "../lib/graph";
 import { emptyHistory, record, redo, undo, type History } from "../lib/history";
 import { layoutWithContainers, placeGrownNodes } from "../lib/layout";
@@ -175,7 +186,9 @@ export function createCanvasStore(initial: Partial<CanvasState> = {}) {
         // `owner` is not part of the document (SPEC §6 adds it to the body): not sent back
         const { id, revision, valid: _valid, errors, owner, ...doc } = workflow;
         const flow = docToFlow(doc as WorkflowDocument, { isContainer: (type) => get().isContainer(type) });
-        const graph = isLargeGraph(flow.nodes.length) ? { ...flow, nodes: withEstimates(flow.nodes, get().nodeTypes, get().isContainer) } : flow;
+        const graph = isLargeGraph(flow.nodes.length)
+          ? { ...flow, nodes: withEstimates(flow.nodes, get().nodeTypes, get().isContainer) }
+          : flow;
         set({
           ...graph,
           // a document without positions is laid out for showing, read-only or not; not an edit
@@ -200,7 +213,10 @@ export function createCanvasStore(initial: Partial<CanvasState> = {}) {
 
       onNodesChange(allChanges) {
         // read-only: selection and React Flow's own measurements only (no move, resize, add, remove)
-        const changes = get().readOnly === null ? allChanges : allChanges.filter((c) => c.type === "select" || (c.type === "dimensions" && c.resizing === undefined));
+        const changes =
+          get().readOnly === null
+            ? allChanges
+            : allChanges.filter((c) => c.type === "select" || (c.type === "dimensions" && c.resizing === undefined));
         if (!changes.length) return;
         const structural = changes.some((c) => c.type === "remove" || c.type === "add");
         const moved = changes.some((c) => c.type === "position" && c.dragging === false);
@@ -209,7 +225,9 @@ export function createCanvasStore(initial: Partial<CanvasState> = {}) {
         const measured = new Set(changes.flatMap((c) => (c.type === "dimensions" ? [c.id] : [])));
         const applied = withoutEstimates(applyNodeChanges(changes, get().nodes), measured);
         // a resized frame's size goes into the document (SPEC §1 node `size`)
-        const nodes = resized ? applied.map((n) => (resizedIds.has(n.id) && get().isContainer(n.type) ? withDocumentSize(n, nodeSize(n)) : n)) : applied;
+        const nodes = resized
+          ? applied.map((n) => (resizedIds.has(n.id) && get().isContainer(n.type) ? withDocumentSize(n, nodeSize(n)) : n))
+          : applied;
         if (structural) edit({ nodes, edges: pruneEdges(get().edges, nodes) });
         else set(moved || resized ? { nodes, dirty: true } : { nodes });
       },
@@ -246,7 +264,8 @@ export function createCanvasStore(initial: Partial<CanvasState> = {}) {
         if (!moves.length) return;
         const kept = edges.filter((e) => !crossesContainer(next, e));
         const dropped = edges.length - kept.length;
-        const text = moves.join("; ") + (dropped ? `; removed ${dropped} edge(s) that would cross the container boundary (undo to restore)` : "");
+        const text =
+          moves.join("; ") + (dropped ? `; removed ${dropped} edge(s) that would cross the container boundary (undo to restore)` : "");
         set({ nodes: next, edges: kept, dirty: true, lastEditKey: null, notice: { kind: "info", text } });
       },
 
@@ -277,7 +296,10 @@ export function createCanvasStore(initial: Partial<CanvasState> = {}) {
       addNode(type, position) {
         if (refused()) return "";
         const { nodes, nodeTypes } = get();
-        const id = nextNodeId(type, nodes.map((n) => n.id));
+        const id = nextNodeId(
+          type,
+          nodes.map((n) => n.id),
+        );
         const config = defaultConfig(nodeTypes[type]);
         const container = get().isContainer(type);
         const size = container ? CONTAINER_DEFAULT : nodeSize({ id, position });
@@ -308,7 +330,10 @@ export function createCanvasStore(initial: Partial<CanvasState> = {}) {
         if (id === newId) return null;
         if (refused()) return get().readOnly;
         const { nodes, edges, nodeTypes } = get();
-        const problem = nodeIdProblem(newId, nodes.filter((n) => n.id !== id).map((n) => n.id));
+        const problem = nodeIdProblem(
+          newId,
+          nodes.filter((n) => n.id !== id).map((n) => n.id),
+        );
         if (problem) return problem;
         const expressionFields = (n: CanvasNode) => nodeTypes[n.type ?? ""]?.expression_fields ?? [];
         edit({
@@ -347,7 +372,8 @@ export function createCanvasStore(initial: Partial<CanvasState> = {}) {
           .filter((n) => ids.has(n.id))
           .map((n) => (n.parentId && !ids.has(n.parentId) ? reparentedCopy(n, absolute.get(n.id) ?? n.position) : n));
         const inner = edges.filter((e) => ids.has(e.source) && ids.has(e.target));
-        if (picked.length) set({ clipboard: { nodes: picked, edges: inner }, notice: { kind: "info", text: `Copied ${picked.length} node(s)` } });
+        if (picked.length)
+          set({ clipboard: { nodes: picked, edges: inner }, notice: { kind: "info", text: `Copied ${picked.length} node(s)` } });
       },
 
       paste() {
@@ -517,7 +543,10 @@ function growToHold(nodes: CanvasNode[], container: string): CanvasNode[] {
   const frame = nodes.find((n) => n.id === container);
   if (!frame) return nodes;
   const current = nodeSize(frame);
-  const size = fitContainer(nodes.filter((n) => n.parentId === container), current);
+  const size = fitContainer(
+    nodes.filter((n) => n.parentId === container),
+    current,
+  );
   if (size.width === current.width && size.height === current.height) return nodes;
   const grown = (n: CanvasNode) => ({ ...n, width: size.width, height: size.height });
   // a frame whose size the document keeps keeps the grown one; others are fitted again on load
@@ -531,7 +560,11 @@ function crossesContainer(nodes: CanvasNode[], edge: CanvasEdge): boolean {
 }
 
 /** Size and handle estimates for a large graph's nodes until measured (see lib/viewport). */
-function withEstimates(nodes: CanvasNode[], nodeTypes: Record<string, NodeTypeInfo>, isContainer: (type: string | undefined) => boolean): CanvasNode[] {
+function withEstimates(
+  nodes: CanvasNode[],
+  nodeTypes: Record<string, NodeTypeInfo>,
+  isContainer: (type: string | undefined) => boolean,
+): CanvasNode[] {
   return nodes.map((n) => {
     const info = nodeTypes[n.type ?? ""];
     const container = isContainer(n.type);
@@ -586,7 +619,9 @@ export function defaultConfig(info: NodeTypeInfo | undefined): Record<string, un
   let config: Record<string, unknown> = {};
   for (let round = 0; round <= properties.length; round++) {
     const required = requiredKeys(schema, config);
-    const next = Object.fromEntries(properties.filter(([key, sub]) => sub.default !== undefined && required.has(key)).map(([key, sub]) => [key, sub.default]));
+    const next = Object.fromEntries(
+      properties.filter(([key, sub]) => sub.default !== undefined && required.has(key)).map(([key, sub]) => [key, sub.default]),
+    );
     const settled = Object.keys(next).length === Object.keys(config).length && Object.keys(next).every((key) => key in config);
     config = next;
     if (settled) break;
@@ -618,24 +653,22 @@ function reparentedCopy(node: CanvasNode, absolute: { x: number; y: number }): C
   return { ...rest, position: absolute, data: { node: { ...node.data.node, parent: null } } };
 }
 
-function pasteClipboard(
-  clipboard: { nodes: CanvasNode[]; edges: CanvasEdge[] },
-  nodes: CanvasNode[],
-  edges: CanvasEdge[],
-) {
+function pasteClipboard(clipboard: { nodes: CanvasNode[]; edges: CanvasEdge[] }, nodes: CanvasNode[], edges: CanvasEdge[]) {
   const taken = nodes.map((n) => n.id);
   const renamed = new Map<string, string>();
-  const added = clipboard.nodes.map((node) => {
-    const id = nextNodeId(node.id.replace(/_\d+$/, ""), [...taken, ...renamed.values()]);
-    renamed.set(node.id, id);
-    // body nodes keep their place in their (pasted) container; the rest shift a little
-    const position = node.parentId ? node.position : { x: node.position.x + 40, y: node.position.y + 40 };
-    return { ...node, id, position, selected: true, data: { node: { ...node.data.node, id } } };
-  }).map((node) => {
-    if (!node.parentId) return node;
-    const parent = renamed.get(node.parentId) as string;
-    return { ...node, parentId: parent, data: { node: { ...node.data.node, parent } } };
-  });
+  const added = clipboard.nodes
+    .map((node) => {
+      const id = nextNodeId(node.id.replace(/_\d+$/, ""), [...taken, ...renamed.values()]);
+      renamed.set(node.id, id);
+      // body nodes keep their place in their (pasted) container; the rest shift a little
+      const position = node.parentId ? node.position : { x: node.position.x + 40, y: node.position.y + 40 };
+      return { ...node, id, position, selected: true, data: { node: { ...node.data.node, id } } };
+    })
+    .map((node) => {
+      if (!node.parentId) return node;
+      const parent = renamed.get(node.parentId) as string;
+      return { ...node, parentId: parent, data: { node: { ...node.data.node, parent } } };
+    });
   const edgeIds = edges.map((e) => e.id);
   const addedEdges = clipboard.edges.map((edge) => {
     const id = nextEdgeId(edgeIds);
