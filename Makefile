@@ -34,12 +34,17 @@ run: setup
 	$(PY) manage.py serve --host $(HOST) --port $(PORT)
 
 test: setup services chromium
-	@if [ -f frontend/package.json ]; then cd frontend && npm test; fi
+	@if [ -f frontend/package.json ]; then cd frontend && npm run typecheck && npm test; fi
 	DATABASE_URL=$(PG_URL) REDIS_URL=$(REDIS) $(PY) -m pytest
 
-lint: $(VENV)/.installed
+lint: $(VENV)/.installed frontend/node_modules/.package-lock.json
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+	cd frontend && npm run typecheck && npm run lint && npm run format:check
+
+# the front end's tools, installed from the lockfile when it changes (no build)
+frontend/node_modules/.package-lock.json: frontend/package-lock.json
+	cd frontend && npm ci --no-audit --no-fund --loglevel=error
 
 format: $(VENV)/.installed
 	$(VENV)/bin/ruff format .

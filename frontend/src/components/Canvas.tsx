@@ -167,14 +167,20 @@ function useOpeningViewport(wrapper: React.RefObject<HTMLDivElement | null>): { 
   const store = useCanvasApi();
   const [opening, setOpening] = useState<{ viewport: Viewport | null } | null>(null);
   useLayoutEffect(() => {
-    const { nodes } = store.getState();
-    const box = wrapper.current?.getBoundingClientRect();
-    if (!isLargeGraph(nodes.length) || !box) return setOpening({ viewport: null });
-    const absolute = absolutePositions(nodes);
-    const placed = nodes.map((n) => ({ position: absolute.get(n.id) ?? n.position, width: n.width, height: n.height }));
-    setOpening({ viewport: startViewport(placed, box.width, box.height) });
+    // measured before the first paint: the canvas's box decides the opening viewport
+    const box = wrapper.current?.getBoundingClientRect() ?? null;
+    // eslint-disable-next-line react-hooks/set-state-in-effect -- a layout measurement, set before the browser paints
+    setOpening({ viewport: largeGraphViewport(store.getState().nodes, box) });
   }, [store, wrapper]);
   return opening;
+}
+
+/** Where a large graph opens (see lib/viewport); null for a small one: fitted whole. */
+function largeGraphViewport(nodes: CanvasNode[], box: DOMRect | null): Viewport | null {
+  if (!isLargeGraph(nodes.length) || !box) return null;
+  const absolute = absolutePositions(nodes);
+  const placed = nodes.map((n) => ({ position: absolute.get(n.id) ?? n.position, width: n.width, height: n.height }));
+  return startViewport(placed, box.width, box.height);
 }
 
 /** False for the first paint, then true: the minimap waits until the graph is on screen. */

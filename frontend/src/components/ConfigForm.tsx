@@ -1,5 +1,5 @@
 /** A config form generated from the node type's JSON Schema (see lib/schemaForm). */
-import { useEffect, useState } from "react";
+import { useState } from "react";
 import {
   fieldsFromSchema,
   formatAnyValue,
@@ -147,12 +147,13 @@ function ParsedTextInput({
   const format = (v: unknown) => (v === undefined ? "" : field.kind === "json" ? JSON.stringify(v, null, 2) : String(v));
   const [text, setText] = useState(format(value));
   const [error, setError] = useState<string | null>(null);
-  useEffect(() => {
-    setText((current) => {
-      const parsed = parseFieldInput(field, current);
-      return parsed.ok && JSON.stringify(parsed.value) === JSON.stringify(value) ? current : format(value);
-    });
-  }, [value]);
+  // a new value from outside (undo, another field) replaces the text unless the text already says it
+  const [shown, setShown] = useState(value);
+  if (value !== shown) {
+    setShown(value);
+    const parsed = parseFieldInput(field, text);
+    if (!(parsed.ok && JSON.stringify(parsed.value) === JSON.stringify(value))) setText(format(value));
+  }
   const update = (next: string) => {
     setText(next);
     const parsed = parseFieldInput(field, next);

@@ -1,5 +1,5 @@
 /** The side panel for one node: id, name, config form, retry / timeout / join / disabled. */
-import { useEffect, useMemo, useState } from "react";
+import { useMemo, useState } from "react";
 import { scopeFields, type ExpressionScope } from "../lib/expressions";
 import { ancestors } from "../lib/graph";
 import { setIn } from "../lib/schemaForm";
@@ -46,7 +46,7 @@ export function NodeSettings({ nodeId }: { nodeId: string }) {
           ⚠ {p.message}
         </p>
       ))}
-      <NodeIdField nodeId={nodeId} />
+      <NodeIdField key={nodeId} nodeId={nodeId} />
       <div className="field">
         <label htmlFor="node-name">Name</label>
         <input id="node-name" value={node.name ?? ""} onChange={(e) => update({ name: e.target.value }, "name")} />
@@ -69,7 +69,6 @@ function NodeIdField({ nodeId }: { nodeId: string }) {
   const rename = useCanvas((s) => s.renameNode);
   const [draft, setDraft] = useState(nodeId);
   const [error, setError] = useState<string | null>(null);
-  useEffect(() => setDraft(nodeId), [nodeId]);
   const commit = () => setError(rename(nodeId, draft.trim()));
   return (
     <div className="field">

@@ -34,7 +34,7 @@ export function StatusBar({ socket }: { socket: string }) {
 }
 
 function useNow(ticking: boolean): number {
-  const [now, setNow] = useState(Date.now());
+  const [now, setNow] = useState(() => Date.now());
   useEffect(() => {
     if (!ticking) return;
     const timer = window.setInterval(() => setNow(Date.now()), 500);

@@ -1,5 +1,5 @@
 /** Editor keyboard shortcuts (see the shortcuts help). Typing in a field keeps its own keys. */
-import { useEffect, useRef } from "react";
+import { useEffect, useLayoutEffect, useRef } from "react";
 
 export type ShortcutHandlers = Partial<Record<"save" | "undo" | "redo" | "copy" | "paste" | "layout" | "fit" | "run" | "help", () => void>>;
 
@@ -24,7 +24,9 @@ export function shortcutFor(
 
 export function useShortcuts(handlers: ShortcutHandlers) {
   const latest = useRef(handlers);
-  latest.current = handlers;
+  useLayoutEffect(() => {
+    latest.current = handlers;
+  });
   useEffect(() => {
     const onKey = (e: KeyboardEvent) => {
       const target = e.target as HTMLElement;

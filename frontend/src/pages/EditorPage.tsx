@@ -267,6 +267,7 @@ function useApprovalDialog() {
   }, [keys, handled, reopenAfter, store]);
   useEffect(() => {
     if (reopenAfter === null || !paused || pauses <= reopenAfter.pauses) return;
+    // eslint-disable-next-line react-hooks/set-state-in-effect -- goes with the approval reducer
     setReopenAfter(null);
     if (store.getState().approvalRequest !== null) return; // still open: it offers the decision again itself
     // the refused one when it still waits, else the first that waits
@@ -355,19 +356,20 @@ function Toast({ kind, text, onClose }: { kind: string; text: string; onClose():
 
 /** The critical path and parallel efficiency of the shown run, refetched with its report. */
 function useRunTimeline(report: RunReport | null): RunTimeline | null {
-  const [timeline, setTimeline] = useState<RunTimeline | null>(null);
+  // a new report of the same run keeps the timeline shown until the new one comes
+  const [fetched, setFetched] = useState<{ runId: number; timeline: RunTimeline } | null>(null);
   useEffect(() => {
-    if (!report) return setTimeline(null);
+    if (!report) return;
     let current = true;
     api.timeline(report.id).then(
-      (t) => current && setTimeline(t),
+      (timeline) => current && setFetched({ runId: report.id, timeline }),
       () => undefined,
     );
     return () => {
       current = false;
     };
   }, [report]);
-  return timeline;
+  return report && fetched?.runId === report.id ? fetched.timeline : null;
 }
 
 /**
@@ -379,7 +381,6 @@ function useRunReport(runId: number | null) {
   const store = useCanvasApi();
   const [data, setData] = useState<RunReport | null>(null);
   useEffect(() => {
-    setData(null);
     if (runId === null) return;
     let current = true;
     let timer: number | undefined;
@@ -415,6 +416,7 @@ function useRunReport(runId: number | null) {
       current = false;
       unsubscribe();
       window.clearTimeout(timer);
+      setData(null); // another run (or none) shows no report of this one
     };
   }, [runId, store]);
   // the canvas reads it too (a node waiting for a child run links to it)

@@ -28,7 +28,10 @@ export function useCanvasApi(): CanvasStoreApi {
 export function useCanvas<T>(selector: (state: CanvasStore) => T): T {
   const store = useCanvasApi();
   const latest = useRef(selector);
-  latest.current = selector; // read by getSnapshot during this same render
+  // read by getSnapshot during this same render (an effect would be too late: the snapshot of this
+  // render must come from this render's selector)
+  // eslint-disable-next-line react-hooks/refs
+  latest.current = selector;
   const cache = useRef<{ value: T } | null>(null);
   const getSnapshot = useCallback(() => {
     const next = latest.current(store.getState());
