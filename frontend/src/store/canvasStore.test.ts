@@ -1,7 +1,8 @@
 import { describe, expect, it } from "vitest";
 import type { NodeTypeInfo, SavedWorkflow } from "../lib/types";
 import { loopSchema } from "../lib/loopSchema.fixture";
-import { createCanvasStore, defaultConfig } from "./canvasStore";
+import { defaultConfig } from "../lib/graphEdits";
+import { createCanvasStore } from "./canvasStore";
 
 const saved: SavedWorkflow = {
   id: 7,

@@ -1,0 +1,30 @@
+import { describe, expect, it } from "vitest";
+import { createCanvasStore } from "./canvasStore";
+import { createAccessSlice } from "./slices/access";
+import { createApprovalsSlice } from "./slices/approvals";
+import { createDocumentSlice } from "./slices/document";
+import { createRunViewSlice } from "./slices/runView";
+import type { CanvasStore } from "./types";
+
+describe("the store is composed of four slices", () => {
+  const noStore = [() => undefined, () => ({}) as CanvasStore, {} as never] as const;
+  const slices = { document: createDocumentSlice, runView: createRunViewSlice, approvals: createApprovalsSlice, access: createAccessSlice };
+  const keys = Object.fromEntries(Object.entries(slices).map(([name, create]) => [name, Object.keys(create(...noStore))]));
+
+  it("whose fields and actions do not overlap (a later slice would silently replace one)", () => {
+    const all = Object.values(keys).flat();
+    expect(new Set(all).size).toBe(all.length);
+  });
+
+  it("and make the whole store", () => {
+    expect(new Set(Object.keys(createCanvasStore().getState()))).toEqual(new Set(Object.values(keys).flat()));
+  });
+
+  it("a read-only workflow refuses a document edit through the access slice, with the reason", () => {
+    const store = createCanvasStore();
+    store.getState().setReadOnly("Shared with you by alice");
+    expect(store.getState().addNode("delay", { x: 0, y: 0 })).toBe("");
+    expect(store.getState().nodes).toEqual([]);
+    expect(store.getState().notice).toEqual({ kind: "error", text: "Shared with you by alice" });
+  });
+});

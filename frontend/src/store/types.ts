@@ -1,0 +1,131 @@
+/**
+ * The store's public shape: four slices, each its State and Actions, composed into one store by
+ * `createCanvasStore()`. Components select from the whole (`useCanvas(selector)`).
+ */
+import type { Connection, EdgeChange, NodeChange } from "@xyflow/react";
+import type { StateCreator } from "zustand/vanilla";
+import type { CanvasEdge, CanvasNode, DocumentMeta } from "../lib/flow";
+import type { History } from "../lib/history";
+import type { RunViewState } from "../lib/runEvents";
+import type { NodeTypeInfo, Position, Problem, RunEvent, RunReport, SavedWorkflow, WorkflowDocument, WorkflowNode } from "../lib/types";
+
+export interface Snapshot {
+  meta: DocumentMeta;
+  nodes: CanvasNode[];
+  edges: CanvasEdge[];
+}
+
+export interface Notice {
+  kind: "error" | "info";
+  text: string;
+}
+
+/* ---- document: the workflow being edited, its undo history, the node types ------------------ */
+
+export interface DocumentState extends Snapshot {
+  workflowId: number | null;
+  revision: number;
+  nodeTypes: Record<string, NodeTypeInfo>;
+  problems: Problem[];
+  dirty: boolean;
+  history: History<Snapshot>;
+  lastEditKey: string | null;
+  clipboard: { nodes: CanvasNode[]; edges: CanvasEdge[] } | null;
+  notice: Notice | null;
+}
+
+export interface DocumentActions {
+  load(workflow: SavedWorkflow, layout?: boolean): void;
+  setNodeTypes(types: NodeTypeInfo[]): void;
+  onNodesChange(changes: NodeChange<CanvasNode>[]): void;
+  onEdgesChange(changes: EdgeChange<CanvasEdge>[]): void;
+  beginDrag(): void;
+  /** After a drag: body nodes dropped outside their container leave it, others dropped on one join it. */
+  dropNodes(ids: string[]): void;
+  connect(connection: Connection): boolean;
+  addNode(type: string, position: Position): string;
+  updateNode(id: string, patch: Partial<WorkflowNode>, editKey?: string): void;
+  renameNode(id: string, newId: string): string | null;
+  updateMeta(patch: Partial<DocumentMeta>): void;
+  selectNode(id: string | null): void;
+  deleteSelected(): void;
+  copySelection(): void;
+  paste(): void;
+  undo(): void;
+  redo(): void;
+  layout(): void;
+  document(): WorkflowDocument;
+  markSaved(saved: SavedWorkflow): void;
+  setProblems(problems: Problem[]): void;
+  notify(notice: Notice | null): void;
+  isContainer(type: string | undefined): boolean;
+}
+
+/* ---- runView: the shown run's live state and what the user inspects in it ------------------- */
+
+export interface RunViewSliceState {
+  run: RunViewState | null;
+  /** The shown run's latest fetched report (full values, every attempt; lags the live events). */
+  runReport: RunReport | null;
+  inspecting: string | null;
+  /** Per container: the iteration path its body nodes show in the run view (else the latest). */
+  iterationPicks: Record<string, string>;
+}
+
+export interface RunViewActions {
+  startRunView(runId: number): void;
+  applyEvents(events: RunEvent[]): void;
+  /** The shown run's report, as fetched. */
+  setRunReport(report: RunReport | null): void;
+  closeRunView(): void;
+  inspect(nodeId: string | null): void;
+  pickIteration(container: string, path: string | null): void;
+}
+
+/* ---- approvals: decisions on the approvals the shown run waits for --------------------------- */
+
+export interface ApprovalsState {
+  /** The approval node whose decision dialog is asked for (by the inspector or a waiting container). */
+  approvalRequest: string | null;
+  /** The body iteration that dialog offers first (one whose decision waits for the run to pause again). */
+  approvalOffer: string | null;
+  /**
+   * Approvals decided from this browser in the shown run (`approvalKey` → approved), dropped
+   * from the dialog's chooser at once: the events that say so follow only once a worker applies
+   * the decision, and more may be decided before that.
+   */
+  decidedApprovals: Record<string, boolean>;
+}
+
+export interface ApprovalsActions {
+  /** Open (a node id; `offer`: the iteration to offer first) or close (null) the approval dialog. */
+  requestApproval(nodeId: string | null, offer?: string | null): void;
+  /** Note an approval (`approvalKey`) as decided, before the events say so. */
+  markApprovalDecided(key: string, approved: boolean): void;
+}
+
+/* ---- access: who owns the workflow, and whether it can be changed here ---------------------- */
+
+export interface AccessState {
+  /** Who owns the loaded workflow (null: the server did not say). */
+  owner: string | null;
+  /**
+   * Why the workflow cannot be changed here (shared with the current user by its owner), else
+   * null: every edit is refused, with this as the notice. Runs, inspection and approvals work.
+   */
+  readOnly: string | null;
+}
+
+export interface AccessActions {
+  /** Make the editor read-only (the reason) or editable again (null). */
+  setReadOnly(reason: string | null): void;
+  /** True (and the reason shown unless `quiet`) when the workflow is read-only here: the edit is refused. */
+  refusedEdit(quiet?: boolean): boolean;
+}
+
+export type CanvasState = DocumentState & RunViewSliceState & ApprovalsState & AccessState;
+export type CanvasActions = DocumentActions & RunViewActions & ApprovalsActions & AccessActions;
+export type CanvasStore = CanvasState & CanvasActions;
+
+/** One slice of the store: it reads and writes the whole store (a run's growth adds nodes). */
+export type SliceCreator<Slice> = StateCreator<CanvasStore, [], [], Slice>;
