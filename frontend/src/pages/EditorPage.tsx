@@ -28,6 +28,7 @@ import { isLargeGraph } from "../lib/viewport";
 import { timelineSummary, type RunTimeline } from "../lib/timeline";
 import { TERMINAL_RUN_STATES, type RunReport } from "../lib/types";
 import { CanvasProvider, useCanvas, useCanvasApi } from "../store/context";
+import { approvalRunOf } from "../store/slices/approvals";
 
 interface Props {
   workflowId: number;
@@ -204,17 +205,7 @@ function Editor({ workflowId, runId }: Props) {
           onError={(text) => store.getState().notify({ kind: "error", text })}
         />
       )}
-      {approval.nodeId && runId !== null && (
-        <ApprovalDialog
-          key={approval.nodeId}
-          runId={runId}
-          nodeId={approval.nodeId}
-          lastDecision={approval.lastDecision}
-          onClose={approval.dismiss}
-          onDecided={approval.decided}
-          onDeferred={approval.deferred}
-        />
-      )}
+      {approval.nodeId && runId !== null && <ApprovalDialog runId={runId} />}
       {overlay === "run" && (
         <RunDialog inputs={inputs} onClose={() => setOverlay(null)} onRun={(values) => (setOverlay(null), actions.run(values))} />
       )}
@@ -238,86 +229,21 @@ function Editor({ workflowId, runId }: Props) {
 }
 
 /**
- * The approval dialog opens by itself when the shown run waits at an approval node (once per
- * wait: a node in a top-level run, or a node in one iteration of a loop or map body; "Later"
- * closes it, the inspector's button or the waiting container's opens it again). Which node it
- * is for lives in the store (`approvalRequest`), so a canvas node can ask for it too.
- *
- * After a decision it stays open while other approvals wait (the same node's other iterations,
- * else the next waiting node): those can be decided at once, the run being queued for the
- * first. A decision refused because a worker holds the run (`run_state`) is offered again when
- * the run has paused once more: the dialog reopens by itself then if it was closed.
+ * The approval flow (`lib/approvalFlow.ts`, kept in the store) is told when the shown run's
+ * approval waits, pauses or report change: the dialog may open by itself then. Which node the
+ * dialog is for lives in the store (`approvalRequest`), so a canvas node can ask for it too.
  */
 function useApprovalDialog() {
   const store = useCanvasApi();
   const { keys, nodeId, pauses, paused } = useCanvas((s) => {
-    const report = s.runReport && s.runReport.id === s.run?.runId ? s.runReport : null;
+    const flowRun = approvalRunOf(s);
     // a wait in a body opens the dialog once the run has paused (other items may still run)
-    const keys = approvalWaitKeys(s.run, report?.node_runs ?? [], approvalNodes(s), { bodyWhenPaused: true, decided: s.decidedApprovals });
+    const keys = approvalWaitKeys(flowRun.run, flowRun.records, flowRun.approvals, { bodyWhenPaused: true, decided: s.decidedApprovals });
     return { keys: keys.join("\n"), nodeId: s.approvalRequest, pauses: s.run?.pauses ?? 0, paused: s.run?.status === "paused" };
   });
-  const [handled, setHandled] = useState<Set<string>>(() => new Set());
-  const [lastDecision, setLastDecision] = useState<string | null>(null);
-  // a refused decision waits for the run to pause more often than this (null: none waits)
-  const [reopenAfter, setReopenAfter] = useState<{ pauses: number; node: string; iteration: string | null } | null>(null);
-  useEffect(() => {
-    if (reopenAfter !== null) return; // a refused decision reopens the dialog itself, on its iteration
-    const fresh = keys.split("\n").find((key) => key && !handled.has(key));
-    if (fresh && store.getState().approvalRequest === null) store.getState().requestApproval(fresh.split("|")[0]);
-  }, [keys, handled, reopenAfter, store]);
-  useEffect(() => {
-    if (reopenAfter === null || !paused || pauses <= reopenAfter.pauses) return;
-    // eslint-disable-next-line react-hooks/set-state-in-effect -- goes with the approval reducer
-    setReopenAfter(null);
-    if (store.getState().approvalRequest !== null) return; // still open: it offers the decision again itself
-    // the refused one when it still waits, else the first that waits
-    const waiting = keys.split("\n").filter(Boolean);
-    const again = waiting.find((key) => key.startsWith(`${reopenAfter.node}|${reopenAfter.iteration ?? ""}|`));
-    const first = again ?? waiting[0];
-    if (!first) return;
-    setLastDecision(null);
-    store.getState().requestApproval(first.split("|")[0], again ? reopenAfter.iteration : null);
-  }, [reopenAfter, paused, pauses, keys, store]);
-  const settle = useCallback(() => {
-    // every wait there is now counts as seen: the dialog does not come back for them by itself
-    setHandled((previous) => new Set([...previous, ...keys.split("\n").filter(Boolean)]));
-    setLastDecision(null);
-    store.getState().requestApproval(null);
-  }, [keys, store]);
-  const decided = useCallback(
-    (approved: boolean, iteration: string | null) => {
-      const where = iteration ? ` ${iteration}` : "";
-      const node = store.getState().approvalRequest;
-      const text = approved ? `Approved${where}: the run goes on` : `Rejected${where}: the run follows the rejected branch`;
-      store.getState().notify({ kind: "info", text });
-      // what still waits, less what was just decided (the events saying so follow later)
-      const s = store.getState();
-      const report = s.runReport && s.runReport.id === s.run?.runId ? s.runReport : null;
-      const left = approvalWaitKeys(s.run, report?.node_runs ?? [], approvalNodes(s), { decided: s.decidedApprovals }).map(
-        (key) => key.split("|")[0],
-      );
-      if (!left.length) return settle();
-      setLastDecision(
-        `${approved ? "Approved" : "Rejected"} ${node ?? ""}${iteration ? ` in ${iteration}` : ""}. ${left.length} more wait${left.length > 1 ? "" : "s"} for a decision.`,
-      );
-      if (node === null || !left.includes(node)) s.requestApproval(left[0]);
-    },
-    [settle, store],
-  );
-  const deferred = useCallback(
-    (at: number, iteration: string | null) => {
-      const node = store.getState().approvalRequest;
-      if (node !== null) setReopenAfter({ pauses: at, node, iteration });
-    },
-    [store],
-  );
+  useEffect(() => store.getState().dispatchApproval({ type: "waitsChanged" }), [keys, pauses, paused, store]);
   const open = useCallback((node: string) => store.getState().requestApproval(node), [store]);
-  return { nodeId, open, dismiss: settle, decided, deferred, lastDecision };
-}
-
-/** The approval nodes of the canvas, as the approval helpers read them. */
-function approvalNodes(s: { nodes: readonly { id: string; type?: string; data: { node: { parent?: string | null } } }[] }) {
-  return s.nodes.filter((n) => n.type === "approval").map((n) => ({ id: n.id, type: n.type, parent: n.data.node.parent }));
+  return { nodeId, open };
 }
 
 function RunFooter({ report, socket }: { report: { data: RunReport | null }; socket: string }) {

@@ -4,6 +4,7 @@
  */
 import type { Connection, EdgeChange, NodeChange } from "@xyflow/react";
 import type { StateCreator } from "zustand/vanilla";
+import type { ApprovalAction, ApprovalFlowState } from "../lib/approvalFlow";
 import type { CanvasEdge, CanvasNode, DocumentMeta } from "../lib/flow";
 import type { History } from "../lib/history";
 import type { RunViewState } from "../lib/runEvents";
@@ -84,20 +85,12 @@ export interface RunViewActions {
 
 /* ---- approvals: decisions on the approvals the shown run waits for --------------------------- */
 
-export interface ApprovalsState {
-  /** The approval node whose decision dialog is asked for (by the inspector or a waiting container). */
-  approvalRequest: string | null;
-  /** The body iteration that dialog offers first (one whose decision waits for the run to pause again). */
-  approvalOffer: string | null;
-  /**
-   * Approvals decided from this browser in the shown run (`approvalKey` → approved), dropped
-   * from the dialog's chooser at once: the events that say so follow only once a worker applies
-   * the decision, and more may be decided before that.
-   */
-  decidedApprovals: Record<string, boolean>;
-}
+/** The approval flow's state (`lib/approvalFlow.ts`): the dialog, what was decided, what was seen. */
+export type ApprovalsState = ApprovalFlowState;
 
 export interface ApprovalsActions {
+  /** One step of the approval flow (`approvalFlow`); a decision the server took also says so in the notice. */
+  dispatchApproval(action: ApprovalAction): void;
   /** Open (a node id; `offer`: the iteration to offer first) or close (null) the approval dialog. */
   requestApproval(nodeId: string | null, offer?: string | null): void;
   /** Note an approval (`approvalKey`) as decided, before the events say so. */
