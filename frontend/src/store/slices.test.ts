@@ -27,4 +27,13 @@ describe("the store is composed of four slices", () => {
     expect(store.getState().nodes).toEqual([]);
     expect(store.getState().notice).toEqual({ kind: "error", text: "Shared with you by alice" });
   });
+
+  it("a decision the server took steps the approval flow and says so in the notice", () => {
+    const store = createCanvasStore();
+    store.getState().startRunView(7);
+    const decision = { node: "ok", iteration: "M[0]", approved: false, key: "ok|M[0]|1", sentAt: 1 };
+    store.getState().dispatchApproval({ type: "decided", decision });
+    expect(store.getState().decidedApprovals).toEqual({ "ok|M[0]|1": false });
+    expect(store.getState().notice).toEqual({ kind: "info", text: "Rejected M[0]: the run follows the rejected branch" });
+  });
 });
