@@ -1,4 +1,4 @@
-"""Node types. `registry` holds the built-ins; importing this package registers them."""
+"""Node types. `registry` holds the built-ins (`builtin.py`); the interface is `base.py`."""
 
 from engine.handlers.base import (
     ERROR_HANDLE,
@@ -9,8 +9,10 @@ from engine.handlers.base import (
     Registry,
     Wait,
 )
+from engine.handlers.builtin import register_builtins
 
 registry = Registry()
+register_builtins(registry)
 
 __all__ = [
     "ERROR_HANDLE",
@@ -22,8 +24,3 @@ __all__ = [
     "Wait",
     "registry",
 ]
-
-# The built-in node types; last, because they import the names above.
-from engine.handlers.builtin import register_builtins  # noqa: E402
-
-register_builtins(registry)

@@ -1,7 +1,8 @@
-"""The handler interface and the registry of node types.
+"""The handler interface, the registry of node types and what node types share.
 
 A node type is one registered `Handler` subclass: metadata (served to the canvas palette at
-`GET /api/node-types/`), a JSON Schema for its config, and `async run(ctx)`.
+`GET /api/node-types/`), a JSON Schema for its config, and `async run(ctx)`. The built-in ones
+are listed in `builtin.py`.
 """
 
 from __future__ import annotations
@@ -9,7 +10,11 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any, ClassVar
+
+from engine.budget import off_loop
+from engine.expressions import ExpressionError, evaluate
 
 ERROR_HANDLE = "error"
 
@@ -40,8 +45,6 @@ class HandlerContext:
 
     def evaluate(self, expression: str) -> Any:
         """Evaluate an expression in this node's scope (condition, router cases)."""
-        from engine.expressions import evaluate
-
         return evaluate(expression, self.scope)
 
 
@@ -157,3 +160,36 @@ class Registry:
 
     def describe(self) -> list[dict[str, Any]]:
         return [self._types[name].describe() for name in self.names()]
+
+
+# --- what node types share -------------------------------------------------------------------
+
+
+def object_schema(properties: dict[str, Any], required: tuple[str, ...] = ()) -> dict[str, Any]:
+    """A node type's `config_schema`: an object of these properties and no others."""
+    return {
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "type": "object",
+        "properties": properties,
+        "required": list(required),
+        "additionalProperties": False,
+    }
+
+
+async def evaluate_field(ctx: HandlerContext, expression: Any, field: str) -> Any:
+    """Evaluate a config expression field (off the event loop when it is long, see
+    engine.budget); its failures are the node's (`expression`)."""
+    if not isinstance(expression, str):
+        raise NodeError(f"config.{field} must be an expression string", "bad_config")
+    try:
+        return await off_loop(partial(ctx.evaluate, expression))
+    except ExpressionError as exc:
+        raise NodeError(f"config.{field}: {exc.message}", "expression") from None
+
+
+def items_list(value: Any) -> list:
+    """`config.items` (map, for_each loop, fan_out): a list, else the node fails `bad_config`."""
+    if not isinstance(value, list):
+        kind = type(value).__name__
+        raise NodeError(f"config.items must be a list, got {kind}", "bad_config")
+    return value

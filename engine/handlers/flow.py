@@ -1,223 +1,176 @@
-"""Control-flow node types (SPEC §3, §4): `loop` and `map` containers, `approval`,
-`subworkflow`, and `fan_out` (the example of a node that grows the running graph).
-
-Containers do not execute their body themselves: the executor hands them `ctx.body`
-(`engine.containers.Body`), which runs one iteration of the body sub-graph and records it. The
-handler only decides which iterations run, in what order and what happens on failure.
-"""
+"""Node types that steer a run (SPEC §3, §4): `start`, `condition`, `router`, `delay`,
+`error`, `approval` (parks until a person decides), `subworkflow` (a child run) and `fan_out`
+(the example of a node that grows the running graph). Containers are in `containers.py`."""
 
 from __future__ import annotations
 
 import asyncio
-from functools import partial
 from typing import Any
 
-from engine.budget import off_loop
 from engine.handlers.base import (
     Handler,
     HandlerContext,
     HandlerResult,
-    IterationParked,
     NodeError,
     Wait,
+    evaluate_field,
+    items_list,
+    object_schema,
 )
-from engine.handlers.builtin import _object_schema
-from engine.limits import MAX_CONCURRENCY, MAX_ITERATIONS, MAX_WAIT_S, MAX_WORKFLOW_ID
+from engine.limits import MAX_DELAY_S, MAX_WAIT_S, MAX_WORKFLOW_ID
 
-DEFAULT_MAX_ITERATIONS = 1000
-LOOP_MODES = ("count", "for_each", "while", "do_while")
-
-
-def _items(value: Any) -> list:
-    if not isinstance(value, list):
-        kind = type(value).__name__
-        raise NodeError(f"config.items must be a list, got {kind}", "bad_config")
-    return value
+# Output handle names chosen by users (router cases): like node ids, and never `error`, which
+# every node has for its failures.
+HANDLE_PATTERN = "^(?!error$)[a-z][a-z0-9_]{0,63}$"
 
 
-def _whole(value: Any, field: str, minimum: int = 0) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
-        raise NodeError(
-            f"config.{field} must be an integer >= {minimum}, got {value!r}", "bad_config"
-        )
-    return value
-
-
-def _over_limit(node_id: str, limit: int) -> NodeError:
-    return NodeError(f"loop {node_id} exceeded max_iterations ({limit})", "max_iterations")
-
-
-class Loop(Handler):
-    type = "loop"
-    label = "Loop"
+class Start(Handler):
+    type = "start"
+    replayable = True
+    label = "Start"
     category = "Flow"
-    description = "Runs its body once per iteration, in order: count, for_each, while, do_while."
-    icon = "repeat"
-    color = "#0d9488"
-    container = True
-    expression_fields = ("condition",)
-    config_schema = {
-        **_object_schema(
-            {
-                "mode": {"enum": list(LOOP_MODES), "default": "count"},
-                "count": {"type": ["integer", "string"], "minimum": 0, "maximum": MAX_ITERATIONS},
-                "items": {"type": ["array", "string"]},
-                "condition": {
-                    "type": "string",
-                    "minLength": 1,
-                    "description": "e.g. loop.index < 3",
-                },
-                "max_iterations": {
-                    "type": "integer",
-                    "minimum": 1,
-                    "maximum": MAX_ITERATIONS,
-                    "default": DEFAULT_MAX_ITERATIONS,
-                },
-            },
-        ),
-        # Each mode's own field is required (SPEC §3), so validation names it instead of the
-        # run failing; `count` applies when `mode` is absent, as it is the default.
-        "allOf": [
-            {"if": {"properties": {"mode": {"const": "count"}}}, "then": {"required": ["count"]}},
-            {
-                "if": {"properties": {"mode": {"const": "for_each"}}, "required": ["mode"]},
-                "then": {"required": ["items"]},
-            },
-            {
-                "if": {
-                    "properties": {"mode": {"enum": ["while", "do_while"]}},
-                    "required": ["mode"],
-                },
-                "then": {"required": ["condition"]},
-            },
-        ],
-    }
+    description = "Where a run begins: outputs the run inputs."
+    icon = "play"
+    color = "#16a34a"
+    inputs = ()
+    config_schema = object_schema({})
 
     async def run(self, ctx: HandlerContext) -> HandlerResult:
-        config = ctx.config
-        mode = config.get("mode", "count")
-        limit = _whole(config.get("max_iterations", DEFAULT_MAX_ITERATIONS), "max_iterations", 1)
-        if mode == "count":
-            items = [None] * _whole(config.get("count"), "count")
-            return HandlerResult(await self._each(ctx, items, limit, with_item=False))
-        if mode == "for_each":
-            items = _items(config.get("items"))
-            return HandlerResult(await self._each(ctx, items, limit, with_item=True))
-        if mode in ("while", "do_while"):
-            if not isinstance(config.get("condition"), str):
-                raise NodeError(f"config.condition is required in {mode} mode", "bad_config")
-            return HandlerResult(await self._until(ctx, limit, after=mode == "do_while"))
-        raise NodeError(
-            f"config.mode must be one of {', '.join(LOOP_MODES)}, got {mode!r}", "bad_config"
-        )
-
-    @staticmethod
-    async def _each(ctx: HandlerContext, items: list, limit: int, with_item: bool) -> list:
-        total = len(items)
-        if total > limit:
-            raise NodeError(
-                f"loop {ctx.node_id} would run {total} iterations, over max_iterations ({limit})",
-                "max_iterations",
-            )
-        body, results = ctx.body, []
-        body.progress(0, total)
-        for index, item in enumerate(items):
-            loop = {"index": index, "iteration": index + 1, "item": item, "count": total}
-            results.append(await body.iteration(index, loop, item if with_item else ctx.input))
-            body.progress(index + 1, total)
-        return results
-
-    @staticmethod
-    async def _until(ctx: HandlerContext, limit: int, after: bool) -> list:
-        """while: the condition before each iteration (`loop.index` = the one to come);
-        do_while: after each one (`loop` = the one that just ran), so it runs at least once."""
-        body, results, index = ctx.body, [], 0
-        condition = ctx.config["condition"]
-
-        async def holds(loop: dict) -> bool:  # off the event loop when it is long
-            return await off_loop(partial(body.condition, condition, loop))
-
-        while True:
-            loop = {"index": index, "iteration": index + 1, "item": None, "count": None}
-            if not after and not await holds(loop):
-                return results
-            if index >= limit:
-                raise _over_limit(ctx.node_id, limit)
-            results.append(await body.iteration(index, loop, ctx.input))
-            body.progress(index + 1, None)
-            if after and not await holds(loop):
-                return results
-            index += 1
+        return HandlerResult(ctx.scope["inputs"])
 
 
-def _path_order(path: str) -> tuple[int, ...]:
-    """`M[10]` after `M[2]`: iteration paths in index order."""
-    return tuple(int(part.split("]")[0]) for part in path.split("[")[1:])
-
-
-class Map(Handler):
-    type = "map"
-    label = "Map"
+class Condition(Handler):
+    type = "condition"
+    replayable = True
+    label = "Condition"
     category = "Flow"
-    description = "Runs its body once per item, concurrently; the output keeps item order."
-    icon = "layers"
-    color = "#0891b2"
-    container = True
-    config_schema = _object_schema(
-        {
-            "items": {"type": ["array", "string"]},
-            "max_concurrency": {
-                "type": "integer",
-                "minimum": 1,
-                "maximum": MAX_CONCURRENCY,
-                "default": 8,
-            },
-            "item_failure": {"enum": ["fail", "skip"], "default": "fail"},
-        },
-        required=("items",),
+    description = "Sends its input down `true` or `false`, by an expression."
+    icon = "git-branch"
+    color = "#d97706"
+    outputs = ("true", "false")
+    expression_fields = ("expression",)
+    config_schema = object_schema(
+        {"expression": {"type": "string", "minLength": 1, "description": "e.g. input.total > 10"}},
+        required=("expression",),
     )
 
     async def run(self, ctx: HandlerContext) -> HandlerResult:
-        items = _items(ctx.config.get("items"))
-        width = _whole(ctx.config.get("max_concurrency", 8), "max_concurrency", 1)
-        skip = ctx.config.get("item_failure", "fail") == "skip"
-        body, total = ctx.body, len(items)
-        results: list[Any] = [None] * total
-        slots = asyncio.Semaphore(width)
-        done = 0
-        failed = False
-        body.progress(0, total)
+        chosen = await evaluate_field(ctx, ctx.config.get("expression"), "expression")
+        return HandlerResult(ctx.input, ("true",) if chosen else ("false",))
 
-        parked: list[str] = []
 
-        async def one(index: int, item: Any) -> None:
-            nonlocal done, failed
-            loop = {"index": index, "iteration": index + 1, "item": item, "count": total}
-            async with slots:
-                if failed:
-                    return  # a slot freed by the failing item: start nothing more
-                try:
-                    results[index] = await body.iteration(index, loop, item)
-                except IterationParked as waits:
-                    parked.extend(waits.paths)  # the other items go on meanwhile
-                    return
-                except NodeError:
-                    if not skip:
-                        failed = True
-                        raise
-            done += 1
-            body.progress(done, total)
+class Router(Handler):
+    type = "router"
+    replayable = True
+    label = "Router"
+    category = "Flow"
+    description = "Sends its input down the first case whose expression is true, else `default`."
+    icon = "split"
+    color = "#ea580c"
+    outputs = ("other",)
+    expression_fields = ("cases[].expression",)
+    config_schema = object_schema(
+        {
+            "cases": {
+                "type": "array",
+                "items": object_schema(
+                    {
+                        "handle": {"type": "string", "pattern": HANDLE_PATTERN},
+                        "expression": {"type": "string", "minLength": 1},
+                    },
+                    required=("handle", "expression"),
+                ),
+            },
+            "default": {"type": "string", "pattern": HANDLE_PATTERN, "default": "other"},
+        },
+        required=("cases",),
+    )
 
-        try:
-            async with asyncio.TaskGroup() as group:
-                for index, item in enumerate(items):
-                    group.create_task(one(index, item))
-        except* NodeError as failures:
-            body.cancel_parked(f"cancelled: {ctx.node_id} failed")
-            raise failures.exceptions[0] from None
-        if parked:
-            raise IterationParked(sorted(parked, key=_path_order))
-        return HandlerResult(results)
+    def output_handles(self, config: dict[str, Any]) -> tuple[str, ...]:
+        cases = config.get("cases") if isinstance(config, dict) else None
+        handles = [
+            case["handle"]
+            for case in (cases if isinstance(cases, list) else ())
+            if isinstance(case, dict) and isinstance(case.get("handle"), str)
+        ]
+        handles.append(self._default(config))
+        return tuple(dict.fromkeys(handles))
+
+    @staticmethod
+    def _default(config: Any) -> str:
+        default = config.get("default") if isinstance(config, dict) else None
+        return default if isinstance(default, str) and default else "other"
+
+    async def run(self, ctx: HandlerContext) -> HandlerResult:
+        cases = ctx.config.get("cases")
+        if not isinstance(cases, list):
+            raise NodeError("config.cases must be a list of {handle, expression}", "bad_config")
+        for index, case in enumerate(cases):
+            if not isinstance(case, dict) or not isinstance(case.get("handle"), str):
+                raise NodeError(f"config.cases[{index}] needs a handle", "bad_config")
+            field = f"cases[{index}].expression"
+            if await evaluate_field(ctx, case.get("expression"), field):
+                return HandlerResult(ctx.input, (case["handle"],))
+        return HandlerResult(ctx.input, (self._default(ctx.config),))
+
+
+class Delay(Handler):
+    type = "delay"
+    label = "Delay"
+    category = "Flow"
+    description = "Waits a number of seconds, then passes its input on."
+    icon = "timer"
+    color = "#64748b"
+    config_schema = object_schema(
+        {
+            "seconds": {
+                "type": "number",
+                "minimum": 0,
+                "maximum": MAX_DELAY_S,
+                "description": "at most 86400 (a day); past the durable threshold the run parks",
+            }
+        },
+        required=("seconds",),
+    )
+
+    async def run(self, ctx: HandlerContext) -> HandlerResult | Wait:
+        seconds = ctx.config.get("seconds")
+        if isinstance(seconds, bool) or not isinstance(seconds, int | float):
+            raise NodeError(f"config.seconds must be a number, got {seconds!r}", "bad_config")
+        if not 0 <= seconds <= MAX_DELAY_S:
+            raise NodeError(f"config.seconds must be from 0 to {MAX_DELAY_S}", "bad_config")
+        threshold = ctx.settings.get("durable_delay_threshold_s")
+        if threshold is not None and seconds > threshold:
+            # Durable: the run parks with a wake-up time instead of holding a worker.
+            wake_at = ctx.settings["clock"].time() + seconds
+            return Wait("delay", wake_at=wake_at, data={"output": ctx.input})
+        await asyncio.sleep(seconds)  # a cancelled run cancels this task: the sleep ends at once
+        return HandlerResult(ctx.input)
+
+
+class Error(Handler):
+    type = "error"
+    replayable = True
+    label = "Error"
+    category = "Flow"
+    description = "Fails with a message; with `when`, only when that expression is true."
+    icon = "octagon-alert"
+    color = "#dc2626"
+    expression_fields = ("when",)
+    config_schema = object_schema(
+        {
+            "message": {"type": "string", "minLength": 1},
+            "when": {"type": "string", "minLength": 1, "description": "e.g. input.total < 0"},
+        },
+        required=("message",),
+    )
+
+    async def run(self, ctx: HandlerContext) -> HandlerResult:
+        when = ctx.config.get("when")
+        if when is not None and not await evaluate_field(ctx, when, "when"):
+            return HandlerResult(ctx.input)
+        message = ctx.config.get("message")
+        raise NodeError(message if isinstance(message, str) else str(message), "error")
 
 
 class Approval(Handler):
@@ -228,7 +181,7 @@ class Approval(Handler):
     icon = "user-check"
     color = "#9333ea"
     outputs = ("approved", "rejected")
-    config_schema = _object_schema(
+    config_schema = object_schema(
         {
             "prompt": {"type": "string"},
             "timeout_s": {
@@ -262,7 +215,7 @@ class Subworkflow(Handler):
     description = "Runs another saved workflow as a child run; its outputs are this node's output."
     icon = "workflow"
     color = "#2563eb"
-    config_schema = _object_schema(
+    config_schema = object_schema(
         {
             "workflow": {
                 "type": ["integer", "string"],
@@ -312,7 +265,7 @@ class FanOut(Handler):
     description = "Adds one node per item to the running graph, joined by a merge node."
     icon = "git-fork"
     color = "#ea580c"
-    config_schema = _object_schema(
+    config_schema = object_schema(
         {
             "items": {"type": ["array", "string"], "description": "one added node per item"},
         },
@@ -320,7 +273,7 @@ class FanOut(Handler):
     )
 
     async def run(self, ctx: HandlerContext) -> HandlerResult:
-        items = _items(ctx.config.get("items"))
+        items = items_list(ctx.config.get("items"))
         return HandlerResult({"items": items})
 
     def grow(self, node: dict, output: Any) -> dict[str, list] | None:
@@ -340,6 +293,3 @@ class FanOut(Handler):
         if not output["items"]:
             edges.append({"id": f"{base}__join", "source": base, "target": join})
         return {"nodes": nodes, "edges": edges}
-
-
-FLOW_TYPES: tuple[type[Handler], ...] = (Loop, Map, Approval, Subworkflow, FanOut)
