@@ -178,7 +178,11 @@ class WorkflowRun(models.Model):
 class NodeRun(models.Model):
     """One attempt of one node, in one iteration (`""` at top level, else e.g. `"each[2]"`)."""
 
-    run = models.ForeignKey(WorkflowRun, on_delete=models.CASCADE, related_name="node_runs")
+    # No index of its own: unique_node_attempt leads with run, and a second index on every
+    # insert costs PostgreSQL time per node for nothing.
+    run = models.ForeignKey(
+        WorkflowRun, on_delete=models.CASCADE, related_name="node_runs", db_index=False
+    )
     node_id = models.CharField(max_length=64)
     iteration = models.CharField(max_length=255, blank=True, default="")
     attempt = models.PositiveIntegerField(default=1)
@@ -211,7 +215,10 @@ class NodeRun(models.Model):
 
 
 class RunEvent(models.Model):
-    run = models.ForeignKey(WorkflowRun, on_delete=models.CASCADE, related_name="events")
+    # No index of its own: unique_run_seq leads with run (see NodeRun.run).
+    run = models.ForeignKey(
+        WorkflowRun, on_delete=models.CASCADE, related_name="events", db_index=False
+    )
     seq = models.PositiveIntegerField()
     type = models.CharField(max_length=32)
     payload = models.JSONField(default=dict)
