@@ -351,11 +351,69 @@ class Breaks:
 # ---- dispatch --------------------------------------------------------------------------
 
 
+# At most this many wake-ups wait in the channel: a waiting one is read later by a worker that
+# then claims every run queued by then (in batches, while more are found), this run included,
+# so a burst of submissions needs a few, not one each. Several, not one: the worker that reads
+# one may have no free slot.
+WAKEUPS_PENDING = 4
+
+# One round trip instead of channels_redis' four (trim expired, count, add, expire), and no
+# add when enough wake-ups wait already. Same key, score and expiry as its `send`, so the
+# worker's `receive` reads these messages as any other.
+WAKEUP_SCRIPT = """
+redis.call('ZREMRANGEBYSCORE', KEYS[1], 0, ARGV[1])
+if redis.call('ZCARD', KEYS[1]) >= tonumber(ARGV[2]) then
+    return 0
+end
+redis.call('ZADD', KEYS[1], ARGV[3], ARGV[4])
+redis.call('EXPIRE', KEYS[1], ARGV[5])
+return 1
+"""
+
+
 def send_wakeup(run_id: int) -> None:
     """Tell some worker a run is queued. Best effort: the sweep finds it anyway."""
     try:
-        async_to_sync(get_channel_layer().send)(
-            WORKER_CHANNEL, {"type": "run.queued", "run_id": run_id}
+        layer = get_channel_layer()
+        script = wakeup_script(layer)
+        message = {"type": "run.queued", "run_id": run_id}
+        if script is None:  # another layer (in-memory in tests without Redis)
+            async_to_sync(layer.send)(WORKER_CHANNEL, message)
+            return
+        now = time.time()
+        script(
+            keys=[layer.prefix + WORKER_CHANNEL],
+            args=[
+                int(now) - int(layer.expiry),
+                min(WAKEUPS_PENDING, layer.get_capacity(WORKER_CHANNEL)),
+                now,
+                layer.serialize(message),
+                int(layer.expiry),
+            ],
         )
     except Exception as exc:
         logger.warning("wake-up for run %s not sent (%s); the sweep will pick it up", run_id, exc)
+
+
+_wakeup_scripts: dict[str, object] = {}  # by Redis address
+
+
+def wakeup_script(layer):
+    """The wake-up script on a synchronous Redis client of the layer's one host (thread-safe,
+    pooled: a request's thread sends without hopping to the event loop), or None when the
+    layer is not a single-host RedisChannelLayer."""
+    from channels_redis.core import RedisChannelLayer
+
+    if type(layer) is not RedisChannelLayer or len(layer.hosts) != 1:
+        return None
+    if "address" not in layer.hosts[0]:
+        return None
+    address = layer.hosts[0]["address"]
+    script = _wakeup_scripts.get(address)
+    if script is None:
+        import redis
+
+        options = {k: v for k, v in layer.hosts[0].items() if k != "address"}
+        client = redis.Redis(connection_pool=redis.ConnectionPool.from_url(address, **options))
+        script = _wakeup_scripts[address] = client.register_script(WAKEUP_SCRIPT)
+    return script
