@@ -201,6 +201,9 @@ class RunWorker:
     async def _sweep_forever(self) -> None:
         failing = False
         while True:
+            # Cleared before the claim, not after: a wake-up that arrives while the claim
+            # query runs may be for a run committed after it, and must start another claim.
+            self.wake.clear()
             try:
                 await self.claim_available()
                 failing = False
@@ -212,7 +215,6 @@ class RunWorker:
                 else:
                     logger.exception("worker %s: sweep failed", self.name)
                 failing = True
-            self.wake.clear()
             try:
                 await asyncio.wait_for(self.wake.wait(), timeout=self.sweep_s)
             except TimeoutError:
