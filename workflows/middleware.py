@@ -9,14 +9,15 @@ is not JSON — Django's HTML 400/404/500 pages, the debug page with its traceba
 (workflows.errors.exception_handler); this catches what happens around them.
 
 `OneThreadASGIHandler` serves Django's HTTP requests with the middleware chain and the view in
-one thread hop instead of two hops per middleware.
+one thread hop instead of two hops per middleware, on threads reused from request to request.
 """
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from http import HTTPStatus
 
-from asgiref.sync import iscoroutinefunction, sync_to_async
+from asgiref.sync import ThreadSensitiveContext, iscoroutinefunction, sync_to_async
 from django.core.exceptions import SuspiciousOperation
 from django.core.handlers.asgi import ASGIHandler
 from django.http import (
@@ -44,9 +45,41 @@ class OneThreadASGIHandler(ASGIHandler):
     request, as for any sync view), entered with a single hop; what each middleware does is
     unchanged."""
 
+    # Threads kept for the next requests: enough for every request the admission gate lets in.
+    IDLE_THREADS = 32
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.idle_threads: list[ThreadPoolExecutor] = []
+
     def load_middleware(self, is_async: bool = False) -> None:
         super().load_middleware(is_async=False)
         self._middleware_chain = sync_to_async(self._middleware_chain, thread_sensitive=True)
+
+    async def __call__(self, scope, receive, send) -> None:
+        """As Django's, but the request's thread is taken from the threads earlier requests
+        left instead of started (and joined) anew: its sync work still runs on one thread of
+        its own, one request at a time, as under a WSGI server's thread pool."""
+        if scope["type"] != "http":
+            raise ValueError(f"Django can only handle ASGI/HTTP connections, not {scope['type']}")
+        thread = self.idle_threads.pop() if self.idle_threads else new_request_thread()
+        try:
+            async with ThreadSensitiveContext(executor=thread):
+                await self.handle(scope, receive, send)
+        except BaseException:
+            # Work of this request may still be queued on the thread (cancelled while a
+            # view ran): not for another request to wait behind.
+            thread.shutdown(wait=False)
+            raise
+        # Every sync call of the request was awaited, in order, on this one thread: it is idle.
+        if len(self.idle_threads) < self.IDLE_THREADS:
+            self.idle_threads.append(thread)
+        else:
+            thread.shutdown(wait=False)
+
+
+def new_request_thread() -> ThreadPoolExecutor:
+    return ThreadPoolExecutor(max_workers=1, thread_name_prefix="request")
 
 
 API_PREFIXES = ("/api/",)
