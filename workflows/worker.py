@@ -147,6 +147,7 @@ class RunWorker:
         self.heartbeats: dict[int, asyncio.Task] = {}
         self.breaks: dict[int, Breaks] = {}  # runs whose drive broke here lately
         self.wake = asyncio.Event()
+        self.woken = False  # a wake-up message came while a claim ran
         self.stopping = asyncio.Event()
         self.publisher: runtime.Publisher | None = None
 
@@ -194,6 +195,7 @@ class RunWorker:
             handle(message)
 
     def _on_wakeup(self, message: dict) -> None:
+        self.woken = True
         self.wake.set()
 
     # ---- claiming --------------------------------------------------------------------
@@ -201,9 +203,10 @@ class RunWorker:
     async def _sweep_forever(self) -> None:
         failing = False
         while True:
-            # Cleared before the claim, not after: a wake-up that arrives while the claim
-            # query runs may be for a run committed after it, and must start another claim.
-            self.wake.clear()
+            # A wake-up message that arrives while the claim runs may be for a run committed
+            # after its query: it starts another claim. A slot freed meanwhile does not (the
+            # claim took what it could; runs finishing during claims made a claim each).
+            self.woken = False
             try:
                 await self.claim_available()
                 failing = False
@@ -215,6 +218,8 @@ class RunWorker:
                 else:
                     logger.exception("worker %s: sweep failed", self.name)
                 failing = True
+            if not self.woken:
+                self.wake.clear()
             try:
                 await asyncio.wait_for(self.wake.wait(), timeout=self.sweep_s)
             except TimeoutError:
