@@ -27,7 +27,7 @@ from asgiref.sync import sync_to_async
 from channels.layers import get_channel_layer
 from django.conf import settings
 from django.db import DatabaseError, InterfaceError, connection, transaction
-from django.db.models import Max
+from django.db.models import BooleanField, ExpressionWrapper, Max, Q
 from django.utils import timezone
 
 from engine import Graph, load_document
@@ -1172,12 +1172,20 @@ async def keep_lease(
         watch.discard(run_id, execution)
 
 
-def cancel_requested(run_ids: list[int]) -> list[int]:
-    return list(
-        WorkflowRun.objects.filter(pk__in=run_ids, cancel_requested_at__isnull=False).values_list(
-            "pk", flat=True
-        )
-    )
+def cancel_requested(run_ids: list[int]) -> dict[int, str]:
+    """The runs among these whose cancel was requested, with the reason their events give: a
+    child whose parent ended or is being cancelled stops because of it, any other by a user."""
+    rows = WorkflowRun.objects.filter(pk__in=run_ids, cancel_requested_at__isnull=False)
+    return {
+        pk: "the parent run stopped" if parent_stopped else "by user"
+        for pk, parent_stopped in rows.annotate(
+            parent_stopped=ExpressionWrapper(
+                Q(parent_run__cancel_requested_at__isnull=False)
+                | Q(parent_run__status__in=sorted(RUN_TERMINAL)),
+                output_field=BooleanField(),
+            )
+        ).values_list("pk", "parent_stopped")
+    }
 
 
 class CancelWatch:
@@ -1215,10 +1223,10 @@ class CancelWatch:
                 self.failing = True
                 continue
             self.failing = False
-            for run_id in requested:
+            for run_id, reason in requested.items():
                 execution = self.runs.pop(run_id, None)  # cancelled once
                 if execution is not None:
-                    execution.cancel("by user")
+                    execution.cancel(reason)
 
 
 _cancel_watches: dict[asyncio.AbstractEventLoop, CancelWatch] = {}
