@@ -310,8 +310,10 @@ def connection_ceiling() -> int:
     worker its database threads' pool plus the event writer's own connection."""
     from django.conf import settings
 
+    from workflows import conf
+
     web = settings.DATABASES["default"].get("OPTIONS", {}).get("pool", {}).get("max_size", 0)
-    worker_threads = int(getattr(settings, "SWITCHYARD_DB_THREADS", 4))
+    worker_threads = conf.value("DB_THREADS")
     return web + 2 * (worker_threads + 1)
 
 

@@ -15,8 +15,8 @@ django_asgi_app = OneThreadASGIHandler()
 from channels.auth import AuthMiddlewareStack  # noqa: E402
 from channels.routing import ChannelNameRouter, ProtocolTypeRouter, URLRouter  # noqa: E402
 from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
-from django.conf import settings  # noqa: E402
 
+from workflows import conf  # noqa: E402
 from workflows.admission import AdmissionGate  # noqa: E402
 from workflows.middleware import WebsocketTextGuard  # noqa: E402
 from workflows.routing import channel_routes, websocket_urlpatterns  # noqa: E402
@@ -26,9 +26,9 @@ application = ProtocolTypeRouter(
         # Overload answers 503 + Retry-After at the door instead of 500s inside (admission.py).
         "http": AdmissionGate(
             django_asgi_app,
-            limit=settings.SWITCHYARD_MAX_CONCURRENT_REQUESTS,
-            queue=settings.SWITCHYARD_REQUEST_QUEUE,
-            wait_s=settings.SWITCHYARD_REQUEST_QUEUE_S,
+            limit=conf.value("MAX_CONCURRENT_REQUESTS"),
+            queue=conf.value("REQUEST_QUEUE"),
+            wait_s=conf.value("REQUEST_QUEUE_S"),
         ),
         "websocket": WebsocketTextGuard(
             AllowedHostsOriginValidator(AuthMiddlewareStack(URLRouter(websocket_urlpatterns)))

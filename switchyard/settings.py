@@ -17,6 +17,8 @@ from pathlib import Path
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
+from workflows import conf as switchyard_conf
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 
 
@@ -140,21 +142,24 @@ def database_config(url: str | None) -> dict:
 
 DATABASES = {"default": database_config(os.environ.get("DATABASE_URL"))}
 
+# Every SWITCHYARD_* setting with a plain default, from workflows/conf.py's table (the names,
+# types, defaults and meanings are declared there once); the computed ones follow.
+_switchyard = switchyard_conf.from_environ(os.environ)
+globals().update(_switchyard)
 # Admission control (workflows/admission.py): HTTP requests inside Django at once — by default
-# the pool's size less the connections an in-process worker uses (SWITCHYARD_DB_THREADS) — how
-# many more may wait for a turn, and for how long; the rest are answered 503 + Retry-After.
+# the pool's size less the connections an in-process worker uses (SWITCHYARD_DB_THREADS) — the
+# rest wait in SWITCHYARD_REQUEST_QUEUE, or are answered 503 + Retry-After.
 _pool = DATABASES["default"].get("OPTIONS", {}).get("pool") or {}
 SWITCHYARD_MAX_CONCURRENT_REQUESTS = int(
-    os.environ.get("SWITCHYARD_MAX_CONCURRENT_REQUESTS") or max(1, _pool.get("max_size", 20) - 4)
+    switchyard_conf.environ_text("MAX_CONCURRENT_REQUESTS")
+    or max(1, _pool.get("max_size", 20) - _switchyard["SWITCHYARD_DB_THREADS"])
 )
-SWITCHYARD_REQUEST_QUEUE = int(os.environ.get("SWITCHYARD_REQUEST_QUEUE", "200"))
-SWITCHYARD_REQUEST_QUEUE_S = float(os.environ.get("SWITCHYARD_REQUEST_QUEUE_S", "5"))
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 REDIS_URL = os.environ.get("REDIS_URL", "")
 # Processes that share a prefix share channels and groups (a test session picks its own, so
 # concurrent suites on one Redis never hear each other).
-CHANNEL_PREFIX = os.environ.get("SWITCHYARD_CHANNEL_PREFIX", "asgi")
+CHANNEL_PREFIX = _switchyard["SWITCHYARD_CHANNEL_PREFIX"]
 if REDIS_URL:
     # redis-py reads time out after 5 s by default, exactly channels_redis's blocking-pop
     # time: give reads more room so idle receives don't error.
@@ -184,30 +189,10 @@ else:
         "live": {"BACKEND": "channels.layers.InMemoryChannelLayer"},
     }
 
-# Execution runtime (workflows/worker.py, workflows/runtime.py)
-SWITCHYARD_LEASE_S = float(os.environ.get("SWITCHYARD_LEASE_S", "15"))  # a dead worker's runs
-SWITCHYARD_SWEEP_S = float(os.environ.get("SWITCHYARD_SWEEP_S", "2"))  # look for lost runs
-SWITCHYARD_STALL_S = float(os.environ.get("SWITCHYARD_STALL_S", "60"))  # no event: stalled
-# How often a worker reads cancel requests of its runs (one query for all of them): a cancel
-# whose control message was lost still applies within a second.
-SWITCHYARD_CANCEL_POLL_S = float(os.environ.get("SWITCHYARD_CANCEL_POLL_S", "0.25"))
-# A `delay` longer than this parks the run (no worker held) and the sweep wakes it when due.
-SWITCHYARD_DURABLE_DELAY_S = float(os.environ.get("SWITCHYARD_DURABLE_DELAY_S", "60"))
-SWITCHYARD_WORKER_MAX_RUNS = int(os.environ.get("SWITCHYARD_WORKER_MAX_RUNS", "50"))
-# The global cap (SPEC §4): handlers executing at once in one worker process, all runs together
-# (containers and sub-workflow nodes take no slot: their body's or child's nodes do).
-SWITCHYARD_WORKER_MAX_NODES = int(os.environ.get("SWITCHYARD_WORKER_MAX_NODES", "256"))
-SWITCHYARD_EVENT_PREVIEW_BYTES = int(os.environ.get("SWITCHYARD_EVENT_PREVIEW_BYTES", "4096"))
-SWITCHYARD_MAX_OUTPUT_BYTES = int(os.environ.get("SWITCHYARD_MAX_OUTPUT_BYTES", str(16 << 20)))
-SWITCHYARD_HTTP_ALLOW_PRIVATE = env_bool("SWITCHYARD_HTTP_ALLOW_PRIVATE", False)
-SWITCHYARD_SYNCHRONOUS_EVENT_COMMIT = env_bool("SWITCHYARD_SYNCHRONOUS_EVENT_COMMIT", False)
-# What expressions may read (SPEC §2). `env`: only these environment variables (names, comma
-# separated), and of them only those a workflow lists in its settings.env; never the whole
-# environment. `secrets`: named values, never echoed into events or logs — a JSON object in
-# SWITCHYARD_SECRETS, or in the file SWITCHYARD_SECRETS_FILE names.
-SWITCHYARD_ENV_ALLOW = env_list("SWITCHYARD_ENV_ALLOW", [])
+# Expressions' `secrets` (SPEC §2): named values, never echoed into events or logs — a JSON
+# object in SWITCHYARD_SECRETS, or in the file SWITCHYARD_SECRETS_FILE names.
 SWITCHYARD_SECRETS = named_secrets(
-    os.environ.get("SWITCHYARD_SECRETS", ""), os.environ.get("SWITCHYARD_SECRETS_FILE", "")
+    switchyard_conf.environ_text("SECRETS"), _switchyard["SWITCHYARD_SECRETS_FILE"]
 )
 
 AUTH_PASSWORD_VALIDATORS = [
@@ -260,14 +245,9 @@ LOGGING = {
 
 # The API's error body ({"errors": [...]}) and its request size limit (413 above it).
 REST_FRAMEWORK["EXCEPTION_HANDLER"] = "workflows.errors.exception_handler"
-SWITCHYARD_MAX_BODY_BYTES = int(os.environ.get("SWITCHYARD_MAX_BODY_BYTES", 5 * 1024 * 1024))
-DATA_UPLOAD_MAX_MEMORY_SIZE = SWITCHYARD_MAX_BODY_BYTES
+DATA_UPLOAD_MAX_MEMORY_SIZE = _switchyard["SWITCHYARD_MAX_BODY_BYTES"]
 SPECTACULAR_SETTINGS["SERVE_PERMISSIONS"] = ["rest_framework.permissions.IsAuthenticated"]
 SPECTACULAR_SETTINGS["SERVE_AUTHENTICATION"] = [
     "rest_framework.authentication.TokenAuthentication",
     "rest_framework.authentication.SessionAuthentication",
 ]
-
-# Run history retention: `manage.py prune_runs` deletes finished runs older than this many days
-# (with their node runs and events), in batches.
-SWITCHYARD_RUN_RETENTION_DAYS = int(os.environ.get("SWITCHYARD_RUN_RETENTION_DAYS", 30))

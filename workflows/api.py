@@ -6,7 +6,6 @@ import json
 from typing import Any
 
 import yaml
-from django.conf import settings
 from django.contrib.auth import authenticate
 from django.http import HttpResponse
 from drf_spectacular.types import OpenApiTypes
@@ -21,14 +20,13 @@ from rest_framework.views import APIView
 
 from engine.handlers import registry
 from engine.states import RunState
+from workflows import conf, services
 from workflows import selectors as select
 from workflows import serializers as s
-from workflows import services
 from workflows.errors import PayloadTooLarge, SwitchyardError, problem
 from workflows.parsing import MAX_ID, MAX_SEQ, int_param, text_param
 
 ERRORS = {400: s.ErrorBodySerializer, 404: s.ErrorBodySerializer}
-DEFAULT_MAX_BODY = 5 * 1024 * 1024
 RUN_STATES = tuple(state.value for state in RunState)
 MAX_SHARED_WITH = 1000  # users one workflow is shared with
 
@@ -45,7 +43,7 @@ class ApiView(APIView):
     permission_classes = [permissions.IsAuthenticated]
 
     def initial(self, request: Request, *args, **kwargs) -> None:
-        limit = getattr(settings, "SWITCHYARD_MAX_BODY_BYTES", DEFAULT_MAX_BODY)
+        limit = conf.value("MAX_BODY_BYTES")
         try:
             length = int(request.META.get("CONTENT_LENGTH") or 0)
         except ValueError:

@@ -9,12 +9,11 @@ from __future__ import annotations
 import uuid
 from datetime import timedelta
 
-from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.db import transaction
 from django.utils import timezone
 
-from workflows import runtime, services
+from workflows import conf, runtime, services
 from workflows import selectors as select
 from workflows.models import RunMode, RunTrigger, Workflow, WorkflowRun
 
@@ -56,7 +55,7 @@ def claim_cli_run(*, workflow: Workflow, inputs: dict, dry_run: bool) -> Workflo
         trigger=RunTrigger.CLI,
     )
     run.lease_owner = f"cli:{uuid.uuid4().hex[:8]}"
-    run.lease_expires_at = timezone.now() + timedelta(seconds=settings.SWITCHYARD_LEASE_S)
+    run.lease_expires_at = timezone.now() + timedelta(seconds=conf.value("LEASE_S"))
     run.save(update_fields=["lease_owner", "lease_expires_at"])
     return run
 
@@ -64,6 +63,4 @@ def claim_cli_run(*, workflow: Workflow, inputs: dict, dry_run: bool) -> Workflo
 async def execute_claimed(run_id: int, *, observer=None):
     """Execute a run whose lease this process holds, renewing the lease meanwhile."""
     owner = await WorkflowRun.objects.filter(pk=run_id).values_list("lease_owner", flat=True).aget()
-    return await runtime.execute_leased(
-        run_id, owner, settings.SWITCHYARD_LEASE_S, observer=observer
-    )
+    return await runtime.execute_leased(run_id, owner, conf.value("LEASE_S"), observer=observer)

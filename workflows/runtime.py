@@ -35,7 +35,7 @@ from engine.events import NODE_LOG, NODE_STATUS, RUN_STATUS, Event
 from engine.executor import SNAPSHOT_VERSION, Execution
 from engine.report import NodeRecord
 from engine.states import NODE_TERMINAL, RUN_TERMINAL, NodeState, RunState
-from workflows import live
+from workflows import conf, live
 from workflows.models import NodeRun, RunEvent, WorkflowRun
 
 logger = logging.getLogger(__name__)
@@ -59,7 +59,6 @@ NODE_RUN_FIELDS = (
 # of disk, the whole per-node budget). A committed batch is in the server, so it survives any
 # worker crash; only a crash of PostgreSQL itself within wal_writer_delay (200 ms) could lose
 # the latest events. Set SWITCHYARD_SYNCHRONOUS_EVENT_COMMIT=1 to wait for every flush.
-SYNCHRONOUS_EVENT_COMMIT = getattr(settings, "SWITCHYARD_SYNCHRONOUS_EVENT_COMMIT", False)
 
 
 # Events not followed by a node's completion (a node starts running, logs, waits) are written
@@ -84,7 +83,7 @@ def db_executor() -> ThreadPoolExecutor:
     """Threads for the worker's database work, apart from the threads serving requests."""
     global _db_executor
     if _db_executor is None:
-        threads = int(getattr(settings, "SWITCHYARD_DB_THREADS", 4))
+        threads = conf.value("DB_THREADS")
         if connection.vendor == "sqlite":
             threads = 1  # SQLite has one writer at a time anyway
         _db_executor = ThreadPoolExecutor(
@@ -140,12 +139,12 @@ def execution_options(run: WorkflowRun) -> dict[str, Any]:
 
     return {
         **subworkflows.execution_options(run),
-        "http_allow_private": getattr(settings, "SWITCHYARD_HTTP_ALLOW_PRIVATE", False),
-        "max_output_preview": getattr(settings, "SWITCHYARD_EVENT_PREVIEW_BYTES", 4096),
-        "max_output_bytes": getattr(settings, "SWITCHYARD_MAX_OUTPUT_BYTES", 16 << 20),
+        "http_allow_private": conf.value("HTTP_ALLOW_PRIVATE"),
+        "max_output_preview": conf.value("EVENT_PREVIEW_BYTES"),
+        "max_output_bytes": conf.value("MAX_OUTPUT_BYTES"),
         "dry_run": run.mode == "dry_run",
         "debug": run.mode == "debug",
-        "durable_delay_threshold_s": settings.SWITCHYARD_DURABLE_DELAY_S,
+        "durable_delay_threshold_s": conf.value("DURABLE_DELAY_S"),
         "node_slots": node_slots(),
         **expression_context(),
     }
@@ -165,7 +164,7 @@ def node_slots() -> asyncio.Semaphore | None:
     if slots is None:
         for stale in [other for other in _node_slots if other.is_closed()]:
             del _node_slots[stale]
-        slots = _node_slots[loop] = asyncio.Semaphore(settings.SWITCHYARD_WORKER_MAX_NODES)
+        slots = _node_slots[loop] = asyncio.Semaphore(conf.value("WORKER_MAX_NODES"))
     return slots
 
 
@@ -173,10 +172,8 @@ def expression_context() -> dict[str, Any]:
     """`env` and `secrets` for expressions: the allow-listed environment variables that are
     set (a workflow reads those its settings.env names) and the configured named secrets."""
     return {
-        "env": {
-            name: os.environ[name] for name in settings.SWITCHYARD_ENV_ALLOW if name in os.environ
-        },
-        "secrets": dict(settings.SWITCHYARD_SECRETS),
+        "env": {name: os.environ[name] for name in conf.value("ENV_ALLOW") if name in os.environ},
+        "secrets": dict(conf.value("SECRETS")),
     }
 
 
@@ -678,7 +675,7 @@ def batch_params(batches: list[Batch]) -> dict[str, str]:
                 }
             )
     return {
-        "sync": "on" if SYNCHRONOUS_EVENT_COMMIT else "off",
+        "sync": "on" if conf.value("SYNCHRONOUS_EVENT_COMMIT") else "off",
         "runs": as_json(runs),
         "events": as_json(events),
         "rows": as_json(rows),
@@ -1239,7 +1236,7 @@ def cancel_watch() -> CancelWatch:
     if watch is None:
         for stale in [other for other in _cancel_watches if other.is_closed()]:
             del _cancel_watches[stale]
-        poll_s = float(getattr(settings, "SWITCHYARD_CANCEL_POLL_S", 0.25))
+        poll_s = conf.value("CANCEL_POLL_S")
         watch = _cancel_watches[loop] = CancelWatch(poll_s)
     return watch
 
@@ -1281,7 +1278,7 @@ class StallWatch:
 
 
 def stall_seconds() -> float:
-    return float(getattr(settings, "SWITCHYARD_STALL_S", 60))
+    return conf.value("STALL_S")
 
 
 async def execute_leased(

@@ -32,7 +32,6 @@ it leaves unfinished. A worker shutting down leaves both in flight for a takeove
 from __future__ import annotations
 
 import asyncio
-import os
 import uuid
 from collections import Counter
 from collections.abc import Callable
@@ -40,7 +39,6 @@ from datetime import timedelta
 from typing import Any
 
 from channels.layers import get_channel_layer
-from django.conf import settings
 from django.db import transaction
 from django.db.models import Q
 from django.http import Http404
@@ -49,11 +47,10 @@ from django.utils import timezone
 from engine.containers import waiting_leaves
 from engine.handlers.base import NodeError, Wait
 from engine.states import RUN_TERMINAL, RunState
-from workflows import dispatch, runtime
+from workflows import conf, dispatch, runtime
 from workflows.errors import NotRunnable
 from workflows.models import NodeRun, RunMode, RunTrigger, Workflow, WorkflowRun
 
-DEFAULT_MAX_DEPTH = 5
 WAIT_POLL_S = 0.25
 
 # Top-level nodes of each run (by run id) that are following a child in this process now:
@@ -69,14 +66,11 @@ def following_children(run_id: int) -> set[str]:
 def max_depth() -> int:
     """How deep sub-workflows may nest (SWITCHYARD_MAX_SUBWORKFLOW_DEPTH, default 5): a run
     started by a top-level run has depth 1."""
-    configured = getattr(settings, "SWITCHYARD_MAX_SUBWORKFLOW_DEPTH", None)
-    if configured is None:
-        configured = os.environ.get("SWITCHYARD_MAX_SUBWORKFLOW_DEPTH", DEFAULT_MAX_DEPTH)
-    return int(configured)
+    return conf.value("MAX_SUBWORKFLOW_DEPTH")
 
 
 def lease_seconds() -> float:
-    return float(getattr(settings, "SWITCHYARD_LEASE_S", 15))
+    return conf.value("LEASE_S")
 
 
 def execution_options(run: WorkflowRun) -> dict[str, Any]:

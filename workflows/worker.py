@@ -21,13 +21,12 @@ from datetime import timedelta
 
 from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
-from django.conf import settings
 from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
 from engine.states import RunState
-from workflows import runtime, unstorable
+from workflows import conf, runtime, unstorable
 from workflows.models import WorkflowRun
 
 logger = logging.getLogger(__name__)
@@ -36,10 +35,6 @@ WORKER_CHANNEL = "workflow-runs"
 # Runs leased per claim query; a burst of queued runs is spread over the workers in slices
 # this size rather than all taken by whichever worker woke first.
 CLAIM_BATCH = 8
-
-
-def setting(name: str, default: float) -> float:
-    return float(getattr(settings, name, default))
 
 
 def new_worker_name() -> str:
@@ -138,10 +133,10 @@ class RunWorker:
         stall_s: float | None = None,
     ) -> None:
         self.name = name or new_worker_name()
-        self.max_runs = int(max_runs or setting("SWITCHYARD_WORKER_MAX_RUNS", 50))
-        self.lease_s = lease_s or setting("SWITCHYARD_LEASE_S", 15)
-        self.sweep_s = sweep_s or setting("SWITCHYARD_SWEEP_S", 2)
-        self.stall_s = stall_s or setting("SWITCHYARD_STALL_S", 60)
+        self.max_runs = int(max_runs or conf.value("WORKER_MAX_RUNS"))
+        self.lease_s = lease_s or conf.value("LEASE_S")
+        self.sweep_s = sweep_s or conf.value("SWEEP_S")
+        self.stall_s = stall_s or conf.value("STALL_S")
         self.layer = get_channel_layer()
         self.tasks: dict[int, asyncio.Task] = {}
         self.heartbeats: dict[int, asyncio.Task] = {}

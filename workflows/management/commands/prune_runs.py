@@ -6,12 +6,12 @@ paused runs are never pruned, whatever their age."""
 
 from datetime import timedelta
 
-from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 from django.utils import timezone
 
 from engine.states import RUN_TERMINAL
+from workflows import conf
 from workflows.models import NodeRun, RunEvent, WorkflowRun
 
 ROWS_PER_DELETE = 5000
@@ -88,7 +88,7 @@ class Command(BaseCommand):
 
     def handle(self, *args, days: int | None, batch_size: int, dry_run: bool, **options) -> None:
         if days is None:
-            days = int(getattr(settings, "SWITCHYARD_RUN_RETENTION_DAYS", 30))
+            days = conf.value("RUN_RETENTION_DAYS")
         if days < 0:
             raise CommandError(f"--days must be 0 or more, got {days}")
         if batch_size < 1:
