@@ -25,7 +25,8 @@ from typing import Any
 
 from engine import budget
 
-_BAD_CHARACTER = re.compile("[\x00\ud800-\udfff]")
+# What PostgreSQL refuses in text and jsonb; the API refuses it in requests too.
+BAD_CHARACTERS = re.compile("[\x00\ud800-\udfff]")
 _REPLACEMENT = "\ufffd"
 _CHUNK = 4096  # long strings are measured a slice at a time (no copy of the whole escaped)
 _STEPS = 1024  # elements between two checks of the allowance
@@ -47,7 +48,7 @@ def storable_text(text: str) -> str:
     for messages that quote user data (errors, log lines)."""
     if text.isascii() and "\x00" not in text:
         return text
-    return _BAD_CHARACTER.sub(_REPLACEMENT, text)
+    return BAD_CHARACTERS.sub(_REPLACEMENT, text)
 
 
 def output_problem(value: Any, max_bytes: int = 0, root: str = "output") -> dict | None:
@@ -217,7 +218,7 @@ def _plain(item: Any) -> Any:
 
 
 def _text_size(text: str, room: int | None) -> int:
-    if "\x00" in text or (not text.isascii() and _BAD_CHARACTER.search(text)):
+    if "\x00" in text or (not text.isascii() and BAD_CHARACTERS.search(text)):
         raise Unstorable("", _bad_text(text))
     if room is not None and len(text) + 2 > room:
         return len(text) + 2  # over the limit whatever its escapes: no need to count them
@@ -272,7 +273,7 @@ def _float_text(number: float) -> str:
 
 
 def _bad_text(text: str) -> str:
-    found = _BAD_CHARACTER.search(text)
+    found = BAD_CHARACTERS.search(text)
     character = found.group() if found else "\x00"
     if character == "\x00":
         return "a NUL character (\\u0000)"

@@ -20,6 +20,7 @@ import yaml
 from django.http import QueryDict
 from rest_framework import parsers
 
+from engine.storable import BAD_CHARACTERS
 from workflows.errors import SwitchyardError, problem
 
 MAX_DEPTH = 100  # objects and lists inside one another
@@ -28,7 +29,6 @@ MAX_INT = 2**63 - 1  # PostgreSQL's bigint; beyond it JSON clients disagree anyw
 MAX_ID = MAX_INT  # primary keys (bigint)
 MAX_SEQ = 2**31 - 1  # an event's seq, an attempt (PostgreSQL integers)
 MAX_PROBLEMS = 20  # reported at once
-BAD_CHARACTERS = re.compile("[\x00\ud800-\udfff]")
 ASCII_INTEGER = re.compile(r"-?[0-9]{1,19}")
 
 

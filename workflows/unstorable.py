@@ -12,7 +12,6 @@ the same error type); this is the write path's own guard.
 from __future__ import annotations
 
 import math
-import re
 from dataclasses import replace
 from typing import Any
 
@@ -25,6 +24,7 @@ from django.utils import timezone
 
 from engine.events import NODE_OUTPUT, NODE_STATUS, RUN_STATUS, iso_ms
 from engine.states import NodeState, RunState
+from engine.storable import BAD_CHARACTERS, storable_text
 from workflows import runtime
 from workflows.models import NodeRun, RunEvent, WorkflowRun
 
@@ -33,7 +33,6 @@ UNSTORABLE = "unstorable_output"
 # failure, deadlock), insufficient resources (53), operator intervention (57: shutdown, query
 # cancelled), system error (58). Every other error refuses the batch itself.
 TRANSIENT_SQLSTATE = frozenset({"08", "40", "53", "57", "58"})
-LONE_SURROGATE = re.compile("[\ud800-\udfff]")
 MAX_DEPTH = 200  # deeper than the JSON encoders go (their recursion limit)
 IN_FLIGHT_ROWS = (NodeState.RUNNING, NodeState.QUEUED, NodeState.RETRYING, NodeState.WAITING)
 
@@ -72,7 +71,7 @@ def refused_part(value: Any) -> str | None:
         elif isinstance(item, str):
             if "\x00" in item:
                 return "a NUL character (\\u0000)"
-            if not _encodable(item):
+            if BAD_CHARACTERS.search(item):  # not NUL: a lone surrogate
                 return "a lone surrogate (\\ud800-\\udfff)"
         elif isinstance(item, dict | list | tuple):
             if depth >= MAX_DEPTH:
@@ -84,25 +83,13 @@ def refused_part(value: Any) -> str | None:
     return None
 
 
-def _encodable(text: str) -> bool:
-    try:
-        text.encode("utf-8")
-    except UnicodeEncodeError:
-        return False
-    return True
-
-
 def scrub(value: Any, depth: int = 0) -> Any:
     """A storable copy of `value`: NaN and ±Infinity become null, NUL characters and lone
     surrogates U+FFFD, anything nested too deep null."""
     if isinstance(value, float):
         return value if math.isfinite(value) else None
     if isinstance(value, str):
-        if "\x00" in value:
-            value = value.replace("\x00", "\ufffd")
-        if not _encodable(value):
-            value = LONE_SURROGATE.sub("\ufffd", value)
-        return value
+        return storable_text(value)
     if isinstance(value, dict | list | tuple) and depth >= MAX_DEPTH:
         return None
     if isinstance(value, dict):

@@ -63,14 +63,9 @@ def _size(env: _Env, value: Any, cap: int | None = None) -> int:
     """The logical size of `value`: characters of a string, 1 for other scalars, the sum over
     the elements (keys too) of a container, shared ones counted each time. With `cap`, the
     count may stop anywhere past `cap`. The walk is charged; large containers remember."""
-    kind = type(value)
-    if kind in _SCALARS:
-        return 1
-    if kind is str:
-        return len(value) or 1
-    known = env.sizes.get(id(value))
-    if known is not None and known[0] is value:
-        return known[1]
+    known = _known(env, value)
+    if known is not None:
+        return known
     if not _is_container(value):
         return (len(value) or 1) if _isa(value, str) else 1
     try:
