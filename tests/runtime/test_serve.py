@@ -5,9 +5,7 @@ in the middle of a run loses no event."""
 from __future__ import annotations
 
 import json
-import socket
 import subprocess
-import sys
 import time
 
 import pytest
@@ -16,42 +14,17 @@ from asgiref.sync import sync_to_async
 from django.test import Client
 
 from tests.runtime.test_worker import chain, finished, persisted_events, run_status, start_run
-from tests.runtime.workers import ROOT, WorkerProcess, wait_for, worker_env
+from tests.runtime.workers import ServerProcess, WorkerProcess, wait_for
 from workflows import services
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow]
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 @pytest.fixture
 def server():
-    port = free_port()
-    proc = subprocess.Popen(
-        [sys.executable, "manage.py", "serve", "--port", str(port)],
-        cwd=ROOT,
-        env=worker_env(),
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-            break
-        except OSError:
-            time.sleep(0.1)
-    else:
-        proc.kill()
-        raise RuntimeError(proc.stdout.read())
-    yield f"127.0.0.1:{port}"
-    proc.kill()
-    proc.wait(10)
+    process = ServerProcess()
+    yield f"127.0.0.1:{process.port}"
+    process.stop()
 
 
 def session_cookie(user) -> str:

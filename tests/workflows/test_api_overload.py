@@ -7,9 +7,6 @@ database takes a burst of concurrent run submissions from one asyncio client."""
 from __future__ import annotations
 
 import asyncio
-import socket
-import subprocess
-import sys
 import threading
 import time
 from contextlib import contextmanager
@@ -22,46 +19,11 @@ from rest_framework.authtoken.models import Token
 
 from tests.factories import chain_document, workflow_for
 from tests.runtime import workers
-from tests.runtime.workers import ROOT, WorkerProcess, wait_for, worker_env
+from tests.runtime.workers import ServerProcess, WorkerProcess, wait_for
 from workflows import selectors
 from workflows.models import WorkflowRun
 
 BURSTS = {"stalled database": 1000}  # as in the issue's drill; the others 300
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-class Server:
-    """`manage.py serve --no-worker` on a free port with the given environment."""
-
-    def __init__(self, **env: str) -> None:
-        self.port = free_port()
-        self.proc = subprocess.Popen(
-            [sys.executable, "manage.py", "serve", "--no-worker", "--port", str(self.port)],
-            cwd=ROOT,
-            env=worker_env(**env),
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            text=True,
-        )
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            try:
-                socket.create_connection(("127.0.0.1", self.port), timeout=0.2).close()
-                return
-            except OSError:
-                time.sleep(0.1)
-        self.stop()
-        raise RuntimeError(self.proc.stdout.read())
-
-    def stop(self) -> None:
-        if self.proc.poll() is None:
-            self.proc.kill()
-            self.proc.wait(10)
 
 
 async def burst(url: str, token: str, count: int) -> list[httpx.Response | Exception]:
@@ -128,7 +90,7 @@ OVERLOADS = {
 def test_a_burst_of_run_submissions_gets_201_or_503_and_every_201_runs(user, overload):
     workflow = workflow_for(user, chain_document(1))
     token = Token.objects.create(user=user).key
-    server = Server(**OVERLOADS[overload])
+    server = ServerProcess("--no-worker", **OVERLOADS[overload])
     try:
         url = f"http://127.0.0.1:{server.port}/api/workflows/{workflow.pk}/runs/"
         started = time.monotonic()
