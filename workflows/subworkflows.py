@@ -38,7 +38,6 @@ from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
-from channels.layers import get_channel_layer
 from django.db import transaction
 from django.db.models import Q
 from django.http import Http404
@@ -238,18 +237,10 @@ async def drive_child(child_id: int, owner: str, on_start: Callable) -> Any:
 
 async def cancel_elsewhere(child_id: int, owner: str) -> None:
     """Cancel a child this process does not execute: settle it here when nobody holds it (a
-    paused child), else ask its worker."""
+    paused child), else leave it to its worker, which polls cancel requests."""
     taken = await runtime.db(request_cancel, child_id, owner, lease_seconds())
-    if taken:
+    if taken:  # else its worker's cancel watch reads the request ("the parent run stopped")
         await drive_child(child_id, owner, lambda execution: execution.cancel("by user"))
-        return
-    try:
-        await get_channel_layer().group_send(
-            f"run-control-{child_id}",
-            {"type": "run.cancel", "reason": "the parent run stopped", "run_id": child_id},
-        )
-    except Exception:
-        pass  # its worker's heartbeat reads the request from the database
 
 
 # ---- parked parents: continue, cancel, wake ------------------------------------------------

@@ -9,7 +9,7 @@ import pytest
 
 from tests.runtime.conftest import logged_in
 from tests.runtime.workers import WorkerProcess, wait_for
-from workflows import control, services
+from workflows import services
 from workflows.models import NodeRun, WorkflowRun
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow]
@@ -28,7 +28,6 @@ def long_nap() -> dict:
 
 
 def test_cancel_applies_within_a_second_when_the_control_message_is_lost(user, monkeypatch):
-    monkeypatch.setattr(control, "notify_owner", lambda run_id, message: None)
     # A lease of 9 s: renewals (which also read cancel requests) come only every 3 s.
     process = WorkerProcess(SWITCHYARD_LEASE_S="9")
     try:
