@@ -14,8 +14,8 @@ from django.utils.safestring import mark_safe
 from django.utils.text import smart_split, unescape_string_literal
 
 from workflows import observability, selectors
+from workflows.documents import iso
 from workflows.models import NodeRun, RunEvent, Workflow, WorkflowEdge, WorkflowNode, WorkflowRun
-from workflows.serializers import iso
 
 EVENTS_SHOWN = 500
 WORKFLOWS_MATCHED = 1000
