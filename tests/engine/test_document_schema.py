@@ -105,3 +105,22 @@ def test_the_file_is_tracked_and_found_from_a_clean_copy_of_the_engine(tmp_path)
     )
     assert done.returncode == 0, done.stderr
     assert done.stdout.split() == ["WorkflowDocument", str(tmp_path / "engine/schema/__init__.py")]
+
+
+def test_the_front_end_s_generated_document_types_are_up_to_date(tmp_path):
+    frontend = ROOT / "frontend"
+    if not (frontend / "node_modules" / "json-schema-to-typescript").is_dir():
+        pytest.skip("frontend/node_modules is absent (`make test` installs it with npm ci)")
+    fresh = tmp_path / "document.generated.ts"
+    done = subprocess.run(
+        ["node", "scripts/types.mjs", str(fresh)],
+        cwd=frontend,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr
+    committed = frontend / "src/lib/document.generated.ts"
+    assert committed.read_text() == fresh.read_text(), (
+        f"{committed.relative_to(ROOT)} is stale: run `npm run types` in frontend/"
+    )
