@@ -57,7 +57,7 @@ def item_problems(validator: Any, item: Any, where: str) -> list[Problem]:
     its missing fields, then its position's and its size's."""
     if not isinstance(item, dict):
         return [Problem("bad_type", f"{where}: must be an object", field=where)]
-    key = _item_key(item)
+    key = (validator.schema["title"], *_item_key(item))  # a node's or an edge's
     if key in _valid_items:
         return []
     found = _problems(validator, validator.iter_errors(item), item, where)

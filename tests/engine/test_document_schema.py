@@ -77,6 +77,52 @@ def test_a_document_with_its_defaults_applied_has_the_described_shape():
     assert shape.document_shape_problems(document) == []
 
 
+def test_the_shape_check_names_each_problem_in_the_order_a_reader_fixes_them():
+    document = load_document(
+        {
+            "nodes": [
+                {"id": "a", "type": "noop", "size": {"height": 0, "w": 1}, "colour": "red"},
+                {"id": "b", "type": "noop", "disabled": "yes", "position": {"x": "left"}},
+            ],
+        }
+    )
+    found = [(p.code, p.field, p.message) for p in shape.document_shape_problems(document)]
+    known, node_fields = "width, height", ", ".join(DEFINITIONS["node"]["properties"])
+    assert found == [
+        (
+            "unknown_field",
+            "nodes[0].colour",
+            f"nodes[0].colour: unknown field (known fields: {node_fields})",
+        ),
+        (
+            "unknown_field",
+            "nodes[0].size.w",
+            f"nodes[0].size.w: unknown field (known fields: {known})",
+        ),
+        ("missing_field", "nodes[0].size.width", "nodes[0].size.width: required"),
+        (
+            "bad_value",
+            "nodes[0].size.height",
+            "nodes[0].size.height: must be greater than 0, got 0",
+        ),
+        ("bad_type", "nodes[1].disabled", "nodes[1].disabled: must be true or false, got a string"),
+        (
+            "bad_type",
+            "nodes[1].position.x",
+            "nodes[1].position.x: must be an integer or a number, got a string",
+        ),
+        ("missing_field", "nodes[1].position.y", "nodes[1].position.y: required"),
+    ]
+
+
+def test_an_edge_shaped_like_a_valid_node_is_still_refused():
+    node = {"id": "a", "type": "noop"}
+    assert shape.document_shape_problems(load_document({"nodes": [node]})) == []
+    edge_like_node = load_document({"nodes": [node], "edges": [dict(node)]})
+    fields = {p.field for p in shape.document_shape_problems(edge_like_node)}
+    assert fields == {"edges[0].type", "edges[0].source", "edges[0].target"}
+
+
 def test_standalone_parts_need_no_references():
     assert "$ref" not in str(definition("node")) and "$ref" not in str(definition("settings"))
 
