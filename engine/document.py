@@ -24,6 +24,13 @@ ON_FAILURE = ("continue", "halt", "pause")
 # bounded, `retry` and `settings` closed), and they are the reference for their maxima.
 NODE_FIELDS = ("timeout_s", "retry", "disabled", "breakpoint", "position")
 NODE_FIELDS_SCHEMA: dict[str, Any] = part_of("node", NODE_FIELDS)
+# What the engine checks differs in two ways: load_document replaces a null retry with the
+# default policy, so the engine's is an object; and the engine never reads a position, so it
+# bounds its coordinates and leaves whether it has both (and nothing else) to the API's shape
+# check, which refuses what the rows cannot hold.
+NODE_FIELDS_SCHEMA["properties"]["retry"]["type"] = "object"
+for _keyword in ("required", "additionalProperties"):
+    del NODE_FIELDS_SCHEMA["properties"]["position"][_keyword]
 SETTINGS_SCHEMA: dict[str, Any] = definition("settings")
 
 

@@ -10,7 +10,7 @@ from typing import Any
 from engine.document import NODE_FIELDS_SCHEMA, SETTINGS_SCHEMA
 from engine.limits import MAX_POSITION
 from engine.planner import JOIN_RULES
-from engine.schema import NODE_ID_PATTERN, top_level
+from engine.schema import DOCUMENT_SCHEMA, NODE_ID_PATTERN, top_level
 from engine.schema.validator import TYPE_NAMES, Validator, schema_problems
 
 NODE_ID = re.compile(NODE_ID_PATTERN)
@@ -20,6 +20,7 @@ NODE_ID_WITH_CAPITALS = re.compile(r"^[A-Za-z][A-Za-z0-9_]{0,63}$")
 SCOPE_NAMES = frozenset({"inputs", "vars", "input", "loop", "node", "run", "env", "secrets"})
 RESERVED_IDS = SCOPE_NAMES | {"true", "false", "null"}
 ENGINE_FIELDS = ("version", "inputs", "variables", "nodes", "edges")
+VERSION = DOCUMENT_SCHEMA["properties"]["version"]["const"]
 _TOP_LEVEL_VALIDATOR = Validator(top_level())
 _NODE_FIELDS_VALIDATOR = Validator(NODE_FIELDS_SCHEMA)
 _SETTINGS_VALIDATOR = Validator(SETTINGS_SCHEMA)
@@ -33,12 +34,12 @@ class ShapeChecks:
         (load_document sets each; a missing one reads as null). The API's shape check
         reports the others before a document gets here."""
         document = dict.fromkeys(ENGINE_FIELDS) | self.document
+        if document["version"] != VERSION:  # compared as Python does: 1.0 and True are 1
+            version = document["version"]
+            self.add("bad_document", f"unsupported version {version!r}; expected {VERSION}")
         for error in _TOP_LEVEL_VALIDATOR.iter_errors(document):
             key = error.path[0] if len(error.path) == 1 else None
-            if key == "version" and error.validator == "const":
-                version = document["version"]
-                self.add("bad_document", f"unsupported version {version!r}; expected 1")
-            elif key in ENGINE_FIELDS and key != "version" and error.validator == "type":
+            if key in ENGINE_FIELDS and key != "version" and error.validator == "type":
                 wanted = TYPE_NAMES[error.validator_value]
                 self.add("bad_document", f"{key} must be {wanted}", field=key)
 
@@ -158,7 +159,9 @@ def _node_fields_key(node: dict) -> tuple | None:
 
 
 def _plain_position(position: Any) -> bool:
-    if type(position) is not dict or position.keys() != {"x", "y"}:
+    if position is None:
+        return True
+    if type(position) is not dict or position.keys() - {"x", "y"}:
         return False
     return all(
         type(value) in (int, float) and -MAX_POSITION <= value <= MAX_POSITION
