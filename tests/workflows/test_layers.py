@@ -74,15 +74,15 @@ KNOWN = {
 # side, so no circle runs through both). The runtime's move into workflows/runtime/ renames
 # them; a new circle fails, and so does an entry that no longer applies.
 KNOWN_CIRCLES = {
-    # runtime drives child runs, rerun snapshots and unstorable batches through functions that
-    # import it back (docs/architecture.md: the runtime package's interface, issue 14).
-    ("workflows.runtime", "workflows.subworkflows"),
-    ("workflows.runtime", "workflows.unstorable"),
+    # The runtime drives child runs, rerun snapshots and unstorable batches through functions
+    # that import it back (issue 14: the runtime package with one interface). The same four
+    # imports break the circles in .importlinter's no-circles contract.
     ("workflows.runtime", "workflows.rerun"),
-    # subworkflows releases a child's lease through the worker, which drives runs.
+    ("workflows.runtime", "workflows.unstorable"),
+    ("workflows.subworkflows", "workflows.runtime"),
+    # subworkflows releases a child's lease through the worker, which imports unstorable,
+    # which fails a child's parent through subworkflows.
     ("workflows.subworkflows", "workflows.worker"),
-    # unstorable fails a child's parent through subworkflows.
-    ("workflows.unstorable", "workflows.subworkflows"),
 }
 
 MAX_MODULE_LINES = 500
