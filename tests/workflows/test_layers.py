@@ -10,9 +10,8 @@ from tests.imports import circles, import_graph, long_definitions, package_modul
 
 # Top to bottom; a module may import its own layer and those below. A name covers the module
 # and everything under it; the longest name that matches decides (workflows.runtime.dispatch
-# sits below workflows.runtime). Names that do not exist yet or any more match nothing: the
-# runtime modules move into workflows/runtime/, serializers.py splits into workflows/documents.py
-# and workflows/api/serializers.py.
+# sits below workflows.runtime). Names that do not exist yet or any more match nothing:
+# serializers.py splits into workflows/documents.py and workflows/api/serializers.py.
 LAYERS: list[tuple[str, tuple[str, ...]]] = [
     ("project", ("switchyard",)),
     (
@@ -33,11 +32,6 @@ LAYERS: list[tuple[str, tuple[str, ...]]] = [
         "runtime",
         (
             "workflows.runtime",
-            "workflows.worker",
-            "workflows.subworkflows",
-            "workflows.rerun",
-            "workflows.recording",
-            "workflows.unstorable",
             "workflows.live",
         ),
     ),
@@ -70,20 +64,9 @@ KNOWN = {
 }
 
 # Circles among the Django side's modules today, each allowed by one of its imports (importer,
-# imported), as in tests/engine/test_architecture.py (the engine imports nothing of the Django
-# side, so no circle runs through both). The runtime's move into workflows/runtime/ renames
-# them; a new circle fails, and so does an entry that no longer applies.
-KNOWN_CIRCLES = {
-    # The runtime drives child runs, rerun snapshots and unstorable batches through functions
-    # that import it back (issue 14: the runtime package with one interface). The same four
-    # imports break the circles in .importlinter's no-circles contract.
-    ("workflows.runtime", "workflows.rerun"),
-    ("workflows.runtime", "workflows.unstorable"),
-    ("workflows.subworkflows", "workflows.runtime"),
-    # subworkflows releases a child's lease through the worker, which imports unstorable,
-    # which fails a child's parent through subworkflows.
-    ("workflows.subworkflows", "workflows.worker"),
-}
+# imported), as in tests/engine/test_architecture.py; a new circle fails, and so does an entry
+# that no longer applies. None left since the runtime became one package.
+KNOWN_CIRCLES: set[tuple[str, str]] = set()
 
 MAX_MODULE_LINES = 500
 MAX_FUNCTION_LINES = 50
