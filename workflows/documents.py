@@ -9,9 +9,12 @@ than the whole database round trip. Their shape is checked against the document'
 
 from __future__ import annotations
 
+import json
 import math
 from datetime import UTC, datetime
 from typing import Any
+
+import yaml
 
 from engine.schema import DEFINITIONS, shape
 from workflows.models import WorkflowEdge, WorkflowNode
@@ -223,3 +226,11 @@ def event_body(event) -> dict[str, Any]:
         "run": event.run_id,
         "at": event.payload.get("at") or iso(event.at),
     }
+
+
+def document_text(document: dict, format: str) -> tuple[str, str]:
+    """A document as an export writes it (SPEC §6): its text and content type."""
+    if format == "yaml":
+        text = yaml.safe_dump(document, sort_keys=False, allow_unicode=True)
+        return text, "application/yaml; charset=utf-8"
+    return json.dumps(document, indent=2, ensure_ascii=False) + "\n", "application/json"

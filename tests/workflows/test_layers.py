@@ -55,9 +55,6 @@ ANYWHERE = len(LAYERS) - 1
 KNOWN = {
     # `serve` starts the ASGI application switchyard/ assembles: the one way up, by design.
     ("workflows.management.commands.serve", "switchyard.asgi"),
-    # export_workflow renders a document as the export endpoint does; document_text belongs in
-    # workflows.documents (issue 14).
-    ("workflows.management.commands.export_workflow", "workflows.api.workflows"),
 }
 
 # Circles among the Django side's modules, each allowed by one of its imports (importer,

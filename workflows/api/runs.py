@@ -10,8 +10,8 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from engine.states import RunState
+from workflows import documents, services
 from workflows import selectors as select
-from workflows import services
 from workflows.api import serializers as s
 from workflows.api.base import ERRORS, ApiView, RunPage
 from workflows.errors import SwitchyardError, problem
@@ -69,9 +69,9 @@ def run_summary(run) -> dict[str, Any]:
         "mode": run.mode,
         "trigger": run.trigger,
         "parent_run": run.parent_run_id,
-        "created_at": s.iso(run.created_at),
-        "started_at": s.iso(run.started_at),
-        "finished_at": s.iso(run.finished_at),
+        "created_at": documents.iso(run.created_at),
+        "started_at": documents.iso(run.started_at),
+        "finished_at": documents.iso(run.finished_at),
     }
 
 
@@ -102,6 +102,6 @@ class RunEventsView(ApiView):
             maximum=select.EVENTS_LIMIT_MAX,
         )
         found = select.run_events(run=run, after=after, limit=limit)
-        events = [s.event_body(event) for event in found]
+        events = [documents.event_body(event) for event in found]
         last_seq = events[-1]["seq"] if events else after
         return Response({"events": events, "last_seq": last_seq})

@@ -10,7 +10,6 @@ from drf_spectacular.plumbing import ResolvedComponent
 from rest_framework import serializers
 
 from engine.schema import DEFINITIONS, DOCUMENT_SCHEMA
-from workflows.documents import event_body, iso  # noqa: F401 (the views' `s.iso`, `s.event_body`)
 from workflows.models import RunMode
 
 # --- DRF serializers: small request bodies and the OpenAPI description -----------------------

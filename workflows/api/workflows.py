@@ -5,10 +5,8 @@ Thin views over services (writes) and selectors (reads)."""
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
-import yaml
 from django.http import HttpResponse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
@@ -17,8 +15,8 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from engine.handlers import registry
+from workflows import documents, services
 from workflows import selectors as select
-from workflows import services
 from workflows.api import serializers as s
 from workflows.api.base import ERRORS, ApiView, json_body
 from workflows.errors import SwitchyardError, problem
@@ -48,7 +46,7 @@ def workflow_summary(workflow) -> dict[str, Any]:
         "tags": workflow.tags,
         "revision": workflow.revision,
         "valid": workflow.valid,
-        "updated_at": s.iso(workflow.updated_at),
+        "updated_at": documents.iso(workflow.updated_at),
         "node_count": workflow.node_count,
         "last_run_status": workflow.last_run_status,
         "owner": workflow.owner.get_username(),
@@ -144,18 +142,13 @@ class WorkflowExportView(ApiView):
             message = f"format: must be json or yaml, got {format[:40]!r}"
             raise SwitchyardError([problem("bad_format", message, field="format")])
         workflow = select.workflow_get(user=request.user, workflow_id=workflow_id)
-        text, content_type = document_text(select.workflow_document(workflow=workflow), format)
+        text, content_type = documents.document_text(
+            select.workflow_document(workflow=workflow), format
+        )
         response = HttpResponse(text, content_type=content_type)
         filename = f"workflow-{workflow.pk}.{format}"
         response["Content-Disposition"] = f'attachment; filename="{filename}"'
         return response
-
-
-def document_text(document: dict, format: str) -> tuple[str, str]:
-    if format == "yaml":
-        text = yaml.safe_dump(document, sort_keys=False, allow_unicode=True)
-        return text, "application/yaml; charset=utf-8"
-    return json.dumps(document, indent=2, ensure_ascii=False) + "\n", "application/json"
 
 
 class RawDocumentParser(parsers.BaseParser):
