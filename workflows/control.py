@@ -18,7 +18,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from engine import errors_only, load_document, validate_document
-from engine.containers import waiting_leaves
+from engine.execution import waiting_leaves
 from engine.states import RUN_TERMINAL, RunState
 from workflows import dispatch, runtime
 from workflows.errors import SwitchyardError, problem

@@ -32,7 +32,7 @@ from django.utils import timezone
 
 from engine import Graph, load_document
 from engine.events import NODE_LOG, NODE_STATUS, RUN_STATUS, Event
-from engine.executor import SNAPSHOT_VERSION, Execution
+from engine.execution import SNAPSHOT_VERSION, Execution
 from engine.report import NodeRecord
 from engine.states import NODE_TERMINAL, RUN_TERMINAL, NodeState, RunState
 from workflows import conf, live

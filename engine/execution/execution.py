@@ -18,21 +18,12 @@ from typing import Any
 from engine.backoff import retry_delay
 from engine.budget import TOO_BIG, in_thread, inline, off_loop
 from engine.config import render_node_config
-from engine.containers import (
-    Body,
-    iteration_reports,
-    iteration_snapshots,
-    nested_wake_at,
-    new_child,
-    parked_children,
-    prepare_iteration,
-    restore_iterations,
-)
 from engine.events import (
     DEFAULT_PREVIEW_BYTES,
     GRAPH_CHANGED,
     NODE_LOG,
     NODE_OUTPUT,
+    NODE_PROGRESS,
     NODE_STATUS,
     RUN_STATUS,
     Event,
@@ -40,8 +31,9 @@ from engine.events import (
     new_event,
     preview,
 )
+from engine.execution.bodies import Body, Iterations, in_iteration
+from engine.execution.growth import GrowthError, grow
 from engine.graph import Graph
-from engine.growth import GrowthError, grow
 from engine.handlers.base import (
     ERROR_HANDLE,
     HandlerContext,
@@ -122,11 +114,6 @@ class Execution:
         self._tearing_down = False
         self._loop_vars: dict | None = body.get("loop")
         self._path: str | None = body.get("path")
-        self._iterations: dict[int, dict[int, Execution]] = {}
-        self._restored_iterations: dict[int, dict[int, dict]] = {}
-        # iterations of a parked container decided in (approved, retried...) before it goes on
-        self._prepared: dict[int, dict[int, Execution]] = {}
-        self._body_graphs: dict[int, Graph] = {}
         self._debug = bool(options.get("debug"))
         self._node_slots: asyncio.Semaphore | None = options.get("node_slots")
         self._passed_breakpoints: set[int] = set()
@@ -145,9 +132,10 @@ class Execution:
         self._max_output_bytes = int(options.get("max_output_bytes") or DEFAULT_MAX_OUTPUT_BYTES)
         self._dry_run = bool(options.get("dry_run"))
         if registry is None:
-            self._handlers = graph.handlers
+            self.handlers = graph.handlers
         else:
-            self._handlers = tuple(registry.get(node["type"]) for node in graph.nodes)
+            self.handlers = tuple(registry.get(node["type"]) for node in graph.nodes)
+        self.iterations = Iterations(self)
         self.status = RunState.QUEUED
         self.error: dict | None = None
         self.started: float | None = None
@@ -355,9 +343,9 @@ class Execution:
         if record.status is not WAITING or not parked:
             raise ValueError(f"{name} is {record.status}, not waiting for an iteration")
         k = int(index[:-1])
-        child = prepare_iteration(self, c, k)
+        child = self.iterations.prepare(c, k)
         result = child._in_iteration(rest, act) if rest else act(child)
-        self._prepared.setdefault(c, {})[k] = child
+        self.iterations.keep(c, k, child)
         self._continue_container(c)
         return result
 
@@ -366,10 +354,7 @@ class Execution:
         come back from their snapshots or prepared executions."""
         if c in self._continuing:
             return
-        live = self._iterations.pop(c, {})
-        restored = self._restored_iterations.setdefault(c, {})
-        for index, child in live.items():
-            restored.setdefault(index, child.snapshot())
+        self.iterations.go_on(c)
         self.records[c].wait = None
         self._continuing.add(c)
         self._resumed.append((c, RUN))
@@ -390,7 +375,7 @@ class Execution:
             if record.status is not WAITING or not wait:
                 continue
             if wait.get("kind") == "body":
-                wake = nested_wake_at(self, i)
+                wake = self.iterations.wake_at(i)
                 if wake is not None and wake <= now:
                     self._continue_container(i)  # the iteration wakes when it runs
                 continue
@@ -411,7 +396,7 @@ class Execution:
             wait = record.wait
             if record.status is not WAITING or not wait:
                 continue
-            wake = nested_wake_at(self, i) if wait.get("kind") == "body" else wait.get("wake_at")
+            wake = self.iterations.wake_at(i) if wait.get("kind") == "body" else wait.get("wake_at")
             if wake is not None:
                 times.append(wake)
         return min(times) if times else None
@@ -431,14 +416,96 @@ class Execution:
             c = execution.graph.index.get(container)
             if c is None or not index.endswith("]") or not index[:-1].isdigit():
                 return None
-            k = int(index[:-1])
-            execution = execution._iterations.get(c, {}).get(k) or execution._prepared.get(
-                c, {}
-            ).get(k)
+            execution = execution.iterations.find(c, int(index[:-1]))
             if execution is None:
                 return None
         i = execution.graph.index.get(node_id)
         return None if i is None else execution.records[i]
+
+    # ---- what container bodies see (bodies.Host) ------------------------------------------
+
+    @property
+    def tearing_down(self) -> bool:
+        return self._root._tearing_down
+
+    @property
+    def path(self) -> str | None:
+        """Where this execution runs: None at top level, else its iteration (`M[2]/L[1]`)."""
+        return self._path
+
+    @property
+    def own_outputs(self) -> dict[str, Any]:
+        """The outputs of this execution's nodes (a body's, without its container's)."""
+        results = self._results
+        return results.maps[0] if isinstance(results, ChainMap) else results
+
+    def child(
+        self, container: int, index: int, loop: dict | None, root_input: Any, snapshot: Any
+    ) -> Execution:
+        path = f"{self.graph.ids[container]}[{index}]"
+        return Execution(
+            self.iterations.body_graph(container),
+            inputs=self.inputs,
+            run_id=self.run_id,
+            sink=partial(self.forward, path),
+            store=self._store,
+            snapshot=snapshot,
+            options={
+                **self._options,
+                "run_subworkflow": in_iteration(self._options.get("run_subworkflow"), path),
+                "body": {"parent": self, "loop": loop, "root_input": root_input, "path": path},
+            },
+        )
+
+    def take_up(self, loop: dict, root_input: Any) -> None:
+        """A prepared iteration goes on in its container's attempt."""
+        self._loop_vars = loop
+        self._root_input = root_input
+
+    def scope(self, node_id: str, attempt: int, value: Any, loop: dict, inner: Any) -> Scope:
+        outputs = self._results if inner is None else ChainMap(inner, self._results)
+        return Scope(self._fixed, outputs, node_id, attempt, value, loop)
+
+    def progress(self, node_id: str, attempt: int, done: int, total: int | None) -> None:
+        data = {"done": done, "total": total}
+        self._emit(NODE_PROGRESS, self._now(), node_id, None, attempt, data=data)
+
+    def forward(self, path: str, event: Event) -> None:
+        """A child's event goes out through this execution, renumbered, with its path."""
+        if event.type == RUN_STATUS:
+            return
+        self._seq += 1
+        if self._sink is None:
+            return
+        inner = event.iteration
+        self._sink(
+            new_event(
+                self._seq,
+                event.type,
+                self.run_id,
+                event.ts,
+                event.node,
+                event.status,
+                event.attempt,
+                event.error,
+                event.duration_ms,
+                path if inner is None else f"{path}/{inner}",
+                event.data,
+            )
+        )
+
+    def _take_growth(self, graph: Graph, planner: Planner) -> None:
+        """The graph grew: per-node state extends to the added nodes."""
+        n_old = len(self.graph)
+        self.graph = graph
+        self._planner = planner
+        self.handlers = graph.handlers
+        added = len(graph) - n_old
+        self.records.extend(NodeRecord() for _ in range(added))
+        self._carried.extend([None] * added)
+        self._max_attempts.extend(
+            node["retry"].get("max_attempts") or 1 for node in graph.nodes[n_old:]
+        )
 
     def _at_breakpoint(self, i: int, record: NodeRecord) -> bool:
         return (
@@ -455,28 +522,12 @@ class Execution:
         self._parking = True
         self._set(i, record, WAITING, self._now())
 
-    def _cancel_unfinished(self, reason: str) -> None:
+    def cancel_unfinished(self, reason: str) -> None:
         """A body whose container stopped: what had not ended is cancelled."""
         for i, record in enumerate(self.records):
             if record.status not in NODE_TERMINAL and self.graph.parents[i] < 0:
                 self._cancelled(i, record, reason)
-        for children in self._iterations.values():
-            for child in children.values():
-                child._cancel_unfinished(reason)
-
-    def _cancel_body(self, c: int, reason: str) -> None:
-        """A container is cancelled: what waits (a parked iteration) or was undecided inside
-        ends `cancelled` too (events and rows say so), kept in the report and snapshot."""
-        children = parked_children(self, c)
-        self._restored_iterations.pop(c, None)
-        self._prepared.pop(c, None)
-        kept = self._iterations[c] = {}
-        for index in sorted(children):
-            child = children[index]
-            if isinstance(child, dict):
-                child = new_child(self, c, index, None, None, child)
-            child._cancel_unfinished(reason)
-            kept[index] = child
+        self.iterations.cancel_unfinished(reason)
 
     def skip_node(self, node_id: str, iteration: str = "") -> None:
         """Resume a node parked `waiting` by marking it skipped (its edges are skipped)."""
@@ -510,7 +561,7 @@ class Execution:
                     self.graph.edge_ids, self._planner.edge_states, strict=True
                 )
             },
-            "iterations": iteration_snapshots(self),
+            "iterations": self.iterations.snapshots(),
             "wake_at": self.wake_at,
         }
 
@@ -523,7 +574,7 @@ class Execution:
             finished=self.finished,
             nodes={ids[i]: record for i, record in enumerate(self.records) if parents[i] < 0},
             outputs=dict(self.outputs),
-            iterations=iteration_reports(self),
+            iterations=self.iterations.reports(),
             error=self.error,
             dry_run=self._dry_run,
         )
@@ -654,14 +705,16 @@ class Execution:
 
     def _grow(self, i: int, output: Any, emit: bool = True) -> dict | None:
         """Dynamic growth: add what the handler's `grow` asks for; an error when invalid."""
-        handler = self._handlers[i]
+        handler = self.handlers[i]
         additions = handler.grow(self.graph.nodes[i], output) if handler is not None else None
         if not additions:
             return None
         try:
-            added = grow(self, i, additions)
+            grown = grow(self.graph, self.handlers, self._planner, i, additions)
         except GrowthError as exc:
             return {"message": str(exc), "type": "graph"}
+        self._take_growth(grown.graph, grown.planner)
+        added = grown.added
         if emit:
             self._emit(GRAPH_CHANGED, self._now(), self.graph.ids[i], None, None, data=added)
         return None
@@ -690,7 +743,7 @@ class Execution:
         gate = self._node_slots
         if gate is None:
             return self._attempt(i, record)
-        handler = self._handlers[i]
+        handler = self.handlers[i]
         if handler is None or handler.container or handler.type == "subworkflow":
             return self._attempt(i, record)
         return self._slotted_attempt(gate, i, record)
@@ -717,7 +770,7 @@ class Execution:
         self._set(i, record, RUNNING, now)
         graph = self.graph
         node = graph.nodes[i]
-        handler = self._handlers[i]
+        handler = self.handlers[i]
         sources = self._sources(i) if graph.n_sources[i] else {}
         if not sources:
             value = None if graph.n_sources[i] else self._root_input
@@ -778,7 +831,7 @@ class Execution:
             partial(self._log, i),
             self._handler_settings,
             raw,
-            Body(self, i, record.attempts, value) if handler.container else None,
+            Body(self, self.iterations, i, record.attempts, value) if handler.container else None,
         )
         return await handler.run(ctx)
 
@@ -808,7 +861,7 @@ class Execution:
 
     def _passthrough_handles(self, i: int) -> tuple[str, ...]:
         """A disabled node passes its input through its first output handle."""
-        handler = self._handlers[i]
+        handler = self.handlers[i]
         outs = handler.output_handles(self.graph.nodes[i]["config"]) if handler else ("out",)
         return tuple(h for h in outs if h != ERROR_HANDLE)[:1] or ("out",)
 
@@ -876,7 +929,7 @@ class Execution:
         record.finished = now
         self._carried[i] = output
         self._results[node_id] = output
-        handler = self._handlers[i]
+        handler = self.handlers[i]
         if handler is not None and handler.type == "output":
             self.outputs[node_id] = output
         self._set(i, record, SUCCEEDED, now)
@@ -912,8 +965,8 @@ class Execution:
         return True
 
     def _cancelled(self, i: int, record: NodeRecord, reason: str | None) -> None:
-        if self._handlers[i] is not None and self._handlers[i].container:
-            self._cancel_body(i, reason or "run cancelled")
+        if self.handlers[i] is not None and self.handlers[i].container:
+            self.iterations.cancel(i, reason or "run cancelled")
         now = self._now()
         record.finished = now if record.started is not None else None
         record.reason = reason
@@ -1123,7 +1176,10 @@ class Execution:
             self.records[i] = record
             if record.status is not PENDING:
                 planner.decided[i] = 1
-        restore_iterations(self, snapshot.get("iterations") or {})
+        records = self.records
+        self.iterations.restore(
+            snapshot.get("iterations") or {}, lambda c: records[c].status in NODE_TERMINAL
+        )
         self._restored = self._replay()
 
     def _regrow(self, states: Mapping[str, Any]) -> None:
