@@ -20,7 +20,8 @@ never import it, and it hands them children through `Host.child`.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
 
 from engine.expressions import ExpressionError, evaluate
@@ -53,6 +54,19 @@ class Host(Protocol):
 
     def progress(self, node_id: str, attempt: int, done: int, total: int | None) -> None:
         """Emit a container's progress."""
+
+
+@dataclass(frozen=True, slots=True)
+class Seat:
+    """Where a child execution runs: its container's execution (`parent`), its iteration
+    path, the loop variables and the input its roots read, and the node outputs its
+    expressions read behind its own (the parent's)."""
+
+    parent: Host
+    path: str
+    loop: dict | None
+    root_input: Any
+    results: Mapping[str, Any]
 
 
 def descendants(graph: Graph, container: int) -> list[int]:
