@@ -22,7 +22,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 from engine.expressions import ExpressionError, evaluate
 from engine.graph import Graph
@@ -34,6 +34,7 @@ if TYPE_CHECKING:
     from engine.execution.execution import Execution
 
 
+@runtime_checkable
 class Host(Protocol):
     """What the bodies of an execution's containers need from that execution."""
 

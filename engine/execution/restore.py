@@ -58,7 +58,6 @@ class Restore:
         nodes that were in flight or decided but not started."""
         if snapshot.get("version") != SNAPSHOT_VERSION:
             raise ValueError(f"unsupported snapshot version {snapshot.get('version')!r}")
-        graph = self.graph
         self.status = RunState(snapshot.get("status") or RunState.QUEUED)
         self._recorder.seq = int(snapshot.get("seq") or 0)
         self.started = snapshot.get("started")

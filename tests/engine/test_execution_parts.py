@@ -1,9 +1,11 @@
-"""ExecutionOptions: the `options` mapping an Execution is given, read once."""
+"""The parts of engine/execution/: ExecutionOptions (the `options` mapping an Execution is
+given, read once) and the Host interface container bodies reach their execution through."""
 
 import asyncio
 
 from engine import Execution, Graph, load_document
 from engine.execution import ExecutionOptions
+from engine.execution.bodies import Host
 from engine.execution.options import DEFAULT_DURABLE_DELAY_S, DEFAULT_MAX_OUTPUT_BYTES
 
 
@@ -26,3 +28,8 @@ def test_an_execution_takes_the_dataclass_as_well_as_a_mapping():
         report = asyncio.run(Execution(Graph.from_document(doc), options=options).run())
         assert report.status == "succeeded"
         assert report.dry_run is True
+
+
+def test_an_execution_is_what_container_bodies_expect_of_their_host():
+    doc = load_document({"nodes": [{"id": "a", "type": "transform", "config": {"output": 1}}]})
+    assert isinstance(Execution(Graph.from_document(doc)), Host)
