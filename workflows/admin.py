@@ -14,9 +14,9 @@ from django.utils.safestring import mark_safe
 from django.utils.text import smart_split, unescape_string_literal
 
 from workflows import selectors
+from workflows.documents import iso
 from workflows.models import NodeRun, RunEvent, Workflow, WorkflowEdge, WorkflowNode, WorkflowRun
 from workflows.observability import diagrams, explain, timeline
-from workflows.serializers import iso
 
 EVENTS_SHOWN = 500
 WORKFLOWS_MATCHED = 1000

@@ -9,9 +9,8 @@ from collections.abc import Iterator
 from tests.imports import circles, import_graph, long_definitions, package_modules
 
 # Top to bottom; a module may import its own layer and those below. A name covers the module
-# and everything under it; the longest name that matches decides (workflows.runtime.dispatch
-# sits below workflows.runtime). Names that do not exist yet or any more match nothing:
-# serializers.py splits into workflows/documents.py and workflows/api/serializers.py.
+# and everything under it; the longest name that matches decides (a module may sit in another
+# layer than its package).
 LAYERS: list[tuple[str, tuple[str, ...]]] = [
     ("project", ("switchyard",)),
     (
@@ -41,10 +40,8 @@ LAYERS: list[tuple[str, tuple[str, ...]]] = [
             "workflows.services",
             "workflows.selectors",
             "workflows.documents",
-            "workflows.serializers",
             "workflows.observability",
             "workflows.dispatch",
-            "workflows.runtime.dispatch",
         ),
     ),
     ("models", ("workflows.models",)),
@@ -59,13 +56,14 @@ KNOWN = {
     # `serve` starts the ASGI application switchyard/ assembles: the one way up, by design.
     ("workflows.management.commands.serve", "switchyard.asgi"),
     # export_workflow renders a document as the export endpoint does; document_text belongs in
-    # workflows.documents once serializers.py is split (issue 14).
+    # workflows.documents (issue 14).
     ("workflows.management.commands.export_workflow", "workflows.api.workflows"),
 }
 
-# Circles among the Django side's modules today, each allowed by one of its imports (importer,
-# imported), as in tests/engine/test_architecture.py; a new circle fails, and so does an entry
-# that no longer applies. None left since the runtime became one package.
+# Circles among the Django side's modules, each allowed by one of its imports (importer,
+# imported), as in tests/engine/test_architecture.py (the engine imports nothing of the Django
+# side, so no circle runs through both). None today: a new circle fails, and so would an entry
+# here that no longer applies.
 KNOWN_CIRCLES: set[tuple[str, str]] = set()
 
 MAX_MODULE_LINES = 500
@@ -76,11 +74,11 @@ def django_side() -> dict[str, set[str]]:
     return import_graph(package_modules("workflows") | package_modules("switchyard"))
 
 
-def layer_of(module: str) -> int | None:
-    """The index in LAYERS of the longest name covering `module`; None when none does."""
+def layer_of(module: str, layers: list[tuple[str, tuple[str, ...]]] = LAYERS) -> int | None:
+    """The index in `layers` of the longest name covering `module`; None when none does."""
     covering = [
         (len(name), index)
-        for index, (_, names) in enumerate(LAYERS)
+        for index, (_, names) in enumerate(layers)
         for name in names
         if module == name or module.startswith(name + ".")
     ]
@@ -111,9 +109,10 @@ def upward(graph: dict[str, set[str]]) -> Iterator[tuple[str, str]]:
 def test_the_layer_table_reads_the_longest_name():
     assert LAYERS[layer_of("workflows.runtime")][0] == "runtime"
     assert LAYERS[layer_of("workflows.runtime.recorder")][0] == "runtime"
-    assert LAYERS[layer_of("workflows.runtime.dispatch")][0] == "services"
     assert LAYERS[layer_of("workflows.api.urls")][0] == "edges"
     assert layer_of("workflows.apiary") is None
+    table = [("high", ("a",)), ("low", ("a.b",))]
+    assert [layer_of(name, table) for name in ("a", "a.c", "a.b", "a.b.c")] == [0, 0, 1, 1]
 
 
 def test_the_scan_sees_the_django_side():
@@ -148,7 +147,7 @@ def test_an_import_upward_or_across_edges_is_caught():
         "workflows.models": {"workflows.services"},
         "workflows.api.runs": {"workflows.realtime.consumers", "workflows.control"},
         "workflows.errors": {"workflows.models", "workflows.conf"},
-        "workflows.runtime": {"workflows.runtime.dispatch", "workflows.parsing"},
+        "workflows.runtime.drive": {"workflows.live", "workflows.dispatch", "workflows.parsing"},
     }
     assert sorted(upward(graph)) == [
         ("workflows.api.runs", "workflows.realtime.consumers"),
@@ -165,12 +164,12 @@ def test_django_side_modules_import_each_other_without_circles():
     assert circles(graph) == []
 
 
-def test_the_edges_stay_short():
-    """The HTTP API, the websockets and observability (issue 14's split of them)."""
+def test_the_edges_and_observability_stay_short():
+    """What issue 14's split of the edges and of observability owns."""
     long = [
         entry
         for name, path in package_modules("workflows").items()
-        if name.startswith(("workflows.api", "workflows.realtime", "workflows.observability"))
+        if edge_of(name) or name.startswith("workflows.observability")
         for entry in long_definitions(name, path, MAX_MODULE_LINES, MAX_FUNCTION_LINES)
     ]
     assert long == [], f"over {MAX_MODULE_LINES} / {MAX_FUNCTION_LINES} lines"

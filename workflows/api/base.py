@@ -18,7 +18,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from workflows import conf
-from workflows import serializers as s
+from workflows.api import serializers as s
 from workflows.errors import PayloadTooLarge, SwitchyardError, problem
 from workflows.parsing import int_param
 

@@ -11,8 +11,8 @@ from rest_framework.response import Response
 
 from engine.states import RunState
 from workflows import selectors as select
-from workflows import serializers as s
 from workflows import services
+from workflows.api import serializers as s
 from workflows.api.base import ERRORS, ApiView, RunPage
 from workflows.errors import SwitchyardError, problem
 from workflows.parsing import MAX_ID, MAX_SEQ, int_param, text_param

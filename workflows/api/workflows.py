@@ -18,8 +18,8 @@ from rest_framework.response import Response
 
 from engine.handlers import registry
 from workflows import selectors as select
-from workflows import serializers as s
 from workflows import services
+from workflows.api import serializers as s
 from workflows.api.base import ERRORS, ApiView, json_body
 from workflows.errors import SwitchyardError, problem
 from workflows.parsing import text_param
