@@ -6,6 +6,8 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 from typing import Any
 
+from engine.schema.validator import out_of_bounds
+
 
 def split_path(path: str) -> tuple[str, ...]:
     """`"cases[].expression"` -> `("cases", "[]", "expression")`."""
@@ -104,8 +106,6 @@ def render_node_config(config: dict, scope: Any, handler: Any) -> dict:
     before it reaches the clock or an allocation. Raises ExpressionError or NodeError."""
     rendered = render_config(config, scope, handler.expression_fields, handler.secret_fields)
     if rendered is not config:
-        from engine.validation import out_of_bounds
-
         problem = out_of_bounds(handler, rendered)
         if problem is not None:
             from engine.handlers.base import NodeError

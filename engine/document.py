@@ -6,15 +6,7 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from engine.backoff import BACKOFFS
-from engine.limits import (
-    MAX_ATTEMPTS,
-    MAX_NODE_TIMEOUT_S,
-    MAX_PARALLEL,
-    MAX_POSITION,
-    MAX_RETRY_DELAY_S,
-    MAX_WAIT_S,
-)
+from engine.schema import definition, part_of
 
 DEFAULT_JOIN = "none_failed_min_one_success"
 DEFAULT_SETTINGS = {"max_parallel": 16, "on_failure": "continue", "timeout_s": None, "env": []}
@@ -27,63 +19,19 @@ DEFAULT_RETRY = {
 }
 ON_FAILURE = ("continue", "halt", "pause")
 
-# The node fields besides `config` and the workflow's settings, as JSON Schemas: validation
-# checks them with these (every number bounded, `retry` and `settings` closed), and they are
-# the reference for their maxima (engine/limits.py).
-RETRY_SCHEMA: dict[str, Any] = {
-    "type": "object",
-    "properties": {
-        "max_attempts": {"type": "integer", "minimum": 1, "maximum": MAX_ATTEMPTS, "default": 1},
-        "backoff": {"enum": list(BACKOFFS), "default": "fixed"},
-        "delay_s": {"type": ["number", "null"], "minimum": 0, "maximum": MAX_RETRY_DELAY_S},
-        "max_delay_s": {"type": ["number", "null"], "minimum": 0, "maximum": MAX_RETRY_DELAY_S},
-        "jitter": {
-            "type": ["boolean", "number"],
-            "minimum": 0,
-            "maximum": 1,
-            "description": "true (full jitter), false, or the fraction of the delay to spread",
-        },
-    },
-    "additionalProperties": False,
-}
-_COORDINATE = {"type": "number", "minimum": -MAX_POSITION, "maximum": MAX_POSITION}
-NODE_FIELDS_SCHEMA: dict[str, Any] = {
-    "$schema": "https://json-schema.org/draft/2020-12/schema",
-    "type": "object",
-    "properties": {
-        "timeout_s": {
-            "type": ["number", "null"],
-            "exclusiveMinimum": 0,
-            "maximum": MAX_NODE_TIMEOUT_S,
-            "description": "bounds one attempt (seconds, at most 7 days)",
-        },
-        "retry": RETRY_SCHEMA,
-        "disabled": {"type": "boolean"},
-        "breakpoint": {"type": "boolean"},
-        "position": {"type": "object", "properties": {"x": _COORDINATE, "y": _COORDINATE}},
-    },
-}
-SETTINGS_SCHEMA: dict[str, Any] = {
-    "$schema": "https://json-schema.org/draft/2020-12/schema",
-    "type": "object",
-    "properties": {
-        "max_parallel": {
-            "type": "integer",
-            "minimum": 1,
-            "maximum": MAX_PARALLEL,
-            "default": DEFAULT_SETTINGS["max_parallel"],
-        },
-        "on_failure": {"enum": list(ON_FAILURE), "default": "continue"},
-        "timeout_s": {
-            "type": ["number", "null"],
-            "exclusiveMinimum": 0,
-            "maximum": MAX_WAIT_S,
-            "description": "bounds the whole run, paused time included (at most 30 days)",
-        },
-        "env": {"type": "array", "items": {"type": "string"}},
-    },
-    "additionalProperties": False,
-}
+# The node fields besides `config`, and the workflow's settings, as standalone parts of the
+# document's schema (engine/schema/document.json): validation checks them (every number
+# bounded, `retry` and `settings` closed), and they are the reference for their maxima.
+NODE_FIELDS = ("timeout_s", "retry", "disabled", "breakpoint", "position")
+NODE_FIELDS_SCHEMA: dict[str, Any] = part_of("node", NODE_FIELDS)
+# What the engine checks differs in two ways: load_document replaces a null retry with the
+# default policy, so the engine's is an object; and the engine never reads a position, so it
+# bounds its coordinates and leaves whether it has both (and nothing else) to the API's shape
+# check, which refuses what the rows cannot hold.
+NODE_FIELDS_SCHEMA["properties"]["retry"]["type"] = "object"
+for _keyword in ("required", "additionalProperties"):
+    del NODE_FIELDS_SCHEMA["properties"]["position"][_keyword]
+SETTINGS_SCHEMA: dict[str, Any] = definition("settings")
 
 
 @dataclass(frozen=True, slots=True)

@@ -3,8 +3,9 @@
 A value past its maximum is refused by validation (`bad_config`, the field named) and, when a
 template yields it at run time, fails its node with `bad_config` instead of reaching the clock
 or an allocation: `1e300` seconds overflows a datetime, `1e9` attempts keep a worker busy.
-The JSON Schemas (node types' `config_schema`, `engine.document.NODE_FIELDS_SCHEMA` and
-`SETTINGS_SCHEMA`) read these constants, so the canvas and `/api/node-types/` show them.
+Node types' `config_schema` read these constants, so the canvas and `/api/node-types/` show
+them; the document's own schema (engine/schema/document.json) writes them out, and a test
+(tests/engine/test_document_schema.py) keeps the two equal.
 """
 
 from __future__ import annotations

@@ -9,7 +9,7 @@ from django.db.models import Count, OuterRef, Q, QuerySet, Subquery
 from django.http import Http404
 
 from engine.report import with_dry_run_plan
-from workflows import serializers as translate
+from workflows import documents as translate
 from workflows.errors import SwitchyardError, problem
 from workflows.models import NodeRun, RunEvent, Workflow, WorkflowEdge, WorkflowNode, WorkflowRun
 

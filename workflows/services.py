@@ -22,8 +22,8 @@ from django.db import connection, transaction
 from engine import DocumentError, load_document, validate_document
 from engine.limits import MAX_EDGES, MAX_NODES
 from workflows import dispatch, parsing
+from workflows import documents as translate
 from workflows import selectors as select
-from workflows import serializers as translate
 from workflows.errors import DocumentRejected, NotRunnable, StaleRevision, problem
 from workflows.models import RunMode, RunTrigger, Workflow, WorkflowEdge, WorkflowNode, WorkflowRun
 

@@ -1,5 +1,7 @@
 /** The shapes of SPEC §1 (workflow document), §5 (run events) and §6 (API bodies). */
 
+import type * as Generated from "./document.generated";
+
 export const NODE_STATES = [
   "pending",
   "queued",
@@ -31,62 +33,21 @@ export const JOIN_RULES = [
 ] as const;
 export type JoinRule = (typeof JOIN_RULES)[number];
 
-export interface RetryPolicy {
-  max_attempts?: number;
-  backoff?: "fixed" | "linear" | "exponential";
-  delay_s?: number;
-  max_delay_s?: number;
-  jitter?: boolean;
-}
-
-export interface Position {
-  x: number;
-  y: number;
-}
-
-export interface WorkflowNode {
-  id: string;
-  type: string;
-  name?: string;
-  config?: Record<string, unknown>;
-  retry?: RetryPolicy;
-  timeout_s?: number | null;
-  join?: JoinRule;
-  parent?: string | null;
-  position?: Position;
-  /** A container's frame size on the canvas (any node may carry one; width/height > 0). */
-  size?: { width: number; height: number };
-  disabled?: boolean;
-  breakpoint?: boolean;
-}
-
-export interface WorkflowEdge {
-  id: string;
-  source: string;
-  source_handle?: string;
-  target: string;
-  target_handle?: string;
-  [extra: string]: unknown;
-}
-
-export interface InputDeclaration {
-  type?: string;
-  default?: unknown;
-  description?: string;
-  required?: boolean;
-}
-
-export interface WorkflowDocument {
-  version?: number;
+// The workflow document's types are generated from its JSON Schema (`npm run types`); these
+// are the document as the API returns it and the canvas holds it: its defaults applied (a name,
+// the node and edge lists, every edge's id), settings edited as plain values (the server checks
+// them), and fields a newer server adds to an edge kept.
+export type RetryPolicy = NonNullable<Generated.RetryPolicy>;
+export type Position = Generated.Position;
+export type InputDeclaration = Generated.InputDeclaration;
+export type WorkflowNode = Generated.WorkflowNode;
+export type WorkflowEdge = Generated.WorkflowEdge & { id: string; [extra: string]: unknown };
+export type WorkflowDocument = Omit<Generated.WorkflowDocument, "name" | "settings" | "nodes" | "edges"> & {
   name: string;
-  description?: string;
-  tags?: string[];
-  inputs?: Record<string, InputDeclaration>;
-  variables?: Record<string, unknown>;
   settings?: Record<string, unknown>;
   nodes: WorkflowNode[];
   edges: WorkflowEdge[];
-}
+};
 
 export interface Problem {
   code: string;

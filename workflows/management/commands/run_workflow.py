@@ -67,17 +67,6 @@ class Progress:
         self.write(f"\nrun {status}\n")
 
 
-def execute_document(
-    document: dict, *, inputs: dict, dry_run: bool, progress: Progress | None, owner=None
-) -> dict:
-    """Record a run of a validated document and execute it in this process; the SPEC §7
-    report. The one place the command touches the engine and the database."""
-    from workflows.runtime import cli
-
-    workflow = cli.workflow_for_document(owner=owner or cli.cli_user(), document=document)
-    return execute_saved(workflow, inputs=inputs, dry_run=dry_run, progress=progress)
-
-
 def execute_saved(workflow, *, inputs: dict, dry_run: bool, progress: Progress | None) -> dict:
     from workflows.runtime import cli
 

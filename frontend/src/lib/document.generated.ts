@@ -1,0 +1,99 @@
+/* Generated from engine/schema/document.json by `npm run types`: do not edit by hand. */
+
+/**
+ * null reads as the default policy
+ */
+export type RetryPolicy = {
+  max_attempts?: number;
+  backoff?: "fixed" | "linear" | "exponential";
+  delay_s?: number | null;
+  max_delay_s?: number | null;
+  /**
+   * true (full jitter), false, or the fraction of the delay to spread
+   */
+  jitter?: boolean | number;
+} | null;
+/**
+ * the canvas frame of a container
+ */
+export type Size = {
+  width: number;
+  height: number;
+} | null;
+
+/**
+ * A workflow document (SPEC §1). The one description of its shape: the engine's validation, the API's shape check, the OpenAPI description and the canvas's TypeScript types are derived from this file. Maxima are engine/limits.py's (a test keeps them equal).
+ */
+export interface WorkflowDocument {
+  version?: 1;
+  name?: string;
+  description?: string;
+  tags?: string[];
+  /**
+   * the run's inputs by name
+   */
+  inputs?: {
+    [k: string]: InputDeclaration;
+  };
+  /**
+   * values expressions read as vars.<name>
+   */
+  variables?: {
+    [k: string]: unknown;
+  };
+  settings?: Settings;
+  nodes?: WorkflowNode[];
+  edges?: WorkflowEdge[];
+}
+export interface InputDeclaration {
+  type?: string;
+  default?: unknown;
+  description?: string;
+  required?: boolean;
+  [k: string]: unknown;
+}
+export interface Settings {
+  max_parallel?: number;
+  on_failure?: "continue" | "halt" | "pause";
+  /**
+   * bounds the whole run, paused time included (at most 30 days)
+   */
+  timeout_s?: number | null;
+  env?: string[];
+}
+export interface WorkflowNode {
+  id: string;
+  type: string;
+  name?: string;
+  /**
+   * checked with the node type's config_schema
+   */
+  config?: {
+    [k: string]: unknown;
+  } | null;
+  retry?: RetryPolicy;
+  /**
+   * bounds one attempt (seconds, at most 7 days)
+   */
+  timeout_s?: number | null;
+  join?: "none_failed_min_one_success" | "all_success" | "one_success" | "all_done" | "none_failed" | "one_failed" | "all_failed" | null;
+  /**
+   * the id of the container it is in
+   */
+  parent?: string | null;
+  position?: Position;
+  size?: Size;
+  disabled?: boolean;
+  breakpoint?: boolean;
+}
+export interface Position {
+  x: number;
+  y: number;
+}
+export interface WorkflowEdge {
+  id?: string;
+  source: string;
+  source_handle?: string | null;
+  target: string;
+  target_handle?: string | null;
+}

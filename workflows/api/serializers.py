@@ -1,0 +1,280 @@
+"""The DRF serializers of the API's bodies: they validate small request bodies (run requests,
+metadata patches) and describe every body in the OpenAPI schema. The workflow document itself
+is described from engine/schema/document.json (see `DocumentSerializer`) and checked by
+workflows.documents, not field by field here."""
+
+from __future__ import annotations
+
+from drf_spectacular.extensions import OpenApiSerializerExtension
+from drf_spectacular.plumbing import ResolvedComponent
+from rest_framework import serializers
+
+from engine.schema import DEFINITIONS, DOCUMENT_SCHEMA
+from workflows.models import RunMode
+
+# --- DRF serializers: small request bodies and the OpenAPI description -----------------------
+
+
+class DocumentSerializer(serializers.Serializer):
+    """A workflow document (SPEC §1): described in the OpenAPI schema from the document's JSON
+    Schema (`DocumentDescription`); bodies are checked by workflows.documents."""
+
+
+class ProblemSerializer(serializers.Serializer):
+    code = serializers.CharField()
+    message = serializers.CharField()
+    node = serializers.CharField(required=False)
+    edge = serializers.CharField(required=False)
+    field = serializers.CharField(required=False)
+    severity = serializers.CharField(required=False)
+
+
+class ErrorBodySerializer(serializers.Serializer):
+    errors = ProblemSerializer(many=True)
+
+
+class WorkflowSerializer(DocumentSerializer):
+    """A saved workflow: its document plus id, revision, valid and the draft's problems."""
+
+    id = serializers.IntegerField(read_only=True)
+    revision = serializers.IntegerField()
+    valid = serializers.BooleanField(read_only=True)
+    errors = ProblemSerializer(many=True, read_only=True)
+    owner = serializers.CharField(read_only=True, help_text="who may change it")
+
+
+class WorkflowListItemSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    name = serializers.CharField()
+    description = serializers.CharField()
+    tags = serializers.ListField(child=serializers.CharField())
+    revision = serializers.IntegerField()
+    valid = serializers.BooleanField()
+    updated_at = serializers.DateTimeField()
+    node_count = serializers.IntegerField()
+    last_run_status = serializers.CharField(allow_null=True)
+    owner = serializers.CharField(help_text="the owner's username (not you: shared with you)")
+
+
+class SharingSerializer(serializers.Serializer):
+    """Who may see and run a workflow besides its owner (only the owner changes it)."""
+
+    owner = serializers.CharField(read_only=True)
+    shared_with = serializers.ListField(
+        child=serializers.CharField(), help_text="usernames; the whole list, replacing the old one"
+    )
+
+
+class WorkflowPatchSerializer(serializers.Serializer):
+    """Metadata a PATCH may change; the graph itself changes only through PUT. (Describes the
+    body; `services.workflow_patch` checks it with the same rules as a PUT.)"""
+
+    name = serializers.CharField(required=False, allow_blank=True, max_length=200)
+    description = serializers.CharField(required=False, allow_blank=True)
+    tags = serializers.ListField(child=serializers.CharField(), required=False)
+    settings = serializers.DictField(required=False)
+    variables = serializers.DictField(required=False)
+    inputs = serializers.DictField(required=False)
+    revision = serializers.IntegerField(required=False)
+
+
+class ValidationResultSerializer(serializers.Serializer):
+    valid = serializers.BooleanField()
+    errors = ProblemSerializer(many=True)
+
+
+class RunCreateSerializer(serializers.Serializer):
+    inputs = serializers.DictField(required=False, default=dict)
+    mode = serializers.ChoiceField(choices=RunMode.choices, required=False, default="normal")
+    from_node = serializers.CharField(required=False, allow_null=True, allow_blank=True)
+
+    def validate(self, attrs):
+        unknown = set(self.initial_data) - set(self.fields)
+        if unknown:
+            raise serializers.ValidationError({name: "unknown field" for name in sorted(unknown)})
+        return attrs
+
+
+class NodeReportSerializer(serializers.Serializer):
+    status = serializers.CharField()
+    attempts = serializers.IntegerField()
+    started_at = serializers.CharField(allow_null=True)
+    finished_at = serializers.CharField(allow_null=True)
+    output = serializers.JSONField(allow_null=True)
+    error = serializers.JSONField(allow_null=True)
+    handled = serializers.BooleanField()
+    reason = serializers.CharField(allow_null=True)
+    dry_run = serializers.ChoiceField(
+        choices=["ran", "placeholder", "not run"],
+        required=False,
+        help_text="dry runs only: whether a real run would execute this node",
+    )
+
+
+class NodeRunSerializer(serializers.Serializer):
+    node_id = serializers.CharField()
+    iteration = serializers.CharField(allow_blank=True)
+    attempt = serializers.IntegerField()
+    status = serializers.CharField()
+    started_at = serializers.CharField(allow_null=True)
+    finished_at = serializers.CharField(allow_null=True)
+    duration_ms = serializers.IntegerField(allow_null=True)
+    input = serializers.JSONField(allow_null=True)
+    output = serializers.JSONField(allow_null=True)
+    error = serializers.JSONField(allow_null=True)
+    handled = serializers.BooleanField()
+    reason = serializers.CharField(allow_null=True)
+    wait = serializers.JSONField(
+        allow_null=True,
+        help_text="While the node waits: {kind (approval, delay, ...), wake_at, data}.",
+    )
+
+
+class RunSerializer(serializers.Serializer):
+    """A run: the SPEC §7 report plus id, workflow, mode, trigger and created_at."""
+
+    id = serializers.IntegerField()
+    run = serializers.IntegerField()
+    workflow = serializers.IntegerField()
+    revision = serializers.IntegerField()
+    status = serializers.CharField()
+    mode = serializers.CharField()
+    trigger = serializers.CharField()
+    inputs = serializers.JSONField()
+    outputs = serializers.JSONField()
+    error = serializers.JSONField(allow_null=True)
+    created_at = serializers.CharField()
+    started_at = serializers.CharField(allow_null=True)
+    finished_at = serializers.CharField(allow_null=True)
+    from_node = serializers.CharField(allow_null=True)
+    source_run = serializers.IntegerField(allow_null=True)
+    parent_run = serializers.IntegerField(allow_null=True, help_text="set on sub-workflow runs")
+    parent_workflow = serializers.IntegerField(allow_null=True, help_text="the parent run's")
+    parent_node = serializers.CharField(allow_null=True)
+    child_runs = serializers.ListField(
+        child=serializers.DictField(),
+        help_text="sub-workflow runs: id, workflow, node, iteration, attempt, status",
+    )
+    edits = serializers.ListField(
+        child=serializers.DictField(),
+        help_text="configs edited on retry: node, before, config, by, at",
+    )
+    stalled = serializers.BooleanField(help_text="running nodes and no event for a while")
+    would_run = serializers.ListField(
+        child=serializers.CharField(),
+        required=False,
+        help_text="dry runs only: the nodes a real run would execute",
+    )
+    placeholders = serializers.ListField(
+        child=serializers.CharField(),
+        required=False,
+        help_text="dry runs only: nodes with side effects that got a placeholder output",
+    )
+    nodes = serializers.DictField(child=NodeReportSerializer())
+    iterations = serializers.DictField()
+    node_runs = NodeRunSerializer(many=True)
+
+
+class RunListItemSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    workflow = serializers.IntegerField()
+    workflow_name = serializers.CharField()
+    revision = serializers.IntegerField()
+    status = serializers.CharField()
+    mode = serializers.CharField()
+    trigger = serializers.CharField()
+    parent_run = serializers.IntegerField(allow_null=True)
+    created_at = serializers.CharField()
+    started_at = serializers.CharField(allow_null=True)
+    finished_at = serializers.CharField(allow_null=True)
+
+
+class RunEventSerializer(serializers.Serializer):
+    seq = serializers.IntegerField()
+    type = serializers.CharField()
+    run = serializers.IntegerField()
+    at = serializers.CharField()
+
+
+class RunEventsSerializer(serializers.Serializer):
+    events = RunEventSerializer(many=True)
+    last_seq = serializers.IntegerField()
+
+
+class ImportSerializer(serializers.Serializer):
+    file = serializers.FileField(required=False)
+
+
+class TokenRequestSerializer(serializers.Serializer):
+    username = serializers.CharField()
+    password = serializers.CharField()
+
+
+class TokenSerializer(serializers.Serializer):
+    token = serializers.CharField()
+
+
+# --- the document's OpenAPI description, from engine/schema/document.json -----------------------
+
+# JSON Schema keywords OpenAPI 3.0 has no place for (the parts become components instead).
+_DROPPED = frozenset({"$schema", "$id", "$defs"})
+
+
+class DocumentDescription(OpenApiSerializerExtension):
+    """Describes DocumentSerializer (and WorkflowSerializer: the document and its own fields)
+    with the document's schema, its parts (`WorkflowNode`, `Position`, ...) as components."""
+
+    target_class = DocumentSerializer
+    match_subclasses = True
+
+    def get_name(self, auto_schema, direction):
+        return DOCUMENT_SCHEMA["title"] if type(self.target) is DocumentSerializer else None
+
+    def map_serializer(self, auto_schema, direction):
+        for name, part in DEFINITIONS.items():
+            component = ResolvedComponent(
+                name=part["title"], type=ResolvedComponent.SCHEMA, object=name, schema=openapi(part)
+            )
+            auto_schema.registry.register_on_missing(component)
+        document = openapi(DOCUMENT_SCHEMA)
+        # A workflow read from the API may be sent back with its own fields (id, revision, ...).
+        document.pop("additionalProperties")
+        if type(self.target) is DocumentSerializer:
+            return document
+        own = auto_schema._map_serializer(self.target, direction, bypass_extensions=True)
+        return {"allOf": [auto_schema.resolve_serializer(DocumentSerializer, direction).ref, own]}
+
+
+def openapi(schema):
+    """A JSON Schema (draft 2020-12) part as an OpenAPI 3.0 schema object: nullable instead of
+    a `null` type, `#/components/schemas/<title>` references."""
+    if isinstance(schema, list):
+        return [openapi(item) for item in schema]
+    if not isinstance(schema, dict):
+        return schema
+    result = {}
+    for key, value in schema.items():
+        if key in _DROPPED:
+            continue
+        if key == "$ref":
+            title = DEFINITIONS[value.removeprefix("#/$defs/")]["title"]
+            result[key] = f"#/components/schemas/{title}"
+        elif key == "properties":
+            result[key] = {name: openapi(part) for name, part in value.items()}
+        elif key == "const":
+            result["enum"] = [value]
+        elif key == "exclusiveMinimum":
+            result.update(minimum=value, exclusiveMinimum=True)
+        elif key == "type" and isinstance(value, list):
+            result.update(_openapi_types(value))
+        elif key == "enum" and None in value:
+            result.update(enum=value, nullable=True)
+        else:
+            result[key] = openapi(value) if key not in ("default", "enum") else value
+    return result
+
+
+def _openapi_types(types: list[str]) -> dict:
+    named = [name for name in types if name != "null"]
+    described = {"type": named[0]} if len(named) == 1 else {"anyOf": [{"type": t} for t in named]}
+    return {**described, "nullable": True} if "null" in types else described
