@@ -23,6 +23,7 @@ from engine.states import RunState
 from workflows import conf, services
 from workflows import selectors as select
 from workflows import serializers as s
+from workflows.auth import CachedTokenAuthentication
 from workflows.errors import PayloadTooLarge, SwitchyardError, problem
 from workflows.parsing import MAX_ID, MAX_SEQ, int_param, text_param
 
@@ -37,7 +38,7 @@ class ApiView(APIView):
     before anything parses them."""
 
     authentication_classes = [
-        authentication.TokenAuthentication,
+        CachedTokenAuthentication,
         authentication.SessionAuthentication,
     ]
     permission_classes = [permissions.IsAuthenticated]
