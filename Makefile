@@ -40,6 +40,7 @@ test: setup services chromium
 lint: $(VENV)/.installed frontend/node_modules/.package-lock.json
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/lint-imports
 	cd frontend && npm run typecheck && npm run lint && npm run format:check
 
 # the front end's tools, installed from the lockfile when it changes (no build)

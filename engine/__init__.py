@@ -1,4 +1,4 @@
-"""Switchyard's DAG engine: pure Python, no Django. The runtime adapts it (workflows/runtime.py).
+"""Switchyard's DAG engine: pure Python, no Django. The runtime adapts it (workflows/runtime/).
 
 document = load_document(text)                      # JSON or YAML, defaults applied
 problems = validate_document(document)              # every problem at once

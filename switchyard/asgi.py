@@ -19,7 +19,7 @@ from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E40
 from workflows import conf  # noqa: E402
 from workflows.admission import AdmissionGate  # noqa: E402
 from workflows.middleware import WebsocketTextGuard  # noqa: E402
-from workflows.routing import channel_routes, websocket_urlpatterns  # noqa: E402
+from workflows.realtime.routing import channel_routes, websocket_urlpatterns  # noqa: E402
 
 application = ProtocolTypeRouter(
     {

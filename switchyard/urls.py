@@ -6,9 +6,7 @@ from workflows.views import app_shell
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("accounts/", include("django.contrib.auth.urls")),
-    path("api/", include("workflows.urls_control")),
-    path("api/", include("workflows.urls_observe")),
-    path("api/", include("workflows.urls")),
+    path("api/", include("workflows.api.urls")),
     path("", app_shell, name="app"),
     re_path(r"^workflows/.*$", app_shell, name="app-routes"),
 ]

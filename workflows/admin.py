@@ -13,8 +13,9 @@ from django.utils.html import format_html, format_html_join
 from django.utils.safestring import mark_safe
 from django.utils.text import smart_split, unescape_string_literal
 
-from workflows import observability, selectors
+from workflows import selectors
 from workflows.models import NodeRun, RunEvent, Workflow, WorkflowEdge, WorkflowNode, WorkflowRun
+from workflows.observability import diagrams, explain, timeline
 from workflows.serializers import iso
 
 EVENTS_SHOWN = 500
@@ -24,8 +25,8 @@ DAG_STYLE = "overflow:auto;max-width:100%;border:1px solid #e2e8f0;padding:6px;b
 
 def badge(status: str) -> str:
     """A state as the canvas shows it: its SPEC §4 colour, never colour alone (the label)."""
-    colour = observability.STATE_COLOURS.get(status, "#94a3b8")
-    text = "#fff" if status in observability.DARK_STATES else "#0f172a"
+    colour = diagrams.STATE_COLOURS.get(status, "#94a3b8")
+    text = "#fff" if status in diagrams.DARK_STATES else "#0f172a"
     dashed = "border:1px dashed #64748b;" if status == "skipped" else ""
     return format_html(
         '<span class="run-status" data-status="{}" style="background:{};color:{};{}'
@@ -40,7 +41,7 @@ def badge(status: str) -> str:
 
 def dag_picture(document: dict, statuses: dict | None = None) -> str:
     return format_html(
-        '<div style="{}">{}</div>', DAG_STYLE, mark_safe(observability.svg(document, statuses))
+        '<div style="{}">{}</div>', DAG_STYLE, mark_safe(diagrams.svg(document, statuses))
     )
 
 
@@ -117,7 +118,7 @@ class NodeRunInline(admin.TabularInline):
     @admin.display(description="duration")
     def duration(self, row: NodeRun) -> str:
         if row.started_at and row.finished_at:
-            return f"{observability.ms_between(row.started_at, row.finished_at) / 1000:.2f} s"
+            return f"{timeline.ms_between(row.started_at, row.finished_at) / 1000:.2f} s"
         return "-"
 
     @admin.display(description="error")
@@ -286,7 +287,7 @@ class WorkflowRunAdmin(admin.ModelAdmin):
     def duration(self, run: WorkflowRun) -> str:
         if not (run.started_at and run.finished_at):
             return "-"
-        return f"{observability.ms_between(run.started_at, run.finished_at) / 1000:.1f} s"
+        return f"{timeline.ms_between(run.started_at, run.finished_at) / 1000:.1f} s"
 
     @admin.display(description="✓")
     def succeeded(self, run: WorkflowRun) -> int:
@@ -304,7 +305,7 @@ class WorkflowRunAdmin(admin.ModelAdmin):
 
     @admin.display(description="summary")
     def overview(self, run: WorkflowRun) -> str:
-        data = observability.timeline(run)
+        data = timeline.timeline(run)
         eff = data["efficiency"]
         summary = format_html(
             "{} · wall {} s · critical path {} ({} s) · parallel efficiency {}",
@@ -316,7 +317,7 @@ class WorkflowRunAdmin(admin.ModelAdmin):
         )
         if run.mode != "dry_run":
             return summary
-        plan = observability.run_plan(run)
+        plan = explain.run_plan(run)
         return format_html(
             '{}<p class="dry-run-plan">Dry run: would run {}; side effects not performed: {}</p>',
             summary,
@@ -333,7 +334,7 @@ class WorkflowRunAdmin(admin.ModelAdmin):
 
     @admin.display(description="DAG in the run's final states")
     def dag(self, run: WorkflowRun) -> str:
-        return dag_picture(run.document, observability.node_statuses(run))
+        return dag_picture(run.document, diagrams.node_statuses(run))
 
     @admin.display(description="error")
     def run_error(self, run: WorkflowRun) -> str:

@@ -8,7 +8,7 @@ class WorkflowsConfig(AppConfig):
 
     def ready(self) -> None:
         from workflows import dispatch
-        from workflows.worker import send_wakeup
+        from workflows.runtime.worker import send_wakeup
 
         if send_wakeup not in dispatch.on_run_queued:
             dispatch.on_run_queued.append(send_wakeup)

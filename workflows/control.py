@@ -14,15 +14,17 @@ from datetime import timedelta
 
 from asgiref.sync import async_to_sync
 from django.db import transaction
-from django.db.models import Q
 from django.utils import timezone
 
 from engine import errors_only, load_document, validate_document
 from engine.containers import waiting_leaves
 from engine.states import RUN_TERMINAL, RunState
-from workflows import dispatch, runtime
+from workflows import dispatch
 from workflows.errors import SwitchyardError, problem
 from workflows.models import WorkflowRun
+from workflows.runtime.drive import drive
+from workflows.runtime.leases import nobody_holds
+from workflows.runtime.publish import Publisher
 
 SETTLE_LEASE_S = 30
 
@@ -36,15 +38,10 @@ class RunConflict(SwitchyardError):
         super().__init__([problem(code, message)])
 
 
-def unowned(now) -> Q:
-    """Runs no live worker holds."""
-    return Q(lease_owner="") | Q(lease_expires_at__lt=now)
-
-
 def take_unowned(run_id: int, owner: str, statuses: tuple[str, ...]) -> bool:
     now = timezone.now()
     return bool(
-        WorkflowRun.objects.filter(unowned(now), pk=run_id, status__in=statuses).update(
+        WorkflowRun.objects.filter(nobody_holds(now), pk=run_id, status__in=statuses).update(
             lease_owner=owner, lease_expires_at=now + timedelta(seconds=SETTLE_LEASE_S)
         )
     )
@@ -55,9 +52,9 @@ def settle_here(run_id: int, owner: str, act) -> None:
     its next park, persisting through the worker's recorder."""
 
     async def settle() -> None:
-        publisher = runtime.Publisher()
+        publisher = Publisher()
         try:
-            await runtime.drive(run_id, owner, publisher, act=act)
+            await drive(run_id, owner, publisher, act=act)
             await publisher.drain()
         finally:
             publisher.close()

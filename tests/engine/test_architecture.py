@@ -2,11 +2,12 @@
 project's Django side (workflows/, switchyard/), and its modules import each other without
 circles, so the folder tree can be read as the architecture diagram (issue 14)."""
 
-import ast
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
+
+from tests.imports import circles, imports, long_definitions, package_modules
+from tests.imports import import_graph as modules_import_graph
 
 ENGINE = Path(__file__).resolve().parents[2] / "engine"
 
@@ -34,88 +35,12 @@ KNOWN_LONG = {"engine.executor", "engine.validation", "engine.executor: Executio
 
 def engine_modules() -> dict[str, Path]:
     """Every module under engine/ by its dotted name (a package by its `__init__.py`)."""
-    modules = {}
-    for path in sorted(ENGINE.rglob("*.py")):
-        parts = list(path.relative_to(ENGINE.parent).with_suffix("").parts)
-        if parts[-1] == "__init__":
-            parts.pop()
-        modules[".".join(parts)] = path
-    return modules
-
-
-def _is_type_checking(node: ast.AST) -> bool:
-    test = getattr(node, "test", None)
-    return isinstance(node, ast.If) and getattr(test, "id", getattr(test, "attr", "")) == (
-        "TYPE_CHECKING"
-    )
-
-
-def imports(path: Path) -> Iterator[tuple[str, list[str]]]:
-    """(module, names) for every import statement, in functions too (they run when called),
-    but not under `if TYPE_CHECKING:` (never run). Relative imports are made absolute."""
-    package = ".".join(path.relative_to(ENGINE.parent).with_suffix("").parts[:-1])
-    pending: list[ast.AST] = [ast.parse(path.read_text(), filename=str(path))]
-    while pending:
-        node = pending.pop()
-        if _is_type_checking(node):
-            pending.extend(node.orelse)
-            continue
-        if isinstance(node, ast.Import):
-            yield from ((alias.name, []) for alias in node.names)
-        elif isinstance(node, ast.ImportFrom):
-            base = package.rsplit(".", node.level - 1)[0] if node.level else ""
-            module = ".".join(filter(None, (base, node.module or "")))
-            yield module, [alias.name for alias in node.names]
-        pending.extend(ast.iter_child_nodes(node))
+    return package_modules("engine")
 
 
 def import_graph() -> dict[str, set[str]]:
-    """Module -> the engine modules it imports. `from engine import budget` imports the
-    module `engine.budget`; `from engine.handlers import registry`, the package."""
-    modules = engine_modules()
-    graph: dict[str, set[str]] = {}
-    for name, path in modules.items():
-        targets = set()
-        for module, names in imports(path):
-            submodules = {f"{module}.{n}" for n in names} & modules.keys()
-            if submodules:
-                targets |= submodules
-            if (module in modules and len(submodules) < len(names)) or not names:
-                targets |= {module} & modules.keys()
-        graph[name] = targets - {name}
-    return graph
-
-
-def circles(graph: dict[str, set[str]]) -> list[list[str]]:
-    """The strongly connected components of more than one module (Tarjan), sorted."""
-    index: dict[str, int] = {}
-    low: dict[str, int] = {}
-    stack: list[str] = []
-    found: list[list[str]] = []
-
-    def visit(node: str) -> None:
-        index[node] = low[node] = len(index)
-        stack.append(node)
-        for target in graph.get(node, ()):
-            if target not in index:
-                visit(target)
-                low[node] = min(low[node], low[target])
-            elif target in stack:
-                low[node] = min(low[node], index[target])
-        if low[node] == index[node]:
-            component = []
-            while True:
-                member = stack.pop()
-                component.append(member)
-                if member == node:
-                    break
-            if len(component) > 1:
-                found.append(sorted(component))
-
-    for node in sorted(graph):
-        if node not in index:
-            visit(node)
-    return sorted(found)
+    """Module -> the engine modules it imports."""
+    return modules_import_graph(engine_modules())
 
 
 def test_the_circle_finder_finds_circles():
@@ -142,26 +67,11 @@ def test_engine_modules_import_each_other_without_circles():
     assert circles(graph) == []
 
 
-def long_definitions(name: str, path: Path) -> Iterator[str]:
-    """`name` when the module is too long, `name: Class.function` for each function that is."""
-    text = path.read_text()
-    if len(text.splitlines()) > MAX_MODULE_LINES:
-        yield name
-    pending: list[tuple[str, ast.AST]] = [("", ast.parse(text))]
-    while pending:
-        prefix, node = pending.pop()
-        for child in ast.iter_child_nodes(node):
-            if isinstance(child, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
-                qualified = f"{prefix}{child.name}"
-                lines = child.end_lineno - child.lineno + 1
-                if not isinstance(child, ast.ClassDef) and lines > MAX_FUNCTION_LINES:
-                    yield f"{name}: {qualified}"
-                pending.append((f"{qualified}.", child))
-
-
 def test_engine_modules_and_functions_stay_short():
     long = {
-        entry for name, path in engine_modules().items() for entry in long_definitions(name, path)
+        entry
+        for name, path in engine_modules().items()
+        for entry in long_definitions(name, path, MAX_MODULE_LINES, MAX_FUNCTION_LINES)
     }
     assert long - KNOWN_LONG == set(), f"over {MAX_MODULE_LINES} / {MAX_FUNCTION_LINES} lines"
     assert KNOWN_LONG - long == set(), "short now: remove from KNOWN_LONG"

@@ -113,9 +113,9 @@ def close_runtime_connections():
     """Runs executed in-process leave a connection open on each runtime database thread; close
     them so the test database can be dropped at the end."""
     yield
-    from workflows import runtime
+    from workflows.runtime import db
 
-    executor = runtime._db_executor
+    executor = db._db_executor
     if executor is None:
         return
     size = executor._max_workers

@@ -267,7 +267,7 @@ def test_import_workflow_without_owner_belongs_to_the_cli_user_on_a_fresh_instal
     from django.contrib.auth import get_user_model
 
     from workflows.models import Workflow
-    from workflows.recording import CLI_USERNAME
+    from workflows.runtime.cli import CLI_USERNAME
 
     assert not get_user_model().objects.exists()  # no `demo` user either
     first = Workflow.objects.get(pk=int(import_file(tmp_path)))

@@ -1,14 +1,14 @@
 import pytest
 
 from tests.observability.conftest import at
-from workflows import observability
 from workflows.models import NodeRun
+from workflows.observability import timeline
 
 pytestmark = pytest.mark.django_db
 
 
 def test_timeline_finds_critical_path_through_the_longest_branch(diamond_run):
-    data = observability.timeline(diamond_run)
+    data = timeline.timeline(diamond_run)
 
     assert data["critical_path"] == ["a", "b", "d", "gate"]
     assert data["critical_path_ms"] == 6500
@@ -16,7 +16,7 @@ def test_timeline_finds_critical_path_through_the_longest_branch(diamond_run):
 
 
 def test_parallel_efficiency_is_busy_time_over_wall_times_parallelism(diamond_run):
-    data = observability.timeline(diamond_run)
+    data = timeline.timeline(diamond_run)
 
     assert data["busy_ms"] == 7500
     assert data["max_parallel_used"] == 2
@@ -24,7 +24,7 @@ def test_parallel_efficiency_is_busy_time_over_wall_times_parallelism(diamond_ru
 
 
 def test_timeline_spans_are_offsets_from_run_start_and_skip_nodes_that_never_ran(diamond_run):
-    spans = {span["node"]: span for span in observability.timeline(diamond_run)["spans"]}
+    spans = {span["node"]: span for span in timeline.timeline(diamond_run)["spans"]}
 
     assert set(spans) == {"a", "b", "c", "d", "gate"}
     assert spans["c"]["offset_ms"] == 2000
@@ -46,7 +46,7 @@ def test_critical_path_counts_retries_and_backoff_of_a_node(diamond_run):
     )
     NodeRun.objects.filter(run=diamond_run, node_id="d").update(started_at=at(5.5))
 
-    data = observability.timeline(diamond_run)
+    data = timeline.timeline(diamond_run)
 
     assert data["critical_path"][:3] == ["a", "c", "d"]
     assert [s["attempt"] for s in data["spans"] if s["node"] == "c"] == [1, 2]
@@ -63,7 +63,7 @@ def test_critical_path_follows_only_taken_edges(diamond_run):
     )
     diamond_run.finished_at = at(9)
 
-    data = observability.timeline(diamond_run)
+    data = timeline.timeline(diamond_run)
 
     # Through the untaken edge the chain would be 9 s long; without it `never` stands alone.
     assert data["critical_path"] == ["a", "b", "d", "gate"]
@@ -73,14 +73,14 @@ def test_critical_path_follows_only_taken_edges(diamond_run):
 def test_a_sequential_chain_is_fully_efficient(diamond_run):
     NodeRun.objects.filter(run=diamond_run, node_id="c").delete()
 
-    data = observability.timeline(diamond_run)
+    data = timeline.timeline(diamond_run)
 
     assert data["max_parallel_used"] == 1
     assert data["efficiency"] == 1.0
 
 
 def test_timeline_text_shows_total_efficiency_bars_and_critical_path(diamond_run):
-    text = observability.timeline_text(observability.timeline(diamond_run))
+    text = timeline.timeline_text(timeline.timeline(diamond_run))
 
     assert "Total: 6.5s | Parallel efficiency: 58%" in text
     assert "00:02" in text and "c (1.0s)" in text

@@ -7,7 +7,7 @@ import pytest
 from django.utils import timezone
 
 from tests.runtime.conftest import make_run
-from workflows.runtime import cancel_requested
+from workflows.runtime.watches import cancel_requested
 
 pytestmark = pytest.mark.django_db
 

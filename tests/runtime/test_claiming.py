@@ -8,7 +8,7 @@ import pytest
 from django.utils import timezone
 
 from tests.runtime.conftest import make_run
-from workflows.worker import claim_next_run, release_lease
+from workflows.runtime.leases import claim_next_run, release_lease
 
 pytestmark = pytest.mark.django_db
 

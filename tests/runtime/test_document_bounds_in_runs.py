@@ -92,7 +92,7 @@ def test_a_run_stored_before_the_maxima_parks_instead_of_breaking_every_drive(us
         "edges": [],
     }
     run = make_run(user, document)
-    from workflows.worker import send_wakeup
+    from workflows.runtime.worker import send_wakeup
 
     send_wakeup(run.pk)
     wait_for(lambda: WorkflowRun.objects.get(pk=run.pk).status == "paused", timeout=60)

@@ -8,8 +8,14 @@ from asgiref.sync import sync_to_async
 from engine.graph import default_registry
 from engine.handlers.base import Handler, HandlerResult
 from tests.observability.drive import execute
-from workflows import runtime, services
+from workflows import services
 from workflows.models import NodeRun
+from workflows.runtime.persistence import (
+    Batch,
+    EventWriter,
+    write_batch_orm,
+    write_batches_postgresql,
+)
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -68,13 +74,13 @@ def test_a_node_with_side_effects_sees_everything_before_it_committed(user, prob
 
 def test_a_chain_of_replayable_nodes_is_committed_in_a_few_group_writes(user, monkeypatch):
     writes: list[int] = []
-    write = runtime.EventWriter.write
+    write = EventWriter.write
 
     async def counting(self, batches):
         writes.append(sum(len(batch.events) for batch in batches))
         return await write(self, batches)
 
-    monkeypatch.setattr(runtime.EventWriter, "write", counting)
+    monkeypatch.setattr(EventWriter, "write", counting)
     run = run_of(user, chain(["transform"] * 200))
     assert run.status == "succeeded"
     assert NodeRun.objects.filter(run=run, status="succeeded").count() == 200
@@ -140,7 +146,7 @@ def test_an_attempt_continued_after_a_park_keeps_its_first_start(user, write):
         "wait": None,
     }
     fresh = {**continued, "started_at": t0, "finished_at": t0 + timedelta(seconds=2)}
-    batch = runtime.Batch(
+    batch = Batch(
         run_id=run.pk,
         owner="w1",
         events=[],
@@ -148,9 +154,9 @@ def test_an_attempt_continued_after_a_park_keeps_its_first_start(user, write):
         run_fields={},
     )
     if write == "sql":
-        assert runtime.write_batches_postgresql([batch]) == {run.pk}
+        assert write_batches_postgresql([batch]) == {run.pk}
     else:
-        assert runtime.write_batch_orm(batch)
+        assert write_batch_orm(batch)
     call = NodeRun.objects.get(run=run, node_id="call")
     assert (call.status, call.started_at, call.finished_at) == (
         "succeeded",

@@ -1,4 +1,4 @@
-"""Who wakes a parent parked on its child (`subworkflows.run_finished`, called in the
+"""Who wakes a parent parked on its child (`child_runs.run_finished`, called in the
 transaction that ends a drive): the child's end wakes a parked parent; a parent that parks
 after its child already ended wakes itself; nothing else does."""
 
@@ -7,8 +7,8 @@ from __future__ import annotations
 import pytest
 
 from tests.runtime.conftest import make_run
-from workflows import subworkflows
 from workflows.models import WorkflowRun
+from workflows.runtime import child_runs
 
 pytestmark = pytest.mark.django_db
 
@@ -51,7 +51,7 @@ def wake_at(run: WorkflowRun):
 def test_a_child_that_ends_wakes_the_parent_parked_on_it(user, django_capture_on_commit_callbacks):
     parent, kid = family(user)
     with django_capture_on_commit_callbacks() as callbacks:
-        subworkflows.run_finished(kid.pk, "succeeded", None)
+        child_runs.run_finished(kid.pk, "succeeded", None)
     assert wake_at(parent) is not None
     assert len(callbacks) == 1  # the wake-up message, once committed
 
@@ -66,7 +66,7 @@ def test_a_child_that_ends_wakes_the_parent_parked_on_it(user, django_capture_on
 )
 def test_nothing_wakes_a_parent_not_parked_on_that_child(user, case):
     parent, kid = family(user, **case)
-    subworkflows.run_finished(kid.pk, "failed", None)
+    child_runs.run_finished(kid.pk, "failed", None)
     assert wake_at(parent) is None
 
 
@@ -80,7 +80,7 @@ def test_a_child_started_in_an_iteration_wakes_the_parent_parked_on_that_iterati
         parent_iteration="m[0]",
         parent_attempt=1,
     )
-    subworkflows.run_finished(other.pk, "succeeded", None)
+    child_runs.run_finished(other.pk, "succeeded", None)
     assert wake_at(parent) is None  # m[0] does not wait any more
     kid = make_run(
         user,
@@ -90,23 +90,23 @@ def test_a_child_started_in_an_iteration_wakes_the_parent_parked_on_that_iterati
         parent_iteration="m[1]",
         parent_attempt=1,
     )
-    subworkflows.run_finished(kid.pk, "failed", None)
+    child_runs.run_finished(kid.pk, "failed", None)
     assert wake_at(parent) is not None
 
 
 def test_a_paused_child_does_not_wake_its_parent(user):
     parent, kid = family(user, child_status="paused")
-    subworkflows.run_finished(kid.pk, "paused", {"nodes": {}})
+    child_runs.run_finished(kid.pk, "paused", {"nodes": {}})
     assert wake_at(parent) is None
 
 
 def test_a_parent_parking_on_a_child_that_already_ended_wakes_itself(user):
     parent, _ = family(user, parent_status="paused", child_status="cancelled")
-    subworkflows.run_finished(parent.pk, "paused", parked_state())
+    child_runs.run_finished(parent.pk, "paused", parked_state())
     assert wake_at(parent) is not None
 
 
 def test_a_parent_parking_on_a_child_still_paused_stays_parked(user):
     parent, _ = family(user, parent_status="paused", child_status="paused")
-    subworkflows.run_finished(parent.pk, "paused", parked_state())
+    child_runs.run_finished(parent.pk, "paused", parked_state())
     assert wake_at(parent) is None

@@ -12,7 +12,7 @@ from tests.runtime.conftest import make_run
 from tests.runtime.workers import WorkerProcess, wait_for
 from workflows import services
 from workflows.models import NodeRun, RunEvent, WorkflowRun
-from workflows.runtime import snapshot_from_rows
+from workflows.runtime.snapshots import snapshot_from_rows
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

@@ -18,8 +18,12 @@ from django.utils import timezone
 from engine.events import iso_ms
 from tests.runtime.conftest import make_run
 from tests.runtime.workers import WorkerProcess, wait_for
-from workflows import runtime, services
+from workflows import services
 from workflows.models import NodeRun, RunEvent, WorkflowRun
+from workflows.runtime.finish import finish_or_end
+from workflows.runtime.leases import LeaseLost, RunUnstorable
+from workflows.runtime.persistence import Batch
+from workflows.runtime.publish import Publisher
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -51,7 +55,7 @@ def leased_run(user, owner: str) -> WorkflowRun:
     )
 
 
-def node_batch(run_id: int, owner: str, output) -> runtime.Batch:
+def node_batch(run_id: int, owner: str, output) -> Batch:
     """Node `t` of the run succeeded with `output` (what a recorder hands the publisher)."""
     now = timezone.now()
     at = iso_ms(now.timestamp())
@@ -82,7 +86,7 @@ def node_batch(run_id: int, owner: str, output) -> runtime.Batch:
         "handles": ["out"],
         "reason": "",
     }
-    return runtime.Batch(run_id, owner, events, [(("t", "", 1), row)], {"status": "running"})
+    return Batch(run_id, owner, events, [(("t", "", 1), row)], {"status": "running"})
 
 
 def seqs(run_id: int) -> list[int]:
@@ -96,7 +100,7 @@ async def test_a_refused_value_fails_its_own_run_and_not_the_group_commit(user, 
     good = await sync_to_async(leased_run)(user, "w1")
     bad = await sync_to_async(leased_run)(user, "w1")
     other = await sync_to_async(leased_run)(user, "w1")
-    publisher = runtime.Publisher()
+    publisher = Publisher()
     groups: list[int] = []
     write = publisher.events.write
 
@@ -116,7 +120,7 @@ async def test_a_refused_value_fails_its_own_run_and_not_the_group_commit(user, 
         publisher.close()
     assert groups[0] == 3  # the three runs shared one group commit
     assert results[0] is None and results[2] is None
-    assert isinstance(results[1], runtime.LeaseLost)  # the bad run's drive stops here
+    assert isinstance(results[1], LeaseLost)  # the bad run's drive stops here
 
     @sync_to_async
     def check() -> None:
@@ -144,7 +148,7 @@ async def test_a_refused_value_fails_its_own_run_and_not_the_group_commit(user, 
 
 async def test_a_database_hiccup_is_retried_with_backoff_and_logged_once_per_failure(user, caplog):
     run = await sync_to_async(leased_run)(user, "w1")
-    publisher = runtime.Publisher()
+    publisher = Publisher()
     write = publisher.events.write
     failures = [psycopg.OperationalError("server closed the connection")] * 2
 
@@ -271,10 +275,10 @@ async def test_outputs_refused_when_the_drive_ends_fail_the_run_instead_of_every
     report = SimpleNamespace(
         status="succeeded", outputs={"out": float("nan")}, error=None, finished=time.time()
     )
-    publisher = runtime.Publisher()
+    publisher = Publisher()
     try:
-        with pytest.raises(runtime.RunUnstorable):
-            await runtime.finish_or_end(publisher, run.pk, "w1", report, None, [])
+        with pytest.raises(RunUnstorable):
+            await finish_or_end(publisher, run.pk, "w1", report, None, [])
     finally:
         publisher.close()
     await run.arefresh_from_db()

@@ -8,7 +8,7 @@ from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
 from django.conf import settings
 
-from workflows import worker
+from workflows.runtime import worker
 
 pytestmark = pytest.mark.skipif(
     "RedisChannelLayer" not in settings.CHANNEL_LAYERS["default"]["BACKEND"],

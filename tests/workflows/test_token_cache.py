@@ -10,7 +10,7 @@ from django.test.utils import CaptureQueriesContext
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
-from workflows import auth
+from workflows.api import auth
 
 pytestmark = pytest.mark.django_db
 

@@ -46,7 +46,7 @@ export function formatDuration(ms: number | null | undefined): string {
   return `${minutes} min ${Math.round((ms % 60_000) / 1000)} s`;
 }
 
-/** `GET /api/runs/{id}/timeline/` (see workflows/observability.py for the definitions). */
+/** `GET /api/runs/{id}/timeline/` (see workflows/observability/timeline.py for the definitions). */
 export interface RunTimeline {
   run: number;
   status: string;

@@ -32,7 +32,7 @@ from engine.handlers.base import HandlerResult
 from engine.states import NODE_TERMINAL
 from workflows.management.commands.run_workflow import parse_input
 from workflows.management.commands.visualise import document_of
-from workflows.runtime import expression_context
+from workflows.runtime.drive import expression_context
 
 HELP = "commands: step (s), continue (c), inspect (i) [node], skip, quit (q)"
 

@@ -2,7 +2,7 @@
 
 from django.core.management.base import BaseCommand, CommandError
 
-from workflows.api import document_text
+from workflows.api.workflows import document_text
 from workflows.models import Workflow
 from workflows.selectors import workflow_document
 

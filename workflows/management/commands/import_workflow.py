@@ -8,8 +8,9 @@ from pathlib import Path
 from django.core.exceptions import ObjectDoesNotExist
 from django.core.management.base import BaseCommand, CommandError
 
-from workflows import recording, services
+from workflows import services
 from workflows.errors import SwitchyardError
+from workflows.runtime import cli
 
 
 class Command(BaseCommand):
@@ -19,7 +20,7 @@ class Command(BaseCommand):
         parser.add_argument("file", help="path to a .json, .yaml or .yml workflow document")
         parser.add_argument(
             "--owner",
-            help=f"owner username (default: `{recording.CLI_USERNAME}`, created if needed)",
+            help=f"owner username (default: `{cli.CLI_USERNAME}`, created if needed)",
         )
 
     def handle(self, *args, **options) -> None:
@@ -27,7 +28,7 @@ class Command(BaseCommand):
         if not path.is_file():
             raise CommandError(f"{path}: no such file")
         try:
-            owner = recording.cli_user(options["owner"])
+            owner = cli.cli_user(options["owner"])
         except ObjectDoesNotExist:
             raise CommandError(f"no user named {options['owner']!r} (create it or pass --owner)")
         format = "yaml" if path.suffix.lower() in (".yaml", ".yml") else None

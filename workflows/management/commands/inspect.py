@@ -7,9 +7,10 @@ import json
 from django.core.management.base import BaseCommand, CommandError
 
 from engine.report import dry_run_plan
-from workflows import observability, selectors
+from workflows import selectors
 from workflows.management.commands.timeline import run_or_error
 from workflows.models import NodeRun, WorkflowRun
+from workflows.observability import explain, timeline
 
 
 def text(value) -> str:
@@ -50,7 +51,7 @@ class Command(BaseCommand):
         write(f"Outputs: {text(run.outputs)}")
         if run.error:
             write(f"Error: {run.error.get('message')} ({run.error.get('type')})")
-        latest = observability.latest_rows(rows)
+        latest = timeline.latest_rows(rows)
         if run.mode == "dry_run":
             self.show_plan(report["nodes"])
         write("Nodes:")
@@ -74,7 +75,7 @@ class Command(BaseCommand):
         status = row.status if row else "pending"
         attempts = row.attempt if row else 0
         duration = (
-            observability.ms_between(row.started_at, row.finished_at)
+            timeline.ms_between(row.started_at, row.finished_at)
             if (row and row.started_at and row.finished_at)
             else None
         )
@@ -83,7 +84,7 @@ class Command(BaseCommand):
             handled = ", handled" if row.handled else ""
             line += f"  {row.error.get('type')}: {row.error.get('message')}{handled}"
         elif status != "succeeded":
-            line += f"  {observability.why_not_run(row, run)}"
+            line += f"  {explain.why_not_run(row, run)}"
         return line.rstrip()
 
     def show_node(self, run: WorkflowRun, rows: list[NodeRun], node: str, *, as_json: bool):
@@ -91,13 +92,13 @@ class Command(BaseCommand):
         if node not in known:
             raise CommandError(f"run {run.pk} has no node {node!r} (nodes: {', '.join(known)})")
         mine = [row for row in rows if row.node_id == node]
-        latest = observability.latest_rows(rows)
+        latest = timeline.latest_rows(rows)
         body = {
             "node": node,
             "type": known[node]["type"],
             "status": latest[node].status if node in latest else "pending",
-            "input": observability.node_input(run, node, latest),
-            "reason": observability.why_not_run(latest.get(node), run) or None,
+            "input": explain.node_input(run, node, latest),
+            "reason": explain.why_not_run(latest.get(node), run) or None,
             "attempts": [attempt_body(row) for row in mine],
         }
         if as_json:
@@ -129,13 +130,13 @@ class Command(BaseCommand):
 def attempt_body(row: NodeRun) -> dict:
     duration = row.duration_ms
     if duration is None and row.started_at and row.finished_at:
-        duration = observability.ms_between(row.started_at, row.finished_at)
+        duration = timeline.ms_between(row.started_at, row.finished_at)
     return {
         "iteration": row.iteration,
         "attempt": row.attempt,
         "status": row.status,
-        "started_at": observability.iso(row.started_at),
-        "finished_at": observability.iso(row.finished_at),
+        "started_at": timeline.iso(row.started_at),
+        "finished_at": timeline.iso(row.finished_at),
         "duration_ms": duration,
         "output": row.output,
         "error": row.error,

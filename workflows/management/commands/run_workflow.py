@@ -67,24 +67,11 @@ class Progress:
         self.write(f"\nrun {status}\n")
 
 
-def execute_document(
-    document: dict, *, inputs: dict, dry_run: bool, progress: Progress | None, owner=None
-) -> dict:
-    """Record a run of a validated document and execute it in this process; the SPEC §7
-    report. The one place the command touches the engine and the database."""
-    from workflows import recording
-
-    workflow = recording.workflow_for_document(
-        owner=owner or recording.cli_user(), document=document
-    )
-    return execute_saved(workflow, inputs=inputs, dry_run=dry_run, progress=progress)
-
-
 def execute_saved(workflow, *, inputs: dict, dry_run: bool, progress: Progress | None) -> dict:
-    from workflows import recording
+    from workflows.runtime import cli
 
-    run = recording.claim_cli_run(workflow=workflow, inputs=inputs, dry_run=dry_run)
-    report = asyncio.run(recording.execute_claimed(run.pk, observer=progress))
+    run = cli.claim_cli_run(workflow=workflow, inputs=inputs, dry_run=dry_run)
+    report = asyncio.run(cli.execute_claimed(run.pk, observer=progress))
     return report.to_dict()
 
 
@@ -119,18 +106,18 @@ class Command(BaseCommand):
         parser.add_argument("--json", action="store_true", help="print the run report as JSON")
 
     def handle(self, *args, file: str, input: list[str], dry_run: bool, json: bool, **options):
-        from workflows import recording
         from workflows.errors import SwitchyardError
+        from workflows.runtime import cli
 
         inputs = dict(parse_input(pair) for pair in input)
         try:
-            owner = recording.cli_user(options.get("owner"))
+            owner = cli.cli_user(options.get("owner"))
         except ObjectDoesNotExist:
             raise CommandError(f"no user named {options.get('owner')!r}")
         try:
             if file.isdigit() and not Path(file).exists():
                 try:
-                    workflow = recording.saved_workflow(owner=owner, workflow_id=int(file))
+                    workflow = cli.saved_workflow(owner=owner, workflow_id=int(file))
                 except (ObjectDoesNotExist, Http404):
                     raise CommandError(f"no workflow with id {file} (and no such file)")
                 total = workflow.nodes.filter(parent="").count()
@@ -139,7 +126,7 @@ class Command(BaseCommand):
                 document, errors = self.load(file)
                 if errors:
                     self.invalid(errors, json)
-                workflow = recording.workflow_for_document(owner=owner, document=document)
+                workflow = cli.workflow_for_document(owner=owner, document=document)
                 total = sum(1 for node in document["nodes"] if not node.get("parent"))
                 report = self.run_saved(workflow, inputs, dry_run, total)
         except SwitchyardError as exc:

@@ -6,7 +6,7 @@ import signal
 
 from django.core.management.base import BaseCommand, CommandError
 
-from workflows.worker import WORKER_CHANNEL, RunWorker
+from workflows.runtime.worker import WORKER_CHANNEL, RunWorker
 
 
 class Command(BaseCommand):

@@ -49,7 +49,7 @@ class Command(BaseCommand):
         ).run()
 
     def start_worker(self) -> None:
-        from workflows.worker import RunWorker
+        from workflows.runtime.worker import RunWorker
 
         self.worker = RunWorker()
         self.worker_task = asyncio.ensure_future(self.worker.serve())

@@ -1,12 +1,12 @@
 """`manage.py timeline RUN [--json]`: a text Gantt of a run's node executions, its critical path
-and its parallel efficiency (definitions in `workflows.observability`)."""
+and its parallel efficiency (definitions in `workflows.observability.timeline`)."""
 
 import json
 
 from django.core.management.base import BaseCommand, CommandError
 
-from workflows import observability
 from workflows.models import WorkflowRun
+from workflows.observability import timeline
 
 
 def run_or_error(run_id: int) -> WorkflowRun:
@@ -25,11 +25,11 @@ class Command(BaseCommand):
         parser.add_argument("--width", type=int, default=40, help="bar area width in columns")
 
     def handle(self, *args, run: int, json: bool, width: int, **options) -> None:
-        data = observability.timeline(run_or_error(run))
+        data = timeline.timeline(run_or_error(run))
         if json:
             self.stdout.write(dumps(data))
         else:
-            self.stdout.write(observability.timeline_text(data, width=max(10, width)))
+            self.stdout.write(timeline.timeline_text(data, width=max(10, width)))
 
 
 def dumps(value) -> str:

@@ -8,11 +8,11 @@ from pathlib import Path
 from django.core.management.base import BaseCommand, CommandError
 
 from engine import DocumentError, load_document
-from workflows import observability
 from workflows.models import Workflow
+from workflows.observability import diagrams
 from workflows.selectors import workflow_document
 
-RENDERERS = {"mermaid": observability.mermaid, "dot": observability.dot, "svg": observability.svg}
+RENDERERS = {"mermaid": diagrams.mermaid, "dot": diagrams.dot, "svg": diagrams.svg}
 
 
 def document_of(source: str) -> dict:
@@ -51,5 +51,5 @@ class Command(BaseCommand):
             found = run_or_error(run)
             if workflow.isdigit() and found.workflow_id != int(workflow):
                 raise CommandError(f"run {run} is not a run of workflow {workflow}")
-            document, statuses = found.document, observability.node_statuses(found)
+            document, statuses = found.document, diagrams.node_statuses(found)
         self.stdout.write(RENDERERS[format](document, statuses), ending="")

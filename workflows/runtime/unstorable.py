@@ -25,8 +25,9 @@ from django.utils import timezone
 from engine.events import NODE_OUTPUT, NODE_STATUS, RUN_STATUS, iso_ms
 from engine.states import NodeState, RunState
 from engine.storable import BAD_CHARACTERS, storable_text
-from workflows import runtime
 from workflows.models import NodeRun, RunEvent, WorkflowRun
+from workflows.runtime import child_runs
+from workflows.runtime.persistence import Batch, event_payload, write_batch_orm
 
 UNSTORABLE = "unstorable_output"
 # SQLSTATE classes of errors that pass: connection (08), transaction rollback (40: serialization
@@ -118,7 +119,7 @@ def node_key(event: dict) -> tuple[str, str]:
     return event["node"], "" if iteration is None else str(iteration)
 
 
-def storable_batch(batch: runtime.Batch) -> tuple[runtime.Batch, dict | None]:
+def storable_batch(batch: Batch) -> tuple[Batch, dict | None]:
     """The batch with every refused value replaced and the nodes that produced one failed
     with `unstorable_output`; and the run's error, naming the first such node (None: no
     refused value found)."""
@@ -179,7 +180,7 @@ def _storable_event(event: dict, culprits: dict[tuple[str, str], str]) -> dict:
 # ---- ending the run --------------------------------------------------------------------------
 
 
-def end_unstorable(batch: runtime.Batch, detail: str) -> list[dict] | None:
+def end_unstorable(batch: Batch, detail: str) -> list[dict] | None:
     """End the run whose batch the database refused for good: what can be kept of the batch
     (refused values replaced), the culprit node failed, the run failed with its error and the
     lease released — in one transaction fenced by the lease. Returns the events written, to
@@ -212,9 +213,7 @@ def end_broken(run_id: int, owner: str, exc: BaseException) -> list[dict] | None
     return end_failed(run_id, owner, scrub(error), None)
 
 
-def end_failed(
-    run_id: int, owner: str, error: dict, batch: runtime.Batch | None
-) -> list[dict] | None:
+def end_failed(run_id: int, owner: str, error: dict, batch: Batch | None) -> list[dict] | None:
     """End the run failed with `error`, if `owner` still holds it: the batch first (when the
     database takes it), attempts still in flight cancelled, a final `run.status` event, the
     lease released, a parked parent woken. Returns the events written (None: not ours)."""
@@ -243,7 +242,7 @@ def end_failed(
             "duration_ms": None,
         }
         RunEvent.objects.create(
-            run_id=run_id, seq=seq, type=RUN_STATUS, payload=runtime.event_payload(final), at=now
+            run_id=run_id, seq=seq, type=RUN_STATUS, payload=event_payload(final), at=now
         )
         WorkflowRun.objects.filter(pk=run_id).update(
             status=RunState.FAILED,
@@ -257,18 +256,16 @@ def end_failed(
             state=None,
             wake_at=None,
         )
-        from workflows import subworkflows
-
-        subworkflows.run_finished(run_id, RunState.FAILED.value, None)  # wake a parked parent
+        child_runs.run_finished(run_id, RunState.FAILED.value, None)  # wake a parked parent
     return [*written, final]
 
 
-def _write_what_can_be(batch: runtime.Batch) -> list[dict]:
+def _write_what_can_be(batch: Batch) -> list[dict]:
     """The storable batch, if the database takes it (else nothing of it: the run's end is
     written anyway)."""
     try:
         with transaction.atomic():
-            runtime.write_batch_orm(batch)
+            write_batch_orm(batch)
     except (DatabaseError, ValueError, UnicodeError):
         return []
     return batch.events

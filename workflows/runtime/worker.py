@@ -3,7 +3,7 @@
 The channel layer only wakes workers up (`workflow-runs` messages may be dropped); PostgreSQL
 is the source of truth. A worker claims a run with `SELECT … FOR UPDATE SKIP LOCKED` plus a
 compare-and-set of the lease, renews the lease while the run executes, and every batch it
-writes is fenced by that lease (`runtime.write_batch`), so a worker that lost its lease can
+writes is fenced by that lease (`persistence.write_batches`), so a worker that lost its lease can
 write nothing more. A periodic sweep picks up queued runs whose message was lost and runs whose
 lease expired (their worker died); those continue from their rows.
 """
@@ -17,21 +17,25 @@ import socket
 import time
 import uuid
 from dataclasses import dataclass
-from datetime import timedelta
 
 from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
-from django.db import transaction
-from django.db.models import Q
-from django.utils import timezone
 
-from engine.states import RunState
-from workflows import conf, runtime, unstorable
-from workflows.models import WorkflowRun
+from workflows import conf
+from workflows.runtime import unstorable
+from workflows.runtime.db import db
+from workflows.runtime.drive import drive
+from workflows.runtime.leases import LeaseLost, RunUnstorable, claim_runs, keep_lease, release_lease
+from workflows.runtime.publish import Publisher
+from workflows.runtime.recorder import RunRecorder
+from workflows.runtime.watches import StallWatch
 
 logger = logging.getLogger(__name__)
 
+
 WORKER_CHANNEL = "workflow-runs"
+
+
 # Runs leased per claim query; a burst of queued runs is spread over the workers in slices
 # this size rather than all taken by whichever worker woke first.
 CLAIM_BATCH = 8
@@ -41,82 +45,12 @@ def new_worker_name() -> str:
     return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
 
 
-# ---- database work (sync; called through runtime.db) ---------------------------------
-
-
-CLAIM_TRIES = 5  # candidate batches one claim looks at before it gives up until the next sweep
-
-
-def claim_next_run(owner: str, lease_s: float, exclude: list[int]) -> int | None:
-    """Lease the oldest claimable run: queued, running with an expired lease, or paused with
-    a wake-up time that has come (durable delay, approval timeout, a decision to apply).
-
-    Runs this worker holds or keeps away from (`exclude`: those it drives, those whose drive
-    broke here lately) are skipped by id — a run it left with an expired lease is its to take
-    again once it is not kept away, even alone — and a candidate that cannot be taken does not
-    end the search: one unclaimable run never hides the runs queued after it."""
-    taken, _ = claim_runs(owner, lease_s, exclude, 1)
-    return taken[0] if taken else None
-
-
-def claim_runs(
-    owner: str, lease_s: float, exclude: list[int], limit: int
-) -> tuple[list[int], bool]:
-    """Lease up to `limit` of the oldest claimable runs (as `claim_next_run` picks them) in
-    one transaction: one query for a burst of runs, not one each. Also says whether more may
-    be waiting (the query found `limit` candidates), so a caller need not ask again to learn
-    that nothing is left."""
-    now = timezone.now()
-    claimable = (
-        Q(status=RunState.QUEUED, lease_owner="")
-        | Q(status__in=(RunState.QUEUED, RunState.RUNNING), lease_expires_at__lt=now)
-        # due: a durable timer, an approval timeout, a user's decision, a child's end
-        | Q(status=RunState.PAUSED, lease_owner="", wake_at__lte=now)
-        | Q(status=RunState.PAUSED, wake_at__lte=now, lease_expires_at__lt=now)  # taker died
-    )
-    expires = now + timedelta(seconds=lease_s)
-    passed = list(exclude)
-    for _ in range(CLAIM_TRIES):
-        with transaction.atomic():
-            candidates = list(
-                WorkflowRun.objects.select_for_update(skip_locked=True)
-                .filter(claimable)
-                .exclude(pk__in=passed)
-                .order_by("created_at", "pk")
-                .values_list("pk", flat=True)[:limit]
-            )
-            if not candidates:
-                return [], False
-            # Compare-and-set as well: correct even where FOR UPDATE is a no-op (SQLite).
-            taken = WorkflowRun.objects.filter(claimable, pk__in=candidates).update(
-                lease_owner=owner, lease_expires_at=expires
-            )
-            ours = candidates
-            if taken < len(candidates):  # some could not be taken: which ones are ours
-                leased = WorkflowRun.objects.filter(
-                    pk__in=candidates, lease_owner=owner, lease_expires_at=expires
-                )
-                mine = set(leased.values_list("pk", flat=True))
-                ours = [run_id for run_id in candidates if run_id in mine]
-        if ours:
-            return ours, len(candidates) == limit
-        passed.extend(candidates)
-    return [], False
-
-
-def release_lease(run_id: int, owner: str) -> None:
-    """Let any worker take the run over at once, this one included (it is stopping, or the
-    run's drive broke here)."""
-    WorkflowRun.objects.filter(pk=run_id, lease_owner=owner).update(
-        lease_owner="", lease_expires_at=timezone.now() - timedelta(seconds=1)
-    )
-
-
-# ---- the worker -------------------------------------------------------------------------
-
-
 MAX_BREAKS = 3
+
+
 BREAK_REST_S = 0.5
+
+
 BREAKS_KEPT_S = 600.0
 
 
@@ -144,13 +78,13 @@ class RunWorker:
         self.wake = asyncio.Event()
         self.woken = False  # a wake-up message came while a claim ran
         self.stopping = asyncio.Event()
-        self.publisher: runtime.Publisher | None = None
+        self.publisher: Publisher | None = None
 
     async def serve(self) -> None:
-        self.publisher = runtime.Publisher()
+        self.publisher = Publisher()
         # No control channel: a cancel reaches the run through the cancel watch, which reads
         # the cancel requests of all runs here from PostgreSQL every SWITCHYARD_CANCEL_POLL_S
-        # (runtime.CancelWatch). A group per run to hear cancel messages cost three Redis round
+        # (watches.CancelWatch). A group per run to hear cancel messages cost three Redis round
         # trips per run (add, remove) for a cancel a quarter of a second sooner.
         loops = [
             asyncio.create_task(self._listen(WORKER_CHANNEL, self._on_wakeup)),
@@ -173,7 +107,7 @@ class RunWorker:
             task.cancel()
         await asyncio.gather(*self.tasks.values(), return_exceptions=True)
         for run_id in list(self.tasks):
-            await runtime.db(release_lease, run_id, self.name)
+            await db(release_lease, run_id, self.name)
 
     # ---- messages --------------------------------------------------------------------
 
@@ -229,7 +163,7 @@ class RunWorker:
             resting = [run_id for run_id, breaks in self.breaks.items() if breaks.until > now]
             exclude = [*self.tasks, *resting]
             wanted = min(free, CLAIM_BATCH)
-            run_ids, more = await runtime.db(claim_runs, self.name, self.lease_s, exclude, wanted)
+            run_ids, more = await db(claim_runs, self.name, self.lease_s, exclude, wanted)
             for run_id in run_ids:
                 claimed.append(run_id)
                 self.tasks[run_id] = asyncio.create_task(self._execute(run_id))
@@ -241,12 +175,12 @@ class RunWorker:
 
     async def _execute(self, run_id: int) -> None:
         try:
-            await runtime.drive(run_id, self.name, self.publisher, started=self._started(run_id))
+            await drive(run_id, self.name, self.publisher, started=self._started(run_id))
             self.breaks.pop(run_id, None)
         except asyncio.CancelledError:
             raise
         except BaseException as exc:
-            if lease_was_lost(exc, runtime.RunUnstorable):
+            if lease_was_lost(exc, RunUnstorable):
                 logger.debug("worker %s: %s", self.name, exc)  # the writer logged why
             elif lease_was_lost(exc):
                 logger.warning("worker %s lost the lease of run %s; stopped", self.name, run_id)
@@ -277,7 +211,7 @@ class RunWorker:
                 exc,
             )
             try:
-                await runtime.db(unstorable.end_broken, run_id, self.name, exc)
+                await db(unstorable.end_broken, run_id, self.name, exc)
                 self.breaks.pop(run_id, None)
                 return
             except Exception as again:
@@ -291,28 +225,28 @@ class RunWorker:
                 exc_info=breaks.count == 1,
             )
         try:
-            await runtime.db(release_lease, run_id, self.name)
+            await db(release_lease, run_id, self.name)
         except Exception as again:
             logger.warning(
                 "worker %s: run %s not released (%s); its lease expires", self.name, run_id, again
             )
 
     def _started(self, run_id: int):
-        def started(execution, recorder: runtime.RunRecorder) -> None:
+        def started(execution, recorder: RunRecorder) -> None:
             self.heartbeats[run_id] = asyncio.create_task(
                 self._heartbeat(run_id, execution, recorder)
             )
 
         return started
 
-    async def _heartbeat(self, run_id: int, execution, recorder: runtime.RunRecorder) -> None:
-        watch = runtime.StallWatch(run_id, self.name, execution, recorder, self.stall_s)
-        await runtime.keep_lease(
+    async def _heartbeat(self, run_id: int, execution, recorder: RunRecorder) -> None:
+        watch = StallWatch(run_id, self.name, execution, recorder, self.stall_s)
+        await keep_lease(
             run_id, self.name, self.lease_s, execution, recorder, on_renewed=watch.check
         )
 
 
-def lease_was_lost(exc: BaseException, kind: type = runtime.LeaseLost) -> bool:
+def lease_was_lost(exc: BaseException, kind: type = LeaseLost) -> bool:
     if isinstance(exc, BaseExceptionGroup):
         return exc.subgroup(kind) is not None
     return isinstance(exc, kind)
@@ -327,14 +261,12 @@ class Breaks:
     until: float = 0.0
 
 
-# ---- dispatch --------------------------------------------------------------------------
-
-
 # At most this many wake-ups wait in the channel: a waiting one is read later by a worker that
 # then claims every run queued by then (in batches, while more are found), this run included,
 # so a burst of submissions needs a few, not one each. Several, not one: the worker that reads
 # one may have no free slot.
 WAKEUPS_PENDING = 4
+
 
 # One round trip instead of channels_redis' four (trim expired, count, add, expire), and no
 # add when enough wake-ups wait already. Same key, score and expiry as its `send`, so the

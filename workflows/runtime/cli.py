@@ -13,9 +13,10 @@ from django.contrib.auth import get_user_model
 from django.db import transaction
 from django.utils import timezone
 
-from workflows import conf, runtime, services
+from workflows import conf, services
 from workflows import selectors as select
 from workflows.models import RunMode, RunTrigger, Workflow, WorkflowRun
+from workflows.runtime.drive import execute_leased
 
 CLI_USERNAME = "cli"
 
@@ -63,4 +64,4 @@ def claim_cli_run(*, workflow: Workflow, inputs: dict, dry_run: bool) -> Workflo
 async def execute_claimed(run_id: int, *, observer=None):
     """Execute a run whose lease this process holds, renewing the lease meanwhile."""
     owner = await WorkflowRun.objects.filter(pk=run_id).values_list("lease_owner", flat=True).aget()
-    return await runtime.execute_leased(run_id, owner, conf.value("LEASE_S"), observer=observer)
+    return await execute_leased(run_id, owner, conf.value("LEASE_S"), observer=observer)

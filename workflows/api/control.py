@@ -12,7 +12,7 @@ from rest_framework.response import Response
 
 from workflows import control, services
 from workflows import selectors as select
-from workflows.api import ApiView, json_body
+from workflows.api.base import ApiView, json_body
 from workflows.errors import SwitchyardError, problem
 from workflows.models import RunTrigger
 from workflows.parsing import MAX_SEQ, int_param, text_param

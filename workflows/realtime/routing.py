@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from workflows import consumers
+from workflows.realtime import consumers
 
 websocket_urlpatterns = [
     path("ws/health/", consumers.HealthConsumer.as_asgi()),

@@ -3,7 +3,7 @@
 recorded for every other node.
 
 The engine needs no special mode for this: the run starts from a snapshot (the format of
-`runtime.snapshot_from_rows`) in which the reused nodes already ended as they did in the source
+`snapshots.snapshot_from_rows`) in which the reused nodes already ended as they did in the source
 run (status, output, chosen handles), and the rest are pending. The engine's restore replays
 the reused outcomes through its planner, so `from_node` and its descendants are decided exactly
 as they would have been. The reused nodes are copied into the new run as NodeRun rows and
@@ -23,6 +23,8 @@ from engine.events import NODE_STATUS, new_event
 from engine.executor import SNAPSHOT_VERSION
 from engine.states import NodeState, RunState
 from workflows.models import NodeRun, RunEvent, WorkflowRun
+from workflows.runtime.persistence import event_payload
+from workflows.runtime.snapshots import snapshot_from_rows
 
 # What a reused node may have ended as: outcomes the planner can replay.
 REUSED = "reused from run {}"
@@ -80,8 +82,6 @@ def node_state(row: NodeRun, reason: str) -> dict[str, Any]:
 def rerun_snapshot(run: WorkflowRun) -> dict[str, Any]:
     """The snapshot a partial re-run starts from; copies the reused nodes into the run first
     (once: a second call, after a worker died before starting, finds them there)."""
-    from workflows.runtime import event_payload, snapshot_from_rows
-
     if run.events.exists():
         snapshot = snapshot_from_rows(run)
         snapshot["status"] = RunState.QUEUED.value

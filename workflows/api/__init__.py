@@ -1,0 +1,1 @@
+"""The HTTP API (SPEC §6): views, serializers and the one URL configuration."""

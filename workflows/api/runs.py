@@ -1,0 +1,107 @@
+"""Run endpoints (SPEC §6): start a run of a workflow, list runs, read one and its events."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import status
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from engine.states import RunState
+from workflows import selectors as select
+from workflows import serializers as s
+from workflows import services
+from workflows.api.base import ERRORS, ApiView, RunPage
+from workflows.errors import SwitchyardError, problem
+from workflows.parsing import MAX_ID, MAX_SEQ, int_param, text_param
+
+RUN_STATES = tuple(state.value for state in RunState)
+
+
+class WorkflowRunsView(ApiView):
+    @extend_schema(request=s.RunCreateSerializer, responses={201: s.RunSerializer, **ERRORS})
+    def post(self, request: Request, workflow_id: int) -> Response:
+        body = s.RunCreateSerializer(data=request.data if request.data else {})
+        body.is_valid(raise_exception=True)
+        run = services.run_create(
+            user=request.user,
+            workflow_id=workflow_id,
+            inputs=body.validated_data["inputs"],
+            mode=body.validated_data["mode"],
+            from_node=body.validated_data.get("from_node"),
+        )
+        report = select.run_report(run=run, just_created=True)
+        return Response(report, status=status.HTTP_201_CREATED)
+
+
+class RunListView(ApiView):
+    @extend_schema(
+        parameters=[
+            OpenApiParameter("workflow", int, description="only runs of this workflow"),
+            OpenApiParameter("status", str, description="only runs in this status"),
+            OpenApiParameter("page", int),
+            OpenApiParameter("page_size", int),
+        ],
+        responses=s.RunListItemSerializer(many=True),
+    )
+    def get(self, request: Request) -> Response:
+        params = request.query_params
+        workflow = int_param(params, "workflow", default=None, minimum=1, maximum=MAX_ID)
+        status_ = text_param(params, "status", max_length=32)
+        if status_ and status_ not in RUN_STATES:
+            message = f"status: must be one of {', '.join(RUN_STATES)}, got {status_!r}"
+            raise SwitchyardError([problem("bad_parameter", message, field="status")])
+        runs = select.run_list(user=request.user, workflow_id=workflow, status=status_)
+        paginator = RunPage()
+        page = paginator.paginate_queryset(runs, request, view=self)
+        return paginator.get_paginated_response([run_summary(run) for run in page])
+
+
+def run_summary(run) -> dict[str, Any]:
+    return {
+        "id": run.pk,
+        "workflow": run.workflow_id,
+        "workflow_name": run.workflow.name,
+        "revision": run.revision,
+        "status": run.status,
+        "mode": run.mode,
+        "trigger": run.trigger,
+        "parent_run": run.parent_run_id,
+        "created_at": s.iso(run.created_at),
+        "started_at": s.iso(run.started_at),
+        "finished_at": s.iso(run.finished_at),
+    }
+
+
+class RunDetailView(ApiView):
+    @extend_schema(responses={200: s.RunSerializer, 404: s.ErrorBodySerializer})
+    def get(self, request: Request, run_id: int) -> Response:
+        run = select.run_get(user=request.user, run_id=run_id)
+        return Response(select.run_report(run=run))
+
+
+class RunEventsView(ApiView):
+    @extend_schema(
+        parameters=[
+            OpenApiParameter("after", int, description="only events with a larger seq"),
+            OpenApiParameter("limit", int, description="at most this many (≤ 1000)"),
+        ],
+        responses={200: s.RunEventsSerializer, **ERRORS},
+    )
+    def get(self, request: Request, run_id: int) -> Response:
+        run = select.run_get(user=request.user, run_id=run_id)
+        params = request.query_params
+        after = int_param(params, "after", default=0, minimum=0, maximum=MAX_SEQ)
+        limit = int_param(
+            params,
+            "limit",
+            default=select.EVENTS_LIMIT_MAX,
+            minimum=1,
+            maximum=select.EVENTS_LIMIT_MAX,
+        )
+        found = select.run_events(run=run, after=after, limit=limit)
+        events = [s.event_body(event) for event in found]
+        last_seq = events[-1]["seq"] if events else after
+        return Response({"events": events, "last_seq": last_seq})

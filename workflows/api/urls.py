@@ -1,0 +1,61 @@
+from django.urls import path, re_path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+
+from workflows.api import base, control, observe, runs, workflows
+
+urlpatterns = [
+    path("schema/", SpectacularAPIView.as_view(), name="schema"),
+    path("docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
+    path("auth/token/", base.TokenView.as_view(), name="api-token"),
+    path("me/", base.MeView.as_view(), name="me"),
+    path("node-types/", workflows.NodeTypesView.as_view(), name="node-types"),
+    path("workflows/", workflows.WorkflowListView.as_view(), name="workflow-list"),
+    path("workflows/import/", workflows.WorkflowImportView.as_view(), name="workflow-import"),
+    path(
+        "workflows/<int:workflow_id>/",
+        workflows.WorkflowDetailView.as_view(),
+        name="workflow-detail",
+    ),
+    path(
+        "workflows/<int:workflow_id>/validate/",
+        workflows.WorkflowValidateView.as_view(),
+        name="workflow-validate",
+    ),
+    path(
+        "workflows/<int:workflow_id>/export/",
+        workflows.WorkflowExportView.as_view(),
+        name="workflow-export",
+    ),
+    path(
+        "workflows/<int:workflow_id>/sharing/",
+        workflows.WorkflowSharingView.as_view(),
+        name="workflow-sharing",
+    ),
+    path(
+        "workflows/<int:workflow_id>/runs/", runs.WorkflowRunsView.as_view(), name="workflow-runs"
+    ),
+    path("runs/", runs.RunListView.as_view(), name="run-list"),
+    path("runs/<int:run_id>/", runs.RunDetailView.as_view(), name="run-detail"),
+    path("runs/<int:run_id>/events/", runs.RunEventsView.as_view(), name="run-events"),
+    path("runs/<int:run_id>/timeline/", observe.RunTimelineView.as_view(), name="run-timeline"),
+    path("runs/<int:run_id>/cancel/", control.RunCancelView.as_view(), name="run-cancel"),
+    path("runs/<int:run_id>/resume/", control.RunResumeView.as_view(), name="run-resume"),
+    path("runs/<int:run_id>/rerun/", control.RunRerunView.as_view(), name="run-rerun"),
+    path(
+        "runs/<int:run_id>/nodes/<str:node_id>/output/",
+        control.NodeOutputView.as_view(),
+        name="run-node-output",
+    ),
+    path(
+        "runs/<int:run_id>/nodes/<str:node_id>/approve/",
+        control.NodeApproveView.as_view(),
+        name="run-node-approve",
+    ),
+    path(
+        "runs/<int:run_id>/nodes/<str:node_id>/retry/",
+        control.NodeRetryView.as_view(),
+        name="run-node-retry",
+    ),
+    # Last, after every route (add new ones above): unknown API paths answer the SPEC error body.
+    re_path(r"^.*$", base.NotFoundView.as_view(), name="api-not-found"),
+]

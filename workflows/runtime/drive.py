@@ -1,0 +1,218 @@
+"""Driving one run: build the engine `Execution` from the run (fresh, resumed from its saved
+state, or taken over from its rows), apply what users asked meanwhile, execute it to its end or
+its next park, and end the drive (`finish.finish_run`)."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from collections.abc import Callable
+from typing import Any
+
+from engine import Graph, load_document
+from engine.events import Event
+from engine.executor import Execution
+from engine.states import NodeState, RunState
+from workflows import conf
+from workflows.models import NodeRun, WorkflowRun
+from workflows.runtime import children
+from workflows.runtime.db import db
+from workflows.runtime.finish import finish_or_end
+from workflows.runtime.leases import LeaseLost, keep_lease
+from workflows.runtime.publish import Publisher
+from workflows.runtime.recorder import RunRecorder
+from workflows.runtime.rerun import rerun_snapshot
+from workflows.runtime.snapshots import mark_interrupted, snapshot_from_rows
+from workflows.runtime.watches import StallWatch
+
+
+def execution_options(run: WorkflowRun) -> dict[str, Any]:
+    """The engine options of a run (its `subworkflow` nodes drive children here too)."""
+    return {
+        **children.execution_options(run, execute_leased),
+        "http_allow_private": conf.value("HTTP_ALLOW_PRIVATE"),
+        "max_output_preview": conf.value("EVENT_PREVIEW_BYTES"),
+        "max_output_bytes": conf.value("MAX_OUTPUT_BYTES"),
+        "dry_run": run.mode == "dry_run",
+        "debug": run.mode == "debug",
+        "durable_delay_threshold_s": conf.value("DURABLE_DELAY_S"),
+        "node_slots": node_slots(),
+        **expression_context(),
+    }
+
+
+_node_slots: dict[asyncio.AbstractEventLoop, asyncio.Semaphore] = {}
+
+
+def node_slots() -> asyncio.Semaphore | None:
+    """This process's node slots (SWITCHYARD_WORKER_MAX_NODES), shared by every run it drives
+    on this event loop: the worker's global cap."""
+    try:
+        loop = asyncio.get_running_loop()
+    except RuntimeError:
+        return None
+    slots = _node_slots.get(loop)
+    if slots is None:
+        for stale in [other for other in _node_slots if other.is_closed()]:
+            del _node_slots[stale]
+        slots = _node_slots[loop] = asyncio.Semaphore(conf.value("WORKER_MAX_NODES"))
+    return slots
+
+
+def expression_context() -> dict[str, Any]:
+    """`env` and `secrets` for expressions: the allow-listed environment variables that are
+    set (a workflow reads those its settings.env names) and the configured named secrets."""
+    return {
+        "env": {name: os.environ[name] for name in conf.value("ENV_ALLOW") if name in os.environ},
+        "secrets": dict(conf.value("SECRETS")),
+    }
+
+
+def graph_for(run: WorkflowRun) -> Graph:
+    return Graph.from_document(load_document(run.document))
+
+
+def load_for_execution(run_id: int) -> tuple[WorkflowRun, dict | None]:
+    """The run and the state to continue from (None: start from the beginning)."""
+    run = WorkflowRun.objects.get(pk=run_id)
+    if run.status == RunState.RUNNING:  # taken over from a worker that died
+        snapshot = snapshot_from_rows(run)
+        mark_interrupted(run)
+        return run, snapshot
+    if run.source_run_id and run.from_node and run.state is None:  # partial re-run
+        return run, rerun_snapshot(run)
+    return run, run.state  # queued: fresh, or resumed after a pause (state saved at parking)
+
+
+def apply_requests(run: WorkflowRun, execution: Execution) -> None:
+    """What users asked for while no worker held the run: resume a waiting node, cancel. A
+    request the saved state no longer allows (checked when it was made, so only a state
+    changed by hand gets here) is dropped with a warning event instead of breaking the run."""
+    resume = (run.state or {}).get("resume") if run.status != RunState.RUNNING else None
+    approve = (run.state or {}).get("approve") if run.status != RunState.RUNNING else None
+    for decision in [approve] if isinstance(approve, dict) else approve or ():
+        iteration = decision.get("iteration") or ""
+        try:
+            execution.approve_node(
+                decision["node"],
+                decision["approved"],
+                decision.get("data"),
+                decision.get("by"),
+                iteration=iteration,
+            )
+        except (KeyError, ValueError) as exc:
+            where = f"{decision['node']} in {iteration}" if iteration else decision["node"]
+            execution.warn(f"the decision on {where} was not applied: {exc}")
+    if resume:
+        iteration = resume.get("iteration") or ""
+        try:
+            if resume["action"] == "skip":
+                execution.skip_node(resume["node"], iteration=iteration)
+            else:
+                execution.retry_node(resume["node"], resume.get("config"), iteration=iteration)
+        except (KeyError, ValueError) as exc:
+            execution.warn(f"the {resume['action']} of {resume['node']} was not applied: {exc}")
+    if run.cancel_requested_at is not None:
+        execution.cancel("by user")
+
+
+def retried_node(run: WorkflowRun) -> tuple[str, str] | None:
+    """The (node, iteration) a resume runs again: past its breakpoint, or after the failure
+    it parked on (on_failure=pause)."""
+    resume = (run.state or {}).get("resume") if run.status != RunState.RUNNING else None
+    if not resume or resume.get("action") == "skip":
+        return None
+    return resume["node"], resume.get("iteration") or ""
+
+
+def settle_retried_rows(run_id: int, node_id: str, iteration: str) -> None:
+    """The rows of a node run again no longer wait: a breakpoint's row (attempt 0: it had not
+    started) gives way to the attempt that now runs; a parked failure's attempt is what it
+    was, failed, retried by the user."""
+    rows = NodeRun.objects.filter(
+        run_id=run_id, node_id=node_id, iteration=iteration, status=NodeState.WAITING
+    )
+    rows.filter(attempt=0).delete()
+    rows.filter(attempt__gte=1).update(
+        status=NodeState.FAILED, reason="retried by the user", wait=None
+    )
+
+
+async def execute_leased(
+    run_id: int,
+    owner: str,
+    lease_s: float,
+    *,
+    act: Callable[[Execution], None] | None = None,
+    observer: Callable[[Event], None] | None = None,
+    stall_s: float | None = None,
+):
+    """Drive a run whose lease `owner` holds, with a publisher of its own, renewing the lease
+    meanwhile (the CLI and sub-workflow children; a worker shares one publisher); with
+    `stall_s`, stall-checked at each renewal like a worker's runs."""
+    publisher = Publisher()
+    renewing: list[asyncio.Task] = []
+
+    def started(execution: Execution, recorder: RunRecorder) -> None:
+        if observer is not None:
+            recorder.observers.append(observer)
+        check = None
+        if stall_s is not None:
+            check = StallWatch(run_id, owner, execution, recorder, stall_s).check
+        renewing.append(
+            asyncio.create_task(
+                keep_lease(run_id, owner, lease_s, execution, recorder, on_renewed=check)
+            )
+        )
+
+    try:
+        report = await drive(run_id, owner, publisher, act=act, started=started)
+        await publisher.drain()
+        return report
+    finally:
+        for task in renewing:
+            task.cancel()
+        publisher.close()
+
+
+async def drive(
+    run_id: int,
+    owner: str,
+    publisher: Publisher,
+    *,
+    act: Callable[[Execution], None] | None = None,
+    started: Callable[[Execution, RunRecorder], None] | None = None,
+):
+    """Execute a run this owner holds the lease of, to its end or its next park."""
+    run, snapshot = await db(load_for_execution, run_id)
+    recorder = RunRecorder(run_id, owner, publisher)
+    execution = Execution(
+        graph_for(run),
+        inputs=run.inputs,
+        run_id=run_id,
+        sink=recorder.sink,
+        store=recorder,
+        snapshot=snapshot,
+        options=execution_options(run),
+    )
+    recorder.execution = execution
+    apply_requests(run, execution)
+    if retried := retried_node(run):
+        await db(settle_retried_rows, run_id, *retried)
+    # nodes parked on a child that ended continue; a cancelled run's children end first
+    await children.before_drive(run, execution, execute_leased)
+    if act is not None:
+        act(execution)
+    if started is not None:
+        started(execution, recorder)
+    report = await execution.run()
+    await recorder.flush()
+    if recorder.lease_lost:
+        raise recorder.fence or LeaseLost(f"run {run_id} is no longer owned by {owner}")
+    await children.after_drive(run_id, execution, str(report.status), execute_leased)
+    state = execution.snapshot() if report.status == RunState.PAUSED else None
+    final = [event.to_dict() for event in recorder.final]
+    top_level = run.parent_run_id is None
+    if await finish_or_end(publisher, run_id, owner, report, state, final, top_level) and final:
+        publisher.publish(run_id, final)
+    return report

@@ -1,0 +1,165 @@
+"""What a run's lease renewal watches besides the lease: cancel requests (read from PostgreSQL
+for every run an event loop drives) and stalls (running nodes and no event for a while)."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import TYPE_CHECKING
+
+from django.db.models import BooleanField, ExpressionWrapper, Q
+from django.utils import timezone
+
+from engine.states import RUN_TERMINAL, NodeState
+from workflows import conf
+from workflows.models import WorkflowRun
+from workflows.runtime.db import db
+
+if TYPE_CHECKING:
+    from engine.executor import Execution
+    from workflows.runtime.recorder import RunRecorder
+
+logger = logging.getLogger(__name__)
+
+
+def cancel_requested(run_ids: list[int]) -> dict[int, str]:
+    """The runs among these whose cancel was requested, with the reason their events give: a
+    child whose parent ended or is being cancelled stops because of it, any other by a user."""
+    rows = WorkflowRun.objects.filter(pk__in=run_ids, cancel_requested_at__isnull=False)
+    return {
+        pk: "the parent run stopped" if parent_stopped else "by user"
+        for pk, parent_stopped in rows.annotate(
+            parent_stopped=ExpressionWrapper(
+                Q(parent_run__cancel_requested_at__isnull=False)
+                | Q(parent_run__status__in=sorted(RUN_TERMINAL)),
+                output_field=BooleanField(),
+            )
+        ).values_list("pk", "parent_stopped")
+    }
+
+
+class CancelWatch:
+    """Reads the cancel requests of every run this event loop drives, in one query every
+    `SWITCHYARD_CANCEL_POLL_S`: a cancel takes effect within a second even when its control
+    message is lost (Redis flushed, message dropped), whatever the lease's length. The message
+    only makes it sooner."""
+
+    def __init__(self, poll_s: float) -> None:
+        self.poll_s = poll_s
+        self.runs: dict[int, Execution] = {}
+        self.task: asyncio.Task | None = None
+        self.failing = False
+
+    def add(self, run_id: int, execution: Execution) -> None:
+        self.runs[run_id] = execution
+        if self.task is None or self.task.done():
+            self.task = asyncio.get_running_loop().create_task(self._poll())
+
+    def discard(self, run_id: int, execution: Execution) -> None:
+        if self.runs.get(run_id) is execution:
+            del self.runs[run_id]
+        if not self.runs and self.task is not None:
+            self.task.cancel()
+            self.task = None
+
+    async def _poll(self) -> None:
+        while self.runs:
+            await asyncio.sleep(self.poll_s)
+            try:
+                requested = await db(cancel_requested, list(self.runs))
+            except Exception as exc:
+                if not self.failing:  # once per outage, not once per poll
+                    logger.warning("cannot read cancel requests: %s", exc)
+                self.failing = True
+                continue
+            self.failing = False
+            for run_id, reason in requested.items():
+                execution = self.runs.pop(run_id, None)  # cancelled once
+                if execution is not None:
+                    execution.cancel(reason)
+
+
+_cancel_watches: dict[asyncio.AbstractEventLoop, CancelWatch] = {}
+
+
+def cancel_watch() -> CancelWatch:
+    """This event loop's cancel watch (a worker's, or a CLI's)."""
+    loop = asyncio.get_running_loop()
+    watch = _cancel_watches.get(loop)
+    if watch is None:
+        for stale in [other for other in _cancel_watches if other.is_closed()]:
+            del _cancel_watches[stale]
+        poll_s = conf.value("CANCEL_POLL_S")
+        watch = _cancel_watches[loop] = CancelWatch(poll_s)
+    return watch
+
+
+# Top-level nodes of each run (by run id) that are following a child in this process now:
+# the worker's stall check leaves them out (the activity is in the child run).
+_following: dict[int, Counter] = {}
+
+
+def following_children(run_id: int) -> set[str]:
+    """The run's top-level nodes that wait here for a child run (containers included)."""
+    return set(_following.get(run_id) or ())
+
+
+@contextmanager
+def following_child(run_id: int, top: str) -> Iterator[None]:
+    """While a node of the run (`top`: its top-level node) follows a child run in this process."""
+    following = _following.setdefault(run_id, Counter())
+    following[top] += 1
+    try:
+        yield
+    finally:
+        following[top] -= 1
+        if following[top] <= 0:
+            del following[top]
+        if not following:
+            _following.pop(run_id, None)
+
+
+class StallWatch:
+    """Stall detection of one run, called at each lease renewal: running nodes and no event
+    for `stall_s` give one warning event (`stalled: no event for 61 s while fetch running`)
+    and the run's `stalled_at` mark, which the next write clears."""
+
+    def __init__(
+        self, run_id: int, owner: str, execution: Execution, recorder: RunRecorder, stall_s: float
+    ) -> None:
+        self.run_id, self.owner, self.stall_s = run_id, owner, stall_s
+        self.execution, self.recorder = execution, recorder
+        self.stalled = False
+
+    async def check(self) -> None:
+        execution = self.execution
+        quiet = time.time() - self.recorder.last_event_ts
+        # A node following a child run is quiet here because the child does the work (its
+        # events are the child's, and the child is watched itself): not a stall of this run.
+        following = following_children(self.run_id)
+        running = [
+            execution.graph.ids[i]
+            for i, record in enumerate(execution.records)
+            if record.status == NodeState.RUNNING and execution.graph.ids[i] not in following
+        ]
+        if quiet < self.stall_s or not running:
+            self.stalled = False
+            return
+        if not self.stalled:
+            message = f"stalled: no event for {quiet:.0f} s while {', '.join(running)} running"
+            execution.warn(message)
+            await self.recorder.flush()  # the warning first: every write clears the mark
+            await db(mark_stalled, self.run_id, self.owner)
+        self.stalled = True
+
+
+def mark_stalled(run_id: int, owner: str) -> None:
+    WorkflowRun.objects.filter(pk=run_id, lease_owner=owner).update(stalled_at=timezone.now())
+
+
+def stall_seconds() -> float:
+    return conf.value("STALL_S")
