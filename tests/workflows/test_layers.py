@@ -39,6 +39,7 @@ LAYERS: list[tuple[str, tuple[str, ...]]] = [
         "services",
         (
             "workflows.services",
+            "workflows.run_insert",
             "workflows.selectors",
             "workflows.documents",
             "workflows.serializers",
