@@ -1,18 +1,22 @@
 """The editor for daily use (issue 17): ids, undo steps, readable canvas, branches, retry."""
 
+import re
+
 import pytest
 
 from tests.browser.conftest import PASSWORD
 from tests.browser.gestures import (
+    at,
     drag_node_from_palette,
     login,
     node,
     open_editor,
     save,
     statuses,
+    wait_for_run_end,
 )
 from workflows import selectors, services
-from workflows.models import Workflow
+from workflows.models import Workflow, WorkflowRun
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -68,3 +72,49 @@ def test_one_undo_restores_a_deleted_node_with_its_edges(page, canvas_user):
     page.keyboard.press("Control+Shift+z")
     node(page, "b").wait_for(state="detached")
     assert edge_ids(page) == set()
+
+
+FAILING = {
+    "version": 1,
+    "name": "Fails at boom",
+    "nodes": [
+        {"id": "start", "type": "start", "position": at(0, 0)},
+        {"id": "prep", "type": "transform", "config": {"output": 1}, "position": at(300, 0)},
+        {"id": "boom", "type": "error", "config": {"message": "boom"}, "position": at(600, 0)},
+    ],
+    "edges": [
+        {"id": "e1", "source": "start", "target": "prep"},
+        {"id": "e2", "source": "prep", "target": "boom"},
+    ],
+}
+
+
+def run_id_in_url(page) -> int:
+    return int(re.search(r"/runs/(\d+)/$", page.url).group(1))
+
+
+def test_a_failed_run_offers_retry_and_rerun_in_the_toolbar_and_the_history(page, canvas_user):
+    workflow = services.workflow_create(owner=canvas_user, source=FAILING)
+    login(page, "carol", PASSWORD)
+    open_editor(page, workflow.pk)
+    page.click("[data-testid=run-button]")
+    page.wait_for_url(re.compile(rf"/workflows/{workflow.pk}/runs/\d+/$"))
+    assert wait_for_run_end(page) == "failed"
+    first = run_id_in_url(page)
+
+    page.click("[data-testid=run-retry]")
+    page.wait_for_url(re.compile(rf"/runs/(?!{first}/)\d+/$"))
+    retried = WorkflowRun.objects.get(pk=run_id_in_url(page))
+    assert (retried.source_run_id, retried.from_node, retried.trigger) == (first, "boom", "rerun")
+    assert wait_for_run_end(page) == "failed"
+
+    page.click("[data-testid=history-button]")
+    row = page.locator(f"[data-testid=history-entry][data-run-id='{first}']")
+    row.locator("[data-testid=history-rerun]").click()
+    page.wait_for_function(
+        "ids => !ids.some(id => location.pathname.endsWith(`/runs/${id}/`))",
+        arg=[first, retried.pk],
+    )
+    rerun = WorkflowRun.objects.get(pk=run_id_in_url(page))
+    assert (rerun.source_run_id, rerun.from_node, rerun.trigger) == (first, "", "rerun")
+    assert row.locator("[data-testid=history-retry]").count() == 1
