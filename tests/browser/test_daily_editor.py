@@ -4,7 +4,7 @@ import re
 
 import pytest
 
-from tests.browser.conftest import PASSWORD
+from tests.browser.conftest import PASSWORD, browser_page
 from tests.browser.gestures import (
     at,
     drag_node_from_palette,
@@ -118,3 +118,66 @@ def test_a_failed_run_offers_retry_and_rerun_in_the_toolbar_and_the_history(page
     rerun = WorkflowRun.objects.get(pk=run_id_in_url(page))
     assert (rerun.source_run_id, rerun.from_node, rerun.trigger) == (first, "", "rerun")
     assert row.locator("[data-testid=history-retry]").count() == 1
+
+
+APPROVAL = {
+    "version": 1,
+    "name": "Ship after approval",
+    "nodes": [
+        {"id": "start", "type": "start", "position": at(0, 0)},
+        {"id": "prep", "type": "transform", "config": {"output": 7}, "position": at(300, 0)},
+        {
+            "id": "gate",
+            "type": "approval",
+            "config": {"prompt": "Ship order {{ prep }}?"},
+            "position": at(600, 0),
+        },
+        {"id": "ship", "type": "transform", "config": {"output": 1}, "position": at(900, 0)},
+    ],
+    "edges": [
+        {"id": "e1", "source": "start", "target": "prep"},
+        {"id": "e2", "source": "prep", "target": "gate"},
+        {"id": "e3", "source": "gate", "source_handle": "approved", "target": "ship"},
+    ],
+}
+
+# Set on every page before it loads: whether the approval prompt ever showed a raw template.
+WATCH_PROMPT = """
+window.__sawTemplate = false;
+new MutationObserver(() => {
+  const text = document.querySelector("[data-testid=approval-text]")?.textContent ?? "";
+  if (text.includes("{{")) window.__sawTemplate = true;
+}).observe(document, { subtree: true, childList: true, characterData: true });
+"""
+
+
+def test_a_second_viewers_approval_dialog_shows_who_decided_and_never_the_template(
+    browser, server_url, canvas_user
+):
+    workflow = services.workflow_create(owner=canvas_user, source=APPROVAL)
+    with (
+        browser_page(browser, server_url, "the deciding viewer") as first,
+        browser_page(browser, server_url, "the second viewer") as second,
+    ):
+        second.add_init_script(WATCH_PROMPT)
+        for page in (first, second):
+            login(page, "carol", PASSWORD)
+        open_editor(first, workflow.pk)
+        first.click("[data-testid=run-button]")
+        first.wait_for_url(re.compile(rf"/workflows/{workflow.pk}/runs/\d+/$"))
+        second.goto(first.url)
+
+        for page in (first, second):
+            page.locator("[data-testid=approval-dialog]").wait_for(timeout=20_000)
+            page.locator("[data-testid=approval-text]", has_text="Ship order 7?").wait_for()
+        first.click("[data-testid=approval-approve]")
+
+        decided = second.locator("[data-testid=approval-decided-elsewhere]")
+        decided.wait_for()
+        assert "approved" in decided.inner_text().lower()
+        assert "carol" in decided.inner_text()
+        assert second.locator("[data-testid=approval-approve]").count() == 0
+        assert not second.evaluate("window.__sawTemplate")
+        second.click("[data-testid=approval-close]")
+        second.locator("[data-testid=approval-dialog]").wait_for(state="detached")
+        assert wait_for_run_end(second) == "succeeded"
