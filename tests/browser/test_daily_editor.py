@@ -4,7 +4,7 @@ import re
 
 import pytest
 
-from tests.browser.conftest import PASSWORD, browser_page
+from tests.browser.conftest import ARTIFACTS, PASSWORD, browser_page
 from tests.browser.gestures import (
     at,
     drag_node_from_palette,
@@ -181,3 +181,60 @@ def test_a_second_viewers_approval_dialog_shows_who_decided_and_never_the_templa
         second.click("[data-testid=approval-close]")
         second.locator("[data-testid=approval-dialog]").wait_for(state="detached")
         assert wait_for_run_end(second) == "succeeded"
+
+
+SUMMARISED = [
+    {"id": "pause", "type": "delay", "config": {"seconds": 3}, "position": at(0, 0)},
+    {
+        "id": "check",
+        "type": "condition",
+        "config": {"expression": "score > 5"},
+        "position": at(300, 0),
+    },
+    {
+        "id": "fetch",
+        "type": "http",
+        "config": {"method": "GET", "url": "https://api.x.com"},
+        "position": at(600, 0),
+    },
+]
+
+
+def test_collapsed_panels_and_a_hidden_minimap_give_the_canvas_the_width_and_stay_so(
+    browser, server_url, canvas_user
+):
+    workflow = create_workflow(canvas_user, "Small screen", SUMMARISED)
+    context = browser.new_context(viewport={"width": 1280, "height": 720}, base_url=server_url)
+    context.set_default_timeout(15_000)
+    page = context.new_page()
+    try:
+        login(page, "carol", PASSWORD)
+        open_editor(page, workflow.pk)
+        summaries = {
+            nid: node(page, nid).locator("[data-testid=node-summary]").inner_text()
+            for nid in ("pause", "check", "fetch")
+        }
+        assert summaries == {"pause": "3 s", "check": "score > 5", "fetch": "GET api.x.com"}
+        page.locator(".react-flow__minimap").wait_for()
+
+        page.click("[data-testid=toggle-palette]")
+        page.click("[data-testid=toggle-inspector]")
+        page.click("[data-testid=toggle-minimap]")
+        page.locator(".react-flow__minimap").wait_for(state="detached")
+        assert page.locator("[data-testid=canvas]").bounding_box()["width"] >= 1280 - 40
+        page.screenshot(path=str(ARTIFACTS / "editor-collapsed-1280.png"))
+
+        page.reload()
+        page.wait_for_selector("[data-testid=editor][data-loaded=true]")
+        node(page, "pause").wait_for()
+        assert page.locator("[data-testid=palette]").count() == 0
+        assert not page.locator("[data-testid=side-panel]").is_visible()
+        assert page.locator(".react-flow__minimap").count() == 0
+        assert page.locator("[data-testid=canvas]").bounding_box()["width"] >= 1280 - 40
+
+        page.click("[data-testid=toggle-palette]")
+        page.locator("[data-testid=palette]").wait_for()
+        page.click("[data-testid=toggle-minimap]")
+        page.locator(".react-flow__minimap").wait_for()
+    finally:
+        context.close()

@@ -1,5 +1,5 @@
 /** The React Flow canvas: nodes from the registry, drop-to-create, connect with refusal reasons. */
-import { Background, BackgroundVariant, Controls, MiniMap, ReactFlow, useReactFlow, type Connection } from "@xyflow/react";
+import { Background, BackgroundVariant, ControlButton, Controls, MiniMap, ReactFlow, useReactFlow, type Connection } from "@xyflow/react";
 import { memo, useCallback, useEffect, useLayoutEffect, useMemo, useRef, useState, type DragEvent, type MouseEvent } from "react";
 import { absolutePositions } from "../lib/containers";
 import { CONTAINER_TYPES, type CanvasEdge, type CanvasNode } from "../lib/flow";
@@ -12,9 +12,15 @@ import { EDGE_TYPES } from "./RunEdge";
 
 export const DRAG_MIME = "application/x-switchyard-node-type";
 
+interface CanvasProps {
+  onNodeMenu?: (node: string, x: number, y: number) => void;
+  miniMapHidden?: boolean;
+  onToggleMiniMap?: () => void;
+}
+
 /** Memoised: the editor re-renders on selection changes, the canvas need not. `onNodeMenu`
- * (a run's node context menu) must be a stable callback. */
-export const Canvas = memo(function Canvas({ onNodeMenu }: { onNodeMenu?: (node: string, x: number, y: number) => void }) {
+ * (a run's node context menu) and `onToggleMiniMap` must be stable callbacks. */
+export const Canvas = memo(function Canvas({ onNodeMenu, miniMapHidden = false, onToggleMiniMap }: CanvasProps) {
   const store = useCanvasApi();
   const s = useCanvas((st) => ({
     nodes: st.nodes,
@@ -103,8 +109,19 @@ export const Canvas = memo(function Canvas({ onNodeMenu }: { onNodeMenu?: (node:
           colorMode="dark"
         >
           <Background variant={BackgroundVariant.Dots} gap={20} size={1.4} />
-          {showMiniMap && <RunMiniMap />}
-          <Controls showInteractive={false} />
+          {showMiniMap && !miniMapHidden && <RunMiniMap />}
+          <Controls showInteractive={false}>
+            {onToggleMiniMap && (
+              <ControlButton
+                data-testid="toggle-minimap"
+                aria-pressed={!miniMapHidden}
+                title={miniMapHidden ? "Show the minimap" : "Hide the minimap"}
+                onClick={onToggleMiniMap}
+              >
+                ▦
+              </ControlButton>
+            )}
+          </Controls>
         </ReactFlow>
       )}
     </div>
