@@ -1,5 +1,6 @@
 """The editor for daily use (issue 17): ids, undo steps, readable canvas, branches, retry."""
 
+import itertools
 import re
 
 import pytest
@@ -238,3 +239,70 @@ def test_collapsed_panels_and_a_hidden_minimap_give_the_canvas_the_width_and_sta
         page.locator(".react-flow__minimap").wait_for()
     finally:
         context.close()
+
+
+BRANCHES = {
+    "nodes": [
+        {"id": "start", "type": "start", "position": at(0, 0)},
+        {
+            "id": "check",
+            "type": "condition",
+            "config": {"expression": "1 < 2"},
+            "position": at(300, 0),
+        },
+        {"id": "yes", "type": "transform", "config": {"output": 1}, "position": at(600, 0)},
+        {"id": "no", "type": "transform", "config": {"output": 2}, "position": at(600, 200)},
+        {"id": "done", "type": "transform", "config": {"output": 3}, "position": at(900, 100)},
+    ],
+    "edges": [
+        {"id": "e1", "source": "start", "target": "check"},
+        {"id": "e2", "source": "check", "source_handle": "true", "target": "yes"},
+        {"id": "e3", "source": "check", "source_handle": "false", "target": "no"},
+        {"id": "e4", "source": "yes", "target": "done"},
+        {"id": "e5", "source": "no", "target": "done"},
+    ],
+}
+
+
+def path_points(page, edge_id: str) -> list[tuple[float, float]]:
+    """The corners of an edge's drawn path (its M/L/Q end points), in canvas units."""
+    d = page.locator(f".react-flow__edge[data-id='{edge_id}'] path.react-flow__edge-path")
+    numbers = [float(v) for v in re.findall(r"-?[\d.]+", d.get_attribute("d"))]
+    return list(zip(numbers[::2], numbers[1::2], strict=False))
+
+
+def shared_length(a: list[tuple[float, float]], b: list[tuple[float, float]]) -> float:
+    """How long the two polylines run on top of each other (axis-parallel segments)."""
+    total = 0.0
+    for (ax1, ay1), (ax2, ay2) in itertools.pairwise(a):
+        for (bx1, by1), (bx2, by2) in itertools.pairwise(b):
+            if abs(ax1 - ax2) < 0.5 and abs(bx1 - bx2) < 0.5 and abs(ax1 - bx1) < 2:
+                low, high = max(min(ay1, ay2), min(by1, by2)), min(max(ay1, ay2), max(by1, by2))
+                total += max(0.0, high - low)
+            if abs(ay1 - ay2) < 0.5 and abs(by1 - by2) < 0.5 and abs(ay1 - by1) < 2:
+                low, high = max(min(ax1, ax2), min(bx1, bx2)), min(max(ax1, ax2), max(bx1, bx2))
+                total += max(0.0, high - low)
+    return total
+
+
+@pytest.mark.parametrize("flip", [False, True])
+def test_branch_edges_are_labelled_and_kept_apart_by_auto_layout(page, canvas_user, flip):
+    edges = BRANCHES["edges"]
+    if flip:  # the other edge order: dagre may stack the branches the other way round
+        edges = [edges[0], edges[2], edges[1], *edges[3:]]
+    workflow = create_workflow(canvas_user, "Branches", BRANCHES["nodes"], edges)
+    login(page, "carol", PASSWORD)
+    open_editor(page, workflow.pk)
+    page.wait_for_function("() => document.querySelectorAll('.react-flow__edge').length === 5")
+
+    label = ".react-flow__edge[data-id='{}'] .react-flow__edge-text"
+    assert page.locator(label.format("e2")).text_content() == "true"
+    assert page.locator(label.format("e3")).text_content() == "false"
+    assert page.locator(label.format("e1")).count() == 0
+
+    page.locator(".react-flow__pane").click(position={"x": 20, "y": 20})
+    page.keyboard.press("Shift+L")
+    page.wait_for_selector("[data-testid=save-indicator][data-state=dirty]")
+    page.wait_for_timeout(300)
+    page.screenshot(path=str(ARTIFACTS / f"branches-laid-out-{int(flip)}.png"))
+    assert shared_length(path_points(page, "e2"), path_points(page, "e3")) < 4

@@ -2,7 +2,7 @@
 import { Background, BackgroundVariant, ControlButton, Controls, MiniMap, ReactFlow, useReactFlow, type Connection } from "@xyflow/react";
 import { memo, useCallback, useEffect, useLayoutEffect, useMemo, useRef, useState, type DragEvent, type MouseEvent } from "react";
 import { absolutePositions } from "../lib/containers";
-import { CONTAINER_TYPES, type CanvasEdge, type CanvasNode } from "../lib/flow";
+import { CONTAINER_TYPES, withBranchLanes, type CanvasEdge, type CanvasNode } from "../lib/flow";
 import type { RunViewState } from "../lib/runEvents";
 import { NODE_STATE_LOOK } from "../lib/status";
 import { isLargeGraph, startViewport, type Viewport } from "../lib/viewport";
@@ -46,6 +46,7 @@ export const Canvas = memo(function Canvas({ onNodeMenu, miniMapHidden = false, 
   const opening = useOpeningViewport(wrapper);
   const showMiniMap = useAfterFirstPaint();
 
+  const edges = useMemo(() => withBranchLanes(s.edges), [s.edges]);
   const usedTypes = useMemo(() => [...new Set(s.nodes.map((n) => n.type ?? ""))].sort().join(","), [s.nodes]);
   const nodeTypes = useMemo(() => {
     const containers = new Set(s.containerNames ? s.containerNames.split(",") : CONTAINER_TYPES);
@@ -84,7 +85,7 @@ export const Canvas = memo(function Canvas({ onNodeMenu, miniMapHidden = false, 
       {opening && (
         <ReactFlow<CanvasNode, CanvasEdge>
           nodes={s.nodes}
-          edges={s.edges}
+          edges={edges}
           nodeTypes={nodeTypes}
           edgeTypes={EDGE_TYPES}
           onNodesChange={s.onNodesChange}
