@@ -306,3 +306,5 @@ def test_branch_edges_are_labelled_and_kept_apart_by_auto_layout(page, canvas_us
     page.wait_for_timeout(300)
     page.screenshot(path=str(ARTIFACTS / f"branches-laid-out-{int(flip)}.png"))
     assert shared_length(path_points(page, "e2"), path_points(page, "e3")) < 4
+    # the true branch's target above the false one's: the branches leave without crossing
+    assert node(page, "yes").bounding_box()["y"] < node(page, "no").bounding_box()["y"]

@@ -100,7 +100,7 @@ export const createDocumentSlice: SliceCreator<DocumentState & DocumentActions> 
       set({
         ...graph,
         // a document without positions is laid out for showing, read-only or not; not an edit
-        ...(layout ? { nodes: laidOut(graph.nodes, graph.edges) } : {}),
+        ...(layout ? { nodes: laidOut(graph.nodes, graph.edges, get().nodeTypes) } : {}),
         workflowId: id,
         revision,
         owner: owner ?? null,
@@ -304,7 +304,7 @@ export const createDocumentSlice: SliceCreator<DocumentState & DocumentActions> 
     layout() {
       if (get().refusedEdit()) return;
       const { nodes, edges } = get();
-      edit({ nodes: laidOut(nodes, edges) });
+      edit({ nodes: laidOut(nodes, edges, get().nodeTypes) });
     },
 
     document() {
