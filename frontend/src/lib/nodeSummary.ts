@@ -17,7 +17,6 @@ const SUMMARIES: Record<string, (config: Config) => string> = {
   condition: (c) => bare(c.expression),
   error: (c) => (c.when ? `when ${bare(c.when)}` : text(c.message)),
   http: (c) => [text(c.method ?? "GET"), host(c.url)].filter(Boolean).join(" "),
-  http_request: (c) => SUMMARIES.http(c),
   router: (c) => {
     const cases = Array.isArray(c.cases) ? c.cases : [];
     return cases.length ? `${cases.length} route${cases.length > 1 ? "s" : ""} + ${text(c.default ?? "other")}` : "";
