@@ -25,7 +25,7 @@ from workflows.runtime.db import db
 from workflows.runtime.watches import cancel_watch
 
 if TYPE_CHECKING:
-    from engine.executor import Execution
+    from engine.execution import Execution
     from workflows.runtime.recorder import RunRecorder
 
 logger = logging.getLogger(__name__)
