@@ -226,6 +226,16 @@ describe("a wait decided elsewhere", () => {
     expect(view(opened, moved).decidedElsewhere).toBe("No longer waiting in M[0]: the run moved on (cancelled).");
   });
 
+  it("keeps a body's dialog open while other iterations wait, the decided one not decidable", () => {
+    const opened = after(runOf(paused()), { type: "open", node: "ok" }, { type: "choose", iteration: "M[0]" });
+    const moved = runOf(applyRunEvents(paused(), [output(7, "ok", { approved: false, by: "bob" }), status(8, "ok", "succeeded", "M[0]")]));
+    const shown = view(opened, moved);
+    expect(shown.decidedElsewhere).toMatch(/^(Already rejected by bob in M\[0\]|No longer waiting in M\[0\])/);
+    expect(shown.closed).toBe(false);
+    expect(shown.ready).toBe(false);
+    expect(shown.choices).toContain("M[1]");
+  });
+
   it("is not said of a decision made here", () => {
     const run = runOf(paused());
     const opened = after(run, { type: "open", node: "top" });

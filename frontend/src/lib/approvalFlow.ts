@@ -321,9 +321,10 @@ export function approvalDialogView(
     parsed,
     pausedAgain,
     notPaused: (run.run?.status === "running" || run.run?.status === "queued") && !waitingForPause,
-    closed: ((failure?.conflict ?? false) && nothingLeft) || elsewhere !== null,
+    // a body's other iterations that still wait stay decidable: the chooser offers them
+    closed: ((failure?.conflict ?? false) && nothingLeft) || (elsewhere !== null && (!body || waits.length === 0)),
     decidedElsewhere: elsewhere,
-    ready: parsed.ok && (!body || iteration !== null) && !waitingForPause && !(!body && topDecided),
+    ready: parsed.ok && (!body || iteration !== null) && !waitingForPause && !(!body && topDecided) && elsewhere === null,
     title: !body ? `Approval: ${node}` : iteration ? `Approval: ${node} in ${label(iteration)}` : `Approval: ${node} (choose an iteration)`,
     prompt:
       body && !iteration && prompt.includes("{{")
