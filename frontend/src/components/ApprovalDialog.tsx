@@ -76,6 +76,11 @@ export function ApprovalDialog({ runId }: { runId: number }) {
           {s.approvalLastDecision}
         </p>
       )}
+      {view.decidedElsewhere && (
+        <p className="approval-conflict" role="status" data-testid="approval-decided-elsewhere">
+          {view.decidedElsewhere}
+        </p>
+      )}
       {view.body && (
         <p className="approval-iteration" data-testid="approval-iteration-text" data-iteration={iteration ?? ""}>
           {view.iterationText}

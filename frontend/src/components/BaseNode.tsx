@@ -6,6 +6,7 @@ import { containerApprovalWaits, containerWaitText } from "../lib/approval";
 import { CONTAINER_MIN } from "../lib/containers";
 import type { CanvasNode } from "../lib/flow";
 import { iterationLabel, shownNodeView } from "../lib/iterations";
+import { nodeSummary } from "../lib/nodeSummary";
 import { inputHandles, outputHandles } from "../lib/nodeTypes";
 import { NODE_STATE_LOOK, problemCount } from "../lib/status";
 import { formatDuration } from "../lib/timeline";
@@ -103,6 +104,7 @@ function BaseNodeView({ id, type, data, selected }: NodeProps<CanvasNode>) {
           </span>
         )}
       </div>
+      <NodeSummary type={type} config={node.config ?? undefined} />
       {look && (
         <div className="wf-node-state" data-testid="node-state">
           <span aria-hidden="true" className={status === "running" ? "spin" : ""}>
@@ -138,6 +140,17 @@ function BaseNodeView({ id, type, data, selected }: NodeProps<CanvasNode>) {
         ),
       )}
       <OutputHandles names={outputs.join(" ")} />
+    </div>
+  );
+}
+
+/** The node's config in one line ("3 s", "score > 5"), the whole of it in the tooltip. */
+function NodeSummary({ type, config }: { type: string | undefined; config: Record<string, unknown> | undefined }) {
+  const summary = nodeSummary(type, config);
+  if (!summary) return null;
+  return (
+    <div className="wf-node-summary" data-testid="node-summary" title={summary}>
+      {summary}
     </div>
   );
 }
@@ -224,6 +237,7 @@ function ContainerNodeView({ id, type, data, selected }: NodeProps<CanvasNode>) 
           <div className="wf-node-sub">
             {id} · {info?.label ?? type} · body
           </div>
+          <NodeSummary type={type} config={node.config ?? undefined} />
         </div>
         {look && (
           <div className="wf-node-state" data-testid="node-state">

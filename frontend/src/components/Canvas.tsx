@@ -1,8 +1,8 @@
 /** The React Flow canvas: nodes from the registry, drop-to-create, connect with refusal reasons. */
-import { Background, BackgroundVariant, Controls, MiniMap, ReactFlow, useReactFlow, type Connection } from "@xyflow/react";
+import { Background, BackgroundVariant, ControlButton, Controls, MiniMap, ReactFlow, useReactFlow, type Connection } from "@xyflow/react";
 import { memo, useCallback, useEffect, useLayoutEffect, useMemo, useRef, useState, type DragEvent, type MouseEvent } from "react";
 import { absolutePositions } from "../lib/containers";
-import { CONTAINER_TYPES, type CanvasEdge, type CanvasNode } from "../lib/flow";
+import { CONTAINER_TYPES, withBranchLanes, type CanvasEdge, type CanvasNode } from "../lib/flow";
 import type { RunViewState } from "../lib/runEvents";
 import { NODE_STATE_LOOK } from "../lib/status";
 import { isLargeGraph, startViewport, type Viewport } from "../lib/viewport";
@@ -12,9 +12,15 @@ import { EDGE_TYPES } from "./RunEdge";
 
 export const DRAG_MIME = "application/x-switchyard-node-type";
 
+interface CanvasProps {
+  onNodeMenu?: (node: string, x: number, y: number) => void;
+  miniMapHidden?: boolean;
+  onToggleMiniMap?: () => void;
+}
+
 /** Memoised: the editor re-renders on selection changes, the canvas need not. `onNodeMenu`
- * (a run's node context menu) must be a stable callback. */
-export const Canvas = memo(function Canvas({ onNodeMenu }: { onNodeMenu?: (node: string, x: number, y: number) => void }) {
+ * (a run's node context menu) and `onToggleMiniMap` must be stable callbacks. */
+export const Canvas = memo(function Canvas({ onNodeMenu, miniMapHidden = false, onToggleMiniMap }: CanvasProps) {
   const store = useCanvasApi();
   const s = useCanvas((st) => ({
     nodes: st.nodes,
@@ -40,6 +46,7 @@ export const Canvas = memo(function Canvas({ onNodeMenu }: { onNodeMenu?: (node:
   const opening = useOpeningViewport(wrapper);
   const showMiniMap = useAfterFirstPaint();
 
+  const edges = useMemo(() => withBranchLanes(s.edges), [s.edges]);
   const usedTypes = useMemo(() => [...new Set(s.nodes.map((n) => n.type ?? ""))].sort().join(","), [s.nodes]);
   const nodeTypes = useMemo(() => {
     const containers = new Set(s.containerNames ? s.containerNames.split(",") : CONTAINER_TYPES);
@@ -78,7 +85,7 @@ export const Canvas = memo(function Canvas({ onNodeMenu }: { onNodeMenu?: (node:
       {opening && (
         <ReactFlow<CanvasNode, CanvasEdge>
           nodes={s.nodes}
-          edges={s.edges}
+          edges={edges}
           nodeTypes={nodeTypes}
           edgeTypes={EDGE_TYPES}
           onNodesChange={s.onNodesChange}
@@ -103,8 +110,19 @@ export const Canvas = memo(function Canvas({ onNodeMenu }: { onNodeMenu?: (node:
           colorMode="dark"
         >
           <Background variant={BackgroundVariant.Dots} gap={20} size={1.4} />
-          {showMiniMap && <RunMiniMap />}
-          <Controls showInteractive={false} />
+          {showMiniMap && !miniMapHidden && <RunMiniMap />}
+          <Controls showInteractive={false}>
+            {onToggleMiniMap && (
+              <ControlButton
+                data-testid="toggle-minimap"
+                aria-pressed={!miniMapHidden}
+                title={miniMapHidden ? "Show the minimap" : "Hide the minimap"}
+                onClick={onToggleMiniMap}
+              >
+                ▦
+              </ControlButton>
+            )}
+          </Controls>
         </ReactFlow>
       )}
     </div>

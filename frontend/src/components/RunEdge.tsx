@@ -33,8 +33,10 @@ function RunEdgeView({
   markerStart,
   pathOptions,
   interactionWidth,
+  data,
 }: EdgeProps<CanvasEdge> & { pathOptions?: { borderRadius?: number; offset?: number } }) {
   const state = useCanvas((s) => (s.run ? edgeRunState(s.run, { id, source, target, source_handle: sourceHandleId ?? "out" }) : "idle"));
+  const lane = data?.lane;
   const [path, labelX, labelY] = useMemo(
     () =>
       getSmoothStepPath({
@@ -46,8 +48,10 @@ function RunEdgeView({
         targetPosition,
         borderRadius: pathOptions?.borderRadius,
         offset: pathOptions?.offset,
+        // a branch runs down its own lane: two branches of one node never share a segment
+        ...(lane ? { centerX: (sourceX + targetX) / 2 + lane * LANE_GAP } : {}),
       }),
-    [sourceX, sourceY, sourcePosition, targetX, targetY, targetPosition, pathOptions?.borderRadius, pathOptions?.offset],
+    [sourceX, sourceY, sourcePosition, targetX, targetY, targetPosition, pathOptions?.borderRadius, pathOptions?.offset, lane],
   );
   return (
     <g className={`run-edge edge-${state}`} data-edge-state={state}>
@@ -69,6 +73,8 @@ function RunEdgeView({
     </g>
   );
 }
+
+const LANE_GAP = 16;
 
 export const RunEdge = memo(RunEdgeView);
 

@@ -4,6 +4,7 @@ import { api } from "../api/client";
 import { formatDuration } from "../lib/timeline";
 import type { RunReport } from "../lib/types";
 import { navigate, paths } from "../router";
+import { RetryButtons } from "./RetryButtons";
 import { StatusBadge } from "./StatusBadge";
 
 export function RunHistory({
@@ -34,7 +35,7 @@ export function RunHistory({
       {runs?.length === 0 && <p className="muted small">No runs yet. Press Run.</p>}
       <ul>
         {(runs ?? []).map((run) => (
-          <li key={run.id}>
+          <li key={run.id} data-testid="history-entry" data-run-id={run.id}>
             <button
               className={`history-item ${run.id === currentRunId ? "current" : ""}`}
               data-testid="history-run"
@@ -51,6 +52,11 @@ export function RunHistory({
                 {run.started_at && run.finished_at ? ` · ${formatDuration(Date.parse(run.finished_at) - Date.parse(run.started_at))}` : ""}
               </span>
             </button>
+            {(run.status === "failed" || run.status === "cancelled") && (
+              <span className="history-actions">
+                <RetryButtons workflowId={workflowId} runId={run.id} failed={run.status === "failed"} testIdPrefix="history" />
+              </span>
+            )}
           </li>
         ))}
       </ul>

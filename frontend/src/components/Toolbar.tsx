@@ -2,10 +2,11 @@
 import { useState } from "react";
 import { api } from "../api/client";
 import type { SaveState } from "../hooks/useEditorActions";
-import { TERMINAL_RUN_STATES } from "../lib/types";
+import { TERMINAL_RUN_STATES, type RunStatus } from "../lib/types";
 import { useFitAll } from "../hooks/useFitAll";
 import { navigate, paths } from "../router";
 import { useCanvas } from "../store/context";
+import { RetryButtons } from "./RetryButtons";
 import { StatusBadge } from "./StatusBadge";
 
 interface Props {
@@ -94,11 +95,7 @@ export function Toolbar({ workflowId, runId, saveState, onSave, onRun, onHistory
           </button>
         </>
       ) : (
-        <RunControls
-          runId={runId}
-          finished={s.runStatus !== null && TERMINAL_RUN_STATES.has(s.runStatus)}
-          onEdit={() => navigate(paths.editor(workflowId))}
-        />
+        <RunControls workflowId={workflowId} runId={runId} status={s.runStatus} onEdit={() => navigate(paths.editor(workflowId))} />
       )}
       {s.readOnly === null && (
         <button data-testid="share-button" title="Share it with other users: they can run it and see its runs" onClick={onShare}>
@@ -123,8 +120,19 @@ export function Toolbar({ workflowId, runId, saveState, onSave, onRun, onHistory
   );
 }
 
-function RunControls({ runId, finished, onEdit }: { runId: number; finished: boolean; onEdit(): void }) {
+function RunControls({
+  workflowId,
+  runId,
+  status,
+  onEdit,
+}: {
+  workflowId: number;
+  runId: number;
+  status: RunStatus | null;
+  onEdit(): void;
+}) {
   const [error, setError] = useState<string | null>(null);
+  const finished = status !== null && TERMINAL_RUN_STATES.has(status);
   return (
     <>
       {error && <span className="field-error">{error}</span>}
@@ -137,6 +145,7 @@ function RunControls({ runId, finished, onEdit }: { runId: number; finished: boo
           ■ Cancel
         </button>
       )}
+      {finished && <RetryButtons workflowId={workflowId} runId={runId} failed={status === "failed"} testIdPrefix="run" />}
       <button data-testid="back-to-editor" onClick={onEdit}>
         ✎ Edit workflow
       </button>

@@ -257,5 +257,7 @@ export function containerWaitText(waits: readonly BodyApprovalWait[]): string | 
 export function approvalPrompt(records: readonly NodeRunRecord[], nodeId: string, iteration: string, configPrompt: unknown): string {
   const rendered = iterationRecord(records, nodeId, iteration)?.wait?.data?.prompt;
   if (typeof rendered === "string" && rendered) return rendered;
-  return typeof configPrompt === "string" ? configPrompt : configPrompt == null ? "" : String(configPrompt);
+  // a template is never shown raw: only the run's rendered prompt says what it asks
+  const configured = typeof configPrompt === "string" ? configPrompt : configPrompt == null ? "" : String(configPrompt);
+  return configured.includes("{{") ? "" : configured;
 }

@@ -204,3 +204,50 @@ describe("after a refusal", () => {
     expect(view(reopened, again).iteration).toBe("M[1]");
   });
 });
+
+describe("a wait decided elsewhere", () => {
+  const output = (seq: number, node: string, value: unknown): RunEvent =>
+    ({ seq, run: 7, type: "node.output", node, output: value }) as RunEvent;
+
+  it("closes the open dialog and says who decided", () => {
+    const opened = after(runOf(paused()), { type: "open", node: "top" });
+    expect(view(opened, runOf(paused())).closed).toBe(false);
+    const moved = runOf(
+      applyRunEvents(paused(), [output(7, "top", { approved: true, data: null, by: "alice" }), status(8, "top", "succeeded")]),
+    );
+    const shown = view(opened, moved);
+    expect(shown.decidedElsewhere).toBe("Already approved by alice.");
+    expect(shown.closed).toBe(true);
+  });
+
+  it("says the run moved on when the node ended without a decision, and names a body's iteration", () => {
+    const opened = after(runOf(paused()), { type: "open", node: "ok", offer: "M[0]" });
+    const moved = runOf(applyRunEvents(paused(), [status(7, "ok", "cancelled", "M[0]")]));
+    expect(view(opened, moved).decidedElsewhere).toBe("No longer waiting in M[0]: the run moved on (cancelled).");
+  });
+
+  it("keeps a body's dialog open while other iterations wait, the decided one not decidable", () => {
+    const opened = after(runOf(paused()), { type: "open", node: "ok" }, { type: "choose", iteration: "M[0]" });
+    const moved = runOf(applyRunEvents(paused(), [output(7, "ok", { approved: false, by: "bob" }), status(8, "ok", "succeeded", "M[0]")]));
+    const shown = view(opened, moved);
+    expect(shown.decidedElsewhere).toMatch(/^(Already rejected by bob in M\[0\]|No longer waiting in M\[0\])/);
+    expect(shown.closed).toBe(false);
+    expect(shown.ready).toBe(false);
+    expect(shown.choices).toContain("M[1]");
+  });
+
+  it("is not said of a decision made here", () => {
+    const run = runOf(paused());
+    const opened = after(run, { type: "open", node: "top" });
+    const d = decision(opened, run);
+    const decidedHere = { ...opened, decidedApprovals: { [d.key]: true } };
+    const moved = runOf(applyRunEvents(paused(), [status(7, "top", "succeeded")]));
+    expect(view(decidedHere, moved).decidedElsewhere).toBeNull();
+  });
+
+  it("never shows the prompt's raw template while the rendered one is not known", () => {
+    const opened = after(runOf(paused()), { type: "open", node: "top" });
+    const shown = approvalDialogView(opened, runOf(paused()), kindOf, "Ship order {{ prep }}?");
+    expect(shown.prompt).not.toContain("{{");
+  });
+});

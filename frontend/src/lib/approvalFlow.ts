@@ -26,9 +26,9 @@ import {
   type ApprovalFailure,
   type ParsedData,
 } from "./approval";
-import { compareIterationPaths } from "./iterations";
+import { compareIterationPaths, iterationRecord } from "./iterations";
 import type { RunViewState } from "./runEvents";
-import type { NodeRunRecord } from "./types";
+import { TERMINAL_NODE_STATES, type NodeRunRecord, type NodeState } from "./types";
 
 /** What the flow reads of the shown run and the canvas (it never changes them). */
 export interface ApprovalRun {
@@ -276,6 +276,8 @@ export interface ApprovalDialogView {
   notPaused: boolean;
   /** Nothing is left to decide here: only "Close". */
   closed: boolean;
+  /** The wait shown was decided elsewhere (another viewer, the API): who decided what, if known. */
+  decidedElsewhere: string | null;
   ready: boolean;
   title: string;
   prompt: string;
@@ -309,6 +311,8 @@ export function approvalDialogView(
   const topDecided = !body && approvalKey(node, "", waitAttempt(run.run, run.records, node, "")) in state.decidedApprovals;
   const nothingLeft = body ? waits.length === 0 && (iteration === null || !waits.includes(iteration)) : topDecided;
   const prompt = approvalPrompt(run.records, node, iteration ?? "", configPrompt);
+  const shownKey = approvalKey(node, iteration ?? "", waitAttempt(run.run, run.records, node, iteration ?? ""));
+  const elsewhere = (body && !iteration) || shownKey in state.decidedApprovals ? null : decidedElsewhere(run, node, iteration ?? "");
   return {
     body,
     iteration,
@@ -317,16 +321,39 @@ export function approvalDialogView(
     parsed,
     pausedAgain,
     notPaused: (run.run?.status === "running" || run.run?.status === "queued") && !waitingForPause,
-    closed: (failure?.conflict ?? false) && nothingLeft,
-    ready: parsed.ok && (!body || iteration !== null) && !waitingForPause && !(!body && topDecided),
+    // a body's other iterations that still wait stay decidable: the chooser offers them
+    closed: ((failure?.conflict ?? false) && nothingLeft) || (elsewhere !== null && (!body || waits.length === 0)),
+    decidedElsewhere: elsewhere,
+    ready: parsed.ok && (!body || iteration !== null) && !waitingForPause && !(!body && topDecided) && elsewhere === null,
     title: !body ? `Approval: ${node}` : iteration ? `Approval: ${node} in ${label(iteration)}` : `Approval: ${node} (choose an iteration)`,
     prompt:
       body && !iteration && prompt.includes("{{")
         ? "Choose an iteration to see its prompt."
-        : prompt || `The run is paused at “${node}” until someone approves or rejects.`,
+        : prompt ||
+          (hasTemplate(configPrompt)
+            ? "Reading the prompt from the run…"
+            : `The run is paused at “${node}” until someone approves or rejects.`),
     iterationText: body ? iterationText(iteration, choices.length, iteration !== null && iteration === picked, label) : "",
     label,
   };
+}
+
+const hasTemplate = (prompt: unknown) => typeof prompt === "string" && prompt.includes("{{");
+
+/**
+ * What became of a wait the run has moved past (the node in `path`, "" at top level, ended):
+ * "Approved by alice", from its output (`{approved, by}`, SPEC §3 approval); null while it waits.
+ */
+export function decidedElsewhere(run: ApprovalRun, node: string, path: string): string | null {
+  const live = path ? run.run?.iterations[node]?.[path] : run.run?.nodes[node];
+  const status = (live?.status ?? iterationRecord(run.records, node, path)?.status) as NodeState | undefined;
+  if (!status || !TERMINAL_NODE_STATES.has(status)) return null;
+  const liveOutput = path ? run.run?.iterationOutputs[node]?.[path] : run.run?.outputs[node];
+  const output = (liveOutput ?? iterationRecord(run.records, node, path)?.output) as { approved?: unknown; by?: unknown } | undefined;
+  const where = path ? ` in ${path}` : "";
+  if (typeof output?.approved !== "boolean") return `No longer waiting${where}: the run moved on (${status}).`;
+  const by = typeof output.by === "string" && output.by ? ` by ${output.by}` : "";
+  return `Already ${output.approved ? "approved" : "rejected"}${by}${where}.`;
 }
 
 /** The decision the open dialog would send (null: not ready). */

@@ -112,6 +112,7 @@ describe("which iteration an approval in a body decides", () => {
     const records = [waitingRow("M[0]", "Ship order 1?"), waitingRow("M[1]", "Ship order 2?")];
     expect(approvalPrompt(records, "ok", "M[1]", "Ship order {{ input }}?")).toBe("Ship order 2?");
     expect(approvalPrompt([], "ok", "M[1]", "Ship it?")).toBe("Ship it?");
+    expect(approvalPrompt([], "ok", "M[1]", "Ship order {{ input }}?")).toBe("");
   });
 });
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { docToFlow, flowToDoc, needsLayout } from "./flow";
+import { docToFlow, flowToDoc, fromCanvasEdge, needsLayout, toCanvasEdge, withBranchLanes } from "./flow";
 import type { WorkflowDocument } from "./types";
 
 const doc: WorkflowDocument = {
@@ -70,5 +70,33 @@ describe("document <-> React Flow", () => {
     expect(nodes[0].position).not.toEqual(nodes[1].position);
     expect(needsLayout(bare)).toBe(true);
     expect(needsLayout(doc)).toBe(false);
+  });
+});
+
+describe("branch edges on the canvas", () => {
+  const edge = (id: string, source: string, sourceHandle: string, target: string) =>
+    toCanvasEdge({ id, source, target, source_handle: sourceHandle });
+
+  it("label a named handle's edges and give each handle of a node its own lane", () => {
+    const plain = edge("e1", "start", "out", "check");
+    const shown = withBranchLanes([
+      plain,
+      edge("e2", "check", "true", "yes"),
+      edge("e3", "check", "false", "no"),
+      edge("e4", "check", "true", "log"),
+    ]);
+    expect(shown[0]).toBe(plain);
+    expect(shown.slice(1).map((e) => [e.label, e.data?.lane])).toEqual([
+      ["true", -0.5],
+      ["false", 0.5],
+      ["true", -0.5],
+    ]);
+  });
+
+  it("keep a lone branch in the middle, and leave the document's edge alone", () => {
+    const [only] = withBranchLanes([edge("e1", "gate", "approved", "ship")]);
+    expect(only.label).toBe("approved");
+    expect(only.data?.lane).toBe(0);
+    expect(fromCanvasEdge(only)).toEqual({ id: "e1", source: "gate", target: "ship", source_handle: "approved" });
   });
 });

@@ -5,7 +5,8 @@ import type { Position, WorkflowDocument, WorkflowEdge, WorkflowNode } from "./t
 
 export type CanvasNodeData = { node: Omit<WorkflowNode, "position"> };
 export type CanvasNode = Node<CanvasNodeData>;
-export type CanvasEdgeData = { edge: WorkflowEdge };
+/** `lane`: set on the canvas only (see `withBranchLanes`), never in the document. */
+export type CanvasEdgeData = { edge: WorkflowEdge; lane?: number };
 export type CanvasEdge = Edge<CanvasEdgeData>;
 export type DocumentMeta = Omit<WorkflowDocument, "nodes" | "edges">;
 
@@ -166,4 +167,26 @@ export function gridPosition(index: number): Position {
 export function needsLayout(doc: WorkflowDocument): boolean {
   const positions = doc.nodes.map((n) => (isPosition(n.position) ? `${n.position.x},${n.position.y}` : "none"));
   return doc.nodes.length > 1 && new Set(positions).size === 1;
+}
+
+/**
+ * Edges that leave a node by a named handle (a condition's `true`/`false`, a router's routes, an
+ * approval's `approved`/`rejected`, `error`) are labelled with it, and each of a node's handles
+ * gets its own lane: the offset of the edge's vertical run, so two branches never share a segment
+ * (whatever order auto-layout stacks their targets in). Other edges are returned as they are.
+ */
+export function withBranchLanes(edges: CanvasEdge[]): CanvasEdge[] {
+  const handles = new Map<string, string[]>();
+  for (const edge of edges) {
+    const handle = edge.sourceHandle ?? "out";
+    const seen = handles.get(edge.source) ?? [];
+    if (handle !== "out" && !seen.includes(handle)) handles.set(edge.source, [...seen, handle]);
+  }
+  return edges.map((edge) => {
+    const handle = edge.sourceHandle ?? "out";
+    const named = handles.get(edge.source);
+    if (handle === "out" || !named) return edge;
+    const lane = named.indexOf(handle) - (named.length - 1) / 2;
+    return { ...edge, label: handle, data: { ...(edge.data as CanvasEdgeData), lane } };
+  });
 }

@@ -48,12 +48,21 @@ describe("node ids", () => {
     expect(nextNodeId("Sub-Workflow", [])).toBe("sub_workflow");
   });
 
+  it("never generates a reserved word", () => {
+    expect(nextNodeId("loop", [])).toBe("loop_1");
+    expect(nextNodeId("loop", ["loop_1"])).toBe("loop_2");
+    for (const word of ["inputs", "vars", "input", "node", "run", "env", "secrets", "true", "false", "null"]) {
+      expect(nextNodeId(word, [])).toBe(`${word}_1`);
+    }
+  });
+
   it("explains why an id is refused", () => {
     expect(nodeIdProblem("fetch_1", ["a"])).toBeNull();
     expect(nodeIdProblem("1fetch", [])).toMatch(/starts with a lowercase letter/);
     expect(nodeIdProblem("Fetch", [])).toMatch(/lowercase/);
     expect(nodeIdProblem("a".repeat(65), [])).not.toBeNull();
     expect(nodeIdProblem("a", ["a"])).toBe('another node is already called "a"');
+    expect(nodeIdProblem("loop", [])).toMatch(/reserved/);
   });
 
   it("numbers edges past the existing ones", () => {

@@ -1,4 +1,5 @@
 /** Graph checks the canvas runs before it accepts an edge (SPEC §1 validation, client side). */
+import { SCOPE_NAMES } from "./expressions";
 
 export interface GraphNode {
   id: string;
@@ -118,18 +119,23 @@ export function ancestors(edges: readonly GraphEdge[], nodeId: string): string[]
 
 export const NODE_ID_PATTERN = /^[a-z][a-z0-9_]{0,63}$/;
 
+/** Ids validation refuses (engine/validation/shape.py RESERVED_IDS): expression scope names. */
+export const RESERVED_IDS: ReadonlySet<string> = new Set([...SCOPE_NAMES, "true", "false", "null"]);
+
 /** Why `id` cannot name a node (SPEC §1), or null when it can. */
 export function nodeIdProblem(id: string, takenIds: Iterable<string>): string | null {
   if (!NODE_ID_PATTERN.test(id)) {
     return "an id starts with a lowercase letter and has only a-z, 0-9 and _ (at most 64)";
   }
+  if (RESERVED_IDS.has(id)) return `"${id}" is reserved (an expression scope name)`;
   for (const taken of takenIds) {
     if (taken === id) return `another node is already called "${id}"`;
   }
   return null;
 }
 
-/** A fresh node id derived from the node type: `http`, then `http_2`, `http_3`, ... */
+/** A fresh node id derived from the node type: `http`, then `http_2`, `http_3`, ...; a reserved
+ * word is never used bare: `loop_1`, `loop_2`, ... */
 export function nextNodeId(type: string, takenIds: Iterable<string>): string {
   const taken = new Set(takenIds);
   let base = type
@@ -137,8 +143,8 @@ export function nextNodeId(type: string, takenIds: Iterable<string>): string {
     .replace(/[^a-z0-9_]/g, "_")
     .replace(/^[^a-z]+/, "");
   base = (base || "node").slice(0, 58);
-  if (!taken.has(base)) return base;
-  for (let n = 2; ; n++) {
+  if (!taken.has(base) && !RESERVED_IDS.has(base)) return base;
+  for (let n = RESERVED_IDS.has(base) ? 1 : 2; ; n++) {
     if (!taken.has(`${base}_${n}`)) return `${base}_${n}`;
   }
 }

@@ -179,8 +179,13 @@ export function pasteClipboard(clipboard: { nodes: CanvasNode[]; edges: CanvasEd
 }
 
 /** The graph laid out (dagre, containers sized to their body), sizes kept in the document. */
-export function laidOut(nodes: CanvasNode[], edges: CanvasEdge[]): CanvasNode[] {
-  const { positions, sizes } = layoutWithContainers({ nodes, edges });
+export function laidOut(nodes: CanvasNode[], edges: CanvasEdge[], nodeTypes: Record<string, NodeTypeInfo> = {}): CanvasNode[] {
+  const byId = new Map(nodes.map((n) => [n.id, n]));
+  const handlesOf = (id: string) => {
+    const node = byId.get(id);
+    return node ? outputHandles(nodeTypes[node.type ?? ""], node.data.node) : [];
+  };
+  const { positions, sizes } = layoutWithContainers({ nodes, edges, handlesOf });
   return nodes.map((n) => {
     const moved = { ...n, position: positions[n.id] ?? n.position };
     const size = sizes[n.id];

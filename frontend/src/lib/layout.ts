@@ -8,8 +8,12 @@ export { NODE_HEIGHT, NODE_WIDTH };
 export interface LayoutInput {
   /** `width`/`height`: a frame's size (containers); other nodes take the standard size. */
   nodes: readonly { id: string; parentId?: string; width?: number | null; height?: number | null }[];
-  edges: readonly { source: string; target: string }[];
+  edges: readonly LayoutEdge[];
+  /** A node's output handles, top to bottom: its branches' targets are stacked in that order. */
+  handlesOf?: (id: string) => readonly string[];
 }
+
+type LayoutEdge = { source: string; target: string; sourceHandle?: string | null };
 
 export interface Layout {
   /** Per node: absolute for top-level nodes, relative to the container for body nodes. */
@@ -43,7 +47,8 @@ export function layoutWithContainers(graph: LayoutInput): Layout {
     const inScope = new Set(ids);
     const edges = graph.edges.filter((e) => inScope.has(e.source) && inScope.has(e.target));
     const offset = scope === null ? { x: 0, y: 0 } : { x: CONTAINER_PAD - 40, y: CONTAINER_HEADER - 40 };
-    const placed = layoutScope(ids, edges, (id) => sizes[id] ?? given.get(id) ?? { width: NODE_WIDTH, height: NODE_HEIGHT });
+    const sizeOf = (id: string) => sizes[id] ?? given.get(id) ?? { width: NODE_WIDTH, height: NODE_HEIGHT };
+    const placed = stackBranches(layoutScope(ids, edges, sizeOf), edges, graph.handlesOf);
     for (const id of ids) positions[id] = { x: placed[id].x + offset.x, y: placed[id].y + offset.y };
     if (scope !== null) {
       const children = ids.map((id) => ({ id, position: positions[id], ...(sizes[id] ?? {}) }));
@@ -53,11 +58,7 @@ export function layoutWithContainers(graph: LayoutInput): Layout {
   return { positions, sizes };
 }
 
-function layoutScope(
-  ids: readonly string[],
-  edges: readonly { source: string; target: string }[],
-  sizeOf: (id: string) => Size,
-): Record<string, Position> {
+function layoutScope(ids: readonly string[], edges: readonly LayoutEdge[], sizeOf: (id: string) => Size): Record<string, Position> {
   const g = new Graph({ multigraph: true });
   g.setGraph({ rankdir: "LR", nodesep: 40, ranksep: 90, marginx: 40, marginy: 40 });
   g.setDefaultEdgeLabel(() => ({}));
@@ -70,6 +71,37 @@ function layoutScope(
     positions[id] = { x: Math.round(x - width / 2), y: Math.round(y - height / 2) };
   }
   return positions;
+}
+
+/**
+ * Dagre does not know handles: the targets of a node's branches (a condition's `true` above its
+ * `false`) that share a column are re-stacked in the order of the handles they hang from, so the
+ * branches do not cross on their way out.
+ */
+export function stackBranches(
+  positions: Record<string, Position>,
+  edges: readonly LayoutEdge[],
+  handlesOf: ((id: string) => readonly string[]) | undefined,
+): Record<string, Position> {
+  if (!handlesOf) return positions;
+  const bySource = new Map<string, LayoutEdge[]>();
+  for (const edge of edges)
+    if ((edge.sourceHandle ?? "out") !== "out") bySource.set(edge.source, [...(bySource.get(edge.source) ?? []), edge]);
+  const result = { ...positions };
+  for (const [source, branches] of bySource) {
+    const order = handlesOf(source);
+    const rank = (e: LayoutEdge) => order.indexOf(e.sourceHandle ?? "out");
+    const targets = [...new Set(branches.map((e) => e.target))];
+    // a target two handles lead to has no one place in the order
+    if (targets.length !== branches.length) continue;
+    const columns = new Map<number, LayoutEdge[]>();
+    for (const e of branches) columns.set(result[e.target].x, [...(columns.get(result[e.target].x) ?? []), e]);
+    for (const column of columns.values()) {
+      const ys = column.map((e) => result[e.target].y).sort((a, b) => a - b);
+      [...column].sort((a, b) => rank(a) - rank(b)).forEach((e, i) => (result[e.target] = { ...result[e.target], y: ys[i] }));
+    }
+  }
+  return result;
 }
 
 /**

@@ -75,6 +75,22 @@ describe("autoLayout", () => {
     expect(p.a.x).toBeLessThan(p.b.x);
     expect(p.b.x).toBeLessThan(p.c.x);
   });
+
+  it("stacks a node's branch targets in the order of its handles, whatever the edges' order", () => {
+    for (const [first, second] of [
+      ["true", "false"],
+      ["false", "true"],
+    ]) {
+      const target = { true: "yes", false: "no" } as Record<string, string>;
+      const p = autoLayout({
+        nodes: [{ id: "check" }, { id: "yes" }, { id: "no" }],
+        edges: [first, second].map((handle) => ({ source: "check", target: target[handle], sourceHandle: handle })),
+        handlesOf: (id) => (id === "check" ? ["true", "false"] : ["out"]),
+      });
+      expect(p.yes.x).toBe(p.no.x);
+      expect(p.yes.y).toBeLessThan(p.no.y);
+    }
+  });
 });
 
 describe("node types", () => {

@@ -10,6 +10,7 @@ import { InspectPanel } from "../components/InspectPanel";
 import { NodeMenu, type NodeMenuAt } from "../components/NodeMenu";
 import { NodeSettings } from "../components/NodeSettings";
 import { Palette } from "../components/Palette";
+import { PanelToggle } from "../components/PanelToggle";
 import { ProblemsList } from "../components/ProblemsList";
 import { RunHistory } from "../components/RunHistory";
 import { ShareDialog } from "../components/ShareDialog";
@@ -21,6 +22,7 @@ import { useEditorActions, useLiveValidation, useUnsavedWarning } from "../hooks
 import { useFitAll } from "../hooks/useFitAll";
 import { useRunEvents } from "../hooks/useRunEvents";
 import { useShortcuts } from "../hooks/useShortcuts";
+import { useStoredFlag } from "../hooks/useStoredFlag";
 import { approvalWaitKeys } from "../lib/approval";
 import { needsLayout } from "../lib/flow";
 import { readOnlyReason, workflowAccess } from "../lib/ownership";
@@ -75,6 +77,9 @@ function Editor({ workflowId, runId }: Props) {
     readOnly: s.readOnly,
   }));
   const approval = useApprovalDialog();
+  const [paletteCollapsed, togglePalette] = useStoredFlag("paletteCollapsed");
+  const [inspectorCollapsed, toggleInspector] = useStoredFlag("inspectorCollapsed");
+  const [miniMapHidden, toggleMiniMap] = useStoredFlag("miniMapHidden");
   useLiveValidation(workflowId);
   useUnsavedWarning();
 
@@ -171,13 +176,19 @@ function Editor({ workflowId, runId }: Props) {
         </div>
       )}
       <div className="editor-body">
-        {!inRun && readOnly === null && <Palette onAdd={addAtCenter} />}
+        {!inRun && readOnly === null && (
+          <>
+            {!paletteCollapsed && <Palette onAdd={addAtCenter} />}
+            <PanelToggle side="left" collapsed={paletteCollapsed} name="palette" testId="toggle-palette" onToggle={togglePalette} />
+          </>
+        )}
         <div className="canvas-column">
-          <Canvas onNodeMenu={openMenu} />
+          <Canvas onNodeMenu={openMenu} miniMapHidden={miniMapHidden} onToggleMiniMap={toggleMiniMap} />
           {notice && <Toast kind={notice.kind} text={notice.text} onClose={() => store.getState().notify(null)} />}
           {inRun ? <RunFooter report={report} socket={socket} /> : <ProblemsList />}
         </div>
-        <aside className="side-panel">
+        <PanelToggle side="right" collapsed={inspectorCollapsed} name="inspector" testId="toggle-inspector" onToggle={toggleInspector} />
+        <aside className="side-panel" data-testid="side-panel" hidden={inspectorCollapsed}>
           {inRun && inspectNode ? (
             <InspectPanel nodeId={inspectNode} report={report.data} onDecide={approval.open} />
           ) : !inRun && single ? (

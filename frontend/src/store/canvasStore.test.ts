@@ -90,12 +90,12 @@ describe("canvas store", () => {
       ({ type: "loop", label: "Loop", container: true, config_schema: schema }) as unknown as NodeTypeInfo;
     const store = loaded();
     store.getState().setNodeTypes([delayType, loopType(loopSchema)]);
-    expect(store.getState().addNode("loop", { x: 0, y: 400 })).toBe("loop");
+    expect(store.getState().addNode("loop", { x: 0, y: 400 })).toBe("loop_1");
     expect(
       store
         .getState()
         .document()
-        .nodes.find((n) => n.id === "loop")?.config ?? {},
+        .nodes.find((n) => n.id === "loop_1")?.config ?? {},
     ).toEqual({});
 
     const withCountDefault = { ...loopSchema, properties: { ...loopSchema.properties, count: { type: "integer", default: 3 } } };
@@ -173,6 +173,45 @@ describe("canvas store", () => {
         .document()
         .nodes.map((n) => n.id),
     ).toEqual(["check"]);
+  });
+
+  it("undoes a node React Flow deleted (its edges removed first, then the node) in one step", () => {
+    const store = loaded();
+    store.getState().onEdgesChange([{ type: "remove", id: "e1" }]);
+    store.getState().onNodesChange([{ type: "remove", id: "fetch" }]);
+    expect(
+      store
+        .getState()
+        .document()
+        .nodes.map((n) => n.id),
+    ).toEqual(["check"]);
+    store.getState().undo();
+    const doc = store.getState().document();
+    expect(doc.nodes.map((n) => n.id)).toEqual(["fetch", "check"]);
+    expect(doc.edges.map((e) => e.id)).toEqual(["e1"]);
+    store.getState().redo();
+    expect(store.getState().document().edges).toHaveLength(0);
+    expect(
+      store
+        .getState()
+        .document()
+        .nodes.map((n) => n.id),
+    ).toEqual(["check"]);
+  });
+
+  it("keeps two deletions made one after the other as two undo steps", async () => {
+    const store = loaded();
+    store.getState().onEdgesChange([{ type: "remove", id: "e1" }]);
+    await Promise.resolve();
+    store.getState().onNodesChange([{ type: "remove", id: "fetch" }]);
+    store.getState().undo();
+    expect(
+      store
+        .getState()
+        .document()
+        .nodes.map((n) => n.id),
+    ).toEqual(["fetch", "check"]);
+    expect(store.getState().document().edges).toHaveLength(0);
   });
 
   it("coalesces typing in one field into one undo step", () => {

@@ -71,6 +71,19 @@ export const createDocumentSlice: SliceCreator<DocumentState & DocumentActions> 
       dirty: true,
     });
   };
+  /**
+   * One key for the removals of one task: React Flow deletes a node by removing its edges, then
+   * the node, in two calls; together they are one undo step.
+   */
+  let removalKey: string | null = null;
+  let removals = 0;
+  const removalEditKey = () => {
+    if (removalKey === null) {
+      removalKey = `remove:${++removals}`;
+      queueMicrotask(() => (removalKey = null));
+    }
+    return removalKey;
+  };
   const restore = (target: Snapshot, history: History<Snapshot>) =>
     set({ ...target, nodes: keepMeasured(target.nodes, get().nodes), history, dirty: true, lastEditKey: null });
 
@@ -87,7 +100,7 @@ export const createDocumentSlice: SliceCreator<DocumentState & DocumentActions> 
       set({
         ...graph,
         // a document without positions is laid out for showing, read-only or not; not an edit
-        ...(layout ? { nodes: laidOut(graph.nodes, graph.edges) } : {}),
+        ...(layout ? { nodes: laidOut(graph.nodes, graph.edges, get().nodeTypes) } : {}),
         workflowId: id,
         revision,
         owner: owner ?? null,
@@ -119,7 +132,8 @@ export const createDocumentSlice: SliceCreator<DocumentState & DocumentActions> 
       const nodes = resized
         ? applied.map((n) => (resizedIds.has(n.id) && get().isContainer(n.type) ? withDocumentSize(n, nodeSize(n)) : n))
         : applied;
-      if (structural) edit({ nodes, edges: pruneEdges(get().edges, nodes) });
+      const removed = changes.some((c) => c.type === "remove");
+      if (structural) edit({ nodes, edges: pruneEdges(get().edges, nodes) }, removed ? removalEditKey() : null);
       else set(moved || resized ? { nodes, dirty: true } : { nodes });
     },
 
@@ -127,7 +141,7 @@ export const createDocumentSlice: SliceCreator<DocumentState & DocumentActions> 
       const changes = get().readOnly === null ? allChanges : allChanges.filter((c) => c.type === "select");
       if (!changes.length) return;
       const edges = applyEdgeChanges(changes, get().edges);
-      if (changes.some((c) => c.type === "remove")) edit({ edges });
+      if (changes.some((c) => c.type === "remove")) edit({ edges }, removalEditKey());
       else set({ edges });
     },
 
@@ -290,7 +304,7 @@ export const createDocumentSlice: SliceCreator<DocumentState & DocumentActions> 
     layout() {
       if (get().refusedEdit()) return;
       const { nodes, edges } = get();
-      edit({ nodes: laidOut(nodes, edges) });
+      edit({ nodes: laidOut(nodes, edges, get().nodeTypes) });
     },
 
     document() {
