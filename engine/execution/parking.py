@@ -34,7 +34,9 @@ class Parking:
         if config is not None:
             self._config_override[i] = config
         self._passed_breakpoints.add(i)
-        self.records[i].wait = None
+        record = self.records[i]
+        record.wait = None
+        record.error = None  # the parked attempt's; the new attempt has its own outcome
         self._resumed.append((i, RUN))
 
     def continue_node(self, node_id: str, iteration: str = "") -> None:

@@ -1,0 +1,47 @@
+"""What a run's record says after the user acted on it (issue 18, "Wrong facts in the
+record"): rows, reports and API bodies tell what happened, on the real PostgreSQL."""
+
+import pytest
+
+from tests.observability.drive import execute
+from workflows import control, services
+from workflows.models import NodeRun, WorkflowRun
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+PAUSING = {
+    "version": 1,
+    "name": "pausing",
+    "settings": {"on_failure": "pause"},
+    "nodes": [
+        {"id": "a", "type": "transform", "config": {"output": {"v": 2}}},
+        {"id": "calc", "type": "transform", "config": {"output": "{{ a.nope }}"}},
+        {"id": "after", "type": "output", "config": {"value": "{{ input }}"}},
+    ],
+    "edges": [
+        {"id": "e1", "source": "a", "target": "calc"},
+        {"id": "e2", "source": "calc", "target": "after"},
+    ],
+}
+
+
+def started(user, document: dict) -> WorkflowRun:
+    workflow = services.workflow_create(owner=user, source=document)
+    assert workflow.valid, workflow.errors
+    return execute(services.run_create(user=user, workflow_id=workflow.pk).pk)
+
+
+def test_a_node_retried_after_a_pause_succeeds_without_its_old_error(user, client):
+    run = started(user, PAUSING)
+    assert run.status == "paused"
+    control.run_resume(run=run, node_id="calc", config={"output": "{{ a.v * 10 }}"}, by="alice")
+    assert execute(run.pk).status == "succeeded"
+    rows = NodeRun.objects.filter(run=run, node_id="calc").order_by("attempt")
+    assert [(r.attempt, r.status, r.error is None) for r in rows] == [
+        (1, "failed", False),  # the parked attempt keeps the error it failed with
+        (2, "succeeded", True),
+    ]
+    client.force_login(user)
+    body = client.get(f"/api/runs/{run.pk}/").json()
+    assert body["nodes"]["calc"]["status"] == "succeeded"
+    assert body["nodes"]["calc"]["error"] is None
