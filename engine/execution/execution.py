@@ -172,9 +172,12 @@ class Execution(Attempts, Slots, Decisions, Outcomes, Parking, Restore):
         timeout = self.graph.settings.get("timeout_s")
         if not timeout:
             return None
-        remaining = max(0.0, float(timeout) - (now - self.started))
+        remaining = float(timeout) - (now - self.started)
         message = f"run timed out after {timeout:g} s"
         error = {"message": message, "type": "timeout"}
+        if remaining <= 0:  # resumed past its timeout: it fails before anything starts
+            self._stop(RunState.FAILED, message, error)
+            return None
         return loop.call_later(remaining, self._stop, RunState.FAILED, message, error)
 
     async def _tear_down(self) -> None:

@@ -45,3 +45,24 @@ def test_a_node_retried_after_a_pause_succeeds_without_its_old_error(user, clien
     body = client.get(f"/api/runs/{run.pk}/").json()
     assert body["nodes"]["calc"]["status"] == "succeeded"
     assert body["nodes"]["calc"]["error"] is None
+
+
+def test_a_run_resumed_past_its_timeout_fails_at_once_and_starts_nothing(user):
+    from datetime import timedelta
+
+    document = {**PAUSING, "settings": {"on_failure": "pause", "timeout_s": 60}}
+    run = started(user, document)
+    assert run.status == "paused"
+    state = {**run.state, "started": run.state["started"] - 62}  # parked for 62 s
+    WorkflowRun.objects.filter(pk=run.pk).update(
+        state=state, started_at=run.started_at - timedelta(seconds=62)
+    )
+    run.refresh_from_db()
+    control.run_resume(run=run, node_id="calc", config={"output": "{{ a.v }}"}, by="alice")
+    done = execute(run.pk)
+    assert done.status == "failed"
+    assert done.error == {"message": "run timed out after 60 s", "type": "timeout"}
+    assert not NodeRun.objects.filter(run=run, node_id="calc", attempt=2).exists()
+    assert not NodeRun.objects.filter(run=run, node_id="after", status="succeeded").exists()
+    running = done.events.filter(type="node.status", payload__status="running")
+    assert sorted(running.values_list("payload__node", flat=True)) == ["a", "calc"]  # before
