@@ -55,8 +55,8 @@ class Command(BaseCommand):
         if run.mode == "dry_run":
             self.show_plan(report["nodes"])
         write("Nodes:")
-        width = max((len(n["id"]) for n in run.document.get("nodes", [])), default=4)
-        for doc_node in run.document.get("nodes", []):
+        width = max((len(n["id"]) for n in run.ran_document.get("nodes", [])), default=4)
+        for doc_node in run.ran_document.get("nodes", []):
             if doc_node.get("parent"):
                 continue
             write("  " + self.node_line(doc_node["id"], latest.get(doc_node["id"]), run, width))
@@ -88,7 +88,7 @@ class Command(BaseCommand):
         return line.rstrip()
 
     def show_node(self, run: WorkflowRun, rows: list[NodeRun], node: str, *, as_json: bool):
-        known = {n["id"]: n for n in run.document.get("nodes", [])}
+        known = {n["id"]: n for n in run.ran_document.get("nodes", [])}
         if node not in known:
             raise CommandError(f"run {run.pk} has no node {node!r} (nodes: {', '.join(known)})")
         mine = [row for row in rows if row.node_id == node]
