@@ -1,6 +1,7 @@
 """What readers of a run say about it (issue 18, "Wrong facts in the record"): the run read,
 `inspect`, `visualise --run` and the timeline, on runs executed in-process."""
 
+import json
 from io import StringIO
 
 import pytest
@@ -47,3 +48,48 @@ def test_nodes_added_at_run_time_are_in_every_reader_of_the_run(user, api):
     assert all(node_id in diagram for node_id in added), diagram
     path = timeline.timeline(run)["critical_path"]
     assert path[0] == "fan" and path[-1] == "fan_join", path
+
+
+def test_inspect_of_a_body_node_tells_its_iterations_not_pending(user):
+    document = {
+        "version": 1,
+        "name": "mapped",
+        "nodes": [
+            {"id": "m", "type": "map", "config": {"items": [1, 2, 3]}},
+            {"id": "sq", "type": "transform", "parent": "m", "config": {"output": "{{ input }}"}},
+        ],
+        "edges": [],
+    }
+    run = executed(user, document)
+    assert run.status == "succeeded"
+    out = command("inspect", str(run.pk), "sq")
+    header = out.splitlines()[0]
+    assert header == f"Node sq (transform) in run {run.pk}: succeeded in 3 of 3 iterations"
+    assert "pending" not in out and "never decided" not in out
+    assert out.count("Attempt 1 iteration m[") == 3
+    body = json.loads(command("inspect", str(run.pk), "sq", "--json"))
+    assert body["status"] == "succeeded" and body["reason"] is None
+    assert [a["input"] for a in body["attempts"]] == [1, 2, 3]
+
+
+def test_inspect_of_an_upstream_failed_node_shows_no_input(user):
+    document = {
+        "version": 1,
+        "name": "joined",
+        "nodes": [
+            {"id": "a", "type": "transform", "config": {"output": {"v": 1}}},
+            {"id": "bad", "type": "transform", "config": {"output": "{{ a.nope }}"}},
+            {"id": "join", "type": "merge", "config": {"mode": "object"}},
+        ],
+        "edges": [
+            {"id": "e1", "source": "a", "target": "join"},
+            {"id": "e2", "source": "a", "target": "bad"},
+            {"id": "e3", "source": "bad", "target": "join"},
+        ],
+    }
+    run = executed(user, document)
+    body = json.loads(command("inspect", str(run.pk), "join", "--json"))
+    assert body["status"] == "upstream_failed"
+    assert body["input"] is None
+    out = command("inspect", str(run.pk), "join")
+    assert "Input: none (it never ran)" in out and '"v": 1' not in out
