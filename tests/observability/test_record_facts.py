@@ -93,3 +93,43 @@ def test_inspect_of_an_upstream_failed_node_shows_no_input(user):
     assert body["input"] is None
     out = command("inspect", str(run.pk), "join")
     assert "Input: none (it never ran)" in out and '"v": 1' not in out
+
+
+def test_a_dry_run_names_only_the_stood_in_call_as_not_performed(user, api):
+    document = {
+        "version": 1,
+        "name": "dry",
+        "nodes": [
+            {
+                "id": "fetch",
+                "type": "http",
+                "config": {"method": "GET", "url": "http://127.0.0.1:9/never"},
+            },
+            {"id": "gate", "type": "condition", "config": {"expression": "True"}},
+            {"id": "nap", "type": "delay", "config": {"seconds": 0}},
+            {"id": "join", "type": "merge", "config": {"mode": "list"}},
+            {"id": "off", "type": "transform", "disabled": True, "config": {"output": 1}},
+        ],
+        "edges": [
+            {"id": "e1", "source": "fetch", "target": "gate"},
+            {"id": "e2", "source": "gate", "source_handle": "true", "target": "nap"},
+            {"id": "e3", "source": "nap", "target": "join"},
+            {"id": "e4", "source": "join", "target": "off"},
+        ],
+    }
+    workflow = services.workflow_create(owner=user, source=document)
+    assert workflow.valid, workflow.errors
+    created = api.post(f"/api/workflows/{workflow.pk}/runs/", {"mode": "dry_run"}, format="json")
+    run = execute(created.json()["id"])
+    assert run.status == "succeeded"
+    report = api.get(f"/api/runs/{run.pk}/").json()
+    assert report["placeholders"] == ["fetch"]
+    labels = {node_id: node["dry_run"] for node_id, node in report["nodes"].items()}
+    assert labels == {
+        "fetch": "placeholder",
+        "gate": "ran",
+        "nap": "ran",
+        "join": "ran",
+        "off": "ran",
+    }
+    assert "side effects not performed: fetch\n" in command("inspect", str(run.pk))

@@ -39,7 +39,7 @@ def run_plan(run: WorkflowRun) -> dict[str, list[str]]:
     effects were not performed (`engine.report.dry_run_plan`), from the run's rows."""
     latest = latest_rows(list(NodeRun.objects.filter(run=run, iteration="")))
     nodes = {
-        node["id"]: {"status": latest[node["id"]].status, "output": latest[node["id"]].output}
+        node["id"]: {"status": latest[node["id"]].status, "reason": latest[node["id"]].reason}
         for node in run.ran_document.get("nodes", [])
         if node["id"] in latest and not node.get("parent")
     }
