@@ -118,7 +118,7 @@ class Attempts:
             (value,) = sources.values()
         else:
             value = sources
-        record.input = value
+        record.input = self._recorder.redact_value(value)  # stored: a root's may hold a secret
         if node["disabled"]:
             record.handles = self._passthrough_handles(i)
             return value, None

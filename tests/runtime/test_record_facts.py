@@ -66,3 +66,32 @@ def test_a_run_resumed_past_its_timeout_fails_at_once_and_starts_nothing(user):
     assert not NodeRun.objects.filter(run=run, node_id="after", status="succeeded").exists()
     running = done.events.filter(type="node.status", payload__status="running")
     assert sorted(running.values_list("payload__node", flat=True)) == ["a", "calc"]  # before
+
+
+def test_a_secret_value_in_an_output_is_stored_and_shown_masked(user, client, settings):
+    secret = "tok-9f8e7d6c5b"
+    settings.SWITCHYARD_SECRETS = {"api": secret}
+    document = {
+        "version": 1,
+        "name": "echo",
+        "inputs": {"key": {"type": "string"}},
+        "nodes": [
+            {"id": "t", "type": "transform", "config": {"output": {"echo": "{{ inputs.key }}"}}},
+            {"id": "out", "type": "output", "config": {"value": "{{ t }}"}},
+        ],
+        "edges": [{"id": "e", "source": "t", "target": "out"}],
+    }
+    workflow = services.workflow_create(owner=user, source=document)
+    created = services.run_create(user=user, workflow_id=workflow.pk, inputs={"key": secret})
+    run = execute(created.pk)
+    assert run.status == "succeeded"
+    assert run.outputs == {"out": {"echo": "***"}}
+    rows = NodeRun.objects.filter(run=run)
+    assert {row.node_id: row.output for row in rows} == {
+        "t": {"echo": "***"},
+        "out": {"echo": "***"},
+    }
+    assert NodeRun.objects.get(run=run, node_id="out").input == {"echo": "***"}
+    client.force_login(user)
+    body = client.get(f"/api/runs/{run.pk}/").content.decode()
+    assert body.count(secret) == 1  # the run's inputs, as the caller gave them; no output
