@@ -147,5 +147,9 @@ def with_dry_run_plan(report: dict[str, Any]) -> dict[str, Any]:
 
 
 def stood_in(node: Mapping[str, Any]) -> bool:
-    """The dry run did not call this node's handler (it has side effects)."""
-    return node.get("reason") == DRY_RUN_REASON
+    """The dry run did not call this node's handler (it has side effects). Rows recorded
+    before stand-ins had their reason say so only by their output: when the entry has the
+    input too, a pass-through node (its input is its output) is told apart from them."""
+    if node.get("reason"):
+        return node["reason"] == DRY_RUN_REASON
+    return "input" in node and node["output"] == DRY_RUN_OUTPUT != node["input"]

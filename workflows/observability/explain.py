@@ -39,8 +39,12 @@ def run_plan(run: WorkflowRun) -> dict[str, list[str]]:
     effects were not performed (`engine.report.dry_run_plan`), from the run's rows."""
     latest = latest_rows(list(NodeRun.objects.filter(run=run, iteration="")))
     nodes = {
-        node["id"]: {"status": latest[node["id"]].status, "reason": latest[node["id"]].reason}
+        node["id"]: plan_entry(latest[node["id"]])
         for node in run.ran_document.get("nodes", [])
         if node["id"] in latest and not node.get("parent")
     }
     return dry_run_plan(nodes)
+
+
+def plan_entry(row: NodeRun) -> dict[str, Any]:
+    return {"status": row.status, "reason": row.reason, "output": row.output, "input": row.input}
