@@ -16,7 +16,7 @@ from asgiref.sync import async_to_sync
 from django.db import transaction
 from django.utils import timezone
 
-from engine import errors_only, load_document, validate_document
+from engine import all_problems, errors_only, load_document
 from engine.execution import waiting_leaves
 from engine.states import RUN_TERMINAL, RunState
 from workflows import dispatch
@@ -154,7 +154,7 @@ def run_config_edit(*, run: WorkflowRun, node_id: str, config: dict, by: str) ->
         )
     before = node.get("config")
     node["config"] = config
-    errors = errors_only(validate_document(load_document(document)))
+    errors = errors_only(all_problems(load_document(document)))
     if errors:
         raise SwitchyardError([found.to_dict() for found in errors])
     edit = {"node": node_id, "before": before, "config": config, "by": by}

@@ -24,7 +24,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand
 
-from engine import Execution, Graph, errors_only, load_document, validate_document
+from engine import Execution, Graph, all_problems, errors_only, load_document
 from engine.config import masked
 from engine.events import NODE_STATUS
 from engine.handlers import registry as default_registry
@@ -161,7 +161,7 @@ class Command(BaseCommand):
     def handle(self, *args, workflow: str, input: list[str], breakpoints_only: bool, **options):
         stdin = options.get("stdin") or sys.stdin
         document = without_timeouts(load_document(document_of(workflow)))
-        problems = errors_only(validate_document(document))
+        problems = errors_only(all_problems(document))
         if problems:
             for problem in problems:
                 self.stdout.write(f"invalid: {problem.code}: {problem.message}")
