@@ -30,6 +30,7 @@ from engine.events import NODE_STATUS
 from engine.handlers import registry as default_registry
 from engine.handlers.base import HandlerResult
 from engine.states import NODE_TERMINAL
+from workflows.documents import READ_ONLY_FIELDS
 from workflows.management.commands.run_workflow import parse_input
 from workflows.management.commands.visualise import document_of
 from workflows.runtime.drive import expression_context
@@ -161,6 +162,7 @@ class Command(BaseCommand):
     def handle(self, *args, workflow: str, input: list[str], breakpoints_only: bool, **options):
         stdin = options.get("stdin") or sys.stdin
         document = without_timeouts(load_document(document_of(workflow)))
+        document = {k: v for k, v in document.items() if k not in READ_ONLY_FIELDS}
         problems = errors_only(all_problems(document))
         if problems:
             for problem in problems:

@@ -21,6 +21,7 @@ from django.http import Http404
 
 from engine import DocumentError, all_problems, errors_only, load_document
 from engine.states import NODE_TERMINAL
+from workflows.documents import READ_ONLY_FIELDS
 
 EXIT_SUCCEEDED, EXIT_FAILED, EXIT_INVALID = 0, 1, 2
 EXIT_PAUSED = 3  # not in SPEC §7 (it names 0, 1, 2): a run that waits has not ended
@@ -162,6 +163,7 @@ class Command(BaseCommand):
             document = load_document(path.read_bytes(), format=fmt)
         except DocumentError as exc:
             return None, [problem.to_dict() for problem in exc.errors]
+        document = {k: v for k, v in document.items() if k not in READ_ONLY_FIELDS}
         problems = errors_only(all_problems(document))
         return document, [problem.to_dict() for problem in problems]
 
