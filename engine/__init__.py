@@ -13,7 +13,7 @@ from engine.graph import Graph
 from engine.planner import JOIN_RULES, Planner, join_decision
 from engine.report import NodeRecord, RunReport
 from engine.states import EdgeState, InvalidTransition, NodeState, RunState, transition
-from engine.validation import errors_only, validate_document
+from engine.validation import all_problems, errors_only, validate_document
 
 __all__ = [
     "JOIN_RULES",
@@ -29,6 +29,7 @@ __all__ = [
     "Problem",
     "RunReport",
     "RunState",
+    "all_problems",
     "errors_only",
     "join_decision",
     "load_document",

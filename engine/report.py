@@ -11,6 +11,8 @@ from engine.states import NodeState
 
 # What a handler with side effects (http, subworkflow) yields in a dry run instead of running.
 DRY_RUN_OUTPUT = {"dry_run": True}
+# Its reason: what marks the stand-in (a pass-through node downstream carries the same output).
+DRY_RUN_REASON = "dry run: side effects not performed"
 
 
 class NodeRecord:
@@ -123,9 +125,9 @@ def dry_run_plan(nodes: Mapping[str, Mapping[str, Any]]) -> dict[str, list[str]]
     """What a dry run found, from its report's node entries (SPEC §7, in document order): the
     nodes a real run would execute (`would_run`: those the dry run executed or stood in for)
     and, among them, those whose handler has side effects and was not called (`placeholders`:
-    they yielded `DRY_RUN_OUTPUT`)."""
+    they yielded `DRY_RUN_OUTPUT` with the reason `DRY_RUN_REASON`)."""
     would_run = [n for n, node in nodes.items() if node["status"] in ("succeeded", "failed")]
-    placeholders = [n for n in would_run if nodes[n]["output"] == DRY_RUN_OUTPUT]
+    placeholders = [n for n in would_run if stood_in(nodes[n])]
     return {"would_run": would_run, "placeholders": placeholders}
 
 
@@ -139,6 +141,15 @@ def with_dry_run_plan(report: dict[str, Any]) -> dict[str, Any]:
         entries += [node for item in items for node in item.values()]
     for node in entries:
         ran = node["status"] in ("succeeded", "failed")
-        placeholder = ran and node["output"] == DRY_RUN_OUTPUT
+        placeholder = ran and stood_in(node)
         node["dry_run"] = "placeholder" if placeholder else "ran" if ran else "not run"
     return {**report, **plan}
+
+
+def stood_in(node: Mapping[str, Any]) -> bool:
+    """The dry run did not call this node's handler (it has side effects). Rows recorded
+    before stand-ins had their reason say so only by their output: when the entry has the
+    input too, a pass-through node (its input is its output) is told apart from them."""
+    if node.get("reason"):
+        return node["reason"] == DRY_RUN_REASON
+    return "input" in node and node["output"] == DRY_RUN_OUTPUT != node["input"]

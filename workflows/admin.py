@@ -334,7 +334,7 @@ class WorkflowRunAdmin(admin.ModelAdmin):
 
     @admin.display(description="DAG in the run's final states")
     def dag(self, run: WorkflowRun) -> str:
-        return dag_picture(run.document, diagrams.node_statuses(run))
+        return dag_picture(run.ran_document, diagrams.node_statuses(run))
 
     @admin.display(description="error")
     def run_error(self, run: WorkflowRun) -> str:

@@ -16,10 +16,11 @@ from asgiref.sync import async_to_sync
 from django.db import transaction
 from django.utils import timezone
 
-from engine import errors_only, load_document, validate_document
+from engine import all_problems, errors_only, load_document
 from engine.execution import waiting_leaves
 from engine.states import RUN_TERMINAL, RunState
 from workflows import dispatch
+from workflows.documents import READ_ONLY_FIELDS
 from workflows.errors import SwitchyardError, problem
 from workflows.models import WorkflowRun
 from workflows.runtime.drive import drive
@@ -154,7 +155,8 @@ def run_config_edit(*, run: WorkflowRun, node_id: str, config: dict, by: str) ->
         )
     before = node.get("config")
     node["config"] = config
-    errors = errors_only(validate_document(load_document(document)))
+    checked = {k: v for k, v in document.items() if k not in READ_ONLY_FIELDS}
+    errors = errors_only(all_problems(load_document(checked)))
     if errors:
         raise SwitchyardError([found.to_dict() for found in errors])
     edit = {"node": node_id, "before": before, "config": config, "by": by}

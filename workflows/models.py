@@ -15,6 +15,8 @@ Runs store the exact document they executed (`WorkflowRun.document`), so editing
 changes the history. Choices come from the engine's state enums: one source of truth.
 """
 
+from functools import cached_property
+
 from django.conf import settings
 from django.db import models
 
@@ -182,6 +184,22 @@ class WorkflowRun(models.Model):
 
     def __str__(self) -> str:
         return f"run {self.pk} of workflow {self.workflow_id}: {self.status}"
+
+    @cached_property
+    def ran_document(self) -> dict:
+        """The document as the run ran it: its own (`document`, which a restore grows again
+        from) plus the top-level nodes and edges dynamic growth added (`graph.changed`).
+        Read once per instance (readers of a run ask for it many times)."""
+        document = self.document or {}
+        changes = self.events.filter(type="graph.changed").values_list("payload", flat=True)
+        nodes, edges = list(document.get("nodes") or ()), list(document.get("edges") or ())
+        grown = False
+        for payload in changes.order_by("seq"):
+            if payload.get("iteration") is None:
+                nodes += payload.get("nodes") or []
+                edges += payload.get("edges") or []
+                grown = True
+        return {**document, "nodes": nodes, "edges": edges} if grown else document
 
 
 class NodeRun(models.Model):

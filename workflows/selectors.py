@@ -165,7 +165,7 @@ def run_report(*, run: WorkflowRun, just_created: bool = False) -> dict[str, Any
         "parent_node": run.parent_node or None,
         "child_runs": [] if just_created else child_runs(run=run),
         "edits": run.document.get("edits", []),
-        "nodes": top_level_nodes(run.document, node_runs),
+        "nodes": top_level_nodes(run.document if just_created else run.ran_document, node_runs),
         "iterations": iterations(node_runs),
         "node_runs": [translate.node_run_body(node_run) for node_run in node_runs],
     }

@@ -19,7 +19,7 @@ from typing import Any
 from django.contrib.auth import get_user_model
 from django.db import connection, transaction
 
-from engine import DocumentError, load_document, validate_document
+from engine import DocumentError, all_problems, load_document
 from engine.limits import MAX_EDGES, MAX_NODES
 from workflows import dispatch, parsing, run_insert
 from workflows import documents as translate
@@ -73,11 +73,14 @@ def document_problems(source: str | bytes | dict, *, format: str | None) -> tupl
     except DocumentError as exc:
         raise DocumentRejected([found.to_dict() for found in exc.errors])
     document = {k: v for k, v in document.items() if k not in translate.READ_ONLY_FIELDS}
-    shape = translate.document_shape_problems(document) or size_problems(document)
-    if shape:
-        raise DocumentRejected(shape)
+    too_large = size_problems(document)
+    if too_large:
+        raise DocumentRejected(too_large)
+    # One pass names every problem: the shape's (which refuse the document) come first.
+    problems = [found.to_dict() for found in all_problems(document)]
+    if translate.document_shape_problems(document):
+        raise DocumentRejected(problems)
     unstorable = storage_problems(document)
-    problems = [found.to_dict() for found in validate_document(document)]
     return document, merged(problems, unstorable), unstorable
 
 
@@ -89,7 +92,7 @@ def size_problems(document: dict) -> list[dict]:
     """A graph past the documented maximum is refused before anything walks it."""
     found = []
     for key, limit in (("nodes", MAX_NODES), ("edges", MAX_EDGES)):
-        if len(document[key]) > limit:
+        if isinstance(document[key], list) and len(document[key]) > limit:
             message = f"{key}: at most {limit:,} per workflow, got {len(document[key]):,}"
             found.append(problem("too_large", message, field=key))
     return found
@@ -445,7 +448,7 @@ def runnable_document(workflow: Workflow, revision: int, updated_at: Any) -> tup
     process: runs of an unchanged workflow skip both (every save moves the revision and
     `updated_at`, the key, so an edit is never missed). Callers must not change the result."""
     document = select.workflow_document(workflow=workflow)
-    problems = [p.to_dict() for p in validate_document(document)]
+    problems = [p.to_dict() for p in all_problems(document)]
     return document, [p for p in problems if p.get("severity", "error") == "error"]
 
 

@@ -21,7 +21,7 @@ from engine.handlers.base import (
     NodeError,
     Wait,
 )
-from engine.report import DRY_RUN_OUTPUT, NodeRecord
+from engine.report import DRY_RUN_OUTPUT, DRY_RUN_REASON, NodeRecord
 from engine.scope import Scope
 from engine.states import NodeState, RunState
 from engine.storable import NOT_SMALL, output_problem, small_output_problem, storable_text
@@ -118,7 +118,7 @@ class Attempts:
             (value,) = sources.values()
         else:
             value = sources
-        record.input = value
+        record.input = self._recorder.redact_value(value)  # stored: a root's may hold a secret
         if node["disabled"]:
             record.handles = self._passthrough_handles(i)
             return value, None
@@ -160,6 +160,7 @@ class Attempts:
             if config is TOO_BIG:
                 config = await self._render_in_thread(raw, scope, handler)
         if self._options.dry_run and handler.side_effects:
+            record.reason = DRY_RUN_REASON
             return HandlerResult(DRY_RUN_OUTPUT)
         ctx = HandlerContext(
             node_id,

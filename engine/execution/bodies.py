@@ -56,6 +56,9 @@ class Host(Protocol):
     def progress(self, node_id: str, attempt: int, done: int, total: int | None) -> None:
         """Emit a container's progress."""
 
+    def running_again(self) -> None:
+        """A decision inside an iteration runs the paused run again (see Parking)."""
+
 
 @dataclass(frozen=True, slots=True)
 class Seat:

@@ -107,6 +107,7 @@ class Execution(Attempts, Slots, Decisions, Outcomes, Parking, Restore):
         self._continuing: set[int] = set()  # parked nodes whose handler runs again, same attempt
         self._restored: list[tuple[int, str]] = []  # decisions re-derived from a snapshot
         self._passed_breakpoints: set[int] = set()
+        self._said_running = False  # a decision before `run()` already said run.status running
 
     def _start_scheduling(self, graph: Graph) -> None:
         """The slot counter, ready queue and node tasks (see slots.py)."""
@@ -146,7 +147,8 @@ class Execution(Attempts, Slots, Decisions, Outcomes, Parking, Restore):
         first = self.started is None
         if first:
             self.started = now
-        self._set_run_status(RunState.RUNNING, now)
+        if not self._said_running:
+            self._set_run_status(RunState.RUNNING, now)
         if first and self._seat is None:
             self._warn_missing_env()
         timer = self._start_timer(loop, now)
@@ -172,9 +174,12 @@ class Execution(Attempts, Slots, Decisions, Outcomes, Parking, Restore):
         timeout = self.graph.settings.get("timeout_s")
         if not timeout:
             return None
-        remaining = max(0.0, float(timeout) - (now - self.started))
+        remaining = float(timeout) - (now - self.started)
         message = f"run timed out after {timeout:g} s"
         error = {"message": message, "type": "timeout"}
+        if remaining <= 0:  # resumed past its timeout: it fails before anything starts
+            self._stop(RunState.FAILED, message, error)
+            return None
         return loop.call_later(remaining, self._stop, RunState.FAILED, message, error)
 
     async def _tear_down(self) -> None:

@@ -24,6 +24,7 @@ class Outcomes:
     def _succeeded(self, i: int, record: NodeRecord, output: Any) -> None:
         now = self._now()
         node_id = self.graph.ids[i]
+        output = self._recorder.redact_value(output)  # a secret never reaches what is stored
         record.output = output
         record.finished = now
         self._carried[i] = output

@@ -12,7 +12,7 @@ from engine.events import iso_us
 from engine.handlers.base import Wait
 from engine.planner import RUN
 from engine.report import NodeRecord
-from engine.states import NODE_TERMINAL, NodeState
+from engine.states import NODE_TERMINAL, NodeState, RunState
 
 if TYPE_CHECKING:
     from engine.execution.execution import Execution
@@ -34,7 +34,9 @@ class Parking:
         if config is not None:
             self._config_override[i] = config
         self._passed_breakpoints.add(i)
-        self.records[i].wait = None
+        record = self.records[i]
+        record.wait = None
+        record.error = None  # the parked attempt's; the new attempt has its own outcome
         self._resumed.append((i, RUN))
 
     def continue_node(self, node_id: str, iteration: str = "") -> None:
@@ -74,14 +76,26 @@ class Parking:
             return self.act_in_iteration(iteration, lambda child: child.skip_node(node_id))
         i = self._waiting_node(node_id)
         record = self.records[i]
+        self.running_again()
         now = self._now()
         self._set(i, record, SKIPPED, now)
         record.finished = now
         record.reason = "skipped by the user"
         self._resumed.extend(self._planner.settle(i, SKIPPED, ()))
 
+    def running_again(self) -> None:
+        """A decision on a paused run (approve, skip), once checked, runs it again: its
+        run.status comes before the decided node's (an iteration's decision asks the top
+        execution), and `run()` does not say it twice."""
+        if self._seat is not None:
+            self._seat.parent.running_again()
+        elif self.status is RunState.PAUSED:
+            self._set_run_status(RunState.RUNNING, self._now())
+            self._said_running = True
+
     def _decide_approval(self, i: int, approved: bool, data: Any, by: Any) -> dict[str, Any]:
         record = self.records[i]
+        self.running_again()
         now = self._now()
         output = {"approved": approved, "data": data, "by": by, "at": iso_us(now)}
         record.handles = ("approved",) if approved else ("rejected",)

@@ -122,6 +122,18 @@ class Recorder:
             redacted = redacted.replace(json.dumps(secret)[1:-1], "***")
         return shown if redacted == text else json.loads(redacted)
 
+    def redact_value(self, value: Any) -> Any:
+        """`value` with every secret in its strings (keys too) as `***`: what is stored."""
+        if not self.secret_values:
+            return value
+        if isinstance(value, str):
+            return self.redact(value)
+        if isinstance(value, dict):
+            return {self.redact_value(k): self.redact_value(v) for k, v in value.items()}
+        if isinstance(value, list | tuple):
+            return [self.redact_value(item) for item in value]
+        return value
+
     def redact(self, text: str) -> str:
         for secret in self.secret_values:
             text = text.replace(secret, "***")

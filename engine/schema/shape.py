@@ -35,19 +35,18 @@ _valid_items: set[tuple] = set()
 
 def document_shape_problems(data: Any) -> list[Problem]:
     """Every shape problem of a (defaults-applied) document: unknown fields, wrong types,
-    missing ids and types; only the top level's when it has any."""
+    missing ids and types; the top level's first, then each node's and edge's."""
     if not isinstance(data, dict):
         return [Problem("bad_document", "a workflow document must be a JSON object")]
     errors = list(_TOP_LEVEL.iter_errors(data))
     found = _problems(_TOP_LEVEL, errors, data, "")
-    if found:
-        return found
     if any(error.validator == "const" for error in errors):
         found.append(Problem("bad_version", "version: only version 1 exists", field="version"))
     if any(list(error.path)[:1] == ["tags"] for error in errors):
         found.append(Problem("bad_type", "tags: every tag must be a string", field="tags"))
     for key, validator in _ITEMS.items():
-        for index, item in enumerate(data.get(key) or []):
+        items = data.get(key)
+        for index, item in enumerate(items if isinstance(items, list) else ()):
             found.extend(item_problems(validator, item, f"{key}[{index}]"))
     return found
 

@@ -5,6 +5,6 @@ the graph's rules (ids, containers, edges, cycles, references, each node type's 
 checked here by hand, one module per concern, all mixed into one pass (`check._Check`).
 """
 
-from engine.validation.check import errors_only, validate_document
+from engine.validation.check import all_problems, errors_only, validate_document
 
-__all__ = ["errors_only", "validate_document"]
+__all__ = ["all_problems", "errors_only", "validate_document"]

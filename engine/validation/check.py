@@ -8,6 +8,7 @@ from typing import Any
 from engine.document import Problem
 from engine.graph import default_registry
 from engine.handlers.base import Handler, Registry
+from engine.schema.shape import document_shape_problems
 from engine.validation.configs import ConfigChecks
 from engine.validation.graph import GraphChecks
 from engine.validation.references import ReferenceChecks
@@ -25,6 +26,41 @@ def validate_document(document: Any, *, registry: Registry | None = None) -> lis
         return check.run()
     except RecursionError:  # JSON nested thousands deep: the schema walks cannot follow it
         return [Problem("bad_document", "the document is nested too deeply")]
+
+
+def all_problems(document: Any, *, registry: Registry | None = None) -> list[Problem]:
+    """Every problem of a document in one pass, in one order, whoever asks (the API, the
+    CLI, a config edit): its shape's (unknown fields, wrong types, missing fields: what the
+    API refuses outright), then `validate_document`'s that the shape did not already name."""
+    if not isinstance(document, dict):
+        return validate_document(document, registry=registry)
+    try:
+        shaped = document_shape_problems(document)
+    except RecursionError:
+        shaped = []  # validate_document says it
+    return shaped + not_said(validate_document(document, registry=registry), shaped, document)
+
+
+def not_said(problems: list[Problem], shaped: list[Problem], document: dict) -> list[Problem]:
+    """The graph's problems but those the shape check already named (one pass reports every
+    problem once, whoever asks: the API, the CLI, a run)."""
+    if not shaped:
+        return problems
+    said = {found.field for found in shaped if found.field}
+    nodes = document.get("nodes") if isinstance(document.get("nodes"), list) else []
+    index = {}
+    for i, node in enumerate(nodes):
+        if isinstance(node, dict) and isinstance(node.get("id"), str):
+            index.setdefault(node["id"], i)
+    return [found for found in problems if (shape_field(found, index) or "") not in said]
+
+
+def shape_field(found: Problem, index: dict[str, int]) -> str | None:
+    """Where the shape check would name this problem (`nodes[1].disabled`)."""
+    field = "type" if found.code == "unknown_type" else found.field
+    if found.node is None or found.node not in index or field is None:
+        return found.field
+    return f"nodes[{index[found.node]}].{field}"
 
 
 class _Check(ShapeChecks, GraphChecks, ConfigChecks, ReferenceChecks, ValueChecks):

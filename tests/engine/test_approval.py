@@ -216,3 +216,28 @@ def test_continue_node_refuses_a_node_parked_by_a_failure():
     execution = Execution(build(document, reg), registry=reg, snapshot=snapshot)
     with pytest.raises(ValueError, match="did not park in its handler"):
         execution.continue_node("boom")
+
+
+@pytest.mark.parametrize("decide", ["approve", "skip"])
+def test_a_decision_shows_the_run_running_before_the_node_it_decides(decide):
+    document = approval_doc()
+    _, snapshot = start(document)
+
+    def act(execution):
+        if decide == "approve":
+            execution.approve_node("ask", True)
+        else:
+            execution.skip_node("ask")
+
+    report, events, _ = resume(document, snapshot, act)
+    assert report["status"] == "succeeded"
+    changes = [(e["type"], e.get("node"), e["status"]) for e in events if e["status"]]
+    ended = "succeeded" if decide == "approve" else "skipped"
+    assert changes[:2] == [("run.status", None, "running"), ("node.status", "ask", ended)]
+    assert [c for c in changes if c[0] == "run.status"] == [
+        ("run.status", None, "running"),
+        ("run.status", None, "succeeded"),
+    ]
+    assert [e["seq"] for e in events] == list(
+        range(events[0]["seq"], events[0]["seq"] + len(events))
+    )

@@ -154,6 +154,23 @@ def test_pause_parks_the_run_with_the_failed_node_waiting():
     assert report["nodes"]["after"]["status"] == "succeeded"
 
 
+def test_a_paused_node_retried_into_success_has_no_error_left():
+    document = doc(
+        [("bad", "fail", {"config": {"times": 1}}), "after"],
+        [("bad", "after")],
+        settings={"on_failure": "pause"},
+    )
+    graph = build(document)
+    first = Execution(graph)
+    asyncio.run(first.run())
+    assert first.record_of("bad").error is not None
+    resumed = Execution(graph, snapshot=first.snapshot())
+    resumed.retry_node("bad")
+    report = asyncio.run(resumed.run()).to_dict()
+    assert report["nodes"]["bad"]["status"] == "succeeded"
+    assert report["nodes"]["bad"]["error"] is None
+
+
 def test_paused_node_can_be_skipped_on_resume():
     document = doc([("bad", "fail"), "after"], [("bad", "after")], settings={"on_failure": "pause"})
     graph = build(document)

@@ -200,3 +200,28 @@ def test_a_run_s_record_of_edited_configs_is_not_document_text():
         "edits": [{"node": "call", "before": {"url": "https://x.org/", "headers": headers}}],
     }
     assert errors(document) == []
+
+
+async def test_a_secret_value_in_an_output_is_masked_where_it_is_stored_not_only_in_events():
+    """A value equal to a secret (here the run's input carries it) is `***` in the node's
+    output, the run's outputs and what the next node receives, as in the events."""
+    nodes = [
+        {"id": "t", "type": "transform", "config": {"output": {"echo": "{{ inputs.key }}"}}},
+        {"id": "out", "type": "output", "config": {"value": "{{ t }}"}},
+    ]
+    document = load_document(
+        {"nodes": nodes, "edges": [{"id": "e", "source": "t", "target": "out"}]}
+    )
+    events: list = []
+    execution = Execution(
+        Graph.from_document(document),
+        sink=events.append,
+        inputs={"key": f"Bearer {SECRET}"},
+        options={"secrets": SECRETS},
+    )
+    report = (await execution.run()).to_dict()
+    assert report["status"] == "succeeded"
+    assert report["nodes"]["t"]["output"] == {"echo": "Bearer ***"}
+    assert report["outputs"] == {"out": {"echo": "Bearer ***"}}
+    assert execution.record_of("out").input == {"echo": "Bearer ***"}
+    assert leaked(report["nodes"]) == [] and leaked([e.to_dict() for e in events]) == []

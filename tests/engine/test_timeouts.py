@@ -1,8 +1,10 @@
 """Per-attempt timeouts and the run-level timeout."""
 
+import asyncio
 import time
 
-from tests.engine.support import doc, run
+from engine import Execution
+from tests.engine.support import build, doc, run
 
 
 def test_attempt_timeout_fails_with_type_timeout_and_names_the_limit():
@@ -52,3 +54,26 @@ def test_failed_attempt_reports_its_duration():
     _, events = run(doc([("slow", "noop", {"config": {"sleep": 5}, "timeout_s": 0.1})]))
     failed = next(e for e in events if e["status"] == "failed")
     assert 80 <= failed["duration_ms"] < 1000
+
+
+def test_a_run_resumed_past_its_timeout_fails_at_once_and_starts_nothing():
+    document = doc(
+        [("bad", "fail", {"config": {"times": 1}}), "after", "also"],
+        [("bad", "after"), ("after", "also")],
+        settings={"on_failure": "pause", "timeout_s": 60},
+    )
+    graph = build(document)
+    first = Execution(graph)
+    asyncio.run(first.run())
+    snapshot = first.snapshot()
+    snapshot["started"] -= 62  # parked for longer than the run may take
+    events: list = []
+    resumed = Execution(graph, snapshot=snapshot, sink=events.append)
+    resumed.retry_node("bad")
+    report = asyncio.run(resumed.run()).to_dict()
+    assert report["status"] == "failed"
+    assert report["error"] == {"message": "run timed out after 60 s", "type": "timeout"}
+    started = [e.node for e in events if e.type == "node.status" and e.status == "running"]
+    assert started == []
+    assert report["nodes"]["bad"]["attempts"] == 1
+    assert report["nodes"]["after"]["status"] != "succeeded"

@@ -55,7 +55,10 @@ def test_skip_does_not_run_the_node_and_skips_what_depends_on_it(chain_file):
     out, _ = debug(chain_file, "s\nskip\n")
 
     assert out.count("paused before") == 2
-    assert "n2: skipped (branch n1.out not taken)" in out
+    # issue 18: a skip means what the API's skip means, `skipped` (it was `succeeded` with no
+    # edge taken, so what followed read "branch n1.out not taken")
+    assert "n1: skipped (skipped by the user)" in out
+    assert "n2: skipped (upstream n1 skipped)" in out
 
 
 def test_quit_cancels_the_run(chain_file):
@@ -99,3 +102,23 @@ def test_the_prompt_shows_the_fields_that_send_secrets_as_stars(tmp_path, settin
 
     assert '"headers": {"Authorization": "***"}' in out
     assert "tok-0a1b2c3d" not in out
+
+
+def test_skip_of_a_body_node_skips_it_in_that_iteration_only(tmp_path):
+    document = {
+        "version": 1,
+        "name": "mapped",
+        "nodes": [
+            {"id": "m", "type": "map", "config": {"items": [1, 2], "max_concurrency": 1}},
+            {"id": "sq", "type": "transform", "parent": "m", "config": {"output": "{{ input }}"}},
+        ],
+        "edges": [],
+    }
+    path = tmp_path / "mapped.json"
+    path.write_text(json.dumps(document))
+
+    out, _ = debug(str(path), "s\nskip\nc\n")
+
+    assert out.count("paused before sq") == 2
+    assert "  sq skipped" in out and "  sq succeeded" in out
+    assert "run paused" not in out and "  m: " in out

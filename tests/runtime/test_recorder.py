@@ -166,3 +166,74 @@ def test_an_attempt_continued_after_a_park_keeps_its_first_start(user, write):
     assert call.duration_ms == 61_000
     other = NodeRun.objects.get(run=run, node_id="other")
     assert (other.started_at, other.duration_ms) == (t0, 2000)  # a first start stays as it is
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("write", ["sql", "orm"])
+def test_a_resume_keeps_the_run_start_and_a_node_decided_while_parked_keeps_its_own(user, write):
+    """A resumed run writes `started_at` again (its recorder is new): the first start stays,
+    so a run with a 62 s delay does not read "Total: 0.0s". A node decided while the run was
+    parked (an approval) ends without a new start: the row keeps the one it had, on both
+    write paths, so the timeline still shows it."""
+    from datetime import UTC, datetime, timedelta
+
+    from django.db import connection
+
+    from tests.runtime.conftest import make_run
+    from workflows.models import WorkflowRun
+
+    if write == "sql" and connection.vendor != "postgresql":
+        pytest.skip("WRITE_SQL is PostgreSQL's")
+    t0 = datetime(2026, 12, 1, 12, 0, tzinfo=UTC)
+    run = make_run(user, status="paused", lease_owner="w1", started_at=t0)
+    NodeRun.objects.create(run=run, node_id="ask", attempt=1, status="waiting", started_at=t0)
+    decided = {
+        "status": "succeeded",
+        "finished_at": t0 + timedelta(seconds=62),
+        "output": {"approved": True},
+        "error": None,
+        "handles": ["approved"],
+    }
+    batch = Batch(
+        run_id=run.pk,
+        owner="w1",
+        events=[],
+        rows=[(("ask", "", 1), decided)],
+        run_fields={"status": "running", "started_at": t0 + timedelta(seconds=62)},
+    )
+    if write == "sql":
+        assert write_batches_postgresql([batch]) == {run.pk}
+    else:
+        assert write_batch_orm(batch)
+    assert WorkflowRun.objects.get(pk=run.pk).started_at == t0
+    ask = NodeRun.objects.get(run=run, node_id="ask")
+    assert (ask.status, ask.started_at) == ("succeeded", t0)
+    assert ask.finished_at == t0 + timedelta(seconds=62)
+
+
+def test_a_run_resumed_after_an_approval_keeps_its_start_its_wall_time_and_its_approval(user):
+    from workflows import control
+    from workflows.observability import timeline
+
+    document = {
+        "version": 1,
+        "name": "approve",
+        "nodes": [
+            {"id": "before", "type": "transform", "config": {"output": 1}},
+            {"id": "ask", "type": "approval", "config": {"prompt": "go?"}},
+            {"id": "yes", "type": "transform", "config": {"output": 2}},
+        ],
+        "edges": [
+            {"id": "e1", "source": "before", "target": "ask"},
+            {"id": "e2", "source": "ask", "source_handle": "approved", "target": "yes"},
+        ],
+    }
+    parked = run_of(user, document)
+    assert parked.status == "paused"
+    control.run_approve(run=parked, node_id="ask", approved=True, by="alice")
+    done = execute(parked.pk)
+    assert done.status == "succeeded"
+    assert done.started_at == parked.started_at
+    data = timeline.timeline(done)
+    assert data["wall_ms"] == timeline.ms_between(parked.started_at, done.finished_at)
+    assert {span["node"] for span in data["spans"]} == {"before", "ask", "yes"}

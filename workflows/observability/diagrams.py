@@ -27,7 +27,7 @@ DARK_STATES = frozenset({"running", "failed", "cancelled", "waiting", "paused"})
 def node_statuses(run: WorkflowRun) -> dict[str, str]:
     """Each top-level node's final state in the run (`pending` if it has no row)."""
     rows = NodeRun.objects.filter(run=run, iteration="").order_by("node_id", "attempt")
-    statuses = {node["id"]: "pending" for node in run.document.get("nodes", [])}
+    statuses = {node["id"]: "pending" for node in run.ran_document.get("nodes", [])}
     for node_id, status in rows.values_list("node_id", "status"):
         statuses[node_id] = status
     return statuses

@@ -13,11 +13,11 @@ from workflows.observability.timeline import latest_rows, taken_edges
 def node_input(run: WorkflowRun, node_id: str, latest: dict[str, NodeRun]) -> Any:
     """What a top-level node received (SPEC §2 `input`): a root gets the run's inputs; one
     taken source gives its output (an error edge carries `{"error"}`); several, a dict."""
-    incoming = [e for e in run.document.get("edges", []) if e["target"] == node_id]
+    incoming = [e for e in run.ran_document.get("edges", []) if e["target"] == node_id]
     if not incoming:
         return run.inputs
     carried = {}
-    for source, target in taken_edges(run.document, latest):
+    for source, target in taken_edges(run.ran_document, latest):
         if target == node_id and source not in carried:
             row = latest[source]
             carried[source] = row.output if row.status == "succeeded" else {"error": row.error}
@@ -39,8 +39,12 @@ def run_plan(run: WorkflowRun) -> dict[str, list[str]]:
     effects were not performed (`engine.report.dry_run_plan`), from the run's rows."""
     latest = latest_rows(list(NodeRun.objects.filter(run=run, iteration="")))
     nodes = {
-        node["id"]: {"status": latest[node["id"]].status, "output": latest[node["id"]].output}
-        for node in run.document.get("nodes", [])
+        node["id"]: plan_entry(latest[node["id"]])
+        for node in run.ran_document.get("nodes", [])
         if node["id"] in latest and not node.get("parent")
     }
     return dry_run_plan(nodes)
+
+
+def plan_entry(row: NodeRun) -> dict[str, Any]:
+    return {"status": row.status, "reason": row.reason, "output": row.output, "input": row.input}

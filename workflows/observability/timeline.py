@@ -57,7 +57,7 @@ def timeline(run: WorkflowRun) -> dict[str, Any]:
     origin = run.started_at or min((span.start for span in spans), default=None)
     end = run.finished_at or max((span.end for span in spans), default=origin)
     wall_ms = ms_between(origin, end) if origin and end else 0
-    path, path_ms = critical_path(top, taken_edges(run.document, latest_rows(rows)))
+    path, path_ms = critical_path(top, taken_edges(run.ran_document, latest_rows(rows)))
     busy_ms = sum(span.duration_ms for span in top)
     used = max_parallel_used(top)
     return {

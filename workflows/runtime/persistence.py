@@ -60,11 +60,13 @@ def write_batches(batches: list[Batch]) -> set[int]:
 
 
 def write_batch_orm(batch: Batch) -> bool:
-    updated = WorkflowRun.objects.filter(pk=batch.run_id, lease_owner=batch.owner).update(
-        last_event_at=timezone.now(), stalled_at=None, **batch.run_fields
-    )
-    if not updated:
+    fields = dict(batch.run_fields)
+    started = fields.pop("started_at", None)
+    run = WorkflowRun.objects.filter(pk=batch.run_id, lease_owner=batch.owner)
+    if not run.update(last_event_at=timezone.now(), stalled_at=None, **fields):
         return False
+    if started is not None:  # a resumed run writes its start again: the first one stays
+        run.filter(started_at__isnull=True).update(started_at=started)
     RunEvent.objects.bulk_create(
         RunEvent(
             run_id=batch.run_id,
@@ -96,26 +98,28 @@ def write_batch_orm(batch: Batch) -> bool:
 
 
 def first_starts(batch: Batch) -> dict[tuple[str, str, int], datetime]:
-    """When the rows of this batch that say they started first started (ORM path)."""
-    starting = [key for key, fields in batch.rows if fields.get("started_at") is not None]
-    if not starting:
+    """When the rows of this batch already started, if they did (ORM path)."""
+    if not batch.rows:
         return {}
     found = NodeRun.objects.filter(
         run_id=batch.run_id,
-        node_id__in={node for node, _, _ in starting},
+        node_id__in={node for (node, _, _), _ in batch.rows},
         started_at__isnull=False,
     ).values_list("node_id", "iteration", "attempt", "started_at")
-    wanted = set(starting)
+    wanted = {key for key, _ in batch.rows}
     return {(n, i, a): started for n, i, a, started in found if (n, i, a) in wanted}
 
 
 def keep_first_start(fields: dict, first: datetime | None) -> dict:
     """An attempt continued after a park keeps its first start, and its duration spans both
-    stretches (as WRITE_SQL does on PostgreSQL)."""
+    stretches; a row decided while the run was parked (no new start) keeps the start it had
+    (as WRITE_SQL does on PostgreSQL)."""
     started = fields.get("started_at")
-    if first is None or started is None or first >= started:
+    if first is None or (started is not None and first >= started):
         return fields
     fields = {**fields, "started_at": first}
+    if started is None:
+        return fields
     finished = fields.get("finished_at")
     if finished is not None:
         fields["duration_ms"] = int((finished - first).total_seconds() * 1000)
@@ -141,7 +145,8 @@ fence AS (
   UPDATE workflows_workflowrun AS w SET
     last_event_at = now(), stalled_at = NULL,
     status = COALESCE(r.status, w.status),
-    started_at = COALESCE(r.started_at, w.started_at),
+    -- a resumed run writes its start again: the first one stays
+    started_at = COALESCE(w.started_at, r.started_at),
     finished_at = COALESCE(r.finished_at, w.finished_at),
     error = CASE WHEN r.set_error THEN r.error ELSE w.error END
   FROM jsonb_to_recordset(%(runs)s::jsonb) AS r(

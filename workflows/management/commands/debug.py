@@ -6,8 +6,9 @@ commands:
   step (s, or an empty line)  run this node, stop before the next one
   continue (c)                run on to the next breakpoint
   inspect (i) [NODE]          show a node's state, output, error or reason (default: this one)
-  skip                        do not run this node: it yields null and takes no edge, so what
-                              depends only on it is skipped as on an untaken branch
+  skip                        do not run this node: it ends `skipped` ("skipped by the user"),
+                              as the API's skip of a paused node, and so does what depends
+                              only on it
   quit (q)                    cancel the run (end of input also quits)
 
 Node and run timeouts are lifted while debugging: time spent at the prompt is not the node's.
@@ -24,16 +25,20 @@ from typing import Any
 
 from django.core.management.base import BaseCommand
 
-from engine import Execution, Graph, errors_only, load_document, validate_document
+from engine import Execution, Graph, all_problems, errors_only, load_document
 from engine.config import masked
 from engine.events import NODE_STATUS
+from engine.execution import waiting_leaves
 from engine.handlers import registry as default_registry
-from engine.handlers.base import HandlerResult
+from engine.handlers.base import Wait
+from engine.report import RunReport
 from engine.states import NODE_TERMINAL
+from workflows.documents import READ_ONLY_FIELDS
 from workflows.management.commands.run_workflow import parse_input
 from workflows.management.commands.visualise import document_of
 from workflows.runtime.drive import expression_context
 
+SKIP = "debugger skip"  # the wait of a node the user skipped
 HELP = "commands: step (s), continue (c), inspect (i) [node], skip, quit (q)"
 
 
@@ -123,7 +128,7 @@ class PausingHandler:
     async def run(self, ctx) -> Any:
         action = await self._debugger.before(ctx)
         if action == "skip":
-            return HandlerResult(None, ())
+            return Wait(SKIP)  # parks the node; the run goes on with it skipped (see Command)
         if action == "quit":
             self._debugger.execution.cancel("quit from the debugger")
             raise asyncio.CancelledError
@@ -161,26 +166,47 @@ class Command(BaseCommand):
     def handle(self, *args, workflow: str, input: list[str], breakpoints_only: bool, **options):
         stdin = options.get("stdin") or sys.stdin
         document = without_timeouts(load_document(document_of(workflow)))
-        problems = errors_only(validate_document(document))
+        document = {k: v for k, v in document.items() if k not in READ_ONLY_FIELDS}
+        problems = errors_only(all_problems(document))
         if problems:
             for problem in problems:
                 self.stdout.write(f"invalid: {problem.code}: {problem.message}")
             sys.exit(2)
         debugger = Debugger(self.reader(stdin), self.stdout.write, break_all=not breakpoints_only)
-        execution = Execution(
-            Graph.from_document(document),
-            inputs=dict(parse_input(pair) for pair in input),
-            sink=self.show_event,
-            registry=PausingRegistry(debugger),
-            options=expression_context(),
-        )
-        debugger.execution = execution
-        report = asyncio.run(execution.run())
+        inputs = dict(parse_input(pair) for pair in input)
+        report = asyncio.run(self.run_to_end(Graph.from_document(document), inputs, debugger))
         self.stdout.write(f"run {report.status}")
         for node_id, record in report.nodes.items():
             why = f" ({record.reason})" if record.reason else ""
             self.stdout.write(f"  {node_id}: {record.status}{why}")
         sys.exit(0 if report.status == "succeeded" else 1)
+
+    async def run_to_end(self, graph: Graph, inputs: dict, debugger: Debugger) -> RunReport:
+        """Run, and whenever the run parks on nodes the user skipped, skip them (as the API's
+        skip does) and go on from the snapshot."""
+        options, snapshot = expression_context(), None
+        skipped: list[tuple[str, str]] = []
+        while True:
+            execution = Execution(
+                graph,
+                inputs=inputs,
+                sink=self.show_event,
+                registry=PausingRegistry(debugger),
+                options=options,
+                snapshot=snapshot,
+            )
+            debugger.execution = execution
+            for node_id, path in skipped:
+                execution.skip_node(node_id, iteration=path)
+            report = await execution.run()
+            snapshot = execution.snapshot()
+            skipped = [
+                (node_id, path)
+                for node_id, path, state in waiting_leaves(snapshot)
+                if (state.get("wait") or {}).get("kind") == SKIP
+            ]
+            if report.status != "paused" or not skipped:
+                return report
 
     def reader(self, stdin):
         def read() -> str:

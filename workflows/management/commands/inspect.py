@@ -3,6 +3,7 @@ status, inputs, outputs, error and one line per node (attempts, duration, error 
 did not run). With NODE: that node's input, and every attempt's output, error and reason."""
 
 import json
+from collections import Counter
 
 from django.core.management.base import BaseCommand, CommandError
 
@@ -55,8 +56,8 @@ class Command(BaseCommand):
         if run.mode == "dry_run":
             self.show_plan(report["nodes"])
         write("Nodes:")
-        width = max((len(n["id"]) for n in run.document.get("nodes", [])), default=4)
-        for doc_node in run.document.get("nodes", []):
+        width = max((len(n["id"]) for n in run.ran_document.get("nodes", [])), default=4)
+        for doc_node in run.ran_document.get("nodes", []):
             if doc_node.get("parent"):
                 continue
             write("  " + self.node_line(doc_node["id"], latest.get(doc_node["id"]), run, width))
@@ -88,25 +89,33 @@ class Command(BaseCommand):
         return line.rstrip()
 
     def show_node(self, run: WorkflowRun, rows: list[NodeRun], node: str, *, as_json: bool):
-        known = {n["id"]: n for n in run.document.get("nodes", [])}
+        known = {n["id"]: n for n in run.ran_document.get("nodes", [])}
         if node not in known:
             raise CommandError(f"run {run.pk} has no node {node!r} (nodes: {', '.join(known)})")
         mine = [row for row in rows if row.node_id == node]
-        latest = timeline.latest_rows(rows)
+        in_body = bool(known[node].get("parent"))
+        if in_body:
+            facts = body_node_facts(run, mine)
+        else:
+            facts = node_facts(run, node, timeline.latest_rows(rows))
         body = {
             "node": node,
             "type": known[node]["type"],
-            "status": latest[node].status if node in latest else "pending",
-            "input": explain.node_input(run, node, latest),
-            "reason": explain.why_not_run(latest.get(node), run) or None,
+            **facts,
             "attempts": [attempt_body(row) for row in mine],
         }
         if as_json:
             self.stdout.write(text(body))
             return
         write = self.stdout.write
-        write(f"Node {node} ({body['type']}) in run {run.pk}: {body['status']}")
-        write(f"Input: {text(body['input'])}")
+        summary = body.get("summary", body["status"])
+        write(f"Node {node} ({body['type']}) in run {run.pk}: {summary}")
+        if in_body:
+            write("Input: each iteration's, below")
+        elif body["ran"]:
+            write(f"Input: {text(body['input'])}")
+        else:
+            write("Input: none (it never ran)")
         if body["reason"] and body["status"] != "succeeded":
             write(f"Reason: {body['reason']}")
         for attempt in body["attempts"]:
@@ -118,6 +127,8 @@ class Command(BaseCommand):
                 f"{attempt['started_at'] or '-'} → {attempt['finished_at'] or '-'} "
                 f"({seconds(attempt['duration_ms'])})"
             )
+            if in_body:
+                write(f"  input: {text(attempt['input'])}")
             if attempt["error"]:
                 write(f"  error: {attempt['error'].get('type')}: {attempt['error'].get('message')}")
             if attempt["status"] == "succeeded":
@@ -125,6 +136,43 @@ class Command(BaseCommand):
                 write(f"  handles: {', '.join(attempt['handles']) or '-'}")
             if attempt["reason"]:
                 write(f"  reason: {attempt['reason']}")
+
+
+def node_facts(run: WorkflowRun, node: str, latest: dict[str, NodeRun]) -> dict:
+    """A top-level node's status, and its input only if it ran (a node decided without
+    running, e.g. `upstream_failed`, never had one)."""
+    row = latest.get(node)
+    ran = row is not None and row.attempt >= 1
+    return {
+        "status": row.status if row else "pending",
+        "ran": ran,
+        "input": explain.node_input(run, node, latest) if ran else None,
+        "reason": explain.why_not_run(row, run) or None,
+    }
+
+
+def body_node_facts(run: WorkflowRun, mine: list[NodeRun]) -> dict:
+    """A loop/map body node runs once per iteration: its status says how its iterations
+    ended (`mixed` when they differ); each attempt carries its own input."""
+    final: dict[str, NodeRun] = {}
+    for row in mine:
+        if row.iteration not in final or row.attempt > final[row.iteration].attempt:
+            final[row.iteration] = row
+    if not final:
+        reason = explain.why_not_run(None, run)
+        return {"status": "pending", "ran": False, "input": None, "reason": reason}
+    counts = Counter(row.status for row in final.values())
+    parts = [f"{status} in {n}" for status, n in counts.most_common()]
+    parts[0] += f" of {len(final)} iterations"
+    status = next(iter(counts)) if len(counts) == 1 else "mixed"
+    return {
+        "status": status,
+        "summary": ", ".join(parts),
+        "iterations": dict(counts),
+        "ran": True,
+        "input": None,
+        "reason": None,
+    }
 
 
 def attempt_body(row: NodeRun) -> dict:
@@ -138,6 +186,7 @@ def attempt_body(row: NodeRun) -> dict:
         "started_at": timeline.iso(row.started_at),
         "finished_at": timeline.iso(row.finished_at),
         "duration_ms": duration,
+        "input": row.input,
         "output": row.output,
         "error": row.error,
         "handled": row.handled,

@@ -51,5 +51,5 @@ class Command(BaseCommand):
             found = run_or_error(run)
             if workflow.isdigit() and found.workflow_id != int(workflow):
                 raise CommandError(f"run {run} is not a run of workflow {workflow}")
-            document, statuses = found.document, diagrams.node_statuses(found)
+            document, statuses = found.ran_document, diagrams.node_statuses(found)
         self.stdout.write(RENDERERS[format](document, statuses), ending="")
