@@ -17,7 +17,6 @@ from typing import Any
 import yaml
 
 from engine.schema import DEFINITIONS, shape
-from workflows.models import WorkflowEdge, WorkflowNode
 
 # Fields the API adds to a document when it reads a workflow: accepted back and ignored.
 READ_ONLY_FIELDS = frozenset({"id", "revision", "valid", "errors", "owner"})
@@ -152,14 +151,6 @@ def workflow_header(workflow) -> dict[str, Any]:
         "variables": workflow.variables,
         "settings": workflow.settings,
     }
-
-
-def node_row_differs(row: WorkflowNode, columns: dict[str, Any]) -> bool:
-    return any(getattr(row, name) != value for name, value in columns.items())
-
-
-def edge_row_differs(row: WorkflowEdge, columns: dict[str, Any]) -> bool:
-    return any(getattr(row, name) != value for name, value in columns.items())
 
 
 # --- runs --------------------------------------------------------------------------------------
