@@ -10,9 +10,15 @@ from drf_spectacular.plumbing import ResolvedComponent
 from rest_framework import serializers
 
 from engine.schema import DEFINITIONS, DOCUMENT_SCHEMA
+from workflows.documents import READ_ONLY_FIELDS
 from workflows.models import RunMode
 
 # --- DRF serializers: small request bodies and the OpenAPI description -----------------------
+
+
+class StrictSerializer(serializers.Serializer):
+    """A request body that refuses unknown fields: described with `additionalProperties: false`
+    (`StrictDescription`)."""
 
 
 class DocumentSerializer(serializers.Serializer):
@@ -56,7 +62,7 @@ class WorkflowListItemSerializer(serializers.Serializer):
     owner = serializers.CharField(help_text="the owner's username (not you: shared with you)")
 
 
-class SharingSerializer(serializers.Serializer):
+class SharingSerializer(StrictSerializer):
     """Who may see and run a workflow besides its owner (only the owner changes it)."""
 
     owner = serializers.CharField(read_only=True)
@@ -65,7 +71,7 @@ class SharingSerializer(serializers.Serializer):
     )
 
 
-class WorkflowPatchSerializer(serializers.Serializer):
+class WorkflowPatchSerializer(StrictSerializer):
     """Metadata a PATCH may change; the graph itself changes only through PUT. (Describes the
     body; `services.workflow_patch` checks it with the same rules as a PUT.)"""
 
@@ -75,7 +81,9 @@ class WorkflowPatchSerializer(serializers.Serializer):
     settings = serializers.DictField(required=False)
     variables = serializers.DictField(required=False)
     inputs = serializers.DictField(required=False)
-    revision = serializers.IntegerField(required=False)
+    revision = serializers.IntegerField(
+        required=False, allow_null=True, help_text="the revision you edited (null: no check)"
+    )
 
 
 class ValidationResultSerializer(serializers.Serializer):
@@ -83,7 +91,7 @@ class ValidationResultSerializer(serializers.Serializer):
     errors = ProblemSerializer(many=True)
 
 
-class RunCreateSerializer(serializers.Serializer):
+class RunCreateSerializer(StrictSerializer):
     inputs = serializers.DictField(required=False, default=dict)
     mode = serializers.ChoiceField(choices=RunMode.choices, required=False, default="normal")
     from_node = serializers.CharField(required=False, allow_null=True, allow_blank=True)
@@ -175,6 +183,36 @@ class RunSerializer(serializers.Serializer):
     node_runs = NodeRunSerializer(many=True)
 
 
+class MeSerializer(serializers.Serializer):
+    username = serializers.CharField()
+
+
+class NodeTypeSerializer(serializers.Serializer):
+    """One entry of the node-type catalogue (`engine.handlers.registry.describe`)."""
+
+    type = serializers.CharField()
+    label = serializers.CharField()
+    category = serializers.CharField()
+    description = serializers.CharField()
+    icon = serializers.CharField()
+    color = serializers.CharField()
+    inputs = serializers.ListField(child=serializers.CharField(), help_text="input handles")
+    outputs = serializers.ListField(child=serializers.CharField(), help_text="output handles")
+    error_handle = serializers.CharField(allow_null=True)
+    config_schema = serializers.DictField(help_text="the JSON Schema of the node's config")
+    expression_fields = serializers.ListField(child=serializers.CharField())
+    secret_fields = serializers.ListField(child=serializers.CharField())
+    side_effects = serializers.BooleanField()
+    container = serializers.BooleanField()
+
+
+class NodeOutputSerializer(serializers.Serializer):
+    node = serializers.CharField()
+    attempt = serializers.IntegerField()
+    status = serializers.CharField()
+    output = serializers.JSONField(allow_null=True, help_text="the whole output, not a preview")
+
+
 class RunListItemSerializer(serializers.Serializer):
     id = serializers.IntegerField()
     workflow = serializers.IntegerField()
@@ -187,6 +225,13 @@ class RunListItemSerializer(serializers.Serializer):
     created_at = serializers.CharField()
     started_at = serializers.CharField(allow_null=True)
     finished_at = serializers.CharField(allow_null=True)
+
+
+class RunPageSerializer(serializers.Serializer):
+    count = serializers.IntegerField()
+    next = serializers.URLField(allow_null=True)
+    previous = serializers.URLField(allow_null=True)
+    results = RunListItemSerializer(many=True)
 
 
 class RunEventSerializer(serializers.Serializer):
@@ -202,7 +247,7 @@ class RunEventsSerializer(serializers.Serializer):
 
 
 class ImportSerializer(serializers.Serializer):
-    file = serializers.FileField(required=False)
+    file = DocumentSerializer(help_text="the workflow document file (JSON or YAML)")
 
 
 class TokenRequestSerializer(serializers.Serializer):
@@ -214,10 +259,21 @@ class TokenSerializer(serializers.Serializer):
     token = serializers.CharField()
 
 
+class StrictDescription(OpenApiSerializerExtension):
+    target_class = StrictSerializer
+    match_subclasses = True
+
+    def map_serializer(self, auto_schema, direction):
+        schema = auto_schema._map_serializer(self.target, direction, bypass_extensions=True)
+        return {**schema, "additionalProperties": False}
+
+
 # --- the document's OpenAPI description, from engine/schema/document.json -----------------------
 
 # JSON Schema keywords OpenAPI 3.0 has no place for (the parts become components instead).
 _DROPPED = frozenset({"$schema", "$id", "$defs"})
+_IGNORED = "a workflow's own field, read from the API: ignored when sent"
+READ_BACK_FIELDS = {name: {"description": _IGNORED} for name in READ_ONLY_FIELDS}
 
 
 class DocumentDescription(OpenApiSerializerExtension):
@@ -237,8 +293,9 @@ class DocumentDescription(OpenApiSerializerExtension):
             )
             auto_schema.registry.register_on_missing(component)
         document = openapi(DOCUMENT_SCHEMA)
-        # A workflow read from the API may be sent back with its own fields (id, revision, ...).
-        document.pop("additionalProperties")
+        # A workflow read from the API may be sent back with its own fields (id, revision, ...):
+        # they are allowed (and ignored), any other unknown field is refused.
+        document["properties"].update(READ_BACK_FIELDS)
         if type(self.target) is DocumentSerializer:
             return document
         own = auto_schema._map_serializer(self.target, direction, bypass_extensions=True)
