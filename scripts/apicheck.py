@@ -146,6 +146,8 @@ def serve(env: dict[str, str], port: int) -> subprocess.Popen:
 def schemathesis(port: int, token: str, args: argparse.Namespace, extra: list[str]) -> int:
     command = [
         str(Path(sys.executable).with_name("schemathesis")),
+        "--config-file",
+        str(ROOT / "schemathesis.toml"),
         "run",
         f"http://127.0.0.1:{port}/api/schema/",
         "--header",
@@ -155,8 +157,6 @@ def schemathesis(port: int, token: str, args: argparse.Namespace, extra: list[st
         "--workers",
         "1",
         "--no-color",
-        "--generation-database",
-        "none",
     ]
     if args.max_examples is not None:
         command += ["--max-examples", str(args.max_examples)]

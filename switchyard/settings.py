@@ -228,12 +228,15 @@ REST_FRAMEWORK = {
 
 SPECTACULAR_SETTINGS = {
     "TITLE": "Switchyard API",
-    "DESCRIPTION": "Workflows, runs and node types of the Switchyard DAG engine.",
+    "DESCRIPTION": "Workflows, runs and node types of the Switchyard DAG engine. Every text "
+    "(keys included) is refused (400) if it holds a NUL character or a lone surrogate, and "
+    'every integer outside 64 bits; errors answer `{"errors": [...]}` (SPEC §6).',
     "VERSION": "1.0.0",
     # The SPEC error answers every operation can give, with their `errors` body.
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
         "workflows.api.openapi.document_errors",
+        "workflows.api.openapi.bound_free_values",
     ],
 }
 

@@ -25,10 +25,37 @@ RETRY_AFTER = {
 def document_errors(result: dict, generator, request, public) -> dict:
     """Add the SPEC error answers each operation can give (a view's own win)."""
     for path, operations in result["paths"].items():
-        for operation in operations.values():
+        for method, operation in operations.items():
             for status in error_statuses(path, operation):
                 operation["responses"].setdefault(str(status), error_response(status))
+            if body_required(result, path, method, operation):
+                operation["requestBody"]["required"] = True
     return result
+
+
+# Bodies refused when absent although no field of theirs is required (an empty import).
+BODY_REQUIRED = {("/api/workflows/import/", "post")}
+
+
+def body_required(result: dict, path: str, method: str, operation: dict) -> bool:
+    """Whether the API refuses the operation without a body: it has a required field."""
+    if "requestBody" not in operation:
+        return False
+    if (path, method) in BODY_REQUIRED:
+        return True
+    content = operation["requestBody"]["content"].values()
+    return any(requires_fields(result, media.get("schema", {})) for media in content)
+
+
+def requires_fields(result: dict, schema: dict) -> bool:
+    if "$ref" in schema:
+        schema = result["components"]["schemas"][schema["$ref"].rsplit("/", 1)[1]]
+    writable = {
+        name for name, part in schema.get("properties", {}).items() if not part.get("readOnly")
+    }
+    if writable & set(schema.get("required", [])):
+        return True
+    return any(requires_fields(result, part) for part in schema.get("allOf", []))
 
 
 def error_statuses(path: str, operation: dict[str, Any]) -> list[int]:
@@ -50,3 +77,66 @@ def error_response(status: int) -> dict[str, Any]:
     if status == 503:
         response["headers"] = RETRY_AFTER
     return response
+
+
+# --- any JSON value, within the limits every body is parsed with (workflows.parsing) ----------
+
+MAX_INT = 2**63 - 1
+JSON_VALUE_REF = {"$ref": "#/components/schemas/JsonValue"}
+JSON_VALUE = {
+    "description": "Any JSON value; integers fit 64 bits (text: no NUL, no lone surrogate).",
+    "anyOf": [
+        {"type": "string"},
+        {"type": "boolean"},
+        {"type": "integer", "minimum": -MAX_INT, "maximum": MAX_INT},
+        {"type": "number", "not": {"type": "integer"}},
+        {"type": "array", "items": JSON_VALUE_REF},
+        {"type": "object", "additionalProperties": JSON_VALUE_REF},
+        {"enum": [None]},
+    ],
+}
+SHAPED = frozenset(
+    {"type", "$ref", "allOf", "anyOf", "oneOf", "enum", "properties", "items", "not"}
+)
+
+
+def bound_free_values(result: dict, generator, request, public) -> dict:
+    """Every free-form value (a run's inputs, a node's config, approval data, ...) described as
+    `JsonValue`: the API refuses integers beyond 64 bits anywhere in a body."""
+    schemas = result.setdefault("components", {}).setdefault("schemas", {})
+    for name, schema in schemas.items():
+        schemas[name] = bounded(schema)
+    schemas["JsonValue"] = JSON_VALUE
+    for operations in result["paths"].values():
+        for operation in operations.values():
+            bodies = [operation.get("requestBody", {}), *operation["responses"].values()]
+            for body in bodies:
+                for media in body.get("content", {}).values():
+                    if "schema" in media:
+                        media["schema"] = bounded(media["schema"])
+    return result
+
+
+def bounded(schema: Any) -> Any:
+    """`schema` with each part that takes any value (`{}`, `true`, an object of anything)
+    narrowed to JsonValue."""
+    if schema is True:
+        return JSON_VALUE_REF
+    if not isinstance(schema, dict):
+        return schema
+    if not (SHAPED & set(schema)):
+        rest = {key: value for key, value in schema.items() if key != "nullable"}
+        return {**rest, "allOf": [JSON_VALUE_REF]} if rest else JSON_VALUE_REF
+    result = dict(schema)
+    if "properties" in result:
+        result["properties"] = {name: bounded(part) for name, part in result["properties"].items()}
+    for key in ("items", "additionalProperties"):
+        if key in result:
+            result[key] = bounded(result[key])
+    for key in ("allOf", "anyOf", "oneOf"):
+        if key in result:
+            result[key] = [bounded(part) for part in result[key]]
+    open_object = not ({"properties", "additionalProperties"} & set(result))
+    if result.get("type") == "object" and open_object:
+        result["additionalProperties"] = JSON_VALUE_REF
+    return result

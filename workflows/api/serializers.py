@@ -5,20 +5,29 @@ workflows.documents, not field by field here."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from drf_spectacular.extensions import OpenApiSerializerExtension
 from drf_spectacular.plumbing import ResolvedComponent
 from rest_framework import serializers
 
+from engine.handlers import registry
 from engine.schema import DEFINITIONS, DOCUMENT_SCHEMA
+from engine.schema.shape import ENGINE_PARTS, STORED_ONLY
 from workflows.documents import READ_ONLY_FIELDS
 from workflows.models import RunMode
 
 # --- DRF serializers: small request bodies and the OpenAPI description -----------------------
 
+# engine.document.apply_defaults reads a null settings, nodes or edges as absent.
+NULL_MEANS_DEFAULT = ("settings", "nodes", "edges")
+NULL_DEFAULT = "null or absent: the default"
 
+
+# A request body that refuses unknown fields: described with `additionalProperties: false`
+# (`StrictDescription`). (A comment, not a docstring: subclasses would show it as theirs.)
 class StrictSerializer(serializers.Serializer):
-    """A request body that refuses unknown fields: described with `additionalProperties: false`
-    (`StrictDescription`)."""
+    pass
 
 
 class DocumentSerializer(serializers.Serializer):
@@ -78,7 +87,7 @@ class WorkflowPatchSerializer(StrictSerializer):
     name = serializers.CharField(required=False, allow_blank=True, max_length=200)
     description = serializers.CharField(required=False, allow_blank=True)
     tags = serializers.ListField(child=serializers.CharField(), required=False)
-    settings = serializers.DictField(required=False)
+    settings = serializers.DictField(required=False, allow_null=True, help_text=NULL_DEFAULT)
     variables = serializers.DictField(required=False)
     inputs = serializers.DictField(required=False)
     revision = serializers.IntegerField(
@@ -251,8 +260,8 @@ class ImportSerializer(serializers.Serializer):
 
 
 class TokenRequestSerializer(serializers.Serializer):
-    username = serializers.CharField()
-    password = serializers.CharField()
+    username = serializers.CharField(min_length=1)
+    password = serializers.CharField(min_length=1)
 
 
 class TokenSerializer(serializers.Serializer):
@@ -288,18 +297,72 @@ class DocumentDescription(OpenApiSerializerExtension):
 
     def map_serializer(self, auto_schema, direction):
         for name, part in DEFINITIONS.items():
+            schema = openapi(stored_shape(part, inside_size=name == STORED_ONLY))
+            if name == "node":
+                # Saved documents name only registered node types (others are refused).
+                schema["properties"]["type"]["enum"] = [
+                    kind["type"] for kind in registry.describe()
+                ]
             component = ResolvedComponent(
-                name=part["title"], type=ResolvedComponent.SCHEMA, object=name, schema=openapi(part)
+                name=part["title"], type=ResolvedComponent.SCHEMA, object=name, schema=schema
             )
             auto_schema.registry.register_on_missing(component)
-        document = openapi(DOCUMENT_SCHEMA)
+        document = openapi(stored_shape(DOCUMENT_SCHEMA))
         # A workflow read from the API may be sent back with its own fields (id, revision, ...):
         # they are allowed (and ignored), any other unknown field is refused.
         document["properties"].update(READ_BACK_FIELDS)
+        for name in NULL_MEANS_DEFAULT:
+            document["properties"][name] = null_means_default(document["properties"][name])
         if type(self.target) is DocumentSerializer:
             return document
         own = auto_schema._map_serializer(self.target, direction, bypass_extensions=True)
         return {"allOf": [auto_schema.resolve_serializer(DocumentSerializer, direction).ref, own]}
+
+
+# What the API refuses a document for (engine.schema.shape): wrong types, unknown or missing
+# fields. Bounds, patterns, choices and the contents of the parts the engine judges are rules
+# a draft may break (saved, `valid: false`, its `errors` say which), so neither a request nor
+# a workflow read back is described with them.
+SHAPE_KEYWORDS = frozenset(
+    {"type", "properties", "additionalProperties", "required", "items", "$ref", "const"}
+    | {"title", "description", "default", "$schema", "$id", "$defs"}
+)
+
+
+def stored_shape(schema: Any, *, inside_size: bool = False) -> Any:
+    if isinstance(schema, list):
+        return [stored_shape(item, inside_size=inside_size) for item in schema]
+    if not isinstance(schema, dict) or inside_size:
+        return schema
+    result = {}
+    for key, value in schema.items():
+        if key == "properties":
+            result[key] = {
+                name: engine_part(part) if name in ENGINE_PARTS else stored_shape(part)
+                for name, part in value.items()
+            }
+        elif key == "$defs":
+            result[key] = value
+        elif key in SHAPE_KEYWORDS:
+            result[key] = stored_shape(value)
+    return result
+
+
+def engine_part(schema: dict) -> dict:
+    """A part the engine judges: only its own type is refused, not its contents."""
+    if "$ref" in schema:
+        schema = DEFINITIONS[schema["$ref"].removeprefix("#/$defs/")]
+    kept = {key: schema[key] for key in ("type", "description", "default") if key in schema}
+    return {
+        **kept,
+        "description": f"{schema.get('description', '')} (checked by the engine: a "
+        "draft may break its rules)".lstrip(),
+    }
+
+
+def null_means_default(schema: dict) -> dict:
+    part = {"allOf": [schema]} if "$ref" in schema else dict(schema)
+    return {**part, "nullable": True, "description": NULL_DEFAULT}
 
 
 def openapi(schema):
