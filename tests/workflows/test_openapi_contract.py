@@ -6,11 +6,14 @@ import subprocess
 import sys
 from pathlib import Path
 
+import httpx
 import pytest
 import yaml
 from drf_spectacular.generators import SchemaGenerator
+from rest_framework.authtoken.models import Token
 
 from tests.factories import RunFactory, chain_document, workflow_for
+from tests.runtime.workers import ServerProcess
 
 ROOT = Path(__file__).resolve().parents[2]
 SHORT_RUN = ["--max-examples", "5", "--seed", "20"]
@@ -165,3 +168,24 @@ def test_a_multipart_import_may_carry_the_document_as_a_plain_part(api):
     text = yaml.safe_dump(chain_document(2))
     response = api.post("/api/workflows/import/", {"file": text}, format="multipart")
     assert response.status_code == 201, response.content
+
+
+@pytest.mark.slow
+@pytest.mark.django_db(transaction=True)
+def test_a_served_malformed_multipart_import_gets_the_json_error_body(user):
+    token = Token.objects.create(user=user).key
+    server = ServerProcess()
+    try:
+        response = httpx.post(
+            f"http://127.0.0.1:{server.port}/api/workflows/import/",
+            content=b"--abc--\r\n",
+            headers={
+                "Authorization": f"Token {token}",
+                "Content-Type": "multipart/form-data; boundary=abc",
+            },
+        )
+    finally:
+        server.stop()
+    assert response.status_code == 400
+    assert response.headers["Content-Type"].startswith("application/json")
+    assert response.json()["errors"][0]["field"] == "file"
