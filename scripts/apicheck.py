@@ -152,8 +152,6 @@ def schemathesis(port: int, token: str, args: argparse.Namespace, extra: list[st
         f"http://127.0.0.1:{port}/api/schema/",
         "--header",
         f"Authorization: Token {token}",
-        "--checks",
-        "all",
         "--workers",
         "1",
         "--no-color",

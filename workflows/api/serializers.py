@@ -282,10 +282,7 @@ class StrictDescription(OpenApiSerializerExtension):
 # JSON Schema keywords OpenAPI 3.0 has no place for (the parts become components instead).
 _DROPPED = frozenset({"$schema", "$id", "$defs"})
 _IGNORED = "a workflow's own field, read from the API: ignored when sent"
-# readOnly (sending them changes nothing) but `revision`, which PUT and PATCH check.
-READ_BACK_FIELDS = {
-    name: {"description": _IGNORED, "readOnly": name != "revision"} for name in READ_ONLY_FIELDS
-}
+READ_BACK_FIELDS = {name: {"description": _IGNORED} for name in READ_ONLY_FIELDS}
 
 
 class DocumentDescription(OpenApiSerializerExtension):
