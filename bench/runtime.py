@@ -11,7 +11,8 @@ real `runworker` processes and a real Daphne (`serve --no-worker`). Prints:
   backends, this client) read from /proc: robust where wall-clock rates are not (a busy
   machine stretches the time, not the work)
 
-SWITCHYARD_BENCH_ONLY=throughput skips the other benchmarks (A/B runs of the throughput).
+SWITCHYARD_BENCH_ONLY=throughput skips the other benchmarks (A/B runs of the throughput);
+SWITCHYARD_BENCH_RUNS sets how many runs it submits (default 200; more for steadier figures).
 """
 
 from __future__ import annotations
@@ -204,7 +205,7 @@ def run_benchmarks(procs: Processes) -> list[tuple[str, str, str]]:
 
 
 def throughput_rows(procs: Processes, base: str, auth: dict, user) -> list[tuple[str, str, str]]:
-    runs = 200
+    runs = int(os.environ.get("SWITCHYARD_BENCH_RUNS", "200"))
     web, *workers = procs.procs
     before = cpu_snapshot(web, workers)
     rate, submitted = throughput(base, auth, user, runs=runs)

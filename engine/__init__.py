@@ -8,7 +8,7 @@ report = await Execution(graph, inputs={...}, sink=print).run()
 
 from engine.document import DocumentError, Problem, load_document
 from engine.events import Event
-from engine.executor import Execution
+from engine.execution import Execution
 from engine.graph import Graph
 from engine.planner import JOIN_RULES, Planner, join_decision
 from engine.report import NodeRecord, RunReport

@@ -21,7 +21,6 @@ class Graph:
         "children",
         "document",
         "edge_ids",
-        "edge_index",
         "edge_source",
         "edge_source_handle",
         "edge_target",
@@ -51,7 +50,6 @@ class Graph:
         self.handlers: tuple[Handler | None, ...] = tuple(handlers)
         self.edges: tuple[dict, ...] = tuple(document["edges"])
         self.edge_ids = tuple(edge["id"] for edge in self.edges)
-        self.edge_index = {edge_id: e for e, edge_id in enumerate(self.edge_ids)}
         self.edge_source = tuple(self.index[edge["source"]] for edge in self.edges)
         self.edge_target = tuple(self.index[edge["target"]] for edge in self.edges)
         self.edge_source_handle = tuple(edge["source_handle"] for edge in self.edges)
@@ -119,14 +117,6 @@ class Graph:
 
     def __len__(self) -> int:
         return len(self.nodes)
-
-    def sources_of(self, node_id: str) -> list[str]:
-        """The distinct upstream nodes of a node, in edge order."""
-        return [self.ids[s] for s, _ in self.in_pairs[self.index[node_id]]]
-
-    def targets_of(self, node_id: str) -> list[str]:
-        """The distinct downstream nodes of a node, in edge order."""
-        return [self.ids[t] for t, _ in self.out_pairs[self.index[node_id]]]
 
 
 def default_registry() -> Registry:

@@ -194,18 +194,6 @@ class Planner:
             edge_states[e] = state
         return state
 
-    def is_decided(self, node: int) -> bool:
-        return bool(self.decided[node])
-
-    def taken_sources(self, node: int) -> list[int]:
-        """The sources of `node` with at least one taken edge into it, in edge order."""
-        edge_states = self.edge_states
-        return [
-            s
-            for s, edges in self.graph.in_pairs[node]
-            if any(edge_states[e] is TAKEN for e in edges)
-        ]
-
     def source_states(self, node: int) -> list[tuple[int, str]]:
         """Each source of `node` with its pair state (taken, failed, skipped or pending)."""
         result = []

@@ -216,7 +216,7 @@ LOGOUT_REDIRECT_URL = "/accounts/login/"
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         "rest_framework.authentication.SessionAuthentication",
-        "rest_framework.authentication.TokenAuthentication",
+        "workflows.api.auth.CachedTokenAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
@@ -253,6 +253,6 @@ REST_FRAMEWORK["EXCEPTION_HANDLER"] = "workflows.errors.exception_handler"
 DATA_UPLOAD_MAX_MEMORY_SIZE = _switchyard["SWITCHYARD_MAX_BODY_BYTES"]
 SPECTACULAR_SETTINGS["SERVE_PERMISSIONS"] = ["rest_framework.permissions.IsAuthenticated"]
 SPECTACULAR_SETTINGS["SERVE_AUTHENTICATION"] = [
-    "rest_framework.authentication.TokenAuthentication",
+    "workflows.api.auth.CachedTokenAuthentication",
     "rest_framework.authentication.SessionAuthentication",
 ]

@@ -50,6 +50,8 @@ TABLE: tuple[Setting, ...] = (
     Setting("REQUEST_QUEUE", int, 200, "requests more that may wait for a turn (then 503)"),
     Setting("REQUEST_QUEUE_S", float, 5.0, "how long a request may wait for a turn"),
     Setting("MAX_BODY_BYTES", int, 5 * 1024 * 1024, "largest API request body (413 above)"),
+    # API authentication (workflows/api/auth.py)
+    Setting("TOKEN_CACHE_S", float, 5.0, "how long a web process reuses a token it checked"),
     # Execution runtime (workflows/runtime/)
     Setting("LEASE_S", float, 15.0, "how long a silent worker keeps its runs"),
     Setting("SWEEP_S", float, 2.0, "how often each worker looks for lost runs"),

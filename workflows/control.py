@@ -17,7 +17,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from engine import errors_only, load_document, validate_document
-from engine.containers import waiting_leaves
+from engine.execution import waiting_leaves
 from engine.states import RUN_TERMINAL, RunState
 from workflows import dispatch
 from workflows.errors import SwitchyardError, problem

@@ -14,13 +14,18 @@ one thread hop instead of two hops per middleware, on threads reused from reques
 
 from __future__ import annotations
 
+import asyncio
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import closing
 from http import HTTPStatus
 
 from asgiref.sync import ThreadSensitiveContext, iscoroutinefunction, sync_to_async
-from django.core.exceptions import SuspiciousOperation
-from django.core.handlers.asgi import ASGIHandler
+from django.conf import settings
+from django.core import signals
+from django.core.exceptions import RequestAborted, SuspiciousOperation
+from django.core.handlers.asgi import ASGIHandler, get_script_prefix
 from django.http import (
+    FileResponse,
     HttpRequest,
     HttpResponse,
     HttpResponseBadRequest,
@@ -28,7 +33,10 @@ from django.http import (
     QueryDict,
 )
 from django.http.cookie import parse_cookie
+from django.http.response import HttpResponseBase
+from django.urls import set_script_prefix, set_urlconf
 from django.utils.decorators import sync_and_async_middleware
+from django.utils.log import log_response
 
 from workflows.errors import RETRY_AFTER_S, internal_error_body, problem
 from workflows.parsing import has_bad_characters, safe_text, text_problem
@@ -54,6 +62,8 @@ class OneThreadASGIHandler(ASGIHandler):
 
     def load_middleware(self, is_async: bool = False) -> None:
         super().load_middleware(is_async=False)
+        self._sync_chain = self._middleware_chain
+        self.serve_in_thread = sync_to_async(self.serve, thread_sensitive=True)
         self._middleware_chain = sync_to_async(self._middleware_chain, thread_sensitive=True)
 
     async def __call__(self, scope, receive, send) -> None:
@@ -76,6 +86,70 @@ class OneThreadASGIHandler(ASGIHandler):
             self.idle_threads.append(thread)
         else:
             thread.shutdown(wait=False)
+
+    async def handle(self, scope, receive, send) -> None:
+        """As Django's, with `request_started`, the request, the response and its `close()`
+        (`request_finished`: the database connection goes back to the pool) in the one hop
+        of `serve` instead of three. An answer is complete when the view returns, so it is
+        closed before it is sent; a streamed one is closed after, as Django does."""
+        try:
+            body_file = await self.read_body(receive)
+        except RequestAborted:
+            return
+        with closing(body_file):
+            set_script_prefix(get_script_prefix(scope))
+            response = None
+            try:
+                try:
+                    async with asyncio.TaskGroup() as tasks:
+                        tasks.create_task(self.listen_for_disconnect(receive))
+                        response = await self.serve_in_thread(scope, body_file)
+                        await self.send_response(response, send)
+                        raise RequestProcessed
+                except* (RequestProcessed, RequestAborted):
+                    pass
+            except BaseExceptionGroup as group:
+                if len(group.exceptions) == 1:
+                    raise group.exceptions[0]
+                raise
+            if response is None:  # the client left first: as Django, once the view is done
+                await sync_to_async(signals.request_finished.send, thread_sensitive=True)(
+                    sender=self.__class__
+                )
+            elif response.streaming:
+                await sync_to_async(response.close, thread_sensitive=True)()
+
+    def serve(self, scope, body_file) -> HttpResponseBase:
+        """The request's answer, closed unless it streams (run in the request's thread)."""
+        signals.request_started.send(sender=self.__class__, scope=scope)
+        request, response = self.create_request(scope, body_file)
+        if request is not None:
+            response = self.get_response(request)
+            response._handler_class = self.__class__
+            if isinstance(response, FileResponse):
+                response.block_size = self.chunk_size
+        if not response.streaming:
+            response.close()
+        return response
+
+    def get_response(self, request: HttpRequest) -> HttpResponseBase:
+        """Django's sync `get_response`, on the chain as it was built (not the hop to it)."""
+        set_urlconf(settings.ROOT_URLCONF)
+        response = self._sync_chain(request)
+        response._resource_closers.append(request.close)
+        if response.status_code >= 400:
+            log_response(
+                "%s: %s",
+                response.reason_phrase,
+                request.path,
+                response=response,
+                request=request,
+            )
+        return response
+
+
+class RequestProcessed(Exception):
+    """The answer is sent: ends the wait for the client's disconnect."""
 
 
 def new_request_thread() -> ThreadPoolExecutor:

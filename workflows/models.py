@@ -26,6 +26,8 @@ def enum_choices(enum) -> list[tuple[str, str]]:
 
 
 USER_MODEL = settings.AUTH_USER_MODEL  # (inside Workflow, `settings` is a field)
+# Runs not ended: what a worker may claim once nobody holds it (runtime/leases.py).
+CLAIMABLE_STATES = (RunState.QUEUED.value, RunState.RUNNING.value, RunState.PAUSED.value)
 
 
 class Workflow(models.Model):
@@ -169,6 +171,13 @@ class WorkflowRun(models.Model):
             models.Index(fields=["workflow", "-created_at"], name="run_workflow_created"),
             models.Index(fields=["status", "-created_at"], name="run_status_created"),
             models.Index(fields=["status", "lease_expires_at"], name="run_status_lease"),
+            # The runs a worker may claim, oldest first (leases.claim_runs): only the active
+            # ones, so a claim reads a few entries however many finished runs there are.
+            models.Index(
+                fields=["created_at", "id"],
+                name="run_claimable",
+                condition=models.Q(status__in=CLAIMABLE_STATES),
+            ),
         ]
 
     def __str__(self) -> str:

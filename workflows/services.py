@@ -21,7 +21,7 @@ from django.db import connection, transaction
 
 from engine import DocumentError, load_document, validate_document
 from engine.limits import MAX_EDGES, MAX_NODES
-from workflows import dispatch, parsing
+from workflows import dispatch, parsing, run_insert
 from workflows import documents as translate
 from workflows import selectors as select
 from workflows.errors import DocumentRejected, NotRunnable, StaleRevision, problem
@@ -361,7 +361,6 @@ INPUT_TYPES: dict[str, tuple[type, ...]] = {
 }
 
 
-@transaction.atomic
 def run_create(
     *,
     user,
@@ -375,29 +374,69 @@ def run_create(
     """Record a queued run of the workflow's current document; announce it after commit.
 
     Refused (NotRunnable, 400) when the document has validation errors, when inputs are unknown
-    or missing without a default, or when `from_node` is not a node of the workflow.
+    or missing without a default, or when `from_node` is not a node of the workflow. A revision
+    run here before is run in one statement (workflows/run_insert.py), with the same answers.
     """
+    fields = {
+        "mode": mode,
+        "trigger": trigger,
+        "created_by": user,
+        "from_node": from_node or "",
+        "source_run": source_run,
+    }
+    run = run_insert_known(user=user, workflow_id=workflow_id, inputs=inputs, fields=fields)
+    if run is None:
+        run = run_insert_read(user=user, workflow_id=workflow_id, inputs=inputs, fields=fields)
+    transaction.on_commit(partial(dispatch.run_queued, run.pk))
+    return run
+
+
+def run_insert_known(*, user, workflow_id: int, inputs: dict | None, fields: dict):
+    """The run, in one statement, of a revision run here before that the user may still see
+    (workflows/run_insert.py); None when it is not that simple."""
+    known = run_insert.known(workflow_id)
+    if known is None or user.pk is None:
+        return None
+    document = known.document
+    try:
+        resolved = run_inputs(declared=document["inputs"], given=inputs or {})
+        check_from_node(document, fields["from_node"])
+    except NotRunnable:
+        return None  # refused by the reading path, once it knows the user may see the workflow
+    run = WorkflowRun(
+        workflow_id=workflow_id,
+        document={"id": workflow_id, "revision": known.revision, **document},
+        revision=known.revision,
+        inputs=resolved,
+        **fields,
+    )
+    return run if run_insert.insert_if_unchanged(run, known, user_id=user.pk) else None
+
+
+@transaction.atomic
+def run_insert_read(*, user, workflow_id: int, inputs: dict | None, fields: dict) -> WorkflowRun:
+    """The run, from the workflow read with the user's access checked (404 if none)."""
     workflow = select.workflow_get(user=user, workflow_id=workflow_id)
     document, errors = runnable_document(workflow, workflow.revision, workflow.updated_at)
     if errors:
         raise NotRunnable(errors)
     resolved = run_inputs(declared=document["inputs"], given=inputs or {})
-    if from_node and from_node not in {node["id"] for node in document["nodes"]}:
-        message = f"from_node: {from_node!r} is not a node of this workflow"
-        raise NotRunnable([problem("unknown_node", message, node=from_node, field="from_node")])
+    check_from_node(document, fields["from_node"])
     run = WorkflowRun.objects.create(
         workflow=workflow,
         document={"id": workflow.pk, "revision": workflow.revision, **document},
         revision=workflow.revision,
-        mode=mode,
-        trigger=trigger,
         inputs=resolved,
-        created_by=user,
-        from_node=from_node or "",
-        source_run=source_run,
+        **fields,
     )
-    transaction.on_commit(partial(dispatch.run_queued, run.pk))
+    run_insert.remember(workflow, document)
     return run
+
+
+def check_from_node(document: dict, from_node: str) -> None:
+    if from_node and from_node not in {node["id"] for node in document["nodes"]}:
+        message = f"from_node: {from_node!r} is not a node of this workflow"
+        raise NotRunnable([problem("unknown_node", message, node=from_node, field="from_node")])
 
 
 @lru_cache(maxsize=256)

@@ -41,7 +41,7 @@ class HandlerContext:
     log: Callable[[str], None]  # each line becomes a `node.log` event
     settings: dict[str, Any] = field(default_factory=dict)  # engine options (e.g. http policy)
     raw_config: dict[str, Any] = field(default_factory=dict)  # config before rendering
-    body: Any = None  # containers: runs one iteration of the body (engine.containers.Body)
+    body: Any = None  # containers: runs one iteration of the body (engine.execution.bodies.Body)
 
     def evaluate(self, expression: str) -> Any:
         """Evaluate an expression in this node's scope (condition, router cases)."""

@@ -1,7 +1,7 @@
 """Container node types (SPEC §3, §4): `loop` and `map`.
 
 Containers do not execute their body themselves: the executor hands them `ctx.body`
-(`engine.containers.Body`), which runs one iteration of the body sub-graph and records it. The
+(`engine.execution.bodies.Body`), which runs one iteration of the body sub-graph and records it. The
 handler only decides which iterations run, in what order and what happens on failure.
 """
 

@@ -244,7 +244,7 @@ class Subworkflow(Handler):
             raise NodeError("config.inputs must render to an object", "bad_config")
         # `attempt` tells the runtime which execution of this node starts the child (so a
         # takeover can find the child a lost attempt started); in a loop or map body the
-        # container adds `iteration` (see engine.containers.in_iteration).
+        # container adds `iteration` (see engine.execution.bodies.in_iteration).
         outputs = await runner(
             ctx.config["workflow"], inputs, depth + 1, ctx.node_id, attempt=ctx.attempt, log=ctx.log
         )

@@ -11,7 +11,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from engine import Execution
-from engine.containers import waiting_leaves
+from engine.execution import waiting_leaves
 from tests.engine import support
 from tests.engine.support import build, doc
 from tests.engine.test_approval import FakeClock

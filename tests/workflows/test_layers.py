@@ -38,6 +38,7 @@ LAYERS: list[tuple[str, tuple[str, ...]]] = [
         "services",
         (
             "workflows.services",
+            "workflows.run_insert",
             "workflows.selectors",
             "workflows.documents",
             "workflows.observability",

@@ -22,6 +22,7 @@ from rest_framework.views import APIView
 
 from workflows import conf
 from workflows.api import serializers as s
+from workflows.api.auth import CachedTokenAuthentication
 from workflows.errors import PayloadTooLarge, SwitchyardError, problem
 from workflows.parsing import int_param
 
@@ -46,7 +47,7 @@ class ApiView(APIView):
     before anything parses them."""
 
     authentication_classes = [
-        authentication.TokenAuthentication,
+        CachedTokenAuthentication,
         authentication.SessionAuthentication,
     ]
     permission_classes = [permissions.IsAuthenticated]

@@ -12,7 +12,7 @@ from django.db.models import Q
 from django.http import Http404
 from django.utils import timezone
 
-from engine.containers import waiting_leaves
+from engine.execution import waiting_leaves
 from engine.handlers.base import NodeError
 from engine.states import RUN_TERMINAL, RunState
 from workflows import conf, dispatch, services

@@ -11,7 +11,7 @@ from typing import Any
 
 from engine import Graph, load_document
 from engine.events import Event
-from engine.executor import Execution
+from engine.execution import Execution
 from engine.states import NodeState, RunState
 from workflows import conf
 from workflows.models import NodeRun, WorkflowRun

@@ -20,12 +20,12 @@ from django.db.models import Q
 from django.utils import timezone
 
 from engine.states import RunState
-from workflows.models import WorkflowRun
+from workflows.models import CLAIMABLE_STATES, WorkflowRun
 from workflows.runtime.db import db
 from workflows.runtime.watches import cancel_watch
 
 if TYPE_CHECKING:
-    from engine.executor import Execution
+    from engine.execution import Execution
     from workflows.runtime.recorder import RunRecorder
 
 logger = logging.getLogger(__name__)
@@ -68,10 +68,14 @@ def claim_runs(
     be waiting (the query found `limit` candidates), so a caller need not ask again to learn
     that nothing is left."""
     now = timezone.now()
-    claimable = nobody_holds(now) & (
-        Q(status__in=(RunState.QUEUED, RunState.RUNNING))  # running: its worker died
-        # due: a durable timer, an approval timeout, a user's decision, a child's end
-        | Q(status=RunState.PAUSED, wake_at__lte=now)
+    # The runs not ended first, as the partial index `run_claimable` holds them (PostgreSQL
+    # reads only that index then, in claim order); of those, the queued and running ones
+    # (running: its worker died) and the paused ones that are due (a durable timer, an
+    # approval timeout, a user's decision, a child's end).
+    claimable = (
+        nobody_holds(now)
+        & Q(status__in=CLAIMABLE_STATES)
+        & (Q(status__in=(RunState.QUEUED, RunState.RUNNING)) | Q(wake_at__lte=now))
     )
     expires = now + timedelta(seconds=lease_s)
     passed = list(exclude)

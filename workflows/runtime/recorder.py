@@ -18,7 +18,7 @@ from workflows.runtime.leases import LeaseLost, RunUnstorable
 from workflows.runtime.persistence import Batch
 
 if TYPE_CHECKING:
-    from engine.executor import Execution
+    from engine.execution import Execution
     from workflows.runtime.publish import Publisher
 
 logger = logging.getLogger(__name__)

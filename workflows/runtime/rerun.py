@@ -20,7 +20,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from engine.events import NODE_STATUS, new_event
-from engine.executor import SNAPSHOT_VERSION
+from engine.execution import SNAPSHOT_VERSION
 from engine.states import NodeState, RunState
 from workflows.models import NodeRun, RunEvent, WorkflowRun
 from workflows.runtime.persistence import event_payload

@@ -8,7 +8,7 @@ from typing import Any
 from django.db.models import Max
 from django.utils import timezone
 
-from engine.executor import SNAPSHOT_VERSION
+from engine.execution import SNAPSHOT_VERSION
 from engine.states import NodeState, RunState
 from workflows.models import NodeRun, WorkflowRun
 from workflows.runtime.db import ts

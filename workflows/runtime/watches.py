@@ -20,7 +20,7 @@ from workflows.models import WorkflowRun
 from workflows.runtime.db import db
 
 if TYPE_CHECKING:
-    from engine.executor import Execution
+    from engine.execution import Execution
     from workflows.runtime.recorder import RunRecorder
 
 logger = logging.getLogger(__name__)

@@ -1,27 +1,34 @@
 """Dynamic growth (SPEC §4): a handler's `grow(node, output)` adds nodes and edges to the
 running graph. Additions are validated (unique ids, no dangling edge, no cycle, edges only
 from the growing node or added nodes into added nodes, so nothing already decided changes)
-and the execution's per-node arrays are extended in place; a restore grows again from the
-recorded outputs, so the snapshot needs nothing extra."""
+and give a new graph and a planner that keeps every decision made so far; the execution
+extends its per-node state to match. A restore grows again from the recorded outputs, so the
+snapshot needs nothing extra."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from dataclasses import dataclass
+from typing import Any
 
 from engine.document import load_document
 from engine.graph import Graph
 from engine.handlers.base import Registry
 from engine.handlers.builtin import register_builtins
 from engine.planner import Planner
-from engine.report import NodeRecord
 from engine.validation import errors_only, validate_document
-
-if TYPE_CHECKING:
-    from engine.executor import Execution
 
 
 class GrowthError(ValueError):
     """Additions that would break the graph; the message names every problem."""
+
+
+@dataclass(frozen=True, slots=True)
+class Grown:
+    """The graph after growing, its planner, and what was added (`{"nodes", "edges"}`)."""
+
+    graph: Graph
+    planner: Planner
+    added: dict
 
 
 def known_types(handlers: tuple) -> Registry:
@@ -58,27 +65,19 @@ def grown_document(
     return document
 
 
-def grow(execution: Execution, i: int, additions: dict[str, Any]) -> dict:
-    """Add the nodes and edges to the execution's graph; returns what was added."""
-    old = execution.graph
-    registry = known_types(execution._handlers)
+def grow(
+    old: Graph, handlers: tuple, previous: Planner, i: int, additions: dict[str, Any]
+) -> Grown:
+    """`old` (run by `handlers`, planned so far by `previous`) with node `i`'s additions."""
+    registry = known_types(handlers)
     document = grown_document(old, old.ids[i], additions, registry)
     extra = [registry.get(node["type"]) for node in document["nodes"][len(old) :]]
-    graph = Graph(document, [*execution._handlers, *extra])
+    graph = Graph(document, [*handlers, *extra])
     n_old, e_old = len(old), len(old.edges)
     planner = Planner(graph)
-    previous = execution._planner
     planner.edge_states[:e_old] = previous.edge_states
     for name in ("taken", "failed", "skipped"):
         getattr(planner, name)[:n_old] = getattr(previous, name)
     planner.decided[:n_old] = previous.decided
-    execution.graph = graph
-    execution._planner = planner
-    execution._handlers = graph.handlers
-    added = len(graph) - n_old
-    execution.records.extend(NodeRecord() for _ in range(added))
-    execution._carried.extend([None] * added)
-    execution._max_attempts.extend(
-        node["retry"].get("max_attempts") or 1 for node in graph.nodes[n_old:]
-    )
-    return {"nodes": list(graph.nodes[n_old:]), "edges": list(graph.edges[e_old:])}
+    added = {"nodes": list(graph.nodes[n_old:]), "edges": list(graph.edges[e_old:])}
+    return Grown(graph, planner, added)

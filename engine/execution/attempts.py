@@ -1,0 +1,232 @@
+"""One node: its attempts (render the config, call the handler within its timeout, check the
+output can be stored), retries with backoff, and what the outcome decides downstream."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from functools import partial
+from typing import Any
+
+from engine.backoff import retry_delay
+from engine.budget import TOO_BIG, in_thread, inline, off_loop
+from engine.config import render_node_config
+from engine.events import NODE_LOG
+from engine.execution.bodies import Body
+from engine.handlers.base import (
+    ERROR_HANDLE,
+    HandlerContext,
+    HandlerResult,
+    IterationParked,
+    NodeError,
+    Wait,
+)
+from engine.report import DRY_RUN_OUTPUT, NodeRecord
+from engine.scope import Scope
+from engine.states import NodeState, RunState
+from engine.storable import NOT_SMALL, output_problem, small_output_problem, storable_text
+
+RUNNING = NodeState.RUNNING
+RETRYING = NodeState.RETRYING
+SUCCEEDED = NodeState.SUCCEEDED
+FAILED = NodeState.FAILED
+
+
+class Attempts:
+    """Part of `Execution`: running node `i` from its first attempt to its outcome."""
+
+    async def _execute(self, i: int) -> None:
+        """Run node `i` (every attempt), record how it ended, then decide its successors."""
+        record = self.records[i]
+        try:
+            try:
+                if self._at_breakpoint(i, record):
+                    output, error = Wait("breakpoint"), None
+                else:
+                    output, error = await self._attempt_in_slot(i, record)
+                if error is not None and record.attempts < self._max_attempts[i]:
+                    output, error = await self._retry(i, record, error)
+            except asyncio.CancelledError:
+                self._release()
+                self._tasks.pop(i, None)
+                if self._stop_status is None:
+                    raise  # the run is being torn down: the snapshot keeps the node in flight
+                self._cancelled(i, record, self._stop_reason)
+                return
+            self._tasks.pop(i, None)
+            if isinstance(output, Wait):
+                self._park(i, record, output)
+                status = None
+            elif error is None and (error := self._grow(i, output)) is None:
+                self._succeeded(i, record, output)
+                status = SUCCEEDED
+            elif self._failed(i, record, error):
+                status = FAILED
+            else:
+                status = None  # parked (on_failure=pause): nothing downstream is decided
+            self._release()  # after the outcome, so a halt starts nothing from the queue
+            if status is None:
+                return
+            if self._store is None:
+                self._apply_now(self._planner.settle(i, status, record.handles))
+            else:
+                await self._store.node_settled(self, self.graph.ids[i], record)
+                await self._apply(self._planner.settle(i, status, record.handles))
+        except asyncio.CancelledError:
+            raise
+        except BaseException as exc:  # a bug in the engine or the store: end the run with it
+            if self._crash is None:
+                self._crash = exc
+            self._stop(RunState.FAILED, f"engine error: {exc!r}", None)
+
+    async def _retry(self, i: int, record: NodeRecord, error: dict) -> tuple[Any, dict | None]:
+        """Back off and try again until an attempt succeeds or none are left. The slot is
+        released while the node waits out its backoff."""
+        retry = self.graph.nodes[i]["retry"]
+        output = None
+        while error is not None and record.attempts < self._max_attempts[i]:
+            self._release()
+            self._set(i, record, RETRYING, self._now(), error=error)
+            try:
+                await self._options.clock.sleep(retry_delay(retry, record.attempts))
+                await self._acquire(i, record)
+            except asyncio.CancelledError:
+                self._active += 1  # _execute releases the slot it believes it holds
+                raise
+            output, error = await self._attempt_in_slot(i, record)
+        return output, error
+
+    async def _attempt(self, i: int, record: NodeRecord) -> tuple[Any, dict | None]:
+        """Run one attempt (or continue a parked one): (output, None) on success, (None,
+        error) on failure."""
+        if i in self._continuing:
+            self._continuing.discard(i)
+        else:
+            record.attempts += 1
+        now = self._now()
+        if record.started is None:
+            record.started = now
+        record.attempt_started = now
+        self._set(i, record, RUNNING, now)
+        graph = self.graph
+        node = graph.nodes[i]
+        handler = self.handlers[i]
+        sources = self._sources(i) if graph.n_sources[i] else {}
+        if not sources:
+            value = None if graph.n_sources[i] else self._root_input
+        elif len(sources) == 1:
+            (value,) = sources.values()
+        else:
+            value = sources
+        record.input = value
+        if node["disabled"]:
+            record.handles = self._passthrough_handles(i)
+            return value, None
+        try:
+            timeout = node["timeout_s"]
+            work = self._perform(i, record, node, handler, value, sources)
+            result = await (work if not timeout else self._within(timeout, work))
+        except NodeError as exc:
+            return None, {"message": exc.message, "type": exc.type}
+        except IterationParked as parked:
+            return Wait("body", None, {"iterations": parked.paths}), None
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:
+            return None, {"message": f"{type(exc).__name__}: {exc}", "type": "exception"}
+        if isinstance(result, HandlerResult):
+            record.handles = result.handles
+            result = result.output
+        elif isinstance(result, Wait):
+            problem = await self._unstorable(result.data, "wait")
+            return (None, problem) if problem else (result, None)
+        else:
+            record.handles = ("out",)
+        problem = small_output_problem(result, self._options.max_output_bytes)  # the usual: inline
+        if problem is NOT_SMALL:
+            problem = await self._unstorable(result, "output", self._options.max_output_bytes)
+        return (None, problem) if problem else (result, None)
+
+    async def _perform(
+        self, i: int, record: NodeRecord, node: dict, handler: Any, value: Any, sources: dict
+    ) -> Any:
+        """Render the node's config and run its handler: what the node's `timeout_s` bounds."""
+        graph = self.graph
+        node_id = graph.ids[i]
+        scope = Scope(self._fixed, self._results, node_id, record.attempts, value, self._loop_vars)
+        raw = config = self._config_override.get(i, node["config"])
+        if graph.render_config[i] or i in self._config_override:
+            config = self._render(partial(render_node_config, raw, scope, handler))
+            if config is TOO_BIG:
+                config = await self._render_in_thread(raw, scope, handler)
+        if self._options.dry_run and handler.side_effects:
+            return HandlerResult(DRY_RUN_OUTPUT)
+        ctx = HandlerContext(
+            node_id,
+            config,
+            value,
+            record.attempts,
+            sources,
+            scope,
+            partial(self._log, i),
+            self._handler_settings,
+            raw,
+            Body(self, self.iterations, i, record.attempts, value) if handler.container else None,
+        )
+        return await handler.run(ctx)
+
+    async def _unstorable(self, value: Any, root: str, max_bytes: int = 0) -> dict | None:
+        """Why a value cannot leave the engine (an output PostgreSQL refuses, or one over the
+        size limit), or None. Checked here, once, for every handler's output: nothing
+        unstorable reaches an event, a record or the run's outputs."""
+        if value is None or type(value) is bool:
+            return None
+        problem = small_output_problem(value, max_bytes, root)  # a few steps, inline
+        if problem is NOT_SMALL:
+            problem = await off_loop(partial(output_problem, value, max_bytes, root))
+        return problem
+
+    @staticmethod
+    async def _within(seconds: float, work: Any) -> Any:
+        """`work` within the node's `timeout_s`: a CPU-bound evaluation in a thread is
+        cancelled with it (see engine.budget)."""
+        deadline = asyncio.timeout(seconds)
+        try:
+            async with deadline:
+                return await work
+        except TimeoutError:
+            if not deadline.expired():
+                raise  # the handler's own TimeoutError: an ordinary failure
+            raise NodeError(f"timed out after {seconds:g} s", "timeout") from None
+
+    def _passthrough_handles(self, i: int) -> tuple[str, ...]:
+        """A disabled node passes its input through its first output handle."""
+        handler = self.handlers[i]
+        outs = handler.output_handles(self.graph.nodes[i]["config"]) if handler else ("out",)
+        return tuple(h for h in outs if h != ERROR_HANDLE)[:1] or ("out",)
+
+    @staticmethod
+    def _render(work: Callable[[], dict]) -> Any:
+        """The rendered config, inline; `TOO_BIG` when it must go on in a thread."""
+        from engine.expressions import ExpressionError
+
+        try:
+            return inline(work)
+        except ExpressionError as exc:
+            raise NodeError(exc.message, "expression") from None
+
+    @staticmethod
+    async def _render_in_thread(config: dict, scope: Scope, handler: Any) -> dict:
+        from engine.expressions import ExpressionError
+
+        try:
+            return await in_thread(partial(render_node_config, config, scope, handler))
+        except ExpressionError as exc:
+            raise NodeError(exc.message, "expression") from None
+
+    def _log(self, i: int, message: Any) -> None:
+        text = storable_text(self._recorder.redact(str(message)))
+        record = self.records[i]
+        self._recorder.emit(
+            NODE_LOG, self._now(), self.graph.ids[i], None, record.attempts, data={"message": text}
+        )

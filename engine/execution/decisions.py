@@ -1,0 +1,84 @@
+"""What the planner's decisions do: start the nodes decided to run, record the others
+(`skipped`, `upstream_failed`) with the reason why, and what a starting node's taken incoming
+edges carry."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from engine.planner import RUN
+from engine.states import EdgeState, NodeState
+
+FAILED = NodeState.FAILED
+SKIPPED = NodeState.SKIPPED
+UPSTREAM_FAILED = NodeState.UPSTREAM_FAILED
+CANCELLED = NodeState.CANCELLED
+
+
+class Decisions:
+    """Part of `Execution`: the planner decides, this applies and explains it."""
+
+    async def _apply(self, decisions: list[tuple[int, str]]) -> None:
+        """Start the nodes decided to run; record the others (skipped / upstream_failed)."""
+        store = self._store
+        for t, decision in decisions:
+            if decision is RUN:
+                if self._stop_status is None and not self._parking:
+                    self._ready(t)
+            else:
+                self._not_run(t, decision)
+                if store is not None:
+                    await store.node_settled(self, self.graph.ids[t], self.records[t])
+
+    def _apply_now(self, decisions: list[tuple[int, str]]) -> None:
+        for t, decision in decisions:
+            if decision is RUN:
+                if self._stop_status is None and not self._parking:
+                    self._ready(t)
+            else:
+                self._not_run(t, decision)
+
+    def _not_run(self, t: int, decision: str) -> None:
+        record = self.records[t]
+        record.reason = self._why_not(t, decision)
+        self._set(t, record, NodeState(decision), self._now())
+
+    def _why_not(self, t: int, decision: str) -> str:
+        ids = self.graph.ids
+        states = self._planner.source_states(t)
+        rule = self.graph.joins[t]
+        if decision == UPSTREAM_FAILED:
+            for s, state in states:
+                if state is EdgeState.FAILED:
+                    return f"upstream {ids[s]} {self.records[s].status.replace('_', ' ')}"
+        if rule == "one_failed":
+            return "no upstream failed"
+        if rule == "all_failed":
+            return "not every upstream failed"
+        for s, state in states:
+            if state is EdgeState.SKIPPED:
+                source = self.records[s]
+                if source.status in (SKIPPED, UPSTREAM_FAILED, CANCELLED):
+                    return f"upstream {ids[s]} {source.status.replace('_', ' ')}"
+                handles = self._edge_handles(s, t)
+                return f"branch {ids[s]}.{handles} not taken"
+        return "no upstream taken"
+
+    def _edge_handles(self, s: int, t: int) -> str:
+        for target, edges in self.graph.out_pairs[s]:
+            if target == t:
+                return "/".join(dict.fromkeys(handle for _, handle in edges))
+        return "out"
+
+    def _sources(self, i: int) -> dict[str, Any]:
+        """What the taken incoming edges carry, by source id, in edge order."""
+        sources: dict[str, Any] = {}
+        edge_states = self._planner.edge_states
+        ids = self.graph.ids
+        carried = self._carried
+        for s, edges in self.graph.in_pairs[i]:
+            for e in edges:
+                if edge_states[e] is EdgeState.TAKEN:
+                    sources[ids[s]] = carried[s]
+                    break
+        return sources
