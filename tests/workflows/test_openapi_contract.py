@@ -189,3 +189,24 @@ def test_a_served_malformed_multipart_import_gets_the_json_error_body(user):
     assert response.status_code == 400
     assert response.headers["Content-Type"].startswith("application/json")
     assert response.json()["errors"][0]["field"] == "file"
+
+
+@pytest.mark.django_db
+def test_free_values_are_described_with_the_64_bit_integers_the_parser_takes(api, user, schema):
+    integer = schema["components"]["schemas"]["JsonValue"]["anyOf"][2]
+    assert (integer["minimum"], integer["maximum"]) == (-(2**63 - 1), 2**63 - 1)
+    inputs = schema["components"]["schemas"]["RunCreate"]["properties"]["inputs"]
+    assert inputs["additionalProperties"]["$ref"].endswith("/JsonValue")
+    workflow = workflow_for(user, chain_document(1))
+    url = f"/api/workflows/{workflow.pk}/validate/"
+    assert api.post(url, {"variables": {"big": 2**64}}, format="json").status_code == 400
+
+
+@pytest.mark.django_db
+def test_a_document_is_described_by_the_shape_it_is_refused_for_not_a_drafts_rules(api, schema):
+    position = schema["components"]["schemas"]["Position"]["properties"]["y"]
+    assert "maximum" not in position
+    node = {"id": "a", "type": "approval", "position": {"x": 0, "y": 10**8}}
+    response = api.post("/api/workflows/", {"nodes": [node]}, format="json")
+    assert response.status_code == 201
+    assert response.json()["valid"] is False

@@ -1,7 +1,12 @@
-"""The statuses every operation can answer with besides its own, added to the OpenAPI description
-(SPECTACULAR_SETTINGS["POSTPROCESSING_HOOKS"]) with the SPEC §6 error body, so a client
-generated from /api/schema/ knows every answer: views declare only what is theirs (a 409 of
-a run in the wrong state, a 400 of a rejected document)."""
+"""What the OpenAPI description says of every operation alike, added by the postprocessing
+hooks in SPECTACULAR_SETTINGS:
+
+- `document_errors`: the statuses every operation can answer with besides its own, with the
+  SPEC §6 error body, so a client generated from /api/schema/ knows every answer (views declare
+  only what is theirs: a 409 of a run in the wrong state, a 400 of a rejected document); and
+  which request bodies are required.
+- `bound_free_values`: free-form values (a run's inputs, a node's config) as `JsonValue`,
+  whose integers fit 64 bits as the body parser (workflows.parsing) demands."""
 
 from __future__ import annotations
 
