@@ -237,6 +237,7 @@ SPECTACULAR_SETTINGS = {
         "drf_spectacular.hooks.postprocess_schema_enums",
         "workflows.api.openapi.document_errors",
         "workflows.api.openapi.bound_free_values",
+        "workflows.api.openapi.document_links",
     ],
 }
 

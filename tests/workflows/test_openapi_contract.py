@@ -16,7 +16,7 @@ from tests.factories import RunFactory, chain_document, workflow_for
 from tests.runtime.workers import ServerProcess
 
 ROOT = Path(__file__).resolve().parents[2]
-SHORT_RUN = ["--max-examples", "5", "--seed", "20"]
+SHORT_RUN = ["--max-examples", "3", "--seed", "20"]
 
 
 @pytest.mark.slow
@@ -210,3 +210,11 @@ def test_a_document_is_described_by_the_shape_it_is_refused_for_not_a_drafts_rul
     response = api.post("/api/workflows/", {"nodes": [node]}, format="json")
     assert response.status_code == 201
     assert response.json()["valid"] is False
+
+
+@pytest.mark.django_db
+def test_a_created_run_links_to_the_operations_taking_its_id(schema):
+    created = operation(schema, "/api/workflows/{workflow_id}/runs/", "post")["responses"]["201"]
+    targets = {link["operationId"]: link["parameters"] for link in created["links"].values()}
+    cancel = operation(schema, "/api/runs/{run_id}/cancel/", "post")["operationId"]
+    assert targets[cancel] == {"run_id": "$response.body#/id"}

@@ -145,3 +145,35 @@ def bounded(schema: Any) -> Any:
     if result.get("type") == "object" and open_object:
         result["additionalProperties"] = JSON_VALUE_REF
     return result
+
+
+# --- links: the ids a created object's answer carries, for the operations that take them ------
+
+# (operation creating it, its status) -> the path parameter its body's `id` fills
+CREATORS = {
+    ("/api/workflows/", "post", "201"): "workflow_id",
+    ("/api/workflows/import/", "post", "201"): "workflow_id",
+    ("/api/workflows/{workflow_id}/runs/", "post", "201"): "run_id",
+    ("/api/runs/{run_id}/rerun/", "post", "201"): "run_id",
+}
+
+
+def document_links(result: dict, generator, request, public) -> dict:
+    """OpenAPI links from each creating operation to every operation taking the new id (the
+    stateful phase of `make apicheck` follows them; clients learn where an id goes)."""
+    for (path, method, status), parameter in CREATORS.items():
+        response = result["paths"][path][method]["responses"][status]
+        response["links"] = {
+            link_name(target): {
+                "operationId": target["operationId"],
+                "parameters": {parameter: "$response.body#/id"},
+            }
+            for target_path, operations in result["paths"].items()
+            for target in operations.values()
+            if f"{{{parameter}}}" in target_path and "{node_id}" not in target_path
+        }
+    return result
+
+
+def link_name(operation: dict) -> str:
+    return "".join(part.title() for part in operation["operationId"].split("_"))
