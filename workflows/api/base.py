@@ -30,9 +30,11 @@ ERRORS = {400: s.ErrorBodySerializer, 404: s.ErrorBodySerializer}
 
 
 def int_query(name: str, minimum: int, maximum: int, description: str = "") -> OpenApiParameter:
-    """An integer query parameter described with the bounds `parsing.int_param` checks."""
-    schema = {"type": "integer", "minimum": minimum, "maximum": maximum}
-    return OpenApiParameter(name, schema, description=description)
+    """An integer query parameter described with the bounds `parsing.int_param` checks (which
+    reads an empty value as an absent one)."""
+    number = {"type": "integer", "minimum": minimum, "maximum": maximum}
+    schema = {"anyOf": [number, {"type": "string", "enum": [""]}]}
+    return OpenApiParameter(name, schema, description=f"{description} (empty: as if absent)")
 
 
 def text_query(name: str, max_length: int, description: str = "", **schema) -> OpenApiParameter:

@@ -40,7 +40,9 @@ class RunListView(ApiView):
     @extend_schema(
         parameters=[
             int_query("workflow", 1, MAX_ID, "only runs of this workflow"),
-            text_query("status", 32, "only runs in this status", enum=list(RUN_STATES)),
+            text_query(
+                "status", 32, "only runs in this status (empty: any)", enum=["", *RUN_STATES]
+            ),
             int_query("page", 1, RunPage.max_page),
             int_query("page_size", 1, RunPage.max_page_size, f"default {RunPage.page_size}"),
         ],
