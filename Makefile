@@ -7,7 +7,7 @@ REDIS ?= redis://127.0.0.1:6379/0
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test lint format bench soak setup frontend services chromium clean
+.PHONY: run test lint format bench soak setup frontend services chromium clean apicheck
 
 $(VENV)/.installed: pyproject.toml constraints.txt
 	@test -x $(PY) || "$$(scripts/find_python.sh)" -m venv $(VENV)
@@ -46,6 +46,11 @@ lint: $(VENV)/.installed frontend/node_modules/.package-lock.json
 # the front end's tools, installed from the lockfile when it changes (no build)
 frontend/node_modules/.package-lock.json: frontend/package-lock.json
 	cd frontend && npm ci --no-audit --no-fund --loglevel=error
+
+# The OpenAPI description against the API: schemathesis, all checks, every operation and its
+# stateful links, on a throw-away database (make test runs a short version).
+apicheck: $(VENV)/.installed services
+	DATABASE_URL=$(PG_URL) REDIS_URL=$(REDIS) $(PY) scripts/apicheck.py
 
 format: $(VENV)/.installed
 	$(VENV)/bin/ruff format .

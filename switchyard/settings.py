@@ -222,17 +222,23 @@ REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     # Bodies are checked as they are parsed: no NaN/Infinity, NUL, lone surrogate, integer
     # beyond 64 bits or nesting deeper than workflows.parsing.MAX_DEPTH (400 naming the path).
-    "DEFAULT_PARSER_CLASSES": [
-        "workflows.parsing.JSONParser",
-        "workflows.parsing.FormParser",
-        "workflows.parsing.MultiPartParser",
-    ],
+    # JSON only: the API takes no form bodies (the import endpoint adds multipart itself).
+    "DEFAULT_PARSER_CLASSES": ["workflows.parsing.JSONParser"],
 }
 
 SPECTACULAR_SETTINGS = {
     "TITLE": "Switchyard API",
-    "DESCRIPTION": "Workflows, runs and node types of the Switchyard DAG engine.",
+    "DESCRIPTION": "Workflows, runs and node types of the Switchyard DAG engine. Every text "
+    "(keys included) is refused (400) if it holds a NUL character or a lone surrogate, and "
+    'every integer outside 64 bits; errors answer `{"errors": [...]}` (SPEC §6).',
     "VERSION": "1.0.0",
+    # The SPEC error answers every operation can give, with their `errors` body.
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "workflows.api.openapi.document_errors",
+        "workflows.api.openapi.bound_free_values",
+        "workflows.api.openapi.document_links",
+    ],
 }
 
 LOGGING = {

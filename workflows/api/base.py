@@ -6,13 +6,16 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.conf import settings
 from django.contrib.auth import authenticate
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from drf_spectacular.views import SpectacularAPIView
 from rest_framework import authentication, permissions
 from rest_framework.authtoken.models import Token
 from rest_framework.exceptions import NotFound
 from rest_framework.pagination import PageNumberPagination
+from rest_framework.renderers import JSONRenderer
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -24,6 +27,20 @@ from workflows.errors import PayloadTooLarge, SwitchyardError, problem
 from workflows.parsing import int_param
 
 ERRORS = {400: s.ErrorBodySerializer, 404: s.ErrorBodySerializer}
+
+
+def int_query(name: str, minimum: int, maximum: int, description: str = "") -> OpenApiParameter:
+    """An integer query parameter described with the bounds `parsing.int_param` checks (which
+    reads an empty value as an absent one)."""
+    number = {"type": "integer", "minimum": minimum, "maximum": maximum}
+    schema = {"anyOf": [number, {"type": "string", "enum": [""]}]}
+    return OpenApiParameter(name, schema, description=f"{description} (empty: as if absent)")
+
+
+def text_query(name: str, max_length: int, description: str = "", **schema) -> OpenApiParameter:
+    """A text query parameter described with the limits `parsing.text_param` checks."""
+    schema = {"type": "string", "maxLength": max_length, **schema}
+    return OpenApiParameter(name, schema, description=description)
 
 
 class ApiView(APIView):
@@ -105,6 +122,45 @@ class NotFoundView(ApiView):
 class MeView(ApiView):
     """`GET /api/me/`: who is logged in (the canvas tells your workflows from shared ones)."""
 
-    @extend_schema(responses=OpenApiTypes.OBJECT)
+    @extend_schema(responses=s.MeSerializer)
     def get(self, request: Request) -> Response:
         return Response({"username": request.user.get_username()})
+
+
+LANGUAGES = list(dict(settings.LANGUAGES))
+SCHEMA_MEDIA_TYPES = [
+    "application/vnd.oai.openapi",
+    "application/yaml",
+    "application/vnd.oai.openapi+json",
+    "application/json",
+]
+
+
+class SchemaView(SpectacularAPIView):
+    """`GET /api/schema/`: the OpenAPI description. An unknown `lang` is refused (400) rather
+    than silently ignored, and refusals answer the JSON error body, not YAML."""
+
+    @extend_schema(
+        parameters=[
+            text_query("lang", 20, "the descriptions' language", enum=LANGUAGES),
+            text_query("format", 20, "instead of the Accept header", enum=["yaml", "json"]),
+        ],
+        responses={
+            (200, media_type): OpenApiResponse(OpenApiTypes.OBJECT, description="the OpenAPI 3")
+            for media_type in SCHEMA_MEDIA_TYPES
+        }
+        | {400: s.ErrorBodySerializer},
+    )
+    def get(self, request: Request, *args, **kwargs) -> Response:
+        for name, allowed in (("lang", LANGUAGES), ("format", ["yaml", "json"])):
+            value = request.query_params.get(name)
+            if value is not None and value not in allowed:
+                message = f"{name}: must be one of {', '.join(allowed)}"
+                raise SwitchyardError([problem("bad_parameter", message, field=name)])
+        return super().get(request, *args, **kwargs)
+
+    def finalize_response(self, request: Request, response, *args, **kwargs):
+        if response.status_code >= 400:
+            request.accepted_renderer = JSONRenderer()
+            request.accepted_media_type = JSONRenderer.media_type
+        return super().finalize_response(request, response, *args, **kwargs)

@@ -12,13 +12,14 @@ from rest_framework.response import Response
 
 from workflows import control, services
 from workflows import selectors as select
-from workflows.api.base import ApiView, json_body
+from workflows.api import serializers as s
+from workflows.api.base import ApiView, int_query, json_body, text_query
 from workflows.errors import SwitchyardError, problem
 from workflows.models import RunTrigger
 from workflows.parsing import MAX_SEQ, int_param, text_param
 
 
-class RetrySerializer(serializers.Serializer):
+class RetrySerializer(s.StrictSerializer):
     config = serializers.DictField(
         required=False, allow_null=True, help_text="retry with this config (the run's copy)"
     )
@@ -31,7 +32,7 @@ class RetrySerializer(serializers.Serializer):
     )
 
 
-class ApproveSerializer(serializers.Serializer):
+class ApproveSerializer(s.StrictSerializer):
     approved = serializers.BooleanField()
     data = serializers.JSONField(required=False, allow_null=True)
     iteration = serializers.CharField(
@@ -42,9 +43,13 @@ class ApproveSerializer(serializers.Serializer):
     )
 
 
-class RerunSerializer(serializers.Serializer):
+class RerunSerializer(s.StrictSerializer):
     from_node = serializers.CharField(required=False, allow_blank=True, allow_null=True)
     inputs = serializers.DictField(required=False)
+
+
+# The run report after the action; 409 when it does not fit the run's state (RunConflict).
+RUN_CONTROLLED = {200: s.RunSerializer, 409: s.ErrorBodySerializer}
 
 
 def strict(serializer_class, data: Any) -> dict:
@@ -72,7 +77,7 @@ def resume_arguments(request: Request, body: dict) -> dict[str, Any]:
 
 
 class RunCancelView(ApiView):
-    @extend_schema(request=None, responses={200: dict})
+    @extend_schema(request=None, responses=RUN_CONTROLLED)
     def post(self, request: Request, run_id: int) -> Response:
         run = select.run_get(user=request.user, run_id=run_id)
         control.run_cancel(run=run)
@@ -80,7 +85,7 @@ class RunCancelView(ApiView):
 
 
 class RunResumeView(ApiView):
-    @extend_schema(request=RetrySerializer, responses={200: dict})
+    @extend_schema(request=RetrySerializer, responses=RUN_CONTROLLED)
     def post(self, request: Request, run_id: int) -> Response:
         run = select.run_get(user=request.user, run_id=run_id)
         body = strict(RetrySerializer, json_body(request) or {})
@@ -89,7 +94,7 @@ class RunResumeView(ApiView):
 
 
 class NodeApproveView(ApiView):
-    @extend_schema(request=ApproveSerializer, responses={200: dict})
+    @extend_schema(request=ApproveSerializer, responses=RUN_CONTROLLED)
     def post(self, request: Request, run_id: int, node_id: str) -> Response:
         run = select.run_get(user=request.user, run_id=run_id)
         body = strict(ApproveSerializer, json_body(request) or {})
@@ -105,7 +110,7 @@ class NodeApproveView(ApiView):
 
 
 class NodeRetryView(ApiView):
-    @extend_schema(request=RetrySerializer, responses={200: dict})
+    @extend_schema(request=RetrySerializer, responses=RUN_CONTROLLED)
     def post(self, request: Request, run_id: int, node_id: str) -> Response:
         run = select.run_get(user=request.user, run_id=run_id)
         body = strict(RetrySerializer, json_body(request) or {})
@@ -120,7 +125,13 @@ class NotRecorded(SwitchyardError):
 class NodeOutputView(ApiView):
     """The whole output of a node (events carry only a truncated preview)."""
 
-    @extend_schema(responses={200: dict})
+    @extend_schema(
+        parameters=[
+            text_query("iteration", 200, "inside a loop or map body, e.g. M[2]"),
+            int_query("attempt", 1, MAX_SEQ, "this attempt (default: the latest)"),
+        ],
+        responses=s.NodeOutputSerializer,
+    )
     def get(self, request: Request, run_id: int, node_id: str) -> Response:
         run = select.run_get(user=request.user, run_id=run_id)
         params = request.query_params
@@ -138,7 +149,9 @@ class NodeOutputView(ApiView):
 
 
 class RunRerunView(ApiView):
-    @extend_schema(request=RerunSerializer, responses={201: dict})
+    @extend_schema(
+        request=RerunSerializer, responses={201: s.RunSerializer, 400: s.ErrorBodySerializer}
+    )
     def post(self, request: Request, run_id: int) -> Response:
         source = select.run_get(user=request.user, run_id=run_id)
         body = strict(RerunSerializer, json_body(request) or {})

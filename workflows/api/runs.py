@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import extend_schema
 from rest_framework import status
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -13,7 +13,7 @@ from engine.states import RunState
 from workflows import documents, services
 from workflows import selectors as select
 from workflows.api import serializers as s
-from workflows.api.base import ERRORS, ApiView, RunPage
+from workflows.api.base import ERRORS, ApiView, RunPage, int_query, json_body, text_query
 from workflows.errors import SwitchyardError, problem
 from workflows.parsing import MAX_ID, MAX_SEQ, int_param, text_param
 
@@ -23,7 +23,7 @@ RUN_STATES = tuple(state.value for state in RunState)
 class WorkflowRunsView(ApiView):
     @extend_schema(request=s.RunCreateSerializer, responses={201: s.RunSerializer, **ERRORS})
     def post(self, request: Request, workflow_id: int) -> Response:
-        body = s.RunCreateSerializer(data=request.data if request.data else {})
+        body = s.RunCreateSerializer(data=json_body(request))
         body.is_valid(raise_exception=True)
         run = services.run_create(
             user=request.user,
@@ -39,12 +39,15 @@ class WorkflowRunsView(ApiView):
 class RunListView(ApiView):
     @extend_schema(
         parameters=[
-            OpenApiParameter("workflow", int, description="only runs of this workflow"),
-            OpenApiParameter("status", str, description="only runs in this status"),
-            OpenApiParameter("page", int),
-            OpenApiParameter("page_size", int),
+            int_query("workflow", 1, MAX_ID, "only runs of this workflow"),
+            text_query(
+                "status", 32, "only runs in this status (empty: any)", enum=["", *RUN_STATES]
+            ),
+            int_query("page", 1, RunPage.max_page),
+            int_query("page_size", 1, RunPage.max_page_size, f"default {RunPage.page_size}"),
         ],
-        responses=s.RunListItemSerializer(many=True),
+        responses={200: s.RunPageSerializer, **ERRORS},
+        operation_id="runs_list",
     )
     def get(self, request: Request) -> Response:
         params = request.query_params
@@ -76,7 +79,7 @@ def run_summary(run) -> dict[str, Any]:
 
 
 class RunDetailView(ApiView):
-    @extend_schema(responses={200: s.RunSerializer, 404: s.ErrorBodySerializer})
+    @extend_schema(responses=s.RunSerializer)
     def get(self, request: Request, run_id: int) -> Response:
         run = select.run_get(user=request.user, run_id=run_id)
         return Response(select.run_report(run=run))
@@ -85,8 +88,8 @@ class RunDetailView(ApiView):
 class RunEventsView(ApiView):
     @extend_schema(
         parameters=[
-            OpenApiParameter("after", int, description="only events with a larger seq"),
-            OpenApiParameter("limit", int, description="at most this many (≤ 1000)"),
+            int_query("after", 0, MAX_SEQ, "only events with a larger seq"),
+            int_query("limit", 1, select.EVENTS_LIMIT_MAX, "at most this many"),
         ],
         responses={200: s.RunEventsSerializer, **ERRORS},
     )

@@ -5,14 +5,29 @@ workflows.documents, not field by field here."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from drf_spectacular.extensions import OpenApiSerializerExtension
 from drf_spectacular.plumbing import ResolvedComponent
 from rest_framework import serializers
 
+from engine.handlers import registry
 from engine.schema import DEFINITIONS, DOCUMENT_SCHEMA
+from engine.schema.shape import ENGINE_PARTS, STORED_ONLY
+from workflows.documents import READ_ONLY_FIELDS
 from workflows.models import RunMode
 
 # --- DRF serializers: small request bodies and the OpenAPI description -----------------------
+
+# engine.document.apply_defaults reads a null settings, nodes or edges as absent.
+NULL_MEANS_DEFAULT = ("settings", "nodes", "edges")
+NULL_DEFAULT = "null or absent: the default"
+
+
+# A request body that refuses unknown fields: described with `additionalProperties: false`
+# (`StrictDescription`). (A comment, not a docstring: subclasses would show it as theirs.)
+class StrictSerializer(serializers.Serializer):
+    pass
 
 
 class DocumentSerializer(serializers.Serializer):
@@ -56,7 +71,7 @@ class WorkflowListItemSerializer(serializers.Serializer):
     owner = serializers.CharField(help_text="the owner's username (not you: shared with you)")
 
 
-class SharingSerializer(serializers.Serializer):
+class SharingSerializer(StrictSerializer):
     """Who may see and run a workflow besides its owner (only the owner changes it)."""
 
     owner = serializers.CharField(read_only=True)
@@ -65,17 +80,19 @@ class SharingSerializer(serializers.Serializer):
     )
 
 
-class WorkflowPatchSerializer(serializers.Serializer):
+class WorkflowPatchSerializer(StrictSerializer):
     """Metadata a PATCH may change; the graph itself changes only through PUT. (Describes the
     body; `services.workflow_patch` checks it with the same rules as a PUT.)"""
 
     name = serializers.CharField(required=False, allow_blank=True, max_length=200)
     description = serializers.CharField(required=False, allow_blank=True)
     tags = serializers.ListField(child=serializers.CharField(), required=False)
-    settings = serializers.DictField(required=False)
+    settings = serializers.DictField(required=False, allow_null=True, help_text=NULL_DEFAULT)
     variables = serializers.DictField(required=False)
     inputs = serializers.DictField(required=False)
-    revision = serializers.IntegerField(required=False)
+    revision = serializers.IntegerField(
+        required=False, allow_null=True, help_text="the revision you edited (null: no check)"
+    )
 
 
 class ValidationResultSerializer(serializers.Serializer):
@@ -83,7 +100,7 @@ class ValidationResultSerializer(serializers.Serializer):
     errors = ProblemSerializer(many=True)
 
 
-class RunCreateSerializer(serializers.Serializer):
+class RunCreateSerializer(StrictSerializer):
     inputs = serializers.DictField(required=False, default=dict)
     mode = serializers.ChoiceField(choices=RunMode.choices, required=False, default="normal")
     from_node = serializers.CharField(required=False, allow_null=True, allow_blank=True)
@@ -175,6 +192,36 @@ class RunSerializer(serializers.Serializer):
     node_runs = NodeRunSerializer(many=True)
 
 
+class MeSerializer(serializers.Serializer):
+    username = serializers.CharField()
+
+
+class NodeTypeSerializer(serializers.Serializer):
+    """One entry of the node-type catalogue (`engine.handlers.registry.describe`)."""
+
+    type = serializers.CharField()
+    label = serializers.CharField()
+    category = serializers.CharField()
+    description = serializers.CharField()
+    icon = serializers.CharField()
+    color = serializers.CharField()
+    inputs = serializers.ListField(child=serializers.CharField(), help_text="input handles")
+    outputs = serializers.ListField(child=serializers.CharField(), help_text="output handles")
+    error_handle = serializers.CharField(allow_null=True)
+    config_schema = serializers.DictField(help_text="the JSON Schema of the node's config")
+    expression_fields = serializers.ListField(child=serializers.CharField())
+    secret_fields = serializers.ListField(child=serializers.CharField())
+    side_effects = serializers.BooleanField()
+    container = serializers.BooleanField()
+
+
+class NodeOutputSerializer(serializers.Serializer):
+    node = serializers.CharField()
+    attempt = serializers.IntegerField()
+    status = serializers.CharField()
+    output = serializers.JSONField(allow_null=True, help_text="the whole output, not a preview")
+
+
 class RunListItemSerializer(serializers.Serializer):
     id = serializers.IntegerField()
     workflow = serializers.IntegerField()
@@ -187,6 +234,13 @@ class RunListItemSerializer(serializers.Serializer):
     created_at = serializers.CharField()
     started_at = serializers.CharField(allow_null=True)
     finished_at = serializers.CharField(allow_null=True)
+
+
+class RunPageSerializer(serializers.Serializer):
+    count = serializers.IntegerField()
+    next = serializers.URLField(allow_null=True)
+    previous = serializers.URLField(allow_null=True)
+    results = RunListItemSerializer(many=True)
 
 
 class RunEventSerializer(serializers.Serializer):
@@ -202,22 +256,33 @@ class RunEventsSerializer(serializers.Serializer):
 
 
 class ImportSerializer(serializers.Serializer):
-    file = serializers.FileField(required=False)
+    file = DocumentSerializer(help_text="the workflow document file (JSON or YAML)")
 
 
 class TokenRequestSerializer(serializers.Serializer):
-    username = serializers.CharField()
-    password = serializers.CharField()
+    username = serializers.CharField(min_length=1)
+    password = serializers.CharField(min_length=1)
 
 
 class TokenSerializer(serializers.Serializer):
     token = serializers.CharField()
 
 
+class StrictDescription(OpenApiSerializerExtension):
+    target_class = StrictSerializer
+    match_subclasses = True
+
+    def map_serializer(self, auto_schema, direction):
+        schema = auto_schema._map_serializer(self.target, direction, bypass_extensions=True)
+        return {**schema, "additionalProperties": False}
+
+
 # --- the document's OpenAPI description, from engine/schema/document.json -----------------------
 
 # JSON Schema keywords OpenAPI 3.0 has no place for (the parts become components instead).
 _DROPPED = frozenset({"$schema", "$id", "$defs"})
+_IGNORED = "a workflow's own field, read from the API: ignored when sent"
+READ_BACK_FIELDS = {name: {"description": _IGNORED} for name in READ_ONLY_FIELDS}
 
 
 class DocumentDescription(OpenApiSerializerExtension):
@@ -232,17 +297,72 @@ class DocumentDescription(OpenApiSerializerExtension):
 
     def map_serializer(self, auto_schema, direction):
         for name, part in DEFINITIONS.items():
+            schema = openapi(stored_shape(part, inside_size=name == STORED_ONLY))
+            if name == "node":
+                # Saved documents name only registered node types (others are refused).
+                schema["properties"]["type"]["enum"] = [
+                    kind["type"] for kind in registry.describe()
+                ]
             component = ResolvedComponent(
-                name=part["title"], type=ResolvedComponent.SCHEMA, object=name, schema=openapi(part)
+                name=part["title"], type=ResolvedComponent.SCHEMA, object=name, schema=schema
             )
             auto_schema.registry.register_on_missing(component)
-        document = openapi(DOCUMENT_SCHEMA)
-        # A workflow read from the API may be sent back with its own fields (id, revision, ...).
-        document.pop("additionalProperties")
+        document = openapi(stored_shape(DOCUMENT_SCHEMA))
+        # A workflow read from the API may be sent back with its own fields (id, revision, ...):
+        # they are allowed (and ignored), any other unknown field is refused.
+        document["properties"].update(READ_BACK_FIELDS)
+        for name in NULL_MEANS_DEFAULT:
+            document["properties"][name] = null_means_default(document["properties"][name])
         if type(self.target) is DocumentSerializer:
             return document
         own = auto_schema._map_serializer(self.target, direction, bypass_extensions=True)
         return {"allOf": [auto_schema.resolve_serializer(DocumentSerializer, direction).ref, own]}
+
+
+# What the API refuses a document for (engine.schema.shape): wrong types, unknown or missing
+# fields. Bounds, patterns, choices and the contents of the parts the engine judges are rules
+# a draft may break (saved, `valid: false`, its `errors` say which), so neither a request nor
+# a workflow read back is described with them.
+SHAPE_KEYWORDS = frozenset(
+    {"type", "properties", "additionalProperties", "required", "items", "$ref", "const"}
+    | {"title", "description", "default", "$schema", "$id", "$defs"}
+)
+
+
+def stored_shape(schema: Any, *, inside_size: bool = False) -> Any:
+    if isinstance(schema, list):
+        return [stored_shape(item, inside_size=inside_size) for item in schema]
+    if not isinstance(schema, dict) or inside_size:
+        return schema
+    result = {}
+    for key, value in schema.items():
+        if key == "properties":
+            result[key] = {
+                name: engine_part(part) if name in ENGINE_PARTS else stored_shape(part)
+                for name, part in value.items()
+            }
+        elif key == "$defs":
+            result[key] = value
+        elif key in SHAPE_KEYWORDS:
+            result[key] = stored_shape(value)
+    return result
+
+
+def engine_part(schema: dict) -> dict:
+    """A part the engine judges: only its own type is refused, not its contents."""
+    if "$ref" in schema:
+        schema = DEFINITIONS[schema["$ref"].removeprefix("#/$defs/")]
+    kept = {key: schema[key] for key in ("type", "description", "default") if key in schema}
+    return {
+        **kept,
+        "description": f"{schema.get('description', '')} (checked by the engine: a "
+        "draft may break its rules)".lstrip(),
+    }
+
+
+def null_means_default(schema: dict) -> dict:
+    part = {"allOf": [schema]} if "$ref" in schema else dict(schema)
+    return {**part, "nullable": True, "description": NULL_DEFAULT}
 
 
 def openapi(schema):

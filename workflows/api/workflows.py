@@ -9,7 +9,7 @@ from typing import Any
 
 from django.http import HttpResponse
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import OpenApiRequest, OpenApiResponse, extend_schema
 from rest_framework import parsers, status
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -18,7 +18,7 @@ from engine.handlers import registry
 from workflows import documents, services
 from workflows import selectors as select
 from workflows.api import serializers as s
-from workflows.api.base import ERRORS, ApiView, json_body
+from workflows.api.base import ERRORS, ApiView, json_body, text_query
 from workflows.errors import SwitchyardError, problem
 from workflows.parsing import text_param
 
@@ -115,12 +115,14 @@ class WorkflowDetailView(ApiView):
 
 class WorkflowValidateView(ApiView):
     @extend_schema(
-        request=s.DocumentSerializer,
-        responses={200: s.ValidationResultSerializer, 404: s.ErrorBodySerializer},
-        description="Validate the posted document, or the saved one when the body is empty.",
+        # Any object: a document that is not even well-formed is answered with its problems.
+        request=OpenApiTypes.OBJECT,
+        responses={200: s.ValidationResultSerializer, **ERRORS},
+        description="Validate the posted document (any JSON object: its problems are the "
+        "answer), or the saved one when the body is empty.",
     )
     def post(self, request: Request, workflow_id: int) -> Response:
-        body = json_body(request) if request.data else {}
+        body = json_body(request)
         errors = services.workflow_validate(
             user=request.user, workflow_id=workflow_id, source=body or None
         )
@@ -133,8 +135,14 @@ class WorkflowExportView(ApiView):
         return super().perform_content_negotiation(request, force=True)
 
     @extend_schema(
-        parameters=[OpenApiParameter("format", str, enum=["json", "yaml"], default="json")],
-        responses={(200, "application/json"): OpenApiTypes.OBJECT, **ERRORS},
+        parameters=[text_query("format", 40, enum=["json", "yaml"], default="json")],
+        responses={
+            (200, "application/json"): s.DocumentSerializer,
+            (200, "application/yaml"): OpenApiResponse(
+                s.DocumentSerializer, description="the same document as YAML (?format=yaml)"
+            ),
+            **ERRORS,
+        },
     )
     def get(self, request: Request, workflow_id: int) -> HttpResponse:
         format = text_param(request.query_params, "format", default="json")
@@ -160,14 +168,18 @@ class RawDocumentParser(parsers.BaseParser):
         return stream.read() if stream is not None else b""
 
 
+# The multipart `file` is a document file: JSON, or YAML when its name ends .yaml/.yml.
+IMPORT_ENCODING = {"file": {"contentType": "application/json, application/yaml"}}
+
+
 class WorkflowImportView(ApiView):
     parser_classes = [parsers.MultiPartParser, RawDocumentParser]
 
     @extend_schema(
         request={
-            "application/json": OpenApiTypes.OBJECT,
-            "application/yaml": OpenApiTypes.STR,
-            "multipart/form-data": s.ImportSerializer,
+            "application/json": s.DocumentSerializer,
+            "application/yaml": s.DocumentSerializer,
+            "multipart/form-data": OpenApiRequest(s.ImportSerializer, encoding=IMPORT_ENCODING),
         },
         responses={201: s.WorkflowSerializer, **ERRORS},
     )
@@ -180,20 +192,27 @@ class WorkflowImportView(ApiView):
 
 def import_source(request: Request) -> tuple[bytes, str | None]:
     if request.content_type.startswith("multipart/"):
-        upload = request.FILES.get("file")
-        if upload is None:
-            message = "file: required (a JSON or YAML workflow document)"
-            raise SwitchyardError([problem("missing_field", message, field="file")])
-        name = (upload.name or "").lower()
-        format = "yaml" if name.endswith((".yaml", ".yml")) else None
-        return upload.read(), format
+        return multipart_source(request)
     body = request.data
     if not body:
         raise SwitchyardError([problem("bad_document", "the request body is empty")])
     return body, "json" if "json" in request.content_type else None
 
 
+def multipart_source(request: Request) -> tuple[bytes, str | None]:
+    """The `file` part: an uploaded file, or a plain part holding the document's text."""
+    upload = request.FILES.get("file")
+    if upload is not None:
+        name = (upload.name or "").lower()
+        return upload.read(), "yaml" if name.endswith((".yaml", ".yml")) else None
+    text = request.data.get("file")
+    if not text:
+        message = "file: required (a JSON or YAML workflow document)"
+        raise SwitchyardError([problem("missing_field", message, field="file")])
+    return text.encode(), None
+
+
 class NodeTypesView(ApiView):
-    @extend_schema(responses=OpenApiTypes.OBJECT)
+    @extend_schema(responses=s.NodeTypeSerializer(many=True))
     def get(self, request: Request) -> Response:
         return Response(registry.describe())

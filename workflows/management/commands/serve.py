@@ -21,12 +21,14 @@ class Command(BaseCommand):
 
     def handle(self, *args, host: str, port: int, no_worker: bool, **options) -> None:
         from channels.routing import ProtocolTypeRouter
+        from daphne import http_protocol
         from daphne.endpoints import build_endpoint_description_strings
         from daphne.server import Server  # installs Twisted's asyncio reactor
         from twisted.internet import reactor
 
         from switchyard.asgi import application
 
+        http_protocol.WebRequest = app_parsed_request(http_protocol.WebRequest)
         routes = dict(application.application_mapping)
         routes["http"] = ASGIStaticFilesHandler(routes["http"])
         if not no_worker:
@@ -53,3 +55,16 @@ class Command(BaseCommand):
 
         self.worker = RunWorker()
         self.worker_task = asyncio.ensure_future(self.worker.serve())
+
+
+def app_parsed_request(web_request: type) -> type:
+    """Daphne's request, without Twisted's own parse of a multipart body (into `args`, which
+    Daphne never reads): Twisted answers a malformed one with a bare 400, no Content-Type, no
+    body, before the app could answer its JSON error."""
+
+    class AppParsedRequest(web_request):
+        def __init__(self, *args, **kwargs) -> None:
+            super().__init__(*args, **kwargs)
+            self._parsePOSTFormSubmission = False
+
+    return AppParsedRequest
