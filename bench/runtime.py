@@ -11,6 +11,9 @@ real `runworker` processes and a real Daphne (`serve --no-worker`). Prints:
   backends, this client) read from /proc: robust where wall-clock rates are not (a busy
   machine stretches the time, not the work)
 
+The web and worker processes run with DEBUG off, as in production (DEBUG keeps every SQL query
+in memory and costs CPU); SWITCHYARD_BENCH_DEBUG=1 runs them with DEBUG on instead.
+
 SWITCHYARD_BENCH_ONLY=throughput skips the other benchmarks (A/B runs of the throughput);
 SWITCHYARD_BENCH_RUNS sets how many runs it submits (default 200; more for steadier figures).
 """
@@ -160,16 +163,27 @@ def main() -> None:
     from django.core.management import call_command
 
     call_command("migrate", verbosity=0)
-    env = {**os.environ, "SWITCHYARD_SWEEP_S": "1", "PYTHONUNBUFFERED": "1"}
+    env = {
+        **os.environ,
+        "SWITCHYARD_SWEEP_S": "1",
+        "PYTHONUNBUFFERED": "1",
+        "DEBUG": server_debug(),
+    }
     procs = Processes(env)
     try:
         rows = run_benchmarks(procs)
     finally:
         procs.stop()
+    print(f"web and worker processes: DEBUG={'on' if env['DEBUG'] == '1' else 'off'}")
     width = max(len(name) for name, _, _ in rows)
     print(f"{'benchmark':<{width}}  {'result':>14}  target")
     for name, value, target in rows:
         print(f"{name:<{width}}  {value:>14}  {target}")
+
+
+def server_debug() -> str:
+    """DEBUG of the web and worker processes: off (production) unless SWITCHYARD_BENCH_DEBUG."""
+    return "1" if os.environ.get("SWITCHYARD_BENCH_DEBUG") == "1" else "0"
 
 
 def run_benchmarks(procs: Processes) -> list[tuple[str, str, str]]:

@@ -9,7 +9,7 @@ import os
 from collections.abc import Callable
 from typing import Any
 
-from engine import Graph, load_document
+from engine import Graph
 from engine.events import Event
 from engine.execution import Execution
 from engine.states import NodeState, RunState
@@ -18,6 +18,7 @@ from workflows.models import NodeRun, WorkflowRun
 from workflows.runtime import children
 from workflows.runtime.db import db
 from workflows.runtime.finish import finish_or_end
+from workflows.runtime.graphs import graph_of
 from workflows.runtime.leases import LeaseLost, keep_lease
 from workflows.runtime.publish import Publisher
 from workflows.runtime.recorder import RunRecorder
@@ -69,7 +70,7 @@ def expression_context() -> dict[str, Any]:
 
 
 def graph_for(run: WorkflowRun) -> Graph:
-    return Graph.from_document(load_document(run.document))
+    return graph_of(run.workflow_id, run.revision, run.document)
 
 
 def load_for_execution(run_id: int) -> tuple[WorkflowRun, dict | None]:

@@ -15,7 +15,7 @@ from collections.abc import Awaitable, Callable
 from datetime import timedelta
 from typing import TYPE_CHECKING
 
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import Q
 from django.utils import timezone
 
@@ -68,6 +68,9 @@ def claim_runs(
     be waiting (the query found `limit` candidates), so a caller need not ask again to learn
     that nothing is left."""
     now = timezone.now()
+    expires = now + timedelta(seconds=lease_s)
+    if connection.vendor == "postgresql":
+        return claim_runs_postgresql(owner, now, expires, exclude, limit)
     # The runs not ended first, as the partial index `run_claimable` holds them (PostgreSQL
     # reads only that index then, in claim order); of those, the queued and running ones
     # (running: its worker died) and the paused ones that are due (a durable timer, an
@@ -77,7 +80,6 @@ def claim_runs(
         & Q(status__in=CLAIMABLE_STATES)
         & (Q(status__in=(RunState.QUEUED, RunState.RUNNING)) | Q(wake_at__lte=now))
     )
-    expires = now + timedelta(seconds=lease_s)
     passed = list(exclude)
     for _ in range(CLAIM_TRIES):
         with transaction.atomic():
@@ -105,6 +107,39 @@ def claim_runs(
             return ours, len(candidates) == limit
         passed.extend(candidates)
     return [], False
+
+
+# claim_runs on PostgreSQL in one statement (its own transaction) instead of four round trips
+# and three ORM-compiled queries: the oldest claimable runs, locked with SKIP LOCKED, leased at
+# once. PostgreSQL checks a locked row's condition again on its latest version, so every row
+# the select returns is still claimable and is taken. The condition is claim_runs' own (and
+# reads the partial index run_claimable in claim order).
+CLAIM_SQL = f"""
+WITH candidates AS (
+  SELECT id FROM workflows_workflowrun
+  WHERE (lease_owner = '' OR lease_expires_at < %(now)s)
+    AND status IN ({", ".join(f"'{state}'" for state in CLAIMABLE_STATES)})
+    AND (status IN ('{RunState.QUEUED.value}', '{RunState.RUNNING.value}') OR wake_at <= %(now)s)
+    AND NOT (id = ANY(%(exclude)s::bigint[]))
+  ORDER BY created_at, id
+  LIMIT %(limit)s
+  FOR UPDATE SKIP LOCKED
+)
+UPDATE workflows_workflowrun AS w SET lease_owner = %(owner)s, lease_expires_at = %(expires)s
+FROM candidates WHERE w.id = candidates.id
+RETURNING w.id, w.created_at
+"""
+
+
+def claim_runs_postgresql(
+    owner: str, now, expires, exclude: list[int], limit: int
+) -> tuple[list[int], bool]:
+    params = {"now": now, "exclude": list(exclude), "limit": limit}
+    params.update(owner=owner, expires=expires)
+    with connection.cursor() as cursor:
+        cursor.execute(CLAIM_SQL, params)
+        taken = sorted(cursor.fetchall(), key=lambda row: (row[1], row[0]))
+    return [run_id for run_id, _ in taken], len(taken) == limit
 
 
 def release_lease(run_id: int, owner: str) -> None:

@@ -157,10 +157,11 @@ fence AS (
 ),
 ev AS (
   INSERT INTO workflows_runevent (run_id, seq, type, payload, at)
-  SELECT e.run_id, e.seq, e.type, e.payload, e.at
-  FROM jsonb_to_recordset(%(events)s::jsonb) AS e(
-    run_id bigint, seq integer, type text, payload jsonb, at timestamptz)
-  JOIN fence ON fence.id = e.run_id
+  SELECT b.run_id, (e.ev->>'seq')::integer, e.ev->>'type', e.ev - '{seq,type,run}'::text[],
+    (e.ev->>'at')::timestamptz
+  FROM jsonb_to_recordset(%(events)s::jsonb) AS b(run_id bigint, events jsonb)
+  JOIN fence ON fence.id = b.run_id
+  CROSS JOIN LATERAL jsonb_array_elements(b.events) AS e(ev)
 ),
 nr AS (
   INSERT INTO workflows_noderun (run_id, node_id, iteration, attempt, status, started_at,
@@ -199,13 +200,15 @@ def json_default(value: Any) -> Any:
 
 
 def batch_params(batches: list[Batch]) -> dict[str, str]:
-    """The parameters of WRITE_SQL for these batches (each a JSON array)."""
+    """The parameters of WRITE_SQL for these batches (each a JSON array). Events go as they
+    are, a list per run: the statement takes their payload apart."""
     runs, events, rows = [], [], []
     for batch in batches:
         fields = batch.run_fields
+        run_id = batch.run_id
         runs.append(
             {
-                "id": batch.run_id,
+                "id": run_id,
                 "owner": batch.owner,
                 "status": fields.get("status"),
                 "started_at": fields.get("started_at"),
@@ -214,26 +217,11 @@ def batch_params(batches: list[Batch]) -> dict[str, str]:
                 "error": fields.get("error"),
             }
         )
-        for event in batch.events:
-            events.append(
-                {
-                    "run_id": batch.run_id,
-                    "seq": event["seq"],
-                    "type": event["type"],
-                    "payload": event_payload(event),
-                    "at": event["at"],
-                }
-            )
+        events.append({"run_id": run_id, "events": batch.events})
         for (node, iteration, attempt), fields in batch.rows:
-            rows.append(
-                {
-                    "run_id": batch.run_id,
-                    "node_id": node,
-                    "iteration": iteration,
-                    "attempt": attempt,
-                    **fields,
-                }
-            )
+            row = {"run_id": run_id, "node_id": node, "iteration": iteration, "attempt": attempt}
+            row.update(fields)
+            rows.append(row)
     return {
         "sync": "on" if conf.value("SYNCHRONOUS_EVENT_COMMIT") else "off",
         "runs": as_json(runs),
