@@ -21,6 +21,7 @@ from django.db import connection, transaction
 
 from engine import DocumentError, all_problems, load_document
 from engine.limits import MAX_EDGES, MAX_NODES
+from engine.validation.check import problems_in_parts
 from workflows import dispatch, parsing, run_insert
 from workflows import documents as translate
 from workflows import selectors as select
@@ -77,8 +78,9 @@ def document_problems(source: str | bytes | dict, *, format: str | None) -> tupl
     if too_large:
         raise DocumentRejected(too_large)
     # One pass names every problem: the shape's (which refuse the document) come first.
-    problems = [found.to_dict() for found in all_problems(document)]
-    if translate.document_shape_problems(document):
+    shaped, rest = problems_in_parts(document)
+    problems = [found.to_dict() for found in shaped + rest]
+    if shaped:
         raise DocumentRejected(problems)
     unstorable = storage_problems(document)
     return document, merged(problems, unstorable), unstorable

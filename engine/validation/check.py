@@ -32,13 +32,22 @@ def all_problems(document: Any, *, registry: Registry | None = None) -> list[Pro
     """Every problem of a document in one pass, in one order, whoever asks (the API, the
     CLI, a config edit): its shape's (unknown fields, wrong types, missing fields: what the
     API refuses outright), then `validate_document`'s that the shape did not already name."""
+    shaped, rest = problems_in_parts(document, registry=registry)
+    return shaped + rest
+
+
+def problems_in_parts(
+    document: Any, *, registry: Registry | None = None
+) -> tuple[list[Problem], list[Problem]]:
+    """`all_problems` in its two parts: the shape's (the API refuses a document for them)
+    and the rest, so a caller that needs both checks the shape once."""
     if not isinstance(document, dict):
-        return validate_document(document, registry=registry)
+        return [], validate_document(document, registry=registry)
     try:
         shaped = document_shape_problems(document)
     except RecursionError:
         shaped = []  # validate_document says it
-    return shaped + not_said(validate_document(document, registry=registry), shaped, document)
+    return shaped, not_said(validate_document(document, registry=registry), shaped, document)
 
 
 def not_said(problems: list[Problem], shaped: list[Problem], document: dict) -> list[Problem]:
