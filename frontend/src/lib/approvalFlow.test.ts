@@ -206,8 +206,8 @@ describe("after a refusal", () => {
 });
 
 describe("a wait decided elsewhere", () => {
-  const output = (seq: number, node: string, value: unknown): RunEvent =>
-    ({ seq, run: 7, type: "node.output", node, output: value }) as RunEvent;
+  const output = (seq: number, node: string, value: unknown, iteration: string | null = null): RunEvent =>
+    ({ seq, run: 7, type: "node.output", node, iteration, output: value }) as RunEvent;
 
   it("closes the open dialog and says who decided", () => {
     const opened = after(runOf(paused()), { type: "open", node: "top" });
@@ -220,6 +220,16 @@ describe("a wait decided elsewhere", () => {
     expect(shown.closed).toBe(true);
   });
 
+  it("says decided, not moved on, between a decided node's status and its output (the engine's order)", () => {
+    const opened = after(runOf(paused()), { type: "open", node: "top" });
+    const decided = applyRunEvents(paused(), [status(7, "top", "succeeded")]);
+    const between = view(opened, runOf(decided));
+    expect(between.decidedElsewhere).toBe("Already decided elsewhere.");
+    expect(between.closed).toBe(true);
+    const told = runOf(applyRunEvents(decided, [output(8, "top", { approved: true, data: null, by: "carol" })]));
+    expect(view(opened, told).decidedElsewhere).toBe("Already approved by carol.");
+  });
+
   it("says the run moved on when the node ended without a decision, and names a body's iteration", () => {
     const opened = after(runOf(paused()), { type: "open", node: "ok", offer: "M[0]" });
     const moved = runOf(applyRunEvents(paused(), [status(7, "ok", "cancelled", "M[0]")]));
@@ -228,9 +238,11 @@ describe("a wait decided elsewhere", () => {
 
   it("keeps a body's dialog open while other iterations wait, the decided one not decidable", () => {
     const opened = after(runOf(paused()), { type: "open", node: "ok" }, { type: "choose", iteration: "M[0]" });
-    const moved = runOf(applyRunEvents(paused(), [output(7, "ok", { approved: false, by: "bob" }), status(8, "ok", "succeeded", "M[0]")]));
+    const moved = runOf(
+      applyRunEvents(paused(), [status(7, "ok", "succeeded", "M[0]"), output(8, "ok", { approved: false, by: "bob" }, "M[0]")]),
+    );
     const shown = view(opened, moved);
-    expect(shown.decidedElsewhere).toMatch(/^(Already rejected by bob in M\[0\]|No longer waiting in M\[0\])/);
+    expect(shown.decidedElsewhere).toBe("Already rejected by bob in M[0].");
     expect(shown.closed).toBe(false);
     expect(shown.ready).toBe(false);
     expect(shown.choices).toContain("M[1]");

@@ -351,7 +351,11 @@ export function decidedElsewhere(run: ApprovalRun, node: string, path: string): 
   const liveOutput = path ? run.run?.iterationOutputs[node]?.[path] : run.run?.outputs[node];
   const output = (liveOutput ?? iterationRecord(run.records, node, path)?.output) as { approved?: unknown; by?: unknown } | undefined;
   const where = path ? ` in ${path}` : "";
-  if (typeof output?.approved !== "boolean") return `No longer waiting${where}: the run moved on (${status}).`;
+  if (typeof output?.approved !== "boolean") {
+    // the engine sends a decided node's `succeeded` before its output: decided, details on their way
+    if (status === "succeeded" && output === undefined) return `Already decided elsewhere${where}.`;
+    return `No longer waiting${where}: the run moved on (${status}).`;
+  }
   const by = typeof output.by === "string" && output.by ? ` by ${output.by}` : "";
   return `Already ${output.approved ? "approved" : "rejected"}${by}${where}.`;
 }
