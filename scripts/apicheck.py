@@ -1,6 +1,9 @@
 """`make apicheck`: serve the app on a throw-away PostgreSQL database and run schemathesis over
 every operation of /api/schema/ with all checks (stateful links included), so the OpenAPI
-description and the API cannot drift apart.
+description and the API cannot drift apart. Runs that wait at an approval and a failed run are
+seeded first (schemathesis.toml names them `"${APICHECK_…}"`; their ids are written in as integers,
+the path parameters' type, into the copy schemathesis reads), so the node-level control
+operations reach more than a 404.
 
     python scripts/apicheck.py [--max-examples N] [--seed S] [-- extra schemathesis options]
 
@@ -12,10 +15,12 @@ Exits with schemathesis' exit status (0: no failure).
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -24,15 +29,6 @@ import psycopg
 
 ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_SERVER = "postgres://postgres@127.0.0.1:5432/switchyard"
-SETUP = """
-import django; django.setup()
-from django.contrib.auth import get_user_model
-from rest_framework.authtoken.models import Token
-from workflows import services
-user = get_user_model().objects.create_user(username="apicheck", password="apicheck-pw-1")
-services.workflow_create(owner=user, source={"name": "apicheck", "nodes": [], "edges": []})
-print(Token.objects.create(user=user).key)
-"""
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -43,11 +39,14 @@ def main(argv: list[str] | None = None) -> int:
     try:
         env = app_env(server, name)
         manage(env, "migrate", "--noinput")
-        token = python(env, SETUP).strip().splitlines()[-1]
+        seeded = json.loads(
+            python(env, ROOT / "scripts" / "apicheck_seed.py").strip().splitlines()[-1]
+        )
+        token = seeded.pop("token")
         port = free_port()
         server_proc = serve(env, port)
         try:
-            return schemathesis(port, token, args, extra)
+            return schemathesis(port, token, args, extra, config_with(seeded, name))
         finally:
             server_proc.kill()
             server_proc.wait(10)
@@ -111,9 +110,9 @@ def manage(env: dict[str, str], *command: str) -> None:
     )
 
 
-def python(env: dict[str, str], code: str) -> str:
+def python(env: dict[str, str], script: Path) -> str:
     done = subprocess.run(
-        [sys.executable, "-c", code], cwd=ROOT, env=env, check=True, capture_output=True, text=True
+        [sys.executable, str(script)], cwd=ROOT, env=env, check=True, capture_output=True, text=True
     )
     return done.stdout
 
@@ -143,13 +142,27 @@ def serve(env: dict[str, str], port: int) -> subprocess.Popen:
     raise RuntimeError("manage.py serve did not start listening within 60 s")
 
 
-def schemathesis(port: int, token: str, args: argparse.Namespace, extra: list[str]) -> int:
+def config_with(seeded: dict[str, int], name: str) -> Path:
+    """schemathesis.toml with each `"${NAME}"` replaced by the seeded run's id (an integer)."""
+    text = (ROOT / "schemathesis.toml").read_text()
+    for key, value in seeded.items():
+        text = text.replace(f'"${{{key}}}"', str(int(value)))
+    path = Path(tempfile.gettempdir()) / f"{name}.toml"
+    path.write_text(text)
+    return path
+
+
+def schemathesis(
+    port: int, token: str, args: argparse.Namespace, extra: list[str], config: Path
+) -> int:
     command = [
         str(Path(sys.executable).with_name("schemathesis")),
         "--config-file",
-        str(ROOT / "schemathesis.toml"),
+        str(config),
         "run",
         f"http://127.0.0.1:{port}/api/schema/",
+        "--checks",
+        "all",
         "--header",
         f"Authorization: Token {token}",
         "--workers",

@@ -1,0 +1,61 @@
+"""What `make apicheck` serves before schemathesis starts (run by scripts/apicheck.py with the
+throw-away database's environment): a user with an API token, an empty workflow, and runs in
+the states the node-level control operations act on — two waiting at an approval, one failed.
+Prints one JSON line: the token and the runs' ids by the APICHECK_* names schemathesis.toml reads.
+"""
+
+from __future__ import annotations
+
+import io
+import itertools
+import json
+import sys
+from pathlib import Path
+
+import django
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+django.setup()
+
+from django.contrib.auth import get_user_model  # noqa: E402
+from django.core.management import call_command  # noqa: E402
+from rest_framework.authtoken.models import Token  # noqa: E402
+
+from workflows import services  # noqa: E402
+
+START = {"id": "start", "type": "start"}
+ASK = {"id": "ask", "type": "approval", "config": {"prompt": "go on?"}}
+BOOM = {"id": "boom", "type": "transform", "config": {"output": "{{ 1 / 0 }}"}}
+
+
+def run(owner, name: str, nodes: list[dict]) -> int:
+    """Save a chain of `nodes` and run it in-process (`run_workflow`); its run's id."""
+    edges = [
+        {"id": f"e{i}", "source": a["id"], "target": b["id"]}
+        for i, (a, b) in enumerate(itertools.pairwise(nodes))
+    ]
+    source = {"name": name, "nodes": nodes, "edges": edges}
+    workflow = services.workflow_create(owner=owner, source=source)
+    out = io.StringIO()
+    try:
+        call_command(
+            "run_workflow", str(workflow.pk), "--owner", owner.username, "--json", stdout=out
+        )
+    except SystemExit:  # a run that does not succeed exits non-zero; its report is printed
+        pass
+    return json.loads(out.getvalue())["run"]
+
+
+def main() -> None:
+    user = get_user_model().objects.create_user(username="apicheck", password="apicheck-pw-1")
+    services.workflow_create(owner=user, source={"name": "apicheck", "nodes": [], "edges": []})
+    seeds = {
+        "APICHECK_PAUSED_RUN": run(user, "waits for approval", [START, ASK]),
+        "APICHECK_PAUSED_RUN_2": run(user, "waits for approval too", [START, ASK]),
+        "APICHECK_FAILED_RUN": run(user, "fails", [START, BOOM]),
+    }
+    print(json.dumps({"token": Token.objects.create(user=user).key, **seeds}))
+
+
+if __name__ == "__main__":
+    main()
