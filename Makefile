@@ -17,10 +17,15 @@ $(VENV)/.installed: pyproject.toml constraints.txt
 
 setup: $(VENV)/.installed frontend
 
-frontend:
-	@if [ -f frontend/package.json ]; then \
-	  cd frontend && npm ci --no-audit --no-fund --loglevel=error && npm run build; \
-	fi
+# The canvas is built into static/ only when a source changed since the last build (a second
+# `make run` starts at once); its packages are installed only when the lockfile changed.
+FRONTEND_SOURCES := $(shell find frontend/src frontend/public -type f 2>/dev/null) \
+  $(wildcard frontend/index.html frontend/vite.config.ts frontend/tsconfig*.json frontend/package.json)
+
+frontend: static/index.html
+
+static/index.html: frontend/node_modules/.package-lock.json $(FRONTEND_SOURCES)
+	cd frontend && npm run build
 
 services:
 	@scripts/ensure_services.sh
@@ -29,9 +34,7 @@ chromium:
 	@scripts/ensure_chromium.sh
 
 run: setup
-	$(PY) manage.py migrate --noinput
-	$(PY) manage.py seed_demo
-	$(PY) manage.py serve --host $(HOST) --port $(PORT)
+	@$(PY) manage.py serve --demo --host $(HOST) --port $(PORT)
 
 test: setup services chromium
 	@if [ -f frontend/package.json ]; then cd frontend && npm run typecheck && npm test; fi

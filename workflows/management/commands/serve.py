@@ -4,7 +4,10 @@ the same event loop (so it works with the in-process channel layer and nothing e
 import asyncio
 
 from django.contrib.staticfiles.handlers import ASGIStaticFilesHandler
+from django.core.management import call_command
 from django.core.management.base import BaseCommand
+
+from workflows.management.commands.seed_demo import DEMO_USERNAME
 
 LISTEN_BACKLOG = 2048
 
@@ -18,8 +21,15 @@ class Command(BaseCommand):
         parser.add_argument(
             "--no-worker", action="store_true", help="do not run an execution worker in-process"
         )
+        parser.add_argument(
+            "--demo",
+            action="store_true",
+            help="first migrate and add the demo user and workflows (what `make run` does)",
+        )
 
-    def handle(self, *args, host: str, port: int, no_worker: bool, **options) -> None:
+    def handle(
+        self, *args, host: str, port: int, no_worker: bool, demo: bool = False, **options
+    ) -> None:
         from channels.routing import ProtocolTypeRouter
         from daphne import http_protocol
         from daphne.endpoints import build_endpoint_description_strings
@@ -33,10 +43,20 @@ class Command(BaseCommand):
         routes["http"] = ASGIStaticFilesHandler(routes["http"])
         if not no_worker:
             reactor.callWhenRunning(self.start_worker)
+        if demo:  # in this process: one start-up instead of three
+            call_command("migrate", interactive=False, verbosity=0)
+            call_command("seed_demo", stdout=self.stdout)
         self.stdout.write(
             f"Switchyard listening on http://{host}:{port}/"
             + ("" if no_worker else " (with an execution worker)")
         )
+        if demo:
+            self.stdout.write(
+                self.style.SUCCESS(
+                    f"Open http://{host}:{port}/ and log in as '{DEMO_USERNAME}' "
+                    "(password: DEMO_PASSWORD, default 'switchyard'). Ctrl+C stops it."
+                )
+            )
         self.stdout.flush()
         # Twisted listens with a queue of 50 by default: a burst of connections beyond it is
         # reset before the admission gate can answer them 503.
