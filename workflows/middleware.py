@@ -15,6 +15,9 @@ one thread hop instead of two hops per middleware, on threads reused from reques
 from __future__ import annotations
 
 import asyncio
+import logging
+import re
+import time
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import closing
 from http import HTTPStatus
@@ -40,6 +43,9 @@ from django.utils.log import log_response
 
 from workflows.errors import RETRY_AFTER_S, internal_error_body, problem
 from workflows.parsing import has_bad_characters, safe_text, text_problem
+
+REQUEST_LOG = logging.getLogger("switchyard.requests")
+HOOK_TOKEN = re.compile(r"^(/hooks/)[^/]+")
 
 
 class OneThreadASGIHandler(ASGIHandler):
@@ -121,6 +127,7 @@ class OneThreadASGIHandler(ASGIHandler):
 
     def serve(self, scope, body_file) -> HttpResponseBase:
         """The request's answer, closed unless it streams (run in the request's thread)."""
+        began = time.perf_counter()
         signals.request_started.send(sender=self.__class__, scope=scope)
         request, response = self.create_request(scope, body_file)
         if request is not None:
@@ -130,6 +137,7 @@ class OneThreadASGIHandler(ASGIHandler):
                 response.block_size = self.chunk_size
         if not response.streaming:
             response.close()
+        log_request(scope, response.status_code, time.perf_counter() - began)
         return response
 
     def get_response(self, request: HttpRequest) -> HttpResponseBase:
@@ -137,7 +145,7 @@ class OneThreadASGIHandler(ASGIHandler):
         set_urlconf(settings.ROOT_URLCONF)
         response = self._sync_chain(request)
         response._resource_closers.append(request.close)
-        if response.status_code >= 400:
+        if response.status_code >= 500:  # the report with its traceback; 4xx: the request log
             log_response(
                 "%s: %s",
                 response.reason_phrase,
@@ -146,6 +154,16 @@ class OneThreadASGIHandler(ASGIHandler):
                 request=request,
             )
         return response
+
+
+def log_request(scope: dict, status: int, seconds: float) -> None:
+    """One line per HTTP request on `switchyard.requests` (a 4xx or 5xx as a warning):
+    `GET /api/runs/7/ 200 3.1 ms` — the path without its query string, which may carry data,
+    and a webhook's token (its credential) written as `***`."""
+    level = logging.WARNING if status >= 400 else logging.INFO
+    if REQUEST_LOG.isEnabledFor(level):
+        path = HOOK_TOKEN.sub(r"\1***", safe_text(scope.get("path", "")))
+        REQUEST_LOG.log(level, "%s %s %d %.1f ms", scope.get("method"), path, status, seconds * 1e3)
 
 
 class RequestProcessed(Exception):

@@ -55,3 +55,37 @@ async def test_a_session_post_without_csrf_token_is_refused(user):
     assert not await sync_to_async(Workflow.objects.exists)()  # nothing saved
     status, _ = await call("GET", "/api/workflows/", [cookie])
     assert status == 200  # the session itself authenticates
+
+
+async def test_every_request_is_logged_once_and_a_4xx_only_once(user, caplog):
+    token = await sync_to_async(Token.objects.create)(user=user)
+    auth = (b"authorization", f"Token {token.key}".encode())
+    caplog.set_level("INFO")
+
+    await call("GET", "/api/workflows/", [auth])
+    await call("GET", "/api/workflows/999999/?secret=s3", [auth])
+    hook = HttpCommunicator(application, "POST", "/hooks/tok3n-credential/", headers=[HOST])
+    await hook.get_response()
+    await hook.wait(5)
+
+    lines = [(r.name, r.levelname, r.getMessage()) for r in caplog.records]
+    requests = [line for line in lines if line[0] == "switchyard.requests"]
+    assert [(level, message.rsplit(" ", 2)[0]) for _, level, message in requests] == [
+        ("INFO", "GET /api/workflows/ 200"),
+        ("WARNING", "GET /api/workflows/999999/ 404"),
+        ("WARNING", "POST /hooks/***/ 404"),
+    ]
+    assert all(message.endswith(" ms") for _, _, message in requests)
+    # the 404s are not logged a second time (Django's "Not Found: …"), nor is any query or token
+    assert not [line for line in lines if "Not Found" in line[2]]
+    assert not [line for line in lines if "s3" in line[2] or "tok3n" in line[2]]
+
+
+async def test_the_browsers_default_favicon_is_served_not_a_404():
+    communicator = HttpCommunicator(application, "GET", "/favicon.ico", headers=[HOST])
+    response = await communicator.get_response()
+    await communicator.wait(5)
+    headers = dict(response["headers"])
+    assert response["status"] == 200
+    assert headers[b"Content-Type"] == b"image/svg+xml"
+    assert response["body"].startswith(b"<svg")
