@@ -108,7 +108,7 @@ class WorkflowEdge(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.edge_id}: {self.source_id} -> {self.target_id}"
+        return f"{self.edge_id}: {self.source.node_id} -> {self.target.node_id}"
 
 
 class RunMode(models.TextChoices):

@@ -1,8 +1,11 @@
+import re
+
 import pytest
 from django.test import Client
 from django.utils import timezone
 
 from tests.observability.conftest import at, build_diamond_run
+from tests.observability.test_record_facts import executed
 from workflows.models import NodeRun, RunEvent, WorkflowRun
 
 pytestmark = pytest.mark.django_db
@@ -170,7 +173,7 @@ def test_run_list_stays_within_a_query_budget_with_1000_runs(
 def test_run_detail_with_every_node_state_stays_within_a_query_budget_with_1000_runs(
     admin_client, every_state_run, thousand_runs, django_assert_max_num_queries
 ):
-    with django_assert_max_num_queries(12):  # constant: not one query per node run
+    with django_assert_max_num_queries(13):  # constant: not one per node run (+1: body nodes)
         response = admin_client.get(f"/admin/workflows/workflowrun/{every_state_run.pk}/change/")
 
     assert response.status_code == 200
@@ -272,3 +275,56 @@ def test_rerun_action_queues_a_new_run_linked_to_its_source(admin_client, diamon
     assert response.status_code == 200
     rerun = WorkflowRun.objects.get(source_run=diamond_run)
     assert rerun.trigger == "rerun" and rerun.status == "queued"
+
+
+@pytest.mark.django_db(transaction=True)  # executed as a worker would: its own connections
+def test_run_picture_draws_a_maps_body_inside_its_frame_in_its_state_and_labels_whole(
+    admin_client, user
+):
+    document = {
+        "version": 1,
+        "name": "mapped",
+        "nodes": [
+            {"id": "gate", "type": "condition", "config": {"expression": "True"}},
+            {"id": "m", "type": "map", "config": {"items": [1, 2, 3]}},
+            {"id": "sq", "type": "transform", "parent": "m", "config": {"output": "{{ input }}"}},
+            {"id": "dbl", "type": "transform", "parent": "m", "config": {"output": 2}},
+            {"id": "after", "type": "transform", "config": {"output": 1}},
+        ],
+        "edges": [
+            {"id": "e1", "source": "gate", "source_handle": "true", "target": "m"},
+            {"id": "e2", "source": "sq", "target": "dbl"},
+            {"id": "e3", "source": "m", "target": "after"},
+        ],
+    }
+    run = executed(user, document)
+    assert run.status == "succeeded"
+
+    html = admin_client.get(f"/admin/workflows/workflowrun/{run.pk}/change/").content.decode()
+
+    boxes = {
+        node: tuple(
+            int(v)
+            for v in re.search(
+                rf'<g data-node-id="{node}" data-status="succeeded"[^>]*><title>[^<]*</title>'
+                r'<rect x="(\d+)" y="(\d+)" width="(\d+)" height="(\d+)"',
+                html,
+            ).groups()
+        )
+        for node in ("gate", "m", "sq", "dbl", "after")
+    }  # every node, body nodes included, drawn in the state it ended in (not grey "pending")
+    fx, fy, fw, fh = boxes["m"]
+    for body in ("sq", "dbl"):
+        x, y, w, h = boxes[body]
+        assert fx < x and x + w < fx + fw and fy < y and y + h < fy + fh, (body, boxes)
+    assert boxes["sq"][0] < boxes["dbl"][0]  # the body laid out by its own edges
+    # the handle's label is whole and drawn after every node (no box covers it)
+    assert html.rindex('fill="#475569">true</text>') > html.rindex("data-node-id=")
+
+
+def test_workflow_page_names_an_edges_ends_by_node_id_not_database_id(admin_client, diamond_run):
+    workflow = diamond_run.workflow
+    edge = workflow.edges.select_related("source", "target").get(edge_id="e1")
+    assert str(edge) == "e1: a -> b"
+    html = admin_client.get(f"/admin/workflows/workflow/{workflow.pk}/change/").content.decode()
+    assert "e1: a -&gt; b" in html or "e1: a -> b" in html

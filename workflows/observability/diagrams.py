@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from html import escape
 
+from django.db.models import Count
+
 from workflows.models import NodeRun, WorkflowRun
 
 # SPEC §4 colours, the same values as the canvas (frontend/src/lib/status.ts).
@@ -25,12 +27,37 @@ DARK_STATES = frozenset({"running", "failed", "cancelled", "waiting", "paused"})
 
 
 def node_statuses(run: WorkflowRun) -> dict[str, str]:
-    """Each top-level node's final state in the run (`pending` if it has no row)."""
-    rows = NodeRun.objects.filter(run=run, iteration="").order_by("node_id", "attempt")
+    """Each node's state in the run: a top-level node's final one; a container body's node
+    summed over its iterations (`body_status`); `pending` while it has no row."""
     statuses = {node["id"]: "pending" for node in run.ran_document.get("nodes", [])}
+    rows = NodeRun.objects.filter(run=run, iteration="").order_by("node_id", "attempt")
     for node_id, status in rows.values_list("node_id", "status"):
         statuses[node_id] = status
+    body_rows = (
+        NodeRun.objects.filter(run=run)
+        .exclude(iteration="")
+        .exclude(reason="retried")  # an attempt another one followed
+        .values_list("node_id", "status")
+        .annotate(count=Count("id"))
+    )
+    counts: dict[str, dict[str, int]] = {}
+    for node_id, status, count in body_rows:
+        counts.setdefault(node_id, {})[status] = count
+    for node_id, by_status in counts.items():
+        if statuses.get(node_id) == "pending":
+            statuses[node_id] = body_status(by_status)
     return statuses
+
+
+def body_status(counts: dict[str, int]) -> str:
+    """One state for a body node from its iterations' final states: what still moves first,
+    then a failure, then succeeded when any iteration did and none failed."""
+    for state in ("running", "retrying", "queued", "waiting", "failed", "upstream_failed"):
+        if counts.get(state):
+            return "running" if state in ("retrying", "queued") else state
+    if counts.get("succeeded"):
+        return "succeeded"
+    return max(counts, key=counts.__getitem__)
 
 
 def edge_label(edge: dict) -> str:
@@ -99,11 +126,11 @@ def quote(text: str) -> str:
     return '"' + str(text).replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
-def layers(document: dict) -> dict[str, int]:
-    """Each node's column: the length of the longest edge path reaching it."""
-    ids = [node["id"] for node in document.get("nodes", [])]
+def layers(nodes: list[dict], edges: list[dict]) -> dict[str, int]:
+    """Each node's column: the length of the longest edge path reaching it (among `nodes`)."""
+    ids = [node["id"] for node in nodes]
     sources: dict[str, list[str]] = {node_id: [] for node_id in ids}
-    for edge in document.get("edges", []):
+    for edge in edges:
         if edge["target"] in sources and edge["source"] in sources:
             sources[edge["target"]].append(edge["source"])
     column: dict[str, int] = {}
@@ -121,17 +148,69 @@ def layers(document: dict) -> dict[str, int]:
     return column
 
 
+NODE_W, NODE_H = 160, 40
+COLUMN_GAP, ROW_GAP = 80, 20  # the gap between columns holds an edge's label
+FRAME_PAD, FRAME_TITLE = 12, 22
+
+
+class Layout:
+    """Where each node's box is: top-level nodes in columns by depth, a container's body
+    nodes inside its frame, laid out the same way (nested containers nest)."""
+
+    def __init__(self, document: dict) -> None:
+        self.nodes = {node["id"]: node for node in document.get("nodes", [])}
+        self.edges = document.get("edges", [])
+        self.children: dict[str | None, list[dict]] = {}
+        for node in self.nodes.values():
+            parent = node.get("parent") if node.get("parent") in self.nodes else None
+            self.children.setdefault(parent, []).append(node)
+        self.box: dict[str, tuple[int, int, int, int]] = {}  # x, y, width, height
+        self.width, self.height = self._place(None, 10, 10)
+
+    def is_frame(self, node_id: str) -> bool:
+        return bool(self.children.get(node_id))
+
+    def _size(self, node_id: str) -> tuple[int, int]:
+        if not self.is_frame(node_id):
+            return NODE_W, NODE_H
+        inner_w, inner_h = self._measure(node_id)
+        return max(NODE_W, inner_w + 2 * FRAME_PAD), inner_h + FRAME_TITLE + 2 * FRAME_PAD
+
+    def _columns(self, parent: str | None) -> list[list[dict]]:
+        scope = self.children.get(parent, [])
+        column = layers(scope, self.edges)
+        columns: list[list[dict]] = [[] for _ in range(max(column.values(), default=-1) + 1)]
+        for node in scope:
+            columns[column[node["id"]]].append(node)
+        return columns
+
+    def _measure(self, parent: str | None) -> tuple[int, int]:
+        sizes = [[self._size(node["id"]) for node in col] for col in self._columns(parent)]
+        width = sum(max(w for w, _ in col) for col in sizes) + COLUMN_GAP * (len(sizes) - 1)
+        height = max(
+            (sum(h for _, h in col) + ROW_GAP * (len(col) - 1) for col in sizes), default=0
+        )
+        return max(width, 0), height
+
+    def _place(self, parent: str | None, x0: int, y0: int) -> tuple[int, int]:
+        x, bottom = x0, y0
+        for col in self._columns(parent):
+            y, col_w = y0, 0
+            for node in col:
+                w, h = self._size(node["id"])
+                self.box[node["id"]] = (x, y, w, h)
+                if self.is_frame(node["id"]):
+                    self._place(node["id"], x + FRAME_PAD, y + FRAME_TITLE + FRAME_PAD)
+                y, col_w = y + h + ROW_GAP, max(col_w, w)
+            x, bottom = x + col_w + COLUMN_GAP, max(bottom, y - ROW_GAP)
+        return x - COLUMN_GAP + 10, bottom + 10
+
+
 def svg(document: dict, statuses: dict[str, str] | None = None) -> str:
-    """An inline SVG of the DAG, laid out in columns, nodes in their state colours."""
-    column = layers(document)
-    rows: dict[int, int] = {}
-    where: dict[str, tuple[int, int]] = {}
-    for node in document.get("nodes", []):
-        c = column[node["id"]]
-        where[node["id"]] = (20 + c * 190, 20 + rows.get(c, 0) * 60)
-        rows[c] = rows.get(c, 0) + 1
-    width = 20 + (max(column.values(), default=0) + 1) * 190
-    height = 20 + max(rows.values(), default=1) * 60
+    """An inline SVG of the DAG: columns by depth, containers as frames around their body,
+    nodes in their state colours, edge labels drawn last so no box hides them."""
+    layout = Layout(document)
+    width, height = max(layout.width, NODE_W + 20), max(layout.height, NODE_H + 20)
     parts = [
         f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
         f'viewBox="0 0 {width} {height}" class="switchyard-dag" font-family="sans-serif" '
@@ -140,40 +219,93 @@ def svg(document: dict, statuses: dict[str, str] | None = None) -> str:
         'markerHeight="6" orient="auto"><path d="M0,0 L10,5 L0,10 z" fill="#64748b"/>'
         "</marker></defs>",
     ]
-    for edge in document.get("edges", []):
-        if edge["source"] in where and edge["target"] in where:
-            parts.append(svg_edge(where[edge["source"]], where[edge["target"]], edge_label(edge)))
-    for node in document.get("nodes", []):
-        status = (statuses or {}).get(node["id"])
-        parts.append(svg_node(node, where[node["id"]], status))
+    drawn = [e for e in layout.edges if e["source"] in layout.box and e["target"] in layout.box]
+    frames = [node for node in layout.nodes.values() if layout.is_frame(node["id"])]
+    boxes = [node for node in layout.nodes.values() if not layout.is_frame(node["id"])]
+    # frames under the edges (a body's edges run inside its frame), nodes over them, labels last
+    for node in frames:
+        parts.append(svg_frame(node, layout.box[node["id"]], (statuses or {}).get(node["id"])))
+    for edge in drawn:
+        parts.append(svg_edge(layout.box[edge["source"]], layout.box[edge["target"]]))
+    for node in boxes:
+        parts.append(svg_node(node, layout.box[node["id"]], (statuses or {}).get(node["id"])))
+    for edge in drawn:
+        label = edge_label(edge)
+        if label:
+            source, target = layout.box[edge["source"]], layout.box[edge["target"]]
+            parts.append(svg_edge_label(source, target, label))
     parts.append("</svg>")
     return "".join(parts)
 
 
-def svg_edge(start: tuple[int, int], end: tuple[int, int], label: str) -> str:
-    x1, y1, x2, y2 = start[0] + 150, start[1] + 20, end[0], end[1] + 20
-    line = (
+def ends(start: tuple[int, int, int, int], end: tuple[int, int, int, int]) -> tuple[int, ...]:
+    return (
+        start[0] + start[2],
+        start[1] + min(start[3], NODE_H) // 2,
+        end[0],
+        end[1] + min(end[3], NODE_H) // 2,
+    )
+
+
+def svg_edge(start: tuple[int, int, int, int], end: tuple[int, int, int, int]) -> str:
+    x1, y1, x2, y2 = ends(start, end)
+    return (
         f'<line x1="{x1}" y1="{y1}" x2="{x2}" y2="{y2}" stroke="#64748b" marker-end="url(#arrow)"/>'
     )
-    if not label:
-        return line
-    mid = ((x1 + x2) // 2, (y1 + y2) // 2 - 4)
-    return line + f'<text x="{mid[0]}" y="{mid[1]}" fill="#475569">{escape(label)}</text>'
 
 
-def svg_node(node: dict, at: tuple[int, int], status: str | None) -> str:
+def svg_edge_label(
+    start: tuple[int, int, int, int], end: tuple[int, int, int, int], label: str
+) -> str:
+    """The handle's name on the edge, in the gap after its source's column (edges leaving one
+    node to different rows part there), on a white ground, in full."""
+    x1, y1, x2, y2 = ends(start, end)
+    along = min(COLUMN_GAP // 2, max(x2 - x1, 0) // 2)
+    x = x1 + along - 3 * len(label)
+    y = y1 + (y2 - y1) * along // max(x2 - x1, 1) + 4
+    text = escape(label)
+    return (
+        f'<g class="edge-label"><rect x="{x - 2}" y="{y - 11}" width="{7 * len(label) + 4}" '
+        f'height="14" fill="#ffffff" opacity="0.9"/>'
+        f'<text x="{x}" y="{y}" fill="#475569">{text}</text></g>'
+    )
+
+
+def svg_frame(node: dict, box: tuple[int, int, int, int], status: str | None) -> str:
+    x, y, w, h = box
+    colour = STATE_COLOURS.get(status, "#94a3b8") if status else "#94a3b8"
+    title = escape(node["id"] + (f": {status}" if status else ""))
+    label = escape(node.get("name") or node["id"])
+    kind = escape(node["type"]) + (f" · {escape(status)}" if status else "")
+    return (
+        f'<g data-node-id="{escape(node["id"])}" data-status="{escape(status or "")}" '
+        'class="frame">'
+        f"<title>{title}</title>"
+        f'<rect x="{x}" y="{y}" width="{w}" height="{h}" rx="8" fill="#f8fafc" stroke="{colour}" '
+        f'stroke-width="2" stroke-dasharray="6 3"/>'
+        f'<rect x="{x}" y="{y}" width="{w}" height="{FRAME_TITLE}" rx="8" fill="{colour}" '
+        'opacity="0.25"/>'
+        f'<text x="{x + 8}" y="{y + 15}" fill="#0f172a" font-weight="bold">{label}</text>'
+        f'<text x="{x + w - 8}" y="{y + 15}" text-anchor="end" fill="#0f172a" '
+        f'font-size="10">{kind}</text></g>'
+    )
+
+
+def svg_node(node: dict, box: tuple[int, int, int, int], status: str | None) -> str:
+    x, y, w, h = box
     fill = STATE_COLOURS.get(status, "#f8fafc") if status else "#f8fafc"
     text = "#ffffff" if status in DARK_STATES else "#0f172a"
     dash = ' stroke-dasharray="5 3"' if status == "skipped" else ""
     title = escape(node["id"] + (f": {status}" if status else ""))
-    label = escape((node.get("name") or node["id"])[:22])
+    name = node.get("name") or node["id"]
+    label = escape(name if len(name) <= 24 else name[:23] + "…")
     return (
         f'<g data-node-id="{escape(node["id"])}" data-status="{escape(status or "")}">'
         f"<title>{title}</title>"
-        f'<rect x="{at[0]}" y="{at[1]}" width="150" height="40" rx="6" fill="{fill}" '
+        f'<rect x="{x}" y="{y}" width="{w}" height="{h}" rx="6" fill="{fill}" '
         f'stroke="#334155"{dash}/>'
-        f'<text x="{at[0] + 75}" y="{at[1] + 17}" text-anchor="middle" fill="{text}">{label}'
-        f'</text><text x="{at[0] + 75}" y="{at[1] + 32}" text-anchor="middle" fill="{text}" '
+        f'<text x="{x + w // 2}" y="{y + 17}" text-anchor="middle" fill="{text}">{label}'
+        f'</text><text x="{x + w // 2}" y="{y + 32}" text-anchor="middle" fill="{text}" '
         f'font-size="10">{escape(node["type"])}{" · " + escape(status) if status else ""}'
         "</text></g>"
     )
