@@ -53,7 +53,6 @@ class Outcomes:
         if not record.handled:
             on_failure = self.graph.settings.get("on_failure")
             if on_failure == "pause":
-                self._parking = True
                 self._set(i, record, WAITING, now, error=error)
                 return False
             self._unhandled.append(i)
@@ -107,16 +106,16 @@ class Outcomes:
 
     def _finish(self) -> None:
         now = self._now()
-        parked = False
         parents = self.graph.parents
+        parked = self._pausing or any(
+            record.status is WAITING and parents[i] < 0 for i, record in enumerate(self.records)
+        )
         for i, record in enumerate(self.records):
             if record.status in NODE_TERMINAL or parents[i] >= 0:
                 continue
             if self._stop_status is not None:
                 self._cancelled(i, record, self._stop_reason)
-            elif record.status is WAITING:
-                parked = True
-            elif not self._parking:
+            elif not parked:
                 # Only a snapshot that contradicts itself gets here (e.g. rows edited by hand):
                 # end the run failed rather than leave it hanging.
                 self._cancelled(i, record, "never decided: an upstream node did not finish")
@@ -126,7 +125,7 @@ class Outcomes:
                 }
         if self._stop_status is not None:
             status = self._stop_status
-        elif parked or self._parking:
+        elif parked:
             status = RunState.PAUSED
         elif self._unhandled or self.error is not None:
             status = RunState.FAILED

@@ -197,10 +197,10 @@ class Parking:
         )
 
     def _park(self, i: int, record: NodeRecord, wait: Wait) -> None:
-        """A node waits (approval, durable delay, breakpoint): the run pauses once nothing
-        else runs, and its snapshot says when it wakes by itself."""
+        """A node waits (approval, durable delay, breakpoint) alone: what does not depend on
+        it goes on, the run pauses once nothing else can run, and its snapshot says when it
+        wakes by itself."""
         record.wait = {"kind": wait.kind, "wake_at": wait.wake_at, "data": wait.data}
-        self._parking = True
         self._set(i, record, WAITING, self._now())
 
     def cancel_unfinished(self, reason: str) -> None:
