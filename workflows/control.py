@@ -76,12 +76,38 @@ def run_cancel(*, run: WorkflowRun) -> WorkflowRun:
     return run
 
 
-def _resume_soon(run_id: int, state: dict) -> None:
+@transaction.atomic
+def run_pause(*, run: WorkflowRun, by: str = "") -> WorkflowRun:
+    """Pause a running run on demand (SPEC §8): the request is saved on the row; the worker
+    holding the run reads it with its cancel requests (within SWITCHYARD_CANCEL_POLL_S), lets
+    its running nodes finish, starts nothing new and parks the run `paused`. A worker taking
+    the run over applies it too. `resume` continues it."""
+    run = WorkflowRun.objects.select_for_update().get(pk=run.pk)
+    if run.status != RunState.RUNNING:
+        raise RunConflict(f"run {run.pk} is {run.status}, not running")
+    if run.pause_request:
+        raise RunConflict(f"run {run.pk} is already pausing")
+    if run.cancel_requested_at is not None:
+        raise RunConflict(f"run {run.pk} is being cancelled")
+    request = {"by": by, "at": timezone.now().isoformat()}
+    WorkflowRun.objects.filter(pk=run.pk).update(pause_request=request)
+    run.refresh_from_db()
+    return run
+
+
+def paused_on_demand(state: dict | None) -> bool:
+    """The paused run's snapshot says it was paused on demand (not only parked on a node)."""
+    return bool((state or {}).get("pausing"))
+
+
+def _resume_soon(run_id: int, state: dict, unpause: bool = False) -> None:
     """Save the user's decision in the paused run's state and make the run due: it stays
     `paused` (SPEC §4: paused → running) until a worker claims it — the sweep's wake-up path,
-    with a wake-up message after commit so it does not wait for the sweep."""
+    with a wake-up message after commit so it does not wait for the sweep. A resume also
+    drops a pause request its worker had not applied yet."""
+    more = {"pause_request": None} if unpause else {}
     WorkflowRun.objects.filter(pk=run_id).update(
-        state=state, wake_at=timezone.now(), lease_owner="", lease_expires_at=None
+        state=state, wake_at=timezone.now(), lease_owner="", lease_expires_at=None, **more
     )
     transaction.on_commit(lambda: dispatch.run_queued(run_id))
 
@@ -119,6 +145,11 @@ def run_resume(
     if run.lease_owner and run.lease_expires_at and run.lease_expires_at > timezone.now():
         raise RunConflict(f"run {run.pk} is being resumed right now", code="run_state")
     leaves = waiting_leaves(run.state)
+    if node_id is None and paused_on_demand(run.state):
+        state = {**run.state, "resume": {"node": None, "action": "continue"}}
+        _resume_soon(run.pk, state, unpause=True)
+        run.refresh_from_db()
+        return run
     if node_id is None:
         if len(leaves) != 1:
             where = ", ".join(at(node, path) for node, path, _ in leaves) or "no node"
@@ -138,7 +169,7 @@ def run_resume(
             workflow_config_save(user=user, run=run, node_id=node_id, config=config)
     state = dict(run.state)
     state["resume"] = {"node": node_id, "iteration": iteration, "action": action, "config": config}
-    _resume_soon(run.pk, state)
+    _resume_soon(run.pk, state, unpause=True)
     run.refresh_from_db()
     return run
 

@@ -163,6 +163,11 @@ class WorkflowRun(models.Model):
     )
     from_node = models.CharField(max_length=64, blank=True, default="")
     cancel_requested_at = models.DateTimeField(null=True, blank=True)
+    pause_request = models.JSONField(
+        null=True,
+        blank=True,
+        help_text="A pause asked for while the run ran ({by, at}), until its worker applies it.",
+    )
     wake_at = models.DateTimeField(
         null=True, blank=True, help_text="A paused run resumes by itself then (durable delay)."
     )

@@ -198,6 +198,12 @@ class Approval(Handler):
                 "maximum": MAX_WAIT_S,
                 "description": "seconds until it is decided by itself (at most 30 days)",
             },
+            "timeout_action": {
+                "enum": ["reject", "approve", "fail"],
+                "default": "reject",
+                "description": "what happens at timeout_s: rejected, approved (both by "
+                "'timeout'), or the node fails (type timeout)",
+            },
         },
     )
 
@@ -213,7 +219,10 @@ class Approval(Handler):
         return Wait(
             "approval",
             wake_at=now + timeout if timeout else None,
-            data={"prompt": ctx.config.get("prompt") or ""},
+            data={
+                "prompt": ctx.config.get("prompt") or "",
+                "timeout_action": ctx.config.get("timeout_action") or "reject",
+            },
         )
 
 

@@ -1,4 +1,5 @@
-"""Run control endpoints (SPEC §6): cancel, resume, approve or retry a waiting node, re-run.
+"""Run control endpoints (SPEC §6, §8): cancel, pause, resume, approve or retry a waiting node,
+re-run.
 
 Thin views over `workflows.control`; errors leave through the SPEC error body.
 """
@@ -81,6 +82,21 @@ class RunCancelView(ApiView):
     def post(self, request: Request, run_id: int) -> Response:
         run = select.run_get(user=request.user, run_id=run_id)
         control.run_cancel(run=run)
+        return Response(select.run_report(run=select.run_get(user=request.user, run_id=run_id)))
+
+
+class RunPauseView(ApiView):
+    @extend_schema(
+        request=None,
+        responses=RUN_CONTROLLED,
+        description="Pause a running run on demand: its running nodes finish, nothing new "
+        "starts, and the run parks `paused` (within about a second; the run read says "
+        "`running` until then). `POST …/resume/` continues it. 409 `run_state` when the run "
+        "is not running, or a pause is already asked for.",
+    )
+    def post(self, request: Request, run_id: int) -> Response:
+        run = select.run_get(user=request.user, run_id=run_id)
+        control.run_pause(run=run, by=request.user.get_username())
         return Response(select.run_report(run=select.run_get(user=request.user, run_id=run_id)))
 
 

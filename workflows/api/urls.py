@@ -40,6 +40,7 @@ urlpatterns = [
     path("runs/<int:run_id>/timeline/", observe.RunTimelineView.as_view(), name="run-timeline"),
     path("runs/<int:run_id>/cancel/", control.RunCancelView.as_view(), name="run-cancel"),
     path("runs/<int:run_id>/resume/", control.RunResumeView.as_view(), name="run-resume"),
+    path("runs/<int:run_id>/pause/", control.RunPauseView.as_view(), name="run-pause"),
     path("runs/<int:run_id>/rerun/", control.RunRerunView.as_view(), name="run-rerun"),
     path(
         "runs/<int:run_id>/nodes/<str:node_id>/output/",

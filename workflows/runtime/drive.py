@@ -105,6 +105,8 @@ def apply_requests(run: WorkflowRun, execution: Execution) -> None:
             where = f"{decision['node']} in {iteration}" if iteration else decision["node"]
             execution.warn(f"the decision on {where} was not applied: {exc}")
     if resume:
+        execution.unpause()  # a resume ends a pause on demand too
+    if resume and resume.get("node"):
         iteration = resume.get("iteration") or ""
         try:
             if resume["action"] == "skip":
@@ -115,13 +117,15 @@ def apply_requests(run: WorkflowRun, execution: Execution) -> None:
             execution.warn(f"the {resume['action']} of {resume['node']} was not applied: {exc}")
     if run.cancel_requested_at is not None:
         execution.cancel("by user")
+    elif run.pause_request and not resume:  # asked while the run ran; its worker had died
+        execution.pause(run.pause_request.get("by"))
 
 
 def retried_node(run: WorkflowRun) -> tuple[str, str] | None:
     """The (node, iteration) a resume runs again: past its breakpoint, or after the failure
     it parked on (on_failure=pause)."""
     resume = (run.state or {}).get("resume") if run.status != RunState.RUNNING else None
-    if not resume or resume.get("action") == "skip":
+    if not resume or resume.get("action") in ("skip", "continue") or not resume.get("node"):
         return None
     return resume["node"], resume.get("iteration") or ""
 

@@ -1,5 +1,6 @@
-"""What a run's lease renewal watches besides the lease: cancel requests (read from PostgreSQL
-for every run an event loop drives) and stalls (running nodes and no event for a while)."""
+"""What a run's lease renewal watches besides the lease: cancel and pause requests (read from
+PostgreSQL for every run an event loop drives) and stalls (running nodes and no event for a
+while)."""
 
 from __future__ import annotations
 
@@ -42,6 +43,14 @@ def cancel_requested(run_ids: list[int]) -> dict[int, str]:
     }
 
 
+def pause_requested(run_ids: list[int]) -> dict[int, dict]:
+    """The runs among these a user asked to pause (`{by, at}`). The request stays on the row
+    until a resume (pausing twice changes nothing): a second pause while the run finishes its
+    running nodes is refused, and a worker taking the run over pauses it as well."""
+    rows = WorkflowRun.objects.filter(pk__in=run_ids, pause_request__isnull=False)
+    return dict(rows.values_list("pk", "pause_request"))
+
+
 class CancelWatch:
     """Reads the cancel requests of every run this event loop drives, in one query every
     `SWITCHYARD_CANCEL_POLL_S`: a cancel takes effect within a second even when its control
@@ -81,6 +90,22 @@ class CancelWatch:
                 execution = self.runs.pop(run_id, None)  # cancelled once
                 if execution is not None:
                     execution.cancel(reason)
+            await self._pauses()
+
+    async def _pauses(self) -> None:
+        """Pause requests (SPEC §8): the run's execution lets running nodes finish, starts
+        nothing new and parks; a request read while the database fails is read next time."""
+        if not self.runs:
+            return
+        try:
+            requested = await db(pause_requested, list(self.runs))
+        except Exception as exc:
+            logger.warning("cannot read pause requests: %s", exc)
+            return
+        for run_id, request in requested.items():
+            execution = self.runs.get(run_id)
+            if execution is not None:
+                execution.pause((request or {}).get("by"))
 
 
 _cancel_watches: dict[asyncio.AbstractEventLoop, CancelWatch] = {}

@@ -1,0 +1,76 @@
+"""Pause on demand through the API and a worker (SPEC §8 Control): `POST /api/runs/{id}/pause/`
+lets the running nodes finish, starts nothing new and parks the run `paused`; `resume`
+continues from there; a run that is not running answers 409 `run_state`."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.runtime.conftest import logged_in
+from tests.runtime.test_control_flow import finished, parked, rows, status_of
+from tests.runtime.test_worker import start_run, workers  # noqa: F401 (fixture)
+from tests.runtime.workers import wait_for
+from workflows.models import RunEvent, WorkflowRun
+
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow, pytest.mark.timeout(120)]
+
+SLOW = {
+    "version": 1,
+    "name": "pausable",
+    "nodes": [
+        {"id": "a", "type": "transform", "config": {"output": 1}},
+        {"id": "slow", "type": "delay", "config": {"seconds": 1.5}},
+        {"id": "after", "type": "transform", "config": {"output": "{{ a + 1 }}"}},
+        {"id": "end", "type": "output", "config": {"value": "{{ after }}"}},
+    ],
+    "edges": [
+        {"id": "e1", "source": "a", "target": "slow"},
+        {"id": "e2", "source": "slow", "target": "after"},
+        {"id": "e3", "source": "after", "target": "end"},
+    ],
+}
+
+
+def post(user, path: str, body: dict | None = None):
+    return logged_in(user).post(path, body or {}, content_type="application/json")
+
+
+def test_pause_lets_the_running_node_finish_starts_nothing_and_resume_continues(user, workers):  # noqa: F811
+    workers()
+    run = start_run(user, SLOW)
+    wait_for(lambda: [r.status for r in rows(run.pk, "slow")] == ["running"])
+    response = post(user, f"/api/runs/{run.pk}/pause/")
+    assert response.status_code == 200, response.content
+    assert response.json()["status"] == "running"  # until its worker parks it
+    again = post(user, f"/api/runs/{run.pk}/pause/")
+    assert again.status_code == 409
+    assert again.json()["errors"][0]["code"] == "run_state"
+
+    paused = parked(run.pk)
+    assert [r.status for r in rows(run.pk, "slow")] == ["succeeded"]  # it finished
+    assert rows(run.pk, "after") == []  # nothing new started
+    assert paused.finished_at is None and paused.pause_request["by"] == user.get_username()
+    events = list(RunEvent.objects.filter(run_id=run.pk).order_by("seq").values("type", "payload"))
+    messages = [str(e["payload"]) for e in events if e["type"] == "node.log"]
+    assert any(f"pause requested by {user.get_username()}" in m for m in messages), messages
+    runs = [e["payload"].get("status") for e in events if e["type"] == "run.status"]
+    assert runs[-1] == "paused"
+
+    resumed = post(user, f"/api/runs/{run.pk}/resume/")
+    assert resumed.status_code == 200, resumed.content
+    done = finished(run.pk)
+    assert done.status == "succeeded" and done.outputs == {"end": 2}
+    assert len(rows(run.pk, "a")) == 1 and len(rows(run.pk, "slow")) == 1  # nothing ran twice
+    assert done.pause_request is None
+    assert post(user, f"/api/runs/{run.pk}/pause/").status_code == 409  # ended
+
+
+def test_pausing_a_run_that_is_not_running_is_409_naming_its_state(user):
+    run = start_run(user, SLOW)  # no worker: it stays queued
+    response = post(user, f"/api/runs/{run.pk}/pause/")
+    assert response.status_code == 409
+    (error,) = response.json()["errors"]
+    assert error["code"] == "run_state"
+    assert "queued, not running" in error["message"]
+    assert WorkflowRun.objects.get(pk=run.pk).pause_request is None
+    assert status_of(run.pk) == "queued"
