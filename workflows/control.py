@@ -22,7 +22,7 @@ from engine.states import RUN_TERMINAL, RunState
 from workflows import dispatch
 from workflows.documents import READ_ONLY_FIELDS
 from workflows.errors import SwitchyardError, problem
-from workflows.models import WorkflowRun
+from workflows.models import NodeRun, WorkflowRun
 from workflows.runtime.drive import drive
 from workflows.runtime.leases import nobody_holds
 from workflows.runtime.publish import Publisher
@@ -255,6 +255,37 @@ def waiting_leaf(
     return node_id, path, state
 
 
+def approve_while_running(
+    run: WorkflowRun, node_id: str, approved: bool, data, by: str, iteration: str | None
+) -> WorkflowRun:
+    """An approval decided while other branches still run (SPEC §8: a waiting node waits
+    alone): saved on the locked row, exactly once; the worker holding the run applies it
+    within SWITCHYARD_CANCEL_POLL_S, or, when the run parks first, with the parked run's
+    decisions. Approvals inside an iteration are decided once the run is paused."""
+    if iteration:
+        raise RunConflict(
+            f"run {run.pk} is running: decide {at(node_id, iteration)} once it is paused"
+        )
+    row = (
+        NodeRun.objects.filter(run_id=run.pk, node_id=node_id, iteration="")
+        .order_by("-attempt")
+        .first()
+    )
+    if row is not None and isinstance(row.output, dict) and "approved" in row.output:
+        raise RunConflict(f"node {node_id} was already decided", code="already_decided")
+    if row is None or row.status != "waiting" or (row.wait or {}).get("kind") != "approval":
+        if not known_node(run, node_id):
+            raise RunConflict(f"run {run.pk} has no node {node_id}", code="node_state")
+        raise RunConflict(f"node {node_id} is not waiting for an approval", code="node_state")
+    pending = list(run.live_decisions or ())
+    if any(decision["node"] == node_id for decision in pending):
+        raise RunConflict(f"node {node_id} was already decided", code="already_decided")
+    decision = {"node": node_id, "iteration": "", "approved": approved, "data": data, "by": by}
+    WorkflowRun.objects.filter(pk=run.pk).update(live_decisions=[*pending, decision])
+    run.refresh_from_db()
+    return run
+
+
 @transaction.atomic
 def run_approve(
     *,
@@ -272,6 +303,8 @@ def run_approve(
     iteration is decided on its own. Decisions on other waiting approvals may follow until a
     worker takes the run up (it stays `paused` till then): the worker applies them together."""
     run = WorkflowRun.objects.select_for_update().get(pk=run.pk)
+    if run.status == RunState.RUNNING:
+        return approve_while_running(run, node_id, approved, data, by, iteration)
     pending = pending_approvals(run.state)
     if run.status != RunState.PAUSED or not run.state:
         raise RunConflict(f"run {run.pk} is {run.status}, not waiting for an approval")

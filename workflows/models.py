@@ -166,7 +166,12 @@ class WorkflowRun(models.Model):
     pause_request = models.JSONField(
         null=True,
         blank=True,
-        help_text="A pause asked for while the run ran ({by, at}), until its worker applies it.",
+        help_text="A pause asked for while the run ran ({by, at}), until a resume.",
+    )
+    live_decisions = models.JSONField(
+        null=True,
+        blank=True,
+        help_text="Approvals decided while the run ran, until its worker applies them.",
     )
     wake_at = models.DateTimeField(
         null=True, blank=True, help_text="A paused run resumes by itself then (durable delay)."

@@ -5,6 +5,7 @@ level or inside a parked container's iteration."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
@@ -83,6 +84,32 @@ class Parking:
         record.finished = now
         record.reason = "skipped by the user"
         self._resumed.extend(self._planner.settle(i, SKIPPED, ()))
+
+    def decide_now(self, act: Callable[[Execution], Any]) -> Any:
+        """Apply a decision on a top-level waiting node (`lambda e: e.approve_node(…)`)
+        while the run runs: what it decides starts at once, beside the branches still
+        running. ValueError when the run is not running (it parks or ended: decide on the
+        parked run instead); nothing changes when `act` raises."""
+        if self.status is not RunState.RUNNING or self._loop is None or self._live <= 0:
+            raise ValueError(f"run is {self.status}, not running")
+        if self._stop_status is not None:
+            raise ValueError("run is stopping")
+        result = act(self)
+        decisions, self._resumed = self._resumed, []
+        self._live += 1
+        task = self._loop.create_task(self._apply_decided(decisions))
+        task.add_done_callback(self._task_done)
+        return result
+
+    async def _apply_decided(self, decisions: list) -> None:
+        try:
+            await self._apply(decisions)
+        except asyncio.CancelledError:
+            raise
+        except BaseException as exc:  # a bug in the engine or the store: end the run with it
+            if self._crash is None:
+                self._crash = exc
+            self._stop(RunState.FAILED, f"engine error: {exc!r}", None)
 
     def pause(self, by: Any = None) -> bool:
         """Pause on demand: the running nodes finish (retries included), nothing new starts,

@@ -108,3 +108,42 @@ def test_pausing_an_ended_run_does_nothing():
     report = asyncio.run(execution.run())
     assert execution.pause() is False
     assert report.to_dict()["status"] == "succeeded"
+
+
+def test_a_decision_while_the_run_runs_starts_its_branch_at_once():
+    """An approval decided while another branch still runs: the worker holding the run
+    applies it at once (`decide_now`), the approved branch runs beside the slow one."""
+    document = doc(
+        ["a", ("ask", "park", {}), ("slow", "noop", {"config": {"sleep": 0.3}}), "next"],
+        [("a", "ask"), ("ask", "next", "approved"), ("a", "slow")],
+    )
+    events: list = []
+    execution = Execution(build(document, registry), sink=events.append, registry=registry)
+
+    async def go():
+        task = asyncio.create_task(execution.run())
+        while execution.record_of("ask").status != "waiting":
+            await asyncio.sleep(0.005)
+        output = execution.decide_now(lambda e: e.approve_node("ask", True, {"n": 1}, by="ann"))
+        assert output["by"] == "ann"
+        return await task
+
+    report = asyncio.run(go()).to_dict()
+    assert report["status"] == "succeeded"
+    order = [(e.node, e.status) for e in events if e.type == "node.status"]
+    assert order.index(("next", "succeeded")) < order.index(("slow", "succeeded"))
+    runs = [e.status for e in events if e.type == "run.status"]
+    assert runs == ["running", "succeeded"]  # it never paused
+
+
+def test_deciding_now_on_a_parked_run_is_refused():
+    document = doc(["a", ("ask", "park", {})], [("a", "ask")])
+    execution = Execution(build(document, registry), registry=registry)
+    asyncio.run(execution.run())
+    try:
+        execution.decide_now(lambda e: e.approve_node("ask", True))
+    except ValueError as exc:
+        assert "paused, not running" in str(exc)
+    else:
+        raise AssertionError("decided on a parked run")
+    assert execution.record_of("ask").status == "waiting"

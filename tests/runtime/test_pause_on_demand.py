@@ -74,3 +74,58 @@ def test_pausing_a_run_that_is_not_running_is_409_naming_its_state(user):
     assert "queued, not running" in error["message"]
     assert WorkflowRun.objects.get(pk=run.pk).pause_request is None
     assert status_of(run.pk) == "queued"
+
+
+BESIDE = {
+    "version": 1,
+    "name": "approve beside a slow branch",
+    "nodes": [
+        {"id": "a", "type": "transform", "config": {"output": 1}},
+        {"id": "ask", "type": "approval", "config": {"prompt": "go?"}},
+        {"id": "yes", "type": "transform", "config": {"output": "{{ ask.data }}"}},
+        {"id": "slow", "type": "delay", "config": {"seconds": 3}},
+        {"id": "c", "type": "transform", "config": {"output": 3}},
+    ],
+    "edges": [
+        {"id": "e1", "source": "a", "target": "ask"},
+        {"id": "e2", "source": "ask", "source_handle": "approved", "target": "yes"},
+        {"id": "e3", "source": "a", "target": "slow"},
+        {"id": "e4", "source": "slow", "target": "c"},
+    ],
+}
+
+
+def test_an_approval_decided_while_another_branch_runs_applies_at_once(user, workers):  # noqa: F811
+    workers()
+    run = start_run(user, BESIDE)
+    wait_for(lambda: [r.status for r in rows(run.pk, "ask")] == ["waiting"])
+    assert status_of(run.pk) == "running"  # the slow branch goes on beside the approval
+    path = f"/api/runs/{run.pk}/nodes/ask/approve/"
+    response = post(user, path, {"approved": True, "data": {"ok": 1}})
+    assert response.status_code == 200, response.content
+    again = post(user, path, {"approved": False})
+    assert again.status_code == 409
+    assert again.json()["errors"][0]["code"] == "already_decided"
+    wait_for(lambda: [r.status for r in rows(run.pk, "yes")] == ["succeeded"])
+    assert [r.status for r in rows(run.pk, "slow")] == ["running"]  # applied before it ended
+    assert status_of(run.pk) == "running"
+    done = finished(run.pk)
+    assert done.status == "succeeded" and done.live_decisions is None
+    assert rows(run.pk, "yes")[0].output == {"ok": 1}
+    (ask,) = rows(run.pk, "ask")
+    assert ask.output["by"] == user.get_username()
+    runs = list(
+        RunEvent.objects.filter(run_id=run.pk, type="run.status").values_list("payload", flat=True)
+    )
+    assert [p["status"] for p in runs] == ["running", "succeeded"]  # it never paused
+
+
+def test_deciding_a_node_that_does_not_wait_while_running_is_409(user, workers):  # noqa: F811
+    workers()
+    run = start_run(user, BESIDE)
+    wait_for(lambda: [r.status for r in rows(run.pk, "ask")] == ["waiting"])
+    response = post(user, f"/api/runs/{run.pk}/nodes/slow/approve/", {"approved": True})
+    assert response.status_code == 409
+    assert response.json()["errors"][0]["code"] == "node_state"
+    missing = post(user, f"/api/runs/{run.pk}/nodes/nope/approve/", {"approved": True})
+    assert "has no node nope" in missing.json()["errors"][0]["message"]

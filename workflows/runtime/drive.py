@@ -13,7 +13,7 @@ from engine import Graph
 from engine.events import Event
 from engine.execution import Execution
 from engine.states import NodeState, RunState
-from workflows import conf
+from workflows import conf, dispatch
 from workflows.models import NodeRun, WorkflowRun
 from workflows.runtime import children
 from workflows.runtime.db import db
@@ -24,7 +24,7 @@ from workflows.runtime.publish import Publisher
 from workflows.runtime.recorder import RunRecorder
 from workflows.runtime.rerun import rerun_snapshot
 from workflows.runtime.snapshots import mark_interrupted, snapshot_from_rows
-from workflows.runtime.watches import StallWatch
+from workflows.runtime.watches import StallWatch, hand_over_decisions
 
 
 def execution_options(run: WorkflowRun) -> dict[str, Any]:
@@ -220,4 +220,6 @@ async def drive(
     top_level = run.parent_run_id is None
     if await finish_or_end(publisher, run_id, owner, report, state, final, top_level) and final:
         publisher.publish(run_id, final)
+    if report.status == RunState.PAUSED and await db(hand_over_decisions, run_id):
+        await db(dispatch.run_queued, run_id)  # decided while it ran: on without waiting
     return report
