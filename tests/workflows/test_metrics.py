@@ -114,3 +114,35 @@ def test_a_user_who_is_not_staff_is_403(user):
     response = client.get("/metrics")
     assert response.status_code == 403
     assert b"staff" in response.content
+
+
+def test_per_node_statistics_of_a_workflow(measured, user, other_user):
+    run = WorkflowRun.objects.filter(workflow=measured, status="succeeded").get()
+    start = timezone.now()
+    for attempt, (status, ms) in enumerate([("failed", 100), ("failed", 300)], start=2):
+        NodeRun.objects.create(
+            run=run,
+            node_id="fetch",
+            attempt=attempt,
+            status=status,
+            started_at=start,
+            finished_at=start + timedelta(milliseconds=ms),
+            duration_ms=ms,
+        )
+    client = Client()
+    client.force_login(user)
+    response = client.get(f"/api/workflows/{measured.pk}/stats/")
+    assert response.status_code == 200
+    body = response.json()
+    assert body["runs"] == 1 and body["slowest"] == "fetch"
+    assert body["nodes"]["fetch"] == {
+        "count": 3,
+        "failures": 2,
+        "failure_rate": 0.6667,
+        "p50_ms": 300,
+        "p95_ms": 1200,
+    }
+    assert body["nodes"]["shape"]["p50_ms"] == 3
+    stranger = Client()
+    stranger.force_login(other_user)
+    assert stranger.get(f"/api/workflows/{measured.pk}/stats/").status_code == 404

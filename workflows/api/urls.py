@@ -34,6 +34,11 @@ urlpatterns = [
     path(
         "workflows/<int:workflow_id>/runs/", runs.WorkflowRunsView.as_view(), name="workflow-runs"
     ),
+    path(
+        "workflows/<int:workflow_id>/stats/",
+        observe.WorkflowStatsView.as_view(),
+        name="workflow-stats",
+    ),
     path("runs/", runs.RunListView.as_view(), name="run-list"),
     path("runs/<int:run_id>/", runs.RunDetailView.as_view(), name="run-detail"),
     path("runs/<int:run_id>/events/", runs.RunEventsView.as_view(), name="run-events"),

@@ -135,3 +135,51 @@ def metrics_view(request: HttpRequest) -> HttpResponse:
                 "metrics are for staff\n", status=403, content_type="text/plain; charset=utf-8"
             )
     return HttpResponse(metrics_text(), content_type=CONTENT_TYPE_LATEST)
+
+
+# --- per-node statistics of one workflow (GET /api/workflows/{id}/stats/) -------------------
+
+MAX_STAT_ATTEMPTS = 20_000  # the newest finished attempts read (bounded work per request)
+
+
+def percentile(ordered: list[int], fraction: float) -> int | None:
+    """Nearest-rank percentile of sorted values (None when there are none)."""
+    if not ordered:
+        return None
+    rank = max(1, -(-len(ordered) * fraction // 1))  # ceil, at least the first
+    return ordered[int(rank) - 1]
+
+
+def node_statistics(workflow_id: int) -> dict:
+    """Each node's finished attempts across the workflow's runs (body nodes per iteration
+    too): `count`, `failures`, `failure_rate`, `p50_ms`, `p95_ms`; and the `slowest` node (the
+    highest median). Reads the newest `MAX_STAT_ATTEMPTS` finished attempts."""
+    rows = (
+        NodeRun.objects.filter(
+            run__workflow_id=workflow_id,
+            status__in=("succeeded", "failed"),
+            duration_ms__isnull=False,
+        )
+        .order_by("-run_id", "-id")
+        .values_list("node_id", "status", "duration_ms", "run_id")[:MAX_STAT_ATTEMPTS]
+    )
+    durations: dict[str, list[int]] = {}
+    failures: dict[str, int] = {}
+    runs = set()
+    for node_id, status, duration, run_id in rows:
+        durations.setdefault(node_id, []).append(duration)
+        failures[node_id] = failures.get(node_id, 0) + (status == "failed")
+        runs.add(run_id)
+    nodes = {}
+    for node_id in sorted(durations):
+        ordered = sorted(durations[node_id])
+        count = len(ordered)
+        nodes[node_id] = {
+            "count": count,
+            "failures": failures[node_id],
+            "failure_rate": round(failures[node_id] / count, 4),
+            "p50_ms": percentile(ordered, 0.5),
+            "p95_ms": percentile(ordered, 0.95),
+        }
+    slowest = max(nodes, key=lambda n: (nodes[n]["p50_ms"], n), default=None)
+    return {"workflow": workflow_id, "runs": len(runs), "nodes": nodes, "slowest": slowest}
