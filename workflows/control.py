@@ -174,6 +174,32 @@ def run_resume(
     return run
 
 
+NOT_STARTED = ("pending", "queued")
+
+
+@transaction.atomic
+def run_pending_config(*, run: WorkflowRun, node_id: str, config: dict, by: str) -> WorkflowRun:
+    """Change the config of a node that has not started, while the run is paused (its own
+    copy of the document; recorded under `edits` like a retry with a config). A worker
+    driving the run next builds its graph from that copy."""
+    run = WorkflowRun.objects.select_for_update().get(pk=run.pk)
+    if run.status != RunState.PAUSED or not run.state:
+        raise RunConflict(f"run {run.pk} is {run.status}, not paused")
+    if run.lease_owner and run.lease_expires_at and run.lease_expires_at > timezone.now():
+        raise RunConflict(f"run {run.pk} is being resumed right now")
+    state = (run.state.get("nodes") or {}).get(node_id)
+    if state is None:
+        raise RunConflict(f"run {run.pk} has no node {node_id}", code="node_state")
+    if state.get("status") not in NOT_STARTED:
+        raise RunConflict(
+            f"node {node_id} is {state.get('status')}: only a node that has not started "
+            "can be changed (retry a waiting one with a config)",
+            code="node_state",
+        )
+    run_config_edit(run=run, node_id=node_id, config=config, by=by)
+    return run
+
+
 def run_config_edit(*, run: WorkflowRun, node_id: str, config: dict, by: str) -> None:
     """Replace a node's config in the run's copy of the document, recording the edit; refused
     (400, every problem) when the edited document would not validate."""

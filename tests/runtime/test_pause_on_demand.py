@@ -129,3 +129,30 @@ def test_deciding_a_node_that_does_not_wait_while_running_is_409(user, workers):
     assert response.json()["errors"][0]["code"] == "node_state"
     missing = post(user, f"/api/runs/{run.pk}/nodes/nope/approve/", {"approved": True})
     assert "has no node nope" in missing.json()["errors"][0]["message"]
+
+
+def test_a_pending_node_changed_while_paused_runs_with_the_new_config(user, workers):  # noqa: F811
+    workers()
+    run = start_run(user, SLOW)
+    wait_for(lambda: [r.status for r in rows(run.pk, "slow")] == ["running"])
+    path = f"/api/runs/{run.pk}/nodes/after/config/"
+    early = post(user, path, {"config": {"output": 5}})
+    assert early.status_code == 409 and "not paused" in early.json()["errors"][0]["message"]
+    assert post(user, f"/api/runs/{run.pk}/pause/").status_code == 200
+    parked(run.pk)
+
+    bad = post(user, path, {"config": {"output": "{{ nowhere }}"}})
+    assert bad.status_code == 400
+    assert bad.json()["errors"][0]["code"] == "bad_reference"
+    started = post(user, f"/api/runs/{run.pk}/nodes/slow/config/", {"config": {"seconds": 0}})
+    assert started.status_code == 409
+    assert started.json()["errors"][0]["code"] == "node_state"
+    response = post(user, path, {"config": {"output": "{{ a + 41 }}"}})
+    assert response.status_code == 200, response.content
+    (edit,) = response.json()["edits"]
+    assert edit["node"] == "after" and edit["by"] == user.get_username() and edit["at"]
+
+    assert post(user, f"/api/runs/{run.pk}/resume/").status_code == 200
+    done = finished(run.pk)
+    assert done.status == "succeeded" and done.outputs == {"end": 42}
+    assert done.workflow.revision == 1  # the saved workflow did not change

@@ -134,6 +134,29 @@ class NodeRetryView(ApiView):
         return Response(select.run_report(run=select.run_get(user=request.user, run_id=run_id)))
 
 
+class ConfigSerializer(s.StrictSerializer):
+    config = serializers.DictField(help_text="the node's new config (the run's copy only)")
+
+
+class NodeConfigView(ApiView):
+    @extend_schema(
+        request=ConfigSerializer,
+        responses={**RUN_CONTROLLED, 400: s.ErrorBodySerializer},
+        description="While the run is paused, replace the config of a top-level node that "
+        "has not started (pending, or queued by a pause on demand): the run's copy of the "
+        "document changes and lists the edit (who, when) under `edits`; the node runs with it "
+        "when the run goes on. 409 `run_state` when the run is not paused, `node_state` when "
+        "the node has started; 400 with every problem when the edited document is invalid.",
+    )
+    def post(self, request: Request, run_id: int, node_id: str) -> Response:
+        run = select.run_get(user=request.user, run_id=run_id)
+        body = strict(ConfigSerializer, json_body(request) or {})
+        control.run_pending_config(
+            run=run, node_id=node_id, config=body["config"], by=request.user.get_username()
+        )
+        return Response(select.run_report(run=select.run_get(user=request.user, run_id=run_id)))
+
+
 class NotRecorded(SwitchyardError):
     status_code = 404
 

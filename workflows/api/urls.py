@@ -58,6 +58,11 @@ urlpatterns = [
         name="run-node-approve",
     ),
     path(
+        "runs/<int:run_id>/nodes/<str:node_id>/config/",
+        control.NodeConfigView.as_view(),
+        name="node-config",
+    ),
+    path(
         "runs/<int:run_id>/nodes/<str:node_id>/retry/",
         control.NodeRetryView.as_view(),
         name="run-node-retry",
