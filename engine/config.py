@@ -110,7 +110,7 @@ def render_node_config(config: dict, scope: Any, handler: Any) -> dict:
         if problem is not None:
             from engine.handlers.base import NodeError
 
-            raise NodeError(problem, "bad_config")
+            raise NodeError(problem, "bad_config", retryable=False)
     return rendered
 
 

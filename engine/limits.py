@@ -22,6 +22,8 @@ MAX_DELAY_S = DAY_S
 
 MAX_ATTEMPTS = 100
 MAX_RETRY_DELAY_S = DAY_S  # `retry.delay_s` and `retry.max_delay_s`; also the longest backoff
+MAX_RETRY_MULTIPLIER = 100  # an exponential backoff's base (past it the cap is reached at once)
+MAX_RETRY_ON = 32  # error types a `retry.on` lists
 
 # settings.max_parallel: past a graph's width it changes nothing (the engine's benchmarks run
 # 5,000-node layers at full width); each of a map's items is a whole body, so fewer of those.

@@ -76,6 +76,8 @@ TABLE: tuple[Setting, ...] = (
         computed="a JSON object of names to strings, inline or in SWITCHYARD_SECRETS_FILE",
     ),
     Setting("SECRETS_FILE", str, "", "a file holding SWITCHYARD_SECRETS' JSON object"),
+    # Observability (workflows/observability/metrics.py)
+    Setting("METRICS_TOKEN", str, "", "bearer token for GET /metrics (empty: staff sessions only)"),
     # Retention (manage.py prune_runs)
     Setting("RUN_RETENTION_DAYS", int, 30, "finished runs older than this are pruned"),
 )

@@ -22,7 +22,7 @@ from engine.states import RUN_TERMINAL, RunState
 from workflows import dispatch
 from workflows.documents import READ_ONLY_FIELDS
 from workflows.errors import SwitchyardError, problem
-from workflows.models import WorkflowRun
+from workflows.models import NodeRun, WorkflowRun
 from workflows.runtime.drive import drive
 from workflows.runtime.leases import nobody_holds
 from workflows.runtime.publish import Publisher
@@ -76,12 +76,38 @@ def run_cancel(*, run: WorkflowRun) -> WorkflowRun:
     return run
 
 
-def _resume_soon(run_id: int, state: dict) -> None:
+@transaction.atomic
+def run_pause(*, run: WorkflowRun, by: str = "") -> WorkflowRun:
+    """Pause a running run on demand (SPEC §8): the request is saved on the row; the worker
+    holding the run reads it with its cancel requests (within SWITCHYARD_CANCEL_POLL_S), lets
+    its running nodes finish, starts nothing new and parks the run `paused`. A worker taking
+    the run over applies it too. `resume` continues it."""
+    run = WorkflowRun.objects.select_for_update().get(pk=run.pk)
+    if run.status != RunState.RUNNING:
+        raise RunConflict(f"run {run.pk} is {run.status}, not running")
+    if run.pause_request:
+        raise RunConflict(f"run {run.pk} is already pausing")
+    if run.cancel_requested_at is not None:
+        raise RunConflict(f"run {run.pk} is being cancelled")
+    request = {"by": by, "at": timezone.now().isoformat()}
+    WorkflowRun.objects.filter(pk=run.pk).update(pause_request=request)
+    run.refresh_from_db()
+    return run
+
+
+def paused_on_demand(state: dict | None) -> bool:
+    """The paused run's snapshot says it was paused on demand (not only parked on a node)."""
+    return bool((state or {}).get("pausing"))
+
+
+def _resume_soon(run_id: int, state: dict, unpause: bool = False) -> None:
     """Save the user's decision in the paused run's state and make the run due: it stays
     `paused` (SPEC §4: paused → running) until a worker claims it — the sweep's wake-up path,
-    with a wake-up message after commit so it does not wait for the sweep."""
+    with a wake-up message after commit so it does not wait for the sweep. A resume also
+    drops a pause request its worker had not applied yet."""
+    more = {"pause_request": None} if unpause else {}
     WorkflowRun.objects.filter(pk=run_id).update(
-        state=state, wake_at=timezone.now(), lease_owner="", lease_expires_at=None
+        state=state, wake_at=timezone.now(), lease_owner="", lease_expires_at=None, **more
     )
     transaction.on_commit(lambda: dispatch.run_queued(run_id))
 
@@ -119,6 +145,11 @@ def run_resume(
     if run.lease_owner and run.lease_expires_at and run.lease_expires_at > timezone.now():
         raise RunConflict(f"run {run.pk} is being resumed right now", code="run_state")
     leaves = waiting_leaves(run.state)
+    if node_id is None and paused_on_demand(run.state):
+        state = {**run.state, "resume": {"node": None, "action": "continue"}}
+        _resume_soon(run.pk, state, unpause=True)
+        run.refresh_from_db()
+        return run
     if node_id is None:
         if len(leaves) != 1:
             where = ", ".join(at(node, path) for node, path, _ in leaves) or "no node"
@@ -138,8 +169,34 @@ def run_resume(
             workflow_config_save(user=user, run=run, node_id=node_id, config=config)
     state = dict(run.state)
     state["resume"] = {"node": node_id, "iteration": iteration, "action": action, "config": config}
-    _resume_soon(run.pk, state)
+    _resume_soon(run.pk, state, unpause=True)
     run.refresh_from_db()
+    return run
+
+
+NOT_STARTED = ("pending", "queued")
+
+
+@transaction.atomic
+def run_pending_config(*, run: WorkflowRun, node_id: str, config: dict, by: str) -> WorkflowRun:
+    """Change the config of a node that has not started, while the run is paused (its own
+    copy of the document; recorded under `edits` like a retry with a config). A worker
+    driving the run next builds its graph from that copy."""
+    run = WorkflowRun.objects.select_for_update().get(pk=run.pk)
+    if run.status != RunState.PAUSED or not run.state:
+        raise RunConflict(f"run {run.pk} is {run.status}, not paused")
+    if run.lease_owner and run.lease_expires_at and run.lease_expires_at > timezone.now():
+        raise RunConflict(f"run {run.pk} is being resumed right now")
+    state = (run.state.get("nodes") or {}).get(node_id)
+    if state is None:
+        raise RunConflict(f"run {run.pk} has no node {node_id}", code="node_state")
+    if state.get("status") not in NOT_STARTED:
+        raise RunConflict(
+            f"node {node_id} is {state.get('status')}: only a node that has not started "
+            "can be changed (retry a waiting one with a config)",
+            code="node_state",
+        )
+    run_config_edit(run=run, node_id=node_id, config=config, by=by)
     return run
 
 
@@ -224,6 +281,37 @@ def waiting_leaf(
     return node_id, path, state
 
 
+def approve_while_running(
+    run: WorkflowRun, node_id: str, approved: bool, data, by: str, iteration: str | None
+) -> WorkflowRun:
+    """An approval decided while other branches still run (SPEC §8: a waiting node waits
+    alone): saved on the locked row, exactly once; the worker holding the run applies it
+    within SWITCHYARD_CANCEL_POLL_S, or, when the run parks first, with the parked run's
+    decisions. Approvals inside an iteration are decided once the run is paused."""
+    if iteration:
+        raise RunConflict(
+            f"run {run.pk} is running: decide {at(node_id, iteration)} once it is paused"
+        )
+    row = (
+        NodeRun.objects.filter(run_id=run.pk, node_id=node_id, iteration="")
+        .order_by("-attempt")
+        .first()
+    )
+    if row is not None and isinstance(row.output, dict) and "approved" in row.output:
+        raise RunConflict(f"node {node_id} was already decided", code="already_decided")
+    if row is None or row.status != "waiting" or (row.wait or {}).get("kind") != "approval":
+        if not known_node(run, node_id):
+            raise RunConflict(f"run {run.pk} has no node {node_id}", code="node_state")
+        raise RunConflict(f"node {node_id} is not waiting for an approval", code="node_state")
+    pending = list(run.live_decisions or ())
+    if any(decision["node"] == node_id for decision in pending):
+        raise RunConflict(f"node {node_id} was already decided", code="already_decided")
+    decision = {"node": node_id, "iteration": "", "approved": approved, "data": data, "by": by}
+    WorkflowRun.objects.filter(pk=run.pk).update(live_decisions=[*pending, decision])
+    run.refresh_from_db()
+    return run
+
+
 @transaction.atomic
 def run_approve(
     *,
@@ -241,6 +329,8 @@ def run_approve(
     iteration is decided on its own. Decisions on other waiting approvals may follow until a
     worker takes the run up (it stays `paused` till then): the worker applies them together."""
     run = WorkflowRun.objects.select_for_update().get(pk=run.pk)
+    if run.status == RunState.RUNNING:
+        return approve_while_running(run, node_id, approved, data, by, iteration)
     pending = pending_approvals(run.state)
     if run.status != RunState.PAUSED or not run.state:
         raise RunConflict(f"run {run.pk} is {run.status}, not waiting for an approval")

@@ -56,8 +56,9 @@ NODE_COLUMNS = (
     "extra",
 )
 EDGE_COLUMNS = ("edge_id", "order", "source_handle", "target_handle", "extra")
-# The document's fields that have a column; any other (a container's `size`) is kept in `extra`.
-NODE_DOC_KEYS = frozenset(DEFINITIONS["node"]["properties"]) - {"size"}
+# The document's fields that have a column; any other (a container's `size`, `critical`) is kept
+# in `extra`.
+NODE_DOC_KEYS = frozenset(DEFINITIONS["node"]["properties"]) - {"size", "critical"}
 EDGE_DOC_KEYS = frozenset(DEFINITIONS["edge"]["properties"])
 
 

@@ -163,6 +163,16 @@ class WorkflowRun(models.Model):
     )
     from_node = models.CharField(max_length=64, blank=True, default="")
     cancel_requested_at = models.DateTimeField(null=True, blank=True)
+    pause_request = models.JSONField(
+        null=True,
+        blank=True,
+        help_text="A pause asked for while the run ran ({by, at}), until a resume.",
+    )
+    live_decisions = models.JSONField(
+        null=True,
+        blank=True,
+        help_text="Approvals decided while the run ran, until its worker applies them.",
+    )
     wake_at = models.DateTimeField(
         null=True, blank=True, help_text="A paused run resumes by itself then (durable delay)."
     )

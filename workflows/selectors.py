@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.db import connection
 from django.db.models import Count, OuterRef, Q, QuerySet, Subquery
 from django.http import Http404
 
@@ -25,13 +26,18 @@ def visible(user, runs: bool = False) -> Q:
     return Q(owner_id=user.pk) | Q(pk__in=shared)
 
 
-def workflow_list(*, user) -> QuerySet[Workflow]:
+def workflow_list(*, user, tag: str | None = None) -> QuerySet[Workflow]:
     """The user's workflows and those shared with them, newest change first, with node count
-    and last run status."""
+    and last run status; with `tag`, only those whose tags include it (exactly)."""
     last_run = WorkflowRun.objects.filter(workflow=OuterRef("pk")).order_by("-created_at", "-id")
+    found = Workflow.objects.filter(visible(user))
+    if tag is not None and connection.vendor == "postgresql":
+        found = found.filter(tags__contains=[tag])  # jsonb @>
+    elif tag is not None:  # SQLite has no JSON containment
+        tagged = [pk for pk, tags in found.values_list("pk", "tags") if tag in (tags or ())]
+        found = found.filter(pk__in=tagged)
     return (
-        Workflow.objects.filter(visible(user))
-        .select_related("owner")
+        found.select_related("owner")
         .annotate(
             node_count=Count("nodes", distinct=True),
             last_run_status=Subquery(last_run.values("status")[:1]),

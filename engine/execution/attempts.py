@@ -8,7 +8,7 @@ from collections.abc import Callable
 from functools import partial
 from typing import Any
 
-from engine.backoff import retry_delay
+from engine.backoff import retry_delay, should_retry
 from engine.budget import TOO_BIG, in_thread, inline, off_loop
 from engine.config import render_node_config
 from engine.events import NODE_LOG
@@ -32,6 +32,17 @@ SUCCEEDED = NodeState.SUCCEEDED
 FAILED = NodeState.FAILED
 
 
+def failure_of(exc: NodeError) -> dict[str, Any]:
+    """A handler's `NodeError` as the attempt's error: `{"message", "type"}`, plus what
+    decides the retry (`retryable` when false, `retry_after_s`), which only the retry reads."""
+    error: dict[str, Any] = {"message": exc.message, "type": exc.type}
+    if not exc.retryable:
+        error["retryable"] = False
+    if exc.retry_after_s is not None:
+        error["retry_after_s"] = exc.retry_after_s
+    return error
+
+
 class Attempts:
     """Part of `Execution`: running node `i` from its first attempt to its outcome."""
 
@@ -44,7 +55,7 @@ class Attempts:
                     output, error = Wait("breakpoint"), None
                 else:
                     output, error = await self._attempt_in_slot(i, record)
-                if error is not None and record.attempts < self._max_attempts[i]:
+                if error is not None and self._retries(i, record, error):
                     output, error = await self._retry(i, record, error)
             except asyncio.CancelledError:
                 self._release()
@@ -84,17 +95,28 @@ class Attempts:
         released while the node waits out its backoff."""
         retry = self.graph.nodes[i]["retry"]
         output = None
-        while error is not None and record.attempts < self._max_attempts[i]:
+        while error is not None and self._retries(i, record, error):
             self._release()
+            after = error.pop("retry_after_s", None)
+            error.pop("retryable", None)
             self._set(i, record, RETRYING, self._now(), error=error)
             try:
-                await self._options.clock.sleep(retry_delay(retry, record.attempts))
+                await self._options.clock.sleep(
+                    retry_delay(retry, record.attempts, retry_after_s=after)
+                )
                 await self._acquire(i, record)
             except asyncio.CancelledError:
                 self._active += 1  # _execute releases the slot it believes it holds
                 raise
             output, error = await self._attempt_in_slot(i, record)
         return output, error
+
+    def _retries(self, i: int, record: NodeRecord, error: dict) -> bool:
+        """Another attempt follows this failure: attempts are left and the error is one to
+        retry (its handler's `retryable`, or `retry.on`, see engine.backoff.should_retry)."""
+        if record.attempts >= self._max_attempts[i]:
+            return False
+        return should_retry(self.graph.nodes[i]["retry"], error)
 
     async def _attempt(self, i: int, record: NodeRecord) -> tuple[Any, dict | None]:
         """Run one attempt (or continue a parked one): (output, None) on success, (None,
@@ -127,7 +149,7 @@ class Attempts:
             work = self._perform(i, record, node, handler, value, sources)
             result = await (work if not timeout else self._within(timeout, work))
         except NodeError as exc:
-            return None, {"message": exc.message, "type": exc.type}
+            return None, failure_of(exc)
         except IterationParked as parked:
             return Wait("body", None, {"iterations": parked.paths}), None
         except asyncio.CancelledError:
@@ -214,7 +236,7 @@ class Attempts:
         try:
             return inline(work)
         except ExpressionError as exc:
-            raise NodeError(exc.message, "expression") from None
+            raise NodeError(exc.message, "expression", retryable=False) from None
 
     @staticmethod
     async def _render_in_thread(config: dict, scope: Scope, handler: Any) -> dict:
@@ -223,7 +245,7 @@ class Attempts:
         try:
             return await in_thread(partial(render_node_config, config, scope, handler))
         except ExpressionError as exc:
-            raise NodeError(exc.message, "expression") from None
+            raise NodeError(exc.message, "expression", retryable=False) from None
 
     def _log(self, i: int, message: Any) -> None:
         text = storable_text(self._recorder.redact(str(message)))

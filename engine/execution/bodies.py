@@ -315,7 +315,9 @@ class Body:
         try:
             return bool(evaluate(expression, scope))
         except ExpressionError as exc:
-            raise NodeError(f"config.condition: {exc.message}", "expression") from None
+            raise NodeError(
+                f"config.condition: {exc.message}", "expression", retryable=False
+            ) from None
 
     def progress(self, done: int, total: int | None) -> None:
         self.host.progress(self.node_id, self.attempt, done, total)

@@ -23,7 +23,7 @@ class Decisions:
         store = self._store
         for t, decision in decisions:
             if decision is RUN:
-                if self._stop_status is None and not self._parking:
+                if self._stop_status is None and not self._pausing:
                     self._ready(t)
             else:
                 self._not_run(t, decision)
@@ -33,7 +33,7 @@ class Decisions:
     def _apply_now(self, decisions: list[tuple[int, str]]) -> None:
         for t, decision in decisions:
             if decision is RUN:
-                if self._stop_status is None and not self._parking:
+                if self._stop_status is None and not self._pausing:
                     self._ready(t)
             else:
                 self._not_run(t, decision)

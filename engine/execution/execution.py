@@ -101,7 +101,7 @@ class Execution(Attempts, Slots, Decisions, Outcomes, Parking, Restore):
         self._max_attempts = [node["retry"].get("max_attempts") or 1 for node in graph.nodes]
         self._stop_status: RunState | None = None
         self._stop_reason: str | None = None
-        self._parking = False
+        self._pausing = False  # paused on demand: nothing new starts (see pause())
         self._unhandled: list[int] = []
         self._resumed: list[tuple[int, str]] = []  # the user's retry/skip of parked nodes
         self._continuing: set[int] = set()  # parked nodes whose handler runs again, same attempt
@@ -240,12 +240,6 @@ class Execution(Attempts, Slots, Decisions, Outcomes, Parking, Restore):
         decisions = self._planner.start()
         decisions.extend(self._restored)
         decisions.extend(self._resumed)
-        resumed = {i for i, _ in self._resumed}
-        if any(
-            record.status is NodeState.WAITING and i not in resumed
-            for i, record in enumerate(self.records)
-        ):
-            self._parking = True  # still parked: only the user's resume unparks it
         await self._apply(decisions)
 
     def _grow(self, i: int, output: Any, emit: bool = True) -> dict | None:

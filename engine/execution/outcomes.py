@@ -42,26 +42,28 @@ class Outcomes:
             data={"output": self._recorder.preview(output)},
         )
 
-    def _failed(self, i: int, record: NodeRecord, error: dict) -> bool:
-        """Record a failure; False when the run parks on it (on_failure=pause)."""
+    def _failed(self, i: int, record: NodeRecord, error: dict, pause: bool = True) -> bool:
+        """Record a failure; False when the run parks on it (on_failure=pause). An unhandled
+        failure of a `critical` node halts the run whatever on_failure says."""
         now = self._now()
         node_id = self.graph.ids[i]
         message = storable_text(self._recorder.redact(str(error["message"])))
         error = {"message": message, "type": error["type"]}
         record.error = error
         record.handled = self.graph.has_error_edges[i]
+        on_failure = self.graph.settings.get("on_failure")
+        critical = bool(self.graph.nodes[i].get("critical"))
         if not record.handled:
-            on_failure = self.graph.settings.get("on_failure")
-            if on_failure == "pause":
-                self._parking = True
+            if on_failure == "pause" and pause and not critical:
                 self._set(i, record, WAITING, now, error=error)
                 return False
             self._unhandled.append(i)
         record.finished = now
         self._carried[i] = {"error": {**error, "node": node_id, "attempt": record.attempts}}
         self._set(i, record, FAILED, now, error=error)
-        if not record.handled and self.graph.settings.get("on_failure") == "halt":
-            self._stop(None, f"cancelled by halt after node {node_id} failed", None)
+        if not record.handled and (critical or on_failure == "halt"):
+            which = "critical node" if critical and on_failure != "halt" else "node"
+            self._stop(None, f"cancelled by halt after {which} {node_id} failed", None)
         return True
 
     def _cancelled(self, i: int, record: NodeRecord, reason: str | None) -> None:
@@ -107,16 +109,16 @@ class Outcomes:
 
     def _finish(self) -> None:
         now = self._now()
-        parked = False
         parents = self.graph.parents
+        parked = self._pausing or any(
+            record.status is WAITING and parents[i] < 0 for i, record in enumerate(self.records)
+        )
         for i, record in enumerate(self.records):
             if record.status in NODE_TERMINAL or parents[i] >= 0:
                 continue
             if self._stop_status is not None:
                 self._cancelled(i, record, self._stop_reason)
-            elif record.status is WAITING:
-                parked = True
-            elif not self._parking:
+            elif not parked:
                 # Only a snapshot that contradicts itself gets here (e.g. rows edited by hand):
                 # end the run failed rather than leave it hanging.
                 self._cancelled(i, record, "never decided: an upstream node did not finish")
@@ -126,7 +128,7 @@ class Outcomes:
                 }
         if self._stop_status is not None:
             status = self._stop_status
-        elif parked or self._parking:
+        elif parked:
             status = RunState.PAUSED
         elif self._unhandled or self.error is not None:
             status = RunState.FAILED

@@ -5,14 +5,15 @@ level or inside a parked container's iteration."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from engine.events import iso_us
+from engine.events import NODE_LOG, iso_us
 from engine.handlers.base import Wait
 from engine.planner import RUN
 from engine.report import NodeRecord
-from engine.states import NODE_TERMINAL, NodeState, RunState
+from engine.states import NODE_TERMINAL, RUN_TERMINAL, NodeState, RunState
 
 if TYPE_CHECKING:
     from engine.execution.execution import Execution
@@ -20,6 +21,7 @@ if TYPE_CHECKING:
 WAITING = NodeState.WAITING
 SUCCEEDED = NodeState.SUCCEEDED
 SKIPPED = NodeState.SKIPPED
+FAILED = NodeState.FAILED
 
 
 class Parking:
@@ -82,6 +84,58 @@ class Parking:
         record.finished = now
         record.reason = "skipped by the user"
         self._resumed.extend(self._planner.settle(i, SKIPPED, ()))
+
+    def decide_now(self, act: Callable[[Execution], Any]) -> Any:
+        """Apply a decision on a top-level waiting node (`lambda e: e.approve_node(…)`)
+        while the run runs: what it decides starts at once, beside the branches still
+        running. ValueError when the run is not running (it parks or ended: decide on the
+        parked run instead); nothing changes when `act` raises."""
+        if self.status is not RunState.RUNNING or self._loop is None or self._live <= 0:
+            raise ValueError(f"run is {self.status}, not running")
+        if self._stop_status is not None:
+            raise ValueError("run is stopping")
+        result = act(self)
+        decisions, self._resumed = self._resumed, []
+        self._live += 1
+        task = self._loop.create_task(self._apply_decided(decisions))
+        task.add_done_callback(self._task_done)
+        return result
+
+    async def _apply_decided(self, decisions: list) -> None:
+        try:
+            await self._apply(decisions)
+        except asyncio.CancelledError:
+            raise
+        except BaseException as exc:  # a bug in the engine or the store: end the run with it
+            if self._crash is None:
+                self._crash = exc
+            self._stop(RunState.FAILED, f"engine error: {exc!r}", None)
+
+    def pause(self, by: Any = None) -> bool:
+        """Pause on demand: the running nodes finish (retries included), nothing new starts,
+        and the run parks `paused` once nothing runs; the snapshot keeps the pause, so a
+        decision applied meanwhile (an approval) starts nothing either, until `unpause`.
+        Recorded as a run-level `node.log` event. False when the run has ended or stops."""
+        if self.status in RUN_TERMINAL or self._stop_status is not None:
+            return False
+        if not self._pausing:
+            self._pausing = True
+            who = f" by {by}" if by else ""
+            data = {"message": f"pause requested{who}: running nodes finish, nothing new starts"}
+            self._recorder.emit(NODE_LOG, self._now(), None, None, None, data=data)
+        return True
+
+    def unpause(self) -> None:
+        """Resume a run paused on demand: what was decided meanwhile starts when it runs.
+        Call before `run()` on a restored execution."""
+        if self._pausing:
+            self._pausing = False
+            self.running_again()
+
+    @property
+    def pausing(self) -> bool:
+        """Paused (or pausing) on demand."""
+        return self._pausing
 
     def running_again(self) -> None:
         """A decision on a paused run (approve, skip), once checked, runs it again: its
@@ -155,10 +209,25 @@ class Parking:
             if wait.get("wake_at") is None or now < wait["wake_at"]:
                 continue
             if wait["kind"] == "approval":
-                self._decide_approval(i, False, None, "timeout")
+                self._time_out_approval(i, record, wait)
             else:
                 record.handles = ("out",)
                 self._wake(i, record, (wait.get("data") or {}).get("output"), now)
+
+    def _time_out_approval(self, i: int, record: NodeRecord, wait: dict) -> None:
+        """An approval nobody decided within its `timeout_s` does its `timeout_action`:
+        rejected (the default), approved (both by "timeout"), or failed (type `timeout`;
+        error edges and on_failure apply, except that it does not park again)."""
+        action = (wait.get("data") or {}).get("timeout_action") or "reject"
+        if action != "fail":
+            self._decide_approval(i, action == "approve", None, "timeout")
+            return
+        self.running_again()
+        record.wait = None
+        if record.attempts == 0:
+            record.attempts = 1
+        self._failed(i, record, {"message": "approval timed out", "type": "timeout"}, pause=False)
+        self._resumed.extend(self._planner.settle(i, FAILED, ()))
 
     @property
     def wake_at(self) -> float | None:
@@ -197,10 +266,10 @@ class Parking:
         )
 
     def _park(self, i: int, record: NodeRecord, wait: Wait) -> None:
-        """A node waits (approval, durable delay, breakpoint): the run pauses once nothing
-        else runs, and its snapshot says when it wakes by itself."""
+        """A node waits (approval, durable delay, breakpoint) alone: what does not depend on
+        it goes on, the run pauses once nothing else can run, and its snapshot says when it
+        wakes by itself."""
         record.wait = {"kind": wait.kind, "wake_at": wait.wake_at, "data": wait.data}
-        self._parking = True
         self._set(i, record, WAITING, self._now())
 
     def cancel_unfinished(self, reason: str) -> None:

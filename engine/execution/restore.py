@@ -50,6 +50,7 @@ class Restore:
             },
             "iterations": self.iterations.snapshots(),
             "wake_at": self.wake_at,
+            "pausing": self._pausing,
         }
 
     def _restore(self, snapshot: Mapping[str, Any], inputs: Mapping[str, Any] | None) -> None:
@@ -63,6 +64,7 @@ class Restore:
         self.started = snapshot.get("started")
         self.finished = snapshot.get("finished")
         self.error = snapshot.get("error")
+        self._pausing = bool(snapshot.get("pausing"))
         if not inputs and snapshot.get("inputs") is not None:
             self.inputs.clear()
             self.inputs.update(snapshot["inputs"])
@@ -136,6 +138,9 @@ class Restore:
     def _resume_stop(self, record: NodeRecord) -> None:
         """A cancelled node in a run that had not ended: the worker died while the run was
         being halted or cancelled, so the restored run finishes that stop."""
-        halted = self._unhandled and self.graph.settings.get("on_failure") == "halt"
+        nodes = self.graph.nodes
+        halted = any(nodes[i].get("critical") for i in self._unhandled) or (
+            self._unhandled and self.graph.settings.get("on_failure") == "halt"
+        )
         self._stop_status = RunState.FAILED if halted else RunState.CANCELLED
         self._stop_reason = record.reason or "run cancelled"

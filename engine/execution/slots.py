@@ -41,8 +41,8 @@ class Slots:
         self._active -= 1
         waiting = self._waiting
         while waiting and self._active < self._max_parallel and self._stop_status is None:
-            if self._parking and isinstance(waiting[0], int):
-                break  # parked: queued nodes wait for the resume
+            if self._pausing and isinstance(waiting[0], int):
+                break  # paused on demand: queued nodes wait for the resume
             item = waiting.popleft()
             self._active += 1
             if isinstance(item, int):

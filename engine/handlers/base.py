@@ -20,12 +20,23 @@ ERROR_HANDLE = "error"
 
 
 class NodeError(Exception):
-    """A handler's failure, reported to the user as `{"message", "type"}`."""
+    """A handler's failure, reported to the user as `{"message", "type"}`. `retryable` says
+    whether another attempt could go differently (a timeout, a connection error, a 5xx) or not
+    (a blocked address, a division by zero, a bad config: retries would fail the same way);
+    `retry_after_s` is the least the next attempt should wait (an HTTP `Retry-After`)."""
 
-    def __init__(self, message: str, type: str = "error") -> None:
+    def __init__(
+        self,
+        message: str,
+        type: str = "error",
+        retryable: bool = True,
+        retry_after_s: float | None = None,
+    ) -> None:
         super().__init__(message)
         self.message = message
         self.type = type
+        self.retryable = retryable
+        self.retry_after_s = retry_after_s
 
 
 @dataclass
@@ -180,16 +191,18 @@ async def evaluate_field(ctx: HandlerContext, expression: Any, field: str) -> An
     """Evaluate a config expression field (off the event loop when it is long, see
     engine.budget); its failures are the node's (`expression`)."""
     if not isinstance(expression, str):
-        raise NodeError(f"config.{field} must be an expression string", "bad_config")
+        raise NodeError(
+            f"config.{field} must be an expression string", "bad_config", retryable=False
+        )
     try:
         return await off_loop(partial(ctx.evaluate, expression))
     except ExpressionError as exc:
-        raise NodeError(f"config.{field}: {exc.message}", "expression") from None
+        raise NodeError(f"config.{field}: {exc.message}", "expression", retryable=False) from None
 
 
 def items_list(value: Any) -> list:
     """`config.items` (map, for_each loop, fan_out): a list, else the node fails `bad_config`."""
     if not isinstance(value, list):
         kind = type(value).__name__
-        raise NodeError(f"config.items must be a list, got {kind}", "bad_config")
+        raise NodeError(f"config.items must be a list, got {kind}", "bad_config", retryable=False)
     return value

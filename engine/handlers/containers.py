@@ -30,13 +30,17 @@ LOOP_MODES = ("count", "for_each", "while", "do_while")
 def _whole(value: Any, field: str, minimum: int = 0) -> int:
     if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
         raise NodeError(
-            f"config.{field} must be an integer >= {minimum}, got {value!r}", "bad_config"
+            f"config.{field} must be an integer >= {minimum}, got {value!r}",
+            "bad_config",
+            retryable=False,
         )
     return value
 
 
 def _over_limit(node_id: str, limit: int) -> NodeError:
-    return NodeError(f"loop {node_id} exceeded max_iterations ({limit})", "max_iterations")
+    return NodeError(
+        f"loop {node_id} exceeded max_iterations ({limit})", "max_iterations", retryable=False
+    )
 
 
 class Loop(Handler):
@@ -97,10 +101,14 @@ class Loop(Handler):
             return HandlerResult(await self._each(ctx, items, limit, with_item=True))
         if mode in ("while", "do_while"):
             if not isinstance(config.get("condition"), str):
-                raise NodeError(f"config.condition is required in {mode} mode", "bad_config")
+                raise NodeError(
+                    f"config.condition is required in {mode} mode", "bad_config", retryable=False
+                )
             return HandlerResult(await self._until(ctx, limit, after=mode == "do_while"))
         raise NodeError(
-            f"config.mode must be one of {', '.join(LOOP_MODES)}, got {mode!r}", "bad_config"
+            f"config.mode must be one of {', '.join(LOOP_MODES)}, got {mode!r}",
+            "bad_config",
+            retryable=False,
         )
 
     @staticmethod
@@ -110,6 +118,7 @@ class Loop(Handler):
             raise NodeError(
                 f"loop {ctx.node_id} would run {total} iterations, over max_iterations ({limit})",
                 "max_iterations",
+                retryable=False,
             )
         body, results = ctx.body, []
         body.progress(0, total)

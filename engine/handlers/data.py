@@ -45,7 +45,9 @@ class Merge(Handler):
         if mode == "first":
             return HandlerResult(next(iter(ctx.sources.values()), None))
         raise NodeError(
-            f"config.mode must be one of {', '.join(self.modes)}, got {mode!r}", "bad_config"
+            f"config.mode must be one of {', '.join(self.modes)}, got {mode!r}",
+            "bad_config",
+            retryable=False,
         )
 
 

@@ -104,10 +104,14 @@ class Router(Handler):
     async def run(self, ctx: HandlerContext) -> HandlerResult:
         cases = ctx.config.get("cases")
         if not isinstance(cases, list):
-            raise NodeError("config.cases must be a list of {handle, expression}", "bad_config")
+            raise NodeError(
+                "config.cases must be a list of {handle, expression}", "bad_config", retryable=False
+            )
         for index, case in enumerate(cases):
             if not isinstance(case, dict) or not isinstance(case.get("handle"), str):
-                raise NodeError(f"config.cases[{index}] needs a handle", "bad_config")
+                raise NodeError(
+                    f"config.cases[{index}] needs a handle", "bad_config", retryable=False
+                )
             field = f"cases[{index}].expression"
             if await evaluate_field(ctx, case.get("expression"), field):
                 return HandlerResult(ctx.input, (case["handle"],))
@@ -136,9 +140,13 @@ class Delay(Handler):
     async def run(self, ctx: HandlerContext) -> HandlerResult | Wait:
         seconds = ctx.config.get("seconds")
         if isinstance(seconds, bool) or not isinstance(seconds, int | float):
-            raise NodeError(f"config.seconds must be a number, got {seconds!r}", "bad_config")
+            raise NodeError(
+                f"config.seconds must be a number, got {seconds!r}", "bad_config", retryable=False
+            )
         if not 0 <= seconds <= MAX_DELAY_S:
-            raise NodeError(f"config.seconds must be from 0 to {MAX_DELAY_S}", "bad_config")
+            raise NodeError(
+                f"config.seconds must be from 0 to {MAX_DELAY_S}", "bad_config", retryable=False
+            )
         threshold = ctx.settings.get("durable_delay_threshold_s")
         if threshold is not None and seconds > threshold:
             # Durable: the run parks with a wake-up time instead of holding a worker.
@@ -190,6 +198,12 @@ class Approval(Handler):
                 "maximum": MAX_WAIT_S,
                 "description": "seconds until it is decided by itself (at most 30 days)",
             },
+            "timeout_action": {
+                "enum": ["reject", "approve", "fail"],
+                "default": "reject",
+                "description": "what happens at timeout_s: rejected, approved (both by "
+                "'timeout'), or the node fails (type timeout)",
+            },
         },
     )
 
@@ -198,12 +212,17 @@ class Approval(Handler):
         if timeout is not None and (
             isinstance(timeout, bool) or not isinstance(timeout, int | float)
         ):
-            raise NodeError(f"config.timeout_s must be a number, got {timeout!r}", "bad_config")
+            raise NodeError(
+                f"config.timeout_s must be a number, got {timeout!r}", "bad_config", retryable=False
+            )
         now = ctx.settings["clock"].time()
         return Wait(
             "approval",
             wake_at=now + timeout if timeout else None,
-            data={"prompt": ctx.config.get("prompt") or ""},
+            data={
+                "prompt": ctx.config.get("prompt") or "",
+                "timeout_action": ctx.config.get("timeout_action") or "reject",
+            },
         )
 
 
@@ -241,7 +260,7 @@ class Subworkflow(Handler):
             )
         inputs = ctx.config.get("inputs") or {}
         if not isinstance(inputs, dict):
-            raise NodeError("config.inputs must render to an object", "bad_config")
+            raise NodeError("config.inputs must render to an object", "bad_config", retryable=False)
         # `attempt` tells the runtime which execution of this node starts the child (so a
         # takeover can find the child a lost attempt started); in a loop or map body the
         # container adds `iteration` (see engine.execution.bodies.in_iteration).

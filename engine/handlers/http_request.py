@@ -11,10 +11,12 @@ Redirects are followed by hand, at most `MAX_REDIRECTS`, and every hop is checke
 from __future__ import annotations
 
 import asyncio
+import email.utils
 import ipaddress
 import json
 import re
 import socket
+import time
 from dataclasses import dataclass
 from typing import Any
 
@@ -27,6 +29,9 @@ METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS")
 MAX_REDIRECTS = 5
 MAX_RESPONSE_BYTES = 10 * 1024 * 1024
 REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
+# 4xx answers worth another attempt (request timeout, conflict, too early, too many requests);
+# every 5xx is, every other 4xx is not (the same request gets the same answer).
+RETRYABLE_STATUSES = frozenset({408, 409, 425, 429})
 CREDENTIAL_HEADERS = frozenset({"authorization", "cookie", "proxy-authorization"})
 _NAT64 = ipaddress.ip_network("64:ff9b::/96")
 _TOKEN = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]{1,256}")  # RFC 9110 field names
@@ -88,7 +93,11 @@ class Destination:
 async def pin(url: httpx.URL, allow_private: bool) -> Destination:
     """Resolve and check `url`'s host; the destination to connect to instead of the name."""
     if url.scheme not in ("http", "https") or not url.host:
-        raise NodeError(f"only http and https URLs with a host are allowed, not {url}", "bad_url")
+        raise NodeError(
+            f"only http and https URLs with a host are allowed, not {url}",
+            "bad_url",
+            retryable=False,
+        )
     port = url.port or (443 if url.scheme == "https" else 80)
     addresses = await resolve(url.host, port)
     if not allow_private:
@@ -99,6 +108,7 @@ async def pin(url: httpx.URL, allow_private: bool) -> Destination:
                     f"refused to connect to {url.host} ({address}): {reason} addresses are not "
                     "allowed",
                     "forbidden_destination",
+                    retryable=False,
                 )
     host_header = url.netloc.decode("ascii").rpartition("@")[2]
     sni = url.host if url.scheme == "https" and not _is_ip(url.host) else None
@@ -137,17 +147,23 @@ class _Request:
 def _config_request(config: dict[str, Any]) -> tuple[_Request, float, bool, bool]:
     method = config.get("method", "GET")
     if not isinstance(method, str) or method.upper() not in METHODS:
-        raise NodeError(f"config.method must be one of {', '.join(METHODS)}", "bad_config")
+        raise NodeError(
+            f"config.method must be one of {', '.join(METHODS)}", "bad_config", retryable=False
+        )
     raw_url = config.get("url")
     if not isinstance(raw_url, str) or not raw_url.strip():
-        raise NodeError(f"config.url must be a URL string, got {raw_url!r}", "bad_config")
+        raise NodeError(
+            f"config.url must be a URL string, got {raw_url!r}", "bad_config", retryable=False
+        )
     try:
         url = httpx.URL(raw_url.strip())
         query = _query(config.get("query"))
         if query:  # httpx.URL(params=...) would replace the URL's own query, not extend it
             url = url.copy_merge_params(query)
     except httpx.InvalidURL as exc:
-        raise NodeError(f"config.url is not a valid URL: {exc}", "bad_url") from None
+        raise NodeError(
+            f"config.url is not a valid URL: {exc}", "bad_url", retryable=False
+        ) from None
     headers = _headers(config.get("headers") or {})
     body = config.get("body")
     if body is not None and not isinstance(body, str):
@@ -163,7 +179,9 @@ def _config_request(config: dict[str, Any]) -> tuple[_Request, float, bool, bool
     timeout = config.get("timeout_s", 30)
     if isinstance(timeout, bool) or not isinstance(timeout, int | float) or timeout <= 0:
         raise NodeError(
-            f"config.timeout_s must be a positive number, got {timeout!r}", "bad_config"
+            f"config.timeout_s must be a positive number, got {timeout!r}",
+            "bad_config",
+            retryable=False,
         )
     fail = config.get("fail_on_status", True)
     follow = config.get("follow_redirects", True)
@@ -174,17 +192,22 @@ def _headers(headers: Any) -> dict[str, str]:
     """The headers to send. A value that cannot be sent is refused naming the header, never
     showing the value (it may hold a secret; httpx's own error would quote it)."""
     if not isinstance(headers, dict):
-        raise NodeError("config.headers must be an object of strings", "bad_config")
+        raise NodeError(
+            "config.headers must be an object of strings", "bad_config", retryable=False
+        )
     result = {}
     for name, value in headers.items():
         name, value = str(name), str(value)
         if not _TOKEN.fullmatch(name):
-            raise NodeError(f"config.headers: {name[:64]!r} is not a header name", "bad_config")
+            raise NodeError(
+                f"config.headers: {name[:64]!r} is not a header name", "bad_config", retryable=False
+            )
         if _BAD_VALUE.search(value) or not value.isascii():
             raise NodeError(
                 f"config.headers.{name}: the value cannot be sent (line breaks, control "
                 "characters or characters outside ASCII)",
                 "bad_config",
+                retryable=False,
             )
         result[name] = value
     return result
@@ -227,7 +250,7 @@ def _query(query: Any) -> dict[str, str] | None:
     if query is None:
         return None
     if not isinstance(query, dict):
-        raise NodeError("config.query must be an object", "bad_config")
+        raise NodeError("config.query must be an object", "bad_config", retryable=False)
     return {str(k): _query_value(v) for k, v in query.items()}
 
 
@@ -235,6 +258,23 @@ def _query_value(value: Any) -> str:
     if isinstance(value, bool):
         return "true" if value else "false"
     return "" if value is None else str(value)
+
+
+def retry_after(value: str | None, now: float | None = None) -> float | None:
+    """Seconds an HTTP `Retry-After` header asks to wait (delta seconds or an HTTP date),
+    or None when absent or unreadable."""
+    if not value:
+        return None
+    value = value.strip()
+    if value.isdigit():
+        return float(value)
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    if when.tzinfo is None:
+        return None
+    return max(when.timestamp() - (time.time() if now is None else now), 0.0)
 
 
 def _parse_body(response: httpx.Response, raw: bytes) -> Any:
@@ -253,7 +293,9 @@ async def _read(response: httpx.Response, limit: int) -> bytes:
     async for chunk in response.aiter_bytes():
         size += len(chunk)
         if size > limit:
-            raise NodeError(f"response larger than {limit:,} bytes", "response_too_large")
+            raise NodeError(
+                f"response larger than {limit:,} bytes", "response_too_large", retryable=False
+            )
         chunks.append(chunk)
     return b"".join(chunks)
 
@@ -301,7 +343,9 @@ class HttpRequest(Handler):
         try:
             result = await self._call(ctx)
         except NodeError as exc:
-            raise NodeError(_redact(exc.message, sent), exc.type) from None
+            raise NodeError(
+                _redact(exc.message, sent), exc.type, exc.retryable, exc.retry_after_s
+            ) from None
         except Exception as exc:  # what the executor would show as `Type: message`
             raise NodeError(_redact(f"{type(exc).__name__}: {exc}", sent), "exception") from None
         return HandlerResult(_redact(result.output, sent), result.handles) if sent else result
@@ -323,12 +367,16 @@ class HttpRequest(Handler):
                 request = request.after_redirect(response.status_code, location)
                 ctx.log(f"{response.status_code} redirect to {request.url}")
             else:
-                raise NodeError(f"more than {MAX_REDIRECTS} redirects", "too_many_redirects")
+                raise NodeError(
+                    f"more than {MAX_REDIRECTS} redirects", "too_many_redirects", retryable=False
+                )
         status = response.status_code
         if fail_on_status and status >= 400:
             raise NodeError(
                 f"{request.method} {request.url} answered {status} {response.reason_phrase}",
                 "http_status",
+                retryable=status >= 500 or status in RETRYABLE_STATUSES,
+                retry_after_s=retry_after(response.headers.get("retry-after")),
             )
         headers = dict(response.headers.items())
         return HandlerResult(

@@ -41,17 +41,26 @@ class Fail(Handler):
             "times": {"type": "integer"},
             "message": {"type": "string"},
             "sleep": {"type": "number"},
+            "error_type": {"type": "string"},
+            "retryable": {"type": "boolean"},
+            "retry_after_s": {"type": "number"},
         },
         "additionalProperties": False,
     }
 
     async def run(self, ctx: HandlerContext) -> HandlerResult:
         executions.append((ctx.node_id, ctx.attempt))
-        if ctx.config.get("sleep"):
-            await asyncio.sleep(ctx.config["sleep"])
-        times = ctx.config.get("times")
+        config = ctx.config
+        if config.get("sleep"):
+            await asyncio.sleep(config["sleep"])
+        times = config.get("times")
         if times is None or ctx.attempt <= times:
-            raise NodeError(ctx.config.get("message", "boom"), "error")
+            raise NodeError(
+                config.get("message", "boom"),
+                config.get("error_type", "error"),
+                config.get("retryable", True),
+                config.get("retry_after_s"),
+            )
         return HandlerResult(ctx.attempt)
 
 

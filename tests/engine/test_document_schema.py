@@ -35,6 +35,7 @@ def test_the_file_is_a_draft_2020_12_schema():
         ("retry", "max_attempts", limits.MAX_ATTEMPTS),
         ("retry", "delay_s", limits.MAX_RETRY_DELAY_S),
         ("retry", "max_delay_s", limits.MAX_RETRY_DELAY_S),
+        ("retry", "multiplier", limits.MAX_RETRY_MULTIPLIER),
         ("settings", "max_parallel", limits.MAX_PARALLEL),
         ("settings", "timeout_s", limits.MAX_WAIT_S),
         ("position", "x", limits.MAX_POSITION),

@@ -1,4 +1,5 @@
-"""Run control endpoints (SPEC §6): cancel, resume, approve or retry a waiting node, re-run.
+"""Run control endpoints (SPEC §6, §8): cancel, pause, resume, approve or retry a waiting node,
+re-run.
 
 Thin views over `workflows.control`; errors leave through the SPEC error body.
 """
@@ -84,6 +85,21 @@ class RunCancelView(ApiView):
         return Response(select.run_report(run=select.run_get(user=request.user, run_id=run_id)))
 
 
+class RunPauseView(ApiView):
+    @extend_schema(
+        request=None,
+        responses=RUN_CONTROLLED,
+        description="Pause a running run on demand: its running nodes finish, nothing new "
+        "starts, and the run parks `paused` (within about a second; the run read says "
+        "`running` until then). `POST …/resume/` continues it. 409 `run_state` when the run "
+        "is not running, or a pause is already asked for.",
+    )
+    def post(self, request: Request, run_id: int) -> Response:
+        run = select.run_get(user=request.user, run_id=run_id)
+        control.run_pause(run=run, by=request.user.get_username())
+        return Response(select.run_report(run=select.run_get(user=request.user, run_id=run_id)))
+
+
 class RunResumeView(ApiView):
     @extend_schema(request=RetrySerializer, responses=RUN_CONTROLLED)
     def post(self, request: Request, run_id: int) -> Response:
@@ -115,6 +131,29 @@ class NodeRetryView(ApiView):
         run = select.run_get(user=request.user, run_id=run_id)
         body = strict(RetrySerializer, json_body(request) or {})
         control.run_resume(run=run, node_id=node_id, **resume_arguments(request, body))
+        return Response(select.run_report(run=select.run_get(user=request.user, run_id=run_id)))
+
+
+class ConfigSerializer(s.StrictSerializer):
+    config = serializers.DictField(help_text="the node's new config (the run's copy only)")
+
+
+class NodeConfigView(ApiView):
+    @extend_schema(
+        request=ConfigSerializer,
+        responses={**RUN_CONTROLLED, 400: s.ErrorBodySerializer},
+        description="While the run is paused, replace the config of a top-level node that "
+        "has not started (pending, or queued by a pause on demand): the run's copy of the "
+        "document changes and lists the edit (who, when) under `edits`; the node runs with it "
+        "when the run goes on. 409 `run_state` when the run is not paused, `node_state` when "
+        "the node has started; 400 with every problem when the edited document is invalid.",
+    )
+    def post(self, request: Request, run_id: int, node_id: str) -> Response:
+        run = select.run_get(user=request.user, run_id=run_id)
+        body = strict(ConfigSerializer, json_body(request) or {})
+        control.run_pending_config(
+            run=run, node_id=node_id, config=body["config"], by=request.user.get_username()
+        )
         return Response(select.run_report(run=select.run_get(user=request.user, run_id=run_id)))
 
 

@@ -34,12 +34,18 @@ urlpatterns = [
     path(
         "workflows/<int:workflow_id>/runs/", runs.WorkflowRunsView.as_view(), name="workflow-runs"
     ),
+    path(
+        "workflows/<int:workflow_id>/stats/",
+        observe.WorkflowStatsView.as_view(),
+        name="workflow-stats",
+    ),
     path("runs/", runs.RunListView.as_view(), name="run-list"),
     path("runs/<int:run_id>/", runs.RunDetailView.as_view(), name="run-detail"),
     path("runs/<int:run_id>/events/", runs.RunEventsView.as_view(), name="run-events"),
     path("runs/<int:run_id>/timeline/", observe.RunTimelineView.as_view(), name="run-timeline"),
     path("runs/<int:run_id>/cancel/", control.RunCancelView.as_view(), name="run-cancel"),
     path("runs/<int:run_id>/resume/", control.RunResumeView.as_view(), name="run-resume"),
+    path("runs/<int:run_id>/pause/", control.RunPauseView.as_view(), name="run-pause"),
     path("runs/<int:run_id>/rerun/", control.RunRerunView.as_view(), name="run-rerun"),
     path(
         "runs/<int:run_id>/nodes/<str:node_id>/output/",
@@ -50,6 +56,11 @@ urlpatterns = [
         "runs/<int:run_id>/nodes/<str:node_id>/approve/",
         control.NodeApproveView.as_view(),
         name="run-node-approve",
+    ),
+    path(
+        "runs/<int:run_id>/nodes/<str:node_id>/config/",
+        control.NodeConfigView.as_view(),
+        name="node-config",
     ),
     path(
         "runs/<int:run_id>/nodes/<str:node_id>/retry/",

@@ -26,9 +26,13 @@ MAX_SHARED_WITH = 1000  # users one workflow is shared with
 
 
 class WorkflowListView(ApiView):
-    @extend_schema(responses=s.WorkflowListItemSerializer(many=True))
+    @extend_schema(
+        parameters=[text_query("tag", 200, "only workflows whose tags include this one")],
+        responses=s.WorkflowListItemSerializer(many=True),
+    )
     def get(self, request: Request) -> Response:
-        workflows = select.workflow_list(user=request.user)
+        tag = text_param(request.query_params, "tag") or None
+        workflows = select.workflow_list(user=request.user, tag=tag)
         return Response([workflow_summary(workflow) for workflow in workflows])
 
     @extend_schema(request=s.DocumentSerializer, responses={201: s.WorkflowSerializer, **ERRORS})

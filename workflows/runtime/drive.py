@@ -13,7 +13,7 @@ from engine import Graph
 from engine.events import Event
 from engine.execution import Execution
 from engine.states import NodeState, RunState
-from workflows import conf
+from workflows import conf, dispatch
 from workflows.models import NodeRun, WorkflowRun
 from workflows.runtime import children
 from workflows.runtime.db import db
@@ -24,7 +24,7 @@ from workflows.runtime.publish import Publisher
 from workflows.runtime.recorder import RunRecorder
 from workflows.runtime.rerun import rerun_snapshot
 from workflows.runtime.snapshots import mark_interrupted, snapshot_from_rows
-from workflows.runtime.watches import StallWatch
+from workflows.runtime.watches import StallWatch, hand_over_decisions
 
 
 def execution_options(run: WorkflowRun) -> dict[str, Any]:
@@ -105,6 +105,8 @@ def apply_requests(run: WorkflowRun, execution: Execution) -> None:
             where = f"{decision['node']} in {iteration}" if iteration else decision["node"]
             execution.warn(f"the decision on {where} was not applied: {exc}")
     if resume:
+        execution.unpause()  # a resume ends a pause on demand too
+    if resume and resume.get("node"):
         iteration = resume.get("iteration") or ""
         try:
             if resume["action"] == "skip":
@@ -115,13 +117,15 @@ def apply_requests(run: WorkflowRun, execution: Execution) -> None:
             execution.warn(f"the {resume['action']} of {resume['node']} was not applied: {exc}")
     if run.cancel_requested_at is not None:
         execution.cancel("by user")
+    elif run.pause_request and not resume:  # asked while the run ran; its worker had died
+        execution.pause(run.pause_request.get("by"))
 
 
 def retried_node(run: WorkflowRun) -> tuple[str, str] | None:
     """The (node, iteration) a resume runs again: past its breakpoint, or after the failure
     it parked on (on_failure=pause)."""
     resume = (run.state or {}).get("resume") if run.status != RunState.RUNNING else None
-    if not resume or resume.get("action") == "skip":
+    if not resume or resume.get("action") in ("skip", "continue") or not resume.get("node"):
         return None
     return resume["node"], resume.get("iteration") or ""
 
@@ -216,4 +220,6 @@ async def drive(
     top_level = run.parent_run_id is None
     if await finish_or_end(publisher, run_id, owner, report, state, final, top_level) and final:
         publisher.publish(run_id, final)
+    if report.status == RunState.PAUSED and await db(hand_over_decisions, run_id):
+        await db(dispatch.run_queued, run_id)  # decided while it ran: on without waiting
     return report

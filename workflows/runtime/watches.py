@@ -1,5 +1,6 @@
-"""What a run's lease renewal watches besides the lease: cancel requests (read from PostgreSQL
-for every run an event loop drives) and stalls (running nodes and no event for a while)."""
+"""What a run's lease renewal watches besides the lease: cancel and pause requests (read from
+PostgreSQL for every run an event loop drives) and stalls (running nodes and no event for a
+while)."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING
 
+from django.db import transaction
 from django.db.models import BooleanField, ExpressionWrapper, Q
 from django.utils import timezone
 
@@ -40,6 +42,67 @@ def cancel_requested(run_ids: list[int]) -> dict[int, str]:
             )
         ).values_list("pk", "parent_stopped")
     }
+
+
+def pause_requested(run_ids: list[int]) -> dict[int, dict]:
+    """The runs among these a user asked to pause (`{by, at}`). The request stays on the row
+    until a resume (pausing twice changes nothing): a second pause while the run finishes its
+    running nodes is refused, and a worker taking the run over pauses it as well."""
+    rows = WorkflowRun.objects.filter(pk__in=run_ids, pause_request__isnull=False)
+    return dict(rows.values_list("pk", "pause_request"))
+
+
+def live_decisions(run_ids: list[int]) -> dict[int, list[dict]]:
+    """Approvals decided on these runs while they run (`WorkflowRun.live_decisions`)."""
+    rows = WorkflowRun.objects.filter(pk__in=run_ids, live_decisions__isnull=False)
+    return {pk: list(found or ()) for pk, found in rows.values_list("pk", "live_decisions")}
+
+
+def forget_decisions(run_id: int, applied: list[dict]) -> None:
+    """Drop the decisions a worker applied (or found void); ones saved meanwhile stay."""
+    with transaction.atomic():
+        run = WorkflowRun.objects.select_for_update().only("live_decisions").get(pk=run_id)
+        left = [d for d in run.live_decisions or () if d not in applied]
+        WorkflowRun.objects.filter(pk=run_id).update(live_decisions=left or None)
+
+
+def hand_over_decisions(run_id: int) -> bool:
+    """The run parked before its worker read the decisions made while it ran: they join the
+    parked run's decisions and the run is due now (as `control._resume_soon` would)."""
+    with transaction.atomic():
+        run = WorkflowRun.objects.select_for_update().get(pk=run_id)
+        if not run.live_decisions or run.status != "paused" or not run.state:
+            return False
+        state = dict(run.state)
+        pending = state.get("approve") or []
+        state["approve"] = [*([pending] if isinstance(pending, dict) else pending)]
+        state["approve"] += run.live_decisions
+        WorkflowRun.objects.filter(pk=run_id).update(
+            state=state, live_decisions=None, wake_at=timezone.now()
+        )
+    return True
+
+
+def apply_decisions(execution: Execution, decisions: list[dict]) -> list[dict]:
+    """Apply decisions to a running execution; those applied or void (warned), not those the
+    run could not take because it is parking (the drive hands them over)."""
+    done = []
+    for decision in decisions:
+        try:
+            execution.decide_now(
+                lambda e, d=decision: e.approve_node(
+                    d["node"], d["approved"], d.get("data"), d.get("by")
+                )
+            )
+        except KeyError as exc:
+            execution.warn(f"the decision on {decision['node']} was not applied: {exc}")
+        except ValueError as exc:
+            if execution.status == "running" and "not running" not in str(exc):
+                execution.warn(f"the decision on {decision['node']} was not applied: {exc}")
+            else:
+                continue  # parking: handed over with the parked run
+        done.append(decision)
+    return done
 
 
 class CancelWatch:
@@ -81,6 +144,43 @@ class CancelWatch:
                 execution = self.runs.pop(run_id, None)  # cancelled once
                 if execution is not None:
                     execution.cancel(reason)
+            await self._pauses()
+            await self._decisions()
+
+    async def _decisions(self) -> None:
+        """Approvals decided while the run runs (SPEC §8): applied at once by this worker."""
+        if not self.runs:
+            return
+        try:
+            found = await db(live_decisions, list(self.runs))
+        except Exception as exc:
+            logger.warning("cannot read live decisions: %s", exc)
+            return
+        for run_id, decisions in found.items():
+            execution = self.runs.get(run_id)
+            if execution is None:
+                continue
+            applied = apply_decisions(execution, decisions)
+            if applied:
+                try:
+                    await db(forget_decisions, run_id, applied)
+                except Exception as exc:
+                    logger.warning("cannot clear live decisions of run %s: %s", run_id, exc)
+
+    async def _pauses(self) -> None:
+        """Pause requests (SPEC §8): the run's execution lets running nodes finish, starts
+        nothing new and parks; a request read while the database fails is read next time."""
+        if not self.runs:
+            return
+        try:
+            requested = await db(pause_requested, list(self.runs))
+        except Exception as exc:
+            logger.warning("cannot read pause requests: %s", exc)
+            return
+        for run_id, request in requested.items():
+            execution = self.runs.get(run_id)
+            if execution is not None:
+                execution.pause((request or {}).get("by"))
 
 
 _cancel_watches: dict[asyncio.AbstractEventLoop, CancelWatch] = {}

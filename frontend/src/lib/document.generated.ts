@@ -9,6 +9,16 @@ export type RetryPolicy = {
   delay_s?: number | null;
   max_delay_s?: number | null;
   /**
+   * exponential backoff: delay_s * multiplier ** (attempt - 1); 2 when null
+   */
+  multiplier?: number | null;
+  /**
+   * the error types retried (e.g. timeout, http_status); when null, every error its node type calls retryable
+   *
+   * @maxItems 32
+   */
+  on?: string[] | null;
+  /**
    * true (full jitter), false, or the fraction of the delay to spread
    */
   jitter?: boolean | number;
@@ -85,6 +95,10 @@ export interface WorkflowNode {
   size?: Size;
   disabled?: boolean;
   breakpoint?: boolean;
+  /**
+   * its unhandled failure halts the run, whatever settings.on_failure says
+   */
+  critical?: boolean;
 }
 export interface Position {
   x: number;
