@@ -6,6 +6,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from engine.causes import root_causes
 from engine.events import iso_us
 from engine.states import NodeState
 
@@ -106,19 +107,31 @@ class RunReport:
     iterations: dict[str, list] = field(default_factory=dict)
     error: dict | None = None
     dry_run: bool = False
+    edges: tuple[tuple[str, str], ...] = ()  # (source, target) ids: for `root_causes`
 
     def to_dict(self) -> dict[str, Any]:
+        nodes = {node_id: record.to_dict() for node_id, record in self.nodes.items()}
         data = {
             "run": self.run,
             "status": str(self.status),
             "outputs": self.outputs,
             "started_at": iso_us(self.started),
             "finished_at": iso_us(self.finished),
-            "nodes": {node_id: record.to_dict() for node_id, record in self.nodes.items()},
+            "nodes": nodes,
             "iterations": self.iterations,
             "error": self.error,
+            "root_causes": failure_causes(
+                self.status, self.edges, nodes, self.iterations, self.error
+            ),
         }
         return with_dry_run_plan(data) if self.dry_run else data
+
+
+def failure_causes(
+    status: str, edges, nodes: Mapping, iterations: Mapping, error: dict | None
+) -> list[dict[str, Any]]:
+    """A failed run's `root_causes` (engine.causes); empty for any other run."""
+    return root_causes(edges, nodes, iterations, error) if status == "failed" else []
 
 
 def dry_run_plan(nodes: Mapping[str, Mapping[str, Any]]) -> dict[str, list[str]]:

@@ -8,7 +8,7 @@ from typing import Any
 from django.db.models import Count, OuterRef, Q, QuerySet, Subquery
 from django.http import Http404
 
-from engine.report import with_dry_run_plan
+from engine.report import failure_causes, with_dry_run_plan
 from workflows import documents as translate
 from workflows.errors import SwitchyardError, problem
 from workflows.models import NodeRun, RunEvent, Workflow, WorkflowEdge, WorkflowNode, WorkflowRun
@@ -143,6 +143,7 @@ def run_report(*, run: WorkflowRun, just_created: bool = False) -> dict[str, Any
         if just_created
         else list(NodeRun.objects.filter(run=run).order_by("iteration", "node_id", "attempt"))
     )
+    document = run.document if just_created else run.ran_document
     report = {
         "id": run.pk,
         "run": run.pk,
@@ -165,12 +166,31 @@ def run_report(*, run: WorkflowRun, just_created: bool = False) -> dict[str, Any
         "parent_node": run.parent_node or None,
         "child_runs": [] if just_created else child_runs(run=run),
         "edits": run.document.get("edits", []),
-        "nodes": top_level_nodes(run.document if just_created else run.ran_document, node_runs),
+        "nodes": top_level_nodes(document, node_runs),
         "iterations": iterations(node_runs),
         "node_runs": [translate.node_run_body(node_run) for node_run in node_runs],
     }
+    report["root_causes"] = failure_causes(
+        run.status, document_edges(document), report["nodes"], report["iterations"], run.error
+    )
     # A dry run says which nodes a real run would execute (`would_run`, `placeholders`).
     return with_dry_run_plan(report) if run.mode == "dry_run" else report
+
+
+def run_root_causes(*, run: WorkflowRun) -> list[dict[str, Any]]:
+    """A failed run's root causes (engine.causes), read from its rows; [] for any other run."""
+    if run.status != "failed":
+        return []
+    node_runs = list(NodeRun.objects.filter(run=run).order_by("iteration", "node_id", "attempt"))
+    document = run.ran_document
+    nodes = top_level_nodes(document, node_runs)
+    return failure_causes(
+        run.status, document_edges(document), nodes, iterations(node_runs), run.error
+    )
+
+
+def document_edges(document: dict) -> list[tuple[str, str]]:
+    return [(edge["source"], edge["target"]) for edge in document.get("edges") or ()]
 
 
 def parent_workflow(run: WorkflowRun) -> int | None:

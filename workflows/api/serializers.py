@@ -147,6 +147,25 @@ class NodeRunSerializer(serializers.Serializer):
     )
 
 
+class RootCauseSerializer(serializers.Serializer):
+    """One root cause of a failed run (engine.causes): a failure no other failure explains."""
+
+    node = serializers.CharField(allow_null=True, help_text="null: the run's own error")
+    iteration = serializers.CharField(
+        required=False, help_text="a body node's first failing iteration, e.g. each[2]"
+    )
+    iterations = serializers.ListField(
+        child=serializers.CharField(),
+        required=False,
+        help_text="every iteration that failed the same way (grouped map items)",
+    )
+    error = serializers.JSONField(help_text="{message, type}")
+    affected = serializers.ListField(
+        child=serializers.CharField(), help_text="the nodes this failure took down"
+    )
+    failures = serializers.IntegerField(help_text="how many executions failed this way")
+
+
 class RunSerializer(serializers.Serializer):
     """A run: the SPEC §7 report plus id, workflow, mode, trigger and created_at."""
 
@@ -190,6 +209,9 @@ class RunSerializer(serializers.Serializer):
     nodes = serializers.DictField(child=NodeReportSerializer())
     iterations = serializers.DictField()
     node_runs = NodeRunSerializer(many=True)
+    root_causes = RootCauseSerializer(
+        many=True, help_text="a failed run's first failures and what each took down"
+    )
 
 
 class MeSerializer(serializers.Serializer):
