@@ -1,6 +1,7 @@
 /** The shapes of SPEC §1 (workflow document), §5 (run events) and §6 (API bodies). */
 
 import type * as Generated from "./document.generated";
+import type { RootCause } from "./rootCauses";
 
 export const NODE_STATES = [
   "pending",
@@ -258,4 +259,6 @@ export interface RunReport {
   parent_workflow?: number | null;
   parent_node?: string | null;
   child_runs?: ChildRunRef[];
+  /** A failed run's first failures and what each took down (SPEC §8). */
+  root_causes?: RootCause[];
 }
