@@ -22,6 +22,7 @@ class NodeRecord:
     __slots__ = (
         "attempt_started",
         "attempts",
+        "cache_key",
         "error",
         "finished",
         "handled",
@@ -29,6 +30,8 @@ class NodeRecord:
         "input",
         "output",
         "reason",
+        "reused_from",
+        "saved_ms",
         "started",
         "status",
         "wait",
@@ -47,6 +50,9 @@ class NodeRecord:
         self.reason: str | None = None  # why a node did not run
         self.attempt_started = 0.0  # the current attempt's start (not persisted)
         self.wait: dict | None = None  # while waiting: {"kind", "wake_at", "data"}
+        self.cache_key: str | None = None  # a cached node's content hash (engine.caching)
+        self.reused_from: Any = None  # ended `reused`: the run whose output it took
+        self.saved_ms: int | None = None  # ...and how long that attempt had taken
 
     def to_dict(self) -> dict[str, Any]:
         """The SPEC §7 shape of this node."""
@@ -61,6 +67,8 @@ class NodeRecord:
         }
         if self.reason is not None:
             data["reason"] = self.reason
+        if self.reused_from is not None:
+            data["reused_from"] = self.reused_from
         return data
 
     def to_state(self) -> dict[str, Any]:
@@ -76,6 +84,9 @@ class NodeRecord:
             "handles": list(self.handles),
             "reason": self.reason,
             "wait": self.wait,
+            "cache_key": self.cache_key,
+            "reused_from": self.reused_from,
+            "saved_ms": self.saved_ms,
         }
 
     @classmethod
@@ -91,6 +102,9 @@ class NodeRecord:
         record.handles = tuple(state.get("handles") or ())
         record.reason = state.get("reason")
         record.wait = state.get("wait")
+        record.cache_key = state.get("cache_key")
+        record.reused_from = state.get("reused_from")
+        record.saved_ms = state.get("saved_ms")
         return record
 
 

@@ -57,7 +57,8 @@ NODE_COLUMNS = (
 )
 EDGE_COLUMNS = ("edge_id", "order", "source_handle", "target_handle", "extra")
 # The document's fields that have a column; any other (a container's `size`) is kept in `extra`.
-NODE_DOC_KEYS = frozenset(DEFINITIONS["node"]["properties"]) - {"size"}
+# (`cache` has no column either: it is kept in `extra`.)
+NODE_DOC_KEYS = frozenset(DEFINITIONS["node"]["properties"]) - {"size", "cache"}
 EDGE_DOC_KEYS = frozenset(DEFINITIONS["edge"]["properties"])
 
 

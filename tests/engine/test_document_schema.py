@@ -37,6 +37,7 @@ def test_the_file_is_a_draft_2020_12_schema():
         ("retry", "max_delay_s", limits.MAX_RETRY_DELAY_S),
         ("settings", "max_parallel", limits.MAX_PARALLEL),
         ("settings", "timeout_s", limits.MAX_WAIT_S),
+        ("cache", "ttl_s", limits.MAX_CACHE_TTL_S),
         ("position", "x", limits.MAX_POSITION),
         ("position", "y", limits.MAX_POSITION),
     ],
