@@ -69,6 +69,7 @@ class NodeRecord:
             data["reason"] = self.reason
         if self.reused_from is not None:
             data["reused_from"] = self.reused_from
+            data["saved_ms"] = self.saved_ms
         return data
 
     def to_state(self) -> dict[str, Any]:
@@ -134,11 +135,23 @@ class RunReport:
             "nodes": nodes,
             "iterations": self.iterations,
             "error": self.error,
+            "reuse": reuse_summary(nodes, self.iterations),
             "root_causes": failure_causes(
                 self.status, self.edges, nodes, self.iterations, self.error
             ),
         }
         return with_dry_run_plan(data) if self.dry_run else data
+
+
+def reuse_summary(nodes: Mapping, iterations: Mapping) -> dict[str, int]:
+    """How many node executions ended `reused` (top level and in bodies) and the time their
+    original attempts took (`saved_ms`)."""
+    entries = [
+        *nodes.values(),
+        *(e for items in iterations.values() for i in items for e in i.values()),
+    ]
+    reused = [entry for entry in entries if entry.get("status") == "reused"]
+    return {"nodes": len(reused), "saved_ms": sum(entry.get("saved_ms") or 0 for entry in reused)}
 
 
 def failure_causes(

@@ -176,6 +176,7 @@ def node_report(attempts: list) -> dict[str, Any]:
         "error": last.error,
         "handled": last.handled,
         "reason": last.reason or None,
+        "reused_from": last.reused_from,
     }
 
 
@@ -189,6 +190,7 @@ def pending_node_report() -> dict[str, Any]:
         "error": None,
         "handled": False,
         "reason": None,
+        "reused_from": None,
     }
 
 

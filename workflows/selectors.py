@@ -170,6 +170,7 @@ def run_report(*, run: WorkflowRun, just_created: bool = False) -> dict[str, Any
         "iterations": iterations(node_runs),
         "node_runs": [translate.node_run_body(node_run) for node_run in node_runs],
     }
+    report["reuse"] = reuse_summary(node_runs)
     report["root_causes"] = failure_causes(
         run.status, document_edges(document), report["nodes"], report["iterations"], run.error
     )
@@ -187,6 +188,22 @@ def run_root_causes(*, run: WorkflowRun) -> list[dict[str, Any]]:
     return failure_causes(
         run.status, document_edges(document), nodes, iterations(node_runs), run.error
     )
+
+
+def reuse_summary(node_runs: list[NodeRun]) -> dict[str, int]:
+    """How many node executions ended `reused` and how long their original attempts took
+    (`saved_ms`: read from those attempts' rows, one query when there are any)."""
+    reused = [row for row in node_runs if row.status == "reused"]
+    if not reused:
+        return {"nodes": 0, "saved_ms": 0}
+    originals = NodeRun.objects.filter(
+        run_id__in={row.reused_from for row in reused},
+        cache_key__in={row.cache_key for row in reused},
+        status="succeeded",
+    ).values_list("run_id", "cache_key", "duration_ms")
+    took = {(run_id, key): ms or 0 for run_id, key, ms in originals}
+    saved = sum(took.get((row.reused_from, row.cache_key), 0) for row in reused)
+    return {"nodes": len(reused), "saved_ms": saved}
 
 
 def document_edges(document: dict) -> list[tuple[str, str]]:

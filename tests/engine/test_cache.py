@@ -6,11 +6,11 @@ import asyncio
 import pytest
 
 from engine import Execution
-from engine.validation import all_problems
 from engine.caching import CacheHit, cache_key
 from engine.document import load_document
 from engine.handlers.builtin import BUILTINS
 from engine.states import NODE_TRANSITIONS, NodeState
+from engine.validation import all_problems
 from tests.engine import support
 from tests.engine.support import build, doc
 

@@ -121,6 +121,9 @@ class NodeReportSerializer(serializers.Serializer):
     error = serializers.JSONField(allow_null=True)
     handled = serializers.BooleanField()
     reason = serializers.CharField(allow_null=True)
+    reused_from = serializers.IntegerField(
+        allow_null=True, required=False, help_text="ended `reused`: the run whose output it took"
+    )
     dry_run = serializers.ChoiceField(
         choices=["ran", "placeholder", "not run"],
         required=False,
@@ -209,6 +212,10 @@ class RunSerializer(serializers.Serializer):
     nodes = serializers.DictField(child=NodeReportSerializer())
     iterations = serializers.DictField()
     node_runs = NodeRunSerializer(many=True)
+    reuse = serializers.DictField(
+        child=serializers.IntegerField(),
+        help_text="cache: {nodes: executions that ended `reused`, saved_ms: what they had taken}",
+    )
     root_causes = RootCauseSerializer(
         many=True, help_text="a failed run's first failures and what each took down"
     )
