@@ -167,7 +167,7 @@ def iso(moment: datetime | None) -> str | None:
 def node_report(attempts: list) -> dict[str, Any]:
     """One node's entry in a run report, from its NodeRuns in attempt order."""
     first, last = attempts[0], attempts[-1]
-    return {
+    report = {
         "status": last.status,
         "attempts": last.attempt,
         "started_at": iso(first.started_at),
@@ -176,8 +176,10 @@ def node_report(attempts: list) -> dict[str, Any]:
         "error": last.error,
         "handled": last.handled,
         "reason": last.reason or None,
-        "reused_from": last.reused_from,
     }
+    if last.reused_from is not None:  # ended `reused` (node cache): the run it took it from
+        report["reused_from"] = last.reused_from
+    return report
 
 
 def pending_node_report() -> dict[str, Any]:
@@ -190,7 +192,6 @@ def pending_node_report() -> dict[str, Any]:
         "error": None,
         "handled": False,
         "reason": None,
-        "reused_from": None,
     }
 
 

@@ -6,9 +6,11 @@ killed mid-computation leaves no key behind."""
 from __future__ import annotations
 
 import copy
+import io
 from datetime import timedelta
 
 import pytest
+from django.core.management import call_command
 from django.test import Client
 from django.utils import timezone
 
@@ -127,6 +129,28 @@ def test_a_result_of_another_workflow_is_not_reused(client, user, workflow):
     again = start(client, other.pk)
 
     assert "reused" not in {row.status for row in rows(again).values()}
+
+
+def test_the_admin_shows_reused_attempts_in_teal(client, workflow, django_user_model):
+    start(client, workflow.pk)
+    second = start(client, workflow.pk)
+    admin = Client()
+    admin.force_login(django_user_model.objects.create_superuser("root", "r@example.com", "pw-1"))
+
+    html = admin.get(f"/admin/workflows/workflowrun/{second.pk}/change/").content.decode()
+
+    assert html.count('data-status="reused" style="background:#14b8a6') == 3
+
+
+def test_inspect_says_where_a_reused_output_came_from(client, workflow):
+    first = start(client, workflow.pk)
+    second = start(client, workflow.pk)
+    out = io.StringIO()
+
+    call_command("inspect", str(second.pk), stdout=out)
+
+    line = next(x for x in out.getvalue().splitlines() if x.strip().startswith("b "))
+    assert "reused" in line and f"output reused from run {first.pk} (cache)" in line
 
 
 NAP = {

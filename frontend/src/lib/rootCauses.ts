@@ -25,3 +25,11 @@ export function rootCauseText(cause: RootCause): { where: string; why: string; t
     tookDown: count ? `took down ${count} node${count > 1 ? "s" : ""}: ${named}` : "",
   };
 }
+
+/** The run summary's note on reused work: "3 nodes reused, 4.5 s saved"; "" when none was. */
+export function reuseText(reuse: { nodes: number; saved_ms: number } | undefined): string {
+  if (!reuse?.nodes) return "";
+  const seconds = reuse.saved_ms / 1000;
+  const saved = seconds >= 10 ? seconds.toFixed(0) : seconds.toFixed(1);
+  return `${reuse.nodes} node${reuse.nodes > 1 ? "s" : ""} reused, ${saved} s saved`;
+}

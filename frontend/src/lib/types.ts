@@ -14,13 +14,21 @@ export const NODE_STATES = [
   "skipped",
   "upstream_failed",
   "cancelled",
+  "reused",
 ] as const;
 export type NodeState = (typeof NODE_STATES)[number];
 
 export const RUN_STATES = ["queued", "running", "paused", "succeeded", "failed", "cancelled"] as const;
 export type RunStatus = (typeof RUN_STATES)[number];
 
-export const TERMINAL_NODE_STATES: ReadonlySet<NodeState> = new Set(["succeeded", "failed", "skipped", "upstream_failed", "cancelled"]);
+export const TERMINAL_NODE_STATES: ReadonlySet<NodeState> = new Set([
+  "succeeded",
+  "failed",
+  "skipped",
+  "upstream_failed",
+  "cancelled",
+  "reused",
+]);
 export const TERMINAL_RUN_STATES: ReadonlySet<RunStatus> = new Set(["succeeded", "failed", "cancelled"]);
 
 export const JOIN_RULES = [
@@ -154,6 +162,8 @@ export interface NodeStatusEvent extends EventBase {
   duration_ms?: number | null;
   handles?: string[];
   reason?: string;
+  /** Ended `reused` (cache): the run whose output it took. */
+  reused_from?: number;
 }
 
 export interface NodeOutputEvent extends EventBase {
@@ -261,4 +271,6 @@ export interface RunReport {
   child_runs?: ChildRunRef[];
   /** A failed run's first failures and what each took down (SPEC §8). */
   root_causes?: RootCause[];
+  /** Nodes that ended `reused` (cache) and the time their original attempts took. */
+  reuse?: { nodes: number; saved_ms: number };
 }

@@ -86,6 +86,8 @@ class Command(BaseCommand):
         if row and row.error:
             handled = ", handled" if row.handled else ""
             line += f"  {row.error.get('type')}: {row.error.get('message')}{handled}"
+        elif row and row.reused_from is not None:
+            line += f"  output reused from run {row.reused_from} (cache)"
         elif status != "succeeded":
             line += f"  {explain.why_not_run(row, run)}"
         return line.rstrip()
