@@ -121,10 +121,8 @@ def test_the_admin_run_page_lists_the_root_causes(failed_run, django_user_model,
 
     html = client.get(f"/admin/workflows/workflowrun/{failed_run.pk}/change/").content.decode()
 
-    assert (
-        '<li class="root-cause">fetch: upstream API said 503 (error) — took down 2: parse, store</li>'
-        in html
-    )
+    line = "fetch: upstream API said 503 (error) — took down 2: parse, store"
+    assert f'<li class="root-cause">{line}</li>' in html
 
 
 def test_run_workflow_json_has_the_root_causes(tmp_path):

@@ -14,7 +14,7 @@ from tests.observability.drive import execute
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
-WIDE = {f"k{i}": "{{ inputs.n + %d }}" % i for i in range(30)}
+WIDE = {f"k{i}": "{{ inputs.n + " + str(i) + " }}" for i in range(30)}
 DOCUMENT = {
     "version": 1,
     "name": "diffed",
