@@ -6,6 +6,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from engine.causes import root_causes
 from engine.events import iso_us
 from engine.states import NodeState
 
@@ -21,6 +22,7 @@ class NodeRecord:
     __slots__ = (
         "attempt_started",
         "attempts",
+        "cache_key",
         "error",
         "finished",
         "handled",
@@ -28,6 +30,8 @@ class NodeRecord:
         "input",
         "output",
         "reason",
+        "reused_from",
+        "saved_ms",
         "started",
         "status",
         "wait",
@@ -46,6 +50,9 @@ class NodeRecord:
         self.reason: str | None = None  # why a node did not run
         self.attempt_started = 0.0  # the current attempt's start (not persisted)
         self.wait: dict | None = None  # while waiting: {"kind", "wake_at", "data"}
+        self.cache_key: str | None = None  # a cached node's content hash (engine.caching)
+        self.reused_from: Any = None  # ended `reused`: the run whose output it took
+        self.saved_ms: int | None = None  # ...and how long that attempt had taken
 
     def to_dict(self) -> dict[str, Any]:
         """The SPEC §7 shape of this node."""
@@ -60,6 +67,9 @@ class NodeRecord:
         }
         if self.reason is not None:
             data["reason"] = self.reason
+        if self.reused_from is not None:
+            data["reused_from"] = self.reused_from
+            data["saved_ms"] = self.saved_ms
         return data
 
     def to_state(self) -> dict[str, Any]:
@@ -75,6 +85,9 @@ class NodeRecord:
             "handles": list(self.handles),
             "reason": self.reason,
             "wait": self.wait,
+            "cache_key": self.cache_key,
+            "reused_from": self.reused_from,
+            "saved_ms": self.saved_ms,
         }
 
     @classmethod
@@ -90,6 +103,9 @@ class NodeRecord:
         record.handles = tuple(state.get("handles") or ())
         record.reason = state.get("reason")
         record.wait = state.get("wait")
+        record.cache_key = state.get("cache_key")
+        record.reused_from = state.get("reused_from")
+        record.saved_ms = state.get("saved_ms")
         return record
 
 
@@ -106,19 +122,43 @@ class RunReport:
     iterations: dict[str, list] = field(default_factory=dict)
     error: dict | None = None
     dry_run: bool = False
+    edges: tuple[tuple[str, str], ...] = ()  # (source, target) ids: for `root_causes`
 
     def to_dict(self) -> dict[str, Any]:
+        nodes = {node_id: record.to_dict() for node_id, record in self.nodes.items()}
         data = {
             "run": self.run,
             "status": str(self.status),
             "outputs": self.outputs,
             "started_at": iso_us(self.started),
             "finished_at": iso_us(self.finished),
-            "nodes": {node_id: record.to_dict() for node_id, record in self.nodes.items()},
+            "nodes": nodes,
             "iterations": self.iterations,
             "error": self.error,
+            "reuse": reuse_summary(nodes, self.iterations),
+            "root_causes": failure_causes(
+                self.status, self.edges, nodes, self.iterations, self.error
+            ),
         }
         return with_dry_run_plan(data) if self.dry_run else data
+
+
+def reuse_summary(nodes: Mapping, iterations: Mapping) -> dict[str, int]:
+    """How many node executions ended `reused` (top level and in bodies) and the time their
+    original attempts took (`saved_ms`)."""
+    entries = [
+        *nodes.values(),
+        *(e for items in iterations.values() for i in items for e in i.values()),
+    ]
+    reused = [entry for entry in entries if entry.get("status") == "reused"]
+    return {"nodes": len(reused), "saved_ms": sum(entry.get("saved_ms") or 0 for entry in reused)}
+
+
+def failure_causes(
+    status: str, edges, nodes: Mapping, iterations: Mapping, error: dict | None
+) -> list[dict[str, Any]]:
+    """A failed run's `root_causes` (engine.causes); empty for any other run."""
+    return root_causes(edges, nodes, iterations, error) if status == "failed" else []
 
 
 def dry_run_plan(nodes: Mapping[str, Mapping[str, Any]]) -> dict[str, list[str]]:

@@ -14,6 +14,7 @@ class NodeState(StrEnum):
     SKIPPED = "skipped"
     UPSTREAM_FAILED = "upstream_failed"
     CANCELLED = "cancelled"
+    REUSED = "reused"  # ended with an earlier attempt's output, without running (cache)
 
 
 class RunState(StrEnum):
@@ -42,13 +43,17 @@ class InvalidTransition(Exception):
 
 
 N = NodeState
-NODE_TERMINAL = frozenset({N.SUCCEEDED, N.FAILED, N.SKIPPED, N.UPSTREAM_FAILED, N.CANCELLED})
+NODE_TERMINAL = frozenset(
+    {N.SUCCEEDED, N.FAILED, N.SKIPPED, N.UPSTREAM_FAILED, N.CANCELLED, N.REUSED}
+)
 NODE_TRANSITIONS: dict[NodeState, frozenset[NodeState]] = {
     N.PENDING: frozenset(
         {N.QUEUED, N.RUNNING, N.WAITING, N.SKIPPED, N.UPSTREAM_FAILED, N.CANCELLED, N.SUCCEEDED}
     ),
     N.QUEUED: frozenset({N.RUNNING, N.WAITING, N.CANCELLED}),
-    N.RUNNING: frozenset({N.SUCCEEDED, N.FAILED, N.RETRYING, N.WAITING, N.CANCELLED, N.QUEUED}),
+    N.RUNNING: frozenset(
+        {N.SUCCEEDED, N.FAILED, N.RETRYING, N.WAITING, N.CANCELLED, N.QUEUED, N.REUSED}
+    ),
     N.RETRYING: frozenset({N.QUEUED, N.RUNNING, N.CANCELLED}),
     N.WAITING: frozenset({N.QUEUED, N.RUNNING, N.SUCCEEDED, N.FAILED, N.SKIPPED, N.CANCELLED}),
     N.SUCCEEDED: frozenset(),
@@ -56,6 +61,7 @@ NODE_TRANSITIONS: dict[NodeState, frozenset[NodeState]] = {
     N.SKIPPED: frozenset(),
     N.UPSTREAM_FAILED: frozenset(),
     N.CANCELLED: frozenset(),
+    N.REUSED: frozenset(),
 }
 
 R = RunState

@@ -16,7 +16,7 @@ from django.utils.text import smart_split, unescape_string_literal
 from workflows import selectors
 from workflows.documents import iso
 from workflows.models import NodeRun, RunEvent, Workflow, WorkflowEdge, WorkflowNode, WorkflowRun
-from workflows.observability import diagrams, explain, timeline
+from workflows.observability import causes, diagrams, explain, timeline
 
 EVENTS_SHOWN = 500
 WORKFLOWS_MATCHED = 1000
@@ -232,6 +232,7 @@ class WorkflowRunAdmin(admin.ModelAdmin):
                     "started_at",
                     "finished_at",
                     "run_error",
+                    "root_causes",
                     "inputs",
                     "outputs",
                     "source_run",
@@ -341,6 +342,14 @@ class WorkflowRunAdmin(admin.ModelAdmin):
         if not run.error:
             return "-"
         return f"{run.error.get('type')}: {run.error.get('message')}"
+
+    @admin.display(description="root causes")
+    def root_causes(self, run: WorkflowRun) -> str:
+        lines = [causes.cause_line(c) for c in selectors.run_root_causes(run=run)]
+        if not lines:
+            return "-"
+        items = format_html_join("", '<li class="root-cause">{}</li>', ((line,) for line in lines))
+        return format_html('<ul style="margin:0;padding-left:1.2em">{}</ul>', items)
 
     @admin.display(description="events")
     def event_list(self, run: WorkflowRun) -> str:

@@ -56,9 +56,9 @@ NODE_COLUMNS = (
     "extra",
 )
 EDGE_COLUMNS = ("edge_id", "order", "source_handle", "target_handle", "extra")
-# The document's fields that have a column; any other (a container's `size`, `critical`) is kept
-# in `extra`.
-NODE_DOC_KEYS = frozenset(DEFINITIONS["node"]["properties"]) - {"size", "critical"}
+# The document's fields that have a column; any other (a container's `size`, `critical`,
+# `cache`) is kept in `extra`.
+NODE_DOC_KEYS = frozenset(DEFINITIONS["node"]["properties"]) - {"size", "critical", "cache"}
 EDGE_DOC_KEYS = frozenset(DEFINITIONS["edge"]["properties"])
 
 
@@ -167,7 +167,7 @@ def iso(moment: datetime | None) -> str | None:
 def node_report(attempts: list) -> dict[str, Any]:
     """One node's entry in a run report, from its NodeRuns in attempt order."""
     first, last = attempts[0], attempts[-1]
-    return {
+    report = {
         "status": last.status,
         "attempts": last.attempt,
         "started_at": iso(first.started_at),
@@ -177,6 +177,9 @@ def node_report(attempts: list) -> dict[str, Any]:
         "handled": last.handled,
         "reason": last.reason or None,
     }
+    if last.reused_from is not None:  # ended `reused` (node cache): the run it took it from
+        report["reused_from"] = last.reused_from
+    return report
 
 
 def pending_node_report() -> dict[str, Any]:

@@ -238,12 +238,25 @@ class NodeRun(models.Model):
     wait = models.JSONField(
         null=True, blank=True, help_text="While waiting: {kind, wake_at, data} (approval, delay)."
     )
+    # A cached node's content hash (engine.caching), written with its success (or its reuse):
+    # an attempt that never succeeded leaves none. `reused_from`: the run whose output a
+    # `reused` attempt took (a plain id: pruning that run keeps this one's copy).
+    cache_key = models.CharField(max_length=64, blank=True, default="")
+    reused_from = models.BigIntegerField(null=True, blank=True)
 
     class Meta:
         ordering = ["run", "iteration", "node_id", "attempt"]
         constraints = [
             models.UniqueConstraint(
                 fields=["run", "node_id", "iteration", "attempt"], name="unique_node_attempt"
+            )
+        ]
+        indexes = [
+            # the cache lookup: a key's successes, newest first; only rows that have a key
+            models.Index(
+                fields=["cache_key", "-finished_at"],
+                name="noderun_cache_key",
+                condition=~models.Q(cache_key=""),
             )
         ]
 

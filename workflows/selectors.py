@@ -9,7 +9,7 @@ from django.db import connection
 from django.db.models import Count, OuterRef, Q, QuerySet, Subquery
 from django.http import Http404
 
-from engine.report import with_dry_run_plan
+from engine.report import failure_causes, with_dry_run_plan
 from workflows import documents as translate
 from workflows.errors import SwitchyardError, problem
 from workflows.models import NodeRun, RunEvent, Workflow, WorkflowEdge, WorkflowNode, WorkflowRun
@@ -149,6 +149,7 @@ def run_report(*, run: WorkflowRun, just_created: bool = False) -> dict[str, Any
         if just_created
         else list(NodeRun.objects.filter(run=run).order_by("iteration", "node_id", "attempt"))
     )
+    document = run.document if just_created else run.ran_document
     report = {
         "id": run.pk,
         "run": run.pk,
@@ -171,12 +172,48 @@ def run_report(*, run: WorkflowRun, just_created: bool = False) -> dict[str, Any
         "parent_node": run.parent_node or None,
         "child_runs": [] if just_created else child_runs(run=run),
         "edits": run.document.get("edits", []),
-        "nodes": top_level_nodes(run.document if just_created else run.ran_document, node_runs),
+        "nodes": top_level_nodes(document, node_runs),
         "iterations": iterations(node_runs),
         "node_runs": [translate.node_run_body(node_run) for node_run in node_runs],
     }
+    report["reuse"] = reuse_summary(node_runs)
+    report["root_causes"] = failure_causes(
+        run.status, document_edges(document), report["nodes"], report["iterations"], run.error
+    )
     # A dry run says which nodes a real run would execute (`would_run`, `placeholders`).
     return with_dry_run_plan(report) if run.mode == "dry_run" else report
+
+
+def run_root_causes(*, run: WorkflowRun) -> list[dict[str, Any]]:
+    """A failed run's root causes (engine.causes), read from its rows; [] for any other run."""
+    if run.status != "failed":
+        return []
+    node_runs = list(NodeRun.objects.filter(run=run).order_by("iteration", "node_id", "attempt"))
+    document = run.ran_document
+    nodes = top_level_nodes(document, node_runs)
+    return failure_causes(
+        run.status, document_edges(document), nodes, iterations(node_runs), run.error
+    )
+
+
+def reuse_summary(node_runs: list[NodeRun]) -> dict[str, int]:
+    """How many node executions ended `reused` and how long their original attempts took
+    (`saved_ms`: read from those attempts' rows, one query when there are any)."""
+    reused = [row for row in node_runs if row.status == "reused"]
+    if not reused:
+        return {"nodes": 0, "saved_ms": 0}
+    originals = NodeRun.objects.filter(
+        run_id__in={row.reused_from for row in reused},
+        cache_key__in={row.cache_key for row in reused},
+        status="succeeded",
+    ).values_list("run_id", "cache_key", "duration_ms")
+    took = {(run_id, key): ms or 0 for run_id, key, ms in originals}
+    saved = sum(took.get((row.reused_from, row.cache_key), 0) for row in reused)
+    return {"nodes": len(reused), "saved_ms": saved}
+
+
+def document_edges(document: dict) -> list[tuple[str, str]]:
+    return [(edge["source"], edge["target"]) for edge in document.get("edges") or ()]
 
 
 def parent_workflow(run: WorkflowRun) -> int | None:

@@ -13,6 +13,7 @@ from engine.budget import TOO_BIG, in_thread, inline, off_loop
 from engine.config import render_node_config
 from engine.events import NODE_LOG
 from engine.execution.bodies import Body
+from engine.execution.reuse import reuse
 from engine.handlers.base import (
     ERROR_HANDLE,
     HandlerContext,
@@ -184,6 +185,10 @@ class Attempts:
         if self._options.dry_run and handler.side_effects:
             record.reason = DRY_RUN_REASON
             return HandlerResult(DRY_RUN_OUTPUT)
+        if node.get("cache") and (
+            reused := await reuse(self._options, record, node, handler, config, value)
+        ):
+            return reused  # an earlier attempt's result (engine.caching): ends `reused`
         ctx = HandlerContext(
             node_id,
             config,

@@ -231,6 +231,7 @@ class Execution(Attempts, Slots, Decisions, Outcomes, Parking, Restore):
             iterations=self.iterations.reports(),
             error=self.error,
             dry_run=self._options.dry_run,
+            edges=tuple((edge["source"], edge["target"]) for edge in self.graph.edges),
         )
 
     # ---- running -----------------------------------------------------------------------

@@ -16,6 +16,7 @@ WAITING = NodeState.WAITING
 SUCCEEDED = NodeState.SUCCEEDED
 FAILED = NodeState.FAILED
 CANCELLED = NodeState.CANCELLED
+REUSED = NodeState.REUSED
 
 
 class Outcomes:
@@ -32,7 +33,7 @@ class Outcomes:
         handler = self.handlers[i]
         if handler is not None and handler.type == "output":
             self.outputs[node_id] = output
-        self._set(i, record, SUCCEEDED, now)
+        self._set(i, record, SUCCEEDED if record.reused_from is None else REUSED, now)
         self._recorder.emit(
             NODE_OUTPUT,
             now,

@@ -15,6 +15,7 @@ from engine.states import NODE_TRANSITIONS, InvalidTransition, NodeState
 RUNNING = NodeState.RUNNING
 WAITING = NodeState.WAITING
 SUCCEEDED = NodeState.SUCCEEDED
+REUSED = NodeState.REUSED
 
 
 class Recorder:
@@ -66,6 +67,8 @@ class Recorder:
                     record.attempts or None,
                     error,
                     duration,
+                    None,
+                    {"reused_from": record.reused_from} if status is REUSED else None,
                 )
             )
 

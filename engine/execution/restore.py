@@ -20,6 +20,7 @@ FAILED = NodeState.FAILED
 SKIPPED = NodeState.SKIPPED
 UPSTREAM_FAILED = NodeState.UPSTREAM_FAILED
 CANCELLED = NodeState.CANCELLED
+REUSED = NodeState.REUSED
 IN_FLIGHT = frozenset({QUEUED, RUNNING, RETRYING})
 
 SNAPSHOT_VERSION = 1
@@ -97,7 +98,7 @@ class Restore:
                 for node_id, state in states.items()
                 if node_id in self.graph.index
                 and node_id not in done
-                and state.get("status") == SUCCEEDED
+                and state.get("status") in (SUCCEEDED, REUSED)
             ]
             if not todo:
                 return
@@ -114,7 +115,7 @@ class Restore:
             record = self.records[i]
             status = record.status
             node_id = graph.ids[i]
-            if status is SUCCEEDED:
+            if status is SUCCEEDED or status is REUSED:
                 self._carried[i] = self._results[node_id] = record.output
                 decisions.extend(planner.settle(i, SUCCEEDED, record.handles or ("out",)))
             elif status is FAILED:

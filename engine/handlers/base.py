@@ -107,6 +107,9 @@ class Handler(ABC):
     # `secrets` anywhere else, and only these fields are rendered with a scope that has them.
     secret_fields: ClassVar[tuple[str, ...]] = ()
     side_effects: ClassVar[bool] = False  # dry runs replace these with a placeholder
+    # Part of a cached node's key (engine.caching): bump it when the same config and input
+    # would give another output, so results of the older version are not reused.
+    version: ClassVar[int] = 1
     # Running it again changes nothing outside the run (no I/O, no clock that matters): a
     # runtime may start such nodes before what precedes them is durable, since after a crash
     # they are simply run again. Anything that talks to the world leaves it False.

@@ -6,6 +6,7 @@ import json
 from collections.abc import Iterator
 from typing import Any
 
+from engine.caching import cache_problems
 from engine.handlers.base import Handler
 from engine.schema.validator import Validator, config_field, error_problems
 
@@ -20,6 +21,8 @@ class ConfigChecks:
     """A node's config, template strings exempt (they are checked when rendered)."""
 
     def check_config(self, node_id: str, node: dict, handler: Handler) -> None:
+        for message in cache_problems(node, handler):
+            self.add("bad_config", f"node {node_id}: {message}", node=node_id, field="cache")
         config = node.get("config")
         if not isinstance(config, dict):
             return

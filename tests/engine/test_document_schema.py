@@ -38,6 +38,7 @@ def test_the_file_is_a_draft_2020_12_schema():
         ("retry", "multiplier", limits.MAX_RETRY_MULTIPLIER),
         ("settings", "max_parallel", limits.MAX_PARALLEL),
         ("settings", "timeout_s", limits.MAX_WAIT_S),
+        ("cache", "ttl_s", limits.MAX_CACHE_TTL_S),
         ("position", "x", limits.MAX_POSITION),
         ("position", "y", limits.MAX_POSITION),
     ],

@@ -38,7 +38,14 @@ def test_run_transition_follows_the_table(current, target):
 
 def test_terminal_node_states_have_no_way_out():
     assert all(not NODE_TRANSITIONS[state] for state in NODE_TERMINAL)
-    assert set(NODE_TERMINAL) == {"succeeded", "failed", "skipped", "upstream_failed", "cancelled"}
+    assert set(NODE_TERMINAL) == {
+        "succeeded",
+        "failed",
+        "skipped",
+        "upstream_failed",
+        "cancelled",
+        "reused",
+    }
 
 
 def test_terminal_run_states_have_no_way_out():

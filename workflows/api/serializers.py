@@ -121,6 +121,9 @@ class NodeReportSerializer(serializers.Serializer):
     error = serializers.JSONField(allow_null=True)
     handled = serializers.BooleanField()
     reason = serializers.CharField(allow_null=True)
+    reused_from = serializers.IntegerField(
+        allow_null=True, required=False, help_text="ended `reused`: the run whose output it took"
+    )
     dry_run = serializers.ChoiceField(
         choices=["ran", "placeholder", "not run"],
         required=False,
@@ -145,6 +148,25 @@ class NodeRunSerializer(serializers.Serializer):
         allow_null=True,
         help_text="While the node waits: {kind (approval, delay, ...), wake_at, data}.",
     )
+
+
+class RootCauseSerializer(serializers.Serializer):
+    """One root cause of a failed run (engine.causes): a failure no other failure explains."""
+
+    node = serializers.CharField(allow_null=True, help_text="null: the run's own error")
+    iteration = serializers.CharField(
+        required=False, help_text="a body node's first failing iteration, e.g. each[2]"
+    )
+    iterations = serializers.ListField(
+        child=serializers.CharField(),
+        required=False,
+        help_text="every iteration that failed the same way (grouped map items)",
+    )
+    error = serializers.JSONField(help_text="{message, type}")
+    affected = serializers.ListField(
+        child=serializers.CharField(), help_text="the nodes this failure took down"
+    )
+    failures = serializers.IntegerField(help_text="how many executions failed this way")
 
 
 class RunSerializer(serializers.Serializer):
@@ -190,6 +212,41 @@ class RunSerializer(serializers.Serializer):
     nodes = serializers.DictField(child=NodeReportSerializer())
     iterations = serializers.DictField()
     node_runs = NodeRunSerializer(many=True)
+    reuse = serializers.DictField(
+        child=serializers.IntegerField(),
+        help_text="cache: {nodes: executions that ended `reused`, saved_ms: what they had taken}",
+    )
+    root_causes = RootCauseSerializer(
+        many=True, help_text="a failed run's first failures and what each took down"
+    )
+
+
+class OutputDiffSerializer(serializers.Serializer):
+    changes = serializers.ListField(
+        child=serializers.DictField(),
+        help_text="{path ($.a[0].b), op: changed|added|removed, a?, b?}; values cut unless ?node=",
+    )
+    total = serializers.IntegerField(help_text="every change, listed or not")
+    truncated = serializers.BooleanField(help_text="more changes than listed: ask ?node=<id>")
+
+
+class NodeDiffSerializer(serializers.Serializer):
+    change = serializers.ChoiceField(choices=["added", "removed", "changed", "same"])
+    status = serializers.ListField(child=serializers.CharField(allow_null=True))
+    duration_ms = serializers.ListField(child=serializers.IntegerField(allow_null=True))
+    output_changed = serializers.BooleanField()
+    output_diff = OutputDiffSerializer(required=False)
+
+
+class RunDiffSerializer(serializers.Serializer):
+    """Two runs of one workflow compared node by node (SPEC §8)."""
+
+    a = serializers.IntegerField()
+    b = serializers.IntegerField()
+    workflow = serializers.IntegerField()
+    revisions = serializers.ListField(child=serializers.IntegerField())
+    summary = serializers.DictField(child=serializers.IntegerField())
+    nodes = serializers.DictField(child=NodeDiffSerializer())
 
 
 class MeSerializer(serializers.Serializer):

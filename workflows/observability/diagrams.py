@@ -21,6 +21,7 @@ STATE_COLOURS = {
     "skipped": "#cbd5e1",
     "upstream_failed": "#f97316",
     "cancelled": "#475569",
+    "reused": "#14b8a6",  # teal: an earlier run's output, not run again (node cache)
     "paused": "#a855f7",
 }
 DARK_STATES = frozenset({"running", "failed", "cancelled", "waiting", "paused"})

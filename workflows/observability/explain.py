@@ -20,7 +20,9 @@ def node_input(run: WorkflowRun, node_id: str, latest: dict[str, NodeRun]) -> An
     for source, target in taken_edges(run.ran_document, latest):
         if target == node_id and source not in carried:
             row = latest[source]
-            carried[source] = row.output if row.status == "succeeded" else {"error": row.error}
+            carried[source] = (
+                row.output if row.status in ("succeeded", "reused") else {"error": row.error}
+            )
     if len(carried) == 1:
         return next(iter(carried.values()))
     return carried or None

@@ -112,7 +112,7 @@ def taken_edges(document: dict, latest: dict[str, NodeRun]) -> list[tuple[str, s
         if source is None or edge["target"] not in latest:
             continue
         handle = edge.get("source_handle") or "out"
-        ok = source.status == "succeeded" and handle in (source.handles or ["out"])
+        ok = source.status in ("succeeded", "reused") and handle in (source.handles or ["out"])
         handled = source.status == "failed" and source.handled and handle == "error"
         if ok or handled:
             pairs.append((edge["source"], edge["target"]))

@@ -20,6 +20,7 @@ Where things are (each module imports only those listed before it):
 - `finish`: ending a drive (`finish_run`).
 - `rerun`: the snapshot a partial re-run starts from.
 - `children`: a `subworkflow` node following its child run.
+- `cache`: `RowCache`, where nodes with `cache` find earlier results (the rows).
 - `drive`: one run from its rows to its end or next park (`drive`, `execute_leased`).
 - `worker`: `RunWorker`, the process that claims and drives runs; wake-up messages.
 - `cli`: runs started from the command line.

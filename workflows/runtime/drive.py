@@ -16,6 +16,7 @@ from engine.states import NodeState, RunState
 from workflows import conf, dispatch
 from workflows.models import NodeRun, WorkflowRun
 from workflows.runtime import children
+from workflows.runtime.cache import RowCache
 from workflows.runtime.db import db
 from workflows.runtime.finish import finish_or_end
 from workflows.runtime.graphs import graph_of
@@ -38,6 +39,7 @@ def execution_options(run: WorkflowRun) -> dict[str, Any]:
         "debug": run.mode == "debug",
         "durable_delay_threshold_s": conf.value("DURABLE_DELAY_S"),
         "node_slots": node_slots(),
+        "cache": RowCache(run.workflow_id),
         **expression_context(),
     }
 

@@ -30,6 +30,7 @@ LIVE_FLUSH_DELAY_S = 0.001
 
 
 ENDS_DRIVE = frozenset({*RUN_TERMINAL, RunState.PAUSED})
+KEPT_KEYS = frozenset({NodeState.SUCCEEDED, NodeState.REUSED})
 
 
 class RunRecorder:
@@ -192,6 +193,9 @@ class RunRecorder:
         row["handles"] = list(record.handles)
         row["reason"] = record.reason or ""
         row["error"] = record.error
+        if record.status in KEPT_KEYS:  # a key only with a success: a reusable result
+            row["cache_key"] = record.cache_key or ""
+            row["reused_from"] = record.reused_from
 
     async def _write(self) -> None:
         batch, self.pending = self.pending, []

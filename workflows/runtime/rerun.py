@@ -29,7 +29,13 @@ from workflows.runtime.snapshots import snapshot_from_rows
 # What a reused node may have ended as: outcomes the planner can replay.
 REUSED = "reused from run {}"
 REUSABLE = frozenset(
-    {NodeState.SUCCEEDED, NodeState.FAILED, NodeState.SKIPPED, NodeState.UPSTREAM_FAILED}
+    {
+        NodeState.SUCCEEDED,
+        NodeState.FAILED,
+        NodeState.SKIPPED,
+        NodeState.UPSTREAM_FAILED,
+        NodeState.REUSED,
+    }
 )
 
 
@@ -75,6 +81,8 @@ def node_state(row: NodeRun, reason: str) -> dict[str, Any]:
         "handled": row.handled,
         "handles": list(row.handles or ()),
         "reason": reason if row.status == NodeState.SUCCEEDED else (row.reason or reason),
+        "cache_key": row.cache_key or None,
+        "reused_from": row.reused_from,
     }
 
 
@@ -128,6 +136,7 @@ def copy_rows(run: WorkflowRun, rows: list[NodeRun], nodes: dict[str, dict]) -> 
             handled=row.handled,
             reason=nodes[row.node_id]["reason"] or "",
             handles=row.handles,
+            reused_from=row.reused_from,
         )
         for row in rows
     )

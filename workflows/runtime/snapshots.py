@@ -39,6 +39,8 @@ def snapshot_from_rows(run: WorkflowRun) -> dict[str, Any] | None:
             "handles": list(row.handles or ()),
             "reason": row.reason or None,
             "wait": row.wait if row.status == NodeState.WAITING else None,
+            "cache_key": row.cache_key or None,
+            "reused_from": row.reused_from,
         }
         if attempt_goes_on(row):  # nothing of the failed attempt carries over to the next
             state.update(IN_FLIGHT_STATE)
@@ -68,7 +70,7 @@ def outputs_from_rows(document: dict, nodes: dict[str, dict]) -> dict[str, Any]:
         for node in document.get("nodes") or ()
         if node.get("type") == "output"
         and not node.get("parent")
-        and nodes.get(node["id"], {}).get("status") == NodeState.SUCCEEDED
+        and nodes.get(node["id"], {}).get("status") in (NodeState.SUCCEEDED, NodeState.REUSED)
     }
 
 

@@ -30,6 +30,19 @@ export type Size = {
   width: number;
   height: number;
 } | null;
+/**
+ * reuse an earlier successful attempt with the same handler type and version, rendered config and input (a content hash) that finished at most ttl_s seconds ago: the node ends `reused` without running
+ */
+export type NodeCache = {
+  /**
+   * how old a reused result may be (seconds, at most 30 days)
+   */
+  ttl_s: number;
+  /**
+   * also for a node that talks to the world (http, subworkflow): its earlier answer is reused
+   */
+  external?: boolean;
+} | null;
 
 /**
  * A workflow document (SPEC §1). The one description of its shape: the engine's validation, the API's shape check, the OpenAPI description and the canvas's TypeScript types are derived from this file. Maxima are engine/limits.py's (a test keeps them equal).
@@ -99,6 +112,7 @@ export interface WorkflowNode {
    * its unhandled failure halts the run, whatever settings.on_failure says
    */
   critical?: boolean;
+  cache?: NodeCache;
 }
 export interface Position {
   x: number;

@@ -240,7 +240,7 @@ function nextView(previous: NodeRunView | undefined, event: NodeStatusEvent): No
 }
 
 function isNodeFinished(status: NodeState): boolean {
-  return ["succeeded", "failed", "skipped", "upstream_failed", "cancelled"].includes(status);
+  return ["succeeded", "failed", "skipped", "upstream_failed", "cancelled", "reused"].includes(status);
 }
 
 /** Counts of nodes per state, for the status bar. Nodes with no event yet count as pending. */
@@ -261,9 +261,11 @@ export type EdgeRunState = "idle" | "taken" | "active" | "skipped" | "failed";
  * (when the event names them) takes only those; a started target means the edge was taken.
  */
 export function edgeRunState(state: RunViewState, edge: WorkflowEdge): EdgeRunState {
-  const source = state.nodes[edge.source];
+  let source = state.nodes[edge.source];
   const target = state.nodes[edge.target];
   if (!source) return "idle";
+  // a reused node ended as a success would have (its output came from an earlier run)
+  if (source.status === "reused") source = { ...source, status: "succeeded" };
   if (source.status === "skipped") return "skipped";
   if (source.status === "upstream_failed") return "failed";
   const handle = edge.source_handle ?? "out";

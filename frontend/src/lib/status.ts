@@ -18,6 +18,7 @@ export const NODE_STATE_LOOK: Record<NodeState, StateLook> = {
   skipped: { color: "#cbd5e1", icon: "↷", label: "skipped" },
   upstream_failed: { color: "#f97316", icon: "⚠", label: "upstream failed" },
   cancelled: { color: "#475569", icon: "⊘", label: "cancelled" },
+  reused: { color: "#14b8a6", icon: "⧉", label: "reused" },
 };
 
 export const RUN_STATE_LOOK: Record<RunStatus, StateLook> = {

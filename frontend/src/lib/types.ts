@@ -1,6 +1,7 @@
 /** The shapes of SPEC §1 (workflow document), §5 (run events) and §6 (API bodies). */
 
 import type * as Generated from "./document.generated";
+import type { RootCause } from "./rootCauses";
 
 export const NODE_STATES = [
   "pending",
@@ -13,13 +14,21 @@ export const NODE_STATES = [
   "skipped",
   "upstream_failed",
   "cancelled",
+  "reused",
 ] as const;
 export type NodeState = (typeof NODE_STATES)[number];
 
 export const RUN_STATES = ["queued", "running", "paused", "succeeded", "failed", "cancelled"] as const;
 export type RunStatus = (typeof RUN_STATES)[number];
 
-export const TERMINAL_NODE_STATES: ReadonlySet<NodeState> = new Set(["succeeded", "failed", "skipped", "upstream_failed", "cancelled"]);
+export const TERMINAL_NODE_STATES: ReadonlySet<NodeState> = new Set([
+  "succeeded",
+  "failed",
+  "skipped",
+  "upstream_failed",
+  "cancelled",
+  "reused",
+]);
 export const TERMINAL_RUN_STATES: ReadonlySet<RunStatus> = new Set(["succeeded", "failed", "cancelled"]);
 
 export const JOIN_RULES = [
@@ -153,6 +162,8 @@ export interface NodeStatusEvent extends EventBase {
   duration_ms?: number | null;
   handles?: string[];
   reason?: string;
+  /** Ended `reused` (cache): the run whose output it took. */
+  reused_from?: number;
 }
 
 export interface NodeOutputEvent extends EventBase {
@@ -258,4 +269,8 @@ export interface RunReport {
   parent_workflow?: number | null;
   parent_node?: string | null;
   child_runs?: ChildRunRef[];
+  /** A failed run's first failures and what each took down (SPEC §8). */
+  root_causes?: RootCause[];
+  /** Nodes that ended `reused` (cache) and the time their original attempts took. */
+  reuse?: { nodes: number; saved_ms: number };
 }

@@ -28,6 +28,7 @@ import { needsLayout } from "../lib/flow";
 import { readOnlyReason, workflowAccess } from "../lib/ownership";
 import { isLargeGraph } from "../lib/viewport";
 import { timelineSummary, type RunTimeline } from "../lib/timeline";
+import { ReuseNote, RootCauses } from "../components/RootCauses";
 import { TERMINAL_RUN_STATES, type RunReport } from "../lib/types";
 import { CanvasProvider, useCanvas, useCanvasApi } from "../store/context";
 import { approvalRunOf } from "../store/slices/approvals";
@@ -265,6 +266,8 @@ function RunFooter({ report, socket }: { report: { data: RunReport | null }; soc
     <div className="run-footer">
       <ParentRunLink report={report.data} />
       <StatusBar socket={socket} />
+      <RootCauses causes={report.data?.root_causes} onPick={inspect} />
+      <ReuseNote reuse={report.data?.reuse} />
       {report.data?.node_runs?.length ? (
         <details className="timeline" open>
           <summary>Timeline</summary>

@@ -11,7 +11,7 @@ from engine.report import dry_run_plan
 from workflows import selectors
 from workflows.management.commands.timeline import run_or_error
 from workflows.models import NodeRun, WorkflowRun
-from workflows.observability import explain, timeline
+from workflows.observability import causes, explain, timeline
 
 
 def text(value) -> str:
@@ -52,6 +52,8 @@ class Command(BaseCommand):
         write(f"Outputs: {text(run.outputs)}")
         if run.error:
             write(f"Error: {run.error.get('message')} ({run.error.get('type')})")
+        for line in causes.cause_lines(report.get("root_causes") or []):
+            write(line)
         latest = timeline.latest_rows(rows)
         if run.mode == "dry_run":
             self.show_plan(report["nodes"])
@@ -84,6 +86,8 @@ class Command(BaseCommand):
         if row and row.error:
             handled = ", handled" if row.handled else ""
             line += f"  {row.error.get('type')}: {row.error.get('message')}{handled}"
+        elif row and row.reused_from is not None:
+            line += f"  output reused from run {row.reused_from} (cache)"
         elif status != "succeeded":
             line += f"  {explain.why_not_run(row, run)}"
         return line.rstrip()
