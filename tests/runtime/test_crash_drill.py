@@ -94,8 +94,10 @@ def failing(k: int) -> tuple[dict, str, dict | None]:
             {"id": "nap", "type": "delay", "config": {"seconds": 1.0}},
             {
                 "id": "bad",
-                "type": "transform",
-                "config": {"output": "{{ int('not a number') }}"},
+                # an `error` node's failure is retryable (an expression error is not: it is
+                # retried no more since retries know permanent failures)
+                "type": "error",
+                "config": {"message": "the order is not valid"},
                 "retry": {"max_attempts": 3, "delay_s": 0.4},  # kills hit its backoff too
             },
         ],
