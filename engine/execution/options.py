@@ -32,7 +32,8 @@ class ExecutionOptions:
     `run_subworkflow` (async `(workflow, inputs, depth, node_id) -> outputs`, or a `Wait` to
     park the node until `continue_node`); `depth` and `max_depth` (sub-workflow nesting);
     `node_slots` (an asyncio.Semaphore capping the handlers executing at once across every
-    run that shares it: a worker's global cap)."""
+    run that shares it: a worker's global cap); `trigger` (`{"node", "data"}`: the trigger
+    node that started the run and what it received; the other trigger nodes are skipped)."""
 
     http_allow_private: bool = False
     env: Mapping[str, Any] = field(default_factory=dict)
@@ -47,6 +48,7 @@ class ExecutionOptions:
     depth: int = 0
     max_depth: int = DEFAULT_MAX_DEPTH
     node_slots: asyncio.Semaphore | None = None
+    trigger: Mapping[str, Any] | None = None  # {"node", "data"}: the trigger that started it
 
     @classmethod
     def from_mapping(cls, options: Mapping[str, Any] | None) -> ExecutionOptions:
@@ -68,6 +70,7 @@ class ExecutionOptions:
             depth=int(options.get("depth") or 0),
             max_depth=int(options.get("max_depth") or DEFAULT_MAX_DEPTH),
             node_slots=options.get("node_slots"),
+            trigger=options.get("trigger") or None,
         )
 
     def handler_settings(self) -> dict[str, Any]:
@@ -80,4 +83,5 @@ class ExecutionOptions:
             "depth": self.depth,
             "max_depth": self.max_depth,
             "durable_delay_threshold_s": self.durable_delay_threshold_s,
+            "trigger": self.trigger,
         }
