@@ -1,7 +1,7 @@
 from django.urls import path, re_path
 from drf_spectacular.views import SpectacularSwaggerView
 
-from workflows.api import base, control, observe, runs, workflows
+from workflows.api import activation, base, control, observe, runs, workflows
 
 urlpatterns = [
     path("schema/", base.SchemaView.as_view(), name="schema"),
@@ -33,6 +33,16 @@ urlpatterns = [
     ),
     path(
         "workflows/<int:workflow_id>/runs/", runs.WorkflowRunsView.as_view(), name="workflow-runs"
+    ),
+    path(
+        "workflows/<int:workflow_id>/activate/",
+        activation.WorkflowActivateView.as_view(),
+        name="workflow-activate",
+    ),
+    path(
+        "workflows/<int:workflow_id>/deactivate/",
+        activation.WorkflowDeactivateView.as_view(),
+        name="workflow-deactivate",
     ),
     path("runs/", runs.RunListView.as_view(), name="run-list"),
     path("runs/<int:run_id>/", runs.RunDetailView.as_view(), name="run-detail"),

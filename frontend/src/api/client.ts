@@ -76,8 +76,9 @@ export const api = {
     form.append("file", file);
     return request<SavedWorkflow>("POST", "workflows/import/", undefined, form);
   },
+  /** A run started from the canvas: it records trigger `manual` (SPEC §8). */
   startRun: (id: number, inputs: Record<string, unknown>, mode = "normal") =>
-    request<RunReport>("POST", `workflows/${id}/runs/`, { inputs, mode }),
+    request<RunReport>("POST", `workflows/${id}/runs/`, { inputs, mode, trigger: "manual" }),
   listRuns: async (workflowId: number) => items(await request<RunReport[]>("GET", `runs/?workflow=${workflowId}`)),
   getRun: (runId: number) => request<RunReport>("GET", `runs/${runId}/`),
   runEvents: async (runId: number, after = 0) => items(await request<RunEvent[]>("GET", `runs/${runId}/events/?after=${after}`)),
