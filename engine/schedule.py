@@ -105,8 +105,13 @@ def upcoming(config: dict[str, Any], after: datetime, count: int = 5) -> list[da
 
 def _next_cron(expression: str, zone: ZoneInfo, after: datetime) -> datetime | None:
     # From `after`'s wall time; in the second pass of a repeated hour the candidates are
-    # first-pass instants (earlier than `after`), passed over until the hour ends.
-    cursor = croniter(expression, after.astimezone(zone).replace(tzinfo=None, fold=0))
+    # first-pass instants (earlier than `after`), passed over until the hour ends. Within an
+    # hour after a change, from an hour earlier: a wall time in the spring gap (which names
+    # an instant after the gap) comes before `after`'s own wall time.
+    start = after - timedelta(hours=1)
+    if start.astimezone(zone).utcoffset() == after.astimezone(zone).utcoffset():
+        start = after
+    cursor = croniter(expression, start.astimezone(zone).replace(tzinfo=None, fold=0))
     for _ in range(MAX_STEPS):
         try:
             wall = cursor.get_next(datetime)
