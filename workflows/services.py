@@ -386,6 +386,7 @@ def run_create(
     or missing without a default, or when `from_node` is not a node of the workflow. A revision
     run here before is run in one statement (workflows/run_insert.py), with the same answers.
     """
+    started_by = started_by or triggers.repeated_trigger(source_run)
     fields = {
         "mode": mode,
         "trigger": trigger,

@@ -116,3 +116,10 @@ def triggers_rearm(*, workflow: Workflow, document: dict) -> None:
     has_triggers = any(node["type"] in TRIGGER_TYPES for node in document["nodes"])
     if has_triggers or Trigger.objects.filter(workflow=workflow, armed=True).exists():
         triggers_arm(workflow=workflow, document=document)
+
+
+def repeated_trigger(source_run) -> dict[str, Any] | None:
+    """A re-run of a run a trigger started begins at that trigger with the same data."""
+    if source_run is None or not source_run.trigger_node:
+        return None
+    return {"trigger_node": source_run.trigger_node, "trigger_data": source_run.trigger_data}

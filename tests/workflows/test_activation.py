@@ -122,3 +122,38 @@ def test_an_unknown_trigger_filter_is_a_clear_400(api):
     response = api.get("/api/runs/?trigger=carrier_pigeon")
     assert response.status_code == 400
     assert response.json()["errors"][0]["message"].startswith("trigger: must be one of manual")
+
+
+def test_the_admin_lists_triggers_with_their_last_and_next_fire(user, django_user_model):
+    from django.test import Client
+
+    workflow = workflow_for(user, hook_document())
+    Trigger.objects.filter(workflow=workflow).update(armed=True)
+    root = django_user_model.objects.create_superuser("root", "root@example.com", "pw")
+    admin = Client()
+    admin.force_login(root)
+    listing = admin.get("/admin/workflows/trigger/")
+    assert listing.status_code == 200
+    text = listing.content.decode()
+    assert "Next fire at" in text and "Last fire at" in text
+    assert "hook" in text and "tick" in text
+    hook = Trigger.objects.get(node_id="hook")
+    page = admin.get(f"/admin/workflows/trigger/{hook.pk}/change/").content.decode()
+    assert hook.token not in page  # the webhook's credential stays out of the admin
+
+
+def test_a_rerun_of_a_webhook_run_begins_at_the_same_webhook_with_the_same_request(api, user):
+    from workflows import services
+
+    workflow = workflow_for(user, hook_document())
+    request = {"method": "POST", "headers": {}, "query": {}, "body": {"n": 1}}
+    first = services.run_create(
+        user=user,
+        workflow_id=workflow.pk,
+        trigger="webhook",
+        started_by={"trigger_node": "hook", "trigger_data": request},
+    )
+    again = api.post(f"/api/runs/{first.pk}/rerun/", {}, format="json")
+    assert again.status_code == 201
+    rerun = WorkflowRun.objects.get(pk=again.json()["id"])
+    assert (rerun.trigger, rerun.trigger_node, rerun.trigger_data) == ("rerun", "hook", request)
