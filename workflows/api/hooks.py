@@ -23,13 +23,15 @@ from urllib.parse import parse_qs
 from channels.db import database_sync_to_async
 from channels.layers import get_channel_layer
 
+from engine.handlers.triggers import WEBHOOK_METHODS
 from engine.states import RUN_TERMINAL
 from workflows.errors import NotRunnable, problem
 from workflows.live import LAYER, run_group
 from workflows.runtime import hooks
 from workflows.triggers import config_with_defaults
 
-HOOK_PATH = re.compile(r"^/hooks/([A-Za-z0-9_-]{1,64})/?$")
+TOKEN_PATTERN = "[A-Za-z0-9_-]{1,64}"
+HOOK_PATH = re.compile(rf"^/hooks/({TOKEN_PATTERN})/?$")
 POLL_S = 1.0  # a sync webhook re-reads its run this often (live messages may be lost)
 
 
@@ -64,6 +66,11 @@ async def serve_hook(scope, receive, send) -> None:
 
 
 async def answer_hook(scope, receive) -> tuple[int, Any, dict]:
+    if scope["method"] not in WEBHOOK_METHODS:
+        allow = {"Allow": ", ".join(WEBHOOK_METHODS)}
+        raise HookError(
+            405, "method_not_allowed", "webhooks take GET, POST, PUT, PATCH, DELETE", allow
+        )
     match = HOOK_PATH.match(scope["path"])
     hook = await database_sync_to_async(hooks.hook_find)(match.group(1)) if match else None
     if hook is None:
@@ -204,3 +211,66 @@ async def respond(send, status: int, body: Any, headers: dict[str, str]) -> None
     raw += [(name.lower().encode(), value.encode()) for name, value in headers.items()]
     await send({"type": "http.response.start", "status": status, "headers": raw})
     await send({"type": "http.response.body", "body": content})
+
+
+def describe_hooks(result: dict, generator, request, public) -> dict:
+    """drf-spectacular postprocessing hook: `/hooks/{token}/` is served outside DRF (above),
+    so its operations are written here, one per method a webhook node may take."""
+    result["paths"]["/hooks/{token}/"] = {
+        method.lower(): hook_operation(method) for method in WEBHOOK_METHODS
+    }
+    return result
+
+
+def hook_operation(method: str) -> dict:
+    error = {"$ref": "#/components/schemas/ErrorBody"}
+    run = {"type": "object", "properties": {"run": {"type": "integer"}}, "required": ["run"]}
+    retry = {"Retry-After": {"schema": {"type": "integer"}, "description": "seconds to wait"}}
+    operation = {
+        "operationId": f"hooks_{method.lower()}",
+        "summary": "Start a run of an active workflow's webhook (no login: the token is the "
+        "credential); the webhook node says which one method it takes (POST by default).",
+        "tags": ["hooks"],
+        "security": [],
+        "parameters": [
+            {
+                "name": "token",
+                "in": "path",
+                "required": True,
+                "schema": {"type": "string", "pattern": f"^{TOKEN_PATTERN}$"},
+            },
+            {
+                "name": "Idempotency-Key",
+                "in": "header",
+                "required": False,
+                "schema": {"type": "string", "maxLength": hooks.MAX_IDEMPOTENCY_KEY},
+                "description": "a repeated key answers with the first run and starts none",
+            },
+        ],
+        "responses": {
+            "200": answer("sync: the run's outputs (an output `status_code` sets it)", {}),
+            "202": answer("async, or sync past sync_timeout_s: the run started", run),
+            "400": answer("a body that does not parse, or inputs the run needs", error),
+            "401": answer("the signature does not match", error),
+            "404": answer("no active webhook has this token", error),
+            "405": answer("not the webhook's method", error),
+            "413": answer("the body is over max_body_bytes", error),
+            "429": answer("over the workflow's rate_per_min", error, retry),
+            "500": answer("sync: the run failed or was cancelled", {"type": "object"}),
+        },
+    }
+    if method not in ("GET", "DELETE"):
+        operation["requestBody"] = {
+            "required": False,
+            "content": {
+                "application/json": {"schema": {}},
+                "application/x-www-form-urlencoded": {"schema": {"type": "object"}},
+                "text/plain": {"schema": {"type": "string"}},
+            },
+        }
+    return operation
+
+
+def answer(why: str, schema: dict, headers: dict | None = None) -> dict:
+    found = {"description": why, "content": {"application/json": {"schema": schema}}}
+    return found | ({"headers": headers} if headers else {})
