@@ -68,6 +68,8 @@ export const api = {
     request<SavedWorkflow>("PUT", `workflows/${id}/`, { ...doc, revision }),
   patchWorkflow: (id: number, patch: Partial<WorkflowDocument>) => request<SavedWorkflow>("PATCH", `workflows/${id}/`, patch),
   deleteWorkflow: (id: number) => request<void>("DELETE", `workflows/${id}/`),
+  /** Turn a workflow's triggers on or off (400 with its errors when it is invalid). */
+  setActive: (id: number, active: boolean) => request<SavedWorkflow>("POST", `workflows/${id}/${active ? "activate" : "deactivate"}/`, {}),
   validateWorkflow: (id: number, doc?: WorkflowDocument) =>
     request<{ valid: boolean; errors: Problem[] }>("POST", `workflows/${id}/validate/`, doc ?? {}),
   exportUrl: (id: number, format: "json" | "yaml") => `/api/workflows/${id}/export/?format=${format}`,
