@@ -2,6 +2,7 @@
  * server arms triggers on save and activation, so this is re-read after either. */
 import { useEffect } from "react";
 import { createStore, useStore } from "zustand";
+import { useShallow } from "zustand/react/shallow";
 import { api } from "../api/client";
 import type { SavedWorkflow, TriggerInfo } from "../lib/types";
 
@@ -42,8 +43,9 @@ export const triggerStore = createStore<TriggerState>()((set) => ({
   },
 }));
 
+/** Select from the store; an object of fields is compared field by field (as useCanvas). */
 export function useTriggers<T>(select: (state: TriggerState) => T): T {
-  return useStore(triggerStore, select);
+  return useStore(triggerStore, useShallow(select));
 }
 
 /** Keep the store on this workflow, re-read after every save (a new revision). */
