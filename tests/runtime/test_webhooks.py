@@ -202,3 +202,11 @@ def test_a_bad_json_body_is_400(user, server):
     assert response.status_code == 400
     assert response.json()["errors"][0]["message"].startswith("the body is not JSON")
     assert runs() == 0
+
+
+def test_a_multipart_body_is_415(user, server):
+    path = hooked(user)
+    response = httpx.post(f"{server}{path}", files={"f": ("a.txt", b"hello")})
+    assert response.status_code == 415
+    assert response.json()["errors"][0]["code"] == "unsupported_media_type"
+    assert runs() == 0

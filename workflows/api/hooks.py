@@ -7,9 +7,9 @@ Answers: async 202 `{"run": id}`; sync 200 with the run's outputs (an output nod
 `status_code` holding 100-599 sets the status instead), 500 `{"run", "status"}` when the run
 failed or was cancelled, or 202 `{"run": id}` when `sync_timeout_s` passes first. Unknown
 token or inactive workflow 404 (nothing revealed), wrong method 405, bad signature 401, body
-over `max_body_bytes` 413, over the workflow's `rate_per_min` 429 with `Retry-After`, a body
-that does not parse as its content type says 400. A repeated `Idempotency-Key` answers with
-the first run's id and starts nothing.
+over `max_body_bytes` 413, a multipart body 415, over the workflow's `rate_per_min` 429 with
+`Retry-After`, a body that does not parse as its content type says 400. A repeated
+`Idempotency-Key` answers with the first run's id and starts nothing.
 """
 
 from __future__ import annotations
@@ -142,6 +142,9 @@ def parse_body(body: bytes, content_type: str) -> Any:
     if not body:
         return None
     kind = content_type.split(";")[0].strip().lower()
+    if kind.startswith("multipart/"):
+        message = "multipart bodies are not taken: send JSON, form fields or text"
+        raise HookError(415, "unsupported_media_type", message)
     try:
         text = body.decode("utf-8")
     except UnicodeDecodeError:
@@ -231,7 +234,7 @@ def hook_operation(method: str) -> dict:
         "summary": "Start a run of an active workflow's webhook (no login: the token is the "
         "credential); the webhook node says which one method it takes (POST by default).",
         "tags": ["hooks"],
-        "security": [],
+        "security": [{}],  # public: the token in the path is the credential
         "parameters": [
             {
                 "name": "token",
@@ -255,6 +258,7 @@ def hook_operation(method: str) -> dict:
             "404": answer("no active webhook has this token", error),
             "405": answer("not the webhook's method", error),
             "413": answer("the body is over max_body_bytes", error),
+            "415": answer("a multipart body", error),
             "429": answer("over the workflow's rate_per_min", error, retry),
             "500": answer("sync: the run failed or was cancelled", {"type": "object"}),
         },
