@@ -18,6 +18,7 @@ MODULES = [
     "bench.canvas",
     "bench.admin",
     "bench.diff",
+    "bench.triggers",
 ]
 
 

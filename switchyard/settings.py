@@ -238,6 +238,7 @@ SPECTACULAR_SETTINGS = {
         "workflows.api.openapi.document_errors",
         "workflows.api.openapi.bound_free_values",
         "workflows.api.openapi.document_links",
+        "workflows.api.hooks.describe_hooks",  # /hooks/{token}/, served outside DRF
     ],
 }
 

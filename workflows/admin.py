@@ -15,7 +15,16 @@ from django.utils.text import smart_split, unescape_string_literal
 
 from workflows import selectors
 from workflows.documents import iso
-from workflows.models import NodeRun, RunEvent, Workflow, WorkflowEdge, WorkflowNode, WorkflowRun
+from workflows.models import (
+    NodeRun,
+    RunEvent,
+    Trigger,
+    TriggerFire,
+    Workflow,
+    WorkflowEdge,
+    WorkflowNode,
+    WorkflowRun,
+)
 from workflows.observability import causes, diagrams, explain, timeline
 
 EVENTS_SHOWN = 500
@@ -72,8 +81,8 @@ class WorkflowEdgeInline(admin.TabularInline):
 
 @admin.register(Workflow)
 class WorkflowAdmin(admin.ModelAdmin):
-    list_display = ("id", "name", "owner", "revision", "valid", "updated_at")
-    list_filter = ("valid",)
+    list_display = ("id", "name", "owner", "revision", "valid", "active", "updated_at")
+    list_filter = ("valid", "active")
     search_fields = ("name", "description", "owner__username")
     readonly_fields = ("dag", "revision", "valid", "errors", "created_at", "updated_at")
     filter_horizontal = ("shared_with",)
@@ -433,3 +442,40 @@ class RunEventAdmin(admin.ModelAdmin):
     list_display = ("run", "seq", "type", "at")
     list_filter = ("type",)
     raw_id_fields = ("run",)
+
+
+class TriggerFireInline(admin.TabularInline):
+    model = TriggerFire
+    fields = ("scheduled_for", "fired_at", "outcome", "reason", "run")
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+    ordering = ("-scheduled_for",)
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("run")
+
+
+@admin.register(Trigger)
+class TriggerAdmin(admin.ModelAdmin):
+    """Webhook and schedule triggers (SPEC §8) with their last and next fire; activation
+    itself is the workflow's (the API, the canvas), so rows are read-only here."""
+
+    list_display = ("id", "workflow", "node_id", "type", "armed", "last_fire_at", "next_fire_at")
+    list_filter = ("type", "armed")
+    search_fields = ("workflow__name", "node_id")
+    readonly_fields = (
+        "workflow",
+        "node_id",
+        "type",
+        "config",
+        "armed",
+        "last_fire_at",
+        "next_fire_at",
+        "created_at",
+    )
+    exclude = ("token",)  # the webhook's credential
+    inlines = [TriggerFireInline]
+
+    def has_add_permission(self, request) -> bool:
+        return False

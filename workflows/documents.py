@@ -19,7 +19,7 @@ import yaml
 from engine.schema import DEFINITIONS, shape
 
 # Fields the API adds to a document when it reads a workflow: accepted back and ignored.
-READ_ONLY_FIELDS = frozenset({"id", "revision", "valid", "errors", "owner"})
+READ_ONLY_FIELDS = frozenset({"id", "revision", "valid", "errors", "owner", "active", "triggers"})
 json_type = shape.json_type
 
 

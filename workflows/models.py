@@ -54,6 +54,8 @@ class Workflow(models.Model):
     )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
+    # Its webhook and schedule nodes start runs only while it is active (workflows/triggers.py).
+    active = models.BooleanField(default=False)
 
     class Meta:
         ordering = ["-updated_at", "-id"]
@@ -118,11 +120,12 @@ class RunMode(models.TextChoices):
 
 
 class RunTrigger(models.TextChoices):
+    MANUAL = "manual"  # the canvas
     API = "api"
     CLI = "cli"
-    UI = "ui"
-    RERUN = "rerun"
+    WEBHOOK = "webhook"
     SCHEDULE = "schedule"
+    RERUN = "rerun"
     SUBWORKFLOW = "subworkflow"
 
 
@@ -176,6 +179,11 @@ class WorkflowRun(models.Model):
     wake_at = models.DateTimeField(
         null=True, blank=True, help_text="A paused run resumes by itself then (durable delay)."
     )
+    # The webhook or schedule node that started it and what it received (its output).
+    trigger_node = models.CharField(max_length=64, blank=True, default="")
+    trigger_data = models.JSONField(null=True, blank=True)
+    # A webhook's Idempotency-Key: one run per key per workflow (unique_run_idempotency_key).
+    idempotency_key = models.CharField(max_length=255, blank=True, default="")
 
     class Meta:
         ordering = ["-created_at", "-id"]
@@ -190,6 +198,13 @@ class WorkflowRun(models.Model):
                 name="run_claimable",
                 condition=models.Q(status__in=CLAIMABLE_STATES),
             ),
+        ]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["workflow", "idempotency_key"],
+                name="unique_run_idempotency_key",
+                condition=~models.Q(idempotency_key=""),
+            )
         ]
 
     def __str__(self) -> str:
@@ -280,3 +295,78 @@ class RunEvent(models.Model):
 
     def __str__(self) -> str:
         return f"run {self.run_id} #{self.seq} {self.type}"
+
+
+class TriggerType(models.TextChoices):
+    WEBHOOK = "webhook"
+    SCHEDULE = "schedule"
+
+
+class Trigger(models.Model):
+    """A webhook or schedule node of a workflow, armed while the workflow is active. The row
+    outlives deactivation and edits, so a webhook keeps its URL (token) per node id."""
+
+    workflow = models.ForeignKey(Workflow, on_delete=models.CASCADE, related_name="triggers")
+    node_id = models.CharField(max_length=64)
+    type = models.CharField(max_length=16, choices=TriggerType.choices)
+    token = models.CharField(max_length=64, unique=True, null=True, blank=True)
+    config = models.JSONField(default=dict, blank=True)
+    armed = models.BooleanField(default=False)
+    next_fire_at = models.DateTimeField(null=True, blank=True)
+    last_fire_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["workflow", "node_id"]
+        constraints = [
+            models.UniqueConstraint(fields=["workflow", "node_id"], name="unique_trigger_node")
+        ]
+        indexes = [
+            # What a scheduler step reads: armed schedules that are due.
+            models.Index(
+                fields=["next_fire_at"],
+                name="trigger_due",
+                condition=models.Q(armed=True, type="schedule"),
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.type} {self.node_id} of workflow {self.workflow_id}"
+
+
+class TriggerFire(models.Model):
+    """One fire time of a schedule: unique per (trigger, scheduled_for), so however many
+    workers race, a fire time starts at most one run."""
+
+    class Outcome(models.TextChoices):
+        STARTED = "started"
+        SKIPPED = "skipped"  # overlap skip, or missed (misfire skip)
+        QUEUED = "queued"  # overlap queue: starts when the previous run ends
+
+    trigger = models.ForeignKey(Trigger, on_delete=models.CASCADE, related_name="fires")
+    scheduled_for = models.DateTimeField()
+    fired_at = models.DateTimeField()
+    outcome = models.CharField(max_length=16, choices=Outcome.choices)
+    reason = models.CharField(max_length=200, blank=True, default="")
+    run = models.ForeignKey(WorkflowRun, null=True, blank=True, on_delete=models.SET_NULL)
+
+    class Meta:
+        ordering = ["trigger", "scheduled_for"]
+        constraints = [
+            models.UniqueConstraint(fields=["trigger", "scheduled_for"], name="unique_fire_time")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.trigger} at {self.scheduled_for:%Y-%m-%d %H:%M:%S}: {self.outcome}"
+
+
+class WebhookRate(models.Model):
+    """Requests a workflow's webhooks took in the current minute (the per-workflow limit),
+    counted in one upsert so every server process shares it."""
+
+    workflow = models.OneToOneField(Workflow, on_delete=models.CASCADE, primary_key=True)
+    window = models.BigIntegerField(default=0)  # minutes since the epoch
+    count = models.PositiveIntegerField(default=0)
+
+    def __str__(self) -> str:
+        return f"workflow {self.workflow_id}: {self.count} in minute {self.window}"

@@ -8,8 +8,10 @@ from typing import Any
 from django.db import connection
 from django.db.models import Count, OuterRef, Q, QuerySet, Subquery
 from django.http import Http404
+from django.utils import timezone
 
 from engine.report import failure_causes, with_dry_run_plan
+from engine.schedule import ScheduleError, upcoming
 from workflows import documents as translate
 from workflows.errors import SwitchyardError, problem
 from workflows.models import NodeRun, RunEvent, Workflow, WorkflowEdge, WorkflowNode, WorkflowRun
@@ -115,15 +117,52 @@ def workflow_body(*, workflow: Workflow, document: dict | None = None) -> dict[s
         "valid": workflow.valid,
         "errors": workflow.errors,
         "owner": workflow.owner.get_username(),
+        "active": workflow.active,
+        "triggers": trigger_list(workflow=workflow, document=document),
     }
 
 
-def run_list(*, user, workflow_id: int | None = None, status: str | None = None) -> QuerySet:
+UPCOMING_FIRES = 5
+
+
+def trigger_list(*, workflow: Workflow, document: dict) -> list[dict[str, Any]]:
+    """The document's webhook and schedule nodes as SPEC §8 shows them: a webhook's `url`, a
+    schedule's `next_fire_at` (while armed) and its next five fire times (`upcoming`)."""
+    wanted = [n["id"] for n in document["nodes"] if n["type"] in ("webhook", "schedule")]
+    if not wanted:
+        return []
+    rows = {row.node_id: row for row in workflow.triggers.filter(node_id__in=wanted)}
+    now, found = timezone.now(), []
+    for node_id in wanted:
+        row = rows.get(node_id)
+        if row is None:
+            continue
+        item = {"node": node_id, "type": row.type, "armed": row.armed}
+        item["last_fire_at"] = translate.iso(row.last_fire_at)
+        if row.type == "webhook":
+            item["url"] = f"/hooks/{row.token}/"
+        else:
+            item["next_fire_at"] = translate.iso(row.next_fire_at)
+            try:
+                item["upcoming"] = [
+                    translate.iso(at) for at in upcoming(row.config, now, UPCOMING_FIRES)
+                ]
+            except (ScheduleError, KeyError, ValueError):
+                item["upcoming"] = []
+        found.append(item)
+    return found
+
+
+def run_list(
+    *, user, workflow_id: int | None = None, status: str | None = None, trigger: str | None = None
+) -> QuerySet:
     runs = WorkflowRun.objects.filter(visible(user, runs=True)).select_related("workflow")
     if workflow_id is not None:
         runs = runs.filter(workflow_id=workflow_id)
     if status:
         runs = runs.filter(status=status)
+    if trigger:
+        runs = runs.filter(trigger=trigger)
     return runs.defer("document", "state", "inputs", "outputs").order_by("-created_at", "-id")
 
 

@@ -22,7 +22,7 @@ from django.db import connection, transaction
 from engine import DocumentError, all_problems, load_document
 from engine.limits import MAX_EDGES, MAX_NODES
 from engine.validation.check import problems_in_parts
-from workflows import dispatch, parsing, run_insert
+from workflows import dispatch, parsing, run_insert, triggers
 from workflows import documents as translate
 from workflows import selectors as select
 from workflows.errors import DocumentRejected, NotRunnable, StaleRevision, problem
@@ -160,6 +160,7 @@ def workflow_create(*, owner, source: str | bytes | dict, format: str | None = N
     )
     graph_save(workflow=workflow, document=document)
     workflow.document = document
+    triggers.triggers_rearm(workflow=workflow, document=document)
     return workflow
 
 
@@ -182,6 +183,7 @@ def workflow_save(*, user, workflow_id: int, source: dict) -> Workflow:
     graph_save(workflow=workflow, document=document)
     header_save(workflow=workflow, document=document, problems=problems)
     workflow.document = document
+    triggers.triggers_rearm(workflow=workflow, document=document)
     return workflow
 
 
@@ -204,6 +206,7 @@ def workflow_patch(*, user, workflow_id: int, changes: dict[str, Any]) -> Workfl
     document, problems = document_prepare({**current, **changes})
     header_save(workflow=workflow, document=document, problems=problems)
     workflow.document = document
+    triggers.triggers_rearm(workflow=workflow, document=document)
     return workflow
 
 
@@ -375,6 +378,7 @@ def run_create(
     from_node: str | None = None,
     trigger: str = RunTrigger.API,
     source_run: WorkflowRun | None = None,
+    started_by: dict[str, Any] | None = None,
 ) -> WorkflowRun:
     """Record a queued run of the workflow's current document; announce it after commit.
 
@@ -382,12 +386,14 @@ def run_create(
     or missing without a default, or when `from_node` is not a node of the workflow. A revision
     run here before is run in one statement (workflows/run_insert.py), with the same answers.
     """
+    started_by = started_by or triggers.repeated_trigger(source_run)
     fields = {
         "mode": mode,
         "trigger": trigger,
         "created_by": user,
         "from_node": from_node or "",
         "source_run": source_run,
+        **(started_by or {}),  # trigger_node, trigger_data, idempotency_key (webhooks)
     }
     run = run_insert_known(user=user, workflow_id=workflow_id, inputs=inputs, fields=fields)
     if run is None:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from engine.handlers.triggers import NOT_THIS_TRIGGER, fired_node, skips
 from engine.planner import RUN
 from engine.states import EdgeState, NodeState
 
@@ -38,12 +39,30 @@ class Decisions:
             else:
                 self._not_run(t, decision)
 
+    def _trigger_roots(self, decisions: list[tuple[int, str]]) -> list[tuple[int, str]]:
+        """The roots' decisions with the trigger nodes that did not start this run skipped
+        (and what that decides downstream), engine/handlers/triggers.py."""
+        if self._seat is not None:
+            return decisions
+        fired = fired_node(self._handler_settings)
+        graph, result = self.graph, []
+        for t, decision in decisions:
+            if decision is RUN and skips(graph.nodes[t]["type"], fired, graph.ids[t]):
+                self._other_triggers.add(t)
+                result.append((t, SKIPPED))
+                result.extend(self._planner.settle(t, SKIPPED, ()))
+            else:
+                result.append((t, decision))
+        return result
+
     def _not_run(self, t: int, decision: str) -> None:
         record = self.records[t]
         record.reason = self._why_not(t, decision)
         self._set(t, record, NodeState(decision), self._now())
 
     def _why_not(self, t: int, decision: str) -> str:
+        if t in self._other_triggers:
+            return NOT_THIS_TRIGGER
         ids = self.graph.ids
         states = self._planner.source_states(t)
         rule = self.graph.joins[t]

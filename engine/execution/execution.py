@@ -108,6 +108,7 @@ class Execution(Attempts, Slots, Decisions, Outcomes, Parking, Restore):
         self._restored: list[tuple[int, str]] = []  # decisions re-derived from a snapshot
         self._passed_breakpoints: set[int] = set()
         self._said_running = False  # a decision before `run()` already said run.status running
+        self._other_triggers: set[int] = set()  # trigger roots skipped: another one started it
 
     def _start_scheduling(self, graph: Graph) -> None:
         """The slot counter, ready queue and node tasks (see slots.py)."""
@@ -238,7 +239,7 @@ class Execution(Attempts, Slots, Decisions, Outcomes, Parking, Restore):
 
     async def _begin(self) -> None:
         self._wake_due()
-        decisions = self._planner.start()
+        decisions = self._trigger_roots(self._planner.start())
         decisions.extend(self._restored)
         decisions.extend(self._resumed)
         await self._apply(decisions)

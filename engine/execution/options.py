@@ -33,7 +33,9 @@ class ExecutionOptions:
     park the node until `continue_node`); `depth` and `max_depth` (sub-workflow nesting);
     `node_slots` (an asyncio.Semaphore capping the handlers executing at once across every
     run that shares it: a worker's global cap); `cache` (an `engine.caching.NodeCache`: where
-    nodes with `cache` look up earlier results; None: nothing is reused)."""
+    nodes with `cache` look up earlier results; None: nothing is reused); `trigger`
+    (`{"node", "data"}`: the trigger node that started the run and what it received; the
+    other trigger nodes are skipped)."""
 
     http_allow_private: bool = False
     env: Mapping[str, Any] = field(default_factory=dict)
@@ -49,6 +51,7 @@ class ExecutionOptions:
     max_depth: int = DEFAULT_MAX_DEPTH
     node_slots: asyncio.Semaphore | None = None
     cache: Any = None
+    trigger: Mapping[str, Any] | None = None  # {"node", "data"}: the trigger that started it
 
     @classmethod
     def from_mapping(cls, options: Mapping[str, Any] | None) -> ExecutionOptions:
@@ -71,6 +74,7 @@ class ExecutionOptions:
             max_depth=int(options.get("max_depth") or DEFAULT_MAX_DEPTH),
             node_slots=options.get("node_slots"),
             cache=options.get("cache"),
+            trigger=options.get("trigger") or None,
         )
 
     def handler_settings(self) -> dict[str, Any]:
@@ -83,4 +87,5 @@ class ExecutionOptions:
             "depth": self.depth,
             "max_depth": self.max_depth,
             "durable_delay_threshold_s": self.durable_delay_threshold_s,
+            "trigger": self.trigger,
         }

@@ -18,6 +18,7 @@ from engine.handlers.flow import (
     Subworkflow,
 )
 from engine.handlers.http_request import HttpRequest
+from engine.handlers.triggers import Schedule, Webhook
 
 BUILTINS: tuple[type[Handler], ...] = (
     Start,
@@ -34,6 +35,8 @@ BUILTINS: tuple[type[Handler], ...] = (
     Approval,
     Subworkflow,
     FanOut,
+    Webhook,
+    Schedule,
 )
 
 

@@ -26,6 +26,7 @@ class ConfigChecks:
         config = node.get("config")
         if not isinstance(config, dict):
             return
+        self.check_config_rules(node_id, config, handler)
         validator = config_validator(type(handler))
         key = (type(handler), _shape(config))
         if key in _valid_shapes:
@@ -45,6 +46,20 @@ class ConfigChecks:
                 self.add(
                     "bad_config", f"node {node_id}: {field}: {message}", node=node_id, field=field
                 )
+
+    def check_config_rules(self, node_id: str, config: dict, handler: Handler) -> None:
+        """A type's rules its schema cannot say (`config_problems(config)`, e.g. a schedule's
+        cron expression), for configs without templates."""
+        rules = getattr(handler, "config_problems", None)
+        if rules is None or _is_template(_shape(config)):
+            return
+        for field, message in rules(config):
+            self.add(
+                "bad_config",
+                f"node {node_id}: config.{field}: {message}",
+                node=node_id,
+                field=f"config.{field}",
+            )
 
 
 def config_validator(cls: type) -> Any:

@@ -4,6 +4,7 @@ reachability."""
 from __future__ import annotations
 
 from engine.handlers.base import ERROR_HANDLE
+from engine.handlers.triggers import TRIGGER_TYPES
 
 
 class GraphChecks:
@@ -22,6 +23,14 @@ class GraphChecks:
                     field="parent",
                 )
                 continue
+            if node.get("type") in TRIGGER_TYPES:
+                self.add(
+                    "bad_config",
+                    f"node {node_id}: a {node['type']} node begins a run and cannot be inside "
+                    f"container {parent!r}",
+                    node=node_id,
+                    field="parent",
+                )
             handler = self.handlers.get(parent)
             if handler is not None and not handler.container:
                 self.add(
@@ -105,7 +114,16 @@ class GraphChecks:
                 )
         handler = self.handlers.get(target)
         handle = edge.get("target_handle")
-        if handler is not None and handle not in handler.inputs:
+        if handler is not None and not handler.inputs:
+            self.add(
+                "unknown_handle",
+                f"edge {edge_id}: {target} ({handler.type}) is where a run begins and has no "
+                f"input: no edge may lead into it",
+                edge=edge_id,
+                node=target,
+                field="target",
+            )
+        elif handler is not None and handle not in handler.inputs:
             self.add(
                 "unknown_handle",
                 f"edge {edge_id}: {target} ({handler.type}) has no input {handle!r}; "

@@ -15,9 +15,11 @@ from workflows import selectors as select
 from workflows.api import serializers as s
 from workflows.api.base import ERRORS, ApiView, RunPage, int_query, json_body, text_query
 from workflows.errors import SwitchyardError, problem
+from workflows.models import RunTrigger
 from workflows.parsing import MAX_ID, MAX_SEQ, int_param, text_param
 
 RUN_STATES = tuple(state.value for state in RunState)
+RUN_TRIGGERS = tuple(RunTrigger.values)
 
 
 class WorkflowRunsView(ApiView):
@@ -31,6 +33,7 @@ class WorkflowRunsView(ApiView):
             inputs=body.validated_data["inputs"],
             mode=body.validated_data["mode"],
             from_node=body.validated_data.get("from_node"),
+            trigger=body.validated_data["trigger"],
         )
         report = select.run_report(run=run, just_created=True)
         return Response(report, status=status.HTTP_201_CREATED)
@@ -42,6 +45,9 @@ class RunListView(ApiView):
             int_query("workflow", 1, MAX_ID, "only runs of this workflow"),
             text_query(
                 "status", 32, "only runs in this status (empty: any)", enum=["", *RUN_STATES]
+            ),
+            text_query(
+                "trigger", 16, "only runs started so (empty: any)", enum=["", *RUN_TRIGGERS]
             ),
             int_query("page", 1, RunPage.max_page),
             int_query("page_size", 1, RunPage.max_page_size, f"default {RunPage.page_size}"),
@@ -56,7 +62,13 @@ class RunListView(ApiView):
         if status_ and status_ not in RUN_STATES:
             message = f"status: must be one of {', '.join(RUN_STATES)}, got {status_!r}"
             raise SwitchyardError([problem("bad_parameter", message, field="status")])
-        runs = select.run_list(user=request.user, workflow_id=workflow, status=status_)
+        trigger = text_param(params, "trigger", max_length=16)
+        if trigger and trigger not in RUN_TRIGGERS:
+            message = f"trigger: must be one of {', '.join(RUN_TRIGGERS)}, got {trigger!r}"
+            raise SwitchyardError([problem("bad_parameter", message, field="trigger")])
+        runs = select.run_list(
+            user=request.user, workflow_id=workflow, status=status_, trigger=trigger
+        )
         paginator = RunPage()
         page = paginator.paginate_queryset(runs, request, view=self)
         return paginator.get_paginated_response([run_summary(run) for run in page])

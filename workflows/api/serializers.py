@@ -48,6 +48,20 @@ class ErrorBodySerializer(serializers.Serializer):
     errors = ProblemSerializer(many=True)
 
 
+class TriggerSerializer(serializers.Serializer):
+    """A webhook or schedule node of the workflow (SPEC §8)."""
+
+    node = serializers.CharField()
+    type = serializers.ChoiceField(choices=["webhook", "schedule"])
+    armed = serializers.BooleanField(help_text="it starts runs (the workflow is active, valid)")
+    url = serializers.CharField(required=False, help_text="webhooks: /hooks/<token>/, no login")
+    next_fire_at = serializers.CharField(required=False, allow_null=True)
+    upcoming = serializers.ListField(
+        child=serializers.CharField(), required=False, help_text="schedules: next 5 fire times"
+    )
+    last_fire_at = serializers.CharField(allow_null=True)
+
+
 class WorkflowSerializer(DocumentSerializer):
     """A saved workflow: its document plus id, revision, valid and the draft's problems."""
 
@@ -56,6 +70,10 @@ class WorkflowSerializer(DocumentSerializer):
     valid = serializers.BooleanField(read_only=True)
     errors = ProblemSerializer(many=True, read_only=True)
     owner = serializers.CharField(read_only=True, help_text="who may change it")
+    active = serializers.BooleanField(
+        read_only=True, help_text="its webhooks answer and its schedules fire (SPEC §8)"
+    )
+    triggers = TriggerSerializer(many=True, read_only=True)
 
 
 class WorkflowListItemSerializer(serializers.Serializer):
@@ -69,6 +87,7 @@ class WorkflowListItemSerializer(serializers.Serializer):
     node_count = serializers.IntegerField()
     last_run_status = serializers.CharField(allow_null=True)
     owner = serializers.CharField(help_text="the owner's username (not you: shared with you)")
+    active = serializers.BooleanField()
 
 
 class SharingSerializer(StrictSerializer):
@@ -104,6 +123,12 @@ class RunCreateSerializer(StrictSerializer):
     inputs = serializers.DictField(required=False, default=dict)
     mode = serializers.ChoiceField(choices=RunMode.choices, required=False, default="normal")
     from_node = serializers.CharField(required=False, allow_null=True, allow_blank=True)
+    trigger = serializers.ChoiceField(
+        choices=["manual", "api"],
+        required=False,
+        default="api",
+        help_text="manual: started from the canvas (the run records it)",
+    )
 
     def validate(self, attrs):
         unknown = set(self.initial_data) - set(self.fields)

@@ -1,7 +1,7 @@
 from django.urls import path, re_path
 from drf_spectacular.views import SpectacularSwaggerView
 
-from workflows.api import base, control, observe, runs, workflows
+from workflows.api import activation, base, control, observe, runs, workflows
 
 urlpatterns = [
     path("schema/", base.SchemaView.as_view(), name="schema"),
@@ -38,6 +38,16 @@ urlpatterns = [
         "workflows/<int:workflow_id>/stats/",
         observe.WorkflowStatsView.as_view(),
         name="workflow-stats",
+    ),
+    path(
+        "workflows/<int:workflow_id>/activate/",
+        activation.WorkflowActivateView.as_view(),
+        name="workflow-activate",
+    ),
+    path(
+        "workflows/<int:workflow_id>/deactivate/",
+        activation.WorkflowDeactivateView.as_view(),
+        name="workflow-deactivate",
     ),
     path("runs/", runs.RunListView.as_view(), name="run-list"),
     path("runs/<int:run_id>/", runs.RunDetailView.as_view(), name="run-detail"),

@@ -54,6 +54,7 @@ def workflow_summary(workflow) -> dict[str, Any]:
         "node_count": workflow.node_count,
         "last_run_status": workflow.last_run_status,
         "owner": workflow.owner.get_username(),
+        "active": workflow.active,
     }
 
 

@@ -40,6 +40,9 @@ def execution_options(run: WorkflowRun) -> dict[str, Any]:
         "durable_delay_threshold_s": conf.value("DURABLE_DELAY_S"),
         "node_slots": node_slots(),
         "cache": RowCache(run.workflow_id),
+        "trigger": {"node": run.trigger_node, "data": run.trigger_data}
+        if run.trigger_node
+        else None,
         **expression_context(),
     }
 

@@ -29,6 +29,7 @@ from workflows.runtime.drive import drive
 from workflows.runtime.leases import LeaseLost, RunUnstorable, claim_runs, keep_lease, release_lease
 from workflows.runtime.publish import Publisher
 from workflows.runtime.recorder import RunRecorder
+from workflows.runtime.schedules import schedule_forever
 from workflows.runtime.watches import StallWatch
 
 logger = logging.getLogger(__name__)
@@ -91,6 +92,7 @@ class RunWorker:
         loops = [
             asyncio.create_task(self._listen(WORKER_CHANNEL, self._on_wakeup)),
             asyncio.create_task(self._sweep_forever()),
+            asyncio.create_task(schedule_forever(self.stopping)),  # runtime/schedules.py
         ]
         logger.info("worker %s started", self.name)
         try:

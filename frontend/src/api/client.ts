@@ -68,6 +68,8 @@ export const api = {
     request<SavedWorkflow>("PUT", `workflows/${id}/`, { ...doc, revision }),
   patchWorkflow: (id: number, patch: Partial<WorkflowDocument>) => request<SavedWorkflow>("PATCH", `workflows/${id}/`, patch),
   deleteWorkflow: (id: number) => request<void>("DELETE", `workflows/${id}/`),
+  /** Turn a workflow's triggers on or off (400 with its errors when it is invalid). */
+  setActive: (id: number, active: boolean) => request<SavedWorkflow>("POST", `workflows/${id}/${active ? "activate" : "deactivate"}/`, {}),
   validateWorkflow: (id: number, doc?: WorkflowDocument) =>
     request<{ valid: boolean; errors: Problem[] }>("POST", `workflows/${id}/validate/`, doc ?? {}),
   exportUrl: (id: number, format: "json" | "yaml") => `/api/workflows/${id}/export/?format=${format}`,
@@ -76,8 +78,9 @@ export const api = {
     form.append("file", file);
     return request<SavedWorkflow>("POST", "workflows/import/", undefined, form);
   },
+  /** A run started from the canvas: it records trigger `manual` (SPEC §8). */
   startRun: (id: number, inputs: Record<string, unknown>, mode = "normal") =>
-    request<RunReport>("POST", `workflows/${id}/runs/`, { inputs, mode }),
+    request<RunReport>("POST", `workflows/${id}/runs/`, { inputs, mode, trigger: "manual" }),
   listRuns: async (workflowId: number) => items(await request<RunReport[]>("GET", `runs/?workflow=${workflowId}`)),
   getRun: (runId: number) => request<RunReport>("GET", `runs/${runId}/`),
   runEvents: async (runId: number, after = 0) => items(await request<RunEvent[]>("GET", `runs/${runId}/events/?after=${after}`)),

@@ -7,6 +7,8 @@ import { JOIN_RULES, type RetryPolicy, type WorkflowNode } from "../lib/types";
 import { useCanvas } from "../store/context";
 import { ConfigForm } from "./ConfigForm";
 import { TypeIcon } from "./TypeIcon";
+import { TRIGGER_TYPES } from "../lib/triggers";
+import { TriggerDetails } from "./TriggerDetails";
 
 export function NodeSettings({ nodeId }: { nodeId: string }) {
   const { node, info, nodes, edges, meta, allProblems, updateNode } = useCanvas((s) => ({
@@ -51,6 +53,7 @@ export function NodeSettings({ nodeId }: { nodeId: string }) {
         <label htmlFor="node-name">Name</label>
         <input id="node-name" value={node.name ?? ""} onChange={(e) => update({ name: e.target.value }, "name")} />
       </div>
+      {TRIGGER_TYPES.has(node.type) && <TriggerDetails nodeId={nodeId} type={node.type} />}
       <h4>Settings</h4>
       <ConfigForm
         schema={info?.config_schema}

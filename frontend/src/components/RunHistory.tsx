@@ -7,6 +7,8 @@ import { navigate, paths } from "../router";
 import { RetryButtons } from "./RetryButtons";
 import { StatusBadge } from "./StatusBadge";
 
+const HISTORY_POLL_MS = 2000;
+
 export function RunHistory({
   workflowId,
   currentRunId,
@@ -21,7 +23,11 @@ export function RunHistory({
   const [runs, setRuns] = useState<RunReport[] | null>(null);
   const [error, setError] = useState<string | null>(null);
   useEffect(() => {
-    api.listRuns(workflowId).then(setRuns, (e: Error) => setError(e.message));
+    const load = () => api.listRuns(workflowId).then(setRuns, (e: Error) => setError(e.message));
+    void load();
+    // runs a webhook or a schedule starts appear while the list is open
+    const poll = window.setInterval(load, HISTORY_POLL_MS);
+    return () => window.clearInterval(poll);
   }, [workflowId, refreshKey]);
   return (
     <aside className="history" data-testid="run-history">

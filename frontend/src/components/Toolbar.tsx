@@ -6,6 +6,7 @@ import { TERMINAL_RUN_STATES, type RunStatus } from "../lib/types";
 import { useFitAll } from "../hooks/useFitAll";
 import { navigate, paths } from "../router";
 import { useCanvas } from "../store/context";
+import { ActivationToggle } from "./ActivationToggle";
 import { RetryButtons } from "./RetryButtons";
 import { StatusBadge } from "./StatusBadge";
 
@@ -71,6 +72,7 @@ export function Toolbar({ workflowId, runId, saveState, onSave, onRun, onHistory
         </span>
       )}
       <span className="spacer" />
+      <ActivationToggle workflowId={workflowId} />
       {runId === null ? (
         <>
           <button className="icon-button" title="Undo (Ctrl+Z)" disabled={!s.canUndo || s.readOnly !== null} onClick={s.undo}>

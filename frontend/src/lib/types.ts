@@ -74,6 +74,22 @@ export interface SavedWorkflow extends WorkflowDocument {
   errors: Problem[];
   /** Who may change it (read-only; absent from an older server). */
   owner?: string;
+  /** Its webhooks answer and its schedules fire (SPEC §8; read-only here, see activate). */
+  active?: boolean;
+  triggers?: TriggerInfo[];
+}
+
+/** A webhook or schedule node as the server arms it (SPEC §8). */
+export interface TriggerInfo {
+  node: string;
+  type: "webhook" | "schedule";
+  armed: boolean;
+  /** webhooks: the path `/hooks/<token>/` (no login: the token is the credential) */
+  url?: string;
+  next_fire_at?: string | null;
+  /** schedules: the next five fire times */
+  upcoming?: string[];
+  last_fire_at: string | null;
 }
 
 export interface WorkflowSummary {
@@ -88,6 +104,7 @@ export interface WorkflowSummary {
   last_run_status?: RunStatus | null;
   last_run?: { id: number; status: RunStatus } | null;
   owner?: string;
+  active?: boolean;
 }
 
 /** `GET|PUT /api/workflows/{id}/sharing/`. */

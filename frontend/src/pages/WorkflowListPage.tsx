@@ -42,7 +42,7 @@ export function WorkflowListPage() {
   const duplicate = (w: WorkflowSummary) =>
     guard(async () => {
       // the copy is the user's own: its owner is whoever creates it
-      const { id: _id, revision: _r, valid: _v, errors: _e, owner: _o, ...doc } = await api.getWorkflow(w.id);
+      const { id: _id, revision: _r, valid: _v, errors: _e, owner: _o, active: _a, triggers: _t, ...doc } = await api.getWorkflow(w.id);
       await api.createWorkflow({ ...doc, name: `${doc.name} (copy)` });
     });
 
@@ -77,6 +77,7 @@ export function WorkflowListPage() {
             onRename={(w) => setDialog({ kind: "rename", workflow: w })}
             onDuplicate={(w) => duplicate(w)()}
             onDelete={(w) => setDialog({ kind: "delete", workflow: w })}
+            onActivate={(w, active) => guard(() => api.setActive(w.id, active))()}
           />
         )}
       </main>
@@ -133,14 +134,16 @@ interface TableProps {
   onRename(w: WorkflowSummary): void;
   onDuplicate(w: WorkflowSummary): void;
   onDelete(w: WorkflowSummary): void;
+  onActivate(w: WorkflowSummary, active: boolean): void;
 }
 
-function WorkflowTable({ workflows, me, onRename, onDuplicate, onDelete }: TableProps) {
+function WorkflowTable({ workflows, me, onRename, onDuplicate, onDelete, onActivate }: TableProps) {
   return (
     <table className="workflow-table" data-testid="workflow-list">
       <thead>
         <tr>
           <th>Name</th>
+          <th>Active</th>
           <th>Nodes</th>
           <th>Last run</th>
           <th>Updated</th>
@@ -181,6 +184,18 @@ function WorkflowTable({ workflows, me, onRename, onDuplicate, onDelete }: Table
                   </span>
                 ))}
                 {w.description && <div className="muted small">{w.description}</div>}
+              </td>
+              <td>
+                <input
+                  type="checkbox"
+                  role="switch"
+                  aria-label={`${w.name}: active (its webhooks answer, its schedules fire)`}
+                  data-testid="workflow-active"
+                  checked={w.active ?? false}
+                  disabled={!access.owned}
+                  title={ownerOnly ?? (w.active ? "Active: click to turn its triggers off" : "Inactive: click to turn its triggers on")}
+                  onChange={(e) => onActivate(w, e.target.checked)}
+                />
               </td>
               <td>{w.node_count ?? "—"}</td>
               <td>{lastRun ? <StatusBadge status={lastRun} /> : <span className="muted">never run</span>}</td>

@@ -1,4 +1,5 @@
-"""Joins two migrations made side by side (the node cache, live control requests)."""
+"""Joins the migrations made side by side in one session: the node cache, live control
+requests, triggers (and the llm node's, once it lands)."""
 
 from django.db import migrations
 
@@ -7,6 +8,7 @@ class Migration(migrations.Migration):
     dependencies = [
         ("workflows", "0011_cache"),
         ("workflows", "0011_run_live_requests"),
+        ("workflows", "0011_triggers"),
     ]
 
     operations = []
