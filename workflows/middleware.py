@@ -166,6 +166,30 @@ def log_request(scope: dict, status: int, seconds: float) -> None:
         REQUEST_LOG.log(level, "%s %s %d %.1f ms", scope.get("method"), path, status, seconds * 1e3)
 
 
+class HookRequestLog:
+    """The request log's line for webhooks (`/hooks/…`), which are served before Django's
+    handler (workflows/api/hooks.py); Django's own requests are logged by the handler."""
+
+    def __init__(self, app) -> None:
+        self.app = app
+
+    async def __call__(self, scope, receive, send) -> None:
+        if scope["type"] != "http" or not scope["path"].startswith("/hooks/"):
+            return await self.app(scope, receive, send)
+        began, status = time.perf_counter(), 500
+
+        async def sent(message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+            await send(message)
+
+        try:
+            await self.app(scope, receive, sent)
+        finally:
+            log_request(scope, status, time.perf_counter() - began)
+
+
 class RequestProcessed(Exception):
     """The answer is sent: ends the wait for the client's disconnect."""
 
