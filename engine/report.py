@@ -30,6 +30,7 @@ class NodeRecord:
         "reason",
         "started",
         "status",
+        "usage",
         "wait",
     )
 
@@ -46,6 +47,7 @@ class NodeRecord:
         self.reason: str | None = None  # why a node did not run
         self.attempt_started = 0.0  # the current attempt's start (not persisted)
         self.wait: dict | None = None  # while waiting: {"kind", "wake_at", "data"}
+        self.usage: dict | None = None  # the current attempt's tokens (engine.usage.Meter)
 
     def to_dict(self) -> dict[str, Any]:
         """The SPEC §7 shape of this node."""
@@ -106,6 +108,7 @@ class RunReport:
     iterations: dict[str, list] = field(default_factory=dict)
     error: dict | None = None
     dry_run: bool = False
+    usage: dict | None = None  # the run's token totals (engine.usage.RunUsage), when any
 
     def to_dict(self) -> dict[str, Any]:
         data = {
@@ -118,6 +121,8 @@ class RunReport:
             "iterations": self.iterations,
             "error": self.error,
         }
+        if self.usage:
+            data["usage"] = self.usage
         return with_dry_run_plan(data) if self.dry_run else data
 
 

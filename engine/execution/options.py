@@ -47,6 +47,7 @@ class ExecutionOptions:
     depth: int = 0
     max_depth: int = DEFAULT_MAX_DEPTH
     node_slots: asyncio.Semaphore | None = None
+    usage: Any = None  # the run's engine.usage.RunUsage (None: the execution makes one)
 
     @classmethod
     def from_mapping(cls, options: Mapping[str, Any] | None) -> ExecutionOptions:
@@ -68,6 +69,7 @@ class ExecutionOptions:
             depth=int(options.get("depth") or 0),
             max_depth=int(options.get("max_depth") or DEFAULT_MAX_DEPTH),
             node_slots=options.get("node_slots"),
+            usage=options.get("usage"),
         )
 
     def handler_settings(self) -> dict[str, Any]:

@@ -48,9 +48,11 @@ class Recorder:
         if status not in NODE_TRANSITIONS[previous]:
             raise InvalidTransition("node", previous, status)
         record.status = status
-        duration = None
+        duration = data = None
         if previous is RUNNING:
             duration = int((now - record.attempt_started) * 1000)
+            if record.usage:  # the attempt's tokens: on its row and in the inspector
+                data = {"usage": record.usage}
         elif previous is WAITING and status is SUCCEEDED and record.started is not None:
             duration = int((now - record.started) * 1000)  # woken: the wait is its duration
         self.seq += 1
@@ -66,6 +68,8 @@ class Recorder:
                     record.attempts or None,
                     error,
                     duration,
+                    None,
+                    data,
                 )
             )
 

@@ -22,10 +22,18 @@ ERROR_HANDLE = "error"
 class NodeError(Exception):
     """A handler's failure, reported to the user as `{"message", "type"}`."""
 
-    def __init__(self, message: str, type: str = "error") -> None:
+    def __init__(
+        self,
+        message: str,
+        type: str = "error",
+        retryable: bool = True,
+        retry_after_s: float | None = None,
+    ) -> None:
         super().__init__(message)
         self.message = message
         self.type = type
+        self.retryable = retryable
+        self.retry_after_s = retry_after_s
 
 
 @dataclass
@@ -42,6 +50,9 @@ class HandlerContext:
     settings: dict[str, Any] = field(default_factory=dict)  # engine options (e.g. http policy)
     raw_config: dict[str, Any] = field(default_factory=dict)  # config before rendering
     body: Any = None  # containers: runs one iteration of the body (engine.execution.bodies.Body)
+    # the next piece of a streamed answer, shown live as `node.stream` events (coalesced)
+    stream: Callable[[str], None] = lambda text: None
+    meter: Any = None  # token usage and budget of this attempt (engine.usage.Meter)
 
     def evaluate(self, expression: str) -> Any:
         """Evaluate an expression in this node's scope (condition, router cases)."""

@@ -1,0 +1,257 @@
+"""The `llm` node through the engine, with the real `openai` and `anthropic` SDKs against the
+local test server (tests/llm_server.py): streamed text as `node.stream` events, usage and the
+run's token budget, structured output, provider errors that say whether a retry can help,
+the key never shown, the private-address guard, cancellation closing the request."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+
+import pytest
+
+from engine import Execution, Graph, load_document, validate_document
+from engine.handlers import registry as builtins
+from tests.llm_server import LLMServer, Reply
+
+KEY = "sk-test-KEY-4242"
+OPTIONS = {"http_allow_private": True, "secrets": {"llm_key": KEY}}
+
+
+@pytest.fixture
+def server():
+    with LLMServer() as running:
+        yield running
+
+
+def llm(server: LLMServer, **config) -> dict:
+    base = {"model": "test-model", "base_url": server.url, "api_key_secret": "llm_key"}
+    return {"id": "ask", "type": "llm", "config": {**base, "prompt": "Say hi", **config}}
+
+
+def document(*nodes: dict, settings: dict | None = None, edges: list | None = None) -> dict:
+    return {
+        "version": 1,
+        "name": "llm",
+        "settings": settings or {},
+        "nodes": list(nodes),
+        "edges": edges or [],
+    }
+
+
+async def run(doc: dict, options: dict | None = None):
+    loaded = load_document(doc)
+    problems = [p for p in validate_document(loaded, registry=builtins) if p.severity == "error"]
+    assert not problems, problems
+    events = []
+    execution = Execution(
+        Graph.from_document(loaded),
+        sink=events.append,
+        options=options if options is not None else OPTIONS,
+    )
+    report = await execution.run()
+    return report, [e.to_dict() for e in events]
+
+
+def of_type(events: list[dict], kind: str) -> list[dict]:
+    return [e for e in events if e["type"] == kind]
+
+
+async def test_streamed_answer_arrives_as_stream_events_whose_text_is_the_output(server):
+    words = [f" w{i}" for i in range(300)]
+    server.reply(Reply(chunks=words, usage=(12, 300)))
+    report, events = await run(document(llm(server)))
+    node = report.to_dict()["nodes"]["ask"]
+    assert node["status"] == "succeeded"
+    streamed = of_type(events, "node.stream")
+    assert "".join(e["text"] for e in streamed) == "".join(words) == node["output"]["text"]
+    assert 1 < len(streamed) < 300  # coalesced, at most 200 characters each
+    assert all(len(e["text"]) <= 200 + 4 for e in streamed)
+    assert all(e["node"] == "ask" and e["attempt"] == 1 for e in streamed)
+    seqs = [e["seq"] for e in events]
+    assert seqs == list(range(1, len(events) + 1))
+    succeeded = next(e for e in events if e.get("status") == "succeeded" and e["node"] == "ask")
+    assert succeeded["seq"] > streamed[-1]["seq"]
+    assert succeeded["usage"] == {"prompt_tokens": 12, "completion_tokens": 300}
+    assert node["output"]["usage"] == {"prompt_tokens": 12, "completion_tokens": 300}
+    assert node["output"]["finish_reason"] == "stop"
+    assert report.to_dict()["usage"] == {
+        "prompt_tokens": 12,
+        "completion_tokens": 300,
+        "total_tokens": 312,
+    }
+    sent = server.requests[0]
+    assert sent["path"] == "/v1/chat/completions"
+    assert sent["headers"]["authorization"] == f"Bearer {KEY}"
+    assert sent["json"]["stream"] is True
+    assert sent["json"]["stream_options"] == {"include_usage": True}
+    assert sent["json"]["messages"] == [{"role": "user", "content": "Say hi"}]
+    assert KEY not in json.dumps(events) and KEY not in json.dumps(report.to_dict())
+
+
+async def test_templates_system_and_messages_are_sent_rendered(server):
+    node = llm(
+        server,
+        system="You are {{ vars.persona }}",
+        messages=[{"role": "assistant", "content": "Hello"}],
+        prompt="Summarise {{ inputs.topic }}",
+        temperature=0.2,
+        max_tokens=50,
+    )
+    doc = document(node)
+    doc["variables"] = {"persona": "terse"}
+    doc["inputs"] = {"topic": {"type": "string", "default": "rivers"}}
+    report, _ = await run(doc)
+    assert report.to_dict()["nodes"]["ask"]["status"] == "succeeded"
+    body = server.requests[0]["json"]
+    assert body["messages"] == [
+        {"role": "system", "content": "You are terse"},
+        {"role": "assistant", "content": "Hello"},
+        {"role": "user", "content": "Summarise rivers"},
+    ]
+    assert body["temperature"] == 0.2 and body["max_tokens"] == 50
+
+
+async def test_anthropic_provider_streams_through_the_anthropic_sdk(server):
+    server.reply(Reply(text="Bonjour tout le monde", usage=(9, 4)))
+    node = llm(server, provider="anthropic", base_url=server.url.removesuffix("/v1"))
+    report, events = await run(document(node))
+    output = report.to_dict()["nodes"]["ask"]["output"]
+    assert output["text"] == "Bonjour tout le monde"
+    assert output["usage"] == {"prompt_tokens": 9, "completion_tokens": 4}
+    assert output["finish_reason"] == "end_turn"
+    assert "".join(e["text"] for e in of_type(events, "node.stream")) == output["text"]
+    assert server.requests[0]["path"] == "/v1/messages"
+    headers = server.requests[0]["headers"]
+    assert KEY in (headers.get("x-api-key"), headers.get("authorization", "")[7:])
+
+
+async def test_structured_output_is_parsed_and_a_mismatch_is_invalid_output_then_retried(server):
+    schema = {
+        "type": "object",
+        "properties": {"mood": {"enum": ["good", "bad"]}},
+        "required": ["mood"],
+    }
+    server.reply(Reply(text='{"mood": "meh"}'), Reply(text='```json\n{"mood": "good"}\n```'))
+    node = llm(server, response_format=schema)
+    node["retry"] = {"max_attempts": 2}
+    report, events = await run(document(node))
+    ask = report.to_dict()["nodes"]["ask"]
+    assert ask["status"] == "succeeded" and ask["attempts"] == 2
+    assert ask["output"]["json"] == {"mood": "good"}
+    retrying = next(e for e in events if e.get("status") == "retrying")
+    assert retrying["error"]["type"] == "invalid_output"
+    assert "mood: 'meh' is not one of ['good', 'bad']" in retrying["error"]["message"]
+    assert retrying["usage"] == {"prompt_tokens": 7, "completion_tokens": 3}
+    assert server.requests[0]["json"]["response_format"]["json_schema"]["schema"] == schema
+
+
+async def test_invalid_output_without_retries_fails_the_node(server):
+    server.reply(Reply(text="not json at all"))
+    report, _ = await run(document(llm(server, response_format={"type": "object"})))
+    ask = report.to_dict()["nodes"]["ask"]
+    assert ask["status"] == "failed"
+    assert ask["error"]["type"] == "invalid_output"
+    assert ask["error"]["message"].startswith("the answer is not JSON")
+
+
+@pytest.mark.parametrize(
+    ("reply", "kind", "retryable", "after"),
+    [
+        (Reply(status=429, headers={"Retry-After": "3"}), "rate_limited", True, 3.0),
+        (Reply(status=500), "provider_error", True, None),
+        (Reply(raw=b'{"choices": [ nope'), "provider_error", True, None),
+        (
+            Reply(status=401, error="Incorrect API key provided: sk-test-KEY-4242"),
+            "provider_rejected",
+            False,
+            None,
+        ),
+        (Reply(status=404, error="The model does not exist"), "provider_rejected", False, None),
+    ],
+)
+async def test_provider_errors_say_whether_a_retry_can_help(server, reply, kind, retryable, after):
+    from engine.handlers.base import HandlerContext, NodeError
+    from engine.handlers.llm import Llm
+
+    server.reply(reply)
+    config = llm(server)["config"]
+    ctx = HandlerContext(
+        "ask",
+        config,
+        None,
+        1,
+        {},
+        {"secrets": OPTIONS["secrets"]},
+        print,
+        {"http_allow_private": True},
+    )
+    with pytest.raises(NodeError) as caught:
+        await Llm().run(ctx)
+    error = caught.value
+    assert (error.type, error.retryable, error.retry_after_s) == (kind, retryable, after)
+    assert KEY not in error.message
+    assert "test-model" in error.message and server.url in error.message
+
+
+async def test_a_call_that_could_pass_the_run_budget_fails_it_before_it_is_made(server):
+    server.reply(Reply(text="first answer", usage=(40, 50)))
+    first = llm(server)
+    second = {**llm(server, max_tokens=20), "id": "again"}
+    edges = [{"id": "e", "source": "ask", "target": "again"}]
+    doc = document(first, second, settings={"max_tokens": 100}, edges=edges)
+    report, _ = await run(doc)
+    data = report.to_dict()
+    assert data["nodes"]["ask"]["status"] == "succeeded"
+    assert data["nodes"]["again"]["status"] == "failed"
+    assert data["nodes"]["again"]["error"]["type"] == "budget_exceeded"
+    assert "settings.max_tokens" in data["nodes"]["again"]["error"]["message"]
+    assert data["status"] == "failed"
+    assert len(server.requests) == 1  # the second call was never made
+    assert server.requests[0]["json"]["max_tokens"] < 100  # the first was bounded by the budget
+    assert data["usage"]["total_tokens"] == 90
+
+
+async def test_a_loopback_base_url_is_refused_unless_private_addresses_are_allowed(server):
+    report, _ = await run(document(llm(server)), {"secrets": OPTIONS["secrets"]})
+    error = report.to_dict()["nodes"]["ask"]["error"]
+    assert error["type"] == "forbidden_destination"
+    assert "loopback" in error["message"]
+    assert server.requests == []
+
+
+async def test_a_missing_secret_names_it_and_is_not_retried(server):
+    node = llm(server, api_key_secret="nope")
+    node["retry"] = {"max_attempts": 3}
+    report, _ = await run(document(node))
+    ask = report.to_dict()["nodes"]["ask"]
+    assert ask["error"]["type"] == "missing_secret"
+    assert "'nope'" in ask["error"]["message"]
+    assert server.requests == []
+
+
+async def test_cancelling_the_run_mid_stream_closes_the_http_request(server):
+    server.reply(Reply(chunks=["a"] * 1000, delay_s=0.05))
+    loaded = load_document(document(llm(server)))
+    events = []
+    execution = Execution(Graph.from_document(loaded), sink=events.append, options=OPTIONS)
+    task = asyncio.ensure_future(execution.run())
+    while not of_type([e.to_dict() for e in events], "node.stream"):
+        await asyncio.sleep(0.02)
+    execution.cancel("by user")
+    report = await asyncio.wait_for(task, 5)
+    assert report.to_dict()["nodes"]["ask"]["status"] == "cancelled"
+    assert await asyncio.to_thread(server.disconnected.wait, 5)
+
+
+def test_config_bounds_are_checked_on_save():
+    doc = document(
+        {
+            "id": "ask",
+            "type": "llm",
+            "config": {"model": "m", "prompt": "x", "temperature": 5, "max_tokens": 0},
+        }
+    )
+    problems = validate_document(load_document(doc), registry=builtins)
+    messages = " ".join(p.message for p in problems if p.code == "bad_config")
+    assert "temperature" in messages and "max_tokens" in messages
