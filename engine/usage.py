@@ -74,13 +74,15 @@ class Meter:
             )
         return room if max_tokens is None else max_tokens
 
-    def add(self, prompt_tokens: int, completion_tokens: int) -> None:
+    def add(self, prompt_tokens: int, completion_tokens: int, model: str | None = None) -> None:
         prompt, completion = max(0, int(prompt_tokens)), max(0, int(completion_tokens))
         self.run.prompt_tokens += prompt
         self.run.completion_tokens += completion
         usage = self.record.usage or {"prompt_tokens": 0, "completion_tokens": 0}
         usage["prompt_tokens"] += prompt
         usage["completion_tokens"] += completion
+        if model:
+            usage["model"] = model  # what a price table prices it by
         self.record.usage = usage
 
 

@@ -229,5 +229,5 @@ class Llm(Handler):
         if completion is None:
             completion = estimate_tokens(answer.text) if answer.text else 0
         if ctx.meter is not None:
-            ctx.meter.add(prompt, completion)
+            ctx.meter.add(prompt, completion, answer.model)
         return {"prompt_tokens": prompt, "completion_tokens": completion}

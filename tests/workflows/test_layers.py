@@ -43,6 +43,7 @@ LAYERS: list[tuple[str, tuple[str, ...]]] = [
             "workflows.documents",
             "workflows.observability",
             "workflows.dispatch",
+            "workflows.secrets",
         ),
     ),
     ("models", ("workflows.models",)),

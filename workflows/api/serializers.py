@@ -128,6 +128,15 @@ class NodeReportSerializer(serializers.Serializer):
     )
 
 
+class UsageSerializer(serializers.Serializer):
+    """Model tokens used (llm nodes), and their cost when SWITCHYARD_LLM_PRICES prices them."""
+
+    prompt_tokens = serializers.IntegerField()
+    completion_tokens = serializers.IntegerField()
+    total_tokens = serializers.IntegerField()
+    cost_usd = serializers.FloatField(allow_null=True)
+
+
 class NodeRunSerializer(serializers.Serializer):
     node_id = serializers.CharField()
     iteration = serializers.CharField(allow_blank=True)
@@ -144,6 +153,9 @@ class NodeRunSerializer(serializers.Serializer):
     wait = serializers.JSONField(
         allow_null=True,
         help_text="While the node waits: {kind (approval, delay, ...), wake_at, data}.",
+    )
+    usage = serializers.JSONField(
+        allow_null=True, help_text="Model tokens of this attempt: prompt_tokens, completion_tokens"
     )
 
 
@@ -190,6 +202,7 @@ class RunSerializer(serializers.Serializer):
     nodes = serializers.DictField(child=NodeReportSerializer())
     iterations = serializers.DictField()
     node_runs = NodeRunSerializer(many=True)
+    usage = UsageSerializer(help_text="the run's model tokens (llm nodes)")
 
 
 class MeSerializer(serializers.Serializer):
@@ -234,6 +247,7 @@ class RunListItemSerializer(serializers.Serializer):
     created_at = serializers.CharField()
     started_at = serializers.CharField(allow_null=True)
     finished_at = serializers.CharField(allow_null=True)
+    usage = UsageSerializer()
 
 
 class RunPageSerializer(serializers.Serializer):

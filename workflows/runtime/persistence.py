@@ -32,6 +32,7 @@ NODE_RUN_FIELDS = (
     "reason",
     "handles",
     "wait",
+    "usage",
 )
 
 
@@ -165,14 +166,14 @@ ev AS (
 ),
 nr AS (
   INSERT INTO workflows_noderun (run_id, node_id, iteration, attempt, status, started_at,
-    finished_at, input, output, error, duration_ms, handled, reason, handles, wait)
+    finished_at, input, output, error, duration_ms, handled, reason, handles, wait, usage)
   SELECT n.run_id, n.node_id, n.iteration, n.attempt, n.status, n.started_at, n.finished_at,
     n.input, n.output, n.error, n.duration_ms, COALESCE(n.handled, false),
-    COALESCE(n.reason, ''), COALESCE(n.handles, '[]'::jsonb), n.wait
+    COALESCE(n.reason, ''), COALESCE(n.handles, '[]'::jsonb), n.wait, n.usage
   FROM jsonb_to_recordset(%(rows)s::jsonb) AS n(
     run_id bigint, node_id text, iteration text, attempt integer, status text,
     started_at timestamptz, finished_at timestamptz, input jsonb, output jsonb, error jsonb,
-    duration_ms integer, handled boolean, reason text, handles jsonb, wait jsonb)
+    duration_ms integer, handled boolean, reason text, handles jsonb, wait jsonb, usage jsonb)
   JOIN fence ON fence.id = n.run_id
   ON CONFLICT (run_id, node_id, iteration, attempt) DO UPDATE SET
     status = EXCLUDED.status, input = EXCLUDED.input, wait = EXCLUDED.wait,
@@ -183,7 +184,8 @@ nr AS (
       THEN (extract(epoch FROM EXCLUDED.finished_at - workflows_noderun.started_at) * 1000)::int
       ELSE EXCLUDED.duration_ms END,
     finished_at = EXCLUDED.finished_at, output = EXCLUDED.output, error = EXCLUDED.error,
-    handled = EXCLUDED.handled, reason = EXCLUDED.reason, handles = EXCLUDED.handles
+    handled = EXCLUDED.handled, reason = EXCLUDED.reason, handles = EXCLUDED.handles,
+    usage = COALESCE(EXCLUDED.usage, workflows_noderun.usage)
 )
 SELECT fence.id FROM fence, cfg
 """
