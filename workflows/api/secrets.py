@@ -7,9 +7,9 @@
 
 from __future__ import annotations
 
-from django.http import Http404
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
+from rest_framework.exceptions import NotFound
 from rest_framework.request import Request
 from rest_framework.response import Response
 
@@ -66,5 +66,5 @@ class SecretDetailView(ApiView):
     @extend_schema(responses={204: None, **ERRORS})
     def delete(self, request: Request, name: str) -> Response:
         if not secrets.secret_delete(owner=request.user, name=name):
-            raise Http404(f"no secret named {name!r}")
+            raise NotFound(f"no secret named {name!r}")
         return Response(status=204)
