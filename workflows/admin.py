@@ -15,7 +15,15 @@ from django.utils.text import smart_split, unescape_string_literal
 
 from workflows import selectors
 from workflows.documents import iso
-from workflows.models import NodeRun, RunEvent, Workflow, WorkflowEdge, WorkflowNode, WorkflowRun
+from workflows.models import (
+    NodeRun,
+    RunEvent,
+    Secret,
+    Workflow,
+    WorkflowEdge,
+    WorkflowNode,
+    WorkflowRun,
+)
 from workflows.observability import diagrams, explain, timeline
 
 EVENTS_SHOWN = 500
@@ -100,6 +108,7 @@ class NodeRunInline(admin.TabularInline):
         "handled",
         "error_text",
         "reason",
+        "tokens",
     )
     readonly_fields = fields
     can_delete = False
@@ -126,6 +135,24 @@ class NodeRunInline(admin.TabularInline):
         if not row.error:
             return "-"
         return f"{row.error.get('type')}: {row.error.get('message')}"
+
+    @admin.display(description="tokens (prompt + completion)")
+    def tokens(self, row: NodeRun) -> str:
+        return token_text(selectors.usage_totals([row.usage])) if row.usage else "-"
+
+
+def node_rows(run: WorkflowRun) -> list[tuple]:
+    """(node, iteration, status, usage) of every attempt of the run, by node and attempt: read
+    once per page for the picture's colours and the token totals."""
+    if not hasattr(run, "admin_node_rows"):
+        rows = run.node_runs.order_by("node_id", "attempt")
+        run.admin_node_rows = list(rows.values_list("node_id", "iteration", "status", "usage"))
+    return run.admin_node_rows
+
+
+def token_text(usage: dict) -> str:
+    text = f"{usage['prompt_tokens']:,} + {usage['completion_tokens']:,}"
+    return text if usage.get("cost_usd") is None else f"{text} (${usage['cost_usd']:.4f})"
 
 
 def search_condition(word: str) -> Q:
@@ -232,6 +259,7 @@ class WorkflowRunAdmin(admin.ModelAdmin):
                     "started_at",
                     "finished_at",
                     "run_error",
+                    "tokens",
                     "inputs",
                     "outputs",
                     "source_run",
@@ -325,6 +353,10 @@ class WorkflowRunAdmin(admin.ModelAdmin):
             ", ".join(plan["placeholders"]) or "none",
         )
 
+    @admin.display(description="tokens (prompt + completion)")
+    def tokens(self, run: WorkflowRun) -> str:
+        return token_text(selectors.usage_totals(u for _, _, _, u in node_rows(run) if u))
+
     @admin.display(description="canvas")
     def canvas_link(self, run: WorkflowRun) -> str:
         url = f"/workflows/{run.workflow_id}/runs/{run.pk}/"
@@ -334,7 +366,9 @@ class WorkflowRunAdmin(admin.ModelAdmin):
 
     @admin.display(description="DAG in the run's final states")
     def dag(self, run: WorkflowRun) -> str:
-        return dag_picture(run.ran_document, diagrams.node_statuses(run))
+        statuses = {node["id"]: "pending" for node in run.ran_document.get("nodes", [])}
+        statuses.update((node, status) for node, it, status, _ in node_rows(run) if not it)
+        return dag_picture(run.ran_document, statuses)
 
     @admin.display(description="error")
     def run_error(self, run: WorkflowRun) -> str:
@@ -424,3 +458,24 @@ class RunEventAdmin(admin.ModelAdmin):
     list_display = ("run", "seq", "type", "at")
     list_filter = ("type",)
     raw_id_fields = ("run",)
+
+
+@admin.register(Secret)
+class SecretAdmin(admin.ModelAdmin):
+    """Names and dates only: a stored value is never shown (nor its ciphertext); values are
+    written through the API (`/api/secrets/`), deleting one is allowed here."""
+
+    list_display = ("name", "owner", "updated_at")
+    search_fields = ("name", "owner__username")
+    fields = ("owner", "name", "value", "created_at", "updated_at")
+    readonly_fields = fields
+
+    @admin.display(description="value")
+    def value(self, secret: Secret) -> str:
+        return "••••"
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
