@@ -153,6 +153,26 @@ export interface NodeStatusEvent extends EventBase {
   duration_ms?: number | null;
   handles?: string[];
   reason?: string;
+  /** On the status that ends an llm node's attempt: the tokens it used. */
+  usage?: TokenUsage | null;
+}
+
+/** Model tokens (llm nodes): per attempt, and per run with `total_tokens` and `cost_usd`. */
+export interface TokenUsage {
+  prompt_tokens: number;
+  completion_tokens: number;
+  total_tokens?: number;
+  cost_usd?: number | null;
+  model?: string;
+}
+
+/** The next piece of the text an llm node's attempt streams. */
+export interface NodeStreamEvent extends EventBase {
+  type: "node.stream";
+  node: string;
+  iteration?: string | number | null;
+  attempt?: number;
+  text: string;
 }
 
 export interface NodeOutputEvent extends EventBase {
@@ -188,7 +208,8 @@ export interface GraphChangedEvent extends EventBase {
   edges?: WorkflowEdge[];
 }
 
-export type RunEvent = RunStatusEvent | NodeStatusEvent | NodeOutputEvent | NodeLogEvent | NodeProgressEvent | GraphChangedEvent;
+export type RunEvent =
+  RunStatusEvent | NodeStatusEvent | NodeOutputEvent | NodeLogEvent | NodeProgressEvent | GraphChangedEvent | NodeStreamEvent;
 
 export interface NodeReport {
   status: NodeState;
@@ -217,6 +238,7 @@ export interface NodeRunRecord {
   reason?: string;
   /** While the attempt waits: what for (`approval`, `subworkflow` with `data.run`, `delay`...). */
   wait?: NodeWait | null;
+  usage?: TokenUsage | null;
 }
 
 /** What a waiting node waits for (a NodeRun's `wait`). */
