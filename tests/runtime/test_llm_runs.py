@@ -23,8 +23,9 @@ from tests.runtime.test_worker import (
     persisted_events,
     workers,  # noqa: F401 (fixture)
 )
+from tests.runtime.workers import WorkerProcess, wait_for
 from workflows import services
-from workflows.models import NodeRun
+from workflows.models import NodeRun, RunEvent
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow, pytest.mark.timeout(120)]
 
@@ -161,3 +162,44 @@ def test_a_run_over_its_token_budget_fails_before_the_call(
     assert row.error["type"] == "budget_exceeded"
     assert "settings.max_tokens" in row.error["message"]
     assert server.requests == []
+
+
+def stream_text(run_id: int, attempt: int) -> str:
+    events = RunEvent.objects.filter(run_id=run_id, type="node.stream").order_by("seq")
+    return "".join(e.payload["text"] for e in events if e.payload["attempt"] == attempt)
+
+
+def test_a_worker_killed_mid_stream_leaves_the_attempt_to_another_one(
+    user,
+    server,
+    secrets_key,
+):
+    server.reply(
+        Reply(chunks=["slow "] * 400, delay_s=0.05),  # 20 s: the worker dies long before
+        Reply(text="the second attempt's whole answer", usage=(9, 6)),
+    )
+    env = {"SWITCHYARD_HTTP_ALLOW_PRIVATE": "1", "SWITCHYARD_SECRETS_KEY": KEY}
+    first = WorkerProcess(**env)
+    second = None
+    try:
+        store_secret(user, "llm_key", API_KEY)
+        workflow = services.workflow_create(owner=user, source=asking(server))
+        run = services.run_create(user=user, workflow_id=workflow.pk)
+        wait_for(lambda: stream_text(run.pk, 1), timeout=30)
+        first.kill()  # kill -9: no lease released, the HTTP connection dies with the process
+        assert server.disconnected.wait(10)
+        second = WorkerProcess(**env)
+        run = ended(run.pk)
+    finally:
+        first.kill()
+        if second is not None:
+            second.kill()
+    assert run.status == "succeeded", run.error
+    assert run.outputs == {"out": "the second attempt's whole answer"}
+    rows = {r.attempt: r for r in NodeRun.objects.filter(run_id=run.pk, node_id="ask")}
+    assert sorted(rows) == [1, 2]
+    assert rows[2].status == "succeeded"
+    assert rows[2].usage == {"prompt_tokens": 9, "completion_tokens": 6, "model": "test-model"}
+    assert stream_text(run.pk, 2) == "the second attempt's whole answer"
+    assert set(stream_text(run.pk, 1).split()) == {"slow"}
+    assert len(server.requests) == 2
