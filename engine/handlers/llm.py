@@ -11,15 +11,17 @@ refused unless the engine setting `http_allow_private` is on.
 from __future__ import annotations
 
 import json
+from functools import partial
 from typing import Any
 
 import httpx
 from jsonschema import Draft202012Validator, SchemaError
 
-from engine.handlers.base import Handler, HandlerContext, HandlerResult, NodeError
+from engine.handlers.base import Handler, HandlerContext, HandlerResult, NodeError, Wait
 from engine.handlers.http_request import pin
+from engine.handlers.llm_agent import converse
 from engine.handlers.llm_providers import DEFAULT_BASE_URLS, Answer, Call, complete
-from engine.limits import MAX_HTTP_TIMEOUT_S
+from engine.limits import MAX_HTTP_TIMEOUT_S, MAX_WORKFLOW_ID
 from engine.usage import estimate_tokens
 
 PROVIDERS = ("openai", "anthropic")
@@ -73,6 +75,21 @@ CONFIG_SCHEMA: dict[str, Any] = {
             "exclusiveMinimum": 0,
             "maximum": MAX_HTTP_TIMEOUT_S,
             "default": 120,
+        },
+        "tools": {
+            "type": "array",
+            "maxItems": 16,
+            "uniqueItems": True,
+            "items": {"type": "integer", "minimum": 1, "maximum": MAX_WORKFLOW_ID},
+            "description": "Agent mode: saved workflows (ids) the model may run as tools; "
+            "each call is a child run, its outputs go back to the model.",
+        },
+        "max_turns": {
+            "type": "integer",
+            "minimum": 1,
+            "maximum": 50,
+            "default": 8,
+            "description": "Agent mode: at most this many model calls.",
         },
         "response_format": {
             "type": "object",
@@ -182,7 +199,36 @@ class Llm(Handler):
     side_effects = True
     config_schema = CONFIG_SCHEMA
 
-    async def run(self, ctx: HandlerContext) -> HandlerResult:
+    async def run(self, ctx: HandlerContext) -> HandlerResult | Wait:
+        config = ctx.config
+        call = await self._call(ctx)
+        ask = partial(self._ask, ctx, config.get("max_tokens"))
+        tools = config.get("tools")
+        trace, turns = None, 1
+        if tools:
+            if call.provider != "openai":
+                raise NodeError("tools need provider openai (for now)", "bad_config", False)
+            outcome = await converse(ctx, call, tools, int(config.get("max_turns") or 8), ask)
+            if isinstance(outcome, Wait):
+                return outcome  # a child run parked: the node waits for it
+            answer, trace, usage, turns = outcome
+        else:
+            answer, usage = await ask(call)
+        output: dict[str, Any] = {
+            "text": answer.text,
+            "model": answer.model,
+            "finish_reason": answer.finish_reason,
+            "usage": usage,
+        }
+        if trace is not None:
+            output.update(turns=turns, tool_calls=trace)
+        if call.response_schema is not None:
+            output["json"] = parse_json(answer.text, call.response_schema)
+        return HandlerResult(output)
+
+    @staticmethod
+    async def _call(ctx: HandlerContext) -> Call:
+        """What to send, from the rendered config (the key read from the run's secrets)."""
         config = ctx.config
         provider = config.get("provider") or "openai"
         schema = _schema(config)
@@ -190,33 +236,30 @@ class Llm(Handler):
         if schema is not None:
             system = f"{system}\n\n" if system else ""
             system += JSON_INSTRUCTION + json.dumps(schema)
-        messages = _messages(config)
-        call = Call(
+        return Call(
             provider=provider,
             base_url=await _base_url(ctx, provider),
             api_key=_api_key(ctx),
             model=str(config["model"]),
             system=system,
-            messages=messages,
+            messages=_messages(config),
             temperature=config.get("temperature"),
             max_tokens=config.get("max_tokens"),
             timeout_s=float(config.get("timeout_s") or 120),
             response_schema=schema,
         )
-        prompt_text = (system or "") + "".join(m["content"] for m in messages)
+
+    async def _ask(
+        self, ctx: HandlerContext, max_tokens: int | None, call: Call
+    ) -> tuple[Answer, dict[str, int]]:
+        """One model call within the run's token budget, its tokens counted."""
+        prompt_text = (call.system or "") + "".join(
+            str(m.get("content") or "") for m in call.messages
+        )
         if ctx.meter is not None:
-            call.max_tokens = ctx.meter.check(estimate_tokens(prompt_text), call.max_tokens)
+            call.max_tokens = ctx.meter.check(estimate_tokens(prompt_text), max_tokens)
         answer = await complete(call, ctx.stream)
-        usage = self._count(ctx, answer, prompt_text)
-        output: dict[str, Any] = {
-            "text": answer.text,
-            "model": answer.model,
-            "finish_reason": answer.finish_reason,
-            "usage": usage,
-        }
-        if schema is not None:
-            output["json"] = parse_json(answer.text, schema)
-        return HandlerResult(output)
+        return answer, self._count(ctx, answer, prompt_text)
 
     @staticmethod
     def _count(ctx: HandlerContext, answer: Answer, prompt_text: str) -> dict[str, int]:

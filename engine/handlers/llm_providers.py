@@ -13,7 +13,7 @@ import email.utils
 import json
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import anthropic
@@ -37,11 +37,12 @@ class Call:
     api_key: str
     model: str
     system: str | None
-    messages: list[dict[str, str]]
+    messages: list[dict[str, Any]]
     temperature: float | None
     max_tokens: int | None
     timeout_s: float
     response_schema: dict | None
+    tools: list[dict] | None = None  # OpenAI function tools (agent mode)
 
 
 @dataclass
@@ -51,6 +52,7 @@ class Answer:
     finish_reason: str | None
     prompt_tokens: int | None
     completion_tokens: int | None
+    tool_calls: list[dict] = field(default_factory=list)  # {"id", "name", "arguments"}
 
 
 async def complete(call: Call, on_text: Callable[[str], None]) -> Answer:
@@ -84,12 +86,15 @@ async def _openai(call: Call, on_text: Callable[[str], None]) -> Answer:
         kwargs["temperature"] = call.temperature
     if call.max_tokens is not None:
         kwargs["max_tokens"] = call.max_tokens
+    if call.tools:
+        kwargs["tools"] = call.tools
     if call.response_schema is not None:
         kwargs["response_format"] = {
             "type": "json_schema",
             "json_schema": {"name": "output", "schema": call.response_schema},
         }
     parts: list[str] = []
+    calls: dict[int, dict] = {}
     answer = Answer("", call.model, None, None, None)
     client = openai.AsyncOpenAI(
         api_key=call.api_key, base_url=call.base_url, max_retries=0, timeout=call.timeout_s
@@ -103,11 +108,10 @@ async def _openai(call: Call, on_text: Callable[[str], None]) -> Answer:
                     answer.prompt_tokens = chunk.usage.prompt_tokens
                     answer.completion_tokens = chunk.usage.completion_tokens
                 for choice in chunk.choices:
-                    if choice.delta and choice.delta.content:
-                        parts.append(choice.delta.content)
-                        on_text(choice.delta.content)
+                    _take_delta(choice, parts, calls, on_text)
                     if choice.finish_reason:
                         answer.finish_reason = choice.finish_reason
+    answer.tool_calls = [calls[i] for i in sorted(calls)]
     if answer.finish_reason is None:  # no chunk said it finished: cut off or not a chat
         raise NodeError(
             f"{call.provider} model {call.model!r} at {call.base_url} ended its answer before "
@@ -117,6 +121,22 @@ async def _openai(call: Call, on_text: Callable[[str], None]) -> Answer:
         )
     answer.text = "".join(parts)
     return answer
+
+
+def _take_delta(choice: Any, parts: list[str], calls: dict[int, dict], on_text: Callable) -> None:
+    """One streamed choice delta: its text (streamed on) and its pieces of tool calls."""
+    delta = choice.delta
+    if delta is None:
+        return
+    if delta.content:
+        parts.append(delta.content)
+        on_text(delta.content)
+    for piece in delta.tool_calls or ():
+        slot = calls.setdefault(piece.index, {"id": "", "name": "", "arguments": ""})
+        slot["id"] = piece.id or slot["id"]
+        if piece.function is not None:
+            slot["name"] += piece.function.name or ""
+            slot["arguments"] += piece.function.arguments or ""
 
 
 async def _anthropic(call: Call, on_text: Callable[[str], None]) -> Answer:

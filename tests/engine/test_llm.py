@@ -259,3 +259,80 @@ def test_config_bounds_are_checked_on_save():
     problems = validate_document(load_document(doc), registry=builtins)
     messages = " ".join(p.message for p in problems if p.code == "bad_config")
     assert "temperature" in messages and "max_tokens" in messages
+
+
+def child_runner(outputs: dict, calls: list):
+    async def run_subworkflow(
+        workflow, inputs, depth, node_id, *, attempt=1, iteration=None, log=None
+    ):
+        calls.append((workflow, inputs, depth, node_id, attempt, iteration))
+        return outputs[workflow]
+
+    return run_subworkflow
+
+
+async def test_agent_runs_each_tool_call_as_a_child_run_and_answers_with_their_outputs(server):
+    server.reply(
+        Reply(
+            tool_calls=[
+                {"id": "c1", "name": "workflow_7", "arguments": {"city": "Oslo"}},
+                {"id": "c2", "name": "workflow_8", "arguments": {}},
+            ],
+            usage=(30, 10),
+        ),
+        Reply(text="Oslo: 4 degrees at noon", usage=(60, 8)),
+    )
+    calls: list = []
+    runner = child_runner({7: {"temp": 4}, 8: {"time": "noon"}}, calls)
+    report, events = await run(
+        document(llm(server, tools=[7, 8], max_turns=3)), {**OPTIONS, "run_subworkflow": runner}
+    )
+    ask = report.to_dict()["nodes"]["ask"]
+    assert ask["status"] == "succeeded", ask["error"]
+    output = ask["output"]
+    assert output["text"] == "Oslo: 4 degrees at noon"
+    assert output["turns"] == 2
+    assert output["usage"] == {"prompt_tokens": 90, "completion_tokens": 18}
+    assert output["tool_calls"] == [
+        {"workflow": 7, "inputs": {"city": "Oslo"}, "output": {"temp": 4}},
+        {"workflow": 8, "inputs": {}, "output": {"time": "noon"}},
+    ]
+    assert calls == [
+        (7, {"city": "Oslo"}, 1, "ask", 1, "ask[0]"),
+        (8, {}, 1, "ask", 1, "ask[1]"),
+    ]
+    first, second = (r["json"] for r in server.requests)
+    assert [t["function"]["name"] for t in first["tools"]] == ["workflow_7", "workflow_8"]
+    sent = second["messages"]
+    assert sent[1]["role"] == "assistant" and len(sent[1]["tool_calls"]) == 2
+    assert sent[2] == {"role": "tool", "tool_call_id": "c1", "content": '{"temp": 4}'}
+    assert sent[3] == {"role": "tool", "tool_call_id": "c2", "content": '{"time": "noon"}'}
+    logs = [e["message"] for e in of_type(events, "node.log")]
+    assert "turn 1: the model runs workflow 7" in logs
+
+
+async def test_an_agent_that_keeps_calling_tools_stops_at_max_turns(server):
+    loop = Reply(tool_calls=[{"id": "c", "name": "workflow_7", "arguments": {}}])
+    server.reply(loop, loop)
+    runner = child_runner({7: {}}, [])
+    report, _ = await run(
+        document(llm(server, tools=[7], max_turns=2)), {**OPTIONS, "run_subworkflow": runner}
+    )
+    error = report.to_dict()["nodes"]["ask"]["error"]
+    assert error["type"] == "max_turns"
+    assert "after 2 turns" in error["message"]
+
+
+async def test_an_unknown_tool_is_told_to_the_model_which_then_answers(server):
+    server.reply(
+        Reply(tool_calls=[{"id": "c", "name": "rm_rf", "arguments": {}}]),
+        Reply(text="sorry"),
+    )
+    calls: list = []
+    report, _ = await run(
+        document(llm(server, tools=[7])),
+        {**OPTIONS, "run_subworkflow": child_runner({7: {}}, calls)},
+    )
+    output = report.to_dict()["nodes"]["ask"]["output"]
+    assert output["text"] == "sorry" and calls == []
+    assert output["tool_calls"] == [{"tool": "rm_rf", "error": "no tool named 'rm_rf'"}]

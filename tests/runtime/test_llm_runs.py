@@ -203,3 +203,55 @@ def test_a_worker_killed_mid_stream_leaves_the_attempt_to_another_one(
     assert stream_text(run.pk, 2) == "the second attempt's whole answer"
     assert set(stream_text(run.pk, 1).split()) == {"slow"}
     assert len(server.requests) == 2
+
+
+def child_document(name: str, expression: str) -> dict:
+    return {
+        "version": 1,
+        "name": name,
+        "inputs": {"x": {"type": "integer", "default": 0}},
+        "nodes": [{"id": "out", "type": "output", "config": {"value": expression}}],
+        "edges": [],
+    }
+
+
+def test_an_agent_s_two_tool_calls_run_as_linked_child_runs(
+    user,
+    server,
+    secrets_key,
+    workers,  # noqa: F811
+):
+    workers(SWITCHYARD_HTTP_ALLOW_PRIVATE="1", SWITCHYARD_SECRETS_KEY=KEY)
+    store_secret(user, "llm_key", API_KEY)
+    double = services.workflow_create(
+        owner=user, source=child_document("double", "{{ inputs.x * 2 }}")
+    )
+    square = services.workflow_create(
+        owner=user, source=child_document("square", "{{ inputs.x ** 2 }}")
+    )
+    server.reply(
+        Reply(
+            tool_calls=[
+                {"id": "a", "name": f"workflow_{double.pk}", "arguments": {"x": 21}},
+                {"id": "b", "name": f"workflow_{square.pk}", "arguments": {"x": 9}},
+            ]
+        ),
+        Reply(text="42 and 81"),
+    )
+    document = asking(server)
+    document["nodes"][0]["config"]["tools"] = [double.pk, square.pk]
+    workflow = services.workflow_create(owner=user, source=document)
+    assert workflow.valid, workflow.errors
+    run = ended(services.run_create(user=user, workflow_id=workflow.pk).pk)
+    assert run.status == "succeeded", run.error
+    assert run.outputs == {"out": "42 and 81"}
+    body = logged_in(user).get(f"/api/runs/{run.pk}/").json()
+    children = [(c["workflow"], c["node"], c["iteration"], c["status"]) for c in body["child_runs"]]
+    assert children == [
+        (double.pk, "ask", "ask[0]", "succeeded"),
+        (square.pk, "ask", "ask[1]", "succeeded"),
+    ]
+    output = NodeRun.objects.get(run_id=run.pk, node_id="ask").output
+    assert [call["output"] for call in output["tool_calls"]] == [{"out": 42}, {"out": 81}]
+    tool_results = [m for m in server.requests[1]["json"]["messages"] if m["role"] == "tool"]
+    assert [json.loads(m["content"]) for m in tool_results] == [{"out": 42}, {"out": 81}]
