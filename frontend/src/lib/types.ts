@@ -262,6 +262,8 @@ export interface ChildRunRef {
 export interface RunReport {
   id: number;
   run?: number;
+  /** Model tokens of the run's llm nodes (and their cost when prices are configured). */
+  usage?: TokenUsage;
   workflow: number;
   status: RunStatus;
   mode?: string;
