@@ -109,16 +109,18 @@ class LLMServer:
         loop.close()
 
     async def _connection(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter):
+        carry = bytearray()  # a byte of the next request read while watching for a disconnect
         try:
-            while await self._one_request(reader, writer):
+            while await self._one_request(reader, writer, carry):
                 pass
         except (ConnectionError, asyncio.IncompleteReadError, asyncio.CancelledError):
             pass
         finally:
             writer.close()
 
-    async def _one_request(self, reader, writer) -> bool:
-        line = await reader.readline()
+    async def _one_request(self, reader, writer, carry: bytearray) -> bool:
+        line = bytes(carry) + await reader.readline()
+        carry.clear()
         if not line:
             return False
         method, path, _ = line.decode().split(" ", 2)
@@ -134,10 +136,10 @@ class LLMServer:
             request["json"] = None
         self.requests.append(request)
         reply = self.replies.pop(0) if self.replies else Reply()
-        await self._answer(reader, writer, request, reply)
+        await self._answer(reader, writer, request, reply, carry)
         return True
 
-    async def _answer(self, reader, writer, request: dict, reply: Reply) -> None:
+    async def _answer(self, reader, writer, request: dict, reply: Reply, carry: bytearray):
         anthropic = request["path"].rstrip("/").endswith("/messages")
         body = request["json"] or {}
         if reply.raw is not None or reply.status != 200:
@@ -153,9 +155,9 @@ class LLMServer:
             await writer.drain()
             return
         events = _anthropic_events(body, reply) if anthropic else _completion_chunks(body, reply)
-        await self._stream(reader, writer, events, reply)
+        await self._stream(reader, writer, events, reply, carry)
 
-    async def _stream(self, reader, writer, events: list[bytes], reply: Reply) -> None:
+    async def _stream(self, reader, writer, events: list[bytes], reply: Reply, carry: bytearray):
         _head(writer, 200, {"Content-Type": "text/event-stream", **reply.headers})
         await writer.drain()
         self.stream_started.set()
@@ -174,8 +176,10 @@ class LLMServer:
             writer.write(b"0\r\n\r\n")
             await writer.drain()
         finally:
-            if not closed.done():
-                closed.cancel()
+            closed.cancel()
+            await asyncio.gather(closed, return_exceptions=True)
+            if not closed.cancelled() and closed.exception() is None:
+                carry.extend(closed.result())  # the client's next request began
 
 
 def _head(writer, status: int, headers: dict[str, str]) -> None:
