@@ -336,3 +336,16 @@ async def test_an_unknown_tool_is_told_to_the_model_which_then_answers(server):
     output = report.to_dict()["nodes"]["ask"]["output"]
     assert output["text"] == "sorry" and calls == []
     assert output["tool_calls"] == [{"tool": "rm_rf", "error": "no tool named 'rm_rf'"}]
+
+
+async def test_an_llm_node_in_a_map_body_streams_per_item_with_its_iteration(server):
+    server.reply(Reply(text="first item"), Reply(text="second item"))
+    each = {"id": "each", "type": "map", "config": {"items": [1, 2], "max_concurrency": 1}}
+    body = {**llm(server, prompt="item {{ loop.item }}"), "parent": "each"}
+    report, events = await run(document(each, body))
+    assert report.to_dict()["status"] == "succeeded"
+    streamed: dict = {}
+    for event in of_type(events, "node.stream"):
+        streamed[event["iteration"]] = streamed.get(event["iteration"], "") + event["text"]
+    assert streamed == {"each[0]": "first item", "each[1]": "second item"}
+    assert report.to_dict()["usage"]["total_tokens"] == 20
