@@ -108,6 +108,12 @@ class Coalescer:
         elif self._handle is None:
             self._handle = asyncio.get_running_loop().call_later(STREAM_FLUSH_S, self.flush)
 
+    def discard(self) -> None:
+        if self._handle is not None:
+            self._handle.cancel()
+            self._handle = None
+        self._parts, self._size = [], 0
+
     def flush(self) -> None:
         if self._handle is not None:
             self._handle.cancel()

@@ -180,6 +180,7 @@ class Attempts:
         try:
             result = await handler.run(ctx)
         except asyncio.CancelledError:
+            stream.discard()  # nothing is sent for a node once it is stopped
             raise
         except BaseException:
             stream.flush()  # what streamed before the failure is shown with it

@@ -246,6 +246,10 @@ async def test_cancelling_the_run_mid_stream_closes_the_http_request(server):
     report = await asyncio.wait_for(task, 5)
     assert report.to_dict()["nodes"]["ask"]["status"] == "cancelled"
     assert await asyncio.to_thread(server.disconnected.wait, 5)
+    await asyncio.sleep(0.1)  # past the stream's flush interval: nothing more is sent
+    kinds = [(e.type, e.status) for e in events]
+    cancelled = kinds.index(("node.status", "cancelled"))
+    assert ("node.stream", None) not in kinds[cancelled:]
 
 
 def test_config_bounds_are_checked_on_save():
