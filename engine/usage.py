@@ -13,6 +13,9 @@ from engine.handlers.base import NodeError
 
 STREAM_FLUSH_S = 0.05  # a piece waits at most this long before it is sent
 STREAM_FLUSH_CHARS = 200  # or until this much text waits
+# A call without max_tokens is bounded by the budget only once less than this is left (a
+# larger max_tokens than the model's own limit would make the provider refuse the call).
+UNBOUNDED_ANSWER_TOKENS = 4096
 
 
 def estimate_tokens(text: str) -> int:
@@ -49,7 +52,7 @@ class RunUsage:
 class Meter:
     """One attempt's usage: `check` before a call (raises `budget_exceeded` when the call
     could pass the run's budget: its estimated prompt and its `max_tokens`, or its prompt
-    alone when it sets none; returns the most tokens the answer may then use), `add` after."""
+    alone when it sets none; returns the max_tokens to send), `add` after."""
 
     __slots__ = ("record", "run")
 
@@ -72,7 +75,9 @@ class Meter:
                 "budget_exceeded",
                 retryable=False,
             )
-        return room if max_tokens is None else max_tokens
+        if max_tokens is None and room < UNBOUNDED_ANSWER_TOKENS:
+            return room  # nearly spent: the answer gets what is left
+        return max_tokens  # (a model refuses a max_tokens past its own limit: none is sent)
 
     def add(self, prompt_tokens: int, completion_tokens: int, model: str | None = None) -> None:
         prompt, completion = max(0, int(prompt_tokens)), max(0, int(completion_tokens))

@@ -353,3 +353,9 @@ async def test_an_llm_node_in_a_map_body_streams_per_item_with_its_iteration(ser
         streamed[event["iteration"]] = streamed.get(event["iteration"], "") + event["text"]
     assert streamed == {"each[0]": "first item", "each[1]": "second item"}
     assert report.to_dict()["usage"]["total_tokens"] == 20
+
+
+async def test_a_large_budget_sends_no_max_tokens_the_model_would_refuse(server):
+    report, _ = await run(document(llm(server), settings={"max_tokens": 1_000_000}))
+    assert report.to_dict()["nodes"]["ask"]["status"] == "succeeded"
+    assert "max_tokens" not in server.requests[0]["json"]
