@@ -61,6 +61,8 @@ class Execution(Attempts, Slots, Decisions, Outcomes, Parking, Restore):
             options = ExecutionOptions.from_mapping(options)
         if options.usage is None:  # shared with its bodies' executions through `replace`
             options = replace(options, usage=RunUsage(graph.settings.get("max_tokens")))
+        if options.memory is None:
+            options = replace(options, memory={})
         self._options = options
         self._seat = seat
         self._tearing_down = False

@@ -48,6 +48,7 @@ class ExecutionOptions:
     max_depth: int = DEFAULT_MAX_DEPTH
     node_slots: asyncio.Semaphore | None = None
     usage: Any = None  # the run's engine.usage.RunUsage (None: the execution makes one)
+    memory: Any = None  # llm nodes' conversation memory, by node id, shared with the bodies
 
     @classmethod
     def from_mapping(cls, options: Mapping[str, Any] | None) -> ExecutionOptions:
@@ -82,4 +83,5 @@ class ExecutionOptions:
             "depth": self.depth,
             "max_depth": self.max_depth,
             "durable_delay_threshold_s": self.durable_delay_threshold_s,
+            "memory": self.memory,
         }

@@ -91,6 +91,17 @@ CONFIG_SCHEMA: dict[str, Any] = {
             "default": 8,
             "description": "Agent mode: at most this many model calls.",
         },
+        "memory": {
+            "type": "object",
+            "properties": {
+                "messages": {"type": "integer", "minimum": 1, "maximum": MAX_MESSAGES},
+                "tokens": {"type": "integer", "minimum": 1, "maximum": 1_000_000},
+            },
+            "additionalProperties": False,
+            "minProperties": 1,
+            "description": "Keep the conversation across loop iterations: the last N "
+            "messages, or as many of the latest as fit in N tokens.",
+        },
         "response_format": {
             "type": "object",
             "maxProperties": 64,
@@ -186,6 +197,30 @@ def parse_json(text: str, schema: dict) -> Any:
     return value
 
 
+def recalled(ctx: HandlerContext) -> list[dict]:
+    """What the node's memory keeps of its earlier executions in this run (loop iterations)."""
+    store = ctx.settings.get("memory")
+    if not ctx.config.get("memory") or store is None:
+        return []
+    return list(store.get(ctx.node_id, ()))
+
+
+def remember(ctx: HandlerContext, exchange: list[dict]) -> None:
+    """Keep this execution's messages and answer, trimmed to the last N messages or tokens."""
+    memory = ctx.config.get("memory")
+    store = ctx.settings.get("memory")
+    if not memory or store is None:
+        return
+    kept = [*store.get(ctx.node_id, ()), *exchange]
+    if memory.get("messages"):
+        kept = kept[-int(memory["messages"]) :]
+    if memory.get("tokens"):
+        budget = int(memory["tokens"])
+        while kept and sum(estimate_tokens(m["content"] or "") for m in kept) > budget:
+            kept.pop(0)
+    store[ctx.node_id] = kept
+
+
 class Llm(Handler):
     type = "llm"
     label = "LLM"
@@ -202,6 +237,8 @@ class Llm(Handler):
     async def run(self, ctx: HandlerContext) -> HandlerResult | Wait:
         config = ctx.config
         call = await self._call(ctx)
+        said = list(call.messages)
+        call.messages = [*recalled(ctx), *said]
         ask = partial(self._ask, ctx, config.get("max_tokens"))
         tools = config.get("tools")
         trace, turns = None, 1
@@ -224,6 +261,7 @@ class Llm(Handler):
             output.update(turns=turns, tool_calls=trace)
         if call.response_schema is not None:
             output["json"] = parse_json(answer.text, call.response_schema)
+        remember(ctx, [*said, {"role": "assistant", "content": answer.text}])
         return HandlerResult(output)
 
     @staticmethod

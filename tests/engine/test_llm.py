@@ -359,3 +359,32 @@ async def test_a_large_budget_sends_no_max_tokens_the_model_would_refuse(server)
     report, _ = await run(document(llm(server), settings={"max_tokens": 1_000_000}))
     assert report.to_dict()["nodes"]["ask"]["status"] == "succeeded"
     assert "max_tokens" not in server.requests[0]["json"]
+
+
+@pytest.mark.parametrize(
+    ("memory", "third_request"),
+    [
+        (
+            {"messages": 4},
+            ["q 0", "a0", "q 1", "a1", "q 2"],
+        ),
+        ({"messages": 2}, ["q 1", "a1", "q 2"]),
+        ({"tokens": 1}, ["a1", "q 2"]),
+    ],
+)
+async def test_memory_keeps_the_conversation_across_loop_iterations(server, memory, third_request):
+    server.reply(Reply(text="a0"), Reply(text="a1"), Reply(text="a2"))
+    loop = {"id": "turns", "type": "loop", "config": {"mode": "count", "count": 3}}
+    body = {**llm(server, prompt="q {{ loop.index }}", memory=memory), "parent": "turns"}
+    report, _ = await run(document(loop, body))
+    assert report.to_dict()["status"] == "succeeded"
+    sent = [[m["content"] for m in r["json"]["messages"]] for r in server.requests]
+    assert sent[0] == ["q 0"]
+    assert sent[2] == third_request
+
+
+async def test_without_memory_each_iteration_starts_afresh(server):
+    loop = {"id": "turns", "type": "loop", "config": {"mode": "count", "count": 2}}
+    body = {**llm(server, prompt="q {{ loop.index }}"), "parent": "turns"}
+    await run(document(loop, body))
+    assert [len(r["json"]["messages"]) for r in server.requests] == [1, 1]
