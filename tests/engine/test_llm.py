@@ -224,7 +224,7 @@ async def test_a_loopback_base_url_is_refused_unless_private_addresses_are_allow
     assert server.requests == []
 
 
-async def test_a_missing_secret_names_it_and_is_not_retried(server):
+async def test_a_missing_secret_names_it_and_calls_nothing(server):
     node = llm(server, api_key_secret="nope")
     node["retry"] = {"max_attempts": 3}
     report, _ = await run(document(node))
