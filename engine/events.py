@@ -17,6 +17,7 @@ NODE_OUTPUT = "node.output"
 NODE_LOG = "node.log"
 NODE_PROGRESS = "node.progress"
 GRAPH_CHANGED = "graph.changed"
+NODE_STREAM = "node.stream"  # the next piece of a streamed answer: {"text"}
 
 DEFAULT_PREVIEW_BYTES = 4096
 

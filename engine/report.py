@@ -34,6 +34,7 @@ class NodeRecord:
         "saved_ms",
         "started",
         "status",
+        "usage",
         "wait",
     )
 
@@ -53,6 +54,7 @@ class NodeRecord:
         self.cache_key: str | None = None  # a cached node's content hash (engine.caching)
         self.reused_from: Any = None  # ended `reused`: the run whose output it took
         self.saved_ms: int | None = None  # ...and how long that attempt had taken
+        self.usage: dict | None = None  # the current attempt's tokens (engine.usage.Meter)
 
     def to_dict(self) -> dict[str, Any]:
         """The SPEC §7 shape of this node."""
@@ -123,6 +125,7 @@ class RunReport:
     error: dict | None = None
     dry_run: bool = False
     edges: tuple[tuple[str, str], ...] = ()  # (source, target) ids: for `root_causes`
+    usage: dict | None = None  # the run's token totals (engine.usage.RunUsage), when any
 
     def to_dict(self) -> dict[str, Any]:
         nodes = {node_id: record.to_dict() for node_id, record in self.nodes.items()}
@@ -140,6 +143,8 @@ class RunReport:
                 self.status, self.edges, nodes, self.iterations, self.error
             ),
         }
+        if self.usage:
+            data["usage"] = self.usage
         return with_dry_run_plan(data) if self.dry_run else data
 
 

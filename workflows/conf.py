@@ -6,6 +6,7 @@ this module imports nothing from Django at its top level. The code reads a setti
 `settings` fixture and a worker subprocess's environment both keep working.
 """
 
+import json
 import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -79,6 +80,19 @@ TABLE: tuple[Setting, ...] = (
     Setting("SECRETS_FILE", str, "", "a file holding SWITCHYARD_SECRETS' JSON object"),
     # Observability (workflows/observability/metrics.py)
     Setting("METRICS_TOKEN", str, "", "bearer token for GET /metrics (empty: staff sessions only)"),
+    Setting(
+        "SECRETS_KEY",
+        parse_list,
+        [],
+        "Fernet keys (comma-separated; the first encrypts) for the secrets users store",
+    ),
+    # AI nodes (engine/handlers/llm.py)
+    Setting(
+        "LLM_PRICES",
+        json.loads,
+        {},
+        'USD per million tokens by model: {"gpt-4o": {"prompt": 2.5, "completion": 10}}',
+    ),
     # Retention (manage.py prune_runs)
     Setting("RUN_RETENTION_DAYS", int, 30, "finished runs older than this are pruned"),
 )

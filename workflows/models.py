@@ -258,6 +258,9 @@ class NodeRun(models.Model):
     # `reused` attempt took (a plain id: pruning that run keeps this one's copy).
     cache_key = models.CharField(max_length=64, blank=True, default="")
     reused_from = models.BigIntegerField(null=True, blank=True)
+    usage = models.JSONField(
+        null=True, blank=True, help_text="Model tokens of this attempt: prompt, completion, model."
+    )
 
     class Meta:
         ordering = ["run", "iteration", "node_id", "attempt"]
@@ -370,3 +373,26 @@ class WebhookRate(models.Model):
 
     def __str__(self) -> str:
         return f"workflow {self.workflow_id}: {self.count} in minute {self.window}"
+
+
+class Secret(models.Model):
+    """A named secret of one user (an API key, a webhook signing key), encrypted at rest
+    (`workflows.secrets`): the value is written, never read back through the API. The runs of
+    the owner's workflows read it by name (`secrets.NAME`, an llm node's `api_key_secret`)."""
+
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="secrets"
+    )
+    name = models.CharField(max_length=64)
+    ciphertext = models.TextField(help_text="Fernet token of the value (never shown).")
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["owner", "name"]
+        constraints = [
+            models.UniqueConstraint(fields=["owner", "name"], name="unique_owner_secret")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name} (of {self.owner_id})"

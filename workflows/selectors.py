@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 from django.db import connection
@@ -12,6 +13,7 @@ from django.utils import timezone
 
 from engine.report import failure_causes, with_dry_run_plan
 from engine.schedule import ScheduleError, upcoming
+from workflows import conf
 from workflows import documents as translate
 from workflows.errors import SwitchyardError, problem
 from workflows.models import NodeRun, RunEvent, Workflow, WorkflowEdge, WorkflowNode, WorkflowRun
@@ -214,6 +216,7 @@ def run_report(*, run: WorkflowRun, just_created: bool = False) -> dict[str, Any
         "nodes": top_level_nodes(document, node_runs),
         "iterations": iterations(node_runs),
         "node_runs": [translate.node_run_body(node_run) for node_run in node_runs],
+        "usage": usage_totals(node_run.usage for node_run in node_runs if node_run.usage),
     }
     report["reuse"] = reuse_summary(node_runs)
     report["root_causes"] = failure_causes(
@@ -346,3 +349,36 @@ def group_attempts(node_runs) -> dict[str, list[NodeRun]]:
     for attempts in grouped.values():
         attempts.sort(key=lambda node_run: node_run.attempt)
     return grouped
+
+
+def usage_totals(usages: Iterable[dict]) -> dict[str, Any]:
+    """Token totals of node attempts' `usage`, and their cost in USD when SWITCHYARD_LLM_PRICES
+    prices every model they used (else `cost_usd` is null)."""
+    prices = conf.value("LLM_PRICES") or {}
+    prompt = completion = 0
+    cost: float | None = 0.0
+    for usage in usages:
+        p, c = int(usage.get("prompt_tokens") or 0), int(usage.get("completion_tokens") or 0)
+        prompt, completion = prompt + p, completion + c
+        price = prices.get(usage.get("model")) if isinstance(prices, dict) else None
+        if cost is not None and isinstance(price, dict):
+            cost += (
+                p * float(price.get("prompt", 0)) + c * float(price.get("completion", 0))
+            ) / 1e6
+        elif p or c:
+            cost = None
+    return {
+        "prompt_tokens": prompt,
+        "completion_tokens": completion,
+        "total_tokens": prompt + completion,
+        "cost_usd": None if cost is None or not prices else round(cost, 6),
+    }
+
+
+def run_usages(run_ids: list[int]) -> dict[int, dict[str, Any]]:
+    """`usage_totals` of each of these runs (one query for a page of the run list)."""
+    found: dict[int, list[dict]] = {run_id: [] for run_id in run_ids}
+    rows = NodeRun.objects.filter(run_id__in=run_ids, usage__isnull=False)
+    for run_id, usage in rows.values_list("run_id", "usage"):
+        found[run_id].append(usage)
+    return {run_id: usage_totals(usages) for run_id, usages in found.items()}

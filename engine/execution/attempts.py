@@ -11,7 +11,7 @@ from typing import Any
 from engine.backoff import retry_delay, should_retry
 from engine.budget import TOO_BIG, in_thread, inline, off_loop
 from engine.config import render_node_config
-from engine.events import NODE_LOG
+from engine.events import NODE_LOG, NODE_STREAM
 from engine.execution.bodies import Body
 from engine.execution.reuse import reuse
 from engine.handlers.base import (
@@ -26,6 +26,7 @@ from engine.report import DRY_RUN_OUTPUT, DRY_RUN_REASON, NodeRecord
 from engine.scope import Scope
 from engine.states import NodeState, RunState
 from engine.storable import NOT_SMALL, output_problem, small_output_problem, storable_text
+from engine.usage import Coalescer, Meter
 
 RUNNING = NodeState.RUNNING
 RETRYING = NodeState.RETRYING
@@ -200,8 +201,19 @@ class Attempts:
             self._handler_settings,
             raw,
             Body(self, self.iterations, i, record.attempts, value) if handler.container else None,
+            stream := Coalescer(partial(self._stream, i, record.attempts)),
+            Meter(self._options.usage, record),
         )
-        return await handler.run(ctx)
+        try:
+            result = await handler.run(ctx)
+        except asyncio.CancelledError:
+            stream.discard()  # nothing is sent for a node once it is stopped
+            raise
+        except BaseException:
+            stream.flush()  # what streamed before the failure is shown with it
+            raise
+        stream.flush()
+        return result
 
     async def _unstorable(self, value: Any, root: str, max_bytes: int = 0) -> dict | None:
         """Why a value cannot leave the engine (an output PostgreSQL refuses, or one over the
@@ -258,3 +270,8 @@ class Attempts:
         self._recorder.emit(
             NODE_LOG, self._now(), self.graph.ids[i], None, record.attempts, data={"message": text}
         )
+
+    def _stream(self, i: int, attempt: int, text: str) -> None:
+        """A `node.stream` event: the next piece of the attempt's streamed answer."""
+        data = {"text": self._recorder.redact(text)}
+        self._recorder.emit(NODE_STREAM, self._now(), self.graph.ids[i], None, attempt, data=data)

@@ -34,6 +34,7 @@ from engine.report import NodeRecord, RunReport
 from engine.scope import Scope
 from engine.states import RUN_TERMINAL, NodeState, RunState
 from engine.storable import storable_text
+from engine.usage import RunUsage
 
 WAITING = NodeState.WAITING
 
@@ -58,6 +59,10 @@ class Execution(Attempts, Slots, Decisions, Outcomes, Parking, Restore):
     ) -> None:
         if not isinstance(options, ExecutionOptions):
             options = ExecutionOptions.from_mapping(options)
+        if options.usage is None:  # shared with its bodies' executions through `replace`
+            options = replace(options, usage=RunUsage(graph.settings.get("max_tokens")))
+        if options.memory is None:
+            options = replace(options, memory={})
         self._options = options
         self._seat = seat
         self._tearing_down = False
@@ -233,6 +238,7 @@ class Execution(Attempts, Slots, Decisions, Outcomes, Parking, Restore):
             error=self.error,
             dry_run=self._options.dry_run,
             edges=tuple((edge["source"], edge["target"]) for edge in self.graph.edges),
+            usage=self._options.usage.totals() if self._options.usage.total else None,
         )
 
     # ---- running -----------------------------------------------------------------------

@@ -52,6 +52,8 @@ class ExecutionOptions:
     node_slots: asyncio.Semaphore | None = None
     cache: Any = None
     trigger: Mapping[str, Any] | None = None  # {"node", "data"}: the trigger that started it
+    usage: Any = None  # the run's engine.usage.RunUsage (None: the execution makes one)
+    memory: Any = None  # llm nodes' conversation memory, by node id, shared with the bodies
 
     @classmethod
     def from_mapping(cls, options: Mapping[str, Any] | None) -> ExecutionOptions:
@@ -75,6 +77,7 @@ class ExecutionOptions:
             node_slots=options.get("node_slots"),
             cache=options.get("cache"),
             trigger=options.get("trigger") or None,
+            usage=options.get("usage"),
         )
 
     def handler_settings(self) -> dict[str, Any]:
@@ -88,4 +91,5 @@ class ExecutionOptions:
             "max_depth": self.max_depth,
             "durable_delay_threshold_s": self.durable_delay_threshold_s,
             "trigger": self.trigger,
+            "memory": self.memory,
         }

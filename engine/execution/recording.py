@@ -49,9 +49,11 @@ class Recorder:
         if status not in NODE_TRANSITIONS[previous]:
             raise InvalidTransition("node", previous, status)
         record.status = status
-        duration = None
+        duration = data = None
         if previous is RUNNING:
             duration = int((now - record.attempt_started) * 1000)
+            if record.usage:  # the attempt's tokens: on its row and in the inspector
+                data = {"usage": record.usage}
         elif previous is WAITING and status is SUCCEEDED and record.started is not None:
             duration = int((now - record.started) * 1000)  # woken: the wait is its duration
         self.seq += 1
@@ -68,7 +70,9 @@ class Recorder:
                     error,
                     duration,
                     None,
-                    {"reused_from": record.reused_from} if status is REUSED else None,
+                    {**(data or {}), "reused_from": record.reused_from}
+                    if status is REUSED
+                    else data,
                 )
             )
 

@@ -53,6 +53,9 @@ class HandlerContext:
     settings: dict[str, Any] = field(default_factory=dict)  # engine options (e.g. http policy)
     raw_config: dict[str, Any] = field(default_factory=dict)  # config before rendering
     body: Any = None  # containers: runs one iteration of the body (engine.execution.bodies.Body)
+    # the next piece of a streamed answer, shown live as `node.stream` events (coalesced)
+    stream: Callable[[str], None] = lambda text: None
+    meter: Any = None  # token usage and budget of this attempt (engine.usage.Meter)
 
     def evaluate(self, expression: str) -> Any:
         """Evaluate an expression in this node's scope (condition, router cases)."""

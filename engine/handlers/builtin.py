@@ -1,6 +1,6 @@
 """The built-in node types of SPEC §3, in one table: what `engine.handlers.registry` holds
 (`register_builtins` adds them to any `Registry`). The types live by job: `data.py`, `flow.py`,
-`containers.py` and `http_request.py`."""
+`containers.py`, `http_request.py` and `llm.py`."""
 
 from __future__ import annotations
 
@@ -18,6 +18,7 @@ from engine.handlers.flow import (
     Subworkflow,
 )
 from engine.handlers.http_request import HttpRequest
+from engine.handlers.llm import Llm
 from engine.handlers.triggers import Schedule, Webhook
 
 BUILTINS: tuple[type[Handler], ...] = (
@@ -37,6 +38,7 @@ BUILTINS: tuple[type[Handler], ...] = (
     FanOut,
     Webhook,
     Schedule,
+    Llm,
 )
 
 

@@ -83,6 +83,7 @@ def server_url(django_db_setup, django_db_blocker):
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     log = ARTIFACTS / "server.log"
     env = {**os.environ, "DATABASE_URL": database_url, "REDIS_URL": "", "DEBUG": "1"}
+    env["SWITCHYARD_HTTP_ALLOW_PRIVATE"] = "1"  # llm nodes talk to the local model server
     with log.open("w") as out:
         process = subprocess.Popen(
             [sys.executable, "manage.py", "serve", "--port", str(port)],

@@ -44,6 +44,7 @@ LAYERS: list[tuple[str, tuple[str, ...]]] = [
             "workflows.observability",
             "workflows.dispatch",
             "workflows.triggers",
+            "workflows.secrets",
         ),
     ),
     ("models", ("workflows.models",)),

@@ -86,7 +86,10 @@ async def answer_hook(scope, receive) -> tuple[int, Any, dict]:
         retry = {"Retry-After": str(max(1, int(wait + 0.999)))}
         raise HookError(429, "rate_limited", "too many requests; try again later", retry)
     signature = headers.get(config["signature_header"].lower())
-    if not hooks.signature_ok(config, hook.owner_id, body, signature):
+    verified = await database_sync_to_async(hooks.signature_ok)(
+        config, hook.owner_id, body, signature
+    )
+    if not verified:
         raise HookError(401, "bad_signature", "the request's signature does not match")
     key = headers.get("idempotency-key", "")
     if len(key) > hooks.MAX_IDEMPOTENCY_KEY:

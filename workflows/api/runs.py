@@ -71,11 +71,13 @@ class RunListView(ApiView):
         )
         paginator = RunPage()
         page = paginator.paginate_queryset(runs, request, view=self)
-        return paginator.get_paginated_response([run_summary(run) for run in page])
+        usages = select.run_usages([run.pk for run in page])
+        return paginator.get_paginated_response([run_summary(run, usages) for run in page])
 
 
-def run_summary(run) -> dict[str, Any]:
+def run_summary(run, usages: dict[int, dict] | None = None) -> dict[str, Any]:
     return {
+        "usage": (usages or {}).get(run.pk) or select.usage_totals(()),
         "id": run.pk,
         "workflow": run.workflow_id,
         "workflow_name": run.workflow.name,

@@ -156,6 +156,15 @@ class NodeReportSerializer(serializers.Serializer):
     )
 
 
+class UsageSerializer(serializers.Serializer):
+    """Model tokens used (llm nodes), and their cost when SWITCHYARD_LLM_PRICES prices them."""
+
+    prompt_tokens = serializers.IntegerField()
+    completion_tokens = serializers.IntegerField()
+    total_tokens = serializers.IntegerField()
+    cost_usd = serializers.FloatField(allow_null=True)
+
+
 class NodeRunSerializer(serializers.Serializer):
     node_id = serializers.CharField()
     iteration = serializers.CharField(allow_blank=True)
@@ -172,6 +181,9 @@ class NodeRunSerializer(serializers.Serializer):
     wait = serializers.JSONField(
         allow_null=True,
         help_text="While the node waits: {kind (approval, delay, ...), wake_at, data}.",
+    )
+    usage = serializers.JSONField(
+        allow_null=True, help_text="Model tokens of this attempt: prompt_tokens, completion_tokens"
     )
 
 
@@ -244,6 +256,7 @@ class RunSerializer(serializers.Serializer):
     root_causes = RootCauseSerializer(
         many=True, help_text="a failed run's first failures and what each took down"
     )
+    usage = UsageSerializer(help_text="the run's model tokens (llm nodes)")
 
 
 class OutputDiffSerializer(serializers.Serializer):
@@ -316,6 +329,7 @@ class RunListItemSerializer(serializers.Serializer):
     created_at = serializers.CharField()
     started_at = serializers.CharField(allow_null=True)
     finished_at = serializers.CharField(allow_null=True)
+    usage = UsageSerializer()
 
 
 class RunPageSerializer(serializers.Serializer):

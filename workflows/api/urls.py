@@ -1,7 +1,7 @@
 from django.urls import path, re_path
 from drf_spectacular.views import SpectacularSwaggerView
 
-from workflows.api import activation, base, control, observe, runs, workflows
+from workflows.api import activation, base, control, observe, runs, secrets, workflows
 
 urlpatterns = [
     path("schema/", base.SchemaView.as_view(), name="schema"),
@@ -78,6 +78,8 @@ urlpatterns = [
         control.NodeRetryView.as_view(),
         name="run-node-retry",
     ),
+    path("secrets/", secrets.SecretListView.as_view(), name="secret-list"),
+    path("secrets/<str:name>/", secrets.SecretDetailView.as_view(), name="secret-detail"),
     # Last, after every route (add new ones above): unknown API paths answer the SPEC error body.
     re_path(r"^.*$", base.NotFoundView.as_view(), name="api-not-found"),
 ]

@@ -1,5 +1,5 @@
 """Joins the migrations made side by side in one session: the node cache, live control
-requests, triggers (and the llm node's, once it lands)."""
+requests, triggers, the llm node (usage, stored secrets)."""
 
 from django.db import migrations
 
@@ -9,6 +9,7 @@ class Migration(migrations.Migration):
         ("workflows", "0011_cache"),
         ("workflows", "0011_run_live_requests"),
         ("workflows", "0011_triggers"),
+        ("workflows", "0011_llm"),
     ]
 
     operations = []

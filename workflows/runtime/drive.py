@@ -13,6 +13,7 @@ from engine import Graph
 from engine.events import Event
 from engine.execution import Execution
 from engine.states import NodeState, RunState
+from engine.usage import RunUsage
 from workflows import conf, dispatch
 from workflows.models import NodeRun, WorkflowRun
 from workflows.runtime import children
@@ -26,10 +27,18 @@ from workflows.runtime.recorder import RunRecorder
 from workflows.runtime.rerun import rerun_snapshot
 from workflows.runtime.snapshots import mark_interrupted, snapshot_from_rows
 from workflows.runtime.watches import StallWatch, hand_over_decisions
+from workflows.secrets import secrets_for
+from workflows.selectors import usage_totals
 
 
 def execution_options(run: WorkflowRun) -> dict[str, Any]:
-    """The engine options of a run (its `subworkflow` nodes drive children here too)."""
+    """The engine options of a run (its `subworkflow` nodes drive children here too). The
+    secrets are its workflow owner's and the server's, read with the run (load_for_execution),
+    and its token budget starts from what its earlier drives used."""
+    context = expression_context()
+    if getattr(run, "run_secrets", None) is not None:
+        context["secrets"] = run.run_secrets
+    budget = (run.document.get("settings") or {}).get("max_tokens")
     return {
         **children.execution_options(run, execute_leased),
         "http_allow_private": conf.value("HTTP_ALLOW_PRIVATE"),
@@ -43,7 +52,8 @@ def execution_options(run: WorkflowRun) -> dict[str, Any]:
         "trigger": {"node": run.trigger_node, "data": run.trigger_data}
         if run.trigger_node
         else None,
-        **expression_context(),
+        **context,
+        "usage": RunUsage(budget, getattr(run, "tokens_used", None)),
     }
 
 
@@ -79,8 +89,14 @@ def graph_for(run: WorkflowRun) -> Graph:
 
 
 def load_for_execution(run_id: int) -> tuple[WorkflowRun, dict | None]:
-    """The run and the state to continue from (None: start from the beginning)."""
-    run = WorkflowRun.objects.get(pk=run_id)
+    """The run and the state to continue from (None: start from the beginning); also the
+    secrets its owner's workflows read and the tokens it used so far (its budget's start)."""
+    run = WorkflowRun.objects.select_related("workflow").get(pk=run_id)
+    run.run_secrets = secrets_for(run.workflow.owner_id)
+    rows = NodeRun.objects.filter(run_id=run_id, usage__isnull=False).values_list(
+        "usage", flat=True
+    )
+    run.tokens_used = usage_totals(rows) if rows else None
     if run.status == RunState.RUNNING:  # taken over from a worker that died
         snapshot = snapshot_from_rows(run)
         mark_interrupted(run)

@@ -14,8 +14,9 @@ from django.contrib.auth import get_user_model
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
-from workflows import conf, services
+from workflows import services
 from workflows.models import RunTrigger, Trigger, WebhookRate, WorkflowRun
+from workflows.secrets import secrets_for
 
 # Headers a run never stores: the caller's credentials are not the workflow's data.
 DROPPED_HEADERS = frozenset({"cookie", "authorization", "proxy-authorization"})
@@ -46,10 +47,10 @@ def hook_find(token: str) -> Hook | None:
 
 
 def secret_value(name: str, *, owner_id: int) -> str | None:
-    """The value of the named secret a webhook verifies signatures with. Today the
-    environment-provided `SWITCHYARD_SECRETS`, as runs read them (runtime/drive.py); the one
-    place to extend to per-owner stored credentials."""
-    value = conf.value("SECRETS").get(name)
+    """The value of the named secret a webhook verifies signatures with: one the workflow's
+    owner stored (`/api/secrets/`) or an environment-provided one, as runs read them
+    (`workflows.secrets.secrets_for`)."""
+    value = secrets_for(owner_id).get(name)
     return value if isinstance(value, str) and value else None
 
 

@@ -34,6 +34,7 @@ NODE_RUN_FIELDS = (
     "wait",
     "cache_key",
     "reused_from",
+    "usage",
 )
 
 
@@ -168,16 +169,16 @@ ev AS (
 nr AS (
   INSERT INTO workflows_noderun (run_id, node_id, iteration, attempt, status, started_at,
     finished_at, input, output, error, duration_ms, handled, reason, handles, wait, cache_key,
-    reused_from)
+    reused_from, usage)
   SELECT n.run_id, n.node_id, n.iteration, n.attempt, n.status, n.started_at, n.finished_at,
     n.input, n.output, n.error, n.duration_ms, COALESCE(n.handled, false),
     COALESCE(n.reason, ''), COALESCE(n.handles, '[]'::jsonb), n.wait,
-    COALESCE(n.cache_key, ''), n.reused_from
+    COALESCE(n.cache_key, ''), n.reused_from, n.usage
   FROM jsonb_to_recordset(%(rows)s::jsonb) AS n(
     run_id bigint, node_id text, iteration text, attempt integer, status text,
     started_at timestamptz, finished_at timestamptz, input jsonb, output jsonb, error jsonb,
     duration_ms integer, handled boolean, reason text, handles jsonb, wait jsonb,
-    cache_key text, reused_from bigint)
+    cache_key text, reused_from bigint, usage jsonb)
   JOIN fence ON fence.id = n.run_id
   ON CONFLICT (run_id, node_id, iteration, attempt) DO UPDATE SET
     status = EXCLUDED.status, input = EXCLUDED.input, wait = EXCLUDED.wait,
@@ -189,7 +190,8 @@ nr AS (
       ELSE EXCLUDED.duration_ms END,
     finished_at = EXCLUDED.finished_at, output = EXCLUDED.output, error = EXCLUDED.error,
     handled = EXCLUDED.handled, reason = EXCLUDED.reason, handles = EXCLUDED.handles,
-    cache_key = EXCLUDED.cache_key, reused_from = EXCLUDED.reused_from
+    cache_key = EXCLUDED.cache_key, reused_from = EXCLUDED.reused_from,
+    usage = COALESCE(EXCLUDED.usage, workflows_noderun.usage)
 )
 SELECT fence.id FROM fence, cfg
 """

@@ -154,6 +154,8 @@ class RunRecorder:
             row["error"] = event.error
         if event.duration_ms is not None:
             row["duration_ms"] = event.duration_ms
+        if event.data and "usage" in event.data:  # the tokens of the attempt that just ended
+            row["usage"] = event.data["usage"]
         self.dirty.add(key)
 
     def _track_run(self, event: Event) -> None:

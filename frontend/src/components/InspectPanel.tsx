@@ -3,10 +3,10 @@
 import { useState } from "react";
 import { approvalWaitPaths, containerApprovalWaits, iterationItemLabel } from "../lib/approval";
 import { containerIterations, iterationLabel, iterationRecord, nodeIterations } from "../lib/iterations";
-import type { NodeRunView } from "../lib/runEvents";
+import { streamKey, type NodeRunView } from "../lib/runEvents";
 import { childRunsOf, subworkflowWait, waitLabel } from "../lib/subworkflows";
 import { formatDuration } from "../lib/timeline";
-import type { NodeError, NodeRunRecord, RunReport } from "../lib/types";
+import type { NodeError, NodeRunRecord, RunReport, TokenUsage } from "../lib/types";
 import { useCanvas } from "../store/context";
 import { ChildRuns, RunLink } from "./RunLink";
 import { StatusBadge } from "./StatusBadge";
@@ -116,6 +116,8 @@ function NodeDetails({ nodeId, type, iteration, report, onDecide, body = false, 
     view: iteration ? (st.run?.iterations[nodeId]?.[iteration] ?? null) : (st.run?.nodes[nodeId] ?? null),
     logs: (iteration ? st.run?.iterationLogs[nodeId]?.[iteration] : st.run?.logs[nodeId]) ?? NO_LOGS,
     preview: iteration ? st.run?.iterationOutputs[nodeId]?.[iteration] : st.run?.outputs[nodeId],
+    stream: st.run?.streams[streamKey(nodeId, iteration)] ?? null,
+    usage: st.run?.usage[streamKey(nodeId, iteration)] ?? null,
   }));
   const view: NodeRunView | null = live.view;
   const records = report?.node_runs ?? NO_RECORDS;
@@ -190,6 +192,7 @@ function NodeDetails({ nodeId, type, iteration, report, onDecide, body = false, 
         </section>
       )}
       {(type === "subworkflow" || childRuns.length > 0) && <ChildRuns refs={childRuns} />}
+      <StreamedAnswer text={live.stream?.text ?? null} usage={live.usage ?? record?.usage ?? null} streaming={view?.status === "running"} />
       <ValueBlock title="Input" value={record ? record.input : full?.input} testId="inspect-input" />
       <ValueBlock title="Output" value={output} testId="inspect-output" />
       <section>
@@ -296,6 +299,26 @@ function ValueBlock({ title, value, testId }: { title: string; value: unknown; t
         )}
       </h4>
       <pre className="value">{long && !open ? `${text.slice(0, COLLAPSE_CHARS)}…` : text}</pre>
+    </section>
+  );
+}
+
+/** An llm node's answer as it streams in, and the tokens its attempt used. */
+function StreamedAnswer({ text, usage, streaming }: { text: string | null; usage: TokenUsage | null; streaming: boolean }) {
+  if (text === null && !usage) return null;
+  return (
+    <section data-testid="inspect-stream">
+      <h4>Answer{streaming ? " (streaming…)" : ""}</h4>
+      {text !== null && (
+        <pre className="log" data-testid="inspect-stream-text">
+          {text}
+        </pre>
+      )}
+      {usage && (
+        <p className="muted small" data-testid="inspect-tokens">
+          {usage.prompt_tokens.toLocaleString("en")} prompt + {usage.completion_tokens.toLocaleString("en")} completion tokens
+        </p>
+      )}
     </section>
   );
 }

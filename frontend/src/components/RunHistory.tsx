@@ -56,6 +56,7 @@ export function RunHistory({
                 {run.trigger ?? "api"} · {run.mode ?? "normal"} ·{" "}
                 {run.started_at || run.created_at ? new Date((run.started_at ?? run.created_at) as string).toLocaleString() : ""}
                 {run.started_at && run.finished_at ? ` · ${formatDuration(Date.parse(run.finished_at) - Date.parse(run.started_at))}` : ""}
+                {run.usage?.total_tokens ? ` · ${run.usage.total_tokens.toLocaleString("en")} tokens` : ""}
               </span>
             </button>
             {(run.status === "failed" || run.status === "cancelled") && (

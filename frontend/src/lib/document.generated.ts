@@ -83,6 +83,10 @@ export interface Settings {
    */
   timeout_s?: number | null;
   env?: string[];
+  /**
+   * the run's token budget: a model call that could pass it fails the run (budget_exceeded)
+   */
+  max_tokens?: number | null;
 }
 export interface WorkflowNode {
   id: string;

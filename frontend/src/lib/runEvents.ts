@@ -12,8 +12,10 @@ import type {
   NodeProgressEvent,
   NodeState,
   NodeStatusEvent,
+  NodeStreamEvent,
   RunEvent,
   RunStatus,
+  TokenUsage,
   WorkflowEdge,
   WorkflowNode,
 } from "./types";
@@ -52,8 +54,16 @@ export interface RunViewState {
   iterationLogs: Record<string, Record<string, string[]>>;
   /** Body nodes: the iteration that started last (what the canvas shows unless one is picked). */
   latestIteration: Record<string, string>;
+  /** llm nodes: the text the current attempt streamed, and each attempt's tokens (`streamKey`). */
+  streams: Record<string, { attempt: number; text: string }>;
+  usage: Record<string, TokenUsage>;
   /** Events received ahead of a gap, keyed by seq. */
   held: Record<number, RunEvent>;
+}
+
+/** Where `streams` and `usage` keep a node's (in an iteration: `node@each[2]`). */
+export function streamKey(node: string, iteration: string | null): string {
+  return iteration ? `${node}@${iteration}` : node;
 }
 
 export function emptyRunView(runId: number | null = null): RunViewState {
@@ -75,6 +85,8 @@ export function emptyRunView(runId: number | null = null): RunViewState {
     iterationOutputs: {},
     iterationLogs: {},
     latestIteration: {},
+    streams: {},
+    usage: {},
     held: {},
   };
 }
@@ -121,6 +133,8 @@ function copyForBatch(state: RunViewState): RunViewState {
     iterationOutputs: { ...state.iterationOutputs },
     iterationLogs: { ...state.iterationLogs },
     latestIteration: { ...state.latestIteration },
+    streams: { ...state.streams },
+    usage: { ...state.usage },
     held: { ...state.held },
   };
 }
@@ -147,6 +161,8 @@ function isEvent(event: unknown): event is RunEvent {
 /** Apply the next event in seq order to a draft the batch owns. */
 function applyInOrder(draft: RunViewState, event: RunEvent, owned: Set<object>): void {
   draft.lastSeq = event.seq;
+  if (event.type === "node.stream" || event.type === "node.status") trackStream(draft, event);
+  if (event.type === "node.stream") return;
   const iteration = "node" in event && event.type !== "graph.changed" ? iterationOf(event) : null;
   if (iteration !== null) return applyIterationEvent(draft, event as IterationEvent, iteration, owned);
   switch (event.type) {
@@ -213,6 +229,24 @@ function applyIterationEvent(draft: RunViewState, event: IterationEvent, path: s
       draft.progress[node] = { done: event.done, total: event.total };
       return;
   }
+}
+
+/**
+ * An llm node's streamed text grows with its `node.stream` events; a new attempt starts from
+ * nothing (the canvas shows the second attempt's text, never a mix). The status that ends an
+ * attempt carries its tokens.
+ */
+function trackStream(draft: RunViewState, event: NodeStreamEvent | NodeStatusEvent): void {
+  const key = streamKey(event.node, iterationOf(event));
+  const attempt = event.attempt ?? 1;
+  const current = draft.streams[key];
+  if (event.type === "node.stream") {
+    const text = current && current.attempt === attempt ? current.text + event.text : event.text;
+    draft.streams[key] = { attempt, text };
+    return;
+  }
+  if (event.usage) draft.usage[key] = event.usage;
+  if (event.status === "running" && current && current.attempt !== attempt) delete draft.streams[key];
 }
 
 function isRunFinished(status: RunStatus): boolean {

@@ -181,6 +181,26 @@ export interface NodeStatusEvent extends EventBase {
   reason?: string;
   /** Ended `reused` (cache): the run whose output it took. */
   reused_from?: number;
+  /** On the status that ends an llm node's attempt: the tokens it used. */
+  usage?: TokenUsage | null;
+}
+
+/** Model tokens (llm nodes): per attempt, and per run with `total_tokens` and `cost_usd`. */
+export interface TokenUsage {
+  prompt_tokens: number;
+  completion_tokens: number;
+  total_tokens?: number;
+  cost_usd?: number | null;
+  model?: string;
+}
+
+/** The next piece of the text an llm node's attempt streams. */
+export interface NodeStreamEvent extends EventBase {
+  type: "node.stream";
+  node: string;
+  iteration?: string | number | null;
+  attempt?: number;
+  text: string;
 }
 
 export interface NodeOutputEvent extends EventBase {
@@ -216,7 +236,8 @@ export interface GraphChangedEvent extends EventBase {
   edges?: WorkflowEdge[];
 }
 
-export type RunEvent = RunStatusEvent | NodeStatusEvent | NodeOutputEvent | NodeLogEvent | NodeProgressEvent | GraphChangedEvent;
+export type RunEvent =
+  RunStatusEvent | NodeStatusEvent | NodeOutputEvent | NodeLogEvent | NodeProgressEvent | GraphChangedEvent | NodeStreamEvent;
 
 export interface NodeReport {
   status: NodeState;
@@ -245,6 +266,7 @@ export interface NodeRunRecord {
   reason?: string;
   /** While the attempt waits: what for (`approval`, `subworkflow` with `data.run`, `delay`...). */
   wait?: NodeWait | null;
+  usage?: TokenUsage | null;
 }
 
 /** What a waiting node waits for (a NodeRun's `wait`). */
@@ -268,6 +290,8 @@ export interface ChildRunRef {
 export interface RunReport {
   id: number;
   run?: number;
+  /** Model tokens of the run's llm nodes (and their cost when prices are configured). */
+  usage?: TokenUsage;
   workflow: number;
   status: RunStatus;
   mode?: string;

@@ -1,8 +1,8 @@
-"""`manage.py run_workflow FILE_OR_ID [--input k=v]... [--dry-run] [--json]`: run a workflow
-in-process and print its report (SPEC §7). The run is recorded in the database like any other
-(trigger `cli`): a FILE becomes (or updates) a workflow of the CLI user with the file's name,
-an ID names a saved workflow. The command holds the run's lease while it executes, so no worker
-takes it.
+"""`manage.py run_workflow FILE_OR_ID [--input k=v]... [--dry-run] [--json] [--stream]`: run
+a workflow in-process and print its report (SPEC §7); `--stream` prints what llm nodes
+stream. The run is recorded in the database like any other (trigger `cli`): a FILE becomes (or
+updates) a workflow of the CLI user with the file's name, an ID names a saved workflow. The
+command holds the run's lease while it executes, so no worker takes it.
 
 Exit status: 0 succeeded, 1 failed or cancelled, 2 invalid (nothing runs).
 """
@@ -68,7 +68,40 @@ class Progress:
         self.write(f"\nrun {status}\n")
 
 
-def execute_saved(workflow, *, inputs: dict, dry_run: bool, progress: Progress | None) -> dict:
+class StreamPrinter:
+    """`--stream`: the text `llm` nodes stream (`node.stream` events), as it arrives, under a
+    header naming the node (and iteration and attempt) it comes from."""
+
+    def __init__(self, write: Any) -> None:
+        self.write = write
+        self.source: tuple | None = None
+
+    def __call__(self, event: Any) -> None:
+        if event.type != "node.stream":
+            return
+        source = (event.node, event.iteration, event.attempt)
+        if source != self.source:
+            where = f" in {event.iteration}" if event.iteration else ""
+            again = f" (attempt {event.attempt})" if (event.attempt or 1) > 1 else ""
+            start = "" if self.source is None else "\n"
+            self.write(f"{start}[{event.node}{where}{again}] ")
+            self.source = source
+        self.write(event.data["text"])
+
+    def close(self) -> None:
+        if self.source is not None:
+            self.write("\n")
+
+
+def both(*observers: Any) -> Any:
+    def observe(event: Any) -> None:
+        for observer in observers:
+            observer(event)
+
+    return observe
+
+
+def execute_saved(workflow, *, inputs: dict, dry_run: bool, progress: Any | None) -> dict:
     from workflows.runtime import cli
 
     run = cli.claim_cli_run(workflow=workflow, inputs=inputs, dry_run=dry_run)
@@ -105,6 +138,11 @@ class Command(BaseCommand):
         )
         parser.add_argument("--dry-run", action="store_true", help="side effects are skipped")
         parser.add_argument("--json", action="store_true", help="print the run report as JSON")
+        parser.add_argument(
+            "--stream",
+            action="store_true",
+            help="print the text llm nodes stream as it arrives (on stderr with --json)",
+        )
 
     def handle(self, *args, file: str, input: list[str], dry_run: bool, json: bool, **options):
         from workflows.errors import SwitchyardError
@@ -122,14 +160,14 @@ class Command(BaseCommand):
                 except (ObjectDoesNotExist, Http404):
                     raise CommandError(f"no workflow with id {file} (and no such file)")
                 total = workflow.nodes.filter(parent="").count()
-                report = self.run_saved(workflow, inputs, dry_run, total)
+                report = self.run_saved(workflow, inputs, dry_run, total, {**options, "json": json})
             else:
                 document, errors = self.load(file)
                 if errors:
                     self.invalid(errors, json)
                 workflow = cli.workflow_for_document(owner=owner, document=document)
                 total = sum(1 for node in document["nodes"] if not node.get("parent"))
-                report = self.run_saved(workflow, inputs, dry_run, total)
+                report = self.run_saved(workflow, inputs, dry_run, total, {**options, "json": json})
         except SwitchyardError as exc:
             self.invalid(exc.errors, json)
         self.print_report(report, as_json=json)
@@ -138,9 +176,16 @@ class Command(BaseCommand):
             sys.exit(EXIT_PAUSED)
         sys.exit(EXIT_SUCCEEDED if report["status"] == "succeeded" else EXIT_FAILED)
 
-    def run_saved(self, workflow, inputs: dict, dry_run: bool, total: int) -> dict:
+    def run_saved(self, workflow, inputs: dict, dry_run: bool, total: int, options: dict) -> dict:
         progress = Progress(total, self.progress_line)
-        report = execute_saved(workflow, inputs=inputs, dry_run=dry_run, progress=progress)
+        observer, printer = progress, None
+        if options.get("stream"):
+            out = self.stderr if options.get("json") else self.stdout
+            printer = StreamPrinter(lambda text: (out.write(text, ending=""), out.flush()))
+            observer = both(progress, printer)
+        report = execute_saved(workflow, inputs=inputs, dry_run=dry_run, progress=observer)
+        if printer is not None:
+            printer.close()
         progress.close(report["status"])
         return report
 
@@ -183,6 +228,11 @@ class Command(BaseCommand):
             self.stdout.write(line)
         for key, value in report.get("outputs", {}).items():
             self.stdout.write(f"  output {key} = {json_text(value)}")
+        if usage := report.get("usage"):
+            self.stdout.write(
+                f"  tokens: {usage['prompt_tokens']:,} prompt + "
+                f"{usage['completion_tokens']:,} completion"
+            )
 
 
 def json_text(value: Any) -> str:

@@ -18,8 +18,6 @@ from workflows.documents import iso
 from workflows.models import (
     NodeRun,
     RunEvent,
-    Trigger,
-    TriggerFire,
     Workflow,
     WorkflowEdge,
     WorkflowNode,
@@ -109,6 +107,7 @@ class NodeRunInline(admin.TabularInline):
         "handled",
         "error_text",
         "reason",
+        "tokens",
     )
     readonly_fields = fields
     can_delete = False
@@ -135,6 +134,24 @@ class NodeRunInline(admin.TabularInline):
         if not row.error:
             return "-"
         return f"{row.error.get('type')}: {row.error.get('message')}"
+
+    @admin.display(description="tokens (prompt + completion)")
+    def tokens(self, row: NodeRun) -> str:
+        return token_text(selectors.usage_totals([row.usage])) if row.usage else "-"
+
+
+def node_rows(run: WorkflowRun) -> list[tuple]:
+    """(node, iteration, status, usage) of every attempt of the run, by node and attempt: read
+    once per page for the picture's colours and the token totals."""
+    if not hasattr(run, "admin_node_rows"):
+        rows = run.node_runs.order_by("node_id", "attempt")
+        run.admin_node_rows = list(rows.values_list("node_id", "iteration", "status", "usage"))
+    return run.admin_node_rows
+
+
+def token_text(usage: dict) -> str:
+    text = f"{usage['prompt_tokens']:,} + {usage['completion_tokens']:,}"
+    return text if usage.get("cost_usd") is None else f"{text} (${usage['cost_usd']:.4f})"
 
 
 def search_condition(word: str) -> Q:
@@ -335,6 +352,10 @@ class WorkflowRunAdmin(admin.ModelAdmin):
             ", ".join(plan["placeholders"]) or "none",
         )
 
+    @admin.display(description="tokens (prompt + completion)")
+    def tokens(self, run: WorkflowRun) -> str:
+        return token_text(selectors.usage_totals(u for _, _, _, u in node_rows(run) if u))
+
     @admin.display(description="canvas")
     def canvas_link(self, run: WorkflowRun) -> str:
         url = f"/workflows/{run.workflow_id}/runs/{run.pk}/"
@@ -344,7 +365,9 @@ class WorkflowRunAdmin(admin.ModelAdmin):
 
     @admin.display(description="DAG in the run's final states")
     def dag(self, run: WorkflowRun) -> str:
-        return dag_picture(run.ran_document, diagrams.node_statuses(run))
+        statuses = {node["id"]: "pending" for node in run.ran_document.get("nodes", [])}
+        statuses.update((node, status) for node, it, status, _ in node_rows(run) if not it)
+        return dag_picture(run.ran_document, statuses)
 
     @admin.display(description="error")
     def run_error(self, run: WorkflowRun) -> str:
@@ -444,38 +467,4 @@ class RunEventAdmin(admin.ModelAdmin):
     raw_id_fields = ("run",)
 
 
-class TriggerFireInline(admin.TabularInline):
-    model = TriggerFire
-    fields = ("scheduled_for", "fired_at", "outcome", "reason", "run")
-    readonly_fields = fields
-    extra = 0
-    can_delete = False
-    ordering = ("-scheduled_for",)
-
-    def get_queryset(self, request):
-        return super().get_queryset(request).select_related("run")
-
-
-@admin.register(Trigger)
-class TriggerAdmin(admin.ModelAdmin):
-    """Webhook and schedule triggers (SPEC §8) with their last and next fire; activation
-    itself is the workflow's (the API, the canvas), so rows are read-only here."""
-
-    list_display = ("id", "workflow", "node_id", "type", "armed", "last_fire_at", "next_fire_at")
-    list_filter = ("type", "armed")
-    search_fields = ("workflow__name", "node_id")
-    readonly_fields = (
-        "workflow",
-        "node_id",
-        "type",
-        "config",
-        "armed",
-        "last_fire_at",
-        "next_fire_at",
-        "created_at",
-    )
-    exclude = ("token",)  # the webhook's credential
-    inlines = [TriggerFireInline]
-
-    def has_add_permission(self, request) -> bool:
-        return False
+from workflows.admin import automation  # noqa: E402, F401  (triggers and secrets)

@@ -1,0 +1,228 @@
+"""Calling a model: one streamed chat through the official `openai` SDK (any OpenAI-compatible
+endpoint) or the `anthropic` SDK, each piece of text handed to `on_text` as it arrives, and
+the SDKs' errors turned into node errors that say whether trying again can help.
+
+The SDKs' own retries are off (`max_retries=0`): the node's `retry` decides, with the
+provider's `Retry-After` as the least delay. The client is closed when the call ends, is
+cancelled or fails, so a cancelled run also closes its HTTP request.
+"""
+
+from __future__ import annotations
+
+import email.utils
+import json
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import anthropic
+import openai
+
+from engine.handlers.base import NodeError
+
+DEFAULT_BASE_URLS = {
+    "openai": "https://api.openai.com/v1",
+    "anthropic": "https://api.anthropic.com",
+}
+ANTHROPIC_DEFAULT_MAX_TOKENS = 4096  # Anthropic requires max_tokens; this when none is set
+
+
+@dataclass
+class Call:
+    """One chat: what to send (already rendered and checked)."""
+
+    provider: str
+    base_url: str
+    api_key: str
+    model: str
+    system: str | None
+    messages: list[dict[str, Any]]
+    temperature: float | None
+    max_tokens: int | None
+    timeout_s: float
+    response_schema: dict | None
+    tools: list[dict] | None = None  # OpenAI function tools (agent mode)
+
+
+@dataclass
+class Answer:
+    text: str
+    model: str
+    finish_reason: str | None
+    prompt_tokens: int | None
+    completion_tokens: int | None
+    tool_calls: list[dict] = field(default_factory=list)  # {"id", "name", "arguments"}
+
+
+async def complete(call: Call, on_text: Callable[[str], None]) -> Answer:
+    """The model's answer, streamed through `on_text`; provider failures as `NodeError`s."""
+    try:
+        if call.provider == "anthropic":
+            return await _anthropic(call, on_text)
+        return await _openai(call, on_text)
+    except (openai.APIError, anthropic.APIError) as exc:
+        raise provider_error(exc, call) from None
+    except (ValueError, KeyError, TypeError) as exc:  # a body the SDK could not read
+        raise NodeError(
+            f"{call.provider} model {call.model!r} at {call.base_url} answered something that "
+            "is not a chat answer: "
+            f"{type(exc).__name__}",
+            "provider_error",
+        ) from None
+
+
+async def _openai(call: Call, on_text: Callable[[str], None]) -> Answer:
+    messages = list(call.messages)
+    if call.system:
+        messages.insert(0, {"role": "system", "content": call.system})
+    kwargs: dict[str, Any] = {
+        "model": call.model,
+        "messages": messages,
+        "stream": True,
+        "stream_options": {"include_usage": True},
+    }
+    if call.temperature is not None:
+        kwargs["temperature"] = call.temperature
+    if call.max_tokens is not None:
+        kwargs["max_tokens"] = call.max_tokens
+    if call.tools:
+        kwargs["tools"] = call.tools
+    if call.response_schema is not None:
+        kwargs["response_format"] = {
+            "type": "json_schema",
+            "json_schema": {"name": "output", "schema": call.response_schema},
+        }
+    parts: list[str] = []
+    calls: dict[int, dict] = {}
+    answer = Answer("", call.model, None, None, None)
+    client = openai.AsyncOpenAI(
+        api_key=call.api_key, base_url=call.base_url, max_retries=0, timeout=call.timeout_s
+    )
+    async with client:
+        stream = await client.chat.completions.create(**kwargs)
+        async with stream:
+            async for chunk in stream:
+                answer.model = chunk.model or answer.model
+                if chunk.usage is not None:
+                    answer.prompt_tokens = chunk.usage.prompt_tokens
+                    answer.completion_tokens = chunk.usage.completion_tokens
+                for choice in chunk.choices:
+                    _take_delta(choice, parts, calls, on_text)
+                    if choice.finish_reason:
+                        answer.finish_reason = choice.finish_reason
+    answer.tool_calls = [calls[i] for i in sorted(calls)]
+    if answer.finish_reason is None:  # no chunk said it finished: cut off or not a chat
+        raise NodeError(
+            f"{call.provider} model {call.model!r} at {call.base_url} ended its answer before "
+            "it finished "
+            f"(after {len(parts)} pieces of text): not a complete chat answer",
+            "provider_error",
+        )
+    answer.text = "".join(parts)
+    return answer
+
+
+def _take_delta(choice: Any, parts: list[str], calls: dict[int, dict], on_text: Callable) -> None:
+    """One streamed choice delta: its text (streamed on) and its pieces of tool calls."""
+    delta = choice.delta
+    if delta is None:
+        return
+    if delta.content:
+        parts.append(delta.content)
+        on_text(delta.content)
+    for piece in delta.tool_calls or ():
+        slot = calls.setdefault(piece.index, {"id": "", "name": "", "arguments": ""})
+        slot["id"] = piece.id or slot["id"]
+        if piece.function is not None:
+            slot["name"] += piece.function.name or ""
+            slot["arguments"] += piece.function.arguments or ""
+
+
+async def _anthropic(call: Call, on_text: Callable[[str], None]) -> Answer:
+    kwargs: dict[str, Any] = {
+        "model": call.model,
+        "messages": call.messages,
+        "max_tokens": call.max_tokens or ANTHROPIC_DEFAULT_MAX_TOKENS,
+    }
+    if call.system:
+        kwargs["system"] = call.system
+    if call.temperature is not None:
+        kwargs["temperature"] = min(call.temperature, 1.0)  # Anthropic's range is 0..1
+    parts: list[str] = []
+    client = anthropic.AsyncAnthropic(
+        api_key=call.api_key, base_url=call.base_url, max_retries=0, timeout=call.timeout_s
+    )
+    async with client, client.messages.stream(**kwargs) as stream:
+        async for text in stream.text_stream:
+            parts.append(text)
+            on_text(text)
+        message = await stream.get_final_message()
+    usage = message.usage
+    return Answer(
+        "".join(parts),
+        message.model or call.model,
+        message.stop_reason,
+        usage.input_tokens if usage else None,
+        usage.output_tokens if usage else None,
+    )
+
+
+def provider_error(exc: Exception, call: Call) -> NodeError:
+    """The node error of an SDK failure: rate limits, server errors, timeouts and lost
+    connections may pass (retryable); a refusal (bad key, unknown model, bad request) will not.
+    The API key never appears in the message."""
+    where = f"{call.provider} model {call.model!r} at {call.base_url}"
+    if isinstance(exc, openai.APITimeoutError | anthropic.APITimeoutError):
+        return NodeError(f"{where} timed out after {call.timeout_s:g} s", "timeout")
+    if isinstance(exc, openai.APIConnectionError | anthropic.APIConnectionError):
+        return NodeError(f"{where}: cannot connect ({_clean(exc, call)})", "provider_error")
+    status = getattr(exc, "status_code", None)
+    detail = _clean(exc, call)
+    if status == 429:
+        after = retry_after(getattr(exc, "response", None))
+        wait = f"; retry after {after:g} s" if after is not None else ""
+        return NodeError(
+            f"{where} is rate limited (429){wait}: {detail}",
+            "rate_limited",
+            retryable=True,
+            retry_after_s=after,
+        )
+    if status is not None and (status >= 500 or status in (408, 409)):
+        return NodeError(f"{where} failed ({status}): {detail}", "provider_error")
+    if status is not None:
+        return NodeError(
+            f"{where} refused the request ({status}): {detail}", "provider_rejected", False
+        )
+    return NodeError(f"{where} failed: {detail}", "provider_error")
+
+
+def retry_after(response: Any) -> float | None:
+    """Seconds from a `Retry-After` header (a number or an HTTP date), else None."""
+    headers = getattr(response, "headers", None)
+    value = headers.get("retry-after") if headers is not None else None
+    if not value:
+        return None
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        pass
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    return max(0.0, when.timestamp() - time.time())
+
+
+def _clean(exc: Exception, call: Call) -> str:
+    """The provider's own message, short, without the key."""
+    message = getattr(exc, "message", None) or str(exc) or type(exc).__name__
+    body = getattr(exc, "body", None)
+    if isinstance(body, dict):
+        inner = body.get("error") if isinstance(body.get("error"), dict) else body
+        message = str(inner.get("message") or message)
+    elif body is not None and not isinstance(body, str):
+        message = json.dumps(body, default=str)
+    if call.api_key and len(call.api_key) >= 4:
+        message = message.replace(call.api_key, "***")
+    return message[:500]
