@@ -94,8 +94,10 @@ def failing(k: int) -> tuple[dict, str, dict | None]:
             {"id": "nap", "type": "delay", "config": {"seconds": 1.0}},
             {
                 "id": "bad",
-                "type": "transform",
-                "config": {"output": "{{ int('not a number') }}"},
+                # An `error` node's failure is retryable (an expression error is not: a
+                # division by zero or int('x') fails the same way every time).
+                "type": "error",
+                "config": {"message": "bad input"},
                 "retry": {"max_attempts": 3, "delay_s": 0.4},  # kills hit its backoff too
             },
         ],
