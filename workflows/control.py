@@ -117,6 +117,18 @@ def decided(state: dict | None) -> bool:
     return bool((state or {}).get("resume") or (state or {}).get("approve"))
 
 
+def resumable(run_id: int) -> WorkflowRun:
+    """The paused run, locked, that no decision or worker has taken up yet (else 409)."""
+    run = WorkflowRun.objects.select_for_update().get(pk=run_id)
+    if run.status != RunState.PAUSED or not run.state:
+        raise RunConflict(f"run {run.pk} is {run.status}, not paused")
+    if decided(run.state):
+        raise RunConflict(f"run {run.pk} was already resumed", code="already_decided")
+    if run.lease_owner and run.lease_expires_at and run.lease_expires_at > timezone.now():
+        raise RunConflict(f"run {run.pk} is being resumed right now", code="run_state")
+    return run
+
+
 @transaction.atomic
 def run_resume(
     *,
@@ -137,17 +149,10 @@ def run_resume(
     An edited config changes the run's own copy of the document (`WorkflowRun.document`, with
     the change listed under its `edits`), so a worker taking the run over later still runs the
     edited node; the saved workflow changes only when `save` is true (a new revision)."""
-    run = WorkflowRun.objects.select_for_update().get(pk=run.pk)
-    if run.status != RunState.PAUSED or not run.state:
-        raise RunConflict(f"run {run.pk} is {run.status}, not paused")
-    if decided(run.state):
-        raise RunConflict(f"run {run.pk} was already resumed", code="already_decided")
-    if run.lease_owner and run.lease_expires_at and run.lease_expires_at > timezone.now():
-        raise RunConflict(f"run {run.pk} is being resumed right now", code="run_state")
+    run = resumable(run.pk)
     leaves = waiting_leaves(run.state)
-    if node_id is None and paused_on_demand(run.state):
-        state = {**run.state, "resume": {"node": None, "action": "continue"}}
-        _resume_soon(run.pk, state, unpause=True)
+    if node_id is None and paused_on_demand(run.state):  # a pause on demand: go on
+        _resume_soon(run.pk, {**run.state, "resume": {"node": None, "action": "continue"}}, True)
         run.refresh_from_db()
         return run
     if node_id is None:

@@ -124,6 +124,7 @@ class Execution(Attempts, Slots, Decisions, Outcomes, Parking, Restore):
         self._loop: asyncio.AbstractEventLoop | None = None
         self._idle: asyncio.Future | None = None
         self._live = 0  # node tasks alive (plus one while the run starts)
+        self._wake_timers: list[asyncio.TimerHandle] = []  # parked nodes' times, while running
         self._crash: BaseException | None = None
 
     def _fixed_scope(self, graph: Graph, options: ExecutionOptions) -> dict[str, Any]:
@@ -171,6 +172,9 @@ class Execution(Attempts, Slots, Decisions, Outcomes, Parking, Restore):
         finally:
             if timer is not None:
                 timer.cancel()
+            for handle in self._wake_timers:
+                handle.cancel()
+            self._wake_timers.clear()
         if self._crash is not None:
             raise self._crash
         self._finish()

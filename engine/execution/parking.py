@@ -206,13 +206,37 @@ class Parking:
                 if wake is not None and wake <= now:
                     self._continue_container(i)  # the iteration wakes when it runs
                 continue
-            if wait.get("wake_at") is None or now < wait["wake_at"]:
+            if wait.get("wake_at") is None:
                 continue
-            if wait["kind"] == "approval":
-                self._time_out_approval(i, record, wait)
-            else:
-                record.handles = ("out",)
-                self._wake(i, record, (wait.get("data") or {}).get("output"), now)
+            if now < wait["wake_at"]:
+                self._wake_later(i, wait)  # the run may still be running then
+                continue
+            self._wake_one(i, record, wait, now)
+
+    def _wake_one(self, i: int, record: NodeRecord, wait: dict, now: float) -> None:
+        if wait["kind"] == "approval":
+            self._time_out_approval(i, record, wait)
+        else:
+            record.handles = ("out",)
+            self._wake(i, record, (wait.get("data") or {}).get("output"), now)
+
+    def _wake_later(self, i: int, wait: dict) -> None:
+        """A node parked with a time to wake (durable delay, approval deadline) while other
+        branches run: the run does not wait to park to wake it (see `_wake_in_run`)."""
+        if self._loop is None or wait.get("wake_at") is None or wait.get("kind") == "body":
+            return
+        delay = max(0.0, float(wait["wake_at"]) - self._now())
+        self._wake_timers.append(self._loop.call_later(delay, self._wake_in_run, i))
+
+    def _wake_in_run(self, i: int) -> None:
+        record = self.records[i]
+        wait = record.wait
+        if record.status is not WAITING or not wait or self._live <= 0:
+            return  # decided meanwhile, or the run parks: the resume wakes it
+        try:
+            self.decide_now(lambda execution: self._wake_one(i, record, wait, self._now()))
+        except ValueError:
+            pass  # not running any more: the parked run wakes it
 
     def _time_out_approval(self, i: int, record: NodeRecord, wait: dict) -> None:
         """An approval nobody decided within its `timeout_s` does its `timeout_action`:
@@ -271,6 +295,7 @@ class Parking:
         wakes by itself."""
         record.wait = {"kind": wait.kind, "wake_at": wait.wake_at, "data": wait.data}
         self._set(i, record, WAITING, self._now())
+        self._wake_later(i, record.wait)
 
     def cancel_unfinished(self, reason: str) -> None:
         """A body whose container stopped: what had not ended is cancelled."""

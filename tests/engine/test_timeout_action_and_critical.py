@@ -121,3 +121,21 @@ def test_critical_survives_the_document_round_trip_and_a_restore():
     again = Execution(build(document), registry=support.registry, snapshot=snapshot)
     assert asyncio.run(again.run()).to_dict()["status"] == report["status"] == "failed"
     assert reg is not None
+
+
+def test_an_approval_deadline_passing_while_other_branches_run_is_applied_at_once():
+    document = doc(
+        [
+            "a",
+            ("ask", "approval", {"config": {"timeout_s": 0.05}}),
+            ("no", "noop", {}),
+            ("slow", "noop", {"config": {"sleep": 0.4}}),
+        ],
+        [("a", "ask"), ("ask", "no", "rejected"), ("a", "slow")],
+    )
+    report, events = run(document, reg=reg)
+    assert report["status"] == "succeeded"
+    assert report["nodes"]["ask"]["output"]["by"] == "timeout"
+    order = [(e["node"], e["status"]) for e in events if e["type"] == "node.status"]
+    assert order.index(("no", "succeeded")) < order.index(("slow", "succeeded"))
+    assert [e["status"] for e in events if e["type"] == "run.status"] == ["running", "succeeded"]

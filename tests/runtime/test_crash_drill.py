@@ -94,10 +94,10 @@ def failing(k: int) -> tuple[dict, str, dict | None]:
             {"id": "nap", "type": "delay", "config": {"seconds": 1.0}},
             {
                 "id": "bad",
-                # an `error` node's failure is retryable (an expression error is not: it is
-                # retried no more since retries know permanent failures)
+                # An `error` node's failure is retryable (an expression error is not: a
+                # division by zero or int('x') fails the same way every time).
                 "type": "error",
-                "config": {"message": "the order is not valid"},
+                "config": {"message": "bad input"},
                 "retry": {"max_attempts": 3, "delay_s": 0.4},  # kills hit its backoff too
             },
         ],
