@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
+from engine.causes import HALT_REASON
 from engine.events import NODE_OUTPUT, RUN_STATUS
 from engine.report import NodeRecord
 from engine.states import NODE_TERMINAL, RUN_TERMINAL, NodeState, RunState, run_transition
@@ -62,7 +63,7 @@ class Outcomes:
         self._carried[i] = {"error": {**error, "node": node_id, "attempt": record.attempts}}
         self._set(i, record, FAILED, now, error=error)
         if not record.handled and self.graph.settings.get("on_failure") == "halt":
-            self._stop(None, f"cancelled by halt after node {node_id} failed", None)
+            self._stop(None, HALT_REASON.format(node_id), None)
         return True
 
     def _cancelled(self, i: int, record: NodeRecord, reason: str | None) -> None:
