@@ -3,9 +3,10 @@
 A pure function over a run report's node entries (SPEC §7: `nodes`, `iterations`) and the
 document's edges. A root cause is an unhandled failure that no other failure explains: the
 nodes it took down are the `upstream_failed` chain after it, the nodes its halt cancelled
-(on_failure: halt) and, for a failure inside a container's body, the container (and the chain after that). A failed container whose body
-failed is explained by its body's failures, never a root cause itself. The same error (type
-and message) of the same body node across a map's items is one cause, with every item listed.
+(on_failure: halt) and, for a failure inside a container's body, the container (and the chain
+after that). A failed container whose body failed is explained by its body's failures, never a
+root cause itself. The same error (type and message) of the same body node across a map's
+items is one cause, with every item listed.
 """
 
 from __future__ import annotations
