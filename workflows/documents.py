@@ -210,6 +210,7 @@ def node_run_body(node_run) -> dict[str, Any]:
         "handled": node_run.handled,
         "reason": node_run.reason or None,
         "wait": node_run.wait,
+        **({"reused_from": node_run.reused_from} if node_run.reused_from is not None else {}),
     }
 
 

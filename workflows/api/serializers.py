@@ -148,6 +148,9 @@ class NodeRunSerializer(serializers.Serializer):
         allow_null=True,
         help_text="While the node waits: {kind (approval, delay, ...), wake_at, data}.",
     )
+    reused_from = serializers.IntegerField(
+        required=False, help_text="ended `reused` (node cache): the run whose output it took"
+    )
 
 
 class RootCauseSerializer(serializers.Serializer):
