@@ -2,10 +2,11 @@
 
 A pure function over a run report's node entries (SPEC §7: `nodes`, `iterations`) and the
 document's edges. A root cause is an unhandled failure that no other failure explains: the
-nodes it took down are the `upstream_failed` chain after it and, for a failure inside a
-container's body, the container (and the chain after that). A failed container whose body
-failed is explained by its body's failures, never a root cause itself. The same error (type
-and message) of the same body node across a map's items is one cause, with every item listed.
+nodes it took down are the `upstream_failed` chain after it, the nodes its halt cancelled
+(on_failure: halt) and, for a failure inside a container's body, the container (and the chain
+after that). A failed container whose body failed is explained by its body's failures, never a
+root cause itself. The same error (type and message) of the same body node across a map's
+items is one cause, with every item listed.
 """
 
 from __future__ import annotations
@@ -15,6 +16,9 @@ from typing import Any
 
 FAILED = "failed"
 UPSTREAM_FAILED = "upstream_failed"
+CANCELLED = "cancelled"
+HALT_REASON = "cancelled by halt after node {} failed"  # what a halt's cancelled nodes say
+CRITICAL_HALT_REASON = "cancelled by halt after critical node {} failed"  # `critical: true`
 
 Entries = Mapping[str, Mapping[str, Any]]
 
@@ -41,6 +45,15 @@ def root_causes(
     return causes
 
 
+def halted(node_id: str, entries: Entries) -> list[str]:
+    """The nodes cancelled because `node_id`'s failure halted the run (on_failure: halt, or
+    the node is `critical`)."""
+    reasons = {HALT_REASON.format(node_id), CRITICAL_HALT_REASON.format(node_id)}
+    return [
+        n for n, e in entries.items() if e.get("status") == CANCELLED and e.get("reason") in reasons
+    ]
+
+
 class Finder:
     """Walks a report's scopes (the top level, then each failed container's iterations)."""
 
@@ -55,7 +68,7 @@ class Finder:
         for node_id, entry in entries.items():
             if entry.get("status") != FAILED or entry.get("handled"):
                 continue
-            taken_down = (*self.chain(node_id, entries), *above)
+            taken_down = (*self.chain(node_id, entries), *halted(node_id, entries), *above)
             inner = self.body_failures(node_id, path)
             if inner:
                 for inner_path, inner_entries in inner:

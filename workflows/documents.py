@@ -211,6 +211,7 @@ def node_run_body(node_run) -> dict[str, Any]:
         "reason": node_run.reason or None,
         "wait": node_run.wait,
         "usage": node_run.usage,
+        **({"reused_from": node_run.reused_from} if node_run.reused_from is not None else {}),
     }
 
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
+from engine.causes import CRITICAL_HALT_REASON, HALT_REASON
 from engine.events import NODE_OUTPUT, RUN_STATUS
 from engine.report import NodeRecord
 from engine.states import NODE_TERMINAL, RUN_TERMINAL, NodeState, RunState, run_transition
@@ -63,8 +64,8 @@ class Outcomes:
         self._carried[i] = {"error": {**error, "node": node_id, "attempt": record.attempts}}
         self._set(i, record, FAILED, now, error=error)
         if not record.handled and (critical or on_failure == "halt"):
-            which = "critical node" if critical and on_failure != "halt" else "node"
-            self._stop(None, f"cancelled by halt after {which} {node_id} failed", None)
+            reason = CRITICAL_HALT_REASON if critical and on_failure != "halt" else HALT_REASON
+            self._stop(None, reason.format(node_id), None)
         return True
 
     def _cancelled(self, i: int, record: NodeRecord, reason: str | None) -> None:

@@ -165,3 +165,18 @@ def test_a_succeeded_engine_run_has_no_root_causes():
     report, _ = run(doc(["a", "b"], [("a", "b")]))
 
     assert report["root_causes"] == []
+
+
+def test_a_failure_that_halted_the_run_took_down_what_the_halt_cancelled():
+    document = doc(
+        [("bad", "fail", {"config": {"message": "no"}}), ("slow", "hang"), "after"],
+        [("bad", "after")],
+        settings={"on_failure": "halt"},
+    )
+
+    report, _ = run(document)
+
+    assert report["nodes"]["slow"]["status"] == "cancelled"
+    (cause,) = report["root_causes"]
+    assert cause["node"] == "bad"
+    assert set(cause["affected"]) == {"after", "slow"}

@@ -134,3 +134,14 @@ def test_run_workflow_json_has_the_root_causes(tmp_path):
 
     report = json.loads(out.getvalue())
     assert {cause["node"] for cause in report["root_causes"]} == {"fetch", "audit", "gate"}
+
+
+def test_run_workflow_prints_the_root_causes(tmp_path):
+    path = tmp_path / "fails.json"
+    path.write_text(json.dumps(FAILING))
+    out = io.StringIO()
+    with pytest.raises(SystemExit):
+        call_command("run_workflow", str(path), stdout=out, stderr=io.StringIO())
+
+    assert "Root causes (3):" in out.getvalue()
+    assert "  fetch: upstream API said 503 (error) — took down 2: parse, store" in out.getvalue()

@@ -11,6 +11,7 @@ from rest_framework.test import APIClient
 
 from tests.factories import workflow_for
 from tests.observability.drive import execute
+from workflows.observability import diff
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -111,6 +112,21 @@ def test_a_long_output_diff_is_cut_and_a_node_asked_for_alone_comes_whole(client
     assert list(whole["nodes"]) == ["wide"]
     assert len(whole["nodes"]["wide"]["output_diff"]["changes"]) == 30
     assert whole["nodes"]["wide"]["output_diff"]["truncated"] is False
+
+
+def test_the_changes_listed_in_a_whole_diff_are_bounded_in_all(client, two_runs, monkeypatch):
+    first, second = two_runs
+    monkeypatch.setattr(diff, "CHANGES_BUDGET", 21)
+
+    nodes = client.get(f"/api/runs/{first.pk}/diff/{second.pk}/").json()["nodes"]
+
+    listed = {n: len(e["output_diff"]["changes"]) for n, e in nodes.items() if "output_diff" in e}
+    assert listed == {"b": 2, "wide": 19, "d": 0}
+    assert nodes["d"]["output_diff"] == {
+        "changes": [],
+        "total": 1,
+        "truncated": True,
+    }
 
 
 def test_runs_of_different_workflows_are_refused_with_400(client, user, two_runs):

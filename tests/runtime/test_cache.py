@@ -80,6 +80,8 @@ def test_a_chain_run_twice_reuses_all_three_nodes(client, workflow):
     body = client.get(f"/api/runs/{second.pk}/").json()
     assert body["reuse"] == {"nodes": 3, "saved_ms": 4500}
     assert body["nodes"]["b"]["reused_from"] == first.pk
+    attempts = {row["node_id"]: row for row in body["node_runs"]}
+    assert attempts["b"]["reused_from"] == first.pk and "reused_from" not in attempts["plain"]
     assert body["nodes"]["plain"]["output"] == 20
     events = RunEvent.objects.filter(run=second, type="node.status", payload__status="reused")
     assert sorted(e.payload["node"] for e in events) == ["a", "b", "c"]

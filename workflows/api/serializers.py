@@ -185,6 +185,9 @@ class NodeRunSerializer(serializers.Serializer):
     usage = serializers.JSONField(
         allow_null=True, help_text="Model tokens of this attempt: prompt_tokens, completion_tokens"
     )
+    reused_from = serializers.IntegerField(
+        required=False, help_text="ended `reused` (node cache): the run whose output it took"
+    )
 
 
 class RootCauseSerializer(serializers.Serializer):

@@ -20,6 +20,7 @@ from workflows.errors import SwitchyardError, problem
 from workflows.models import NodeRun, WorkflowRun
 
 CHANGES_SHOWN = 20  # JSON changes listed per node in a diff of two runs
+CHANGES_BUDGET = 2_000  # ...and in all, so a diff of two 10,000-node runs stays a few MB
 CHANGES_MAX = 10_000  # ...and for one node asked for in full
 VALUE_PREVIEW_CHARS = 200  # a value in a change, as JSON text, cut beyond this
 LAYOUT_FIELDS = frozenset({"position", "size", "name"})
@@ -55,7 +56,8 @@ def run_diff(a: WorkflowRun, b: WorkflowRun, *, node: str | None = None) -> dict
     """`{"a", "b", "workflow", "revisions", "summary", "nodes": {id: {"change", "status":
     [a, b], "duration_ms": [a, b], "output_changed", "output_diff"?}}}` in document order (b's,
     then nodes only a had). With `node`, only that node, its output diff in full (up to
-    `CHANGES_MAX` changes, values uncut)."""
+    `CHANGES_MAX` changes, values uncut). At most `CHANGES_BUDGET` changes are listed in all:
+    past that, an `output_diff` counts its changes (`total`) and lists none."""
     doc_a, doc_b = definitions(a.ran_document), definitions(b.ran_document)
     ids = list(doc_b) + [node_id for node_id in doc_a if node_id not in doc_b]
     if node is not None:
@@ -65,17 +67,19 @@ def run_diff(a: WorkflowRun, b: WorkflowRun, *, node: str | None = None) -> dict
         ids = [node]
     facts_a, facts_b = node_facts(a, ids), node_facts(b, ids)
     nodes = {}
+    budget = CHANGES_MAX if node is not None else CHANGES_BUDGET
     for node_id in ids:
         entry = compare(node_id, doc_a, doc_b, facts_a.get(node_id), facts_b.get(node_id))
         if entry["output_changed"]:
             left, right = outputs_of(facts_a, facts_b, node_id)
             full = node is not None
-            entry["output_diff"] = json_diff(
+            entry["output_diff"] = found = json_diff(
                 left,
                 right,
-                limit=CHANGES_MAX if full else CHANGES_SHOWN,
+                limit=budget if full else min(CHANGES_SHOWN, budget),
                 preview=None if full else VALUE_PREVIEW_CHARS,
             )
+            budget -= len(found["changes"])
         nodes[node_id] = entry
     return {
         "a": a.pk,

@@ -22,6 +22,7 @@ from django.http import Http404
 from engine import DocumentError, all_problems, errors_only, load_document
 from engine.states import NODE_TERMINAL
 from workflows.documents import READ_ONLY_FIELDS
+from workflows.observability import causes
 
 EXIT_SUCCEEDED, EXIT_FAILED, EXIT_INVALID = 0, 1, 2
 EXIT_PAUSED = 3  # not in SPEC §7 (it names 0, 1, 2): a run that waits has not ended
@@ -233,6 +234,12 @@ class Command(BaseCommand):
                 f"  tokens: {usage['prompt_tokens']:,} prompt + "
                 f"{usage['completion_tokens']:,} completion"
             )
+        for line in causes.cause_lines(report.get("root_causes") or []):
+            self.stdout.write(line)
+        reuse = report.get("reuse") or {}
+        if reuse.get("nodes"):
+            saved = reuse["saved_ms"] / 1000
+            self.stdout.write(f"{reuse['nodes']} node(s) reused, {saved:.1f} s saved")
 
 
 def json_text(value: Any) -> str:
