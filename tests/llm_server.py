@@ -11,7 +11,8 @@ scripted `Reply` (or answers "ok"):
   `content_block_delta`, `message_delta` with the usage, `message_stop`).
 - `Reply(status=429, headers={"Retry-After": "2"})`, `Reply(status=500)`, `Reply(raw=b"{")`.
 
-`requests` keeps what each request sent (path, headers, JSON body); `disconnected` is set
+`requests` keeps what each request sent (path, headers, JSON body, when it arrived and when
+its answer was sent: `received_at`, `answered_at`, monotonic); `disconnected` is set
 when a client closes a connection in the middle of a streamed answer. No test reaches the
 internet: every test speaks to this server.
 """
@@ -130,6 +131,7 @@ class LLMServer:
             headers[name.strip().lower()] = value.strip()
         body = await reader.readexactly(int(headers.get("content-length", 0)))
         request = {"method": method, "path": path, "headers": headers}
+        request["received_at"] = time.monotonic()
         try:
             request["json"] = json.loads(body) if body else None
         except ValueError:
@@ -137,6 +139,7 @@ class LLMServer:
         self.requests.append(request)
         reply = self.replies.pop(0) if self.replies else Reply()
         await self._answer(reader, writer, request, reply, carry)
+        request["answered_at"] = time.monotonic()  # the last byte of the answer is sent
         return True
 
     async def _answer(self, reader, writer, request: dict, reply: Reply, carry: bytearray):
