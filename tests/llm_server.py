@@ -11,7 +11,8 @@ scripted `Reply` (or answers "ok"):
   `content_block_delta`, `message_delta` with the usage, `message_stop`).
 - `Reply(status=429, headers={"Retry-After": "2"})`, `Reply(status=500)`, `Reply(raw=b"{")`.
 
-`requests` keeps what each request sent (path, headers, JSON body); `disconnected` is set
+`requests` keeps what each request sent (path, headers, JSON body, when it arrived and when
+its answer was sent: `received_at`, `answered_at`, monotonic); `disconnected` is set
 when a client closes a connection in the middle of a streamed answer. No test reaches the
 internet: every test speaks to this server.
 """
@@ -130,6 +131,7 @@ class LLMServer:
             headers[name.strip().lower()] = value.strip()
         body = await reader.readexactly(int(headers.get("content-length", 0)))
         request = {"method": method, "path": path, "headers": headers}
+        request["received_at"] = time.monotonic()
         try:
             request["json"] = json.loads(body) if body else None
         except ValueError:
@@ -137,6 +139,7 @@ class LLMServer:
         self.requests.append(request)
         reply = self.replies.pop(0) if self.replies else Reply()
         await self._answer(reader, writer, request, reply, carry)
+        request["answered_at"] = time.monotonic()  # the last byte of the answer is sent
         return True
 
     async def _answer(self, reader, writer, request: dict, reply: Reply, carry: bytearray):
@@ -286,6 +289,8 @@ def _anthropic_events(body: dict, reply: Reply) -> list[bytes]:
     message = {**_anthropic_message(body, reply), "content": [], "stop_reason": None}
     message["usage"] = {"input_tokens": prompt, "output_tokens": 1}
     stop = "end_turn" if reply.finish_reason == "stop" else reply.finish_reason
+    if reply.tool_calls:
+        stop = "tool_use"
     events = [
         _sse({"type": "message_start", "message": message}, "message_start"),
         _sse(
@@ -301,8 +306,10 @@ def _anthropic_events(body: dict, reply: Reply) -> list[bytes]:
         delta = {"type": "content_block_delta", "index": 0}
         delta["delta"] = {"type": "text_delta", "text": piece}
         events.append(_sse(delta, "content_block_delta"))
+    events.append(_sse({"type": "content_block_stop", "index": 0}, "content_block_stop"))
+    for i, call in enumerate(reply.tool_calls or [], start=1):
+        events += _anthropic_tool_use(i, call)
     events += [
-        _sse({"type": "content_block_stop", "index": 0}, "content_block_stop"),
         _sse(
             {
                 "type": "message_delta",
@@ -313,4 +320,23 @@ def _anthropic_events(body: dict, reply: Reply) -> list[bytes]:
         ),
         _sse({"type": "message_stop"}, "message_stop"),
     ]
+    return events
+
+
+def _anthropic_tool_use(index: int, call: dict) -> list[bytes]:
+    """A `tool_use` content block, its input streamed as JSON pieces."""
+    block = {"type": "tool_use", "id": call.get("id", f"toolu_{index}"), "name": call["name"]}
+    text = json.dumps(call.get("arguments", {}))
+    half = len(text) // 2
+    start = {"type": "content_block_start", "index": index, "content_block": {**block, "input": {}}}
+    events = [_sse(start, "content_block_start")]
+    for part in (text[:half], text[half:]):
+        delta = {"type": "input_json_delta", "partial_json": part}
+        events.append(
+            _sse(
+                {"type": "content_block_delta", "index": index, "delta": delta},
+                "content_block_delta",
+            )
+        )
+    events.append(_sse({"type": "content_block_stop", "index": index}, "content_block_stop"))
     return events

@@ -105,13 +105,16 @@ def secret_delete(*, owner, name: str) -> bool:
 
 def secrets_for(owner_id: int | None) -> dict[str, str]:
     """The named secrets a run of this owner's workflows reads (see the module docstring).
-    A value that no key decrypts (its key was dropped) is left out, and the node that needs
-    it fails naming the secret."""
+    A value that no key decrypts (its key was dropped, or none is configured) is left out, and
+    the node that needs it fails naming the secret."""
     values = dict(conf.value("SECRETS"))
     rows = list(Secret.objects.filter(owner_id=owner_id).values_list("name", "ciphertext"))
     if not rows:
         return values
-    fernet = _fernet()
+    try:
+        fernet = _fernet()
+    except SecretsKeyMissing:
+        return values
     for name, token in rows:
         try:
             values[name] = fernet.decrypt(token.encode()).decode()

@@ -243,8 +243,6 @@ class Llm(Handler):
         tools = config.get("tools")
         trace, turns = None, 1
         if tools:
-            if call.provider != "openai":
-                raise NodeError("tools need provider openai (for now)", "bad_config", False)
             outcome = await converse(ctx, call, tools, int(config.get("max_turns") or 8), ask)
             if isinstance(outcome, Wait):
                 return outcome  # a child run parked: the node waits for it

@@ -16,7 +16,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from engine.handlers.base import HandlerContext, NodeError, Wait
-from engine.handlers.llm_providers import Answer, Call
+from engine.handlers.llm_providers import Answer, Call, assistant_turn, tool_results
 
 TOOL_PREFIX = "workflow_"
 MAX_TOOL_RESULT_CHARS = 100_000  # what goes back to the model of one child's outputs
@@ -59,41 +59,24 @@ async def converse(
             used[key] += usage[key]
         if not answer.tool_calls:
             return answer, trace, used, turn
-        call.messages = [*call.messages, _assistant(answer)]
+        answered = []
         for tool_call in answer.tool_calls:
             result = await _run_tool(ctx, runner, tools, tool_call, len(trace), turn)
             if isinstance(result, Wait):
                 return result
             trace.append(result)
             content = json.dumps(result.get("output", result.get("error")), default=str)
-            call.messages.append(
-                {
-                    "role": "tool",
-                    "tool_call_id": tool_call["id"],
-                    "content": content[:MAX_TOOL_RESULT_CHARS],
-                }
-            )
+            answered.append((tool_call["id"], content[:MAX_TOOL_RESULT_CHARS]))
+        call.messages = [
+            *call.messages,
+            assistant_turn(call, answer),
+            *tool_results(call, answered),
+        ]
     raise NodeError(
         f"the model still called tools after {max_turns} turns (config.max_turns)",
         "max_turns",
         retryable=False,
     )
-
-
-def _assistant(answer: Answer) -> dict[str, Any]:
-    """The model's turn as the conversation keeps it: its text and its tool calls."""
-    return {
-        "role": "assistant",
-        "content": answer.text or None,
-        "tool_calls": [
-            {
-                "id": c["id"],
-                "type": "function",
-                "function": {"name": c["name"], "arguments": c["arguments"] or "{}"},
-            }
-            for c in answer.tool_calls
-        ],
-    }
 
 
 async def _run_tool(

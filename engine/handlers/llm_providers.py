@@ -140,13 +140,25 @@ def _take_delta(choice: Any, parts: list[str], calls: dict[int, dict], on_text: 
 
 
 async def _anthropic(call: Call, on_text: Callable[[str], None]) -> Answer:
+    # Anthropic takes the system prompt apart from the conversation
+    system = [call.system] if call.system else []
+    system += [m["content"] for m in call.messages if m.get("role") == "system"]
     kwargs: dict[str, Any] = {
         "model": call.model,
-        "messages": call.messages,
+        "messages": [m for m in call.messages if m.get("role") != "system"],
         "max_tokens": call.max_tokens or ANTHROPIC_DEFAULT_MAX_TOKENS,
     }
-    if call.system:
-        kwargs["system"] = call.system
+    if system:
+        kwargs["system"] = "\n\n".join(system)
+    if call.tools:
+        kwargs["tools"] = [
+            {
+                "name": tool["function"]["name"],
+                "description": tool["function"]["description"],
+                "input_schema": tool["function"]["parameters"],
+            }
+            for tool in call.tools
+        ]
     if call.temperature is not None:
         kwargs["temperature"] = min(call.temperature, 1.0)  # Anthropic's range is 0..1
     parts: list[str] = []
@@ -159,13 +171,58 @@ async def _anthropic(call: Call, on_text: Callable[[str], None]) -> Answer:
             on_text(text)
         message = await stream.get_final_message()
     usage = message.usage
+    calls = [
+        {"id": b.id, "name": b.name, "arguments": json.dumps(b.input), "input": b.input}
+        for b in message.content
+        if b.type == "tool_use"
+    ]
     return Answer(
         "".join(parts),
         message.model or call.model,
         message.stop_reason,
         usage.input_tokens if usage else None,
         usage.output_tokens if usage else None,
+        calls,
     )
+
+
+def assistant_turn(call: Call, answer: Answer) -> dict[str, Any]:
+    """The model's turn as the conversation keeps it for the next call: its text and its
+    tool calls, in the provider's shape."""
+    if call.provider == "anthropic":
+        blocks: list[dict] = [{"type": "text", "text": answer.text}] if answer.text else []
+        blocks += [
+            {"type": "tool_use", "id": c["id"], "name": c["name"], "input": c.get("input", {})}
+            for c in answer.tool_calls
+        ]
+        return {"role": "assistant", "content": blocks}
+    return {
+        "role": "assistant",
+        "content": answer.text or None,
+        "tool_calls": [
+            {
+                "id": c["id"],
+                "type": "function",
+                "function": {"name": c["name"], "arguments": c["arguments"] or "{}"},
+            }
+            for c in answer.tool_calls
+        ],
+    }
+
+
+def tool_results(call: Call, results: list[tuple[str, str]]) -> list[dict[str, Any]]:
+    """The messages that answer a turn's tool calls ((call id, content) each): one `tool`
+    message per call (OpenAI), or one user message of `tool_result` blocks (Anthropic)."""
+    if call.provider == "anthropic":
+        blocks = [
+            {"type": "tool_result", "tool_use_id": call_id, "content": content}
+            for call_id, content in results
+        ]
+        return [{"role": "user", "content": blocks}]
+    return [
+        {"role": "tool", "tool_call_id": call_id, "content": content}
+        for call_id, content in results
+    ]
 
 
 def provider_error(exc: Exception, call: Call) -> NodeError:

@@ -388,3 +388,40 @@ async def test_without_memory_each_iteration_starts_afresh(server):
     body = {**llm(server, prompt="q {{ loop.index }}"), "parent": "turns"}
     await run(document(loop, body))
     assert [len(r["json"]["messages"]) for r in server.requests] == [1, 1]
+
+
+async def test_an_anthropic_agent_sends_tool_use_results_back_in_one_user_message(server):
+    server.reply(
+        Reply(
+            text="Let me check.",
+            tool_calls=[
+                {"id": "tu1", "name": "workflow_7", "arguments": {"city": "Oslo"}},
+                {"id": "tu2", "name": "workflow_8", "arguments": {}},
+            ],
+        ),
+        Reply(text="4 degrees at noon", usage=(50, 6)),
+    )
+    calls: list = []
+    node = llm(server, provider="anthropic", base_url=server.url.removesuffix("/v1"), tools=[7, 8])
+    node["config"]["messages"] = [{"role": "system", "content": "Be brief."}]
+    report, _ = await run(
+        document(node),
+        {**OPTIONS, "run_subworkflow": child_runner({7: {"temp": 4}, 8: {"time": "noon"}}, calls)},
+    )
+    ask = report.to_dict()["nodes"]["ask"]
+    assert ask["status"] == "succeeded", ask["error"]
+    assert ask["output"]["text"] == "4 degrees at noon" and ask["output"]["turns"] == 2
+    assert [c[:2] for c in calls] == [(7, {"city": "Oslo"}), (8, {})]
+    first, second = (r["json"] for r in server.requests)
+    assert first["system"] == "Be brief."
+    assert [t["name"] for t in first["tools"]] == ["workflow_7", "workflow_8"]
+    assistant, results = second["messages"][-2:]
+    assert [b["type"] for b in assistant["content"]] == ["text", "tool_use", "tool_use"]
+    assert assistant["content"][1]["input"] == {"city": "Oslo"}
+    assert results == {
+        "role": "user",
+        "content": [
+            {"type": "tool_result", "tool_use_id": "tu1", "content": '{"temp": 4}'},
+            {"type": "tool_result", "tool_use_id": "tu2", "content": '{"time": "noon"}'},
+        ],
+    }

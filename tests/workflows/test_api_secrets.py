@@ -102,3 +102,10 @@ def test_without_a_key_in_production_storing_a_secret_says_what_is_missing(api, 
     response = put(api)
     assert response.status_code == 503
     assert "SWITCHYARD_SECRETS_KEY" in response.json()["errors"][0]["message"]
+
+
+def test_a_run_without_the_key_reads_the_server_s_secrets_only(api, user, settings):
+    put(api)
+    settings.SWITCHYARD_SECRETS_KEY = []
+    settings.DEBUG = False
+    assert secrets_for(user.pk) == {"shared": "from-the-server", "llm_key": "server-default"}

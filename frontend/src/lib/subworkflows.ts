@@ -18,8 +18,18 @@ export interface RunTarget {
  * (null: every iteration).
  */
 export function childRunsOf(report: RunReport | null, nodeId: string, iteration: string | null = null): ChildRunRef[] {
-  const refs = (report?.child_runs ?? []).filter((c) => c.node === nodeId && (iteration === null || (c.iteration ?? "") === iteration));
+  const refs = (report?.child_runs ?? []).filter(
+    (c) =>
+      c.node === nodeId && (iteration === null || (c.iteration ?? "") === iteration || isToolCall(c.iteration ?? "", nodeId, iteration)),
+  );
   return [...refs].sort((a, b) => compareIterationPaths(a.iteration ?? "", b.iteration ?? "") || a.attempt - b.attempt || a.id - b.id);
+}
+
+/** An llm agent's tool call runs as a child of its node keyed `<node>[k]` (inside the node's
+ * own iteration path when it is a body node). */
+function isToolCall(path: string, nodeId: string, iteration: string): boolean {
+  const prefix = iteration ? `${iteration}/${nodeId}[` : `${nodeId}[`;
+  return path.startsWith(prefix) && !path.slice(prefix.length).includes("/");
 }
 
 /** How a child run is listed: `run #12`, with its iteration and attempt when they tell it apart. */
