@@ -142,11 +142,13 @@ def serve(env: dict[str, str], port: int) -> subprocess.Popen:
     raise RuntimeError("manage.py serve did not start listening within 60 s")
 
 
-def config_with(seeded: dict[str, int], name: str) -> Path:
-    """schemathesis.toml with each `"${NAME}"` replaced by the seeded run's id (an integer)."""
+def config_with(seeded: dict[str, int | str], name: str) -> Path:
+    """schemathesis.toml with each `"${NAME}"` replaced by what was seeded (a run's id as an
+    integer, a webhook's token as a string)."""
     text = (ROOT / "schemathesis.toml").read_text()
     for key, value in seeded.items():
-        text = text.replace(f'"${{{key}}}"', str(int(value)))
+        literal = str(value) if isinstance(value, int) else json.dumps(value)
+        text = text.replace(f'"${{{key}}}"', literal)
     path = Path(tempfile.gettempdir()) / f"{name}.toml"
     path.write_text(text)
     return path

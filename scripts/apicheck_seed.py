@@ -21,17 +21,21 @@ from django.contrib.auth import get_user_model  # noqa: E402
 from django.core.management import call_command  # noqa: E402
 from rest_framework.authtoken.models import Token  # noqa: E402
 
-from workflows import services  # noqa: E402
+from workflows import services, triggers  # noqa: E402
+from workflows.models import Trigger  # noqa: E402
 
 START = {"id": "start", "type": "start"}
 ASK = {"id": "ask", "type": "approval", "config": {"prompt": "go on?"}}
 BOOM = {"id": "boom", "type": "transform", "config": {"output": "{{ 1 / 0 }}"}}
+LATER = {"id": "later", "type": "transform", "config": {"output": 1}}
+HOOK = {"id": "hook", "type": "webhook", "config": {"method": "POST", "response": "async"}}
 
 
 def run(owner, name: str, nodes: list[dict]) -> int:
     """Save a chain of `nodes` and run it in-process (`run_workflow`); its run's id."""
     edges = [
         {"id": f"e{i}", "source": a["id"], "target": b["id"]}
+        | ({"source_handle": "approved"} if a["type"] == "approval" else {})
         for i, (a, b) in enumerate(itertools.pairwise(nodes))
     ]
     source = {"name": name, "nodes": nodes, "edges": edges}
@@ -51,10 +55,23 @@ def main() -> None:
     services.workflow_create(owner=user, source={"name": "apicheck", "nodes": [], "edges": []})
     seeds = {
         "APICHECK_PAUSED_RUN": run(user, "waits for approval", [START, ASK]),
-        "APICHECK_PAUSED_RUN_2": run(user, "waits for approval too", [START, ASK]),
+        "APICHECK_PAUSED_RUN_2": run(user, "waits for approval too", [START, ASK, LATER]),
         "APICHECK_FAILED_RUN": run(user, "fails", [START, BOOM]),
+        "APICHECK_HOOK": webhook(user),
     }
     print(json.dumps({"token": Token.objects.create(user=user).key, **seeds}))
+
+
+def webhook(owner) -> str:
+    """An active workflow's webhook token (what `/hooks/{token}/` takes)."""
+    source = {
+        "name": "hooked",
+        "nodes": [HOOK, LATER],
+        "edges": [{"id": "e1", "source": "hook", "target": "later"}],
+    }
+    workflow = services.workflow_create(owner=owner, source=source)
+    triggers.workflow_activate(user=owner, workflow_id=workflow.pk)
+    return Trigger.objects.get(workflow=workflow, node_id="hook").token
 
 
 if __name__ == "__main__":

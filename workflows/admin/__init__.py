@@ -259,6 +259,7 @@ class WorkflowRunAdmin(admin.ModelAdmin):
                     "finished_at",
                     "run_error",
                     "root_causes",
+                    "tokens",
                     "inputs",
                     "outputs",
                     "source_run",
@@ -365,8 +366,7 @@ class WorkflowRunAdmin(admin.ModelAdmin):
 
     @admin.display(description="DAG in the run's final states")
     def dag(self, run: WorkflowRun) -> str:
-        statuses = {node["id"]: "pending" for node in run.ran_document.get("nodes", [])}
-        statuses.update((node, status) for node, it, status, _ in node_rows(run) if not it)
+        statuses = diagrams.statuses_from_rows(run.ran_document, node_rows(run))
         return dag_picture(run.ran_document, statuses)
 
     @admin.display(description="error")

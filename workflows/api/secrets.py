@@ -35,7 +35,7 @@ class SecretWriteSerializer(s.StrictSerializer):
         f"^{secrets.NAME.pattern}$", max_length=64, help_text="letters, digits, _ . -"
     )
     value = serializers.CharField(
-        max_length=secrets.MAX_VALUE_CHARS, trim_whitespace=False, write_only=True
+        min_length=1, max_length=secrets.MAX_VALUE_CHARS, trim_whitespace=False, write_only=True
     )
 
 

@@ -3,9 +3,8 @@ colours when a run's statuses are given."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from html import escape
-
-from django.db.models import Count
 
 from workflows.models import NodeRun, WorkflowRun
 
@@ -28,22 +27,26 @@ DARK_STATES = frozenset({"running", "failed", "cancelled", "waiting", "paused"})
 
 
 def node_statuses(run: WorkflowRun) -> dict[str, str]:
-    """Each node's state in the run: a top-level node's final one; a container body's node
-    summed over its iterations (`body_status`); `pending` while it has no row."""
-    statuses = {node["id"]: "pending" for node in run.ran_document.get("nodes", [])}
-    rows = NodeRun.objects.filter(run=run, iteration="").order_by("node_id", "attempt")
-    for node_id, status in rows.values_list("node_id", "status"):
-        statuses[node_id] = status
-    body_rows = (
-        NodeRun.objects.filter(run=run)
-        .exclude(iteration="")
-        .exclude(reason="retried")  # an attempt another one followed
-        .values_list("node_id", "status")
-        .annotate(count=Count("id"))
-    )
+    """Each node's state in the run (`statuses_from_rows` over its node runs)."""
+    rows = NodeRun.objects.filter(run=run).order_by("node_id", "attempt")
+    return statuses_from_rows(run.ran_document, rows.values_list("node_id", "iteration", "status"))
+
+
+def statuses_from_rows(document: dict, rows: Iterable[tuple]) -> dict[str, str]:
+    """Each node's state from `(node, iteration, status, …)` rows in attempt order: a
+    top-level node's last attempt's; a container body's node summed over its iterations'
+    last attempts (`body_status`); `pending` while it has no row."""
+    statuses = {node["id"]: "pending" for node in document.get("nodes", [])}
+    last: dict[tuple[str, str], str] = {}
+    for node_id, iteration, status, *_ in rows:
+        last[node_id, iteration] = status
     counts: dict[str, dict[str, int]] = {}
-    for node_id, status, count in body_rows:
-        counts.setdefault(node_id, {})[status] = count
+    for (node_id, iteration), status in last.items():
+        if not iteration:
+            statuses[node_id] = status
+        else:
+            by_status = counts.setdefault(node_id, {})
+            by_status[status] = by_status.get(status, 0) + 1
     for node_id, by_status in counts.items():
         if statuses.get(node_id) == "pending":
             statuses[node_id] = body_status(by_status)
