@@ -19,6 +19,7 @@ MODULES = [
     "bench.admin",
     "bench.diff",
     "bench.triggers",
+    "bench.llm",
 ]
 
 
