@@ -1,0 +1,146 @@
+/**
+ * Replay a stored run at any seq (issue 19, the scrubber): the state at seq `s` is the state the
+ * live view had after event `s`, computed by the live view's own reducer (`applyRunEvents`).
+ *
+ * The index keeps a snapshot every `every` events (snapshot k is the state after seq k·every),
+ * and each event's time by seq (for playing at 1×/10×/100×). A jump starts from the snapshot
+ * at or before the target and reduces at most `every` events, whatever the run's length; the
+ * events themselves are not kept here, they are fetched in windows of `every` (`ReplayWindows`).
+ */
+import { applyRunEvents, emptyRunView, type RunViewState } from "./runEvents";
+import type { RunEvent } from "./types";
+
+export const SNAPSHOT_EVERY = 500;
+
+export interface ReplayIndex {
+  runId: number;
+  every: number;
+  /** The last seq folded into the index (every seq ≤ it has its snapshot and time). */
+  total: number;
+  /** snapshots[k]: the state after seq k·every (snapshots[0] is the empty view). */
+  snapshots: RunViewState[];
+  /** times[seq]: the event's time in ms since the epoch, never decreasing (a later event never reads earlier). */
+  times: Float64Array;
+  /** The state after `total` (where the next events fold in). */
+  cursor: RunViewState;
+}
+
+export function createReplayIndex(runId: number, every = SNAPSHOT_EVERY): ReplayIndex {
+  const empty = emptyRunView(runId);
+  return { runId, every, total: 0, snapshots: [empty], times: new Float64Array(1024), cursor: empty };
+}
+
+/**
+ * Fold the next events (seq total+1, total+2, … with no gap; earlier ones are ignored) into the
+ * index. Returns how many were folded: an event after a gap stops the fold (the caller refetches).
+ */
+export function extendIndex(index: ReplayIndex, events: readonly RunEvent[]): number {
+  let folded = 0;
+  let start = 0;
+  while (start < events.length && events[start].seq <= index.total) start += 1;
+  while (start < events.length) {
+    const boundary = (Math.floor(index.total / index.every) + 1) * index.every;
+    let end = start;
+    while (end < events.length && events[end].seq === index.total + (end - start) + 1 && events[end].seq <= boundary) end += 1;
+    if (end === start) break;
+    const chunk = events.slice(start, end);
+    index.cursor = applyRunEvents(index.cursor, chunk);
+    for (const event of chunk) recordTime(index, event);
+    index.total = chunk[chunk.length - 1].seq;
+    if (index.total === boundary) index.snapshots.push(index.cursor);
+    folded += chunk.length;
+    start = end;
+  }
+  return folded;
+}
+
+function recordTime(index: ReplayIndex, event: RunEvent): void {
+  if (event.seq >= index.times.length) {
+    const grown = new Float64Array(Math.max(index.times.length * 2, event.seq + 1));
+    grown.set(index.times);
+    index.times = grown;
+  }
+  const parsed = event.at ? Date.parse(event.at) : NaN;
+  const before = event.seq > 1 ? index.times[event.seq - 1] : NaN;
+  index.times[event.seq] = Number.isNaN(parsed) ? before : Number.isNaN(before) ? parsed : Math.max(parsed, before);
+}
+
+/** Which window (snapshot number) a seq is reduced from: the snapshot at or before it. */
+export function windowOf(index: Pick<ReplayIndex, "every">, seq: number): number {
+  return Math.max(0, Math.floor(seq / index.every));
+}
+
+/**
+ * The state after event `seq`, from its window's events (those after the snapshot; the window
+ * may hold more, or start earlier). At most `every` events are reduced.
+ */
+export function stateAt(index: ReplayIndex, seq: number, windowEvents: readonly RunEvent[]): RunViewState {
+  const target = Math.max(0, Math.min(seq, index.total));
+  if (target === index.total) return index.cursor;
+  const snapshot = index.snapshots[windowOf(index, target)];
+  const from = snapshot.lastSeq;
+  const events = windowEvents.filter((e) => e.seq > from && e.seq <= target);
+  return applyRunEvents(snapshot, events);
+}
+
+/** The time of event `seq` (ms since the epoch), or NaN when the events carry none. */
+export function timeOf(index: ReplayIndex, seq: number): number {
+  return seq >= 1 && seq <= index.total ? index.times[seq] : NaN;
+}
+
+/** The last seq whose time is at or before `time` (0 before the first event): where play at a speed is. */
+export function seqAtTime(index: ReplayIndex, time: number): number {
+  let low = 1;
+  let high = index.total;
+  let found = 0;
+  while (low <= high) {
+    const mid = (low + high) >> 1;
+    const t = index.times[mid];
+    if (!(t > time)) {
+      found = mid;
+      low = mid + 1;
+    } else high = mid - 1;
+  }
+  return found;
+}
+
+/**
+ * The events of each window, fetched on demand (`after` = the snapshot's seq, `limit` = every)
+ * and kept for the last `keep` windows used, so dragging back and forth refetches nothing.
+ */
+export class ReplayWindows {
+  private readonly cache = new Map<number, Promise<RunEvent[]>>();
+
+  constructor(
+    private readonly fetchWindow: (after: number, limit: number) => Promise<RunEvent[]>,
+    private readonly every: number,
+    private readonly keep = 24,
+  ) {}
+
+  /** The events of window `k` (seq k·every+1 … (k+1)·every). */
+  get(k: number): Promise<RunEvent[]> {
+    const cached = this.cache.get(k);
+    if (cached) {
+      this.cache.delete(k); // most recently used last
+      this.cache.set(k, cached);
+      return cached;
+    }
+    const pending = this.fetchWindow(k * this.every, this.every).catch((error: unknown) => {
+      this.cache.delete(k);
+      throw error;
+    });
+    this.put(k, pending);
+    return pending;
+  }
+
+  /** Keep window `k`'s events (fetched while indexing). */
+  put(k: number, events: RunEvent[] | Promise<RunEvent[]>): void {
+    this.cache.delete(k);
+    this.cache.set(k, Promise.resolve(events));
+    while (this.cache.size > this.keep) this.cache.delete(this.cache.keys().next().value as number);
+  }
+
+  has(k: number): boolean {
+    return this.cache.has(k);
+  }
+}
