@@ -81,6 +81,9 @@ export const api = {
   listRuns: async (workflowId: number) => items(await request<RunReport[]>("GET", `runs/?workflow=${workflowId}`)),
   getRun: (runId: number) => request<RunReport>("GET", `runs/${runId}/`),
   runEvents: async (runId: number, after = 0) => items(await request<RunEvent[]>("GET", `runs/${runId}/events/?after=${after}`)),
+  /** At most `limit` (≤ 1000) stored events after `after`: one window of a replay. */
+  runEventsWindow: async (runId: number, after: number, limit: number) =>
+    items(await request<RunEvent[]>("GET", `runs/${runId}/events/?after=${after}&limit=${limit}`)),
   cancelRun: (runId: number) => request<RunReport>("POST", `runs/${runId}/cancel/`, {}),
   resumeRun: (runId: number) => request<RunReport>("POST", `runs/${runId}/resume/`, {}),
   /** `iteration` names the loop/map iteration of a body node (`M[2]`, `M[2]/L[1]`); sent only when given. */

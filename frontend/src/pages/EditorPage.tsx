@@ -13,6 +13,7 @@ import { Palette } from "../components/Palette";
 import { PanelToggle } from "../components/PanelToggle";
 import { ProblemsList } from "../components/ProblemsList";
 import { RunHistory } from "../components/RunHistory";
+import { Scrubber } from "../components/Scrubber";
 import { ShareDialog } from "../components/ShareDialog";
 import { ParentRunLink } from "../components/RunLink";
 import { StatusBar } from "../components/StatusBar";
@@ -31,6 +32,7 @@ import { timelineSummary, type RunTimeline } from "../lib/timeline";
 import { TERMINAL_RUN_STATES, type RunReport } from "../lib/types";
 import { CanvasProvider, useCanvas, useCanvasApi } from "../store/context";
 import { approvalRunOf } from "../store/slices/approvals";
+import { liveRunOf } from "../store/slices/replay";
 
 interface Props {
   workflowId: number;
@@ -64,7 +66,7 @@ function Editor({ workflowId, runId }: Props) {
   const fitAll = useFitAll();
   const socket = useRunEvents(loaded ? runId : null);
   const report = useRunReport(runId);
-  const { inputs, selectedIds, inspecting, notice, inRun, readOnly } = useCanvas((s) => ({
+  const { inputs, selectedIds, inspecting, notice, inRun, readOnly, replaying } = useCanvas((s) => ({
     inputs: s.meta.inputs ?? NO_INPUTS,
     // a string, so the shallow comparison sees an unchanged selection as equal
     selectedIds: s.nodes
@@ -75,6 +77,7 @@ function Editor({ workflowId, runId }: Props) {
     notice: s.notice,
     inRun: s.run !== null,
     readOnly: s.readOnly,
+    replaying: s.replay !== null,
   }));
   const approval = useApprovalDialog();
   const [paletteCollapsed, togglePalette] = useStoredFlag("paletteCollapsed");
@@ -158,7 +161,7 @@ function Editor({ workflowId, runId }: Props) {
   const single = selected.length === 1 ? selected[0] : null;
   const inspectNode = inspecting ?? single;
   return (
-    <div className={`editor ${inRun ? "run-mode" : ""}`} data-testid="editor" data-loaded={loaded}>
+    <div className={`editor ${inRun ? "run-mode" : ""} ${replaying ? "replaying" : ""}`} data-testid="editor" data-loaded={loaded}>
       <Toolbar
         workflowId={workflowId}
         runId={runId}
@@ -190,7 +193,8 @@ function Editor({ workflowId, runId }: Props) {
         <PanelToggle side="right" collapsed={inspectorCollapsed} name="inspector" testId="toggle-inspector" onToggle={toggleInspector} />
         <aside className="side-panel" data-testid="side-panel" hidden={inspectorCollapsed}>
           {inRun && inspectNode ? (
-            <InspectPanel nodeId={inspectNode} report={report.data} onDecide={approval.open} />
+            // a past moment shows what the events said then, not the final report
+            <InspectPanel nodeId={inspectNode} report={replaying ? null : report.data} onDecide={approval.open} />
           ) : !inRun && single ? (
             <fieldset className="read-only-fields" disabled={readOnly !== null} title={readOnly ?? undefined}>
               <NodeSettings key={single} nodeId={single} />
@@ -250,7 +254,8 @@ function useApprovalDialog() {
     const flowRun = approvalRunOf(s);
     // a wait in a body opens the dialog once the run has paused (other items may still run)
     const keys = approvalWaitKeys(flowRun.run, flowRun.records, flowRun.approvals, { bodyWhenPaused: true, decided: s.decidedApprovals });
-    return { keys: keys.join("\n"), nodeId: s.approvalRequest, pauses: s.run?.pauses ?? 0, paused: s.run?.status === "paused" };
+    const live = liveRunOf(s);
+    return { keys: keys.join("\n"), nodeId: s.approvalRequest, pauses: live?.pauses ?? 0, paused: live?.status === "paused" };
   });
   useEffect(() => store.getState().dispatchApproval({ type: "waitsChanged" }), [keys, pauses, paused, store]);
   const open = useCallback((node: string) => store.getState().requestApproval(node), [store]);
@@ -259,10 +264,18 @@ function useApprovalDialog() {
 
 function RunFooter({ report, socket }: { report: { data: RunReport | null }; socket: string }) {
   const inspect = useCanvas((s) => s.inspect);
+  const live = useCanvas((s) => {
+    const run = liveRunOf(s);
+    return { runId: run?.runId ?? null, last: run?.lastSeq ?? 0, status: run?.status ?? null, startedAt: run?.startedAt ?? null };
+  });
+  // a past run (or one that waits) can be replayed; a running one is watched live
+  const replayable =
+    live.runId !== null && live.last > 0 && (live.status === "paused" || (live.status !== null && TERMINAL_RUN_STATES.has(live.status)));
   const timeline = useRunTimeline(report.data);
   const critical = useMemo(() => new Set(timeline?.critical_path ?? []), [timeline]);
   return (
     <div className="run-footer">
+      {replayable && live.runId !== null && <Scrubber key={live.runId} runId={live.runId} last={live.last} startedAt={live.startedAt} />}
       <ParentRunLink report={report.data} />
       <StatusBar socket={socket} />
       {report.data?.node_runs?.length ? (
@@ -345,8 +358,10 @@ function useRunReport(runId: number | null) {
     };
     schedule(false);
     const unsubscribe = store.subscribe((state, previous) => {
-      const run = state.run;
-      if (!run || (run.lastSeq === previous.run?.lastSeq && run.status === previous.run?.status)) return;
+      // the live run's events (a moment the scrubber shows is not news)
+      const run = liveRunOf(state);
+      const before = liveRunOf(previous);
+      if (!run || (run.lastSeq === before?.lastSeq && run.status === before?.status)) return;
       schedule(run.status !== null && TERMINAL_RUN_STATES.has(run.status));
     });
     return () => {
