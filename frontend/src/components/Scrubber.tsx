@@ -3,7 +3,7 @@
  * and every node, edge, the status bar and the inspector show the run as it was then; play at
  * 1×, 10× or 100× the recorded pace. At the right end the canvas is live again.
  */
-import { useState, type KeyboardEvent } from "react";
+import { useEffect, useState, type KeyboardEvent } from "react";
 import "../timetravel.css";
 import { useReplay } from "../hooks/useReplay";
 import { formatDuration } from "../lib/timeline";
@@ -17,7 +17,7 @@ export function Scrubber({ runId, last, startedAt }: { runId: number; last: numb
   const [speed, setSpeed] = useState<number>(1);
   const step = (delta: number) => {
     controls.stop();
-    controls.go(seq + delta);
+    controls.step(delta);
   };
   const onKey = (event: KeyboardEvent) => {
     const deltas: Record<string, number> = { ArrowLeft: -1, ArrowDown: -1, ArrowRight: 1, ArrowUp: 1 };
@@ -30,6 +30,7 @@ export function Scrubber({ runId, last, startedAt }: { runId: number; last: numb
       controls.go(event.key === "Home" ? 0 : last);
     }
   };
+  usePageKeys(controls.step, controls.stop);
   const time = controls.timeOf(seq);
   const start = startedAt ? Date.parse(startedAt) : controls.timeOf(1);
   const offset = Number.isNaN(time) || Number.isNaN(start) ? "" : `+${formatDuration(Math.max(0, time - start)) || "0 ms"}`;
@@ -51,7 +52,7 @@ export function Scrubber({ runId, last, startedAt }: { runId: number; last: numb
           </option>
         ))}
       </select>
-      <button className="icon-button" data-testid="scrub-prev" title="Previous event (←)" disabled={seq <= 0} onClick={() => step(-1)}>
+      <button className="icon-button" data-testid="scrub-prev" title="Previous event (← or ,)" disabled={seq <= 0} onClick={() => step(-1)}>
         ‹
       </button>
       <input
@@ -69,7 +70,7 @@ export function Scrubber({ runId, last, startedAt }: { runId: number; last: numb
         }}
         onKeyDown={onKey}
       />
-      <button className="icon-button" data-testid="scrub-next" title="Next event (→)" disabled={seq >= last} onClick={() => step(1)}>
+      <button className="icon-button" data-testid="scrub-next" title="Next event (→ or .)" disabled={seq >= last} onClick={() => step(1)}>
         ›
       </button>
       <span className="scrub-position muted small" data-testid="scrub-position">
@@ -95,4 +96,20 @@ export function Scrubber({ runId, last, startedAt }: { runId: number; last: numb
       )}
     </div>
   );
+}
+
+/** "," and "." step to the previous and next event from anywhere on the page but a text field. */
+function usePageKeys(step: (delta: number) => void, stop: () => void) {
+  useEffect(() => {
+    const onKey = (event: globalThis.KeyboardEvent) => {
+      const target = event.target as HTMLElement | null;
+      if (event.ctrlKey || event.metaKey || event.altKey || target?.closest("input, textarea, select, [contenteditable=true]")) return;
+      if (event.key !== "," && event.key !== ".") return;
+      event.preventDefault();
+      stop();
+      step(event.key === "," ? -1 : 1);
+    };
+    window.addEventListener("keydown", onKey);
+    return () => window.removeEventListener("keydown", onKey);
+  }, [step, stop]);
 }

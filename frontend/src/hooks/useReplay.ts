@@ -16,6 +16,8 @@ export interface ReplayControls {
   error: string | null;
   playing: number | null;
   go(seq: number): void;
+  /** `delta` events from the last moment asked for (a key held down outpaces the drawing). */
+  step(delta: number): void;
   play(speed: number): void;
   stop(): void;
   /** The time of event `seq` (ms since the epoch), NaN when not known yet. */
@@ -85,6 +87,11 @@ export function useReplay(runId: number, last: number): ReplayControls {
     [last, show],
   );
 
+  const step = useCallback(
+    (delta: number) => go((wanted.current ?? store.getState().replay?.seq ?? last) + delta),
+    [go, last, store],
+  );
+
   const stop = useCallback(() => {
     window.cancelAnimationFrame(player.current ?? 0);
     player.current = undefined;
@@ -125,5 +132,5 @@ export function useReplay(runId: number, last: number): ReplayControls {
 
   const timeAt = useCallback((seq: number) => (session.current ? timeOf(session.current.index, seq) : NaN), []);
 
-  return { indexed, error, playing, go, play, stop, timeOf: timeAt };
+  return { indexed, error, playing, go, step, play, stop, timeOf: timeAt };
 }

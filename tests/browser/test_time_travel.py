@@ -1,0 +1,198 @@
+"""Time travel on the canvas (issue 19): scrub a finished run; the canvas shows each moment as
+its stored events say."""
+
+import re
+
+import pytest
+
+from tests.browser.conftest import PASSWORD
+from tests.browser.gestures import at, login, node, open_editor, statuses
+from workflows import services
+from workflows.models import RunEvent, WorkflowRun
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+# lib/status.ts NODE_STATE_LOOK: the colour of each state
+COLOURS = {
+    "pending": "#94a3b8",
+    "queued": "#7dd3fc",
+    "running": "#3b82f6",
+    "retrying": "#f59e0b",
+    "waiting": "#a855f7",
+    "succeeded": "#22c55e",
+    "failed": "#ef4444",
+    "skipped": "#cbd5e1",
+    "upstream_failed": "#f97316",
+    "cancelled": "#475569",
+}
+FINISHED = {"succeeded", "failed", "skipped", "upstream_failed", "cancelled"}
+
+MAP_AND_RETRY = {
+    "version": 1,
+    "name": "Map then a flaky step",
+    "nodes": [
+        {"id": "start", "type": "start", "position": at(0, 120)},
+        {
+            "id": "each",
+            "type": "map",
+            "config": {"items": [1, 2, 3], "max_concurrency": 1},
+            "position": at(260, 40),
+            "size": {"width": 340, "height": 220},
+        },
+        {
+            "id": "double",
+            "type": "transform",
+            "parent": "each",
+            "config": {"output": "{{ input * 2 }}"},
+            "position": at(320, 130),
+        },
+        {
+            "id": "flaky",
+            "type": "error",
+            "config": {"message": "the service said no"},
+            "retry": {"max_attempts": 2, "delay_s": 0},
+            "position": at(700, 120),
+        },
+    ],
+    "edges": [
+        {"id": "e1", "source": "start", "target": "each"},
+        {"id": "e2", "source": "each", "target": "flaky"},
+    ],
+}
+
+
+def expected_statuses(events: list[RunEvent], seq: int, nodes: list[str]) -> dict[str, str]:
+    """Each node's state after event `seq`, from the stored events: a body node shows the
+    iteration that started last (lib/runEvents.ts)."""
+    shown = {n: "pending" for n in nodes}
+    per_iteration: dict[tuple[str, str], str] = {}
+    latest: dict[str, str] = {}
+    for event in events:
+        if event.seq > seq or event.type != "node.status":
+            continue
+        node_id, status = event.payload["node"], event.payload["status"]
+        path = event.payload.get("iteration")
+        if path in (None, ""):
+            shown[node_id] = status
+            continue
+        before = per_iteration.get((node_id, path))
+        fresh = before is None or (before in FINISHED and status not in FINISHED)
+        per_iteration[(node_id, path)] = status
+        if fresh and status != "pending":
+            latest[node_id] = path
+        latest.setdefault(node_id, path)
+        if latest[node_id] == path:
+            shown[node_id] = status
+    return shown
+
+
+def colours(page) -> dict[str, str]:
+    return dict(
+        page.locator(".react-flow__node [data-node-id]").evaluate_all(
+            "els => els.map(e => [e.dataset.nodeId, e.style.getPropertyValue('--state')])"
+        )
+    )
+
+
+def seq_shown(page) -> int:
+    return int(page.locator("[data-testid=scrubber]").get_attribute("data-seq"))
+
+
+def wait_seq(page, seq: int) -> None:
+    page.wait_for_function(
+        "seq => document.querySelector('[data-testid=scrubber]')?.dataset.seq === String(seq)"
+        " && document.querySelector('[data-testid=status-bar]') !== null",
+        arg=seq,
+    )
+
+
+def assert_moment(page, events, seq: int, nodes: list[str]) -> dict[str, str]:
+    expected = expected_statuses(events, seq, nodes)
+    page.wait_for_function(
+        "expected => Object.entries(expected).every(([id, s]) =>"
+        " document.querySelector(`[data-node-id='${id}']`)?.dataset.status === s)",
+        arg=expected,
+        timeout=5_000,
+    )
+    assert statuses(page) == expected
+    assert colours(page) == {n: COLOURS[s] for n, s in expected.items()}
+    return expected
+
+
+def test_scrubbing_a_finished_run_with_a_map_and_a_retry_shows_each_moment_of_its_events(
+    page, canvas_user
+):
+    workflow = services.workflow_create(owner=canvas_user, source=MAP_AND_RETRY)
+    login(page, "carol", PASSWORD)
+    open_editor(page, workflow.pk)
+    page.click("[data-testid=run-button]")
+    page.wait_for_url(re.compile(rf"/workflows/{workflow.pk}/runs/\d+/$"))
+    run = WorkflowRun.objects.get(pk=int(page.url.rstrip("/").split("/")[-1]))
+    page.wait_for_selector("[data-testid=scrubber]", timeout=30_000)  # shown once the run ended
+    events = list(RunEvent.objects.filter(run=run).order_by("seq"))
+    types = [(e.type, e.payload.get("node"), e.payload.get("status")) for e in events]
+    assert ("node.status", "flaky", "retrying") in types, types
+    assert any(e.payload.get("iteration") for e in events)
+    last = events[-1].seq
+    nodes = ["start", "each", "double", "flaky"]
+    assert seq_shown(page) == last
+    final = assert_moment(page, events, last, nodes)
+    assert final["flaky"] == "failed" and final["double"] == "succeeded"
+
+    # three moments: inside the map, the retry's wait, and one event before the end
+    in_map = next(
+        e.seq
+        for e in events
+        if e.payload.get("node") == "double" and e.payload.get("status") == "running"
+    )
+    retrying = next(e.seq for e in events if e.payload.get("status") == "retrying")
+    slider = page.locator("[data-testid=scrub-slider]")
+    slider.focus()
+    page.keyboard.press("Home")
+    wait_seq(page, 0)
+    assert set(statuses(page).values()) == {"pending"}
+    for _ in range(in_map):
+        page.keyboard.press("ArrowRight")
+    wait_seq(page, in_map)
+    moment = assert_moment(page, events, in_map, nodes)
+    assert moment["double"] == "running" and moment["each"] == "running"
+    assert moment["flaky"] == "pending"
+    # the inspector reads that moment too, not the run's end
+    node(page, "flaky").locator(".wf-node-name").click()
+    page.locator("[data-testid=inspect-panel] .panel-title .badge[data-status=pending]").wait_for()
+
+    for _ in range(retrying - in_map - 1):
+        page.keyboard.press(".")  # the page's own key for the next event, wherever the focus is
+    slider.focus()
+    page.keyboard.press("ArrowRight")
+    wait_seq(page, retrying)
+    moment = assert_moment(page, events, retrying, nodes)
+    assert moment["flaky"] == "retrying" and moment["double"] == "succeeded"
+    page.locator("[data-testid=inspect-panel] .panel-title .badge[data-status=retrying]").wait_for()
+
+    page.keyboard.press("End")
+    wait_seq(page, last)
+    page.keyboard.press("ArrowLeft")
+    wait_seq(page, last - 1)
+    assert_moment(page, events, last - 1, nodes)
+    assert page.locator("[data-testid=status-bar]").get_attribute("data-run-status") == "running"
+
+    # a click on the slider's middle jumps there; the step buttons move one event
+    box = slider.bounding_box()
+    page.mouse.click(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+    page.wait_for_function(
+        "last => Number(document.querySelector('[data-testid=scrubber]').dataset.seq) < last - 1",
+        arg=last,
+    )
+    middle = seq_shown(page)
+    assert_moment(page, events, middle, nodes)
+    page.click("[data-testid=scrub-next]")
+    wait_seq(page, middle + 1)
+    assert_moment(page, events, middle + 1, nodes)
+
+    # play at 100x runs to the end: the canvas is live again
+    page.select_option("[data-testid=scrub-speed]", "100")
+    page.click("[data-testid=scrub-play]")
+    wait_seq(page, last)
+    assert page.locator("[data-testid=scrubber]").get_attribute("data-replaying") == "false"
+    assert_moment(page, events, last, nodes)
