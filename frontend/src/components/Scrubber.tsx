@@ -36,7 +36,14 @@ export function Scrubber({ runId, last, startedAt }: { runId: number; last: numb
   const offset = Number.isNaN(time) || Number.isNaN(start) ? "" : `+${formatDuration(Math.max(0, time - start)) || "0 ms"}`;
   const indexing = controls.indexed > 0 && controls.indexed < last;
   return (
-    <div className="scrubber" data-testid="scrubber" data-seq={seq} data-last={last} data-replaying={seq < last}>
+    <div
+      className="scrubber"
+      data-testid="scrubber"
+      data-seq={seq}
+      data-last={last}
+      data-replaying={seq < last}
+      data-indexed={controls.indexed}
+    >
       <button
         className="icon-button"
         data-testid="scrub-play"

@@ -67,7 +67,7 @@ export function useReplay(runId: number, last: number): ReplayControls {
       replay.stateAt(seq).then(
         (state) => {
           // a later jump was asked for meanwhile: this one is stale
-          if (wanted.current === seq && session.current === replay) store.getState().showReplay(state, last);
+          if (state && wanted.current === seq && session.current === replay) store.getState().showReplay(state, last);
         },
         (e: Error) => setError(e.message),
       );
@@ -87,10 +87,7 @@ export function useReplay(runId: number, last: number): ReplayControls {
     [last, show],
   );
 
-  const step = useCallback(
-    (delta: number) => go((wanted.current ?? store.getState().replay?.seq ?? last) + delta),
-    [go, last, store],
-  );
+  const step = useCallback((delta: number) => go((wanted.current ?? store.getState().replay?.seq ?? last) + delta), [go, last, store]);
 
   const stop = useCallback(() => {
     window.cancelAnimationFrame(player.current ?? 0);

@@ -100,7 +100,9 @@ describe("replay: the state at any seq is the live view's state after that event
         runArb,
         fc.integer({ min: 1, max: 40 }),
         fc.array(fc.integer({ min: 1, max: 30 }), { minLength: 1, maxLength: 8 }),
-        async (events, every, cuts) => {
+        fc.array(fc.nat(), { maxLength: 30 }),
+        fc.integer({ min: 1, max: 40 }),
+        async (events, every, cuts, jumps, windowSize) => {
           const live = liveStates(events);
           // the live view also gets events in bursts of any size: the same states at each burst's end
           let chunked = emptyRunView(7);
@@ -111,10 +113,15 @@ describe("replay: the state at any seq is the live view's state after that event
             at = next;
             expect(chunked).toEqual(live[at]);
           }
-          const session = new ReplaySession(7, fakeApi(events), every);
+          const session = new ReplaySession(7, fakeApi(events), every, windowSize);
           await session.build(events.length);
           expect(session.index.total).toBe(events.length);
+          expect(session.index.cursor).toEqual(live[events.length]);
           for (let seq = 0; seq <= events.length; seq += 1) expect(await session.stateAt(seq)).toEqual(live[seq]);
+          // and jumping about: back, forward, across windows, from copies of the snapshots
+          for (const seq of jumps.map((j) => j % (events.length + 1))) expect(await session.stateAt(seq)).toEqual(live[seq]);
+          // the snapshots were never written
+          session.index.snapshots.forEach((snapshot, k) => expect(snapshot).toEqual(live[k * every]));
         },
       ),
       { numRuns: 150 },
@@ -193,10 +200,17 @@ describe("replay index", () => {
     await session.build(10, (n) => progress.push(n));
     expect(progress).toEqual([10]);
     expect(calls).toEqual([[0, 1000]]);
-    expect((await session.stateAt(6)).nodes.a.status).toBe("succeeded");
-    expect((await session.stateAt(7)).nodes.a.status).toBe("running");
+    expect((await session.stateAt(6))?.nodes.a.status).toBe("succeeded");
+    expect((await session.stateAt(7))?.nodes.a.status).toBe("running");
     expect(calls).toHaveLength(1);
-    expect((await session.stateAt(10)).lastSeq).toBe(10);
+    expect((await session.stateAt(10))?.lastSeq).toBe(10);
+  });
+
+  it("answers only the last of the moments asked for meanwhile", async () => {
+    const session = new ReplaySession(1, fakeApi(events), 4);
+    await session.build(10);
+    const answers = await Promise.all([session.stateAt(3), session.stateAt(5), session.stateAt(9)]);
+    expect(answers.map((s) => s?.lastSeq ?? null)).toEqual([null, null, 9]);
   });
 
   it("a jump past what is indexed waits for the index", async () => {
@@ -218,7 +232,7 @@ describe("replay index", () => {
     const later = session.stateAt(9);
     await Promise.resolve();
     release();
-    expect((await later).lastSeq).toBe(9);
+    expect((await later)?.lastSeq).toBe(9);
     await built;
   });
 });

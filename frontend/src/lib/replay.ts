@@ -5,34 +5,37 @@
  * The index keeps a snapshot every `every` events (snapshot k is the state after seq k·every),
  * and each event's time by seq (for playing at 1×/10×/100×). A jump starts from the snapshot
  * at or before the target and reduces at most `every` events, whatever the run's length; the
- * events themselves are not kept here, they are fetched in windows of `every` (`ReplayWindows`).
+ * events themselves are not kept here, they are fetched in windows (`ReplayWindows`).
  */
 import { applyRunEvents, emptyRunView, type RunViewState } from "./runEvents";
 import type { RunEvent } from "./types";
 
-export const SNAPSHOT_EVERY = 500;
+export const SNAPSHOT_EVERY = 2000;
 
 export interface ReplayIndex {
   runId: number;
   every: number;
   /** The last seq folded into the index (every seq ≤ it has its snapshot and time). */
   total: number;
-  /** snapshots[k]: the state after seq k·every (snapshots[0] is the empty view). */
+  /** snapshots[k]: the state after seq k·every (snapshots[0] is the empty view); never written. */
   snapshots: RunViewState[];
   /** times[seq]: the event's time in ms since the epoch, never decreasing (a later event never reads earlier). */
   times: Float64Array;
-  /** The state after `total` (where the next events fold in). */
+  /** The state after `total` (where the next events fold in), and the maps of it the index may fill in place. */
   cursor: RunViewState;
+  cursorOwned: Set<object>;
 }
 
 export function createReplayIndex(runId: number, every = SNAPSHOT_EVERY): ReplayIndex {
   const empty = emptyRunView(runId);
-  return { runId, every, total: 0, snapshots: [empty], times: new Float64Array(1024), cursor: empty };
+  return { runId, every, total: 0, snapshots: [empty], times: new Float64Array(1024), cursor: empty, cursorOwned: new Set() };
 }
 
 /**
  * Fold the next events (seq total+1, total+2, … with no gap; earlier ones are ignored) into the
  * index. Returns how many were folded: an event after a gap stops the fold (the caller refetches).
+ * The cursor is filled in place; at each snapshot it is left to the snapshot, so the next event
+ * copies what it changes (`detachCursor` does that copy ahead, in short tasks).
  */
 export function extendIndex(index: ReplayIndex, events: readonly RunEvent[]): number {
   let folded = 0;
@@ -44,14 +47,70 @@ export function extendIndex(index: ReplayIndex, events: readonly RunEvent[]): nu
     while (end < events.length && events[end].seq === index.total + (end - start) + 1 && events[end].seq <= boundary) end += 1;
     if (end === start) break;
     const chunk = events.slice(start, end);
-    index.cursor = applyRunEvents(index.cursor, chunk);
+    index.cursor = applyRunEvents(index.cursor, chunk, index.cursorOwned);
     for (const event of chunk) recordTime(index, event);
     index.total = chunk[chunk.length - 1].seq;
-    if (index.total === boundary) index.snapshots.push(index.cursor);
+    if (index.total === boundary) {
+      index.snapshots.push(index.cursor);
+      index.cursorOwned = new Set(); // the snapshot's maps are never written again
+    }
     folded += chunk.length;
     start = end;
   }
   return folded;
+}
+
+/** Continue the cursor on copies of the last snapshot's maps, copied in short tasks. */
+export async function detachCursor(index: ReplayIndex, pause?: () => Promise<void>): Promise<void> {
+  if (index.cursorOwned.size) return;
+  const { state, owned } = await writableCopy(index.cursor, pause);
+  index.cursor = state;
+  index.cursorOwned = owned;
+}
+
+/**
+ * A copy of `state` whose per-node maps and log lists the caller owns (may fill in place), made
+ * in steps of at most ~`budgetMs` with `pause()` between them (a 10,000-item map's states are
+ * copied over a few tasks, never in one long one).
+ */
+export async function writableCopy(
+  state: RunViewState,
+  pause?: () => Promise<void>,
+  budgetMs = 6,
+): Promise<{ state: RunViewState; owned: Set<object> }> {
+  const owned = new Set<object>();
+  let since = performance.now();
+  const breathe = async () => {
+    if (!pause || performance.now() - since < budgetMs) return;
+    await pause();
+    since = performance.now();
+  };
+  const copyMaps = async <V>(maps: Record<string, Record<string, V>>) => {
+    const copied: Record<string, Record<string, V>> = {};
+    for (const node of Object.keys(maps)) {
+      const source = maps[node];
+      const keys = Object.keys(source);
+      const copy: Record<string, V> = {};
+      for (let i = 0; i < keys.length; i += 1) {
+        copy[keys[i]] = source[keys[i]];
+        if ((i & 511) === 511) await breathe();
+      }
+      owned.add(copy);
+      copied[node] = copy;
+      await breathe();
+    }
+    return copied;
+  };
+  const iterations = await copyMaps(state.iterations);
+  const iterationOutputs = await copyMaps(state.iterationOutputs);
+  const iterationLogs = await copyMaps(state.iterationLogs);
+  const logs: Record<string, string[]> = {};
+  for (const node of Object.keys(state.logs)) {
+    logs[node] = state.logs[node].slice();
+    owned.add(logs[node]);
+    await breathe();
+  }
+  return { state: { ...state, iterations, iterationOutputs, iterationLogs, logs }, owned };
 }
 
 function recordTime(index: ReplayIndex, event: RunEvent): void {
@@ -76,7 +135,6 @@ export function windowOf(index: Pick<ReplayIndex, "every">, seq: number): number
  */
 export function stateAt(index: ReplayIndex, seq: number, windowEvents: readonly RunEvent[]): RunViewState {
   const target = Math.max(0, Math.min(seq, index.total));
-  if (target === index.total) return index.cursor;
   const snapshot = index.snapshots[windowOf(index, target)];
   const from = snapshot.lastSeq;
   const events = windowEvents.filter((e) => e.seq > from && e.seq <= target);
@@ -105,7 +163,7 @@ export function seqAtTime(index: ReplayIndex, time: number): number {
 }
 
 /**
- * The events of each window, fetched on demand (`after` = the snapshot's seq, `limit` = every)
+ * The events of each window, fetched on demand (`after` = k·size, `limit` = size)
  * and kept for the last `keep` windows used, so dragging back and forth refetches nothing.
  */
 export class ReplayWindows {
@@ -113,11 +171,11 @@ export class ReplayWindows {
 
   constructor(
     private readonly fetchWindow: (after: number, limit: number) => Promise<RunEvent[]>,
-    private readonly every: number,
+    private readonly size: number,
     private readonly keep = 24,
   ) {}
 
-  /** The events of window `k` (seq k·every+1 … (k+1)·every). */
+  /** The events of window `k` (seq k·size+1 … (k+1)·size). */
   get(k: number): Promise<RunEvent[]> {
     const cached = this.cache.get(k);
     if (cached) {
@@ -125,7 +183,7 @@ export class ReplayWindows {
       this.cache.set(k, cached);
       return cached;
     }
-    const pending = this.fetchWindow(k * this.every, this.every).catch((error: unknown) => {
+    const pending = this.fetchWindow(k * this.size, this.size).catch((error: unknown) => {
       this.cache.delete(k);
       throw error;
     });

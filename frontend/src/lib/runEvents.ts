@@ -87,10 +87,11 @@ export function applyRunEvent(state: RunViewState, event: RunEvent): RunViewStat
 /**
  * Apply a batch (a replay page or a burst). The maps are copied once per batch and filled in
  * place, so a burst of N events costs N small writes, not N copies of every node's state.
+ * `owned`: per-node maps and log lists the caller owns (a replay's private working state),
+ * filled in place too; the maps this batch copies are added to it.
  */
-export function applyRunEvents(state: RunViewState, events: readonly RunEvent[]): RunViewState {
+export function applyRunEvents(state: RunViewState, events: readonly RunEvent[], owned: Set<object> = new Set()): RunViewState {
   let draft: RunViewState | null = null;
-  const owned = new Set<object>(); // per-iteration maps this batch copied and may fill in place
   for (const event of events) {
     const current: RunViewState = draft ?? state;
     if (!isEvent(event) || event.seq <= current.lastSeq || current.held[event.seq]) continue;
@@ -135,6 +136,21 @@ function ownedMap<V>(maps: Record<string, Record<string, V>>, key: string, owned
   return copy;
 }
 
+/**
+ * Append a log line to `logs[key]`, a list copied once per batch: a run's thousands of lines
+ * cost one copy per batch, not one per line (which made a long run's replay quadratic).
+ */
+function appendLog(logs: Record<string, string[]>, key: string, line: string, owned: Set<object>): void {
+  const current = logs[key];
+  if (current && owned.has(current)) {
+    current.push(line);
+    return;
+  }
+  const copy = current ? [...current, line] : [line];
+  owned.add(copy);
+  logs[key] = copy;
+}
+
 function iterationOf(event: { iteration?: string | number | null }): string | null {
   return event.iteration == null || event.iteration === "" ? null : String(event.iteration);
 }
@@ -163,7 +179,7 @@ function applyInOrder(draft: RunViewState, event: RunEvent, owned: Set<object>):
       draft.outputs[event.node] = event.output ?? event.preview;
       return;
     case "node.log":
-      draft.logs[event.node] = [...(draft.logs[event.node] ?? []), event.message ?? event.line ?? ""];
+      appendLog(draft.logs, event.node, event.message ?? event.line ?? "", owned);
       return;
     case "node.progress":
       draft.progress[event.node] = { done: event.done, total: event.total };
@@ -203,9 +219,8 @@ function applyIterationEvent(draft: RunViewState, event: IterationEvent, path: s
       return;
     }
     case "node.log": {
-      const logs = ownedMap(draft.iterationLogs, node, owned);
-      logs[path] = [...(logs[path] ?? []), event.message ?? event.line ?? ""];
-      draft.logs[node] = [...(draft.logs[node] ?? []), `[${path}] ${event.message ?? event.line ?? ""}`];
+      appendLog(ownedMap(draft.iterationLogs, node, owned), path, event.message ?? event.line ?? "", owned);
+      appendLog(draft.logs, node, `[${path}] ${event.message ?? event.line ?? ""}`, owned);
       return;
     }
     case "node.progress":
