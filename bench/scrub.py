@@ -282,9 +282,7 @@ def verdict(task: tuple[float, int, float]) -> str:
 def print_table(r: dict, events: int, items: int) -> None:
     jumps = r["jump_ms"]
     load = os.getloadavg()[0]
-    print(
-        f"machine load average {load:.1f} on {os.cpu_count()} CPUs (tasks stretch when it is over that)"
-    )
+    print(f"machine load average {load:.1f} on {os.cpu_count()} CPUs (tasks stretch above that)")
     print(f"run: {events} stored events (a map over {items} items, 2 body nodes, logs, retries)")
     print(f"{'measure':<46}{'value':>12}")
     print(f"{'open the finished run (live view loads it)':<46}{r['open_s']:>9.1f} s")
