@@ -1,6 +1,7 @@
 /** The one module that talks HTTP: a typed function per SPEC §6 endpoint. */
 import type { NodeTypeInfo, Problem, RunEvent, RunReport, SavedWorkflow, Sharing, WorkflowDocument, WorkflowSummary } from "../lib/types";
 import type { RunTimeline } from "../lib/timeline";
+import type { RunDiff } from "../lib/runDiff";
 
 export class ApiError extends Error {
   readonly status: number;
@@ -84,6 +85,9 @@ export const api = {
   /** At most `limit` (≤ 1000) stored events after `after`: one window of a replay. */
   runEventsWindow: async (runId: number, after: number, limit: number) =>
     items(await request<RunEvent[]>("GET", `runs/${runId}/events/?after=${after}&limit=${limit}`)),
+  /** Two runs of one workflow compared (SPEC §8); `node`: that node alone, its output diff in full. */
+  runDiff: (a: number, b: number, node?: string) =>
+    request<RunDiff>("GET", `runs/${a}/diff/${b}/${node ? `?node=${encodeURIComponent(node)}` : ""}`),
   cancelRun: (runId: number) => request<RunReport>("POST", `runs/${runId}/cancel/`, {}),
   resumeRun: (runId: number) => request<RunReport>("POST", `runs/${runId}/resume/`, {}),
   /** `iteration` names the loop/map iteration of a body node (`M[2]`, `M[2]/L[1]`); sent only when given. */

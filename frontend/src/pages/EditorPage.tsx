@@ -12,6 +12,7 @@ import { NodeSettings } from "../components/NodeSettings";
 import { Palette } from "../components/Palette";
 import { PanelToggle } from "../components/PanelToggle";
 import { ProblemsList } from "../components/ProblemsList";
+import { RunDiffPanel } from "../components/RunDiffPanel";
 import { RunHistory } from "../components/RunHistory";
 import { Scrubber } from "../components/Scrubber";
 import { ShareDialog } from "../components/ShareDialog";
@@ -37,6 +38,8 @@ import { liveRunOf } from "../store/slices/replay";
 interface Props {
   workflowId: number;
   runId: number | null;
+  /** Two runs compared on the canvas (`/workflows/N/diff/A/B/`). */
+  diff?: { a: number; b: number } | null;
 }
 
 export function EditorPage(props: Props) {
@@ -53,13 +56,13 @@ type Overlay = "run" | "help" | "share" | null;
 
 const NO_INPUTS = {};
 
-function Editor({ workflowId, runId }: Props) {
+function Editor({ workflowId, runId, diff = null }: Props) {
   const store = useCanvasApi();
   const flow = useReactFlow();
   const [loadError, setLoadError] = useState<string | null>(null);
   const [loaded, setLoaded] = useState(false);
   const [overlay, setOverlay] = useState<Overlay>(null);
-  const [showHistory, setShowHistory] = useState(runId !== null);
+  const [showHistory, setShowHistory] = useState(runId !== null || diff !== null);
   const [menu, setMenu] = useState<NodeMenuAt | null>(null);
   const openMenu = useCallback((node: string, x: number, y: number) => setMenu({ node, x, y }), []);
   const actions = useEditorActions(workflowId);
@@ -179,7 +182,7 @@ function Editor({ workflowId, runId }: Props) {
         </div>
       )}
       <div className="editor-body">
-        {!inRun && readOnly === null && (
+        {!inRun && !diff && readOnly === null && (
           <>
             {!paletteCollapsed && <Palette onAdd={addAtCenter} />}
             <PanelToggle side="left" collapsed={paletteCollapsed} name="palette" testId="toggle-palette" onToggle={togglePalette} />
@@ -192,7 +195,9 @@ function Editor({ workflowId, runId }: Props) {
         </div>
         <PanelToggle side="right" collapsed={inspectorCollapsed} name="inspector" testId="toggle-inspector" onToggle={toggleInspector} />
         <aside className="side-panel" data-testid="side-panel" hidden={inspectorCollapsed}>
-          {inRun && inspectNode ? (
+          {diff ? (
+            <RunDiffPanel key={`${diff.a}-${diff.b}`} workflowId={workflowId} a={diff.a} b={diff.b} />
+          ) : inRun && inspectNode ? (
             // a past moment shows what the events said then, not the final report
             <InspectPanel nodeId={inspectNode} report={replaying ? null : report.data} onDecide={approval.open} />
           ) : !inRun && single ? (
