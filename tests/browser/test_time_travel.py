@@ -1,6 +1,7 @@
 """Time travel on the canvas (issue 19): scrub a finished run; the canvas shows each moment as
 its stored events say."""
 
+import json
 import re
 
 import pytest
@@ -8,7 +9,7 @@ import pytest
 from tests.browser.conftest import PASSWORD
 from tests.browser.gestures import at, login, node, open_editor, statuses
 from workflows import services
-from workflows.models import RunEvent, WorkflowRun
+from workflows.models import RunEvent, Workflow, WorkflowRun
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -196,3 +197,90 @@ def test_scrubbing_a_finished_run_with_a_map_and_a_retry_shows_each_moment_of_it
     wait_seq(page, last)
     assert page.locator("[data-testid=scrubber]").get_attribute("data-replaying") == "false"
     assert_moment(page, events, last, nodes)
+
+
+def two_runs_of(page, workflow, source: dict, changed: dict, user) -> tuple[int, int]:
+    """Run the workflow from the canvas, change it, run it again: the two runs' ids."""
+    ids = []
+    for document in (source, changed):
+        if ids:
+            current = Workflow.objects.get(pk=workflow.pk)
+            services.workflow_save(
+                user=user,
+                workflow_id=workflow.pk,
+                source={**document, "revision": current.revision},
+            )
+        open_editor(page, workflow.pk)
+        page.click("[data-testid=run-button]")
+        page.wait_for_url(re.compile(rf"/workflows/{workflow.pk}/runs/\d+/$"))
+        page.wait_for_selector("[data-testid=scrubber]", timeout=30_000)  # it ended
+        ids.append(int(page.url.rstrip("/").split("/")[-1]))
+    return ids[0], ids[1]
+
+
+CHAIN = {
+    "version": 1,
+    "name": "Diffed",
+    "nodes": [
+        {"id": "start", "type": "start", "position": at(0, 100)},
+        {
+            "id": "fetch",
+            "type": "transform",
+            "config": {"output": {"status": 200, "items": list(range(30))}},
+            "position": at(280, 100),
+        },
+        {"id": "keep", "type": "transform", "config": {"output": 1}, "position": at(560, 100)},
+    ],
+    "edges": [
+        {"id": "e1", "source": "start", "target": "fetch"},
+        {"id": "e2", "source": "fetch", "target": "keep"},
+    ],
+}
+
+
+def test_two_runs_compared_on_the_canvas_highlight_the_changed_node_and_diff_its_output(
+    page, canvas_user
+):
+    # the endpoint comes from the timetravel branch (GET /api/runs/{a}/diff/{b}/)
+    pytest.importorskip("workflows.observability.diff", reason="no run diff in this back end yet")
+    changed = json.loads(json.dumps(CHAIN))
+    changed["nodes"][1]["config"]["output"] = {"status": 500, "items": [i + 1 for i in range(30)]}
+    workflow = services.workflow_create(owner=canvas_user, source=CHAIN)
+    login(page, "carol", PASSWORD)
+    first, second = two_runs_of(page, workflow, CHAIN, changed, canvas_user)
+
+    page.click("[data-testid=history-button]")
+    for run_id in (second, first):
+        page.locator(
+            f"[data-testid=history-entry][data-run-id='{run_id}'] [data-testid=history-compare]"
+        ).check()
+    page.click("[data-testid=compare-runs]")
+    page.wait_for_url(f"**/workflows/{workflow.pk}/diff/{first}/{second}/")
+    rows = page.locator("[data-testid=diff-row]")
+    rows.first.wait_for()
+    assert rows.evaluate_all("els => els.map(e => [e.dataset.node, e.dataset.change])") == [
+        ["fetch", "changed"],
+        ["start", "same"],
+        ["keep", "same"],
+    ]
+    # the changed node is outlined in the change's colour and labelled; the others are dimmed
+    look = node(page, "fetch").evaluate(
+        "e => [getComputedStyle(e).outlineColor, getComputedStyle(e, '::after').content]"
+    )
+    assert look == ["rgb(245, 158, 11)", '"changed · output differs"']
+    assert node(page, "keep").evaluate("e => getComputedStyle(e).opacity") == "0.55"
+
+    fetch = rows.nth(0)
+    fetch.locator("summary").click()
+    assert fetch.locator("[data-testid=diff-status] .badge").evaluate_all(
+        "els => els.map(e => e.dataset.status)"
+    ) == ["succeeded", "succeeded"]
+    changes = fetch.locator("[data-testid=json-change]")
+    assert changes.count() == 20  # the first changes; all of them on demand
+    assert changes.first.inner_text() == "$.items[0]: 0 → 1"  # (PostgreSQL orders the keys)
+    fetch.locator("[data-testid=diff-show-all]").click()
+    page.wait_for_function(
+        "() => document.querySelectorAll('[data-testid=json-change]').length === 31"
+    )
+    shown = changes.all_inner_texts()
+    assert "$.status: 200 → 500" in shown and "$.items[29]: 29 → 30" in shown
