@@ -284,3 +284,84 @@ def test_two_runs_compared_on_the_canvas_highlight_the_changed_node_and_diff_its
     )
     shown = changes.all_inner_texts()
     assert "$.status: 200 → 500" in shown and "$.items[29]: 29 → 30" in shown
+
+
+LOGGED = {
+    "version": 1,
+    "name": "Logged",
+    "nodes": [
+        {
+            "id": "fetch",
+            "type": "http",
+            "config": {"method": "GET", "url": "https://api.example.com/items"},
+            "position": at(100, 100),
+        }
+    ],
+    "edges": [],
+}
+
+
+def stored_run(workflow, user, events: list[tuple[str, dict]]) -> WorkflowRun:
+    """A finished run of `workflow` whose stored events are `events` (type, payload)."""
+    from django.utils import timezone
+
+    run = WorkflowRun.objects.create(
+        workflow=workflow,
+        document=workflow.document,
+        revision=workflow.revision,
+        status="succeeded",
+        created_by=user,
+    )
+    now = timezone.now()
+    RunEvent.objects.bulk_create(
+        RunEvent(run=run, seq=i + 1, type=kind, payload=payload, at=now)
+        for i, (kind, payload) in enumerate(events)
+    )
+    return run
+
+
+def test_a_nodes_log_lines_show_per_attempt_in_the_inspector_and_follow_the_scrubber(
+    page, canvas_user
+):
+    workflow = services.workflow_create(owner=canvas_user, source=LOGGED)
+    fetch = {"node": "fetch"}
+    run = stored_run(
+        workflow,
+        canvas_user,
+        [
+            ("run.status", {"status": "running"}),
+            ("node.status", {**fetch, "status": "running", "attempt": 1}),
+            ("node.log", {**fetch, "attempt": 1, "message": "GET https://api.example.com/items"}),
+            ("node.log", {**fetch, "attempt": 1, "message": "timed out after 3 s; retry in 1 s"}),
+            ("node.status", {**fetch, "status": "retrying", "attempt": 1}),
+            ("node.status", {**fetch, "status": "running", "attempt": 2}),
+            ("node.log", {**fetch, "attempt": 2, "message": "200 in 41 ms"}),
+            ("node.status", {**fetch, "status": "succeeded", "attempt": 2, "duration_ms": 41}),
+            ("node.log", {"node": None, "message": "no event for 30 s"}),
+            ("run.status", {"status": "succeeded"}),
+        ],
+    )
+    login(page, "carol", PASSWORD)
+    page.goto(f"/workflows/{workflow.pk}/runs/{run.pk}/")
+    page.wait_for_selector("[data-testid=scrubber]")
+    assert page.locator("[data-testid=run-log]").inner_text().endswith("no event for 30 s")
+    node(page, "fetch").locator(".wf-node-name").click()
+    log = page.locator("[data-testid=node-log]")
+    log.locator("[data-testid=log-line]").nth(2).wait_for()
+    groups = log.locator(".log-group")
+    assert groups.evaluate_all("els => els.map(e => e.dataset.attempt)") == ["1", "2"]
+    assert groups.nth(0).inner_text().startswith("Attempt 1")
+    assert groups.nth(1).locator("[data-testid=log-line]").inner_text().endswith("200 in 41 ms")
+
+    # at event 3 only the first line had been written
+    page.locator("[data-testid=scrub-slider]").focus()
+    page.keyboard.press("Home")
+    for _ in range(3):
+        page.keyboard.press("ArrowRight")
+    wait_seq(page, 3)
+    lines = log.locator("[data-testid=log-line]")
+    page.wait_for_function(
+        "() => document.querySelectorAll('[data-testid=node-log] [data-testid=log-line]').length"
+        " === 1"
+    )
+    assert lines.inner_text().endswith("GET https://api.example.com/items")

@@ -104,13 +104,18 @@ export async function writableCopy(
   const iterations = await copyMaps(state.iterations);
   const iterationOutputs = await copyMaps(state.iterationOutputs);
   const iterationLogs = await copyMaps(state.iterationLogs);
-  const logs: Record<string, string[]> = {};
-  for (const node of Object.keys(state.logs)) {
-    logs[node] = state.logs[node].slice();
-    owned.add(logs[node]);
-    await breathe();
-  }
-  return { state: { ...state, iterations, iterationOutputs, iterationLogs, logs }, owned };
+  const copyLists = async <V>(lists: Record<string, V[]>) => {
+    const copied: Record<string, V[]> = {};
+    for (const key of Object.keys(lists)) {
+      copied[key] = lists[key].slice();
+      owned.add(copied[key]);
+      await breathe();
+    }
+    return copied;
+  };
+  const logs = await copyLists(state.logs);
+  const logLines = await copyLists(state.logLines);
+  return { state: { ...state, iterations, iterationOutputs, iterationLogs, logs, logLines }, owned };
 }
 
 function recordTime(index: ReplayIndex, event: RunEvent): void {

@@ -30,6 +30,14 @@ export interface NodeRunView {
   reason: string | null;
 }
 
+/** One `node.log` line with where it came from (the inspector shows them per attempt). */
+export interface LogLine {
+  message: string;
+  attempt: number | null;
+  iteration: string | null;
+  at: string | null;
+}
+
 export interface RunViewState {
   runId: number | null;
   lastSeq: number;
@@ -41,6 +49,8 @@ export interface RunViewState {
   nodes: Record<string, NodeRunView>;
   outputs: Record<string, unknown>;
   logs: Record<string, string[]>;
+  /** Each node's log lines (every iteration's too) with their attempt; "" keys the run's own lines. */
+  logLines: Record<string, LogLine[]>;
   progress: Record<string, { done: number; total: number | null }>;
   addedNodes: WorkflowNode[];
   addedEdges: WorkflowEdge[];
@@ -67,6 +77,7 @@ export function emptyRunView(runId: number | null = null): RunViewState {
     nodes: {},
     outputs: {},
     logs: {},
+    logLines: {},
     progress: {},
     addedNodes: [],
     addedEdges: [],
@@ -116,6 +127,7 @@ function copyForBatch(state: RunViewState): RunViewState {
     nodes: { ...state.nodes },
     outputs: { ...state.outputs },
     logs: { ...state.logs },
+    logLines: { ...state.logLines },
     progress: { ...state.progress },
     grownFrom: { ...state.grownFrom },
     iterations: { ...state.iterations },
@@ -140,7 +152,11 @@ function ownedMap<V>(maps: Record<string, Record<string, V>>, key: string, owned
  * Append a log line to `logs[key]`, a list copied once per batch: a run's thousands of lines
  * cost one copy per batch, not one per line (which made a long run's replay quadratic).
  */
-function appendLog(logs: Record<string, string[]>, key: string, line: string, owned: Set<object>): void {
+function logLine(event: NodeLogEvent, iteration: string | null): LogLine {
+  return { message: event.message ?? event.line ?? "", attempt: event.attempt ?? null, iteration, at: event.at ?? null };
+}
+
+function appendLog<T>(logs: Record<string, T[]>, key: string, line: T, owned: Set<object>): void {
   const current = logs[key];
   if (current && owned.has(current)) {
     current.push(line);
@@ -179,7 +195,8 @@ function applyInOrder(draft: RunViewState, event: RunEvent, owned: Set<object>):
       draft.outputs[event.node] = event.output ?? event.preview;
       return;
     case "node.log":
-      appendLog(draft.logs, event.node, event.message ?? event.line ?? "", owned);
+      if (event.node) appendLog(draft.logs, event.node, event.message ?? event.line ?? "", owned);
+      appendLog(draft.logLines, event.node ?? "", logLine(event, null), owned);
       return;
     case "node.progress":
       draft.progress[event.node] = { done: event.done, total: event.total };
@@ -199,7 +216,7 @@ type IterationEvent = NodeStatusEvent | NodeOutputEvent | NodeLogEvent | NodePro
  * the iteration that started last (a map's items overlap, so "last event" would flicker).
  */
 function applyIterationEvent(draft: RunViewState, event: IterationEvent, path: string, owned: Set<object>): void {
-  const node = event.node;
+  const node = event.node ?? ""; // only a node's events have an iteration
   switch (event.type) {
     case "node.status": {
       const views = ownedMap(draft.iterations, node, owned);
@@ -221,6 +238,7 @@ function applyIterationEvent(draft: RunViewState, event: IterationEvent, path: s
     case "node.log": {
       appendLog(ownedMap(draft.iterationLogs, node, owned), path, event.message ?? event.line ?? "", owned);
       appendLog(draft.logs, node, `[${path}] ${event.message ?? event.line ?? ""}`, owned);
+      appendLog(draft.logLines, node, logLine(event, path), owned);
       return;
     }
     case "node.progress":

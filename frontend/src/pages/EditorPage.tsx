@@ -8,6 +8,7 @@ import { ConflictDialog, RunDialog, ShortcutsHelp } from "../components/Dialogs"
 import { Gantt } from "../components/Gantt";
 import { InspectPanel } from "../components/InspectPanel";
 import { NodeMenu, type NodeMenuAt } from "../components/NodeMenu";
+import { RunLog } from "../components/NodeLog";
 import { NodeSettings } from "../components/NodeSettings";
 import { Palette } from "../components/Palette";
 import { PanelToggle } from "../components/PanelToggle";
@@ -205,7 +206,10 @@ function Editor({ workflowId, runId, diff = null }: Props) {
               <NodeSettings key={single} nodeId={single} />
             </fieldset>
           ) : inRun ? (
-            <p className="muted panel-hint">Click a node to inspect its input, output, error and log.</p>
+            <>
+              <p className="muted panel-hint">Click a node to inspect its input, output, error and log.</p>
+              <RunLog />
+            </>
           ) : (
             <fieldset className="read-only-fields" disabled={readOnly !== null} title={readOnly ?? undefined}>
               <WorkflowSettings key={workflowId} />
