@@ -365,3 +365,45 @@ def test_a_nodes_log_lines_show_per_attempt_in_the_inspector_and_follow_the_scru
         " === 1"
     )
     assert lines.inner_text().endswith("GET https://api.example.com/items")
+
+
+FAILS_AT_THE_END = {
+    "version": 1,
+    "name": "Fails at the end",
+    "nodes": [
+        {"id": "start", "type": "start", "position": at(0, 100)},
+        {"id": "prepare", "type": "transform", "config": {"output": 1}, "position": at(260, 100)},
+        {"id": "boom", "type": "error", "config": {"message": "no"}, "position": at(520, 100)},
+    ],
+    "edges": [
+        {"id": "e1", "source": "start", "target": "prepare"},
+        {"id": "e2", "source": "prepare", "target": "boom"},
+    ],
+}
+
+
+def test_a_retried_runs_timeline_spans_its_own_executions_not_the_reused_nodes_old_times(
+    page, canvas_user
+):
+    workflow = services.workflow_create(owner=canvas_user, source=FAILS_AT_THE_END)
+    login(page, "carol", PASSWORD)
+    open_editor(page, workflow.pk)
+    page.click("[data-testid=run-button]")
+    page.wait_for_url(re.compile(rf"/workflows/{workflow.pk}/runs/\d+/$"))
+    page.wait_for_selector("[data-testid=scrubber]", timeout=30_000)
+    first = page.url
+    page.wait_for_timeout(2500)  # the retry starts seconds after the first run's nodes ran
+    page.click("[data-testid=run-retry]")
+    page.wait_for_function("first => location.href !== first", arg=first)
+    page.wait_for_selector("[data-testid=scrubber]", timeout=30_000)
+    carried = page.locator("[data-testid=gantt] .gantt-track[data-carried=true]")
+    carried.first.wait_for()
+    rows = page.locator("[data-testid=gantt] .gantt-row")
+    labels = rows.evaluate_all(
+        "els => els.map(e => [e.querySelector('.gantt-label').textContent,"
+        " e.querySelector('.gantt-track').dataset.carried === 'true'])"
+    )
+    assert ["boom", False] in labels and ["start", True] in labels and ["prepare", True] in labels
+    # the axis ends at the retry's own length (well under the 2.5 s the first run lay behind)
+    end = page.locator("[data-testid=gantt] .gantt-scale span").nth(2).inner_text()
+    assert end.endswith(" ms"), end

@@ -290,7 +290,13 @@ function RunFooter({ report, socket }: { report: { data: RunReport | null }; soc
       {report.data?.node_runs?.length ? (
         <details className="timeline" open>
           <summary>Timeline</summary>
-          <Gantt records={report.data.node_runs} onPick={inspect} critical={critical} summary={timelineSummary(timeline)} />
+          <Gantt
+            records={report.data.node_runs}
+            onPick={inspect}
+            critical={critical}
+            summary={timelineSummary(timeline)}
+            runStartedAt={report.data.started_at ?? null}
+          />
         </details>
       ) : null}
     </div>
