@@ -4,7 +4,8 @@ import { useCallback, useEffect, useMemo, useState } from "react";
 import { api } from "../api/client";
 import { ApprovalDialog } from "../components/ApprovalDialog";
 import { Canvas } from "../components/Canvas";
-import { ConflictDialog, RunDialog, ShortcutsHelp } from "../components/Dialogs";
+import { RunDialog, ShortcutsHelp } from "../components/Dialogs";
+import { MergeDialog } from "../components/MergeDialog";
 import { Gantt } from "../components/Gantt";
 import { InspectPanel } from "../components/InspectPanel";
 import { NodeMenu, type NodeMenuAt } from "../components/NodeMenu";
@@ -246,7 +247,12 @@ function Editor({ workflowId, runId, diff = null }: Props) {
         />
       )}
       {actions.saveState === "conflict" && (
-        <ConflictDialog onClose={() => actions.setSaveState("idle")} onReload={actions.reload} onOverwrite={actions.overwrite} />
+        <MergeDialog
+          conflict={actions.conflict}
+          onClose={() => actions.setSaveState("idle")}
+          onReload={actions.reload}
+          onSave={actions.saveMerged}
+        />
       )}
     </div>
   );
