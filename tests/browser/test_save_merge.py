@@ -75,3 +75,37 @@ def test_two_tabs_changes_merge_and_a_real_conflict_asks(browser, server_url, ca
         one.click("[data-testid=merge-save]")
         wait_saved(one)
         assert outputs(workflow) == {"a": "a-one", "b": "b-one"}
+
+
+def test_an_open_tab_is_told_when_the_workflow_was_saved_elsewhere(
+    browser, server_url, canvas_user
+):
+    workflow = services.workflow_create(owner=canvas_user, source=THREE)
+    with (
+        browser_page(browser, server_url, "tab one") as one,
+        browser_page(browser, server_url, "tab two") as two,
+    ):
+        for tab in (one, two):
+            login(tab, "carol", PASSWORD)
+            open_editor(tab, workflow.pk)
+        edit_output(two, "b", "b-two")
+        wait_saved(two)
+        banner = one.locator("[data-testid=remote-change-banner]")
+        banner.wait_for(timeout=15_000)  # checked every 5 s
+        assert "Changed elsewhere" in banner.inner_text()
+        one.click("[data-testid=remote-change-merge]")  # nothing unsaved here: their version
+        select_node(one, "b")
+        assert one.locator("#cfg-output").input_value() == "b-two"
+        assert banner.count() == 0
+
+        # with unsaved changes here, the banner leads to the merge
+        select_node(one, "a")
+        one.fill("#cfg-output", "a-one")
+        edit_output(two, "b", "b-three")
+        wait_saved(two)
+        banner.wait_for(timeout=15_000)
+        one.click("[data-testid=remote-change-merge]")
+        one.locator("[data-testid=merge-taken]").wait_for()
+        one.click("[data-testid=merge-save]")
+        wait_saved(one)
+        assert outputs(workflow) == {"a": "a-one", "b": "b-three"}

@@ -24,6 +24,7 @@ import { Toolbar } from "../components/Toolbar";
 import { WorkflowSettings } from "../components/WorkflowSettings";
 import { useEditorActions, useLiveValidation, useUnsavedWarning } from "../hooks/useEditorActions";
 import { useFitAll } from "../hooks/useFitAll";
+import { useRemoteChanges } from "../hooks/useRemoteChanges";
 import { useRunEvents } from "../hooks/useRunEvents";
 import { useShortcuts } from "../hooks/useShortcuts";
 import { useStoredFlag } from "../hooks/useStoredFlag";
@@ -71,7 +72,7 @@ function Editor({ workflowId, runId, diff = null }: Props) {
   const fitAll = useFitAll();
   const socket = useRunEvents(loaded ? runId : null);
   const report = useRunReport(runId);
-  const { inputs, selectedIds, inspecting, notice, inRun, readOnly, replaying } = useCanvas((s) => ({
+  const { inputs, selectedIds, inspecting, notice, inRun, readOnly, replaying, dirty } = useCanvas((s) => ({
     inputs: s.meta.inputs ?? NO_INPUTS,
     // a string, so the shallow comparison sees an unchanged selection as equal
     selectedIds: s.nodes
@@ -83,11 +84,13 @@ function Editor({ workflowId, runId, diff = null }: Props) {
     inRun: s.run !== null,
     readOnly: s.readOnly,
     replaying: s.replay !== null,
+    dirty: s.dirty,
   }));
   const approval = useApprovalDialog();
   const [paletteCollapsed, togglePalette] = useStoredFlag("paletteCollapsed");
   const [inspectorCollapsed, toggleInspector] = useStoredFlag("inspectorCollapsed");
   const [miniMapHidden, toggleMiniMap] = useStoredFlag("miniMapHidden");
+  const remote = useRemoteChanges(workflowId, loaded && runId === null && !diff && readOnly === null);
   useLiveValidation(workflowId);
   useUnsavedWarning();
 
@@ -177,6 +180,19 @@ function Editor({ workflowId, runId, diff = null }: Props) {
         onHelp={() => setOverlay("help")}
         onShare={() => setOverlay("share")}
       />
+      {remote.remote !== null && actions.saveState !== "conflict" && (
+        <div className="read-only-banner" role="status" data-testid="remote-change-banner">
+          <strong>Changed elsewhere</strong>
+          <span>Someone saved this workflow (revision {remote.remote}) since you opened it.</span>
+          <button
+            className="small"
+            data-testid="remote-change-merge"
+            onClick={() => (remote.dismiss(), dirty ? actions.save() : actions.reload())}
+          >
+            {dirty ? "Merge with my changes…" : "Load their version"}
+          </button>
+        </div>
+      )}
       {readOnly !== null && (
         <div className="read-only-banner" role="status" data-testid="read-only-banner">
           <strong>Read-only</strong>
