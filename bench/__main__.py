@@ -11,7 +11,14 @@ import subprocess
 import sys
 
 # Each module has `main() -> None` that prints its own table. Missing ones are skipped.
-MODULES = ["bench.engine", "bench.api", "bench.runtime", "bench.canvas", "bench.scrub", "bench.admin"]
+MODULES = [
+    "bench.engine",
+    "bench.api",
+    "bench.runtime",
+    "bench.canvas",
+    "bench.scrub",
+    "bench.admin",
+]
 
 
 def main(argv: list[str]) -> int:
