@@ -5,8 +5,8 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from workflows import selectors as select
-from workflows.api.base import ApiView
-from workflows.observability import timeline
+from workflows.api.base import ApiView, json_body
+from workflows.observability import preview, timeline
 
 
 class RunTimelineView(ApiView):
@@ -14,3 +14,14 @@ class RunTimelineView(ApiView):
     def get(self, request: Request, run_id: int) -> Response:
         run = select.run_get(user=request.user, run_id=run_id)
         return Response(timeline.timeline(run))
+
+
+class ExpressionPreviewView(ApiView):
+    """`POST /api/workflows/{id}/preview/` `{"template", "node"?, "bare"?}`: the value the
+    template renders to for that node with the workflow's last run's data (no secrets)."""
+
+    @extend_schema(request=dict, responses={200: dict})
+    def post(self, request: Request, workflow_id: int) -> Response:
+        workflow = select.workflow_get(user=request.user, workflow_id=workflow_id)
+        template, node, bare = preview.checked_request(json_body(request))
+        return Response(preview.preview(workflow, template, node, bare))
