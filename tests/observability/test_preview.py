@@ -62,3 +62,14 @@ def test_without_a_run_names_read_as_missing(api, user):
         f"/api/workflows/{workflow.pk}/preview/", {"template": "{{ 1 + 2 }}"}, format="json"
     )
     assert answer.json() == {"run": None, "value": 3, "text": "3", "truncated": False}
+
+
+def test_an_unknown_field_is_named(api, user):
+    run = build_diamond_run(user)
+    answer = api.post(url(run), {"template": "{{ 1 }}", "nod": "a"}, format="json")
+    assert answer.status_code == 400
+    assert answer.json()["errors"][0] == {
+        "code": "unknown_field",
+        "message": "nod: unknown field",
+        "field": "nod",
+    }

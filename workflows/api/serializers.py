@@ -268,6 +268,20 @@ class TokenSerializer(serializers.Serializer):
     token = serializers.CharField()
 
 
+class PreviewRequestSerializer(StrictSerializer):
+    template = serializers.CharField(max_length=10_000, allow_blank=True, trim_whitespace=False)
+    node = serializers.RegexField(r"^[a-z][a-z0-9_]{0,63}$", required=False)
+    bare = serializers.BooleanField(required=False, default=False)
+
+
+class PreviewSerializer(serializers.Serializer):
+    run = serializers.IntegerField(allow_null=True)
+    value = serializers.JSONField(required=False, allow_null=True)
+    text = serializers.CharField(required=False)
+    truncated = serializers.BooleanField(required=False)
+    error = serializers.CharField(required=False)
+
+
 class StrictDescription(OpenApiSerializerExtension):
     target_class = StrictSerializer
     match_subclasses = True

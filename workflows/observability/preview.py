@@ -25,11 +25,16 @@ NODE_ID = re.compile(r"^[a-z][a-z0-9_]{0,63}$")
 
 def checked_request(body: dict[str, Any]) -> tuple[str, str | None, bool]:
     """(template, node, bare) from a request body, or a 400 naming the field that is wrong."""
+    unknown = sorted(set(body) - {"template", "node", "bare"})
+    if unknown:
+        raise SwitchyardError(
+            [problem("unknown_field", f"{name}: unknown field", field=name) for name in unknown]
+        )
     template, node, bare = body.get("template"), body.get("node"), body.get("bare", False)
     if not isinstance(template, str) or len(template) > TEMPLATE_MAX_CHARS:
         message = f"template: a string of at most {TEMPLATE_MAX_CHARS} characters"
         raise SwitchyardError([problem("bad_field", message, field="template")])
-    if node is not None and (not isinstance(node, str) or not NODE_ID.match(node)):
+    if "node" in body and (not isinstance(node, str) or not NODE_ID.match(node)):
         message = "node: a node id (a lowercase letter, then letters, digits or _; at most 64)"
         raise SwitchyardError([problem("bad_field", message, field="node")])
     if not isinstance(bare, bool):
