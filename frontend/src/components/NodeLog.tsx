@@ -1,19 +1,28 @@
 /** The inspector's LOG section: a node's `node.log` lines per attempt (of the iteration
  * picked), live or at the moment the scrubber shows; and the run's own lines. */
-import { logClock, logGroups } from "../lib/logs";
+import { useState } from "react";
+import { lastLines, logClock, logGroups } from "../lib/logs";
 import type { LogLine } from "../lib/runEvents";
 import { useCanvas } from "../store/context";
 
 const NO_LINES: LogLine[] = [];
+const SHOWN = 300;
 
 export function NodeLog({ nodeId, iteration }: { nodeId: string; iteration: string | null }) {
   const lines = useCanvas((s) => s.run?.logLines?.[nodeId] ?? NO_LINES);
-  const groups = logGroups(lines, iteration);
-  const attempts = new Set(groups.map((g) => g.attempt)).size;
+  const [all, setAll] = useState(false);
+  const every = logGroups(lines, iteration);
+  const attempts = new Set(every.map((g) => g.attempt)).size;
+  const { groups, hidden } = all ? { groups: every, hidden: 0 } : lastLines(every, SHOWN);
   return (
     <section data-testid="node-log">
       <h4>Log</h4>
       {groups.length === 0 && <p className="muted small">No log lines.</p>}
+      {hidden > 0 && (
+        <button className="small" data-testid="log-show-all" onClick={() => setAll(true)}>
+          Show {hidden} earlier lines
+        </button>
+      )}
       {groups.map((group, i) => (
         <div key={i} className="log-group" data-attempt={group.attempt ?? ""}>
           {attempts > 1 && group.attempt !== null && <div className="muted small">Attempt {group.attempt}</div>}

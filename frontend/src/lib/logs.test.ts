@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { logClock, logGroups } from "./logs";
+import { lastLines, logClock, logGroups } from "./logs";
 import { applyRunEvents, emptyRunView } from "./runEvents";
 import type { RunEvent } from "./types";
 
@@ -40,5 +40,19 @@ describe("node logs", () => {
   it("read the time of day of a line", () => {
     expect(logClock("2026-12-06T10:00:01.250Z")).toBe("10:00:01.250");
     expect(logClock(null)).toBe("");
+  });
+});
+
+describe("a long log", () => {
+  it("shows its last lines, and says how many are hidden", () => {
+    const line = (message: string, attempt: number) => ({ message, attempt, iteration: null, at: null });
+    const groups = logGroups([line("a", 1), line("b", 1), line("c", 2), line("d", 2)]);
+    const { groups: kept, hidden } = lastLines(groups, 3);
+    expect(hidden).toBe(1);
+    expect(kept.map((g) => [g.attempt, g.lines.map((l) => l.message)])).toEqual([
+      [1, ["b"]],
+      [2, ["c", "d"]],
+    ]);
+    expect(lastLines(groups, 10)).toEqual({ groups, hidden: 0 });
   });
 });

@@ -26,3 +26,20 @@ export function logClock(at: string | null): string {
   const match = at ? /T(\d\d:\d\d:\d\d(?:\.\d{1,3})?)/.exec(at) : null;
   return match ? match[1] : "";
 }
+
+/** At most `shown` lines, the last ones (a node that logged thousands of lines draws a page of them). */
+export function lastLines(groups: LogGroup[], shown: number): { groups: LogGroup[]; hidden: number } {
+  const total = groups.reduce((n, g) => n + g.lines.length, 0);
+  let skip = Math.max(0, total - shown);
+  const hidden = skip;
+  const kept: LogGroup[] = [];
+  for (const group of groups) {
+    if (skip >= group.lines.length) {
+      skip -= group.lines.length;
+      continue;
+    }
+    kept.push(skip ? { attempt: group.attempt, lines: group.lines.slice(skip) } : group);
+    skip = 0;
+  }
+  return { groups: kept, hidden };
+}

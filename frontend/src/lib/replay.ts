@@ -71,12 +71,15 @@ export async function detachCursor(index: ReplayIndex, pause?: () => Promise<voi
 /**
  * A copy of `state` whose per-node maps and log lists the caller owns (may fill in place), made
  * in steps of at most ~`budgetMs` with `pause()` between them (a 10,000-item map's states are
- * copied over a few tasks, never in one long one).
+ * copied over a few tasks, never in one long one). `reuse`: a working copy no longer needed,
+ * whose maps and lists are overwritten instead of allocating new ones (a drag back and forth
+ * then makes no garbage for the collector to stop the page for).
  */
 export async function writableCopy(
   state: RunViewState,
   pause?: () => Promise<void>,
   budgetMs = 6,
+  reuse: { state: RunViewState; owned: Set<object> } | null = null,
 ): Promise<{ state: RunViewState; owned: Set<object> }> {
   const owned = new Set<object>();
   let since = performance.now();
@@ -85,12 +88,20 @@ export async function writableCopy(
     await pause();
     since = performance.now();
   };
-  const copyMaps = async <V>(maps: Record<string, Record<string, V>>) => {
+  const mine = <T extends object>(value: T | undefined): T | null => (value && reuse?.owned.has(value) ? value : null);
+  const copyMaps = async <V>(maps: Record<string, Record<string, V>>, old: Record<string, Record<string, V>> | undefined) => {
     const copied: Record<string, Record<string, V>> = {};
     for (const node of Object.keys(maps)) {
       const source = maps[node];
       const keys = Object.keys(source);
-      const copy: Record<string, V> = {};
+      const copy: Record<string, V> = mine(old?.[node]) ?? {};
+      if (copy === old?.[node]) {
+        const stale = Object.keys(copy);
+        for (let i = 0; i < stale.length; i += 1) {
+          if (!Object.prototype.hasOwnProperty.call(source, stale[i])) delete copy[stale[i]];
+          if ((i & 511) === 511) await breathe();
+        }
+      }
       for (let i = 0; i < keys.length; i += 1) {
         copy[keys[i]] = source[keys[i]];
         if ((i & 511) === 511) await breathe();
@@ -101,20 +112,26 @@ export async function writableCopy(
     }
     return copied;
   };
-  const iterations = await copyMaps(state.iterations);
-  const iterationOutputs = await copyMaps(state.iterationOutputs);
-  const iterationLogs = await copyMaps(state.iterationLogs);
-  const copyLists = async <V>(lists: Record<string, V[]>) => {
+  const iterations = await copyMaps(state.iterations, reuse?.state.iterations);
+  const iterationOutputs = await copyMaps(state.iterationOutputs, reuse?.state.iterationOutputs);
+  const iterationLogs = await copyMaps(state.iterationLogs, reuse?.state.iterationLogs);
+  const copyLists = async <V>(lists: Record<string, V[]>, old: Record<string, V[]> | undefined) => {
     const copied: Record<string, V[]> = {};
     for (const key of Object.keys(lists)) {
-      copied[key] = lists[key].slice();
+      const source = lists[key];
+      const copy = mine(old?.[key]);
+      if (copy) {
+        copy.length = source.length;
+        for (let i = 0; i < source.length; i += 1) copy[i] = source[i];
+      }
+      copied[key] = copy ?? source.slice();
       owned.add(copied[key]);
       await breathe();
     }
     return copied;
   };
-  const logs = await copyLists(state.logs);
-  const logLines = await copyLists(state.logLines);
+  const logs = await copyLists(state.logs, reuse?.state.logs);
+  const logLines = await copyLists(state.logLines, reuse?.state.logLines);
   return { state: { ...state, iterations, iterationOutputs, iterationLogs, logs, logLines }, owned };
 }
 

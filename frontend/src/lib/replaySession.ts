@@ -149,7 +149,13 @@ export class ReplaySession {
     }
     const snapshot = index.snapshots[k];
     if (snapshot.lastSeq === target) return snapshot; // a snapshot is never written: no copy
-    const [events, copy] = await Promise.all([this.eventsBetween(snapshot.lastSeq, target), writableCopy(snapshot, this.deps.pause)]);
+    // the working copy's maps are overwritten (no garbage); what it showed last is gone
+    const reuse = this.work;
+    this.work = null;
+    const [events, copy] = await Promise.all([
+      this.eventsBetween(snapshot.lastSeq, target),
+      writableCopy(snapshot, this.deps.pause, undefined, reuse),
+    ]);
     const state = applyRunEvents(copy.state, events, copy.owned);
     this.work = { state, owned: copy.owned, seq: target };
     return state;
