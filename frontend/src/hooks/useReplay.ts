@@ -57,18 +57,24 @@ export function useReplay(runId: number, last: number): ReplayControls {
     return session.current;
   }, [runId, last]);
 
+  // each jump asked for is numbered; an answer is shown unless a later jump's was shown already
+  // (answers come in order, so a drag or play shows each moment it reached, never an older one)
+  const asked = useRef(0);
+  const shown = useRef(0);
   const show = useCallback(
     (seq: number) => {
       const replay = ensure();
-      const atEnd = seq >= last;
-      if (atEnd) return store.getState().exitReplay();
+      const id = (asked.current += 1);
+      const display = (act: () => void) => {
+        if (id <= shown.current || session.current !== replay) return;
+        shown.current = id;
+        act();
+      };
+      if (seq >= last) return display(() => store.getState().exitReplay());
       const now = replay.stateNow(seq);
-      if (now) return store.getState().showReplay(now, last);
+      if (now) return display(() => store.getState().showReplay(now, last));
       replay.stateAt(seq).then(
-        (state) => {
-          // a later jump was asked for meanwhile: this one is stale
-          if (state && wanted.current === seq && session.current === replay) store.getState().showReplay(state, last);
-        },
+        (state) => state && display(() => store.getState().showReplay(state, last)),
         (e: Error) => setError(e.message),
       );
     },
