@@ -16,6 +16,7 @@ MODULES = [
     "bench.api",
     "bench.runtime",
     "bench.canvas",
+    "bench.scrub",
     "bench.admin",
     "bench.diff",
     "bench.triggers",

@@ -8,7 +8,7 @@ export function App() {
     case "list":
       return <WorkflowListPage />;
     case "editor":
-      return <EditorPage key={route.workflowId} workflowId={route.workflowId} runId={route.runId} />;
+      return <EditorPage key={route.workflowId} workflowId={route.workflowId} runId={route.runId} diff={route.diff ?? null} />;
     default:
       return (
         <main className="page-message">

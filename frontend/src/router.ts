@@ -1,10 +1,16 @@
-/** Stable addresses: `/` (list), `/workflows/N/` (editor), `/workflows/N/runs/R/` (a run). */
+/** Stable addresses: `/` (list), `/workflows/N/` (editor), `/workflows/N/runs/R/` (a run),
+ * `/workflows/N/diff/A/B/` (two runs compared). */
 import { useEffect, useState } from "react";
 
-export type Route = { page: "list" } | { page: "editor"; workflowId: number; runId: number | null } | { page: "missing"; path: string };
+export type Route =
+  | { page: "list" }
+  | { page: "editor"; workflowId: number; runId: number | null; diff?: { a: number; b: number } }
+  | { page: "missing"; path: string };
 
 export function parseRoute(path: string): Route {
   if (path === "/" || path === "") return { page: "list" };
+  const diff = /^\/workflows\/(\d+)\/diff\/(\d+)\/(\d+)\/?$/.exec(path);
+  if (diff) return { page: "editor", workflowId: Number(diff[1]), runId: null, diff: { a: Number(diff[2]), b: Number(diff[3]) } };
   const match = /^\/workflows\/(\d+)\/?(?:runs\/(\d+)\/?)?$/.exec(path);
   if (!match) return { page: "missing", path };
   return { page: "editor", workflowId: Number(match[1]), runId: match[2] ? Number(match[2]) : null };
@@ -14,6 +20,7 @@ export const paths = {
   list: () => "/",
   editor: (workflowId: number) => `/workflows/${workflowId}/`,
   run: (workflowId: number, runId: number) => `/workflows/${workflowId}/runs/${runId}/`,
+  diff: (workflowId: number, a: number, b: number) => `/workflows/${workflowId}/diff/${a}/${b}/`,
 };
 
 const NAVIGATE = "switchyard:navigate";

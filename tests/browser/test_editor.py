@@ -82,7 +82,7 @@ def test_an_edge_closing_a_cycle_is_refused_with_the_cycle_named(page, canvas_us
     assert page.get_attribute("[data-testid=save-indicator]", "data-state") == "saved"
 
 
-def test_a_stale_save_offers_reload_or_overwrite(page, canvas_user):
+def test_a_stale_save_offers_reload_or_saving_mine_merged(page, canvas_user):
     workflow = create_workflow(canvas_user, "Shared")
     login(page, "carol", PASSWORD)
     open_editor(page, workflow.pk)
@@ -91,7 +91,7 @@ def test_a_stale_save_offers_reload_or_overwrite(page, canvas_user):
 
     page.click("[data-testid=save-button]")
     page.locator("[data-testid=conflict-dialog]").wait_for()
-    page.click("[data-testid=conflict-overwrite]")
+    page.click("[data-testid=merge-save]")  # nothing changed there: mine, merged
 
     wait_saved(page)
     assert Workflow.objects.get(pk=workflow.pk).name == "Mine"

@@ -262,34 +262,6 @@ class RunSerializer(serializers.Serializer):
     usage = UsageSerializer(help_text="the run's model tokens (llm nodes)")
 
 
-class OutputDiffSerializer(serializers.Serializer):
-    changes = serializers.ListField(
-        child=serializers.DictField(),
-        help_text="{path ($.a[0].b), op: changed|added|removed, a?, b?}; values cut unless ?node=",
-    )
-    total = serializers.IntegerField(help_text="every change, listed or not")
-    truncated = serializers.BooleanField(help_text="more changes than listed: ask ?node=<id>")
-
-
-class NodeDiffSerializer(serializers.Serializer):
-    change = serializers.ChoiceField(choices=["added", "removed", "changed", "same"])
-    status = serializers.ListField(child=serializers.CharField(allow_null=True))
-    duration_ms = serializers.ListField(child=serializers.IntegerField(allow_null=True))
-    output_changed = serializers.BooleanField()
-    output_diff = OutputDiffSerializer(required=False)
-
-
-class RunDiffSerializer(serializers.Serializer):
-    """Two runs of one workflow compared node by node (SPEC §8)."""
-
-    a = serializers.IntegerField()
-    b = serializers.IntegerField()
-    workflow = serializers.IntegerField()
-    revisions = serializers.ListField(child=serializers.IntegerField())
-    summary = serializers.DictField(child=serializers.IntegerField())
-    nodes = serializers.DictField(child=NodeDiffSerializer())
-
-
 class MeSerializer(serializers.Serializer):
     username = serializers.CharField()
 

@@ -54,6 +54,11 @@ urlpatterns = [
     path("runs/<int:run_id>/events/", runs.RunEventsView.as_view(), name="run-events"),
     path("runs/<int:run_id>/timeline/", observe.RunTimelineView.as_view(), name="run-timeline"),
     path("runs/<int:a>/diff/<int:b>/", observe.RunDiffView.as_view(), name="run-diff"),
+    path(
+        "workflows/<int:workflow_id>/preview/",
+        observe.ExpressionPreviewView.as_view(),
+        name="workflow-expression-preview",
+    ),
     path("runs/<int:run_id>/cancel/", control.RunCancelView.as_view(), name="run-cancel"),
     path("runs/<int:run_id>/resume/", control.RunResumeView.as_view(), name="run-resume"),
     path("runs/<int:run_id>/pause/", control.RunPauseView.as_view(), name="run-pause"),

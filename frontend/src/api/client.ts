@@ -1,6 +1,8 @@
 /** The one module that talks HTTP: a typed function per SPEC §6 endpoint. */
 import type { NodeTypeInfo, Problem, RunEvent, RunReport, SavedWorkflow, Sharing, WorkflowDocument, WorkflowSummary } from "../lib/types";
 import type { RunTimeline } from "../lib/timeline";
+import type { PreviewAnswer } from "../lib/preview";
+import type { RunDiff } from "../lib/runDiff";
 
 export class ApiError extends Error {
   readonly status: number;
@@ -84,6 +86,15 @@ export const api = {
   listRuns: async (workflowId: number) => items(await request<RunReport[]>("GET", `runs/?workflow=${workflowId}`)),
   getRun: (runId: number) => request<RunReport>("GET", `runs/${runId}/`),
   runEvents: async (runId: number, after = 0) => items(await request<RunEvent[]>("GET", `runs/${runId}/events/?after=${after}`)),
+  /** At most `limit` (≤ 1000) stored events after `after`: one window of a replay. */
+  runEventsWindow: async (runId: number, after: number, limit: number) =>
+    items(await request<RunEvent[]>("GET", `runs/${runId}/events/?after=${after}&limit=${limit}`)),
+  /** Two runs of one workflow compared (SPEC §8); `node`: that node alone, its output diff in full. */
+  runDiff: (a: number, b: number, node?: string) =>
+    request<RunDiff>("GET", `runs/${a}/diff/${b}/${node ? `?node=${encodeURIComponent(node)}` : ""}`),
+  /** A template (or a bare expression) rendered for `node` with the workflow's last run's data. */
+  previewExpression: (workflowId: number, template: string, node: string | null, bare: boolean) =>
+    request<PreviewAnswer>("POST", `workflows/${workflowId}/preview/`, node ? { template, node, bare } : { template, bare }),
   cancelRun: (runId: number) => request<RunReport>("POST", `runs/${runId}/cancel/`, {}),
   resumeRun: (runId: number) => request<RunReport>("POST", `runs/${runId}/resume/`, {}),
   /** `iteration` names the loop/map iteration of a body node (`M[2]`, `M[2]/L[1]`); sent only when given. */

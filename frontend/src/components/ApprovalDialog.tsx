@@ -20,6 +20,8 @@ export function ApprovalDialog({ runId }: { runId: number }) {
     approvalReopen: st.approvalReopen,
     approvalDialog: st.approvalDialog,
     run: st.run,
+    replay: st.replay,
+    liveRun: st.liveRun,
     runReport: st.runReport,
     nodes: st.nodes,
     iterationPicks: st.iterationPicks,

@@ -1,4 +1,4 @@
-/** The editor's dialogs: run inputs, stale-save conflict, keyboard shortcuts. */
+/** The editor's dialogs: run inputs, keyboard shortcuts (a stale save: MergeDialog). */
 import { useState } from "react";
 import type { InputDeclaration } from "../lib/types";
 import { Modal } from "./Modal";
@@ -56,29 +56,6 @@ function parseInput(text: string, decl: InputDeclaration | undefined): unknown {
   } catch {
     return text;
   }
-}
-
-export function ConflictDialog({ onReload, onOverwrite, onClose }: { onReload(): void; onOverwrite(): void; onClose(): void }) {
-  return (
-    <Modal
-      title="Someone else saved this workflow"
-      testId="conflict-dialog"
-      onClose={onClose}
-      actions={
-        <>
-          <button onClick={onClose}>Keep editing</button>
-          <button data-testid="conflict-reload" onClick={onReload}>
-            Reload theirs (lose my changes)
-          </button>
-          <button className="danger" data-testid="conflict-overwrite" onClick={onOverwrite}>
-            Overwrite with mine
-          </button>
-        </>
-      }
-    >
-      <p>The workflow changed on the server since you opened it. Your save was not applied.</p>
-    </Modal>
-  );
 }
 
 const SHORTCUTS: [string, string][] = [

@@ -1,6 +1,8 @@
 /** A text input for config strings: `{{ }}` highlighted, upstream node ids suggested. */
 import { useRef, useState } from "react";
 import { expressionPrefix, insertSuggestion, splitTemplate, suggestNames, type ExpressionScope } from "../lib/expressions";
+import { useHasCanvas } from "../store/context";
+import { ExpressionPreview } from "./ExpressionPreview";
 
 interface Props {
   id: string;
@@ -14,6 +16,7 @@ interface Props {
 
 export function ExpressionInput({ id, value, multiline, bare, scope, onChange }: Props) {
   const ref = useRef<HTMLInputElement & HTMLTextAreaElement>(null);
+  const inEditor = useHasCanvas();
   const [cursor, setCursor] = useState<number | null>(null);
   const prefix = cursor === null ? null : expressionPrefix(value, cursor, bare);
   const suggestions = prefix === null ? [] : suggestNames(prefix, scope);
@@ -53,6 +56,7 @@ export function ExpressionInput({ id, value, multiline, bare, scope, onChange }:
           ))}
         </div>
       )}
+      {inEditor && <ExpressionPreview text={value} bare={bare} />}
       {suggestions.length > 0 && (
         <ul className="suggestions" role="listbox">
           {suggestions.map((name) => (

@@ -12,10 +12,12 @@ interface Props {
   /** Nodes on the run's critical path (highlighted) and a one-line summary of it. */
   critical?: ReadonlySet<string>;
   summary?: string | null;
+  /** The run's own start: executions from before it (a rerun's carried nodes) stay off the axis. */
+  runStartedAt?: string | null;
 }
 
-export function Gantt({ records, onPick, critical = NO_PATH, summary = null }: Props) {
-  const gantt = useMemo(() => buildGantt(records), [records]);
+export function Gantt({ records, onPick, critical = NO_PATH, summary = null, runStartedAt = null }: Props) {
+  const gantt = useMemo(() => buildGantt(records, runStartedAt), [records, runStartedAt]);
   if (!gantt.bars.length) return <p className="muted small">No node has started yet.</p>;
   return (
     <div className="gantt" data-testid="gantt">
@@ -42,11 +44,15 @@ export function Gantt({ records, onPick, critical = NO_PATH, summary = null }: P
             title={`${label}: ${look.label}, ${formatDuration(bar.durationMs)}${onPath ? " (critical path)" : ""}`}
           >
             <span className="gantt-label">{label}</span>
-            <span className="gantt-track">
-              <span className="gantt-bar" style={{ left: `${bar.start * 100}%`, width: `${bar.width * 100}%`, background: look.color }} />
+            <span className="gantt-track" data-carried={bar.carried ? "true" : undefined}>
+              {bar.carried ? (
+                <span className="muted small">from the run it reruns</span>
+              ) : (
+                <span className="gantt-bar" style={{ left: `${bar.start * 100}%`, width: `${bar.width * 100}%`, background: look.color }} />
+              )}
             </span>
             <span className="gantt-duration">
-              {look.icon} {formatDuration(bar.durationMs)}
+              {look.icon} {bar.carried ? "reused" : formatDuration(bar.durationMs)}
             </span>
           </button>
         );

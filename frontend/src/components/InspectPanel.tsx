@@ -8,10 +8,10 @@ import { childRunsOf, subworkflowWait, waitLabel } from "../lib/subworkflows";
 import { formatDuration } from "../lib/timeline";
 import type { NodeError, NodeRunRecord, RunReport, TokenUsage } from "../lib/types";
 import { useCanvas } from "../store/context";
+import { NodeLog } from "./NodeLog";
 import { ChildRuns, RunLink } from "./RunLink";
 import { StatusBadge } from "./StatusBadge";
 
-const NO_LOGS: string[] = [];
 const NO_RECORDS: NodeRunRecord[] = [];
 
 interface Props {
@@ -114,7 +114,6 @@ interface DetailsProps {
 function NodeDetails({ nodeId, type, iteration, report, onDecide, body = false, container = false }: DetailsProps) {
   const live = useCanvas((st) => ({
     view: iteration ? (st.run?.iterations[nodeId]?.[iteration] ?? null) : (st.run?.nodes[nodeId] ?? null),
-    logs: (iteration ? st.run?.iterationLogs[nodeId]?.[iteration] : st.run?.logs[nodeId]) ?? NO_LOGS,
     preview: iteration ? st.run?.iterationOutputs[nodeId]?.[iteration] : st.run?.outputs[nodeId],
     stream: st.run?.streams[streamKey(nodeId, iteration)] ?? null,
     usage: st.run?.usage[streamKey(nodeId, iteration)] ?? null,
@@ -195,10 +194,7 @@ function NodeDetails({ nodeId, type, iteration, report, onDecide, body = false, 
       <StreamedAnswer text={live.stream?.text ?? null} usage={live.usage ?? record?.usage ?? null} streaming={view?.status === "running"} />
       <ValueBlock title="Input" value={record ? record.input : full?.input} testId="inspect-input" />
       <ValueBlock title="Output" value={output} testId="inspect-output" />
-      <section>
-        <h4>Log</h4>
-        {live.logs.length ? <pre className="log">{live.logs.join("\n")}</pre> : <p className="muted small">No log lines.</p>}
-      </section>
+      <NodeLog nodeId={nodeId} iteration={iteration} />
     </>
   );
 }

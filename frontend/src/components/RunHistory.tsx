@@ -1,6 +1,7 @@
 /** The workflow's runs, newest first; opening one shows its states on the canvas. */
 import { useEffect, useState } from "react";
 import { api } from "../api/client";
+import { comparePair } from "../lib/runDiff";
 import { formatDuration } from "../lib/timeline";
 import type { RunReport } from "../lib/types";
 import { navigate, paths } from "../router";
@@ -22,6 +23,9 @@ export function RunHistory({
 }) {
   const [runs, setRuns] = useState<RunReport[] | null>(null);
   const [error, setError] = useState<string | null>(null);
+  const [picked, setPicked] = useState<number[]>([]);
+  const pair = comparePair(picked);
+  const togglePick = (id: number) => setPicked((now) => (now.includes(id) ? now.filter((p) => p !== id) : [...now.slice(-1), id]));
   useEffect(() => {
     const load = () => api.listRuns(workflowId).then(setRuns, (e: Error) => setError(e.message));
     void load();
@@ -39,9 +43,28 @@ export function RunHistory({
       </header>
       {error && <p className="field-error">{error}</p>}
       {runs?.length === 0 && <p className="muted small">No runs yet. Press Run.</p>}
+      {(runs?.length ?? 0) > 1 && (
+        <div className="history-compare muted small">
+          {pair ? (
+            <button className="small" data-testid="compare-runs" onClick={() => navigate(paths.diff(workflowId, pair[0], pair[1]))}>
+              Compare #{pair[0]} → #{pair[1]}
+            </button>
+          ) : (
+            <span>Tick two runs to compare them.</span>
+          )}
+        </div>
+      )}
       <ul>
         {(runs ?? []).map((run) => (
           <li key={run.id} data-testid="history-entry" data-run-id={run.id}>
+            <input
+              type="checkbox"
+              className="history-pick"
+              data-testid="history-compare"
+              aria-label={`Compare run #${run.id}`}
+              checked={picked.includes(run.id)}
+              onChange={() => togglePick(run.id)}
+            />
             <button
               className={`history-item ${run.id === currentRunId ? "current" : ""}`}
               data-testid="history-run"

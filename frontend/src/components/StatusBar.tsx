@@ -8,13 +8,14 @@ import { useCanvas } from "../store/context";
 import { StatusBadge } from "./StatusBadge";
 
 export function StatusBar({ socket }: { socket: string }) {
-  const { run, nodes } = useCanvas((s) => ({ run: s.run, nodes: s.nodes }));
+  const { run, nodes, replaying } = useCanvas((s) => ({ run: s.run, nodes: s.nodes, replaying: s.replay !== null }));
   const nodeIds = nodes.map((n) => n.id);
   const now = useNow(run?.status === "running" || run?.status === "queued");
   if (!run) return null;
   const counts = countByState(run, nodeIds);
   const start = run.startedAt ? Date.parse(run.startedAt) : null;
-  const end = run.finishedAt ? Date.parse(run.finishedAt) : now;
+  // a past moment of a run (the scrubber) has no "now": its elapsed time is not shown
+  const end = run.finishedAt ? Date.parse(run.finishedAt) : replaying ? null : now;
   return (
     <div className="status-bar" data-testid="status-bar" data-run-status={run.status ?? "queued"} data-run-pauses={run.pauses}>
       <span>Run #{run.runId}</span>
@@ -25,7 +26,7 @@ export function StatusBar({ socket }: { socket: string }) {
         </span>
       ))}
       <span className="spacer" />
-      {start !== null && <span className="muted">elapsed {formatDuration(end - start)}</span>}
+      {start !== null && end !== null && <span className="muted">elapsed {formatDuration(end - start)}</span>}
       <span className={`socket socket-${socket}`} title="live connection">
         ● {socket === "open" ? "live" : socket === "done" ? "finished" : socket}
       </span>

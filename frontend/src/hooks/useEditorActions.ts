@@ -1,16 +1,36 @@
 /** Save (with the 409 version check), validate-as-you-edit, run and cancel for the editor. */
-import { useCallback, useEffect, useState } from "react";
+import { useCallback, useEffect, useRef, useState } from "react";
 import { ApiError, api } from "../api/client";
 import { readOnlyError } from "../lib/ownership";
-import type { SavedWorkflow } from "../lib/types";
+import { mergeDocuments, type MergeResult, type MergeSide } from "../lib/merge";
+import type { SavedWorkflow, WorkflowDocument } from "../lib/types";
 import { navigate, paths } from "../router";
 import { useCanvasApi } from "../store/context";
 
 export type SaveState = "idle" | "saving" | "conflict";
 
+/** A stale save: the three documents and how they merge (issue 17 #9). */
+export interface SaveConflict {
+  base: WorkflowDocument;
+  mine: WorkflowDocument;
+  theirs: SavedWorkflow;
+  result: MergeResult;
+}
+
 export function useEditorActions(workflowId: number) {
   const store = useCanvasApi();
   const [saveState, setSaveState] = useState<SaveState>("idle");
+  const [conflict, setConflict] = useState<SaveConflict | null>(null);
+  // the document as last loaded or saved here: what both sides of a stale save changed from
+  const base = useRef<WorkflowDocument | null>(null);
+  useEffect(
+    () =>
+      store.subscribe((state, previous) => {
+        if ((state.revision !== previous.revision || state.workflowId !== previous.workflowId) && !state.dirty)
+          base.current = state.document();
+      }),
+    [store],
+  );
 
   const reportError = useCallback(
     (error: unknown) => {
@@ -26,6 +46,20 @@ export function useEditorActions(workflowId: number) {
       store.getState().notify({ kind: "error", text: e.message });
     },
     [store],
+  );
+
+  /** After a 409: the server's document, and how mine merges with it. */
+  const prepareMerge = useCallback(
+    async (mine: WorkflowDocument) => {
+      try {
+        const theirs = await api.getWorkflow(workflowId);
+        const from = base.current ?? mine;
+        setConflict({ base: from, mine, theirs, result: mergeDocuments(from, mine, stripSaved(theirs)).result });
+      } catch (error) {
+        reportError(error);
+      }
+    },
+    [workflowId, reportError],
   );
 
   const save = useCallback(
@@ -45,23 +79,31 @@ export function useEditorActions(workflowId: number) {
       } catch (error) {
         setSaveState((error as ApiError).status === 409 ? "conflict" : "idle");
         if ((error as ApiError).status !== 409) reportError(error);
+        else await prepareMerge(store.getState().document());
         return null;
       }
     },
-    [store, workflowId, reportError],
+    [store, workflowId, reportError, prepareMerge],
   );
 
-  const overwrite = useCallback(async () => {
-    try {
-      const current = await api.getWorkflow(workflowId);
-      await save(current.revision);
-    } catch (error) {
-      reportError(error);
-    }
-  }, [save, workflowId, reportError]);
+  /** Save the merge (each conflict resolved as chosen, mine by default) over the server's revision. */
+  const saveMerged = useCallback(
+    async (choices: Record<string, MergeSide>) => {
+      if (!conflict) return;
+      const { document } = mergeDocuments(conflict.base, conflict.mine, stripSaved(conflict.theirs), choices);
+      setConflict(null);
+      const { id, revision, valid, errors } = conflict.theirs;
+      store.getState().load({ ...document, id, revision, valid, errors });
+      base.current = stripSaved(conflict.theirs); // the merge's other side is now the base
+      const saved = await save(revision);
+      if (saved) store.getState().notify({ kind: "info", text: `Merged with the server's changes and saved (revision ${saved.revision})` });
+    },
+    [conflict, save, store],
+  );
 
   const reload = useCallback(async () => {
     setSaveState("idle");
+    setConflict(null);
     store.getState().load(await api.getWorkflow(workflowId));
   }, [store, workflowId]);
 
@@ -78,7 +120,7 @@ export function useEditorActions(workflowId: number) {
     [store, workflowId, save, reportError],
   );
 
-  return { saveState, setSaveState, save, overwrite, reload, run, reportError };
+  return { saveState, setSaveState, save, reload, run, reportError, conflict, saveMerged };
 }
 
 /** Ask the server for the draft's problems shortly after each edit. */
@@ -117,4 +159,10 @@ export function useUnsavedWarning() {
     window.addEventListener("beforeunload", onBeforeUnload);
     return () => window.removeEventListener("beforeunload", onBeforeUnload);
   }, [store]);
+}
+
+/** A saved workflow's document alone (what merges compare). */
+function stripSaved(saved: SavedWorkflow): WorkflowDocument {
+  const { id: _id, revision: _revision, valid: _valid, errors: _errors, owner: _owner, ...doc } = saved;
+  return doc as WorkflowDocument;
 }

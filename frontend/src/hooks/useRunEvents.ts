@@ -4,6 +4,7 @@ import { api } from "../api/client";
 import { openRunStream, type SocketLike, type SocketState } from "../api/runStream";
 import { TERMINAL_RUN_STATES } from "../lib/types";
 import { useCanvasApi } from "../store/context";
+import { liveRunOf } from "../store/slices/replay";
 
 export type { SocketState };
 
@@ -35,9 +36,9 @@ export function useRunEvents(runId: number | null): SocketState {
     return openRunStream(
       runId,
       {
-        lastSeq: () => store.getState().run?.lastSeq ?? 0,
+        lastSeq: () => liveRunOf(store.getState())?.lastSeq ?? 0,
         finished: () => {
-          const status = store.getState().run?.status;
+          const status = liveRunOf(store.getState())?.status;
           return !!status && TERMINAL_RUN_STATES.has(status);
         },
         apply: (events) => store.getState().applyEvents(events),

@@ -12,6 +12,7 @@ describe("parseRoute", () => {
 
   it("round-trips the paths it builds", () => {
     expect(parseRoute(paths.run(3, 9))).toEqual({ page: "editor", workflowId: 3, runId: 9 });
+    expect(parseRoute(paths.diff(3, 4, 9))).toEqual({ page: "editor", workflowId: 3, runId: null, diff: { a: 4, b: 9 } });
   });
 });
 

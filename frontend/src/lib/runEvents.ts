@@ -32,6 +32,14 @@ export interface NodeRunView {
   reason: string | null;
 }
 
+/** One `node.log` line with where it came from (the inspector shows them per attempt). */
+export interface LogLine {
+  message: string;
+  attempt: number | null;
+  iteration: string | null;
+  at: string | null;
+}
+
 export interface RunViewState {
   runId: number | null;
   lastSeq: number;
@@ -43,6 +51,8 @@ export interface RunViewState {
   nodes: Record<string, NodeRunView>;
   outputs: Record<string, unknown>;
   logs: Record<string, string[]>;
+  /** Each node's log lines (every iteration's too) with their attempt; "" keys the run's own lines. */
+  logLines: Record<string, LogLine[]>;
   progress: Record<string, { done: number; total: number | null }>;
   addedNodes: WorkflowNode[];
   addedEdges: WorkflowEdge[];
@@ -77,6 +87,7 @@ export function emptyRunView(runId: number | null = null): RunViewState {
     nodes: {},
     outputs: {},
     logs: {},
+    logLines: {},
     progress: {},
     addedNodes: [],
     addedEdges: [],
@@ -99,10 +110,11 @@ export function applyRunEvent(state: RunViewState, event: RunEvent): RunViewStat
 /**
  * Apply a batch (a replay page or a burst). The maps are copied once per batch and filled in
  * place, so a burst of N events costs N small writes, not N copies of every node's state.
+ * `owned`: per-node maps and log lists the caller owns (a replay's private working state),
+ * filled in place too; the maps this batch copies are added to it.
  */
-export function applyRunEvents(state: RunViewState, events: readonly RunEvent[]): RunViewState {
+export function applyRunEvents(state: RunViewState, events: readonly RunEvent[], owned: Set<object> = new Set()): RunViewState {
   let draft: RunViewState | null = null;
-  const owned = new Set<object>(); // per-iteration maps this batch copied and may fill in place
   for (const event of events) {
     const current: RunViewState = draft ?? state;
     if (!isEvent(event) || event.seq <= current.lastSeq || current.held[event.seq]) continue;
@@ -127,6 +139,7 @@ function copyForBatch(state: RunViewState): RunViewState {
     nodes: { ...state.nodes },
     outputs: { ...state.outputs },
     logs: { ...state.logs },
+    logLines: { ...state.logLines },
     progress: { ...state.progress },
     grownFrom: { ...state.grownFrom },
     iterations: { ...state.iterations },
@@ -147,6 +160,25 @@ function ownedMap<V>(maps: Record<string, Record<string, V>>, key: string, owned
   owned.add(copy);
   maps[key] = copy;
   return copy;
+}
+
+/**
+ * Append a log line to `logs[key]`, a list copied once per batch: a run's thousands of lines
+ * cost one copy per batch, not one per line (which made a long run's replay quadratic).
+ */
+function logLine(event: NodeLogEvent, iteration: string | null): LogLine {
+  return { message: event.message ?? event.line ?? "", attempt: event.attempt ?? null, iteration, at: event.at ?? null };
+}
+
+function appendLog<T>(logs: Record<string, T[]>, key: string, line: T, owned: Set<object>): void {
+  const current = logs[key];
+  if (current && owned.has(current)) {
+    current.push(line);
+    return;
+  }
+  const copy = current ? [...current, line] : [line];
+  owned.add(copy);
+  logs[key] = copy;
 }
 
 function iterationOf(event: { iteration?: string | number | null }): string | null {
@@ -179,7 +211,8 @@ function applyInOrder(draft: RunViewState, event: RunEvent, owned: Set<object>):
       draft.outputs[event.node] = event.output ?? event.preview;
       return;
     case "node.log":
-      draft.logs[event.node] = [...(draft.logs[event.node] ?? []), event.message ?? event.line ?? ""];
+      if (event.node) appendLog(draft.logs, event.node, event.message ?? event.line ?? "", owned);
+      appendLog(draft.logLines, event.node ?? "", logLine(event, null), owned);
       return;
     case "node.progress":
       draft.progress[event.node] = { done: event.done, total: event.total };
@@ -199,7 +232,7 @@ type IterationEvent = NodeStatusEvent | NodeOutputEvent | NodeLogEvent | NodePro
  * the iteration that started last (a map's items overlap, so "last event" would flicker).
  */
 function applyIterationEvent(draft: RunViewState, event: IterationEvent, path: string, owned: Set<object>): void {
-  const node = event.node;
+  const node = event.node ?? ""; // only a node's events have an iteration
   switch (event.type) {
     case "node.status": {
       const views = ownedMap(draft.iterations, node, owned);
@@ -219,9 +252,9 @@ function applyIterationEvent(draft: RunViewState, event: IterationEvent, path: s
       return;
     }
     case "node.log": {
-      const logs = ownedMap(draft.iterationLogs, node, owned);
-      logs[path] = [...(logs[path] ?? []), event.message ?? event.line ?? ""];
-      draft.logs[node] = [...(draft.logs[node] ?? []), `[${path}] ${event.message ?? event.line ?? ""}`];
+      appendLog(ownedMap(draft.iterationLogs, node, owned), path, event.message ?? event.line ?? "", owned);
+      appendLog(draft.logs, node, `[${path}] ${event.message ?? event.line ?? ""}`, owned);
+      appendLog(draft.logLines, node, logLine(event, path), owned);
       return;
     }
     case "node.progress":

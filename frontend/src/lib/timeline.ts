@@ -9,6 +9,8 @@ export interface GanttBar {
   start: number;
   width: number;
   durationMs: number;
+  /** Carried over from an earlier run (a rerun's reused node): it took no time in this run. */
+  carried?: boolean;
 }
 
 export interface Gantt {
@@ -17,14 +19,23 @@ export interface Gantt {
   startedAt: number | null;
 }
 
-export function buildGantt(records: readonly NodeRunRecord[]): Gantt {
+/**
+ * `runStartedAt`: the run's own start. A rerun carries the nodes before its `from_node` over
+ * from the run it reruns, with their old times: they are listed (`carried`) but kept off the
+ * axis, which spans this run's own executions only (else a 3 s rerun reads "1 min 17 s").
+ */
+export function buildGantt(records: readonly NodeRunRecord[], runStartedAt: string | null = null): Gantt {
   const timed = records.filter((r) => r.started_at);
-  if (!timed.length) return { bars: [], spanMs: 0, startedAt: null };
-  const starts = timed.map((r) => Date.parse(r.started_at as string));
-  const ends = timed.map((r, i) => (r.finished_at ? Date.parse(r.finished_at) : starts[i]));
-  const t0 = Math.min(...starts);
-  const span = Math.max(1, Math.max(...ends) - t0);
-  const bars = timed.map((r, i) => ({
+  const runStart = runStartedAt ? Date.parse(runStartedAt) : NaN;
+  const isCarried = (r: NodeRunRecord) => !Number.isNaN(runStart) && Date.parse(r.started_at as string) < runStart - CLOCK_SLACK_MS;
+  const own = timed.filter((r) => !isCarried(r));
+  const carried = timed.filter(isCarried);
+  if (!own.length && !carried.length) return { bars: [], spanMs: 0, startedAt: null };
+  const starts = own.map((r) => Date.parse(r.started_at as string));
+  const ends = own.map((r, i) => (r.finished_at ? Date.parse(r.finished_at) : starts[i]));
+  const t0 = starts.length ? Math.min(...starts) : runStart;
+  const span = Math.max(1, Math.max(t0, ...ends) - t0);
+  const bars: GanttBar[] = own.map((r, i) => ({
     node: r.node_id,
     iteration: r.iteration ?? "",
     attempt: r.attempt,
@@ -34,8 +45,21 @@ export function buildGantt(records: readonly NodeRunRecord[]): Gantt {
     durationMs: r.duration_ms ?? ends[i] - starts[i],
   }));
   bars.sort((a, b) => a.start - b.start || a.node.localeCompare(b.node));
-  return { bars, spanMs: span, startedAt: t0 };
+  const kept = carried.map((r) => ({
+    node: r.node_id,
+    iteration: r.iteration ?? "",
+    attempt: r.attempt,
+    status: r.status,
+    start: 0,
+    width: 0,
+    durationMs: 0,
+    carried: true,
+  }));
+  return { bars: [...kept, ...bars], spanMs: span, startedAt: t0 };
 }
+
+/** Clocks of the API and the worker may differ a little: a start this much before the run's is its own. */
+const CLOCK_SLACK_MS = 50;
 
 /** "850 ms", "2.4 s", "1 min 5 s": a duration at the precision people read. */
 export function formatDuration(ms: number | null | undefined): string {

@@ -214,8 +214,10 @@ export interface NodeOutputEvent extends EventBase {
 
 export interface NodeLogEvent extends EventBase {
   type: "node.log";
-  node: string;
+  /** null: a line of the run itself (a warning of the runtime). */
+  node: string | null;
   iteration?: string | number | null;
+  attempt?: number | null;
   message?: string;
   line?: string;
 }

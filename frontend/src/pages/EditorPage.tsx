@@ -4,15 +4,19 @@ import { useCallback, useEffect, useMemo, useState } from "react";
 import { api } from "../api/client";
 import { ApprovalDialog } from "../components/ApprovalDialog";
 import { Canvas } from "../components/Canvas";
-import { ConflictDialog, RunDialog, ShortcutsHelp } from "../components/Dialogs";
+import { RunDialog, ShortcutsHelp } from "../components/Dialogs";
+import { MergeDialog } from "../components/MergeDialog";
 import { Gantt } from "../components/Gantt";
 import { InspectPanel } from "../components/InspectPanel";
 import { NodeMenu, type NodeMenuAt } from "../components/NodeMenu";
+import { RunLog } from "../components/NodeLog";
 import { NodeSettings } from "../components/NodeSettings";
 import { Palette } from "../components/Palette";
 import { PanelToggle } from "../components/PanelToggle";
 import { ProblemsList } from "../components/ProblemsList";
+import { RunDiffPanel } from "../components/RunDiffPanel";
 import { RunHistory } from "../components/RunHistory";
+import { Scrubber } from "../components/Scrubber";
 import { ShareDialog } from "../components/ShareDialog";
 import { ParentRunLink } from "../components/RunLink";
 import { StatusBar } from "../components/StatusBar";
@@ -20,6 +24,7 @@ import { Toolbar } from "../components/Toolbar";
 import { WorkflowSettings } from "../components/WorkflowSettings";
 import { useEditorActions, useLiveValidation, useUnsavedWarning } from "../hooks/useEditorActions";
 import { useFitAll } from "../hooks/useFitAll";
+import { useRemoteChanges } from "../hooks/useRemoteChanges";
 import { useRunEvents } from "../hooks/useRunEvents";
 import { useShortcuts } from "../hooks/useShortcuts";
 import { useStoredFlag } from "../hooks/useStoredFlag";
@@ -32,10 +37,13 @@ import { ReuseNote, RootCauses } from "../components/RootCauses";
 import { TERMINAL_RUN_STATES, type RunReport } from "../lib/types";
 import { CanvasProvider, useCanvas, useCanvasApi } from "../store/context";
 import { approvalRunOf } from "../store/slices/approvals";
+import { liveRunOf } from "../store/slices/replay";
 
 interface Props {
   workflowId: number;
   runId: number | null;
+  /** Two runs compared on the canvas (`/workflows/N/diff/A/B/`). */
+  diff?: { a: number; b: number } | null;
 }
 
 export function EditorPage(props: Props) {
@@ -52,20 +60,20 @@ type Overlay = "run" | "help" | "share" | null;
 
 const NO_INPUTS = {};
 
-function Editor({ workflowId, runId }: Props) {
+function Editor({ workflowId, runId, diff = null }: Props) {
   const store = useCanvasApi();
   const flow = useReactFlow();
   const [loadError, setLoadError] = useState<string | null>(null);
   const [loaded, setLoaded] = useState(false);
   const [overlay, setOverlay] = useState<Overlay>(null);
-  const [showHistory, setShowHistory] = useState(runId !== null);
+  const [showHistory, setShowHistory] = useState(runId !== null || diff !== null);
   const [menu, setMenu] = useState<NodeMenuAt | null>(null);
   const openMenu = useCallback((node: string, x: number, y: number) => setMenu({ node, x, y }), []);
   const actions = useEditorActions(workflowId);
   const fitAll = useFitAll();
   const socket = useRunEvents(loaded ? runId : null);
   const report = useRunReport(runId);
-  const { inputs, selectedIds, inspecting, notice, inRun, readOnly } = useCanvas((s) => ({
+  const { inputs, selectedIds, inspecting, notice, inRun, readOnly, replaying, dirty } = useCanvas((s) => ({
     inputs: s.meta.inputs ?? NO_INPUTS,
     // a string, so the shallow comparison sees an unchanged selection as equal
     selectedIds: s.nodes
@@ -76,11 +84,14 @@ function Editor({ workflowId, runId }: Props) {
     notice: s.notice,
     inRun: s.run !== null,
     readOnly: s.readOnly,
+    replaying: s.replay !== null,
+    dirty: s.dirty,
   }));
   const approval = useApprovalDialog();
   const [paletteCollapsed, togglePalette] = useStoredFlag("paletteCollapsed");
   const [inspectorCollapsed, toggleInspector] = useStoredFlag("inspectorCollapsed");
   const [miniMapHidden, toggleMiniMap] = useStoredFlag("miniMapHidden");
+  const remote = useRemoteChanges(workflowId, loaded && runId === null && !diff && readOnly === null);
   useLiveValidation(workflowId);
   useUnsavedWarning();
 
@@ -159,7 +170,7 @@ function Editor({ workflowId, runId }: Props) {
   const single = selected.length === 1 ? selected[0] : null;
   const inspectNode = inspecting ?? single;
   return (
-    <div className={`editor ${inRun ? "run-mode" : ""}`} data-testid="editor" data-loaded={loaded}>
+    <div className={`editor ${inRun ? "run-mode" : ""} ${replaying ? "replaying" : ""}`} data-testid="editor" data-loaded={loaded}>
       <Toolbar
         workflowId={workflowId}
         runId={runId}
@@ -170,6 +181,19 @@ function Editor({ workflowId, runId }: Props) {
         onHelp={() => setOverlay("help")}
         onShare={() => setOverlay("share")}
       />
+      {remote.remote !== null && actions.saveState !== "conflict" && (
+        <div className="read-only-banner" role="status" data-testid="remote-change-banner">
+          <strong>Changed elsewhere</strong>
+          <span>Someone saved this workflow (revision {remote.remote}) since you opened it.</span>
+          <button
+            className="small"
+            data-testid="remote-change-merge"
+            onClick={() => (remote.dismiss(), dirty ? actions.save() : actions.reload())}
+          >
+            {dirty ? "Merge with my changes…" : "Load their version"}
+          </button>
+        </div>
+      )}
       {readOnly !== null && (
         <div className="read-only-banner" role="status" data-testid="read-only-banner">
           <strong>Read-only</strong>
@@ -177,7 +201,7 @@ function Editor({ workflowId, runId }: Props) {
         </div>
       )}
       <div className="editor-body">
-        {!inRun && readOnly === null && (
+        {!inRun && !diff && readOnly === null && (
           <>
             {!paletteCollapsed && <Palette onAdd={addAtCenter} />}
             <PanelToggle side="left" collapsed={paletteCollapsed} name="palette" testId="toggle-palette" onToggle={togglePalette} />
@@ -190,14 +214,20 @@ function Editor({ workflowId, runId }: Props) {
         </div>
         <PanelToggle side="right" collapsed={inspectorCollapsed} name="inspector" testId="toggle-inspector" onToggle={toggleInspector} />
         <aside className="side-panel" data-testid="side-panel" hidden={inspectorCollapsed}>
-          {inRun && inspectNode ? (
-            <InspectPanel nodeId={inspectNode} report={report.data} onDecide={approval.open} />
+          {diff ? (
+            <RunDiffPanel key={`${diff.a}-${diff.b}`} workflowId={workflowId} a={diff.a} b={diff.b} />
+          ) : inRun && inspectNode ? (
+            // a past moment shows what the events said then, not the final report
+            <InspectPanel nodeId={inspectNode} report={replaying ? null : report.data} onDecide={approval.open} />
           ) : !inRun && single ? (
             <fieldset className="read-only-fields" disabled={readOnly !== null} title={readOnly ?? undefined}>
               <NodeSettings key={single} nodeId={single} />
             </fieldset>
           ) : inRun ? (
-            <p className="muted panel-hint">Click a node to inspect its input, output, error and log.</p>
+            <>
+              <p className="muted panel-hint">Click a node to inspect its input, output, error and log.</p>
+              <RunLog />
+            </>
           ) : (
             <fieldset className="read-only-fields" disabled={readOnly !== null} title={readOnly ?? undefined}>
               <WorkflowSettings key={workflowId} />
@@ -234,7 +264,12 @@ function Editor({ workflowId, runId }: Props) {
         />
       )}
       {actions.saveState === "conflict" && (
-        <ConflictDialog onClose={() => actions.setSaveState("idle")} onReload={actions.reload} onOverwrite={actions.overwrite} />
+        <MergeDialog
+          conflict={actions.conflict}
+          onClose={() => actions.setSaveState("idle")}
+          onReload={actions.reload}
+          onSave={actions.saveMerged}
+        />
       )}
     </div>
   );
@@ -251,7 +286,8 @@ function useApprovalDialog() {
     const flowRun = approvalRunOf(s);
     // a wait in a body opens the dialog once the run has paused (other items may still run)
     const keys = approvalWaitKeys(flowRun.run, flowRun.records, flowRun.approvals, { bodyWhenPaused: true, decided: s.decidedApprovals });
-    return { keys: keys.join("\n"), nodeId: s.approvalRequest, pauses: s.run?.pauses ?? 0, paused: s.run?.status === "paused" };
+    const live = liveRunOf(s);
+    return { keys: keys.join("\n"), nodeId: s.approvalRequest, pauses: live?.pauses ?? 0, paused: live?.status === "paused" };
   });
   useEffect(() => store.getState().dispatchApproval({ type: "waitsChanged" }), [keys, pauses, paused, store]);
   const open = useCallback((node: string) => store.getState().requestApproval(node), [store]);
@@ -260,10 +296,18 @@ function useApprovalDialog() {
 
 function RunFooter({ report, socket }: { report: { data: RunReport | null }; socket: string }) {
   const inspect = useCanvas((s) => s.inspect);
+  const live = useCanvas((s) => {
+    const run = liveRunOf(s);
+    return { runId: run?.runId ?? null, last: run?.lastSeq ?? 0, status: run?.status ?? null, startedAt: run?.startedAt ?? null };
+  });
+  // a past run (or one that waits) can be replayed; a running one is watched live
+  const replayable =
+    live.runId !== null && live.last > 0 && (live.status === "paused" || (live.status !== null && TERMINAL_RUN_STATES.has(live.status)));
   const timeline = useRunTimeline(report.data);
   const critical = useMemo(() => new Set(timeline?.critical_path ?? []), [timeline]);
   return (
     <div className="run-footer">
+      {replayable && live.runId !== null && <Scrubber key={live.runId} runId={live.runId} last={live.last} startedAt={live.startedAt} />}
       <ParentRunLink report={report.data} />
       <StatusBar socket={socket} />
       <RootCauses causes={report.data?.root_causes} onPick={inspect} />
@@ -271,7 +315,13 @@ function RunFooter({ report, socket }: { report: { data: RunReport | null }; soc
       {report.data?.node_runs?.length ? (
         <details className="timeline" open>
           <summary>Timeline</summary>
-          <Gantt records={report.data.node_runs} onPick={inspect} critical={critical} summary={timelineSummary(timeline)} />
+          <Gantt
+            records={report.data.node_runs}
+            onPick={inspect}
+            critical={critical}
+            summary={timelineSummary(timeline)}
+            runStartedAt={report.data.started_at ?? null}
+          />
         </details>
       ) : null}
     </div>
@@ -348,8 +398,10 @@ function useRunReport(runId: number | null) {
     };
     schedule(false);
     const unsubscribe = store.subscribe((state, previous) => {
-      const run = state.run;
-      if (!run || (run.lastSeq === previous.run?.lastSeq && run.status === previous.run?.status)) return;
+      // the live run's events (a moment the scrubber shows is not news)
+      const run = liveRunOf(state);
+      const before = liveRunOf(previous);
+      if (!run || (run.lastSeq === before?.lastSeq && run.status === before?.status)) return;
       schedule(run.status !== null && TERMINAL_RUN_STATES.has(run.status));
     });
     return () => {

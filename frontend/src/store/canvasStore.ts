@@ -4,6 +4,7 @@ import { createStore } from "zustand/vanilla";
 import { createAccessSlice } from "./slices/access";
 import { createApprovalsSlice } from "./slices/approvals";
 import { createDocumentSlice } from "./slices/document";
+import { createReplaySlice } from "./slices/replay";
 import { createRunViewSlice } from "./slices/runView";
 import type { CanvasState, CanvasStore } from "./types";
 
@@ -15,6 +16,7 @@ export function createCanvasStore(initial: Partial<CanvasState> = {}) {
     ...createRunViewSlice(...a),
     ...createApprovalsSlice(...a),
     ...createAccessSlice(...a),
+    ...createReplaySlice(...a),
     ...initial,
   }));
 }

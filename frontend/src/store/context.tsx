@@ -10,6 +10,11 @@ export function CanvasProvider({ children }: { children: ReactNode }) {
   return <CanvasContext.Provider value={store}>{children}</CanvasContext.Provider>;
 }
 
+/** Whether a store is provided (a form rendered on its own, as in a test, has none). */
+export function useHasCanvas(): boolean {
+  return useContext(CanvasContext) !== null;
+}
+
 export function useCanvasApi(): CanvasStoreApi {
   const store = useContext(CanvasContext);
   if (!store) throw new Error("useCanvas must be used inside <CanvasProvider>");

@@ -3,12 +3,19 @@ import { createCanvasStore } from "./canvasStore";
 import { createAccessSlice } from "./slices/access";
 import { createApprovalsSlice } from "./slices/approvals";
 import { createDocumentSlice } from "./slices/document";
+import { createReplaySlice } from "./slices/replay";
 import { createRunViewSlice } from "./slices/runView";
 import type { CanvasStore } from "./types";
 
-describe("the store is composed of four slices", () => {
+describe("the store is composed of its slices", () => {
   const noStore = [() => undefined, () => ({}) as CanvasStore, {} as never] as const;
-  const slices = { document: createDocumentSlice, runView: createRunViewSlice, approvals: createApprovalsSlice, access: createAccessSlice };
+  const slices = {
+    document: createDocumentSlice,
+    runView: createRunViewSlice,
+    approvals: createApprovalsSlice,
+    access: createAccessSlice,
+    replay: createReplaySlice,
+  };
   const keys = Object.fromEntries(Object.entries(slices).map(([name, create]) => [name, Object.keys(create(...noStore))]));
 
   it("whose fields and actions do not overlap (a later slice would silently replace one)", () => {

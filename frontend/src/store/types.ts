@@ -83,6 +83,22 @@ export interface RunViewActions {
   pickIteration(container: string, path: string | null): void;
 }
 
+/* ---- replay: a past moment of the shown run (the scrubber) --------------------------------- */
+
+export interface ReplayState {
+  /** The moment shown (`seq` of `last`, the run's last event), or null: the live state. */
+  replay: { seq: number; last: number } | null;
+  /** While a moment is shown: the live state (new events go here). */
+  liveRun: RunViewState | null;
+}
+
+export interface ReplayActions {
+  /** Show the run as it was after event `moment.lastSeq` (a state from `lib/replay`). */
+  showReplay(moment: RunViewState, last: number): void;
+  /** Back to the live state. */
+  exitReplay(): void;
+}
+
 /* ---- approvals: decisions on the approvals the shown run waits for --------------------------- */
 
 /** The approval flow's state (`lib/approvalFlow.ts`): the dialog, what was decided, what was seen. */
@@ -116,8 +132,8 @@ export interface AccessActions {
   refusedEdit(quiet?: boolean): boolean;
 }
 
-export type CanvasState = DocumentState & RunViewSliceState & ApprovalsState & AccessState;
-export type CanvasActions = DocumentActions & RunViewActions & ApprovalsActions & AccessActions;
+export type CanvasState = DocumentState & RunViewSliceState & ApprovalsState & AccessState & ReplayState;
+export type CanvasActions = DocumentActions & RunViewActions & ApprovalsActions & AccessActions & ReplayActions;
 export type CanvasStore = CanvasState & CanvasActions;
 
 /** One slice of the store: it reads and writes the whole store (a run's growth adds nodes). */

@@ -9,10 +9,14 @@ export const approvalsForNewRun = (): Partial<ApprovalsState> => ({ decidedAppro
 export const approvalsClosed = (): Partial<ApprovalsState> => ({ approvalRequest: null, decidedApprovals: {} });
 
 /** What the approval flow reads of the store: the shown run, its report's rows, the approval nodes. */
-export function approvalRunOf(state: Pick<CanvasState, "run" | "runReport" | "nodes" | "iterationPicks">): ApprovalRun {
-  const report = state.runReport && state.runReport.id === state.run?.runId ? state.runReport : null;
+export function approvalRunOf(
+  state: Pick<CanvasState, "run" | "runReport" | "nodes" | "iterationPicks" | "replay" | "liveRun">,
+): ApprovalRun {
+  // approvals are decided on the live run, whatever moment the scrubber shows
+  const run = state.replay ? state.liveRun : state.run;
+  const report = state.runReport && state.runReport.id === run?.runId ? state.runReport : null;
   return {
-    run: state.run,
+    run,
     records: report?.node_runs ?? [],
     approvals: state.nodes.filter((n) => n.type === "approval").map((n) => ({ id: n.id, type: n.type, parent: n.data.node.parent })),
     picks: state.iterationPicks,

@@ -6,6 +6,7 @@ import { placeGrownNodes } from "../../lib/layout";
 import { applyRunEvents, emptyRunView, type RunViewState } from "../../lib/runEvents";
 import type { RunViewActions, RunViewSliceState, SliceCreator } from "../types";
 import { approvalsClosed, approvalsForNewRun } from "./approvals";
+import { replayClosed } from "./replay";
 
 export const initialRunView = (): RunViewSliceState => ({ run: null, runReport: null, inspecting: null, iterationPicks: {} });
 
@@ -14,15 +15,17 @@ export const createRunViewSlice: SliceCreator<RunViewSliceState & RunViewActions
 
   startRunView(runId) {
     const report = get().runReport;
-    set({ run: emptyRunView(runId), runReport: report?.id === runId ? report : null, ...approvalsForNewRun() });
+    set({ run: emptyRunView(runId), runReport: report?.id === runId ? report : null, ...approvalsForNewRun(), ...replayClosed() });
   },
 
   applyEvents(events) {
-    const run = get().run;
+    // while a past moment is shown (the scrubber), the live state goes on in `liveRun`
+    const key = get().replay ? "liveRun" : "run";
+    const run = get()[key];
     if (!run) return;
     const next = applyRunEvents(run, events);
     const grown = next.addedNodes.length !== run.addedNodes.length || next.addedEdges.length !== run.addedEdges.length;
-    set(grown ? { run: next, ...withRunAdditions(get().nodes, get().edges, next, get().isContainer) } : { run: next });
+    set(grown ? { [key]: next, ...withRunAdditions(get().nodes, get().edges, next, get().isContainer) } : { [key]: next });
   },
 
   setRunReport(report) {
@@ -31,8 +34,8 @@ export const createRunViewSlice: SliceCreator<RunViewSliceState & RunViewActions
   },
 
   closeRunView() {
-    const run = get().run;
-    if (!run) return set({ inspecting: null, iterationPicks: {}, runReport: null, ...approvalsClosed() });
+    const run = get().liveRun ?? get().run;
+    if (!run) return set({ inspecting: null, iterationPicks: {}, runReport: null, ...approvalsClosed(), ...replayClosed() });
     // Nodes a running graph grew belong to that run, not to the document.
     const added = new Set(run.addedNodes.map((n) => n.id));
     const addedEdges = new Set(run.addedEdges.map((e) => e.id));
@@ -42,6 +45,7 @@ export const createRunViewSlice: SliceCreator<RunViewSliceState & RunViewActions
       inspecting: null,
       iterationPicks: {},
       ...approvalsClosed(),
+      ...replayClosed(),
       nodes: get().nodes.filter((n) => !added.has(n.id)),
       edges: get().edges.filter((e) => !addedEdges.has(e.id)),
     });
