@@ -7,7 +7,7 @@ import re
 import pytest
 
 from tests.browser.conftest import PASSWORD
-from tests.browser.gestures import at, login, node, open_editor, statuses
+from tests.browser.gestures import at, login, node, open_editor
 from workflows import services
 from workflows.models import RunEvent, Workflow, WorkflowRun
 
@@ -95,6 +95,15 @@ def colours(page) -> dict[str, str]:
     )
 
 
+def node_statuses(page) -> dict[str, str]:
+    """The canvas nodes' states (other elements naming a node, the inspector's, aside)."""
+    return dict(
+        page.locator(".react-flow__node [data-node-id]").evaluate_all(
+            "els => els.map(e => [e.dataset.nodeId, e.dataset.status])"
+        )
+    )
+
+
 def seq_shown(page) -> int:
     return int(page.locator("[data-testid=scrubber]").get_attribute("data-seq"))
 
@@ -115,7 +124,7 @@ def assert_moment(page, events, seq: int, nodes: list[str]) -> dict[str, str]:
         arg=expected,
         timeout=5_000,
     )
-    assert statuses(page) == expected
+    assert node_statuses(page) == expected
     assert colours(page) == {n: COLOURS[s] for n, s in expected.items()}
     return expected
 
@@ -151,7 +160,7 @@ def test_scrubbing_a_finished_run_with_a_map_and_a_retry_shows_each_moment_of_it
     slider.focus()
     page.keyboard.press("Home")
     wait_seq(page, 0)
-    assert set(statuses(page).values()) == {"pending"}
+    assert set(node_statuses(page).values()) == {"pending"}
     for _ in range(in_map):
         page.keyboard.press("ArrowRight")
     wait_seq(page, in_map)
