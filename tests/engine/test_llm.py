@@ -298,8 +298,8 @@ async def test_agent_runs_each_tool_call_as_a_child_run_and_answers_with_their_o
     assert output["turns"] == 2
     assert output["usage"] == {"prompt_tokens": 90, "completion_tokens": 18}
     assert output["tool_calls"] == [
-        {"workflow": 7, "inputs": {"city": "Oslo"}, "output": {"temp": 4}},
-        {"workflow": 8, "inputs": {}, "output": {"time": "noon"}},
+        {"turn": 1, "workflow": 7, "inputs": {"city": "Oslo"}, "output": {"temp": 4}},
+        {"turn": 1, "workflow": 8, "inputs": {}, "output": {"time": "noon"}},
     ]
     assert calls == [
         (7, {"city": "Oslo"}, 1, "ask", 1, "ask[0]"),
@@ -327,6 +327,28 @@ async def test_an_agent_that_keeps_calling_tools_stops_at_max_turns(server):
     assert "after 2 turns" in error["message"]
 
 
+async def test_each_tool_call_records_the_turn_that_asked_for_it(server):
+    server.reply(
+        Reply(tool_calls=[{"id": "c1", "name": "workflow_7", "arguments": {"q": "a"}}]),
+        Reply(tool_calls=[{"id": "c2", "name": "workflow_8", "arguments": {"q": "b"}}]),
+        Reply(text="done"),
+    )
+    calls: list = []
+    runner = child_runner({7: {"a": 1}, 8: {"b": 2}}, calls)
+    report, events = await run(
+        document(llm(server, tools=[7, 8], max_turns=4)), {**OPTIONS, "run_subworkflow": runner}
+    )
+    output = report.to_dict()["nodes"]["ask"]["output"]
+    assert output["turns"] == 3
+    assert output["tool_calls"] == [
+        {"turn": 1, "workflow": 7, "inputs": {"q": "a"}, "output": {"a": 1}},
+        {"turn": 2, "workflow": 8, "inputs": {"q": "b"}, "output": {"b": 2}},
+    ]
+    assert [call[-1] for call in calls] == ["ask[0]", "ask[1]"]  # child run k = tool call k
+    logs = [e["message"] for e in of_type(events, "node.log")]
+    assert logs[:2] == ["turn 1: the model runs workflow 7", "turn 2: the model runs workflow 8"]
+
+
 async def test_an_unknown_tool_is_told_to_the_model_which_then_answers(server):
     server.reply(
         Reply(tool_calls=[{"id": "c", "name": "rm_rf", "arguments": {}}]),
@@ -339,7 +361,7 @@ async def test_an_unknown_tool_is_told_to_the_model_which_then_answers(server):
     )
     output = report.to_dict()["nodes"]["ask"]["output"]
     assert output["text"] == "sorry" and calls == []
-    assert output["tool_calls"] == [{"tool": "rm_rf", "error": "no tool named 'rm_rf'"}]
+    assert output["tool_calls"] == [{"turn": 1, "tool": "rm_rf", "error": "no tool named 'rm_rf'"}]
 
 
 async def test_an_llm_node_in_a_map_body_streams_per_item_with_its_iteration(server):
