@@ -6,11 +6,13 @@ the key never shown, the private-address guard, cancellation closing the request
 from __future__ import annotations
 
 import asyncio
+import ipaddress
 import json
 
 import pytest
 
 from engine import Execution, Graph, load_document, validate_document
+from engine.handlers import http_request
 from engine.handlers import registry as builtins
 from tests.llm_server import LLMServer, Reply
 
@@ -222,6 +224,52 @@ async def test_a_loopback_base_url_is_refused_unless_private_addresses_are_allow
     assert error["type"] == "forbidden_destination"
     assert "loopback" in error["message"]
     assert server.requests == []
+
+
+def rebinding_dns(monkeypatch, answers: list[str]) -> list[str]:
+    """A DNS server for `llm.rebind.test` that answers each lookup with the next address (the
+    last one from then on), like a rebinding attacker's; the names looked up are returned."""
+    asked: list[str] = []
+
+    async def resolve(host: str, port: int):
+        asked.append(host)
+        if host != "llm.rebind.test":
+            return [ipaddress.ip_address(host)]
+        return [ipaddress.ip_address(answers[min(len(asked), len(answers)) - 1])]
+
+    monkeypatch.setattr(http_request, "resolve", resolve)
+    return asked
+
+
+@pytest.mark.parametrize("provider", ["openai", "anthropic"])
+async def test_a_base_url_name_that_rebinds_to_loopback_is_refused_when_connecting(
+    server, monkeypatch, provider
+):
+    # checked: a public address; when the SDK connects: the local server (loopback)
+    asked = rebinding_dns(monkeypatch, ["93.184.216.34", "127.0.0.1"])
+    base_url = server.url.replace("127.0.0.1", "llm.rebind.test")
+    node = llm(server, base_url=base_url, provider=provider)
+    node["retry"] = {"max_attempts": 3}
+    report, _ = await run(document(node), {"secrets": OPTIONS["secrets"]})
+    ask = report.to_dict()["nodes"]["ask"]
+    assert ask["error"]["type"] == "forbidden_destination", ask["error"]
+    assert "llm.rebind.test (127.0.0.1): loopback" in ask["error"]["message"]
+    assert ask["attempts"] == 1  # a blocked address is not retried
+    assert asked == ["llm.rebind.test", "llm.rebind.test"]  # checked, then checked at connect
+    assert server.requests == []  # nothing reached the loopback server
+
+
+async def test_the_sdk_connects_to_the_checked_address_not_the_name(server, monkeypatch):
+    # `llm.rebind.test` exists in no real DNS: the request reaches the server only because the
+    # connection goes to the address the check resolved, with the name kept in Host
+    rebinding_dns(monkeypatch, ["127.0.0.1"])
+    base_url = server.url.replace("127.0.0.1", "llm.rebind.test")
+    server.reply(Reply(chunks=["pinned"], usage=(1, 1)))
+    report, _ = await run(document(llm(server, base_url=base_url)))
+    ask = report.to_dict()["nodes"]["ask"]
+    assert ask["status"] == "succeeded", ask["error"]
+    assert ask["output"]["text"] == "pinned"
+    assert server.requests[0]["headers"]["host"] == base_url.split("/")[2]
 
 
 async def test_a_missing_secret_names_it_and_calls_nothing(server):
