@@ -2,7 +2,7 @@
  * are typed into a password field, sent once and forgotten; the list shows `••••` for each. */
 import { useCallback, useEffect, useState } from "react";
 import { ApiError, api } from "../api/client";
-import { MASK, type SecretSummary, maskedSecrets, safeErrorText, secretDate, secretInputError } from "../lib/secrets";
+import { MASK, type SecretSummary, maskedSecrets, safeErrorText, secretDate } from "../lib/secrets";
 import { navigate, paths } from "../router";
 import { Modal } from "./Modal";
 
@@ -133,8 +133,7 @@ function SecretForm({ replacing, onSaved, onCancel }: FormProps) {
 
   const submit = (event: React.FormEvent) => {
     event.preventDefault();
-    const local = secretInputError(name, value);
-    if (local) return setProblem(local);
+    // the API checks the name and value: its 400 names the field that is wrong
     setBusy(true);
     api.putSecret(name, value).then(
       () => {

@@ -1,20 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { MASK, maskedSecrets, safeErrorText, secretDate, secretInputError } from "./secrets";
-
-describe("secretInputError", () => {
-  it("accepts the API's names and a non-empty value", () => {
-    expect(secretInputError("OPENAI_KEY", "sk-1")).toBeNull();
-    expect(secretInputError("_a.b-c9", "x")).toBeNull();
-  });
-  it("names the field that is wrong, in the API's words", () => {
-    expect(secretInputError("", "x")?.field).toBe("name");
-    expect(secretInputError("9lives", "x")?.message).toMatch(/starting with a letter or '_'/);
-    expect(secretInputError("has space", "x")?.field).toBe("name");
-    expect(secretInputError("a".repeat(65), "x")?.field).toBe("name");
-    expect(secretInputError("ok", "")).toEqual({ field: "value", message: "value: a non-empty string is required" });
-    expect(secretInputError("ok", "x".repeat(16_385))?.message).toBe("value: at most 16,384 characters, got 16,385");
-  });
-});
+import { MASK, maskedSecrets, safeErrorText, secretDate } from "./secrets";
 
 describe("maskedSecrets", () => {
   it("masks every value and sorts by name", () => {

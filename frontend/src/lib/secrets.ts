@@ -11,26 +11,6 @@ export interface SecretSummary {
 /** The one way a stored value is shown. */
 export const MASK = "••••";
 
-/** The API's rule (workflows/secrets.py NAME): 1 to 64 letters, digits, `_ . -`, not starting
- * with a digit, `.` or `-`. */
-const NAME = /^[A-Za-z_][A-Za-z0-9_.-]{0,63}$/;
-export const MAX_VALUE_CHARS = 16_384;
-
-/** What is wrong with a name/value pair before it is sent (null: nothing), in the API's words. */
-export function secretInputError(name: string, value: string): { field: "name" | "value"; message: string } | null {
-  if (!NAME.test(name)) {
-    return { field: "name", message: "name: 1 to 64 letters, digits, '_', '.' or '-', starting with a letter or '_'" };
-  }
-  if (value.length === 0) return { field: "value", message: "value: a non-empty string is required" };
-  if (value.length > MAX_VALUE_CHARS) {
-    return {
-      field: "value",
-      message: `value: at most ${MAX_VALUE_CHARS.toLocaleString("en")} characters, got ${value.length.toLocaleString("en")}`,
-    };
-  }
-  return null;
-}
-
 /** The list sorted by name, each value masked whatever the server sent. */
 export function maskedSecrets(secrets: SecretSummary[]): SecretSummary[] {
   return [...secrets].map((s) => ({ ...s, value: MASK })).sort((a, b) => a.name.localeCompare(b.name));
