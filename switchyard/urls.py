@@ -12,4 +12,5 @@ urlpatterns = [
     path("favicon.ico", favicon, name="favicon"),
     path("", app_shell, name="app"),
     re_path(r"^workflows/.*$", app_shell, name="app-routes"),
+    re_path(r"^secrets/?$", app_shell, name="app-secrets"),
 ]

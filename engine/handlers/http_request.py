@@ -115,6 +115,29 @@ async def pin(url: httpx.URL, allow_private: bool) -> Destination:
     return Destination(url.copy_with(host=str(addresses[0])), host_header, sni)
 
 
+class PinningTransport:
+    """Mixed into an httpx (or httpx2) transport: resolves and checks each request's host
+    (`pin`) and connects to that checked address (the name kept in `Host` and TLS SNI), so a
+    name that resolves to a public address when checked and a private one when connecting (DNS
+    rebinding) cannot reach the private one. For clients built elsewhere (the LLM SDKs)."""
+
+    def __init__(self, allow_private: bool) -> None:
+        super().__init__()
+        self.allow_private = allow_private
+
+    async def handle_async_request(self, request: Any) -> Any:
+        destination = await pin(httpx.URL(str(request.url)), self.allow_private)
+        request.url = type(request.url)(str(destination.url))
+        request.headers["Host"] = destination.host_header
+        if destination.sni_hostname:
+            request.extensions = {**request.extensions, "sni_hostname": destination.sni_hostname}
+        return await super().handle_async_request(request)  # type: ignore[misc]
+
+
+class PinnedTransport(PinningTransport, httpx.AsyncHTTPTransport):
+    """An httpx transport that connects only to checked addresses (`PinningTransport`)."""
+
+
 def _is_ip(host: str) -> bool:
     try:
         ipaddress.ip_address(host)

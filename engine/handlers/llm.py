@@ -283,6 +283,7 @@ class Llm(Handler):
             max_tokens=config.get("max_tokens"),
             timeout_s=float(config.get("timeout_s") or 120),
             response_schema=schema,
+            allow_private=bool(ctx.settings.get("http_allow_private")),
         )
 
     async def _ask(

@@ -45,8 +45,8 @@ async def converse(
     ctx: HandlerContext, call: Call, tools: list[int], max_turns: int, ask: Ask
 ) -> tuple[Answer, list[dict], dict[str, int], int] | Wait:
     """Talk with the model until it answers without a tool call: (its last answer, the tool
-    calls made, the tokens of every turn, the number of turns); a `Wait` when a child run
-    parked (the node parks with it)."""
+    calls made, each with the `turn` that asked for it, the tokens of every turn, the number
+    of turns); a `Wait` when a child run parked (the node parks with it)."""
     runner = ctx.settings.get("run_subworkflow")
     if runner is None:
         raise NodeError("tools need a runtime that can start child runs", "subworkflow", False)
@@ -64,7 +64,7 @@ async def converse(
             result = await _run_tool(ctx, runner, tools, tool_call, len(trace), turn)
             if isinstance(result, Wait):
                 return result
-            trace.append(result)
+            trace.append({"turn": turn, **result})  # the inspector shows each turn's calls
             content = json.dumps(result.get("output", result.get("error")), default=str)
             answered.append((tool_call["id"], content[:MAX_TOOL_RESULT_CHARS]))
         call.messages = [

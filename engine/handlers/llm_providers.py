@@ -4,7 +4,8 @@ the SDKs' errors turned into node errors that say whether trying again can help.
 
 The SDKs' own retries are off (`max_retries=0`): the node's `retry` decides, with the
 provider's `Retry-After` as the least delay. The client is closed when the call ends, is
-cancelled or fails, so a cancelled run also closes its HTTP request.
+cancelled or fails, so a cancelled run also closes its HTTP request. Each connection goes to
+the address checked for it (`PinnedTransport`), as an `http` node's does.
 """
 
 from __future__ import annotations
@@ -17,9 +18,12 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import anthropic
+import httpx
+import httpx2
 import openai
 
 from engine.handlers.base import NodeError
+from engine.handlers.http_request import PinnedTransport, PinningTransport
 
 DEFAULT_BASE_URLS = {
     "openai": "https://api.openai.com/v1",
@@ -43,6 +47,32 @@ class Call:
     timeout_s: float
     response_schema: dict | None
     tools: list[dict] | None = None  # OpenAI function tools (agent mode)
+    allow_private: bool = False  # the engine's http_allow_private: what the connection allows
+
+
+def _client_args(call: Call) -> dict[str, Any]:
+    """The SDK client's settings: no SDK retries, the node's timeout, a pinned connection."""
+    return {
+        "api_key": call.api_key,
+        "base_url": call.base_url,
+        "max_retries": 0,
+        "timeout": call.timeout_s,
+        "http_client": pinned_client(call),
+    }
+
+
+class _PinnedTransport2(PinningTransport, httpx2.AsyncHTTPTransport):
+    """The anthropic SDK's httpx2 transport, connecting only to checked addresses."""
+
+
+def pinned_client(call: Call) -> Any:
+    """The SDK's HTTP client (httpx for openai, httpx2 for anthropic): each connection goes to
+    the address checked for it (`pin`), never to whatever the base URL's name resolves to
+    later."""
+    if call.provider == "anthropic":
+        transport = _PinnedTransport2(call.allow_private)
+        return httpx2.AsyncClient(transport=transport, timeout=call.timeout_s)
+    return httpx.AsyncClient(transport=PinnedTransport(call.allow_private), timeout=call.timeout_s)
 
 
 @dataclass
@@ -96,9 +126,7 @@ async def _openai(call: Call, on_text: Callable[[str], None]) -> Answer:
     parts: list[str] = []
     calls: dict[int, dict] = {}
     answer = Answer("", call.model, None, None, None)
-    client = openai.AsyncOpenAI(
-        api_key=call.api_key, base_url=call.base_url, max_retries=0, timeout=call.timeout_s
-    )
+    client = openai.AsyncOpenAI(**_client_args(call))
     async with client:
         stream = await client.chat.completions.create(**kwargs)
         async with stream:
@@ -162,9 +190,7 @@ async def _anthropic(call: Call, on_text: Callable[[str], None]) -> Answer:
     if call.temperature is not None:
         kwargs["temperature"] = min(call.temperature, 1.0)  # Anthropic's range is 0..1
     parts: list[str] = []
-    client = anthropic.AsyncAnthropic(
-        api_key=call.api_key, base_url=call.base_url, max_retries=0, timeout=call.timeout_s
-    )
+    client = anthropic.AsyncAnthropic(**_client_args(call))
     async with client, client.messages.stream(**kwargs) as stream:
         async for text in stream.text_stream:
             parts.append(text)
@@ -230,6 +256,10 @@ def provider_error(exc: Exception, call: Call) -> NodeError:
     connections may pass (retryable); a refusal (bad key, unknown model, bad request) will not.
     The API key never appears in the message."""
     where = f"{call.provider} model {call.model!r} at {call.base_url}"
+    refused = _pin_refusal(exc)
+    if refused is not None:  # checked again when connecting: a blocked address, a lost name
+        retryable = refused.type == "dns"
+        return NodeError(f"config.base_url: {refused.message}", refused.type, retryable)
     if isinstance(exc, openai.APITimeoutError | anthropic.APITimeoutError):
         return NodeError(f"{where} timed out after {call.timeout_s:g} s", "timeout")
     if isinstance(exc, openai.APIConnectionError | anthropic.APIConnectionError):
@@ -252,6 +282,17 @@ def provider_error(exc: Exception, call: Call) -> NodeError:
             f"{where} refused the request ({status}): {detail}", "provider_rejected", False
         )
     return NodeError(f"{where} failed: {detail}", "provider_error")
+
+
+def _pin_refusal(exc: BaseException) -> NodeError | None:
+    """The `pin` error an SDK wrapped in its connection error, if that is what failed."""
+    seen = 0
+    current: BaseException | None = exc
+    while current is not None and seen < 8:
+        if isinstance(current, NodeError):
+            return current
+        current, seen = current.__cause__ or current.__context__, seen + 1
+    return None
 
 
 def retry_after(response: Any) -> float | None:

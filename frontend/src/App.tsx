@@ -1,3 +1,4 @@
+import { SecretsPage } from "./components/SecretsPage";
 import { EditorPage } from "./pages/EditorPage";
 import { WorkflowListPage } from "./pages/WorkflowListPage";
 import { useRoute } from "./router";
@@ -7,6 +8,8 @@ export function App() {
   switch (route.page) {
     case "list":
       return <WorkflowListPage />;
+    case "secrets":
+      return <SecretsPage />;
     case "editor":
       return <EditorPage key={route.workflowId} workflowId={route.workflowId} runId={route.runId} diff={route.diff ?? null} />;
     default:

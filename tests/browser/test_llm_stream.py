@@ -1,5 +1,6 @@
 """An llm node on the canvas: its answer grows in the inspector while the model streams it,
-and the inspector then shows the whole text and the tokens the attempt used."""
+and the inspector then shows the whole text and the tokens the attempt used; the status bar
+shows the run's token total, live and again when the finished run is opened later."""
 
 import re
 
@@ -50,3 +51,8 @@ def test_the_inspector_shows_the_answer_growing_and_then_its_tokens(page, canvas
         assert tokens == "11 prompt + 80 completion tokens"
         row = NodeRun.objects.get(run__workflow=workflow, node_id="ask")
         assert row.output["text"] == "".join(WORDS)
+        status_tokens = page.locator("[data-testid=status-bar] [data-testid=run-tokens]")
+        assert status_tokens.inner_text() == "91 tokens"
+        page.reload()  # the finished run opened afresh: the same total from its events and read
+        page.locator("[data-testid=status-bar][data-run-status=succeeded]").wait_for()
+        assert status_tokens.inner_text() == "91 tokens"

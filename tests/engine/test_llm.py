@@ -6,11 +6,13 @@ the key never shown, the private-address guard, cancellation closing the request
 from __future__ import annotations
 
 import asyncio
+import ipaddress
 import json
 
 import pytest
 
 from engine import Execution, Graph, load_document, validate_document
+from engine.handlers import http_request
 from engine.handlers import registry as builtins
 from tests.llm_server import LLMServer, Reply
 
@@ -224,6 +226,52 @@ async def test_a_loopback_base_url_is_refused_unless_private_addresses_are_allow
     assert server.requests == []
 
 
+def rebinding_dns(monkeypatch, answers: list[str]) -> list[str]:
+    """A DNS server for `llm.rebind.test` that answers each lookup with the next address (the
+    last one from then on), like a rebinding attacker's; the names looked up are returned."""
+    asked: list[str] = []
+
+    async def resolve(host: str, port: int):
+        asked.append(host)
+        if host != "llm.rebind.test":
+            return [ipaddress.ip_address(host)]
+        return [ipaddress.ip_address(answers[min(len(asked), len(answers)) - 1])]
+
+    monkeypatch.setattr(http_request, "resolve", resolve)
+    return asked
+
+
+@pytest.mark.parametrize("provider", ["openai", "anthropic"])
+async def test_a_base_url_name_that_rebinds_to_loopback_is_refused_when_connecting(
+    server, monkeypatch, provider
+):
+    # checked: a public address; when the SDK connects: the local server (loopback)
+    asked = rebinding_dns(monkeypatch, ["93.184.216.34", "127.0.0.1"])
+    base_url = server.url.replace("127.0.0.1", "llm.rebind.test")
+    node = llm(server, base_url=base_url, provider=provider)
+    node["retry"] = {"max_attempts": 3}
+    report, _ = await run(document(node), {"secrets": OPTIONS["secrets"]})
+    ask = report.to_dict()["nodes"]["ask"]
+    assert ask["error"]["type"] == "forbidden_destination", ask["error"]
+    assert "llm.rebind.test (127.0.0.1): loopback" in ask["error"]["message"]
+    assert ask["attempts"] == 1  # a blocked address is not retried
+    assert asked == ["llm.rebind.test", "llm.rebind.test"]  # checked, then checked at connect
+    assert server.requests == []  # nothing reached the loopback server
+
+
+async def test_the_sdk_connects_to_the_checked_address_not_the_name(server, monkeypatch):
+    # `llm.rebind.test` exists in no real DNS: the request reaches the server only because the
+    # connection goes to the address the check resolved, with the name kept in Host
+    rebinding_dns(monkeypatch, ["127.0.0.1"])
+    base_url = server.url.replace("127.0.0.1", "llm.rebind.test")
+    server.reply(Reply(chunks=["pinned"], usage=(1, 1)))
+    report, _ = await run(document(llm(server, base_url=base_url)))
+    ask = report.to_dict()["nodes"]["ask"]
+    assert ask["status"] == "succeeded", ask["error"]
+    assert ask["output"]["text"] == "pinned"
+    assert server.requests[0]["headers"]["host"] == base_url.split("/")[2]
+
+
 async def test_a_missing_secret_names_it_and_calls_nothing(server):
     node = llm(server, api_key_secret="nope")
     node["retry"] = {"max_attempts": 3}
@@ -298,8 +346,8 @@ async def test_agent_runs_each_tool_call_as_a_child_run_and_answers_with_their_o
     assert output["turns"] == 2
     assert output["usage"] == {"prompt_tokens": 90, "completion_tokens": 18}
     assert output["tool_calls"] == [
-        {"workflow": 7, "inputs": {"city": "Oslo"}, "output": {"temp": 4}},
-        {"workflow": 8, "inputs": {}, "output": {"time": "noon"}},
+        {"turn": 1, "workflow": 7, "inputs": {"city": "Oslo"}, "output": {"temp": 4}},
+        {"turn": 1, "workflow": 8, "inputs": {}, "output": {"time": "noon"}},
     ]
     assert calls == [
         (7, {"city": "Oslo"}, 1, "ask", 1, "ask[0]"),
@@ -327,6 +375,28 @@ async def test_an_agent_that_keeps_calling_tools_stops_at_max_turns(server):
     assert "after 2 turns" in error["message"]
 
 
+async def test_each_tool_call_records_the_turn_that_asked_for_it(server):
+    server.reply(
+        Reply(tool_calls=[{"id": "c1", "name": "workflow_7", "arguments": {"q": "a"}}]),
+        Reply(tool_calls=[{"id": "c2", "name": "workflow_8", "arguments": {"q": "b"}}]),
+        Reply(text="done"),
+    )
+    calls: list = []
+    runner = child_runner({7: {"a": 1}, 8: {"b": 2}}, calls)
+    report, events = await run(
+        document(llm(server, tools=[7, 8], max_turns=4)), {**OPTIONS, "run_subworkflow": runner}
+    )
+    output = report.to_dict()["nodes"]["ask"]["output"]
+    assert output["turns"] == 3
+    assert output["tool_calls"] == [
+        {"turn": 1, "workflow": 7, "inputs": {"q": "a"}, "output": {"a": 1}},
+        {"turn": 2, "workflow": 8, "inputs": {"q": "b"}, "output": {"b": 2}},
+    ]
+    assert [call[-1] for call in calls] == ["ask[0]", "ask[1]"]  # child run k = tool call k
+    logs = [e["message"] for e in of_type(events, "node.log")]
+    assert logs[:2] == ["turn 1: the model runs workflow 7", "turn 2: the model runs workflow 8"]
+
+
 async def test_an_unknown_tool_is_told_to_the_model_which_then_answers(server):
     server.reply(
         Reply(tool_calls=[{"id": "c", "name": "rm_rf", "arguments": {}}]),
@@ -339,7 +409,7 @@ async def test_an_unknown_tool_is_told_to_the_model_which_then_answers(server):
     )
     output = report.to_dict()["nodes"]["ask"]["output"]
     assert output["text"] == "sorry" and calls == []
-    assert output["tool_calls"] == [{"tool": "rm_rf", "error": "no tool named 'rm_rf'"}]
+    assert output["tool_calls"] == [{"turn": 1, "tool": "rm_rf", "error": "no tool named 'rm_rf'"}]
 
 
 async def test_an_llm_node_in_a_map_body_streams_per_item_with_its_iteration(server):

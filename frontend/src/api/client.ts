@@ -3,6 +3,7 @@ import type { NodeTypeInfo, Problem, RunEvent, RunReport, SavedWorkflow, Sharing
 import type { RunTimeline } from "../lib/timeline";
 import type { PreviewAnswer } from "../lib/preview";
 import type { RunDiff } from "../lib/runDiff";
+import type { SecretSummary } from "../lib/secrets";
 
 export class ApiError extends Error {
   readonly status: number;
@@ -105,6 +106,11 @@ export const api = {
   timeline: (runId: number) => request<RunTimeline>("GET", `runs/${runId}/timeline/`),
   nodeTypes: () => request<NodeTypeInfo[]>("GET", "node-types/"),
   me: () => request<{ username: string }>("GET", "me/"),
+  /** The signed-in user's secrets: names and dates, each value `••••` (write-only). */
+  listSecrets: () => request<{ secrets: SecretSummary[] }>("GET", "secrets/"),
+  /** Create (201) or replace (200) a secret; 400 `bad_secret` names the field that is wrong. */
+  putSecret: (name: string, value: string) => request<SecretSummary>("POST", "secrets/", { name, value }),
+  deleteSecret: (name: string) => request<void>("DELETE", `secrets/${encodeURIComponent(name)}/`),
   getSharing: (id: number) => request<Sharing>("GET", `workflows/${id}/sharing/`),
   /** The whole list (owner only): 400 `unknown_user` per name not found, and nothing changes. */
   setSharing: (id: number, sharedWith: string[]) => request<Sharing>("PUT", `workflows/${id}/sharing/`, { shared_with: sharedWith }),

@@ -9,6 +9,7 @@ import { formatDuration } from "../lib/timeline";
 import type { NodeError, NodeRunRecord, RunReport, TokenUsage } from "../lib/types";
 import { useCanvas } from "../store/context";
 import { NodeLog } from "./NodeLog";
+import { AgentTurnsOf } from "./AgentTurns";
 import { ChildRuns, RunLink } from "./RunLink";
 import { StatusBadge } from "./StatusBadge";
 
@@ -190,7 +191,17 @@ function NodeDetails({ nodeId, type, iteration, report, onDecide, body = false, 
           <pre>{error.message}</pre>
         </section>
       )}
-      {(type === "subworkflow" || childRuns.length > 0) && <ChildRuns refs={childRuns} />}
+      {(type === "subworkflow" || (childRuns.length > 0 && type !== "llm")) && <ChildRuns refs={childRuns} />}
+      {type === "llm" && (
+        <AgentTurnsOf
+          nodeId={nodeId}
+          iteration={iteration}
+          attempt={view?.attempt ?? record?.attempt ?? null}
+          ended={view?.status !== "running" && view?.status !== "waiting"}
+          output={output}
+          childRuns={childRuns}
+        />
+      )}
       <StreamedAnswer text={live.stream?.text ?? null} usage={live.usage ?? record?.usage ?? null} streaming={view?.status === "running"} />
       <ValueBlock title="Input" value={record ? record.input : full?.input} testId="inspect-input" />
       <ValueBlock title="Output" value={output} testId="inspect-output" />

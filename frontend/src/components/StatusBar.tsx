@@ -1,13 +1,15 @@
-/** The run status bar: run state, counts per node state (icon + colour + number), elapsed time. */
+/** The run status bar: run state, counts per node state (icon + colour + number), elapsed time,
+ * model tokens (and their cost when the server prices them). */
 import { useEffect, useState } from "react";
-import { countByState } from "../lib/runEvents";
+import { countByState, runTokenLabel } from "../lib/runEvents";
 import { NODE_STATE_LOOK } from "../lib/status";
 import { formatDuration } from "../lib/timeline";
-import { NODE_STATES } from "../lib/types";
+import { NODE_STATES, type TokenUsage } from "../lib/types";
 import { useCanvas } from "../store/context";
 import { StatusBadge } from "./StatusBadge";
 
-export function StatusBar({ socket }: { socket: string }) {
+/** `reportUsage`: the run read's totals (with `cost_usd`), for a run opened after it ended. */
+export function StatusBar({ socket, reportUsage = null }: { socket: string; reportUsage?: TokenUsage | null }) {
   const { run, nodes, replaying } = useCanvas((s) => ({ run: s.run, nodes: s.nodes, replaying: s.replay !== null }));
   const nodeIds = nodes.map((n) => n.id);
   const now = useNow(run?.status === "running" || run?.status === "queued");
@@ -15,6 +17,8 @@ export function StatusBar({ socket }: { socket: string }) {
   const counts = countByState(run, nodeIds);
   const start = run.startedAt ? Date.parse(run.startedAt) : null;
   // a past moment of a run (the scrubber) has no "now": its elapsed time is not shown
+  // a past moment counts the tokens spent up to it, not the run's final totals
+  const tokens = runTokenLabel(run.tokens, replaying ? null : reportUsage);
   const end = run.finishedAt ? Date.parse(run.finishedAt) : replaying ? null : now;
   return (
     <div className="status-bar" data-testid="status-bar" data-run-status={run.status ?? "queued"} data-run-pauses={run.pauses}>
@@ -26,6 +30,11 @@ export function StatusBar({ socket }: { socket: string }) {
         </span>
       ))}
       <span className="spacer" />
+      {tokens && (
+        <span className="muted" data-testid="run-tokens" title="model tokens of this run's llm nodes">
+          {tokens}
+        </span>
+      )}
       {start !== null && end !== null && <span className="muted">elapsed {formatDuration(end - start)}</span>}
       <span className={`socket socket-${socket}`} title="live connection">
         ● {socket === "open" ? "live" : socket === "done" ? "finished" : socket}

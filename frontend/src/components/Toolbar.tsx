@@ -104,6 +104,13 @@ export function Toolbar({ workflowId, runId, saveState, onSave, onRun, onHistory
           Share
         </button>
       )}
+      <button
+        data-testid="secrets-link"
+        title="Your stored secrets (API keys for llm, http and webhook nodes)"
+        onClick={() => leave(paths.secrets())}
+      >
+        Secrets
+      </button>
       <button onClick={onHistory} data-testid="history-button">
         History
       </button>

@@ -13,6 +13,8 @@ describe("parseRoute", () => {
   it("round-trips the paths it builds", () => {
     expect(parseRoute(paths.run(3, 9))).toEqual({ page: "editor", workflowId: 3, runId: 9 });
     expect(parseRoute(paths.diff(3, 4, 9))).toEqual({ page: "editor", workflowId: 3, runId: null, diff: { a: 4, b: 9 } });
+    expect(parseRoute(paths.secrets())).toEqual({ page: "secrets" });
+    expect(parseRoute("/secrets")).toEqual({ page: "secrets" });
   });
 });
 

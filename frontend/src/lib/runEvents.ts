@@ -67,6 +67,8 @@ export interface RunViewState {
   /** llm nodes: the text the current attempt streamed, and each attempt's tokens (`streamKey`). */
   streams: Record<string, { attempt: number; text: string }>;
   usage: Record<string, TokenUsage>;
+  /** The run's tokens so far: the sum of every attempt's `usage` (null: no llm call ended yet). */
+  tokens: TokenUsage | null;
   /** Events received ahead of a gap, keyed by seq. */
   held: Record<number, RunEvent>;
 }
@@ -98,6 +100,7 @@ export function emptyRunView(runId: number | null = null): RunViewState {
     latestIteration: {},
     streams: {},
     usage: {},
+    tokens: null,
     held: {},
   };
 }
@@ -278,8 +281,31 @@ function trackStream(draft: RunViewState, event: NodeStreamEvent | NodeStatusEve
     draft.streams[key] = { attempt, text };
     return;
   }
-  if (event.usage) draft.usage[key] = event.usage;
+  if (event.usage) {
+    draft.usage[key] = event.usage;
+    draft.tokens = addUsage(draft.tokens, event.usage);
+  }
   if (event.status === "running" && current && current.attempt !== attempt) delete draft.streams[key];
+}
+
+/** Two usages added (a new object: the previous state's is never written). */
+export function addUsage(total: TokenUsage | null, usage: TokenUsage): TokenUsage {
+  const prompt = (total?.prompt_tokens ?? 0) + (Number(usage.prompt_tokens) || 0);
+  const completion = (total?.completion_tokens ?? 0) + (Number(usage.completion_tokens) || 0);
+  return { prompt_tokens: prompt, completion_tokens: completion, total_tokens: prompt + completion };
+}
+
+/**
+ * What the status bar says about a run's tokens: the live sum of its attempts' usage, or the
+ * run report's totals (with their cost) when the report counts at least as many (a finished
+ * run opened later, or the report caught up). Null when the run used no tokens.
+ */
+export function runTokenLabel(live: TokenUsage | null, report: TokenUsage | null | undefined): string | null {
+  const total = (u: TokenUsage | null | undefined) => (u ? (u.total_tokens ?? u.prompt_tokens + u.completion_tokens) : 0);
+  const best = report && total(report) >= total(live) ? report : live;
+  if (!best || total(best) === 0) return null;
+  const tokens = `${total(best).toLocaleString("en")} tokens`;
+  return typeof best.cost_usd === "number" ? `${tokens} · $${best.cost_usd.toFixed(4)}` : tokens;
 }
 
 function isRunFinished(status: RunStatus): boolean {

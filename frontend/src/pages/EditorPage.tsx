@@ -309,7 +309,7 @@ function RunFooter({ report, socket }: { report: { data: RunReport | null }; soc
     <div className="run-footer">
       {replayable && live.runId !== null && <Scrubber key={live.runId} runId={live.runId} last={live.last} startedAt={live.startedAt} />}
       <ParentRunLink report={report.data} />
-      <StatusBar socket={socket} />
+      <StatusBar socket={socket} reportUsage={report.data && report.data.id === live.runId ? (report.data.usage ?? null) : null} />
       <RootCauses causes={report.data?.root_causes} onPick={inspect} />
       <ReuseNote reuse={report.data?.reuse} />
       {report.data?.node_runs?.length ? (

@@ -51,6 +51,14 @@ export function WorkflowListPage() {
       <header className="topbar">
         <span className="brand">⇶ Switchyard</span>
         <span className="spacer" />
+        <a
+          className="button ghost"
+          data-testid="secrets-link"
+          href={paths.secrets()}
+          onClick={(e) => (e.preventDefault(), navigate(paths.secrets()))}
+        >
+          Secrets
+        </a>
         <ImportButton onImported={reload} onError={setError} />
         <button className="primary" data-testid="new-workflow" onClick={create}>
           + New workflow
