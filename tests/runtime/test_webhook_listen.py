@@ -10,12 +10,14 @@ import time
 
 import httpx
 import pytest
+from django.test import Client
 from rest_framework.test import APIClient
 
 from tests.runtime.test_webhooks import SECRET, runs, sign
 from tests.runtime.workers import ServerProcess
 from workflows import services, triggers
-from workflows.models import WebhookListen
+from workflows.models import Trigger, WebhookListen
+from workflows.runtime import listen
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow]
 
@@ -165,3 +167,15 @@ def test_other_users_unknown_and_non_webhook_nodes_are_404(user, other_user, api
     other = api.post(listen_url(workflow_id, "out"))
     assert other.status_code == 404
     assert "is a output node, not a webhook" in other.json()["errors"][0]["message"]
+
+
+def test_the_admin_shows_a_webhooks_listener_and_capture(user, django_user_model):
+    trigger = Trigger.objects.get(workflow_id=workflow(user), node_id="hook")
+    listen.listen_start(trigger)
+    listen.listen_capture(trigger.token, {"method": "POST", "body": {"order": "admin-seen"}})
+    root = django_user_model.objects.create_superuser("root", "root@example.com", "pw")
+    admin = Client()
+    admin.force_login(root)
+    page = admin.get(f"/admin/workflows/trigger/{trigger.pk}/change/").content.decode()
+    assert "admin-seen" in page and "Captured at" in page
+    assert trigger.token not in page
