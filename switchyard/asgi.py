@@ -19,6 +19,7 @@ from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E40
 from workflows import conf  # noqa: E402
 from workflows.admission import AdmissionGate  # noqa: E402
 from workflows.api.hooks import HookRouter  # noqa: E402
+from workflows.api.listen import TestHookRouter  # noqa: E402
 from workflows.middleware import HookRequestLog, WebsocketTextGuard  # noqa: E402
 from workflows.realtime.routing import channel_routes, websocket_urlpatterns  # noqa: E402
 
@@ -27,13 +28,16 @@ application = ProtocolTypeRouter(
         # Overload answers 503 + Retry-After at the door instead of 500s inside (admission.py).
         # Webhooks (/hooks/<token>/) are served before it, all async: a sync webhook waiting
         # for its run holds no request slot and no thread (workflows/api/hooks.py).
+        # A webhook's test URL (/hooks/<token>/test/) first (workflows/api/listen.py).
         "http": HookRequestLog(
-            HookRouter(
-                AdmissionGate(
-                    django_asgi_app,
-                    limit=conf.value("MAX_CONCURRENT_REQUESTS"),
-                    queue=conf.value("REQUEST_QUEUE"),
-                    wait_s=conf.value("REQUEST_QUEUE_S"),
+            TestHookRouter(
+                HookRouter(
+                    AdmissionGate(
+                        django_asgi_app,
+                        limit=conf.value("MAX_CONCURRENT_REQUESTS"),
+                        queue=conf.value("REQUEST_QUEUE"),
+                        wait_s=conf.value("REQUEST_QUEUE_S"),
+                    )
                 )
             )
         ),

@@ -239,6 +239,7 @@ SPECTACULAR_SETTINGS = {
         "workflows.api.openapi.bound_free_values",
         "workflows.api.openapi.document_links",
         "workflows.api.hooks.describe_hooks",  # /hooks/{token}/, served outside DRF
+        "workflows.api.listen.describe_test_hooks",  # /hooks/{token}/test/, likewise
     ],
 }
 

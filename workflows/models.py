@@ -396,3 +396,20 @@ class Secret(models.Model):
 
     def __str__(self) -> str:
         return f"{self.name} (of {self.owner_id})"
+
+
+class WebhookListen(models.Model):
+    """A webhook node's one-shot test listener (the canvas's "listen for a test event"): the
+    next request to `/hooks/<token>/test/` before `expires_at` is stored in `capture` and
+    starts no run. One row per webhook; a new start replaces it, a cancel deletes it."""
+
+    trigger = models.OneToOneField(
+        Trigger, on_delete=models.CASCADE, primary_key=True, related_name="listen"
+    )
+    started_at = models.DateTimeField()
+    expires_at = models.DateTimeField()
+    captured_at = models.DateTimeField(null=True, blank=True)
+    capture = models.JSONField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return f"test listener of trigger {self.trigger_id}"

@@ -5,6 +5,9 @@ from rest_framework.test import APIClient
 
 from tests.factories import workflow_for
 from tests.observability.conftest import DIAMOND, build_diamond_run
+from workflows import services
+from workflows.models import Trigger
+from workflows.runtime import listen
 
 pytestmark = pytest.mark.django_db
 
@@ -73,3 +76,23 @@ def test_an_unknown_field_is_named(api, user):
         "message": "nod: unknown field",
         "field": "nod",
     }
+
+
+def test_a_webhooks_test_event_is_its_output_in_a_preview(api, user):
+    source = {
+        "nodes": [
+            {"id": "hook", "type": "webhook", "config": {"method": "POST"}},
+            {"id": "out", "type": "output", "config": {"value": "{{ input }}"}},
+        ],
+        "edges": [{"id": "e1", "source": "hook", "target": "out"}],
+    }
+    workflow = services.workflow_create(owner=user, source=source)
+    body = {"template": "order {{ hook.body.order }}", "node": "out"}
+    before = api.post(f"/api/workflows/{workflow.pk}/preview/", body, format="json").json()
+    assert "hook" in before["error"]
+    trigger = Trigger.objects.get(workflow=workflow, node_id="hook")
+    listen.listen_start(trigger)
+    request = {"method": "POST", "headers": {}, "query": {}, "body": {"order": 7}}
+    assert listen.listen_capture(trigger.token, request)
+    after = api.post(f"/api/workflows/{workflow.pk}/preview/", body, format="json").json()
+    assert after == {"run": None, "value": "order 7", "text": '"order 7"', "truncated": False}

@@ -4,7 +4,7 @@
 
 from django.contrib import admin
 
-from workflows.models import Secret, Trigger, TriggerFire
+from workflows.models import Secret, Trigger, TriggerFire, WebhookListen
 
 
 class TriggerFireInline(admin.TabularInline):
@@ -17,6 +17,16 @@ class TriggerFireInline(admin.TabularInline):
 
     def get_queryset(self, request):
         return super().get_queryset(request).select_related("run")
+
+
+class WebhookListenInline(admin.StackedInline):
+    """A webhook's "listen for a test event" listener and what it captured (read-only)."""
+
+    model = WebhookListen
+    fields = ("started_at", "expires_at", "captured_at", "capture")
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
 
 
 @admin.register(Trigger)
@@ -38,7 +48,7 @@ class TriggerAdmin(admin.ModelAdmin):
         "created_at",
     )
     exclude = ("token",)  # the webhook's credential
-    inlines = [TriggerFireInline]
+    inlines = [WebhookListenInline, TriggerFireInline]
 
     def has_add_permission(self, request) -> bool:
         return False

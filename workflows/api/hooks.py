@@ -54,9 +54,11 @@ class HookRouter:
             await self.app(scope, receive, send)
 
 
-async def serve_hook(scope, receive, send) -> None:
+async def serve_hook(scope, receive, send, answer=None) -> None:
+    """Answer a hook request with `answer` (a real webhook's `answer_hook` by default)."""
+    answer = answer or answer_hook
     try:
-        status, body, headers = await answer_hook(scope, receive)
+        status, body, headers = await answer(scope, receive)
     except HookError as exc:
         status, headers = exc.status, exc.headers
         body = {"errors": [problem(exc.code, exc.message)]}
@@ -94,16 +96,22 @@ async def answer_hook(scope, receive) -> tuple[int, Any, dict]:
     key = headers.get("idempotency-key", "")
     if len(key) > hooks.MAX_IDEMPOTENCY_KEY:
         raise HookError(400, "bad_header", "Idempotency-Key: at most 255 characters")
-    data = {
+    data = request_data(scope, headers, body)
+    run_id, _ = await database_sync_to_async(hooks.hook_run)(hook, data, key)
+    if config["response"] != "sync":
+        return 202, {"run": run_id}, {}
+    return await sync_answer(run_id, float(config["sync_timeout_s"]))
+
+
+def request_data(scope, headers: dict[str, str], body: bytes) -> dict[str, Any]:
+    """A request as a webhook node's output: method, headers (credentials dropped), query and
+    the body parsed by its content type."""
+    return {
         "method": scope["method"],
         "headers": {k: v for k, v in headers.items() if k not in hooks.DROPPED_HEADERS},
         "query": query_values(scope),
         "body": parse_body(body, headers.get("content-type", "")),
     }
-    run_id, _ = await database_sync_to_async(hooks.hook_run)(hook, data, key)
-    if config["response"] != "sync":
-        return 202, {"run": run_id}, {}
-    return await sync_answer(run_id, float(config["sync_timeout_s"]))
 
 
 def request_headers(scope) -> dict[str, str]:

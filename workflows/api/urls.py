@@ -1,7 +1,7 @@
 from django.urls import path, re_path
 from drf_spectacular.views import SpectacularSwaggerView
 
-from workflows.api import activation, base, control, observe, runs, secrets, workflows
+from workflows.api import activation, base, control, listen, observe, runs, secrets, workflows
 
 urlpatterns = [
     path("schema/", base.SchemaView.as_view(), name="schema"),
@@ -48,6 +48,11 @@ urlpatterns = [
         "workflows/<int:workflow_id>/deactivate/",
         activation.WorkflowDeactivateView.as_view(),
         name="workflow-deactivate",
+    ),
+    path(
+        "workflows/<int:workflow_id>/nodes/<str:node_id>/listen/",
+        listen.NodeListenView.as_view(),
+        name="workflow-node-listen",
     ),
     path("runs/", runs.RunListView.as_view(), name="run-list"),
     path("runs/<int:run_id>/", runs.RunDetailView.as_view(), name="run-detail"),

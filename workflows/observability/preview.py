@@ -1,6 +1,8 @@
 """Expression preview (issue 17, "Also build"): a `{{ }}` template (or a bare expression) as it
 would render for a node, against the data of the workflow's last run: the run's inputs, the
-document's variables, each node's output in that run, and the node's own input then.
+document's variables, each node's output in that run, and the node's own input then. A
+webhook's test event captured after that run (docs/triggers.md, "Listen for a test event")
+stands for the webhook's output, so the nodes after it are built against a real request.
 
 Secrets and the server's environment are never in the preview's scope (reading `secrets` fails
 as in any field that does not send them); the value is cut to `PREVIEW_CHARS` as JSON.
@@ -15,7 +17,7 @@ from typing import Any
 from engine.expressions import ExpressionError, evaluate, render
 from engine.scope import Scope
 from workflows.errors import SwitchyardError, problem
-from workflows.models import NodeRun, Workflow, WorkflowRun
+from workflows.models import NodeRun, WebhookListen, Workflow, WorkflowRun
 from workflows.observability.timeline import latest_rows
 
 TEMPLATE_MAX_CHARS = 10_000
@@ -42,6 +44,14 @@ def checked_request(body: dict[str, Any]) -> tuple[str, str | None, bool]:
     return template, node, bare
 
 
+def test_events(workflow: Workflow, run: WorkflowRun | None) -> dict[str, Any]:
+    """Webhook node id → the test event captured for it after `run` (any, without a run)."""
+    rows = WebhookListen.objects.filter(trigger__workflow=workflow, captured_at__isnull=False)
+    if run is not None:
+        rows = rows.filter(captured_at__gt=run.created_at)
+    return dict(rows.values_list("trigger__node_id", "capture"))
+
+
 def last_run(workflow: Workflow) -> WorkflowRun | None:
     return WorkflowRun.objects.filter(workflow=workflow).order_by("-created_at", "-id").first()
 
@@ -53,6 +63,7 @@ def preview(workflow: Workflow, template: str, node: str | None, bare: bool) -> 
     rows = list(NodeRun.objects.filter(run=run)) if run else []
     latest = latest_rows(rows)
     outputs = {node_id: row.output for node_id, row in latest.items()}
+    outputs.update(test_events(workflow, run))
     document = run.ran_document if run else {}
     fixed = {
         "inputs": (run.inputs if run else None) or {},

@@ -4,6 +4,7 @@ import type { RunTimeline } from "../lib/timeline";
 import type { PreviewAnswer } from "../lib/preview";
 import type { RunDiff } from "../lib/runDiff";
 import type { SecretSummary } from "../lib/secrets";
+import type { ListenState } from "../lib/listen";
 
 export class ApiError extends Error {
   readonly status: number;
@@ -73,6 +74,9 @@ export const api = {
   deleteWorkflow: (id: number) => request<void>("DELETE", `workflows/${id}/`),
   /** Turn a workflow's triggers on or off (400 with its errors when it is invalid). */
   setActive: (id: number, active: boolean) => request<SavedWorkflow>("POST", `workflows/${id}/${active ? "activate" : "deactivate"}/`, {}),
+  /** A webhook node's one-shot test listener: start (or restart), read, cancel. */
+  listen: (id: number, node: string, method: "POST" | "GET" | "DELETE") =>
+    request<ListenState>(method, `workflows/${id}/nodes/${encodeURIComponent(node)}/listen/`),
   validateWorkflow: (id: number, doc?: WorkflowDocument) =>
     request<{ valid: boolean; errors: Problem[] }>("POST", `workflows/${id}/validate/`, doc ?? {}),
   exportUrl: (id: number, format: "json" | "yaml") => `/api/workflows/${id}/export/?format=${format}`,

@@ -3,9 +3,10 @@
 import { useState } from "react";
 import { fireTimeLabel, triggerOf, webhookUrl } from "../lib/triggers";
 import { useTriggers } from "../store/triggers";
+import { WebhookListen } from "./WebhookListen";
 
 export function TriggerDetails({ nodeId, type }: { nodeId: string; type: string }) {
-  const t = useTriggers((st) => ({ trigger: triggerOf(st.triggers, nodeId), active: st.active }));
+  const t = useTriggers((st) => ({ trigger: triggerOf(st.triggers, nodeId), active: st.active, workflowId: st.workflowId }));
   const [copied, setCopied] = useState(false);
   if (!t.trigger || t.trigger.type !== type)
     return (
@@ -31,6 +32,7 @@ export function TriggerDetails({ nodeId, type }: { nodeId: string; type: string 
           </button>
         </div>
         <small className="muted">No login: whoever has the URL can start a run. Keep it secret, or set a signing secret.</small>
+        {t.workflowId !== null && <WebhookListen key={`${t.workflowId}:${nodeId}`} workflowId={t.workflowId} nodeId={nodeId} />}
       </div>
     );
   }
