@@ -57,13 +57,14 @@ def main() -> None:
         "APICHECK_PAUSED_RUN": run(user, "waits for approval", [START, ASK]),
         "APICHECK_PAUSED_RUN_2": run(user, "waits for approval too", [START, ASK, LATER]),
         "APICHECK_FAILED_RUN": run(user, "fails", [START, BOOM]),
-        "APICHECK_HOOK": webhook(user),
     }
+    seeds["APICHECK_HOOK_WORKFLOW"], seeds["APICHECK_HOOK"] = webhook(user)
     print(json.dumps({"token": Token.objects.create(user=user).key, **seeds}))
 
 
-def webhook(owner) -> str:
-    """An active workflow's webhook token (what `/hooks/{token}/` takes)."""
+def webhook(owner) -> tuple[int, str]:
+    """An active workflow with a webhook node `hook`: its id and the webhook's token (what
+    `/hooks/{token}/` takes)."""
     source = {
         "name": "hooked",
         "nodes": [HOOK, LATER],
@@ -71,7 +72,7 @@ def webhook(owner) -> str:
     }
     workflow = services.workflow_create(owner=owner, source=source)
     triggers.workflow_activate(user=owner, workflow_id=workflow.pk)
-    return Trigger.objects.get(workflow=workflow, node_id="hook").token
+    return workflow.pk, Trigger.objects.get(workflow=workflow, node_id="hook").token
 
 
 if __name__ == "__main__":

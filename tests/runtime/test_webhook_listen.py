@@ -145,6 +145,9 @@ def test_body_limit_content_type_method_and_signature_apply(user, api, server):
     unsigned = httpx.post(url, content=b'{"a": 1}', headers={"Content-Type": "application/json"})
     assert (unsigned.status_code, unsigned.json()["errors"][0]["code"]) == (401, "bad_signature")
     assert httpx.put(url, content=b"x").status_code == 405
+    # a method no webhook takes is refused naming every method one may (as the real URL does)
+    options = httpx.request("OPTIONS", url)
+    assert (options.status_code, options.headers["Allow"]) == (405, "GET, POST, PUT, PATCH, DELETE")
     multipart = httpx.post(url, files={"f": b"x"}, headers={})
     assert multipart.status_code in (401, 413, 415)
     assert api.get(listen_url(workflow_id)).json()["state"] == "listening"
