@@ -15,6 +15,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import re
+from collections.abc import Iterable
 
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 from django.conf import settings
@@ -103,12 +104,16 @@ def secret_delete(*, owner, name: str) -> bool:
     return Secret.objects.filter(owner=owner, name=name).delete()[0] > 0
 
 
-def secrets_for(owner_id: int | None) -> dict[str, str]:
-    """The named secrets a run of this owner's workflows reads (see the module docstring).
-    A value that no key decrypts (its key was dropped, or none is configured) is left out, and
-    the node that needs it fails naming the secret."""
+def secrets_for(owner_id: int | None, names: Iterable[str] | None = None) -> dict[str, str]:
+    """The named secrets a run of this owner's workflows reads (see the module docstring);
+    with `names`, only those are read and decrypted (a webhook's signing key). A value that
+    no key decrypts (its key was dropped, or none is configured) is left out, and the node
+    that needs it fails naming the secret."""
     values = dict(conf.value("SECRETS"))
-    rows = list(Secret.objects.filter(owner_id=owner_id).values_list("name", "ciphertext"))
+    stored = Secret.objects.filter(owner_id=owner_id)
+    if names is not None:
+        stored = stored.filter(name__in=list(names))
+    rows = list(stored.values_list("name", "ciphertext"))
     if not rows:
         return values
     try:

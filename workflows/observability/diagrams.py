@@ -169,16 +169,21 @@ class Layout:
             parent = node.get("parent") if node.get("parent") in self.nodes else None
             self.children.setdefault(parent, []).append(node)
         self.box: dict[str, tuple[int, int, int, int]] = {}  # x, y, width, height
+        self.sizes: dict[str, tuple[int, int]] = {}  # frames' (width, height), once measured
         self.width, self.height = self._place(None, 10, 10)
 
     def is_frame(self, node_id: str) -> bool:
         return bool(self.children.get(node_id))
 
     def _size(self, node_id: str) -> tuple[int, int]:
+        """A box's size; a frame's is measured once (placing asks for it again)."""
         if not self.is_frame(node_id):
             return NODE_W, NODE_H
-        inner_w, inner_h = self._measure(node_id)
-        return max(NODE_W, inner_w + 2 * FRAME_PAD), inner_h + FRAME_TITLE + 2 * FRAME_PAD
+        if node_id not in self.sizes:
+            inner_w, inner_h = self._measure(node_id)
+            size = max(NODE_W, inner_w + 2 * FRAME_PAD), inner_h + FRAME_TITLE + 2 * FRAME_PAD
+            self.sizes[node_id] = size
+        return self.sizes[node_id]
 
     def _columns(self, parent: str | None) -> list[list[dict]]:
         scope = self.children.get(parent, [])

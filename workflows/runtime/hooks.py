@@ -50,7 +50,7 @@ def secret_value(name: str, *, owner_id: int) -> str | None:
     """The value of the named secret a webhook verifies signatures with: one the workflow's
     owner stored (`/api/secrets/`) or an environment-provided one, as runs read them
     (`workflows.secrets.secrets_for`)."""
-    value = secrets_for(owner_id).get(name)
+    value = secrets_for(owner_id, names=[name]).get(name)
     return value if isinstance(value, str) and value else None
 
 
