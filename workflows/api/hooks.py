@@ -67,12 +67,18 @@ async def serve_hook(scope, receive, send, answer=None) -> None:
     await respond(send, status, body, headers)
 
 
-async def answer_hook(scope, receive) -> tuple[int, Any, dict]:
+def refuse_other_methods(scope) -> None:
+    """405 naming every method a webhook may take, for one no webhook takes (real and test
+    URLs alike)."""
     if scope["method"] not in WEBHOOK_METHODS:
         allow = {"Allow": ", ".join(WEBHOOK_METHODS)}
         raise HookError(
             405, "method_not_allowed", "webhooks take GET, POST, PUT, PATCH, DELETE", allow
         )
+
+
+async def answer_hook(scope, receive) -> tuple[int, Any, dict]:
+    refuse_other_methods(scope)
     match = HOOK_PATH.match(scope["path"])
     hook = await database_sync_to_async(hooks.hook_find)(match.group(1)) if match else None
     if hook is None:

@@ -86,11 +86,7 @@ class NodeListenView(ApiView):
 
 async def answer_test_hook(scope, receive) -> tuple[int, Any, dict]:
     """A request to a test URL: captured as the node's test event when a listener waits."""
-    if scope["method"] not in http.WEBHOOK_METHODS:  # as the real URL answers (its `Allow`)
-        allow = {"Allow": ", ".join(http.WEBHOOK_METHODS)}
-        raise http.HookError(
-            405, "method_not_allowed", "webhooks take GET, POST, PUT, PATCH, DELETE", allow
-        )
+    http.refuse_other_methods(scope)
     match = TEST_PATH.match(scope["path"])
     found = await database_sync_to_async(listen.listen_find)(match.group(1))
     if found is None:
