@@ -17,10 +17,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-import anthropic
 import httpx
 import httpx2
-import openai
 
 from engine.handlers.base import NodeError
 from engine.handlers.http_request import PinnedTransport, PinningTransport
@@ -48,6 +46,16 @@ class Call:
     response_schema: dict | None
     tools: list[dict] | None = None  # OpenAI function tools (agent mode)
     allow_private: bool = False  # the engine's http_allow_private: what the connection allows
+
+
+def sdks() -> tuple[Any, Any]:
+    """The `anthropic` and `openai` modules, imported on the first call: together they weigh
+    about 65 MB, which every process that imports the engine (web, workers, the CLI) would
+    carry without ever calling a model."""
+    import anthropic
+    import openai
+
+    return anthropic, openai
 
 
 def _client_args(call: Call) -> dict[str, Any]:
@@ -87,6 +95,7 @@ class Answer:
 
 async def complete(call: Call, on_text: Callable[[str], None]) -> Answer:
     """The model's answer, streamed through `on_text`; provider failures as `NodeError`s."""
+    anthropic, openai = sdks()
     try:
         if call.provider == "anthropic":
             return await _anthropic(call, on_text)
@@ -126,7 +135,7 @@ async def _openai(call: Call, on_text: Callable[[str], None]) -> Answer:
     parts: list[str] = []
     calls: dict[int, dict] = {}
     answer = Answer("", call.model, None, None, None)
-    client = openai.AsyncOpenAI(**_client_args(call))
+    client = sdks()[1].AsyncOpenAI(**_client_args(call))
     async with client:
         stream = await client.chat.completions.create(**kwargs)
         async with stream:
@@ -190,7 +199,7 @@ async def _anthropic(call: Call, on_text: Callable[[str], None]) -> Answer:
     if call.temperature is not None:
         kwargs["temperature"] = min(call.temperature, 1.0)  # Anthropic's range is 0..1
     parts: list[str] = []
-    client = anthropic.AsyncAnthropic(**_client_args(call))
+    client = sdks()[0].AsyncAnthropic(**_client_args(call))
     async with client, client.messages.stream(**kwargs) as stream:
         async for text in stream.text_stream:
             parts.append(text)
@@ -255,6 +264,7 @@ def provider_error(exc: Exception, call: Call) -> NodeError:
     """The node error of an SDK failure: rate limits, server errors, timeouts and lost
     connections may pass (retryable); a refusal (bad key, unknown model, bad request) will not.
     The API key never appears in the message."""
+    anthropic, openai = sdks()
     where = f"{call.provider} model {call.model!r} at {call.base_url}"
     refused = _pin_refusal(exc)
     if refused is not None:  # checked again when connecting: a blocked address, a lost name

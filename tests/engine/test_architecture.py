@@ -100,3 +100,24 @@ def test_engine_imports_and_runs_without_django_loaded():
     )
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "[]"
+
+
+def test_the_model_sdks_load_only_when_a_model_is_called():
+    """openai and anthropic weigh about 65 MB of memory: a web process, a worker or the CLI
+    that never runs an `llm` node does not carry them (the engine bench's random_5000 peak RSS
+    went from 57 to 123 MB when the llm node imported them with the engine)."""
+    code = (
+        "import sys, resource, django, os\n"
+        "os.environ.setdefault('DJANGO_SETTINGS_MODULE', 'switchyard.settings')\n"
+        "django.setup()\n"
+        "import engine.handlers, switchyard.asgi, workflows.runtime.worker, workflows.api.urls\n"
+        "print(sorted(n for n in ('openai', 'anthropic') if n in sys.modules))\n"
+        "from engine.handlers.llm_providers import sdks\n"
+        "sdks()\n"
+        "print(sorted(n for n in ('openai', 'anthropic') if n in sys.modules))\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], cwd=ENGINE.parent, capture_output=True, text=True, timeout=60
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split("\n")[:2] == ["[]", "['anthropic', 'openai']"]
