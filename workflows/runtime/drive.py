@@ -5,6 +5,7 @@ its next park, and end the drive (`finish.finish_run`)."""
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 from collections.abc import Callable
 from typing import Any
@@ -92,11 +93,13 @@ def load_for_execution(run_id: int) -> tuple[WorkflowRun, dict | None]:
     """The run and the state to continue from (None: start from the beginning); also the
     secrets its owner's workflows read and the tokens it used so far (its budget's start)."""
     run = WorkflowRun.objects.select_related("workflow").get(pk=run_id)
-    run.run_secrets = secrets_for(run.workflow.owner_id)
-    rows = NodeRun.objects.filter(run_id=run_id, usage__isnull=False).values_list(
-        "usage", flat=True
-    )
-    run.tokens_used = usage_totals(rows) if rows else None
+    run.run_secrets = secrets_for(run.workflow.owner_id) if reads_secrets(run) else None
+    run.tokens_used = None
+    if run.status != RunState.QUEUED or run.state is not None:  # it ran before: nodes used some
+        rows = NodeRun.objects.filter(run_id=run_id, usage__isnull=False).values_list(
+            "usage", flat=True
+        )
+        run.tokens_used = usage_totals(rows) if rows else None
     if run.status == RunState.RUNNING:  # taken over from a worker that died
         snapshot = snapshot_from_rows(run)
         mark_interrupted(run)
@@ -104,6 +107,15 @@ def load_for_execution(run_id: int) -> tuple[WorkflowRun, dict | None]:
     if run.source_run_id and run.from_node and run.state is None:  # partial re-run
         return run, rerun_snapshot(run)
     return run, run.state  # queued: fresh, or resumed after a pause (state saved at parking)
+
+
+def reads_secrets(run: WorkflowRun) -> bool:
+    """Whether the run may read its owner's stored secrets: its document names one (an
+    `{{ secrets.x }}` template, an llm node's `api_key_secret`) or grows nodes at run time
+    (`fan_out`), which might. Most runs read none, and skip the query and the decryption; the
+    server's SWITCHYARD_SECRETS are there either way (expression_context)."""
+    text = json.dumps(run.document, check_circular=False)
+    return "secret" in text or "fan_out" in text
 
 
 def apply_requests(run: WorkflowRun, execution: Execution) -> None:
