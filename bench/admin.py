@@ -14,7 +14,8 @@ import json
 import os
 import statistics
 import time
-from urllib.parse import urlparse, urlunparse
+
+from bench.scratch import scratch_database
 
 BENCH_DB = "switchyard_bench_admin"
 RUNS = 100_000
@@ -130,32 +131,6 @@ def with_defaults(sql: str, model, params: dict) -> str:
     more_columns = "".join(f", {column}" for column in columns)
     more_values = "".join(f", {value}" for value in values)
     return sql.replace("{more_columns}", more_columns).replace("{more_values}", more_values)
-
-
-def scratch_url(url: str) -> str:
-    return urlunparse(urlparse(url)._replace(path="/postgres"))
-
-
-def recreate_database(url: str, *, drop_only: bool = False) -> None:
-    import psycopg
-
-    with psycopg.connect(scratch_url(url), autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{BENCH_DB}" WITH (FORCE)')
-        if not drop_only:
-            conn.execute(f'CREATE DATABASE "{BENCH_DB}"')
-
-
-def use_database(name: str) -> str:
-    """Point the default connection at `name` (whatever was set up before); the old name."""
-    from django.conf import settings
-    from django.db import connection
-
-    connection.close()
-    connection.close_pool()
-    old = connection.settings_dict["NAME"]
-    settings.DATABASES["default"]["NAME"] = name
-    connection.settings_dict["NAME"] = name
-    return old
 
 
 def fill() -> dict:
@@ -282,25 +257,13 @@ def main() -> None:
     import django
 
     django.setup()
-    from django.conf import settings
-    from django.core.management import call_command
     from django.test import Client
-    from django.test.utils import setup_test_environment, teardown_test_environment
 
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-    recreate_database(url)
-    old_name = use_database(BENCH_DB)
-    setup_test_environment()
-    try:
-        call_command("migrate", verbosity=0)
+    with scratch_database(url, BENCH_DB):
         data = fill()
         client = Client()
         client.force_login(data["user"])
         report(client, data)
-    finally:
-        teardown_test_environment()
-        use_database(old_name)
-        recreate_database(url, drop_only=True)
 
 
 if __name__ == "__main__":

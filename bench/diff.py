@@ -16,21 +16,12 @@ import statistics
 import time
 from datetime import timedelta
 
-from bench.admin import scratch_url, use_database
+from bench.scratch import scratch_database
 
 BENCH_DB = "switchyard_bench_diff"
 NODES = 1_000
 ROUNDS = 5
 TARGET_MS = 300.0
-
-
-def recreate_database(url: str, *, drop_only: bool = False) -> None:
-    import psycopg
-
-    with psycopg.connect(scratch_url(url), autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{BENCH_DB}" WITH (FORCE)')
-        if not drop_only:
-            conn.execute(f'CREATE DATABASE "{BENCH_DB}"')
 
 
 def document() -> dict:
@@ -94,20 +85,12 @@ def main() -> None:
     import django
 
     django.setup()
-    from django.conf import settings
     from django.contrib.auth import get_user_model
-    from django.core.management import call_command
     from django.test import Client
-    from django.test.utils import setup_test_environment, teardown_test_environment
 
     from workflows import services
 
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-    recreate_database(url)
-    old_name = use_database(BENCH_DB)
-    setup_test_environment()
-    try:
-        call_command("migrate", verbosity=0)
+    with scratch_database(url, BENCH_DB):
         user = get_user_model().objects.create_user("bench", password="bench-pw")
         workflow = services.workflow_create(owner=user, source=document())
         a, b = record_run(workflow, user, False), record_run(workflow, user, True)
@@ -128,10 +111,6 @@ def main() -> None:
         print(f"{'request':<28}{'median ms':>11}{'max ms':>9}{'target ms':>11}  ok")
         request = "GET /api/runs/a/diff/b/"
         print(f"{request:<28}{median:>11.1f}{max(samples):>9.1f}{TARGET_MS:>11.0f}  {verdict}")
-    finally:
-        teardown_test_environment()
-        use_database(old_name)
-        recreate_database(url, drop_only=True)
 
 
 if __name__ == "__main__":

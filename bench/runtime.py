@@ -32,31 +32,14 @@ import sys
 import time
 from datetime import UTC, datetime
 from pathlib import Path
-from urllib.parse import urlparse, urlunparse
+
+from bench.scratch import ensure_database, scratch_database_url
 
 ROOT = Path(__file__).resolve().parent.parent
 # Another name (SWITCHYARD_BENCH_DB) keeps benchmarks run at the same time apart: workers
 # claim any queued run of their database.
 BENCH_DB = os.environ.get("SWITCHYARD_BENCH_DB", "switchyard_bench")
 LATENCY_NODES = 60
-
-
-def scratch_database_url(name: str = BENCH_DB) -> str | None:
-    url = os.environ.get("DATABASE_URL", "")
-    if not url.startswith("postgres"):
-        return None
-    return urlunparse(urlparse(url)._replace(path=f"/{name}"))
-
-
-def ensure_database(url: str) -> None:
-    import psycopg
-
-    name = urlparse(url).path.lstrip("/")
-    admin = urlunparse(urlparse(url)._replace(path="/postgres"))
-    with psycopg.connect(admin, autocommit=True) as conn:
-        exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone()
-        if not exists:
-            conn.execute(f'CREATE DATABASE "{name}"')
 
 
 def noop_chain(n: int) -> dict:
@@ -150,7 +133,7 @@ def wait_port(port: int) -> None:
 
 def main() -> None:
     logging.getLogger("httpx").setLevel(logging.WARNING)  # one line per request otherwise
-    url = scratch_database_url()
+    url = scratch_database_url(BENCH_DB)
     if url is None or not os.environ.get("REDIS_URL"):
         print("skipped: needs DATABASE_URL (PostgreSQL) and REDIS_URL (make bench sets both)")
         return

@@ -34,14 +34,8 @@ import sys
 import time
 from dataclasses import dataclass, field
 
-from bench.runtime import (
-    Processes,
-    create_workflow,
-    ensure_database,
-    free_port,
-    scratch_database_url,
-    wait_port,
-)
+from bench.runtime import Processes, create_workflow, free_port, wait_port
+from bench.scratch import ensure_database, scratch_database_url
 
 SOAK_DB = os.environ.get("SWITCHYARD_SOAK_DB", "switchyard_soak")
 SAMPLE_S = 10

@@ -18,7 +18,8 @@ from itertools import pairwise
 
 import httpx
 
-from bench.runtime import Processes, ensure_database, free_port, scratch_database_url, wait_port
+from bench.runtime import Processes, free_port, wait_port
+from bench.scratch import ensure_database, scratch_database_url
 
 WARMUP = 20
 ASYNC_SAMPLES = 300
