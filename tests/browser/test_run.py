@@ -108,3 +108,37 @@ def test_inspecting_a_failed_node_shows_its_error(page, canvas_user):
     panel = page.locator("[data-testid=inspect-panel]")
     panel.locator("[data-testid=inspect-error]").wait_for()
     assert "boom" in panel.locator("[data-testid=inspect-error]").inner_text()
+
+
+SLOW = {
+    "version": 1,
+    "name": "One slow node",
+    "nodes": [
+        {"id": "start", "type": "start", "position": at(0, 150)},
+        {"id": "slow", "type": "delay", "config": {"seconds": 4}, "position": at(280, 150)},
+        {"id": "after", "type": "transform", "config": {"output": 1}, "position": at(560, 150)},
+    ],
+    "edges": [
+        {"id": "e1", "source": "start", "target": "slow"},
+        {"id": "e2", "source": "slow", "target": "after"},
+    ],
+}
+
+
+def test_the_timeline_bar_of_a_running_node_grows_until_it_ends(page, canvas_user):
+    """Issue 17: a running node's bar stayed a sliver until the run's next event."""
+    workflow = services.workflow_create(owner=canvas_user, source=SLOW)
+    login(page, "carol", PASSWORD)
+    open_editor(page, workflow.pk)
+    page.click("[data-testid=run-button]")
+    bar = page.locator(".gantt-bar[data-running=true]")
+    bar.wait_for(timeout=20_000)
+    row = page.locator(".gantt-row", has=bar)
+    track = row.locator(".gantt-track")
+    first_text = row.inner_text()
+    page.wait_for_timeout(1500)  # no event arrives meanwhile: only the clock moves
+    # the slow node spans most of the run so far (it was a sliver), and its duration counts up
+    assert bar.bounding_box()["width"] > 0.5 * track.bounding_box()["width"]
+    assert row.inner_text() != first_text
+    assert wait_for_run_end(page) == "succeeded"
+    bar.wait_for(state="detached", timeout=10_000)

@@ -1,7 +1,7 @@
 /** A timeline of a run's node executions (one bar per attempt), coloured by final state. */
-import { useMemo } from "react";
+import { useEffect, useMemo, useState } from "react";
 import { NODE_STATE_LOOK } from "../lib/status";
-import { buildGantt, formatDuration, isCritical } from "../lib/timeline";
+import { buildGantt, formatDuration, isCritical, isRunning } from "../lib/timeline";
 import type { NodeRunRecord } from "../lib/types";
 
 const NO_PATH: ReadonlySet<string> = new Set();
@@ -17,7 +17,8 @@ interface Props {
 }
 
 export function Gantt({ records, onPick, critical = NO_PATH, summary = null, runStartedAt = null }: Props) {
-  const gantt = useMemo(() => buildGantt(records, runStartedAt), [records, runStartedAt]);
+  const now = useNowWhile(useMemo(() => records.some(isRunning), [records]));
+  const gantt = useMemo(() => buildGantt(records, runStartedAt, now), [records, runStartedAt, now]);
   if (!gantt.bars.length) return <p className="muted small">No node has started yet.</p>;
   return (
     <div className="gantt" data-testid="gantt">
@@ -48,7 +49,11 @@ export function Gantt({ records, onPick, critical = NO_PATH, summary = null, run
               {bar.carried ? (
                 <span className="muted small">from the run it reruns</span>
               ) : (
-                <span className="gantt-bar" style={{ left: `${bar.start * 100}%`, width: `${bar.width * 100}%`, background: look.color }} />
+                <span
+                  className="gantt-bar"
+                  data-running={bar.running ? "true" : undefined}
+                  style={{ left: `${bar.start * 100}%`, width: `${bar.width * 100}%`, background: look.color }}
+                />
               )}
             </span>
             <span className="gantt-duration">
@@ -60,3 +65,16 @@ export function Gantt({ records, onPick, critical = NO_PATH, summary = null, run
     </div>
   );
 }
+
+/** Time, moving every TICK_MS while `moving` (a node is running: its bar grows), else null. */
+function useNowWhile(moving: boolean): number | null {
+  const [now, setNow] = useState(() => Date.now());
+  useEffect(() => {
+    if (!moving) return;
+    const timer = window.setInterval(() => setNow(Date.now()), TICK_MS);
+    return () => window.clearInterval(timer);
+  }, [moving]);
+  return moving ? now : null;
+}
+
+const TICK_MS = 250;

@@ -133,6 +133,21 @@ describe("timeline", () => {
     ]);
   });
 
+  it("grows a running node's bar to now, and leaves it a sliver without a now", () => {
+    const records = [
+      { node_id: "a", attempt: 1, status: "succeeded" as const, started_at: "2026-01-01T00:00:00Z", finished_at: "2026-01-01T00:00:01Z" },
+      { node_id: "slow", attempt: 1, status: "running" as const, started_at: "2026-01-01T00:00:01Z" },
+    ];
+    const later = Date.parse("2026-01-01T00:00:04Z");
+    const g = buildGantt(records, null, later);
+    expect(g.spanMs).toBe(4000);
+    expect(g.bars.map((b) => [b.node, b.start, b.width, b.durationMs, b.running])).toEqual([
+      ["a", 0, 0.25, 1000, undefined],
+      ["slow", 0.25, 0.75, 3000, true],
+    ]);
+    expect(buildGantt(records).bars[1].width).toBe(0.004);
+  });
+
   it("formats durations", () => {
     expect(formatDuration(850)).toBe("850 ms");
     expect(formatDuration(2400)).toBe("2.4 s");

@@ -11,6 +11,8 @@ export interface GanttBar {
   durationMs: number;
   /** Carried over from an earlier run (a rerun's reused node): it took no time in this run. */
   carried?: boolean;
+  /** Still running: it ends at the `now` the Gantt was built with. */
+  running?: boolean;
 }
 
 export interface Gantt {
@@ -24,7 +26,7 @@ export interface Gantt {
  * from the run it reruns, with their old times: they are listed (`carried`) but kept off the
  * axis, which spans this run's own executions only (else a 3 s rerun reads "1 min 17 s").
  */
-export function buildGantt(records: readonly NodeRunRecord[], runStartedAt: string | null = null): Gantt {
+export function buildGantt(records: readonly NodeRunRecord[], runStartedAt: string | null = null, now: number | null = null): Gantt {
   const timed = records.filter((r) => r.started_at);
   const runStart = runStartedAt ? Date.parse(runStartedAt) : NaN;
   const isCarried = (r: NodeRunRecord) => !Number.isNaN(runStart) && Date.parse(r.started_at as string) < runStart - CLOCK_SLACK_MS;
@@ -32,7 +34,9 @@ export function buildGantt(records: readonly NodeRunRecord[], runStartedAt: stri
   const carried = timed.filter(isCarried);
   if (!own.length && !carried.length) return { bars: [], spanMs: 0, startedAt: null };
   const starts = own.map((r) => Date.parse(r.started_at as string));
-  const ends = own.map((r, i) => (r.finished_at ? Date.parse(r.finished_at) : starts[i]));
+  const ends = own.map((r, i) =>
+    r.finished_at ? Date.parse(r.finished_at) : isRunning(r) && now !== null ? Math.max(now, starts[i]) : starts[i],
+  );
   const t0 = starts.length ? Math.min(...starts) : runStart;
   const span = Math.max(1, Math.max(t0, ...ends) - t0);
   const bars: GanttBar[] = own.map((r, i) => ({
@@ -43,6 +47,7 @@ export function buildGantt(records: readonly NodeRunRecord[], runStartedAt: stri
     start: (starts[i] - t0) / span,
     width: Math.max((ends[i] - starts[i]) / span, 0.004),
     durationMs: r.duration_ms ?? ends[i] - starts[i],
+    running: isRunning(r) || undefined,
   }));
   bars.sort((a, b) => a.start - b.start || a.node.localeCompare(b.node));
   const kept = carried.map((r) => ({
@@ -56,6 +61,11 @@ export function buildGantt(records: readonly NodeRunRecord[], runStartedAt: stri
     carried: true,
   }));
   return { bars: [...kept, ...bars], spanMs: span, startedAt: t0 };
+}
+
+/** An attempt still under way: its bar grows to "now" (`buildGantt`'s `now`) until it ends. */
+export function isRunning(record: Pick<NodeRunRecord, "status" | "finished_at">): boolean {
+  return record.status === "running" && !record.finished_at;
 }
 
 /** Clocks of the API and the worker may differ a little: a start this much before the run's is its own. */
