@@ -59,6 +59,8 @@ class Attempts:
                     output, error = await self._attempt_in_slot(i, record)
                 if error is not None and self._retries(i, record, error):
                     output, error = await self._retry(i, record, error)
+                if error is not None:
+                    await self._recover(i, record, error)  # engine/execution/recovery.py
             except asyncio.CancelledError:
                 self._release()
                 self._tasks.pop(i, None)
