@@ -126,7 +126,10 @@ def test_a_recovery_inside_a_map_body_is_told_its_iteration():
     )
     report, _ = run_with_builtins(document, run_subworkflow=runner)
     assert report["status"] == "succeeded"
-    assert sorted(call[4] for call in runner.calls) == ["m[0]/bad[on_failure]", "m[1]/bad[on_failure]"]
+    assert sorted(call[4] for call in runner.calls) == [
+        "m[0]/bad[on_failure]",
+        "m[1]/bad[on_failure]",
+    ]
     assert reg is not None
 
 
@@ -140,7 +143,13 @@ def test_a_recovery_inside_a_map_body_is_told_its_iteration():
     ],
 )
 def test_a_bad_on_failure_is_refused_naming_the_field(on_failure, field):
-    document = load_document({"nodes": [{"id": "a", "type": "transform", "config": {"output": 1}, "on_failure": on_failure}]})
+    document = load_document(
+        {
+            "nodes": [
+                {"id": "a", "type": "transform", "config": {"output": 1}, "on_failure": on_failure}
+            ]
+        }
+    )
     problems = [p for p in validate_document(document) if p.severity == "error"]
     assert problems, on_failure
     assert any((p.field or "").startswith(field) for p in problems), [p.to_dict() for p in problems]
