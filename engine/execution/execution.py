@@ -24,8 +24,8 @@ from engine.execution.growth import GrowthError, grow
 from engine.execution.options import ExecutionOptions
 from engine.execution.outcomes import Outcomes
 from engine.execution.parking import Parking
-from engine.execution.recovery import Recovery
 from engine.execution.recording import Recorder
+from engine.execution.recovery import Recovery
 from engine.execution.restore import Restore
 from engine.execution.slots import Slots
 from engine.graph import Graph

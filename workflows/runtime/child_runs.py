@@ -22,7 +22,6 @@ from workflows.models import NodeRun, RunMode, RunTrigger, Workflow, WorkflowRun
 from workflows.runtime.leases import nobody_holds
 from workflows.runtime.snapshots import WORKER_LOST
 
-
 RECOVERY_MARK = (
     "[on_failure]"  # ends the `parent_iteration` of a recovery run (engine.execution.recovery)
 )
