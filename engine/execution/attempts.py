@@ -169,12 +169,18 @@ class Attempts:
             return (None, problem) if problem else (result, None)
         else:
             record.handles = ("out",)
-        problem = small_output_problem(result, self._options.max_output_bytes)  # the usual: inline
-        if problem is NOT_SMALL:
-            problem = await self._unstorable(result, "output", self._options.max_output_bytes)
-        if problem is None and node.get("output_schema") is not None:
-            problem = await self._mistyped(record, node["output_schema"], result)
+        problem = await self._output_problem(record, node, result)
         return (None, problem) if problem else (result, None)
+
+    async def _output_problem(self, record: NodeRecord, node: dict, output: Any) -> dict | None:
+        """Why the output cannot be the node's: it cannot be stored, or it does not match
+        the node's `output_schema`."""
+        problem = small_output_problem(output, self._options.max_output_bytes)  # the usual: inline
+        if problem is NOT_SMALL:
+            problem = await self._unstorable(output, "output", self._options.max_output_bytes)
+        if problem is None and node.get("output_schema") is not None:
+            problem = await self._mistyped(record, node["output_schema"], output)
+        return problem
 
     @staticmethod
     async def _mistyped(record: NodeRecord, schema: dict, output: Any) -> dict | None:
