@@ -2,7 +2,10 @@
 `manage.py run_workflow FILE --json`, and must meet its `expect`.
 
 The suite is kept in the repository (`shared/` beside this file) so a clone without
-../shared runs it; where ../shared/conformance exists, the copy must be identical to it."""
+../shared runs it; where ../shared/conformance exists, the copy must be identical to it.
+This project's own scenarios (`scenarios/`) may also carry `workflows` (saved workflows by
+name, which `subworkflow` nodes and `on_failure.run` start: `saved_workflows`) and expect a
+node's `recovery_status` (what its recovery did)."""
 
 from __future__ import annotations
 
