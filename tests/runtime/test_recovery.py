@@ -145,3 +145,27 @@ def test_an_unknown_recovery_workflow_is_a_validation_error_everywhere(user):
     workflow = services.workflow_create(owner=user, source=failing_document(no_input))
     (error,) = [e for e in workflow.errors if e["code"] == "unknown_workflow"]
     assert "declares no input `failure`" in error["message"]
+
+
+@pytest.mark.parametrize("path", ["", "m[2]"])
+def test_a_worker_lost_mid_recovery_has_the_next_attempt_adopt_the_recovery_child(user, path):
+    """The node was in flight while its recovery ran: its new attempt (after a takeover)
+    adopts the recovery run the lost attempt started instead of starting a second one."""
+    from workflows.models import NodeRun, WorkflowRun
+    from workflows.runtime.child_runs import lost_attempt_child
+    from workflows.runtime.snapshots import WORKER_LOST
+
+    recovery_id = save(user, recovery_document())
+    parent = services.run_create(user=user, workflow_id=save(user, failing_document("cleanup")))
+    mark = f"{path}/divide[on_failure]" if path else "divide[on_failure]"
+    child = services.run_create(user=user, workflow_id=recovery_id, inputs={"failure": {}})
+    WorkflowRun.objects.filter(pk=child.pk).update(
+        parent_run=parent, parent_node="divide", parent_iteration=mark, parent_attempt=1
+    )
+    NodeRun.objects.create(
+        run=parent, node_id="divide", iteration=path, attempt=1, status="failed",
+        error={"message": "the worker running it was lost", "type": WORKER_LOST},
+    )  # fmt: skip
+    parent = WorkflowRun.objects.get(pk=parent.pk)
+    assert lost_attempt_child(parent, "divide", mark, 2) == child.pk
+    assert lost_attempt_child(parent, "divide", path, 2) is None  # not the node's own child

@@ -156,11 +156,19 @@ def lost_attempt_child(parent: WorkflowRun, node_id: str, iteration: str, attemp
     lost = NodeRun.objects.filter(
         run=parent,
         node_id=node_id,
-        iteration=iteration,
+        iteration=node_iteration(iteration),
         attempt=started_by,
         error__type=WORKER_LOST,
     ).exists()
     return child_id if lost else None
+
+
+def node_iteration(iteration: str) -> str:
+    """The iteration of the node's rows for a child's `parent_iteration`: a recovery child's
+    (`x[on_failure]`, `m[2]/x[on_failure]`) is the node's own (`""`, `m[2]`)."""
+    if not iteration.endswith(RECOVERY_MARK):
+        return iteration
+    return iteration.rpartition("/")[0]
 
 
 def start_child(parent: WorkflowRun, workflow: Any, inputs: dict) -> WorkflowRun:
