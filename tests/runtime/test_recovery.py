@@ -13,7 +13,7 @@ from tests.runtime.test_subworkflows import children, ended, node_row, save, sta
 from tests.runtime.test_worker import workers  # noqa: F401 (fixture)
 from workflows import services
 from workflows.errors import NotRunnable
-from workflows.models import RunEvent
+from workflows.models import NodeRun, RunEvent
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow, pytest.mark.timeout(120)]
 
@@ -151,7 +151,7 @@ def test_an_unknown_recovery_workflow_is_a_validation_error_everywhere(user):
 def test_a_worker_lost_mid_recovery_has_the_next_attempt_adopt_the_recovery_child(user, path):
     """The node was in flight while its recovery ran: its new attempt (after a takeover)
     adopts the recovery run the lost attempt started instead of starting a second one."""
-    from workflows.models import NodeRun, WorkflowRun
+    from workflows.models import WorkflowRun
     from workflows.runtime.child_runs import lost_attempt_child
     from workflows.runtime.snapshots import WORKER_LOST
 
@@ -169,3 +169,31 @@ def test_a_worker_lost_mid_recovery_has_the_next_attempt_adopt_the_recovery_chil
     parent = WorkflowRun.objects.get(pk=parent.pk)
     assert lost_attempt_child(parent, "divide", mark, 2) == child.pk
     assert lost_attempt_child(parent, "divide", path, 2) is None  # not the node's own child
+
+
+def test_a_body_node_recovers_per_iteration_on_a_worker(user, workers):  # noqa: F811
+    workers()
+    save(user, recovery_document())
+    document = {
+        "version": 1,
+        "name": "batch",
+        "nodes": [
+            {"id": "m", "type": "map", "config": {"items": [1, 0, 2], "item_failure": "skip"}},
+            {
+                "id": "divide",
+                "type": "transform",
+                "parent": "m",
+                "config": {"output": "{{ 10 / loop.item }}"},
+                "on_failure": {"run": "cleanup"},
+            },
+        ],
+        "edges": [],
+    }
+    run = ended(start(user, document).pk)
+    assert run.status == "succeeded", run.error
+    (child,) = children(run.pk)
+    assert child.parent_iteration == "m[1]/divide[on_failure]"
+    assert ended(child.pk).status == "succeeded"
+    assert child.inputs["failure"]["iteration"] == "m[1]"
+    row = NodeRun.objects.get(run=run, node_id="divide", iteration="m[1]")
+    assert row.error["recovery"]["run"] == child.pk
