@@ -40,3 +40,7 @@ MAX_WORKFLOW_ID = 2**63 - 1  # a sub-workflow's id (a PostgreSQL bigint)
 # their own bound per run.
 MAX_NODES = 10_000
 MAX_EDGES = 50_000
+
+# A node's declared `output_schema` (typed outputs): validation and every output check read it.
+MAX_OUTPUT_SCHEMA_BYTES = 16_384  # as compact JSON
+MAX_OUTPUT_SCHEMA_DEPTH = 16  # nested objects and arrays

@@ -382,3 +382,45 @@ def run_usages(run_ids: list[int]) -> dict[int, dict[str, Any]]:
     for run_id, usage in rows.values_list("run_id", "usage"):
         found[run_id].append(usage)
     return {run_id: usage_totals(usages) for run_id, usages in found.items()}
+
+
+# --- recovery workflows (a node's `on_failure.run`) --------------------------------------------
+
+
+def recovery_workflow(*, user, reference: Any) -> tuple[Workflow | None, str | None]:
+    """The workflow a node's `on_failure.run` names (an id, or a name among the workflows the
+    user may see), or why none: (None, the reason)."""
+    if isinstance(reference, str) and reference.strip().isdigit():
+        reference = int(reference)
+    candidates = Workflow.objects.filter(visible(user)).only("pk", "name", "inputs")
+    if isinstance(reference, int) and not isinstance(reference, bool):
+        found = list(candidates.filter(pk=reference)) if user.pk else []
+    elif isinstance(reference, str) and user.pk:
+        found = list(candidates.filter(name=reference).order_by("pk")[:5])
+    else:
+        return None, f"must be a workflow id or name, got {reference!r}"
+    if not found:
+        return None, f"no workflow {reference!r} that {user.get_username()} may run"
+    if len(found) > 1:
+        ids = ", ".join(str(workflow.pk) for workflow in found)
+        return None, f"{len(found)} workflows are named {reference!r} ({ids}): use the id"
+    return found[0], None
+
+
+def recovery_problems(*, user, document: dict) -> list[dict]:
+    """`unknown_workflow` for each node whose `on_failure.run` names no workflow the owner may
+    run, or one that does not declare the input `failure` (what the recovery run is given)."""
+    found = []
+    for node in document.get("nodes") or ():
+        on_failure = node.get("on_failure") if isinstance(node, dict) else None
+        if not isinstance(on_failure, dict) or on_failure.get("run") in (None, ""):
+            continue
+        workflow, reason = recovery_workflow(user=user, reference=on_failure["run"])
+        if workflow is not None and "failure" not in (workflow.inputs or {}):
+            reason = f"workflow {workflow.pk} ({workflow.name}) declares no input `failure`"
+        if reason is not None:
+            message = f"node {node.get('id')}: on_failure.run: {reason}"
+            found.append(
+                problem("unknown_workflow", message, node=node.get("id"), field="on_failure.run")
+            )
+    return found

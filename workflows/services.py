@@ -40,13 +40,14 @@ EDGE_UPDATE_FIELDS = [name for name in EDGE_COLUMNS if name != "edge_id"]
 # --- documents ---------------------------------------------------------------------------------
 
 
-def document_prepare(source: str | bytes | dict, *, format: str | None = None) -> tuple[dict, list]:
-    """The defaults-applied document and its problems (saved with a draft); raise
-    DocumentRejected when the rows cannot hold it at all."""
+def document_prepare(source: str | bytes | dict, *, owner, format: str | None = None) -> tuple:
+    """The defaults-applied document and its problems (saved with a draft), with the owner's
+    (`on_failure.run` naming no workflow they may run); DocumentRejected when the rows cannot
+    hold it at all."""
     document, problems, unstorable = document_problems(source, format=format)
     if unstorable:
         raise DocumentRejected(problems)
-    return document, problems
+    return document, problems + select.recovery_problems(user=owner, document=document)
 
 
 def document_check(source: str | bytes | dict, *, format: str | None = None) -> tuple[dict, list]:
@@ -154,7 +155,7 @@ def header_values(document: dict) -> dict[str, Any]:
 @transaction.atomic
 def workflow_create(*, owner, source: str | bytes | dict, format: str | None = None) -> Workflow:
     """Store a new workflow (a draft when it has validation problems)."""
-    document, problems = document_prepare(source, format=format)
+    document, problems = document_prepare(source, owner=owner, format=format)
     workflow = Workflow.objects.create(
         owner=owner, **header_values(document), valid=document_valid(problems), errors=problems
     )
@@ -179,7 +180,7 @@ def workflow_save(*, user, workflow_id: int, source: dict) -> Workflow:
     workflow = select.workflow_get(user=user, workflow_id=workflow_id, for_update=True, change=True)
     if revision != workflow.revision:
         raise StaleRevision(sent=revision, current=workflow.revision)
-    document, problems = document_prepare(source)
+    document, problems = document_prepare(source, owner=workflow.owner)
     graph_save(workflow=workflow, document=document)
     header_save(workflow=workflow, document=document, problems=problems)
     workflow.document = document
@@ -203,7 +204,7 @@ def workflow_patch(*, user, workflow_id: int, changes: dict[str, Any]) -> Workfl
     if revision is not None and revision != workflow.revision:
         raise StaleRevision(sent=revision, current=workflow.revision)
     current = select.workflow_document(workflow=workflow)
-    document, problems = document_prepare({**current, **changes})
+    document, problems = document_prepare({**current, **changes}, owner=workflow.owner)
     header_save(workflow=workflow, document=document, problems=problems)
     workflow.document = document
     triggers.triggers_rearm(workflow=workflow, document=document)
@@ -257,7 +258,8 @@ def workflow_validate(*, user, workflow_id: int, source: dict | None = None) -> 
     if source is None:
         source = select.workflow_document(workflow=workflow)
     try:
-        return document_check(source)[1]
+        document, problems = document_check(source)
+        return problems + select.recovery_problems(user=workflow.owner, document=document)
     except DocumentRejected as exc:
         return exc.errors
 
@@ -457,6 +459,7 @@ def runnable_document(workflow: Workflow, revision: int, updated_at: Any) -> tup
     `updated_at`, the key, so an edit is never missed). Callers must not change the result."""
     document = select.workflow_document(workflow=workflow)
     problems = [p.to_dict() for p in all_problems(document)]
+    problems += select.recovery_problems(user=workflow.owner, document=document)
     return document, [p for p in problems if p.get("severity", "error") == "error"]
 
 

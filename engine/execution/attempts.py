@@ -22,6 +22,7 @@ from engine.handlers.base import (
     NodeError,
     Wait,
 )
+from engine.output_schema import fabricate, output_mismatch
 from engine.report import DRY_RUN_OUTPUT, DRY_RUN_REASON, NodeRecord
 from engine.scope import Scope
 from engine.states import NodeState, RunState
@@ -59,6 +60,8 @@ class Attempts:
                     output, error = await self._attempt_in_slot(i, record)
                 if error is not None and self._retries(i, record, error):
                     output, error = await self._retry(i, record, error)
+                if error is not None:
+                    await self._recover(i, record, error)  # engine/execution/recovery.py
             except asyncio.CancelledError:
                 self._release()
                 self._tasks.pop(i, None)
@@ -166,10 +169,28 @@ class Attempts:
             return (None, problem) if problem else (result, None)
         else:
             record.handles = ("out",)
-        problem = small_output_problem(result, self._options.max_output_bytes)  # the usual: inline
-        if problem is NOT_SMALL:
-            problem = await self._unstorable(result, "output", self._options.max_output_bytes)
+        problem = await self._output_problem(record, node, result)
         return (None, problem) if problem else (result, None)
+
+    async def _output_problem(self, record: NodeRecord, node: dict, output: Any) -> dict | None:
+        """Why the output cannot be the node's: it cannot be stored, or it does not match
+        the node's `output_schema`."""
+        problem = small_output_problem(output, self._options.max_output_bytes)  # the usual: inline
+        if problem is NOT_SMALL:
+            problem = await self._unstorable(output, "output", self._options.max_output_bytes)
+        if problem is None and node.get("output_schema") is not None:
+            problem = await self._mistyped(record, node["output_schema"], output)
+        return problem
+
+    @staticmethod
+    async def _mistyped(record: NodeRecord, schema: dict, output: Any) -> dict | None:
+        """`invalid_output` when the output does not match the node's `output_schema` (a dry
+        run's stand-in was made from it); a large output is checked in a thread."""
+        if record.reason == DRY_RUN_REASON:
+            return None
+        if small_output_problem(output) is NOT_SMALL:
+            return await in_thread(partial(output_mismatch, schema, output))
+        return output_mismatch(schema, output)
 
     async def _perform(
         self, i: int, record: NodeRecord, node: dict, handler: Any, value: Any, sources: dict
@@ -185,7 +206,8 @@ class Attempts:
                 config = await self._render_in_thread(raw, scope, handler)
         if self._options.dry_run and handler.side_effects:
             record.reason = DRY_RUN_REASON
-            return HandlerResult(DRY_RUN_OUTPUT)
+            schema = node.get("output_schema")  # typed: a stand-in of the declared shape
+            return HandlerResult(DRY_RUN_OUTPUT if schema is None else fabricate(schema))
         if node.get("cache") and (
             reused := await reuse(self._options, record, node, handler, config, value)
         ):

@@ -25,6 +25,7 @@ from engine.execution.options import ExecutionOptions
 from engine.execution.outcomes import Outcomes
 from engine.execution.parking import Parking
 from engine.execution.recording import Recorder
+from engine.execution.recovery import Recovery
 from engine.execution.restore import Restore
 from engine.execution.slots import Slots
 from engine.graph import Graph
@@ -39,7 +40,7 @@ from engine.usage import RunUsage
 WAITING = NodeState.WAITING
 
 
-class Execution(Attempts, Slots, Decisions, Outcomes, Parking, Restore):
+class Execution(Attempts, Slots, Decisions, Outcomes, Parking, Recovery, Restore):
     """One run of a graph. See the module docstring; `options` is an `ExecutionOptions` or a
     mapping of its fields (`ExecutionOptions.from_mapping`). `seat` is where a container's
     iteration runs (given by its parent execution, never by a caller)."""

@@ -50,7 +50,10 @@ class Outcomes:
         now = self._now()
         node_id = self.graph.ids[i]
         message = storable_text(self._recorder.redact(str(error["message"])))
+        recovery = error.get("recovery")  # what its on_failure.run did (execution/recovery.py)
         error = {"message": message, "type": error["type"]}
+        if recovery is not None:
+            error["recovery"] = recovery
         record.error = error
         record.handled = self.graph.has_error_edges[i]
         on_failure = self.graph.settings.get("on_failure")

@@ -35,6 +35,7 @@ from engine.expressions.compiler import (
     CompiledExpression,
     evaluate,
     parse,
+    referenced_keys,
     referenced_names,
     referenced_paths,
 )
@@ -64,6 +65,7 @@ __all__ = [
     "evaluate",
     "has_template",
     "parse",
+    "referenced_keys",
     "referenced_names",
     "referenced_paths",
     "render",

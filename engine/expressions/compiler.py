@@ -280,6 +280,15 @@ class CompiledExpression:
             self._paths = frozenset(found)
         return self._paths
 
+    def keys(self) -> set[tuple]:
+        """`paths` with integer indexes kept (see `referenced_keys`)."""
+        found: set[tuple] = set()
+        try:
+            _collect_paths(self._tree, frozenset(), found, indexes=True)
+        except RecursionError:
+            raise _bad("expression is nested too deeply") from None
+        return found
+
     @property
     def names(self) -> frozenset[str]:
         return frozenset(path[0] for path in self.paths)
@@ -347,3 +356,9 @@ def referenced_names(expr: str) -> set[str]:
 def referenced_paths(expr: str) -> set[tuple[str, ...]]:
     """Dotted paths read from free names: `vars.threshold` -> {("vars", "threshold")}."""
     return set(parse(expr).paths)
+
+
+def referenced_keys(expr: str) -> set[tuple]:
+    """The paths read with their integer indexes: `a.items[0].name` -> {("a", "items", 0,
+    "name")} (what typed outputs check against a node's output_schema)."""
+    return parse(expr).keys()

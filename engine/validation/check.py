@@ -11,6 +11,7 @@ from engine.handlers.base import Handler, Registry
 from engine.schema.shape import document_shape_problems
 from engine.validation.configs import ConfigChecks
 from engine.validation.graph import GraphChecks
+from engine.validation.outputs import OutputChecks
 from engine.validation.references import ReferenceChecks
 from engine.validation.shape import ShapeChecks
 from engine.validation.values import ValueChecks
@@ -72,7 +73,7 @@ def shape_field(found: Problem, index: dict[str, int]) -> str | None:
     return f"nodes[{index[found.node]}].{field}"
 
 
-class _Check(ShapeChecks, GraphChecks, ConfigChecks, ReferenceChecks, ValueChecks):
+class _Check(ShapeChecks, GraphChecks, ConfigChecks, ReferenceChecks, OutputChecks, ValueChecks):
     """One validation pass; collects problems instead of stopping at the first."""
 
     def __init__(self, document: dict, registry: Registry) -> None:
@@ -96,6 +97,7 @@ class _Check(ShapeChecks, GraphChecks, ConfigChecks, ReferenceChecks, ValueCheck
         cycles = self.check_cycles()
         ancestors = self.ancestors(cyclic=bool(cycles))
         for node_id, node in self.nodes.items():
+            self.check_output_schema(node_id, node)
             handler = self.handlers.get(node_id)
             if handler is not None:
                 self.check_config(node_id, node, handler)

@@ -33,6 +33,7 @@ class ReferenceChecks:
             if any(path[0] == "secrets" for path in paths) and not _sends(handler, config, field):
                 message = f"node {node_id}: {field}: {self.secrets_rule()}"
                 self.add("bad_reference", message, node=node_id, field=field)
+            typed = False
             for path in sorted(paths):
                 message = self.bad_reference(node_id, path, ancestors)
                 if message is not None:
@@ -42,6 +43,10 @@ class ReferenceChecks:
                         node=node_id,
                         field=field,
                     )
+                elif path[0] in self.nodes and "output_schema" in self.nodes[path[0]]:
+                    typed = True
+            if typed:
+                self.check_output_paths(node_id, field, expr)  # engine/validation/outputs.py
 
     @staticmethod
     def expressions_of(config: dict, handler: Handler) -> Iterator[tuple[str, str]]:

@@ -23,6 +23,8 @@ ENGINE_FIELDS = ("version", "inputs", "variables", "nodes", "edges")
 VERSION = DOCUMENT_SCHEMA["properties"]["version"]["const"]
 _TOP_LEVEL_VALIDATOR = Validator(top_level())
 _NODE_FIELDS_VALIDATOR = Validator(NODE_FIELDS_SCHEMA)
+# Node fields that the remembered-valid key leaves out: a node setting one is always walked.
+RARE_NODE_FIELDS = ("cache", "critical", "on_failure", "output_schema")
 _SETTINGS_VALIDATOR = Validator(SETTINGS_SCHEMA)
 
 
@@ -151,8 +153,7 @@ def _node_fields_key(node: dict) -> tuple | None:
         retry = (tuple(retry.items()), tuple(map(type, retry.values())))
     timeout, disabled, breakpoint = get("timeout_s"), get("disabled"), get("breakpoint")
     key = (retry, timeout, type(timeout), disabled, type(disabled), breakpoint, type(breakpoint))
-    cache = get("cache")
-    if cache is not None:  # rare: its own walk
+    if any(get(rare) is not None for rare in RARE_NODE_FIELDS):  # rare: its own walk
         return None
     try:
         hash(key)

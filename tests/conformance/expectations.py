@@ -40,9 +40,13 @@ def _nodes(wanted: dict, report: dict) -> list[str]:
             out.append(f"node {node_id} is missing from the report")
             continue
         for field, value in fields.items():
-            actual = (
-                (node.get("error") or {}).get("type") if field == "error_type" else node.get(field)
-            )
+            error = node.get("error") or {}
+            if field == "error_type":
+                actual = error.get("type")
+            elif field == "recovery_status":  # what its on_failure.run did
+                actual = (error.get("recovery") or {}).get("status")
+            else:
+                actual = node.get(field)
             if actual != value:
                 out.append(f"node {node_id}.{field} = {actual!r}, expected {value!r}")
     return out

@@ -2,7 +2,10 @@
 `manage.py run_workflow FILE --json`, and must meet its `expect`.
 
 The suite is kept in the repository (`shared/` beside this file) so a clone without
-../shared runs it; where ../shared/conformance exists, the copy must be identical to it."""
+../shared runs it; where ../shared/conformance exists, the copy must be identical to it.
+This project's own scenarios (`scenarios/`) may also carry `workflows` (saved workflows by
+name, which `subworkflow` nodes and `on_failure.run` start: `saved_workflows`) and expect a
+node's `recovery_status` (what its recovery did)."""
 
 from __future__ import annotations
 
@@ -15,6 +18,7 @@ from pathlib import Path
 import pytest
 
 from engine import Execution, Graph, errors_only, load_document, validate_document
+from engine.handlers.base import NodeError
 from tests.conformance.expectations import max_concurrency, mismatches
 from tests.runtime.workers import worker_env
 
@@ -45,8 +49,37 @@ def run_scenario(scenario: dict) -> dict:
     errors = errors_only(validate_document(document))
     if errors:
         return {"status": "invalid", "errors": [problem.to_dict() for problem in errors]}
-    execution = Execution(Graph.from_document(document), inputs=scenario.get("inputs") or {})
+    options = {"run_subworkflow": saved_workflows(scenario.get("workflows") or {})}
+    graph = Graph.from_document(document)
+    execution = Execution(graph, inputs=scenario.get("inputs") or {}, options=options)
     return asyncio.run(execution.run()).to_dict()
+
+
+def saved_workflows(workflows: dict[str, dict], recovering: tuple[str, ...] = ()):
+    """A scenario's `workflows` (by name) as the runtime's `run_subworkflow` would run them:
+    a child execution whose outputs are the answer, a NodeError when it does not succeed, and
+    the runtime's recursion rules (its nesting limit; a recovery never starts a workflow that
+    is already recovering above it)."""
+
+    async def run_subworkflow(workflow, inputs, depth, node_id, **kwargs):
+        name = str(workflow)
+        if name not in workflows:
+            raise NodeError(f"no workflow {name!r}", "subworkflow")
+        recovery = bool(kwargs.get("recovery"))
+        if depth > 5 or (recovery and name in recovering):
+            raise NodeError(f"workflow {name} is already recovering", "recursion")
+        if kwargs.get("started"):
+            kwargs["started"](f"{name}#{depth}")
+        above = (*recovering, name) if recovery else recovering
+        options = {"run_subworkflow": saved_workflows(workflows, above), "depth": depth}
+        graph = Graph.from_document(load_document(workflows[name]))
+        report = await Execution(graph, inputs=inputs, options=options).run()
+        if report.status != "succeeded":
+            message = (report.error or {}).get("message")
+            raise NodeError(f"workflow {name} {report.status}: {message}", "subworkflow")
+        return report.outputs
+
+    return run_subworkflow
 
 
 def test_conformance_folder_has_scenarios():

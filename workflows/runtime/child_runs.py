@@ -16,10 +16,15 @@ from engine.execution import waiting_leaves
 from engine.handlers.base import NodeError
 from engine.states import RUN_TERMINAL, RunState
 from workflows import conf, dispatch, services
+from workflows import selectors as select
 from workflows.errors import NotRunnable
 from workflows.models import NodeRun, RunMode, RunTrigger, Workflow, WorkflowRun
 from workflows.runtime.leases import nobody_holds
 from workflows.runtime.snapshots import WORKER_LOST
+
+RECOVERY_MARK = (
+    "[on_failure]"  # ends the `parent_iteration` of a recovery run (engine.execution.recovery)
+)
 
 
 def max_depth() -> int:
@@ -105,14 +110,18 @@ def child_for(
     workflow: Any,
     inputs: dict,
     owner: str,
+    recovery: bool = False,
 ) -> tuple[int, bool]:
     """The child run of this execution of the node, leased to `owner`: the one a lost attempt
-    started (adopted: True), else a new one. NodeError when the workflow cannot run."""
+    started (adopted: True), else a new one. NodeError when the workflow cannot run (or, for a
+    `recovery`, when it is already recovering a run above this one)."""
     parent = WorkflowRun.objects.select_related("workflow__owner").get(pk=parent_id)
     adopted = lost_attempt_child(parent, node_id, iteration, attempt)
     if adopted is not None:
         WorkflowRun.objects.filter(pk=adopted).update(parent_attempt=attempt)
         return adopted, True
+    if recovery:
+        workflow = recovery_target(parent, workflow)
     child = start_child(parent, workflow, inputs)
     now = timezone.now()
     WorkflowRun.objects.filter(pk=child.pk).update(
@@ -147,11 +156,19 @@ def lost_attempt_child(parent: WorkflowRun, node_id: str, iteration: str, attemp
     lost = NodeRun.objects.filter(
         run=parent,
         node_id=node_id,
-        iteration=iteration,
+        iteration=node_iteration(iteration),
         attempt=started_by,
         error__type=WORKER_LOST,
     ).exists()
     return child_id if lost else None
+
+
+def node_iteration(iteration: str) -> str:
+    """The iteration of the node's rows for a child's `parent_iteration`: a recovery child's
+    (`x[on_failure]`, `m[2]/x[on_failure]`) is the node's own (`""`, `m[2]`)."""
+    if not iteration.endswith(RECOVERY_MARK):
+        return iteration
+    return iteration.rpartition("/")[0]
 
 
 def start_child(parent: WorkflowRun, workflow: Any, inputs: dict) -> WorkflowRun:
@@ -178,6 +195,29 @@ def start_child(parent: WorkflowRun, workflow: Any, inputs: dict) -> WorkflowRun
         raise NodeError(
             f"sub-workflow {workflow_id} ({name}) cannot run: {problems}", "subworkflow"
         ) from None
+
+
+def recovery_target(parent: WorkflowRun, reference: Any) -> int:
+    """The id of the workflow a failed node's `on_failure.run` names. A recovery never starts
+    a workflow that is already recovering a run above it: a recovery workflow whose own node
+    fails with the same recovery ends there instead of recurring (NodeError `recursion`)."""
+    owner = parent.workflow.owner
+    workflow, reason = select.recovery_workflow(user=owner, reference=reference)
+    if workflow is None:
+        raise NodeError(f"recovery workflow {reason}", "subworkflow")
+    above = WorkflowRun.objects.filter(
+        pk__in=ancestry(parent.pk),
+        workflow_id=workflow.pk,
+        parent_iteration__endswith=RECOVERY_MARK,
+    ).values_list("pk", flat=True)
+    recovering = next(iter(above), None)
+    if recovering is not None:
+        raise NodeError(
+            f"workflow {workflow.pk} ({workflow.name}) is already recovering (run "
+            f"{recovering}): a recovery does not start itself again",
+            "recursion",
+        )
+    return workflow.pk
 
 
 def workflow_reference(value: Any) -> int:
@@ -225,9 +265,12 @@ def current_children(
 
 
 def unfinished_children(run_id: int) -> list[int]:
+    """A run's children not ended, but recovery runs: one that waits (an approval in it) goes
+    on by itself after the failed run ended."""
     return list(
         WorkflowRun.objects.filter(parent_run_id=run_id)
         .exclude(status__in=RUN_TERMINAL)
+        .exclude(parent_iteration__endswith=RECOVERY_MARK)
         .values_list("pk", flat=True)
     )
 

@@ -91,7 +91,11 @@ class ChildRuns:
         attempt: int = 1,
         iteration: str | None = None,
         log: Callable[[str], None] | None = None,
+        started: Callable[[int], None] | None = None,
+        recovery: bool = False,
     ) -> Any:
+        """The child's outputs (or a `Wait`); `started` is told the child run's id, and a
+        `recovery` child (a failed node's `on_failure.run`) may be named by its name."""
         chain = await db(ancestry, self.run_id)
         limit = max_depth()
         if len(chain) > limit:
@@ -102,29 +106,31 @@ class ChildRuns:
                 "recursion",
             )
         top = iteration.split("[", 1)[0] if iteration else node_id
+        link = {"node_id": node_id, "iteration": iteration or "", "attempt": attempt}
         with following_child(self.run_id, top):
-            return await self._follow(workflow, inputs, node_id, attempt, iteration, log)
+            return await self._follow(workflow, inputs, link, log, started, recovery)
 
     async def _follow(
         self,
         workflow: Any,
         inputs: dict,
-        node_id: str,
-        attempt: int,
-        iteration: str | None,
+        link: dict,
         log: Callable[[str], None] | None,
+        started: Callable[[int], None] | None,
+        recovery: bool,
     ) -> Any:
         owner = f"subworkflow:{self.run_id}:{uuid.uuid4().hex[:8]}"
         child_id, adopted = await db(
             child_for,
             parent_id=self.run_id,
-            node_id=node_id,
-            iteration=iteration or "",
-            attempt=attempt,
             workflow=workflow,
             inputs=inputs,
             owner=owner,
+            recovery=recovery,
+            **link,
         )
+        if started is not None:
+            started(child_id)
         if log is not None:
             verb = "continuing" if adopted else "started"
             log(f"{verb} sub-workflow run {child_id}")

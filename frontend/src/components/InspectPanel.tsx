@@ -5,6 +5,7 @@ import { approvalWaitPaths, containerApprovalWaits, iterationItemLabel } from ".
 import { containerIterations, iterationLabel, iterationRecord, nodeIterations } from "../lib/iterations";
 import { streamKey, type NodeRunView } from "../lib/runEvents";
 import { childRunsOf, subworkflowWait, waitLabel } from "../lib/subworkflows";
+import { recoveryLine, recoveryOf } from "../lib/recovery";
 import { formatDuration } from "../lib/timeline";
 import type { NodeError, NodeRunRecord, RunReport, TokenUsage } from "../lib/types";
 import { useCanvas } from "../store/context";
@@ -118,12 +119,14 @@ function NodeDetails({ nodeId, type, iteration, report, onDecide, body = false, 
     preview: iteration ? st.run?.iterationOutputs[nodeId]?.[iteration] : st.run?.outputs[nodeId],
     stream: st.run?.streams[streamKey(nodeId, iteration)] ?? null,
     usage: st.run?.usage[streamKey(nodeId, iteration)] ?? null,
+    schema: st.nodes.find((n) => n.id === nodeId)?.data.node.output_schema ?? null,
   }));
   const view: NodeRunView | null = live.view;
   const records = report?.node_runs ?? NO_RECORDS;
   const full = iteration ? null : report?.nodes?.[nodeId];
   const record = iterationRecord(records, nodeId, iteration ?? "");
   const error: NodeError | null = view?.error ?? full?.error ?? record?.error ?? null;
+  const recovery = recoveryOf(error);
   const reason = view?.reason ?? full?.reason ?? record?.reason ?? null;
   const childRuns = childRunsOf(report, nodeId, iteration ?? "");
   const waitingFor = subworkflowWait(report, nodeId, view?.status, iteration ?? "");
@@ -189,6 +192,11 @@ function NodeDetails({ nodeId, type, iteration, report, onDecide, body = false, 
         <section className="inspect-error" data-testid="inspect-error">
           <h4>Error{error.type && error.type !== "error" ? ` (${error.type})` : ""}</h4>
           <pre>{error.message}</pre>
+          {recovery && (
+            <p className="small" data-testid="inspect-recovery" data-recovery-status={recovery.status}>
+              {recoveryLine(recovery)}
+            </p>
+          )}
         </section>
       )}
       {(type === "subworkflow" || (childRuns.length > 0 && type !== "llm")) && <ChildRuns refs={childRuns} />}
@@ -205,6 +213,7 @@ function NodeDetails({ nodeId, type, iteration, report, onDecide, body = false, 
       <StreamedAnswer text={live.stream?.text ?? null} usage={live.usage ?? record?.usage ?? null} streaming={view?.status === "running"} />
       <ValueBlock title="Input" value={record ? record.input : full?.input} testId="inspect-input" />
       <ValueBlock title="Output" value={output} testId="inspect-output" />
+      {live.schema && <ValueBlock title="Declared output schema" value={live.schema} testId="inspect-output-schema" />}
       <NodeLog nodeId={nodeId} iteration={iteration} />
     </>
   );

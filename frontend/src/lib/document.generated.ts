@@ -43,6 +43,15 @@ export type NodeCache = {
    */
   external?: boolean;
 } | null;
+/**
+ * recovery: when the node fails after its last attempt, run this saved workflow as a linked child run with the failure as its inputs (`node`, `error`, `input`, `run`); the node stays failed
+ */
+export type NodeOnFailure = {
+  /**
+   * the recovery workflow: its id, or its name among the owner's workflows
+   */
+  run: number | string;
+} | null;
 
 /**
  * A workflow document (SPEC §1). The one description of its shape: the engine's validation, the API's shape check, the OpenAPI description and the canvas's TypeScript types are derived from this file. Maxima are engine/limits.py's (a test keeps them equal).
@@ -117,6 +126,13 @@ export interface WorkflowNode {
    */
   critical?: boolean;
   cache?: NodeCache;
+  on_failure?: NodeOnFailure;
+  /**
+   * a JSON Schema (draft 2020-12, at most 16 KB and 16 levels deep) its output must match, else the node fails with invalid_output; expressions reading its output are checked against it and a dry run fabricates an output from it
+   */
+  output_schema?: {
+    [k: string]: unknown;
+  } | null;
 }
 export interface Position {
   x: number;
