@@ -28,6 +28,7 @@ class NodeRecord:
         "handled",
         "handles",
         "input",
+        "memory",
         "output",
         "reason",
         "reused_from",
@@ -55,6 +56,9 @@ class NodeRecord:
         self.reused_from: Any = None  # ended `reused`: the run whose output it took
         self.saved_ms: int | None = None  # ...and how long that attempt had taken
         self.usage: dict | None = None  # the current attempt's tokens (engine.usage.Meter)
+        # an llm node's conversation memory after this attempt (engine.memory), redacted: what
+        # its row keeps, so a worker taking the run over remembers it
+        self.memory: list | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """The SPEC §7 shape of this node."""

@@ -79,7 +79,14 @@ class Meter:
             return room  # nearly spent: the answer gets what is left
         return max_tokens  # (a model refuses a max_tokens past its own limit: none is sent)
 
-    def add(self, prompt_tokens: int, completion_tokens: int, model: str | None = None) -> None:
+    def add(
+        self,
+        prompt_tokens: int,
+        completion_tokens: int,
+        model: str | None = None,
+        estimated: bool = False,
+    ) -> None:
+        """Count a call's tokens; `estimated`: counted locally (the provider reported none)."""
         prompt, completion = max(0, int(prompt_tokens)), max(0, int(completion_tokens))
         self.run.prompt_tokens += prompt
         self.run.completion_tokens += completion
@@ -88,6 +95,8 @@ class Meter:
         usage["completion_tokens"] += completion
         if model:
             usage["model"] = model  # what a price table prices it by
+        if estimated:
+            usage["estimated"] = True  # shown as such: not the provider's own count
         self.record.usage = usage
 
 

@@ -261,6 +261,9 @@ class NodeRun(models.Model):
     usage = models.JSONField(
         null=True, blank=True, help_text="Model tokens of this attempt: prompt, completion, model."
     )
+    # An llm node's conversation memory after this attempt (engine.memory), redacted: a worker
+    # that takes the run over rebuilds the memory from the latest of these.
+    memory = models.JSONField(null=True, blank=True)
 
     class Meta:
         ordering = ["run", "iteration", "node_id", "attempt"]
