@@ -1,8 +1,8 @@
 """An llm node's conversation memory (`config.memory`) lasts as long as its run, not its worker:
 a run parked between loop iterations (an approval; its saved state keeps the memory) and
 resumed by another worker, and a run whose worker is killed with kill -9 (the takeover reads
-the memory from the attempts' rows), go on with the messages remembered so far. What the local LLM server received is the proof; the memory kept
-in rows holds no secret's value."""
+the memory from the attempts' rows), go on with the messages remembered so far. What the
+local LLM server received is the proof; the memory kept in rows holds no secret's value."""
 
 from __future__ import annotations
 
