@@ -22,8 +22,7 @@ from engine.handlers.http_request import pin
 from engine.handlers.llm_agent import converse
 from engine.handlers.llm_providers import DEFAULT_BASE_URLS, Answer, Call, complete
 from engine.limits import MAX_HTTP_TIMEOUT_S, MAX_WORKFLOW_ID
-from engine.tokens import content_text, count_prompt, count_tokens, tokens_of
-from engine.usage import estimate_tokens
+from engine.tokens import count_prompt, count_tokens, tokens_of
 
 PROVIDERS = ("openai", "anthropic")
 ROLES = ("system", "user", "assistant")
@@ -282,11 +281,12 @@ class Llm(Handler):
         self, ctx: HandlerContext, max_tokens: int | None, call: Call
     ) -> tuple[Answer, dict[str, Any]]:
         """One model call within the run's token budget, its tokens counted."""
-        if ctx.meter is not None:
-            prompt_text = (call.system or "") + "".join(
-                content_text(m.get("content")) for m in call.messages
-            )
-            call.max_tokens = ctx.meter.check(estimate_tokens(prompt_text), max_tokens)
+        meter = ctx.meter
+        if meter is not None:
+            prompt = 0
+            if meter.run.limit is not None:  # a budget: the prompt's tokens count against it
+                prompt = await tokens_of(count_prompt, call.system, call.messages)
+            call.max_tokens = meter.check(prompt, max_tokens)
         answer = await complete(call, ctx.stream)
         return answer, await self._count(ctx, call, answer)
 
