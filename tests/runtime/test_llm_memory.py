@@ -1,8 +1,9 @@
 """An llm node's conversation memory (`config.memory`) lasts as long as its run, not its worker:
-a run parked between loop iterations (an approval; its saved state keeps the memory) and
-resumed by another worker, and a run whose worker is killed with kill -9 (the takeover reads
-the memory from the attempts' rows), go on with the messages remembered so far. What the
-local LLM server received is the proof; the memory kept in rows holds no secret's value."""
+a run parked between loop iterations (an approval, or `POST /api/runs/{id}/pause/`; its saved
+state keeps the memory) and resumed by another worker, and a run whose worker is killed with
+kill -9 (the takeover reads the memory from the attempts' rows), go on with the messages
+remembered so far. What the local LLM server received is the proof; the memory kept in rows
+holds no secret's value."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ import pytest
 
 from tests.llm_server import LLMServer, Reply
 from tests.runtime.test_body_parking import parked
+from tests.runtime.test_control_flow import parked as paused_run
 from tests.runtime.test_llm_runs import KEY, secrets_key, store_secret  # noqa: F401 (fixture)
 from tests.runtime.test_pause_on_demand import post
 from tests.runtime.test_secrets_in_runs import everything_stored
@@ -86,6 +88,32 @@ def test_an_approval_between_iterations_parks_and_another_worker_goes_on_remembe
     assert run.status == "succeeded", run.error
     # the second iteration's call sends the first's exchange, its secret redacted as stored
     assert sent(server) == [["q 0"], ["q 0", "a0 ***", "q 1"]]
+    no_secret_stored(run.pk)
+
+
+def test_a_run_paused_on_demand_between_iterations_resumes_elsewhere_with_the_memory(
+    user,
+    server,
+    secrets_key,  # noqa: F811
+    workers,  # noqa: F811
+):
+    # the first answer takes a second: time to ask for the pause while it streams
+    server.reply(Reply(chunks=["a", "0"], delay_s=0.5), Reply(text="a1"), Reply(text="a2"))
+    first = workers(**ENV)
+    store_secret(user, "llm_key", API_KEY)
+    run = start_run(user, talking(server, 3))
+    assert server.stream_started.wait(30)
+    response = post(user, f"/api/runs/{run.pk}/pause/")
+    assert response.status_code == 200, response.content
+    paused = paused_run(run.pk)
+    assert len(server.requests) == 1  # the running call finished, no new iteration started
+    assert [m["content"] for m in paused.state["memory"]["talk"]] == ["q 0", "a0"]
+    first.kill()
+    workers(**ENV)
+    assert post(user, f"/api/runs/{run.pk}/resume/").status_code == 200
+    run = ended(run.pk)
+    assert run.status == "succeeded", run.error
+    assert sent(server) == [["q 0"], ["q 0", "a0", "q 1"], ["q 0", "a0", "q 1", "a1", "q 2"]]
     no_secret_stored(run.pk)
 
 
