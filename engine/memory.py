@@ -6,9 +6,10 @@ The run keeps one store, by node id, shared by the run's execution and its conta
 (`ExecutionOptions.memory`). It lasts as long as the run, not the worker:
 
 - a paused or parked run saves it in its snapshot (`Restore.snapshot()["memory"]`);
-- each attempt that kept something records it (`NodeRecord.memory`), so its row holds the
-  memory after it, and a worker that takes over a run whose worker died rebuilds the store
-  from the latest of those rows.
+- each attempt that kept something records its exchange (`NodeRecord.memory`: the messages
+  it sent and the answer, not the whole memory, so rows grow with what was said, not with
+  the memory's size times the iterations), and a worker that takes over a run whose worker
+  died replays those exchanges in the order their attempts ended (`replayed`).
 
 What is kept is redacted like a stored output (a secret's value becomes `***`), both in the
 store and in what is recorded, so a run that is taken over sends what it would have sent.
@@ -42,21 +43,28 @@ class NodeMemory:
         return [dict(message) for message in self.store.get(self.node_id, ())]
 
     async def keep(self, exchange: list[dict], limits: dict[str, Any]) -> list[dict]:
-        """Add this execution's messages and answer, trim to `limits` (`messages`: the last N;
-        `tokens`: as many of the latest as fit in N), store and record the result."""
-        kept = [*self.recall(), *self.redact(exchange)]
-        if limits.get("messages"):
-            kept = kept[-int(limits["messages"]) :]
+        """Add this execution's messages and answer (`exchange`), trim to `limits` (see
+        `trimmed`), store the result and record the exchange."""
+        said = self.redact(exchange)
+        kept = [*self.recall(), *said]
         if limits.get("tokens"):
-            kept = await tokens_of(_fitting, kept, int(limits["tokens"]))
+            kept = await tokens_of(trimmed, kept, limits)
+        else:
+            kept = trimmed(kept, limits)
         if self.store is not None:
             self.store[self.node_id] = kept
-        self.record.memory = kept
+        self.record.memory = said
         return kept
 
 
-def _fitting(messages: list[dict], budget: int) -> list[dict]:
-    """The latest messages whose contents fit in `budget` tokens together."""
+def trimmed(messages: list[dict], limits: dict[str, Any]) -> list[dict]:
+    """`messages` within `limits`: `messages`, the last N; `tokens`, as many of the latest
+    as fit in N tokens together (counted by engine.tokens: may block, call it off the loop)."""
+    if limits.get("messages"):
+        messages = messages[-int(limits["messages"]) :]
+    if not limits.get("tokens"):
+        return list(messages)
+    budget = int(limits["tokens"])
     kept: list[dict] = []
     used = 0
     for message in reversed(messages):
@@ -68,13 +76,13 @@ def _fitting(messages: list[dict], budget: int) -> list[dict]:
     return kept
 
 
-def latest(rows: list[tuple[str, Any, list]]) -> dict[str, list]:
-    """The store rebuilt from recorded memories: (node id, when the attempt ended, its memory)
-    each; per node, the memory of the attempt that ended last wins."""
-    store: dict[str, tuple[Any, list]] = {}
-    for node_id, ended, memory in rows:
-        if memory is None:
+def replayed(exchanges: list[tuple[str, Any, list]], limits: dict[str, dict]) -> dict[str, list]:
+    """The store rebuilt from recorded exchanges, `(node id, when its attempt ended, the
+    exchange)` each: per node, in the order they ended, kept as `keep` kept them, within the
+    node's `limits` (its `config.memory`). Blocks when a limit counts tokens."""
+    store: dict[str, list] = {}
+    for node_id, _, exchange in sorted(exchanges, key=lambda e: e[1] or 0):
+        if exchange is None or not limits.get(node_id):
             continue
-        if node_id not in store or (ended or 0) >= (store[node_id][0] or 0):
-            store[node_id] = (ended, memory)
-    return {node_id: memory for node_id, (_, memory) in store.items()}
+        store[node_id] = trimmed([*store.get(node_id, ()), *exchange], limits[node_id])
+    return store

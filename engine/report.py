@@ -56,8 +56,8 @@ class NodeRecord:
         self.reused_from: Any = None  # ended `reused`: the run whose output it took
         self.saved_ms: int | None = None  # ...and how long that attempt had taken
         self.usage: dict | None = None  # the current attempt's tokens (engine.usage.Meter)
-        # an llm node's conversation memory after this attempt (engine.memory), redacted: what
-        # its row keeps, so a worker taking the run over remembers it
+        # what an llm node with memory said in this attempt (engine.memory), redacted: its row
+        # keeps it, so a worker taking the run over rebuilds the memory
         self.memory: list | None = None
 
     def to_dict(self) -> dict[str, Any]:

@@ -261,8 +261,8 @@ class NodeRun(models.Model):
     usage = models.JSONField(
         null=True, blank=True, help_text="Model tokens of this attempt: prompt, completion, model."
     )
-    # An llm node's conversation memory after this attempt (engine.memory), redacted: a worker
-    # that takes the run over rebuilds the memory from the latest of these.
+    # What an llm node with memory said in this attempt, its messages and the answer
+    # (engine.memory), redacted: a worker that takes the run over replays these.
     memory = models.JSONField(null=True, blank=True)
 
     class Meta:

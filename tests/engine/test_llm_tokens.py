@@ -65,3 +65,21 @@ async def test_the_provider_s_usage_is_not_marked_estimated(server):  # noqa: F8
         "completion_tokens": 5,
     }
     assert "estimated" not in of_type(events, "node.status")[-1]["usage"]
+
+
+def test_replaying_recorded_exchanges_keeps_what_the_run_kept():
+    from engine.memory import replayed, trimmed
+
+    def said(i: int) -> list[dict]:
+        return [{"role": "user", "content": f"q {i}"}, {"role": "assistant", "content": f"a{i}"}]
+
+    # recorded out of order: replayed in the order the attempts ended
+    rows = [("talk", 3.0, said(2)), ("talk", 1.0, said(0)), ("talk", 2.0, said(1))]
+    rows.append(("other", 1.5, said(9)))  # a node without memory limits is not replayed
+    kept = replayed(rows, {"talk": {"messages": 3}})
+    assert [m["content"] for m in kept["talk"]] == ["a1", "q 2", "a2"]
+    assert "other" not in kept
+    everything = [m for i in range(3) for m in said(i)]
+    by_tokens = replayed(rows, {"talk": {"tokens": 5}})["talk"]
+    assert by_tokens == trimmed(everything, {"tokens": 5})
+    assert [m["content"] for m in by_tokens] == ["q 2", "a2"]  # 3 + 2 tokens; "a1" 2 more
