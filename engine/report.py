@@ -28,6 +28,7 @@ class NodeRecord:
         "handled",
         "handles",
         "input",
+        "memory",
         "output",
         "reason",
         "reused_from",
@@ -55,6 +56,9 @@ class NodeRecord:
         self.reused_from: Any = None  # ended `reused`: the run whose output it took
         self.saved_ms: int | None = None  # ...and how long that attempt had taken
         self.usage: dict | None = None  # the current attempt's tokens (engine.usage.Meter)
+        # what an llm node with memory said in this attempt (engine.memory), redacted: its row
+        # keeps it, so a worker taking the run over rebuilds the memory
+        self.memory: list | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """The SPEC §7 shape of this node."""

@@ -18,12 +18,6 @@ STREAM_FLUSH_CHARS = 200  # or until this much text waits
 UNBOUNDED_ANSWER_TOKENS = 4096
 
 
-def estimate_tokens(text: str) -> int:
-    """A rough count (4 characters a token) for a budget check before a call: providers
-    report the real count afterwards."""
-    return len(text) // 4 + 1
-
-
 class RunUsage:
     """A run's token totals and its budget (`limit`; None: unbounded)."""
 
@@ -51,8 +45,8 @@ class RunUsage:
 
 class Meter:
     """One attempt's usage: `check` before a call (raises `budget_exceeded` when the call
-    could pass the run's budget: its estimated prompt and its `max_tokens`, or its prompt
-    alone when it sets none; returns the max_tokens to send), `add` after."""
+    could pass the run's budget: its prompt's tokens (engine.tokens) and its `max_tokens`, or
+    its prompt alone when it sets none; returns the max_tokens to send), `add` after."""
 
     __slots__ = ("record", "run")
 
@@ -61,16 +55,16 @@ class Meter:
         self.record = record
         record.usage = None
 
-    def check(self, prompt_estimate: int, max_tokens: int | None) -> int | None:
+    def check(self, prompt_tokens: int, max_tokens: int | None) -> int | None:
         left = self.run.left()
         if left is None:
             return max_tokens
-        room = left - prompt_estimate
+        room = left - prompt_tokens
         if room <= 0 or (max_tokens is not None and max_tokens > room):
             raise NodeError(
                 f"token budget exceeded: the run may use {self.run.limit:,} tokens "
                 f"(settings.max_tokens), {self.run.total:,} are used and this call needs "
-                f"about {prompt_estimate:,} for its prompt and up to {max_tokens or 1:,} for "
+                f"about {prompt_tokens:,} for its prompt and up to {max_tokens or 1:,} for "
                 "its answer",
                 "budget_exceeded",
                 retryable=False,
@@ -79,7 +73,14 @@ class Meter:
             return room  # nearly spent: the answer gets what is left
         return max_tokens  # (a model refuses a max_tokens past its own limit: none is sent)
 
-    def add(self, prompt_tokens: int, completion_tokens: int, model: str | None = None) -> None:
+    def add(
+        self,
+        prompt_tokens: int,
+        completion_tokens: int,
+        model: str | None = None,
+        estimated: bool = False,
+    ) -> None:
+        """Count a call's tokens; `estimated`: counted locally (the provider reported none)."""
         prompt, completion = max(0, int(prompt_tokens)), max(0, int(completion_tokens))
         self.run.prompt_tokens += prompt
         self.run.completion_tokens += completion
@@ -88,6 +89,8 @@ class Meter:
         usage["completion_tokens"] += completion
         if model:
             usage["model"] = model  # what a price table prices it by
+        if estimated:
+            usage["estimated"] = True  # shown as such: not the provider's own count
         self.record.usage = usage
 
 

@@ -36,7 +36,7 @@ class Reply:
     chunks: list[str] | None = None
     delay_s: float = 0.0
     hang_s: float = 0.0
-    usage: tuple[int, int] = (7, 3)
+    usage: tuple[int, int] | None = (7, 3)  # None: no usage reported (a stream without it)
     finish_reason: str = "stop"
     tool_calls: list[dict] | None = None
     status: int = 200
@@ -208,7 +208,7 @@ def _error_body(reply: Reply, anthropic: bool) -> bytes:
 
 
 def _usage(reply: Reply) -> dict:
-    prompt, completion = reply.usage
+    prompt, completion = reply.usage or (0, 0)
     return {
         "prompt_tokens": prompt,
         "completion_tokens": completion,
@@ -264,14 +264,14 @@ def _completion_chunks(body: dict, reply: Reply) -> list[bytes]:
     for i, call in enumerate(_tool_calls(reply)):
         events.append(chunk({"tool_calls": [{"index": i, **call}]}))
     events.append(chunk({}, "tool_calls" if reply.tool_calls else reply.finish_reason))
-    if (body.get("stream_options") or {}).get("include_usage"):
+    if (body.get("stream_options") or {}).get("include_usage") and reply.usage is not None:
         events.append(_sse({**base, "choices": [], "usage": _usage(reply)}))
     events.append(_sse("[DONE]"))
     return events
 
 
 def _anthropic_message(body: dict, reply: Reply) -> dict:
-    prompt, completion = reply.usage
+    prompt, completion = reply.usage or (0, 0)
     return {
         "id": "msg_test",
         "type": "message",
@@ -285,7 +285,7 @@ def _anthropic_message(body: dict, reply: Reply) -> dict:
 
 
 def _anthropic_events(body: dict, reply: Reply) -> list[bytes]:
-    prompt, completion = reply.usage
+    prompt, completion = reply.usage or (0, 0)
     message = {**_anthropic_message(body, reply), "content": [], "stop_reason": None}
     message["usage"] = {"input_tokens": prompt, "output_tokens": 1}
     stop = "end_turn" if reply.finish_reason == "stop" else reply.finish_reason

@@ -261,6 +261,9 @@ class NodeRun(models.Model):
     usage = models.JSONField(
         null=True, blank=True, help_text="Model tokens of this attempt: prompt, completion, model."
     )
+    # What an llm node with memory said in this attempt, its messages and the answer
+    # (engine.memory), redacted: a worker that takes the run over replays these.
+    memory = models.JSONField(null=True, blank=True)
 
     class Meta:
         ordering = ["run", "iteration", "node_id", "attempt"]

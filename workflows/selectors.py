@@ -188,7 +188,11 @@ def run_report(*, run: WorkflowRun, just_created: bool = False) -> dict[str, Any
     node_runs = (
         []
         if just_created
-        else list(NodeRun.objects.filter(run=run).order_by("iteration", "node_id", "attempt"))
+        else list(
+            NodeRun.objects.filter(run=run)
+            .defer("memory")  # an llm node's memory: for a takeover, never shown
+            .order_by("iteration", "node_id", "attempt")
+        )
     )
     document = run.document if just_created else run.ran_document
     report = {
@@ -215,7 +219,7 @@ def run_report(*, run: WorkflowRun, just_created: bool = False) -> dict[str, Any
         "edits": run.document.get("edits", []),
         "nodes": top_level_nodes(document, node_runs),
         "iterations": iterations(node_runs),
-        "node_runs": [translate.node_run_body(node_run) for node_run in node_runs],
+        "node_runs": [priced(translate.node_run_body(node_run)) for node_run in node_runs],
         "usage": usage_totals(node_run.usage for node_run in node_runs if node_run.usage),
     }
     report["reuse"] = reuse_summary(node_runs)
@@ -357,7 +361,9 @@ def usage_totals(usages: Iterable[dict]) -> dict[str, Any]:
     prices = conf.value("LLM_PRICES") or {}
     prompt = completion = 0
     cost: float | None = 0.0
+    estimated = False
     for usage in usages:
+        estimated = estimated or bool(usage.get("estimated"))
         p, c = int(usage.get("prompt_tokens") or 0), int(usage.get("completion_tokens") or 0)
         prompt, completion = prompt + p, completion + c
         price = prices.get(usage.get("model")) if isinstance(prices, dict) else None
@@ -367,12 +373,23 @@ def usage_totals(usages: Iterable[dict]) -> dict[str, Any]:
             ) / 1e6
         elif p or c:
             cost = None
-    return {
+    totals = {
         "prompt_tokens": prompt,
         "completion_tokens": completion,
         "total_tokens": prompt + completion,
         "cost_usd": None if cost is None or not prices else round(cost, 6),
     }
+    if estimated:  # some call's tokens were counted locally: the provider reported none
+        totals["estimated"] = True
+    return totals
+
+
+def priced(body: dict[str, Any]) -> dict[str, Any]:
+    """A node attempt's body with its tokens' cost (`usage.cost_usd`, null when
+    SWITCHYARD_LLM_PRICES does not price its model): what the inspector shows."""
+    if body.get("usage"):
+        body["usage"] = {**body["usage"], "cost_usd": usage_totals([body["usage"]])["cost_usd"]}
+    return body
 
 
 def run_usages(run_ids: list[int]) -> dict[int, dict[str, Any]]:

@@ -22,6 +22,7 @@ from engine.handlers.base import (
     NodeError,
     Wait,
 )
+from engine.memory import NodeMemory
 from engine.output_schema import fabricate, output_mismatch
 from engine.report import DRY_RUN_OUTPUT, DRY_RUN_REASON, NodeRecord
 from engine.scope import Scope
@@ -225,6 +226,7 @@ class Attempts:
             Body(self, self.iterations, i, record.attempts, value) if handler.container else None,
             stream := Coalescer(partial(self._stream, i, record.attempts)),
             Meter(self._options.usage, record),
+            NodeMemory(self._options.memory, node_id, record, self._recorder.redact_value),
         )
         try:
             result = await handler.run(ctx)

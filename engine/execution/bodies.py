@@ -6,7 +6,8 @@ A child forwards its events to the parent with the iteration path (`L[0]`, neste
 `M[2]/L[1]`) and the parent's `seq`; its snapshot nests in the parent's (`iterations`), so a
 restored run finishes an iteration from where it was and never re-runs a finished one.
 
-An iteration that pauses (an approval, a breakpoint, a sub-workflow parked on its child)
+An iteration that pauses (an approval, a breakpoint, a sub-workflow parked on its child, or
+one that was to start while the run is paused on demand: it is held, see Parking.hold)
 parks its container: a map lets its other items run on, then the container node is `waiting`
 (`wait.kind` `body`, `data.iterations` the parked paths) and the run pauses with every
 iteration in its snapshot. Deciding the node inside (`approve_node(..., iteration="M[2]")`)
@@ -29,6 +30,8 @@ from engine.graph import Graph
 from engine.handlers.base import IterationParked, NodeError
 from engine.scope import Scope
 from engine.states import NodeState, RunState
+
+PENDING = NodeState.PENDING
 
 if TYPE_CHECKING:
     from engine.execution.execution import Execution
@@ -58,6 +61,10 @@ class Host(Protocol):
 
     def running_again(self) -> None:
         """A decision inside an iteration runs the paused run again (see Parking)."""
+
+    @property
+    def paused_on_demand(self) -> bool:
+        """The run is paused on demand: no new iteration starts (see Parking.hold)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -288,6 +295,8 @@ class Body:
         """Run iteration `index` (or finish it, after a restore); its result, or NodeError."""
         child = self.iterations.take(self.container, index, loop, root_input)
         self.last = child
+        if self.host.paused_on_demand and all(r.status is PENDING for r in child.records):
+            child.hold()  # paused on demand: it starts nothing and parks until the resume
         try:
             await child.run()
         except asyncio.CancelledError:

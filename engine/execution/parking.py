@@ -126,11 +126,41 @@ class Parking:
         return True
 
     def unpause(self) -> None:
-        """Resume a run paused on demand: what was decided meanwhile starts when it runs.
-        Call before `run()` on a restored execution."""
+        """Resume a run paused on demand: what was decided meanwhile starts when it runs,
+        and the container iterations the pause held back go on. Call before `run()` on a
+        restored execution."""
         if self._pausing:
-            self._pausing = False
+            self.release()
             self.running_again()
+
+    def hold(self) -> None:
+        """A container iteration that was to start while the run is paused on demand: it
+        starts nothing and parks (so does its container, and the run), until `unpause`."""
+        self._pausing = True
+
+    @property
+    def paused_on_demand(self) -> bool:
+        """This execution, or the one it runs inside, is paused on demand."""
+        return self._pausing or (self._seat is not None and self._seat.parent.paused_on_demand)
+
+    def release(self) -> bool:
+        """Let go what a pause on demand holds here: its own pause, and the held iterations
+        of its parked containers (at any depth), whose containers go on. True when anything
+        was held."""
+        released, self._pausing = self._pausing, False
+        for c, record in enumerate(self.records):
+            if record.status is not WAITING or (record.wait or {}).get("kind") != "body":
+                continue
+            went_on = False
+            for k in sorted(self.iterations.parked(c)):
+                child = self.iterations.prepare(c, k)
+                if child.release():
+                    self.iterations.keep(c, k, child)
+                    went_on = True
+            if went_on:
+                self._continue_container(c)
+                released = True
+        return released
 
     @property
     def pausing(self) -> bool:

@@ -32,7 +32,7 @@ class Restore:
     def snapshot(self) -> dict[str, Any]:
         """The run's durable state, JSON-serialisable, at any moment."""
         ids = self.graph.ids
-        return {
+        snapshot = {
             "version": SNAPSHOT_VERSION,
             "run": self.run_id,
             "status": str(self.status),
@@ -53,6 +53,10 @@ class Restore:
             "wake_at": self.wake_at,
             "pausing": self._pausing,
         }
+        if self._seat is None and self._options.memory:  # one store per run: at its root
+            # llm nodes' conversation memory (engine.memory): a paused run resumes with it
+            snapshot["memory"] = {k: list(v) for k, v in self._options.memory.items()}
+        return snapshot
 
     def _restore(self, snapshot: Mapping[str, Any], inputs: Mapping[str, Any] | None) -> None:
         """Rebuild the run from a snapshot: replay every finished node's outcome through the
@@ -70,6 +74,8 @@ class Restore:
             self.inputs.clear()
             self.inputs.update(snapshot["inputs"])
         self.outputs.update(snapshot.get("outputs") or {})
+        if snapshot.get("memory") and self._options.memory is not None:
+            self._options.memory.update(snapshot["memory"])  # the store bodies share
         states = snapshot.get("nodes") or {}
         self._regrow(states)
         graph = self.graph

@@ -56,6 +56,7 @@ class HandlerContext:
     # the next piece of a streamed answer, shown live as `node.stream` events (coalesced)
     stream: Callable[[str], None] = lambda text: None
     meter: Any = None  # token usage and budget of this attempt (engine.usage.Meter)
+    memory: Any = None  # an llm node's conversation memory in this run (engine.memory)
 
     def evaluate(self, expression: str) -> Any:
         """Evaluate an expression in this node's scope (condition, router cases)."""

@@ -22,7 +22,7 @@ from engine.handlers.http_request import pin
 from engine.handlers.llm_agent import converse
 from engine.handlers.llm_providers import DEFAULT_BASE_URLS, Answer, Call, complete
 from engine.limits import MAX_HTTP_TIMEOUT_S, MAX_WORKFLOW_ID
-from engine.usage import estimate_tokens
+from engine.tokens import count_prompt, count_tokens, tokens_of
 
 PROVIDERS = ("openai", "anthropic")
 ROLES = ("system", "user", "assistant")
@@ -199,26 +199,17 @@ def parse_json(text: str, schema: dict) -> Any:
 
 def recalled(ctx: HandlerContext) -> list[dict]:
     """What the node's memory keeps of its earlier executions in this run (loop iterations)."""
-    store = ctx.settings.get("memory")
-    if not ctx.config.get("memory") or store is None:
+    if not ctx.config.get("memory") or ctx.memory is None:
         return []
-    return list(store.get(ctx.node_id, ()))
+    return ctx.memory.recall()
 
 
-def remember(ctx: HandlerContext, exchange: list[dict]) -> None:
-    """Keep this execution's messages and answer, trimmed to the last N messages or tokens."""
-    memory = ctx.config.get("memory")
-    store = ctx.settings.get("memory")
-    if not memory or store is None:
-        return
-    kept = [*store.get(ctx.node_id, ()), *exchange]
-    if memory.get("messages"):
-        kept = kept[-int(memory["messages"]) :]
-    if memory.get("tokens"):
-        budget = int(memory["tokens"])
-        while kept and sum(estimate_tokens(m["content"] or "") for m in kept) > budget:
-            kept.pop(0)
-    store[ctx.node_id] = kept
+async def remember(ctx: HandlerContext, exchange: list[dict]) -> None:
+    """Keep this execution's messages and answer, trimmed to the last N messages or tokens
+    (engine.memory: kept with the run, so a pause or a takeover keeps it too)."""
+    limits = ctx.config.get("memory")
+    if limits and ctx.memory is not None:
+        await ctx.memory.keep(exchange, limits)
 
 
 class Llm(Handler):
@@ -259,7 +250,7 @@ class Llm(Handler):
             output.update(turns=turns, tool_calls=trace)
         if call.response_schema is not None:
             output["json"] = parse_json(answer.text, call.response_schema)
-        remember(ctx, [*said, {"role": "assistant", "content": answer.text}])
+        await remember(ctx, [*said, {"role": "assistant", "content": answer.text}])
         return HandlerResult(output)
 
     @staticmethod
@@ -288,26 +279,32 @@ class Llm(Handler):
 
     async def _ask(
         self, ctx: HandlerContext, max_tokens: int | None, call: Call
-    ) -> tuple[Answer, dict[str, int]]:
+    ) -> tuple[Answer, dict[str, Any]]:
         """One model call within the run's token budget, its tokens counted."""
-        prompt_text = (call.system or "") + "".join(
-            str(m.get("content") or "") for m in call.messages
-        )
-        if ctx.meter is not None:
-            call.max_tokens = ctx.meter.check(estimate_tokens(prompt_text), max_tokens)
+        meter = ctx.meter
+        if meter is not None:
+            prompt = 0
+            if meter.run.limit is not None:  # a budget: the prompt's tokens count against it
+                prompt = await tokens_of(count_prompt, call.system, call.messages)
+            call.max_tokens = meter.check(prompt, max_tokens)
         answer = await complete(call, ctx.stream)
-        return answer, self._count(ctx, answer, prompt_text)
+        return answer, await self._count(ctx, call, answer)
 
     @staticmethod
-    def _count(ctx: HandlerContext, answer: Answer, prompt_text: str) -> dict[str, int]:
-        """The tokens of the call (the provider's count; estimated where it gives none),
-        added to the attempt's and the run's usage."""
+    async def _count(ctx: HandlerContext, call: Call, answer: Answer) -> dict[str, Any]:
+        """The tokens of the call, added to the attempt's and the run's usage: the provider's
+        count, or where it gives none the tokenizer's (engine.tokens), marked `estimated`."""
         prompt = answer.prompt_tokens
         completion = answer.completion_tokens
+        estimated = prompt is None or completion is None
         if prompt is None:
-            prompt = estimate_tokens(prompt_text)
+            prompt = await tokens_of(count_prompt, call.system, call.messages)
         if completion is None:
-            completion = estimate_tokens(answer.text) if answer.text else 0
+            said = answer.text + "".join(c["name"] + c["arguments"] for c in answer.tool_calls)
+            completion = await tokens_of(count_tokens, said)
         if ctx.meter is not None:
-            ctx.meter.add(prompt, completion, answer.model)
-        return {"prompt_tokens": prompt, "completion_tokens": completion}
+            ctx.meter.add(prompt, completion, answer.model, estimated)
+        usage: dict[str, Any] = {"prompt_tokens": prompt, "completion_tokens": completion}
+        if estimated:
+            usage["estimated"] = True
+        return usage

@@ -20,7 +20,7 @@ from engine.handlers.llm_providers import Answer, Call, assistant_turn, tool_res
 
 TOOL_PREFIX = "workflow_"
 MAX_TOOL_RESULT_CHARS = 100_000  # what goes back to the model of one child's outputs
-Ask = Callable[[Call], Awaitable[tuple[Answer, dict[str, int]]]]
+Ask = Callable[[Call], Awaitable[tuple[Answer, dict[str, Any]]]]
 
 
 def tool_specs(tools: list[int]) -> list[dict]:
@@ -43,7 +43,7 @@ def tool_specs(tools: list[int]) -> list[dict]:
 
 async def converse(
     ctx: HandlerContext, call: Call, tools: list[int], max_turns: int, ask: Ask
-) -> tuple[Answer, list[dict], dict[str, int], int] | Wait:
+) -> tuple[Answer, list[dict], dict[str, Any], int] | Wait:
     """Talk with the model until it answers without a tool call: (its last answer, the tool
     calls made, each with the `turn` that asked for it, the tokens of every turn, the number
     of turns); a `Wait` when a child run parked (the node parks with it)."""
@@ -51,12 +51,14 @@ async def converse(
     if runner is None:
         raise NodeError("tools need a runtime that can start child runs", "subworkflow", False)
     call.tools = tool_specs(tools)
-    used = {"prompt_tokens": 0, "completion_tokens": 0}
+    used: dict[str, Any] = {"prompt_tokens": 0, "completion_tokens": 0}
     trace: list[dict] = []
     for turn in range(1, max_turns + 1):
         answer, usage = await ask(call)
-        for key in used:
+        for key in ("prompt_tokens", "completion_tokens"):
             used[key] += usage[key]
+        if usage.get("estimated"):
+            used["estimated"] = True
         if not answer.tool_calls:
             return answer, trace, used, turn
         answered = []

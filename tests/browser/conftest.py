@@ -1,6 +1,7 @@
 """A live Switchyard (`manage.py serve`: Daphne + an in-process worker) on the test database,
 and Debian's Chromium driven by Playwright."""
 
+import json
 import os
 import socket
 import subprocess
@@ -15,6 +16,9 @@ from django.conf import settings
 from django.db import connection
 
 ROOT = Path(settings.BASE_DIR)
+# USD per million tokens: the server prices "priced-model" only, so other tests' runs (of
+# "test-model") show no cost
+PRICES = {"priced-model": {"prompt": 2.5, "completion": 10}}
 ARTIFACTS = ROOT / "tests" / "artifacts"
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
@@ -84,6 +88,7 @@ def server_url(django_db_setup, django_db_blocker):
     log = ARTIFACTS / "server.log"
     env = {**os.environ, "DATABASE_URL": database_url, "REDIS_URL": "", "DEBUG": "1"}
     env["SWITCHYARD_HTTP_ALLOW_PRIVATE"] = "1"  # llm nodes talk to the local model server
+    env["SWITCHYARD_LLM_PRICES"] = json.dumps(PRICES)  # the cost column (test_llm_cost)
     with log.open("w") as out:
         process = subprocess.Popen(
             [sys.executable, "manage.py", "serve", "--port", str(port)],

@@ -439,7 +439,7 @@ async def test_a_large_budget_sends_no_max_tokens_the_model_would_refuse(server)
             ["q 0", "a0", "q 1", "a1", "q 2"],
         ),
         ({"messages": 2}, ["q 1", "a1", "q 2"]),
-        ({"tokens": 1}, ["a1", "q 2"]),
+        ({"tokens": 2}, ["a1", "q 2"]),  # cl100k: "a1" is 2 tokens, "q 1" 3
     ],
 )
 async def test_memory_keeps_the_conversation_across_loop_iterations(server, memory, third_request):

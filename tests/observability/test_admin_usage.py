@@ -25,6 +25,16 @@ def test_the_run_page_shows_tokens_per_attempt_and_in_total(admin_client, user, 
     assert "2,000 + 1,000 ($0.0040)" in page
 
 
+def test_tokens_counted_locally_are_marked_estimated(admin_client, user, settings):  # noqa: F811
+    settings.SWITCHYARD_LLM_PRICES = {"m": {"prompt": 1.0, "completion": 2.0}}
+    run = build_diamond_run(user)
+    NodeRun.objects.filter(run=run, node_id="a").update(
+        usage={"prompt_tokens": 1200, "completion_tokens": 300, "model": "m", "estimated": True}
+    )
+    page = admin_client.get(f"/admin/workflows/workflowrun/{run.pk}/change/").content.decode()
+    assert "~1,200 + 300 ($0.0018)" in page
+
+
 def test_secrets_are_listed_by_name_and_never_shown(admin_client, user, settings):  # noqa: F811
     key = Fernet.generate_key()
     token = Fernet(key).encrypt(b"sk-admin-never-sees").decode()

@@ -150,7 +150,10 @@ def node_rows(run: WorkflowRun) -> list[tuple]:
 
 
 def token_text(usage: dict) -> str:
+    """`1,200 + 300 ($0.0018)`; `~` before a count made locally (the provider gave none)."""
     text = f"{usage['prompt_tokens']:,} + {usage['completion_tokens']:,}"
+    if usage.get("estimated"):
+        text = f"~{text}"
     return text if usage.get("cost_usd") is None else f"{text} (${usage['cost_usd']:.4f})"
 
 

@@ -163,6 +163,10 @@ class UsageSerializer(serializers.Serializer):
     completion_tokens = serializers.IntegerField()
     total_tokens = serializers.IntegerField()
     cost_usd = serializers.FloatField(allow_null=True)
+    estimated = serializers.BooleanField(
+        required=False,
+        help_text="true when some call's tokens were counted locally (the provider gave none)",
+    )
 
 
 class NodeRunSerializer(serializers.Serializer):

@@ -35,6 +35,7 @@ NODE_RUN_FIELDS = (
     "cache_key",
     "reused_from",
     "usage",
+    "memory",
 )
 
 
@@ -169,16 +170,16 @@ ev AS (
 nr AS (
   INSERT INTO workflows_noderun (run_id, node_id, iteration, attempt, status, started_at,
     finished_at, input, output, error, duration_ms, handled, reason, handles, wait, cache_key,
-    reused_from, usage)
+    reused_from, usage, memory)
   SELECT n.run_id, n.node_id, n.iteration, n.attempt, n.status, n.started_at, n.finished_at,
     n.input, n.output, n.error, n.duration_ms, COALESCE(n.handled, false),
     COALESCE(n.reason, ''), COALESCE(n.handles, '[]'::jsonb), n.wait,
-    COALESCE(n.cache_key, ''), n.reused_from, n.usage
+    COALESCE(n.cache_key, ''), n.reused_from, n.usage, n.memory
   FROM jsonb_to_recordset(%(rows)s::jsonb) AS n(
     run_id bigint, node_id text, iteration text, attempt integer, status text,
     started_at timestamptz, finished_at timestamptz, input jsonb, output jsonb, error jsonb,
     duration_ms integer, handled boolean, reason text, handles jsonb, wait jsonb,
-    cache_key text, reused_from bigint, usage jsonb)
+    cache_key text, reused_from bigint, usage jsonb, memory jsonb)
   JOIN fence ON fence.id = n.run_id
   ON CONFLICT (run_id, node_id, iteration, attempt) DO UPDATE SET
     status = EXCLUDED.status, input = EXCLUDED.input, wait = EXCLUDED.wait,
@@ -191,7 +192,8 @@ nr AS (
     finished_at = EXCLUDED.finished_at, output = EXCLUDED.output, error = EXCLUDED.error,
     handled = EXCLUDED.handled, reason = EXCLUDED.reason, handles = EXCLUDED.handles,
     cache_key = EXCLUDED.cache_key, reused_from = EXCLUDED.reused_from,
-    usage = COALESCE(EXCLUDED.usage, workflows_noderun.usage)
+    usage = COALESCE(EXCLUDED.usage, workflows_noderun.usage),
+    memory = COALESCE(EXCLUDED.memory, workflows_noderun.memory)
 )
 SELECT fence.id FROM fence, cfg
 """

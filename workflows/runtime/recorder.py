@@ -198,6 +198,8 @@ class RunRecorder:
         if record.status in KEPT_KEYS:  # a key only with a success: a reusable result
             row["cache_key"] = record.cache_key or ""
             row["reused_from"] = record.reused_from
+            if record.memory is not None:  # what an llm node with memory said (engine.memory)
+                row["memory"] = record.memory
 
     async def _write(self) -> None:
         batch, self.pending = self.pending, []

@@ -9,6 +9,7 @@ from django.db.models import Max
 from django.utils import timezone
 
 from engine.execution import SNAPSHOT_VERSION
+from engine.memory import replayed
 from engine.states import NodeState, RunState
 from workflows.models import NodeRun, WorkflowRun
 from workflows.runtime.db import ts
@@ -24,7 +25,10 @@ def snapshot_from_rows(run: WorkflowRun) -> dict[str, Any] | None:
         return None
     by_path: dict[str, dict[str, dict]] = {}  # iteration path -> node id -> node state
     first_started: dict[tuple[str, str], float] = {}
+    remembered: list[tuple[str, Any, list]] = []  # llm nodes' exchanges (engine.memory)
     for row in run.node_runs.order_by("iteration", "node_id", "attempt"):
+        if row.memory is not None and row.status == NodeState.SUCCEEDED:
+            remembered.append((row.node_id, ts(row.finished_at), row.memory))
         key = (row.iteration, row.node_id)
         if row.started_at is not None:
             first_started.setdefault(key, ts(row.started_at))
@@ -59,6 +63,16 @@ def snapshot_from_rows(run: WorkflowRun) -> dict[str, Any] | None:
         "nodes": nodes,
         "edges": {},
         "iterations": iterations,
+        "memory": replayed(remembered, memory_limits(run.document)),
+    }
+
+
+def memory_limits(document: dict) -> dict[str, dict]:
+    """The `config.memory` of each node that keeps one (llm nodes), by node id."""
+    return {
+        node["id"]: node["config"]["memory"]
+        for node in document.get("nodes") or ()
+        if isinstance(node.get("config"), dict) and isinstance(node["config"].get("memory"), dict)
     }
 
 

@@ -3,7 +3,7 @@
 import { useState } from "react";
 import { approvalWaitPaths, containerApprovalWaits, iterationItemLabel } from "../lib/approval";
 import { containerIterations, iterationLabel, iterationRecord, nodeIterations } from "../lib/iterations";
-import { streamKey, type NodeRunView } from "../lib/runEvents";
+import { costText, streamKey, type NodeRunView } from "../lib/runEvents";
 import { childRunsOf, subworkflowWait, waitLabel } from "../lib/subworkflows";
 import { recoveryLine, recoveryOf } from "../lib/recovery";
 import { formatDuration } from "../lib/timeline";
@@ -210,7 +210,12 @@ function NodeDetails({ nodeId, type, iteration, report, onDecide, body = false, 
           childRuns={childRuns}
         />
       )}
-      <StreamedAnswer text={live.stream?.text ?? null} usage={live.usage ?? record?.usage ?? null} streaming={view?.status === "running"} />
+      <StreamedAnswer
+        text={live.stream?.text ?? null}
+        usage={live.usage ?? record?.usage ?? null}
+        cost={record?.usage?.cost_usd ?? null}
+        streaming={view?.status === "running"}
+      />
       <ValueBlock title="Input" value={record ? record.input : full?.input} testId="inspect-input" />
       <ValueBlock title="Output" value={output} testId="inspect-output" />
       {live.schema && <ValueBlock title="Declared output schema" value={live.schema} testId="inspect-output-schema" />}
@@ -319,8 +324,19 @@ function ValueBlock({ title, value, testId }: { title: string; value: unknown; t
   );
 }
 
-/** An llm node's answer as it streams in, and the tokens its attempt used. */
-function StreamedAnswer({ text, usage, streaming }: { text: string | null; usage: TokenUsage | null; streaming: boolean }) {
+/** An llm node's answer as it streams in, and the tokens its attempt used (their cost when the
+ * server prices its model; "estimated" when counted locally, the provider having said none). */
+function StreamedAnswer({
+  text,
+  usage,
+  cost,
+  streaming,
+}: {
+  text: string | null;
+  usage: TokenUsage | null;
+  cost: number | null;
+  streaming: boolean;
+}) {
   if (text === null && !usage) return null;
   return (
     <section data-testid="inspect-stream">
@@ -333,6 +349,8 @@ function StreamedAnswer({ text, usage, streaming }: { text: string | null; usage
       {usage && (
         <p className="muted small" data-testid="inspect-tokens">
           {usage.prompt_tokens.toLocaleString("en")} prompt + {usage.completion_tokens.toLocaleString("en")} completion tokens
+          {usage.estimated ? " (estimated)" : ""}
+          {cost !== null ? ` · ${costText(cost)}` : ""}
         </p>
       )}
     </section>

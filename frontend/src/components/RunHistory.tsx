@@ -2,6 +2,7 @@
 import { useEffect, useState } from "react";
 import { api } from "../api/client";
 import { comparePair } from "../lib/runDiff";
+import { runListTokens } from "../lib/runEvents";
 import { formatDuration } from "../lib/timeline";
 import type { RunReport } from "../lib/types";
 import { navigate, paths } from "../router";
@@ -79,7 +80,7 @@ export function RunHistory({
                 {run.trigger ?? "api"} · {run.mode ?? "normal"} ·{" "}
                 {run.started_at || run.created_at ? new Date((run.started_at ?? run.created_at) as string).toLocaleString() : ""}
                 {run.started_at && run.finished_at ? ` · ${formatDuration(Date.parse(run.finished_at) - Date.parse(run.started_at))}` : ""}
-                {run.usage?.total_tokens ? ` · ${run.usage.total_tokens.toLocaleString("en")} tokens` : ""}
+                {runListTokens(run.usage)}
               </span>
             </button>
             {(run.status === "failed" || run.status === "cancelled") && (

@@ -288,11 +288,13 @@ function trackStream(draft: RunViewState, event: NodeStreamEvent | NodeStatusEve
   if (event.status === "running" && current && current.attempt !== attempt) delete draft.streams[key];
 }
 
-/** Two usages added (a new object: the previous state's is never written). */
+/** Two usages added (a new object: the previous state's is never written); estimated when
+ * either was. */
 export function addUsage(total: TokenUsage | null, usage: TokenUsage): TokenUsage {
   const prompt = (total?.prompt_tokens ?? 0) + (Number(usage.prompt_tokens) || 0);
   const completion = (total?.completion_tokens ?? 0) + (Number(usage.completion_tokens) || 0);
-  return { prompt_tokens: prompt, completion_tokens: completion, total_tokens: prompt + completion };
+  const sum: TokenUsage = { prompt_tokens: prompt, completion_tokens: completion, total_tokens: prompt + completion };
+  return total?.estimated || usage.estimated ? { ...sum, estimated: true } : sum;
 }
 
 /**
@@ -304,8 +306,20 @@ export function runTokenLabel(live: TokenUsage | null, report: TokenUsage | null
   const total = (u: TokenUsage | null | undefined) => (u ? (u.total_tokens ?? u.prompt_tokens + u.completion_tokens) : 0);
   const best = report && total(report) >= total(live) ? report : live;
   if (!best || total(best) === 0) return null;
-  const tokens = `${total(best).toLocaleString("en")} tokens`;
-  return typeof best.cost_usd === "number" ? `${tokens} · $${best.cost_usd.toFixed(4)}` : tokens;
+  const tokens = `${best.estimated ? "~" : ""}${total(best).toLocaleString("en")} tokens`;
+  return typeof best.cost_usd === "number" ? `${tokens} · ${costText(best.cost_usd)}` : tokens;
+}
+
+/** A cost in USD as the inspector, the status bar and the run list show it: `$0.0060`. */
+export function costText(usd: number): string {
+  return `$${usd.toFixed(4)}`;
+}
+
+/** A run's tokens (and their cost when priced) in the run list: ` · 1,500 tokens · $0.0060`. */
+export function runListTokens(usage: TokenUsage | null | undefined): string {
+  if (!usage?.total_tokens) return "";
+  const tokens = `${usage.estimated ? "~" : ""}${usage.total_tokens.toLocaleString("en")} tokens`;
+  return typeof usage.cost_usd === "number" ? ` · ${tokens} · ${costText(usage.cost_usd)}` : ` · ${tokens}`;
 }
 
 function isRunFinished(status: RunStatus): boolean {

@@ -192,6 +192,8 @@ export interface TokenUsage {
   total_tokens?: number;
   cost_usd?: number | null;
   model?: string;
+  /** Counted locally with a tokenizer: the provider reported no usage. */
+  estimated?: boolean;
 }
 
 /** The next piece of the text an llm node's attempt streams. */
