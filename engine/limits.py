@@ -40,3 +40,7 @@ MAX_WORKFLOW_ID = 2**63 - 1  # a sub-workflow's id (a PostgreSQL bigint)
 # their own bound per run.
 MAX_NODES = 10_000
 MAX_EDGES = 50_000
+# Sticky notes on the canvas (document `notes`): stored and shown, never executed.
+MAX_NOTES = 200
+MAX_NOTE_TEXT = 5000  # characters of one note
+MAX_NOTE_SIZE = 4000  # a note's width or height on the canvas

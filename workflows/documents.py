@@ -151,6 +151,7 @@ def workflow_header(workflow) -> dict[str, Any]:
         "inputs": workflow.inputs,
         "variables": workflow.variables,
         "settings": workflow.settings,
+        "notes": workflow.notes,
     }
 
 
