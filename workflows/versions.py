@@ -30,9 +30,10 @@ def version_record(*, workflow: Workflow, document: dict, user) -> WorkflowVersi
         saved_by=user if getattr(user, "pk", None) else None,
         saved_at=workflow.updated_at or timezone.now(),
     )
-    WorkflowVersion.objects.filter(
-        workflow=workflow, revision__lte=workflow.revision - VERSIONS_KEPT
-    ).delete()
+    if workflow.revision > VERSIONS_KEPT:
+        WorkflowVersion.objects.filter(
+            workflow=workflow, revision__lte=workflow.revision - VERSIONS_KEPT
+        ).delete()
     return version
 
 

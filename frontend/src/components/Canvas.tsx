@@ -9,6 +9,7 @@ import { isLargeGraph, startViewport, type Viewport } from "../lib/viewport";
 import { useCanvas, useCanvasApi } from "../store/context";
 import { buildNodeTypes } from "./BaseNode";
 import { EDGE_TYPES } from "./RunEdge";
+import { StickyNotes } from "./StickyNotes";
 
 export const DRAG_MIME = "application/x-switchyard-node-type";
 
@@ -110,6 +111,7 @@ export const Canvas = memo(function Canvas({ onNodeMenu, miniMapHidden = false, 
           colorMode="dark"
         >
           <Background variant={BackgroundVariant.Dots} gap={20} size={1.4} />
+          <StickyNotes editable={!locked} />
           {showMiniMap && !miniMapHidden && <RunMiniMap />}
           <Controls showInteractive={false}>
             {onToggleMiniMap && (
