@@ -19,8 +19,8 @@ from workflows.models import RunMode
 
 # --- DRF serializers: small request bodies and the OpenAPI description -----------------------
 
-# engine.document.apply_defaults reads a null settings, nodes or edges as absent.
-NULL_MEANS_DEFAULT = ("settings", "nodes", "edges")
+# engine.document.apply_defaults reads a null settings, nodes, edges or notes as absent.
+NULL_MEANS_DEFAULT = ("settings", "nodes", "edges", "notes")
 NULL_DEFAULT = "null or absent: the default"
 
 
@@ -469,45 +469,3 @@ def _openapi_types(types: list[str]) -> dict:
     named = [name for name in types if name != "null"]
     described = {"type": named[0]} if len(named) == 1 else {"anyOf": [{"type": t} for t in named]}
     return {**described, "nullable": True} if "null" in types else described
-
-
-class VersionSerializer(serializers.Serializer):
-    """A kept revision of a workflow: which, who saved it and when."""
-
-    revision = serializers.IntegerField()
-    saved_by = serializers.CharField(allow_null=True, help_text="null when that user is gone")
-    saved_at = serializers.CharField()
-
-
-class VersionPageSerializer(serializers.Serializer):
-    count = serializers.IntegerField()
-    next = serializers.URLField(allow_null=True)
-    previous = serializers.URLField(allow_null=True)
-    results = VersionSerializer(many=True)
-
-
-class VersionDetailSerializer(VersionSerializer):
-    document = DocumentSerializer(help_text="the whole document as saved at that revision")
-
-
-class ItemChangeSerializer(serializers.Serializer):
-    id = serializers.CharField()
-    change = serializers.ChoiceField(choices=["added", "removed", "changed"])
-    fields = serializers.ListField(child=serializers.CharField(), help_text="of a change")
-
-
-class VersionDiffSerializer(serializers.Serializer):
-    """From a kept revision to the current document: nodes and edges `added` since,
-    `removed` since or `changed` (naming the fields), and the top-level fields that differ."""
-
-    revision = serializers.IntegerField()
-    current_revision = serializers.IntegerField()
-    fields = serializers.ListField(child=serializers.CharField())
-    nodes = ItemChangeSerializer(many=True)
-    edges = ItemChangeSerializer(many=True)
-
-
-class RestoreSerializer(StrictSerializer):
-    revision = serializers.IntegerField(
-        help_text="the workflow's current revision, as for a save (a stale one gets 409)"
-    )
