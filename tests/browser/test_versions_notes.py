@@ -14,7 +14,12 @@ TWO = {
     "name": "Versions",
     "nodes": [
         {"id": "a", "type": "transform", "config": {"output": "first"}, "position": at(0, 0)},
-        {"id": "check", "type": "condition", "config": {"expression": "1 > 0"}, "position": at(320, 0)},
+        {
+            "id": "check",
+            "type": "condition",
+            "config": {"expression": "1 > 0"},
+            "position": at(320, 0),
+        },
     ],
     "edges": [{"id": "e1", "source": "a", "target": "check"}],
 }
@@ -124,7 +129,9 @@ def test_a_sticky_note_is_edited_moved_resized_and_survives_a_reload(page, canva
     page.wait_for_selector("[data-testid=editor][data-loaded=true]")
     note = page.locator("[data-testid=sticky-note]")
     note.wait_for()
-    assert note.locator("[data-testid=note-text]").input_value() == "Ask Sam before changing the URL"
+    assert (
+        note.locator("[data-testid=note-text]").input_value() == "Ask Sam before changing the URL"
+    )
 
     note.locator("[data-testid=note-delete]").click()
     assert page.locator("[data-testid=sticky-note]").count() == 0

@@ -37,7 +37,12 @@ describe("a node added from an output handle's +", () => {
     expect(added.position.y).toBeGreaterThan(0); // the lower of two handles
     expect(store.getState().document().edges).toEqual([{ id: "e1", source: "check", target: "delay", source_handle: "false" }]);
     store.getState().undo();
-    expect(store.getState().document().nodes.map((n) => n.id)).toEqual(["check"]);
+    expect(
+      store
+        .getState()
+        .document()
+        .nodes.map((n) => n.id),
+    ).toEqual(["check"]);
     expect(store.getState().document().edges).toEqual([]);
   });
 });
