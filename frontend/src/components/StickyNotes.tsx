@@ -1,7 +1,7 @@
 /** Sticky notes on the canvas: plain text the workflow keeps (document `notes`), never run.
  * Drawn in React Flow's viewport (they pan and zoom with the graph, behind the nodes); moved by
  * their bar, resized by their corner, edited in place. */
-import { Panel, ViewportPortal, useReactFlow, useStore } from "@xyflow/react";
+import { ViewportPortal, useReactFlow, useStore } from "@xyflow/react";
 import { memo, useCallback, useState, type PointerEvent as ReactPointerEvent } from "react";
 import type { StickyNote } from "../lib/document.generated";
 import { NOTE_DEFAULT_SIZE, clampNoteSize, nextNoteId } from "../lib/notes";
@@ -9,11 +9,11 @@ import { useCanvas, useCanvasApi } from "../store/context";
 
 const NO_NOTES: StickyNote[] = [];
 
-export const StickyNotes = memo(function StickyNotes({ editable }: { editable: boolean }) {
-  const notes = useCanvas((s) => s.meta.notes ?? NO_NOTES);
+/** Add an empty note near the top-left corner of the view (the canvas's "add note" control). */
+export function useAddNote(): () => void {
   const store = useCanvasApi();
   const flow = useReactFlow();
-  const add = useCallback(() => {
+  return useCallback(() => {
     // near the top-left corner of the view: a fitted graph sits in the middle
     const box = document.querySelector(".canvas")?.getBoundingClientRect();
     const corner = flow.screenToFlowPosition(box ? { x: box.left + 70, y: box.top + 60 } : { x: 100, y: 100 });
@@ -22,21 +22,16 @@ export const StickyNotes = memo(function StickyNotes({ editable }: { editable: b
     const position = { x: Math.round(corner.x + shift), y: Math.round(corner.y + shift) };
     store.getState().setNotes([...current, { id: nextNoteId(current), text: "", position, size: { ...NOTE_DEFAULT_SIZE } }]);
   }, [flow, store]);
+}
+
+export const StickyNotes = memo(function StickyNotes({ editable }: { editable: boolean }) {
+  const notes = useCanvas((s) => s.meta.notes ?? NO_NOTES);
   return (
-    <>
-      {editable && (
-        <Panel position="top-left">
-          <button className="small" data-testid="add-note" title="Add a sticky note (saved with the workflow, never run)" onClick={add}>
-            + Note
-          </button>
-        </Panel>
-      )}
-      <ViewportPortal>
-        {notes.map((note) => (
-          <Note key={note.id} note={note} editable={editable} />
-        ))}
-      </ViewportPortal>
-    </>
+    <ViewportPortal>
+      {notes.map((note) => (
+        <Note key={note.id} note={note} editable={editable} />
+      ))}
+    </ViewportPortal>
   );
 });
 
