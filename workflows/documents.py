@@ -141,6 +141,19 @@ def edge_document(row: tuple) -> dict[str, Any]:
     return edge
 
 
+# The document's top-level fields a Workflow row holds (`notes`: the canvas's sticky notes).
+HEADER_FIELDS = (
+    "version",
+    "name",
+    "description",
+    "tags",
+    "inputs",
+    "variables",
+    "settings",
+    "notes",
+)
+
+
 def workflow_header(workflow) -> dict[str, Any]:
     """The document's top-level fields (everything but nodes and edges)."""
     return {

@@ -30,8 +30,7 @@ from workflows.models import RunMode, RunTrigger, Workflow, WorkflowEdge, Workfl
 
 MAX_LENGTHS = {"id": 64, "name": 200, "type": 64, "join": 64, "parent": 64}
 MAX_EDGE_LENGTHS = {"id": 128, "source_handle": 64, "target_handle": 64}
-HEADER_FIELDS = ("version", "name", "description", "tags", "inputs", "variables", "settings")
-HEADER_FIELDS += ("notes",)  # the canvas's sticky notes, stored whole
+HEADER_FIELDS = translate.HEADER_FIELDS
 NODE_COLUMNS = translate.NODE_COLUMNS
 NODE_UPDATE_FIELDS = [name for name in NODE_COLUMNS if name != "node_id"]
 EDGE_COLUMNS = (*translate.EDGE_COLUMNS, "source_id", "target_id")
@@ -160,7 +159,6 @@ def workflow_create(*, owner, source: str | bytes | dict, format: str | None = N
         owner=owner, **header_values(document), valid=document_valid(problems), errors=problems
     )
     graph_save(workflow=workflow, document=document)
-    workflow.document = document
     versions.version_record(workflow=workflow, document=document, user=owner)
     triggers.triggers_rearm(workflow=workflow, document=document)
     return workflow
@@ -184,7 +182,6 @@ def workflow_save(*, user, workflow_id: int, source: dict) -> Workflow:
     document, problems = document_prepare(source)
     graph_save(workflow=workflow, document=document)
     header_save(workflow=workflow, document=document, problems=problems, user=user)
-    workflow.document = document
     triggers.triggers_rearm(workflow=workflow, document=document)
     return workflow
 
@@ -207,7 +204,6 @@ def workflow_patch(*, user, workflow_id: int, changes: dict[str, Any]) -> Workfl
     current = select.workflow_document(workflow=workflow)
     document, problems = document_prepare({**current, **changes})
     header_save(workflow=workflow, document=document, problems=problems, user=user)
-    workflow.document = document
     triggers.triggers_rearm(workflow=workflow, document=document)
     return workflow
 

@@ -22,7 +22,9 @@ DOCUMENT_PARTS = ("nodes", "edges")
 
 
 def version_record(*, workflow: Workflow, document: dict, user) -> WorkflowVersion:
-    """Keep the document just saved as the workflow's current revision."""
+    """Keep the document just saved as the workflow's current revision (and as
+    `workflow.document`, which the API answers the save with)."""
+    workflow.document = document
     version = WorkflowVersion.objects.create(
         workflow=workflow,
         revision=workflow.revision,
