@@ -128,6 +128,11 @@ def apply_defaults(data: dict) -> dict:
     document.setdefault("tags", [])
     document.setdefault("inputs", {})
     document.setdefault("variables", {})
+    notes = document.get("notes")
+    if notes is None:
+        document["notes"] = []
+    elif isinstance(notes, list):  # a note's text defaults to empty
+        document["notes"] = [{"text": "", **n} if isinstance(n, dict) else n for n in notes]
     settings = document.get("settings")
     if settings is None:
         settings = {}

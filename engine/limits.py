@@ -44,3 +44,8 @@ MAX_EDGES = 50_000
 # A node's declared `output_schema` (typed outputs): validation and every output check read it.
 MAX_OUTPUT_SCHEMA_BYTES = 16_384  # as compact JSON
 MAX_OUTPUT_SCHEMA_DEPTH = 16  # nested objects and arrays
+
+# Sticky notes on the canvas (document `notes`): stored and shown, never executed.
+MAX_NOTES = 200
+MAX_NOTE_TEXT = 5000  # characters of one note
+MAX_NOTE_SIZE = 4000  # a note's width or height on the canvas

@@ -147,6 +147,19 @@ def edge_document(row: tuple) -> dict[str, Any]:
     return edge
 
 
+# The document's top-level fields a Workflow row holds (`notes`: the canvas's sticky notes).
+HEADER_FIELDS = (
+    "version",
+    "name",
+    "description",
+    "tags",
+    "inputs",
+    "variables",
+    "settings",
+    "notes",
+)
+
+
 def workflow_header(workflow) -> dict[str, Any]:
     """The document's top-level fields (everything but nodes and edges)."""
     return {
@@ -157,6 +170,7 @@ def workflow_header(workflow) -> dict[str, Any]:
         "inputs": workflow.inputs,
         "variables": workflow.variables,
         "settings": workflow.settings,
+        "notes": workflow.notes,
     }
 
 

@@ -42,6 +42,8 @@ class Workflow(models.Model):
     inputs = models.JSONField(default=dict, blank=True)
     variables = models.JSONField(default=dict, blank=True)
     settings = models.JSONField(default=dict, blank=True)
+    # The canvas's sticky notes (document `notes`): shown and saved, never executed.
+    notes = models.JSONField(default=list, blank=True)
     version = models.PositiveSmallIntegerField(default=1)
     revision = models.PositiveIntegerField(default=1)
     valid = models.BooleanField(default=False)
@@ -63,6 +65,29 @@ class Workflow(models.Model):
 
     def __str__(self) -> str:
         return f"{self.name} (#{self.pk})"
+
+
+class WorkflowVersion(models.Model):
+    """One saved revision of a workflow: its whole document as saved, who saved it and when.
+    Written in the transaction of each save (workflows/versions.py); the newest
+    `versions.VERSIONS_KEPT` of a workflow are kept."""
+
+    workflow = models.ForeignKey(Workflow, on_delete=models.CASCADE, related_name="versions")
+    revision = models.PositiveIntegerField()
+    document = models.JSONField()
+    saved_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    saved_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["workflow", "-revision"]
+        constraints = [
+            models.UniqueConstraint(fields=["workflow", "revision"], name="version_revision_unique")
+        ]
+
+    def __str__(self) -> str:
+        return f"revision {self.revision} of workflow {self.workflow_id}"
 
 
 class WorkflowNode(models.Model):

@@ -22,7 +22,7 @@ from django.db import connection, transaction
 from engine import DocumentError, all_problems, load_document
 from engine.limits import MAX_EDGES, MAX_NODES
 from engine.validation.check import problems_in_parts
-from workflows import dispatch, parsing, run_insert, triggers
+from workflows import dispatch, parsing, run_insert, triggers, versions
 from workflows import documents as translate
 from workflows import selectors as select
 from workflows.errors import DocumentRejected, NotRunnable, StaleRevision, problem
@@ -30,7 +30,7 @@ from workflows.models import RunMode, RunTrigger, Workflow, WorkflowEdge, Workfl
 
 MAX_LENGTHS = {"id": 64, "name": 200, "type": 64, "join": 64, "parent": 64}
 MAX_EDGE_LENGTHS = {"id": 128, "source_handle": 64, "target_handle": 64}
-HEADER_FIELDS = ("version", "name", "description", "tags", "inputs", "variables", "settings")
+HEADER_FIELDS = translate.HEADER_FIELDS
 NODE_COLUMNS = translate.NODE_COLUMNS
 NODE_UPDATE_FIELDS = [name for name in NODE_COLUMNS if name != "node_id"]
 EDGE_COLUMNS = (*translate.EDGE_COLUMNS, "source_id", "target_id")
@@ -160,7 +160,7 @@ def workflow_create(*, owner, source: str | bytes | dict, format: str | None = N
         owner=owner, **header_values(document), valid=document_valid(problems), errors=problems
     )
     graph_save(workflow=workflow, document=document)
-    workflow.document = document
+    versions.version_record(workflow=workflow, document=document, user=owner)
     triggers.triggers_rearm(workflow=workflow, document=document)
     return workflow
 
@@ -182,8 +182,7 @@ def workflow_save(*, user, workflow_id: int, source: dict) -> Workflow:
         raise StaleRevision(sent=revision, current=workflow.revision)
     document, problems = document_prepare(source, owner=workflow.owner)
     graph_save(workflow=workflow, document=document)
-    header_save(workflow=workflow, document=document, problems=problems)
-    workflow.document = document
+    header_save(workflow=workflow, document=document, problems=problems, user=user)
     triggers.triggers_rearm(workflow=workflow, document=document)
     return workflow
 
@@ -205,7 +204,7 @@ def workflow_patch(*, user, workflow_id: int, changes: dict[str, Any]) -> Workfl
         raise StaleRevision(sent=revision, current=workflow.revision)
     current = select.workflow_document(workflow=workflow)
     document, problems = document_prepare({**current, **changes}, owner=workflow.owner)
-    header_save(workflow=workflow, document=document, problems=problems)
+    header_save(workflow=workflow, document=document, problems=problems, user=user)
     workflow.document = document
     triggers.triggers_rearm(workflow=workflow, document=document)
     return workflow
@@ -264,13 +263,14 @@ def workflow_validate(*, user, workflow_id: int, source: dict | None = None) -> 
         return exc.errors
 
 
-def header_save(*, workflow: Workflow, document: dict, problems: list[dict]) -> None:
+def header_save(*, workflow: Workflow, document: dict, problems: list[dict], user) -> None:
     for name, value in header_values(document).items():
         setattr(workflow, name, value)
     workflow.valid = document_valid(problems)
     workflow.errors = problems
     workflow.revision += 1
     workflow.save(update_fields=[*HEADER_FIELDS, "valid", "errors", "revision", "updated_at"])
+    versions.version_record(workflow=workflow, document=document, user=user)
 
 
 def graph_save(*, workflow: Workflow, document: dict) -> None:

@@ -54,8 +54,8 @@ def part_of(name: str, fields: tuple[str, ...]) -> dict[str, Any]:
 
 
 def top_level() -> dict[str, Any]:
-    """The document's own fields, nodes and edges checked only for being lists."""
+    """The document's own fields, nodes, edges and notes checked only for being lists."""
     schema = resolved({k: v for k, v in DOCUMENT_SCHEMA.items() if k != "$defs"})
-    for key in ("nodes", "edges"):
+    for key in ("nodes", "edges", "notes"):
         schema["properties"][key] = {"type": "array"}
     return schema

@@ -8,8 +8,9 @@ from __future__ import annotations
 from typing import Any
 
 from engine.document import Problem
+from engine.limits import MAX_NOTES
 from engine.schema import DEFINITIONS, definition, resolved, top_level
-from engine.schema.validator import Validator, join_path
+from engine.schema.validator import Validator, bound_message, join_path
 
 # The keywords whose errors refuse a document: what the rows cannot hold.
 REFUSED = frozenset({"type", "additionalProperties", "required", "const"})
@@ -28,7 +29,11 @@ API_TYPE_NAMES = {
 }
 _PYTHON_TYPES = {int: "an integer", float: "a number", str: "a string", list: "a list"}
 _TOP_LEVEL = Validator(top_level())
-_ITEMS = {"nodes": Validator(definition("node")), "edges": Validator(definition("edge"))}
+_ITEMS = {
+    "nodes": Validator(definition("node")),
+    "edges": Validator(definition("edge")),
+    "notes": Validator(definition("note")),
+}
 _EDGE_ID = Validator(resolved(DEFINITIONS["edge"]["properties"]["id"]))
 _valid_items: set[tuple] = set()
 
@@ -48,6 +53,23 @@ def document_shape_problems(data: Any) -> list[Problem]:
         items = data.get(key)
         for index, item in enumerate(items if isinstance(items, list) else ()):
             found.extend(item_problems(validator, item, f"{key}[{index}]"))
+    return found + note_problems(data.get("notes"))
+
+
+def note_problems(notes: Any) -> list[Problem]:
+    """Sticky notes past their bounds (count, text length, size, position): the engine never
+    reads them, so every rule of their schema refuses a document."""
+    if not isinstance(notes, list):
+        return []
+    found = []
+    if len(notes) > MAX_NOTES:
+        message = f"notes: at most {MAX_NOTES} per workflow, got {len(notes)}"
+        found.append(Problem("too_many", message, field="notes"))
+    for index, note in enumerate(notes[:MAX_NOTES]):
+        for error in _ITEMS["notes"].iter_errors(note) if isinstance(note, dict) else ():
+            if error.validator not in REFUSED:
+                field = join_path(f"notes[{index}]", list(error.absolute_path))
+                found.append(Problem("bad_value", f"{field}: {bound_message(error)}", field=field))
     return found
 
 

@@ -82,6 +82,10 @@ def bound_message(error: Any) -> str:
         wanted = limit if isinstance(limit, list) else [limit]
         names = " or ".join(TYPE_NAMES.get(name, name) for name in wanted)
         return f"must be {names}, got {got}"
+    if kind == "maxLength":
+        return f"must be at most {limit} characters, got {len(error.instance)}"
+    if kind == "minLength":
+        return f"must be at least {limit} characters, got {len(error.instance)}"
     if kind == "enum":
         return f"must be one of {', '.join(map(str, limit))}, got {got}"
     return error.message

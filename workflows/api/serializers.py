@@ -19,8 +19,8 @@ from workflows.models import RunMode
 
 # --- DRF serializers: small request bodies and the OpenAPI description -----------------------
 
-# engine.document.apply_defaults reads a null settings, nodes or edges as absent.
-NULL_MEANS_DEFAULT = ("settings", "nodes", "edges")
+# engine.document.apply_defaults reads a null settings, nodes, edges or notes as absent.
+NULL_MEANS_DEFAULT = ("settings", "nodes", "edges", "notes")
 NULL_DEFAULT = "null or absent: the default"
 
 

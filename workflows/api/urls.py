@@ -1,7 +1,17 @@
 from django.urls import path, re_path
 from drf_spectacular.views import SpectacularSwaggerView
 
-from workflows.api import activation, base, control, listen, observe, runs, secrets, workflows
+from workflows.api import (
+    activation,
+    base,
+    control,
+    listen,
+    observe,
+    runs,
+    secrets,
+    versions,
+    workflows,
+)
 
 urlpatterns = [
     path("schema/", base.SchemaView.as_view(), name="schema"),
@@ -53,6 +63,26 @@ urlpatterns = [
         "workflows/<int:workflow_id>/nodes/<str:node_id>/listen/",
         listen.NodeListenView.as_view(),
         name="workflow-node-listen",
+    ),
+    path(
+        "workflows/<int:workflow_id>/versions/",
+        versions.VersionListView.as_view(),
+        name="workflow-versions",
+    ),
+    path(
+        "workflows/<int:workflow_id>/versions/<int:revision>/",
+        versions.VersionDetailView.as_view(),
+        name="workflow-version",
+    ),
+    path(
+        "workflows/<int:workflow_id>/versions/<int:revision>/diff/",
+        versions.VersionDiffView.as_view(),
+        name="workflow-version-diff",
+    ),
+    path(
+        "workflows/<int:workflow_id>/versions/<int:revision>/restore/",
+        versions.VersionRestoreView.as_view(),
+        name="workflow-version-restore",
     ),
     path("runs/", runs.RunListView.as_view(), name="run-list"),
     path("runs/<int:run_id>/", runs.RunDetailView.as_view(), name="run-detail"),

@@ -5,6 +5,7 @@ import type { PreviewAnswer } from "../lib/preview";
 import type { RunDiff } from "../lib/runDiff";
 import type { SecretSummary } from "../lib/secrets";
 import type { ListenState } from "../lib/listen";
+import type { VersionDiff, VersionPage } from "../lib/versions";
 
 export class ApiError extends Error {
   readonly status: number;
@@ -115,6 +116,13 @@ export const api = {
   /** Create (201) or replace (200) a secret; 400 `bad_secret` names the field that is wrong. */
   putSecret: (name: string, value: string) => request<SecretSummary>("POST", "secrets/", { name, value }),
   deleteSecret: (name: string) => request<void>("DELETE", `secrets/${encodeURIComponent(name)}/`),
+  /** The workflow's kept revisions, newest first (paginated). */
+  listVersions: (id: number, page = 1) => request<VersionPage>("GET", `workflows/${id}/versions/?page=${page}`),
+  /** What changed from kept revision `revision` to the current document, node by node. */
+  versionDiff: (id: number, revision: number) => request<VersionDiff>("GET", `workflows/${id}/versions/${revision}/diff/`),
+  /** Save kept revision `revision` as a new revision; `current`: the revision edited (409 when stale). */
+  restoreVersion: (id: number, revision: number, current: number) =>
+    request<SavedWorkflow>("POST", `workflows/${id}/versions/${revision}/restore/`, { revision: current }),
   getSharing: (id: number) => request<Sharing>("GET", `workflows/${id}/sharing/`),
   /** The whole list (owner only): 400 `unknown_user` per name not found, and nothing changes. */
   setSharing: (id: number, sharedWith: string[]) => request<Sharing>("PUT", `workflows/${id}/sharing/`, { shared_with: sharedWith }),

@@ -12,7 +12,7 @@ import { NODE_STATE_LOOK, problemCount } from "../lib/status";
 import { formatDuration } from "../lib/timeline";
 import { subworkflowWait, waitLabel } from "../lib/subworkflows";
 import type { CanvasStore } from "../store/canvasStore";
-import { useCanvas } from "../store/context";
+import { useCanvas, useCanvasApi } from "../store/context";
 import { RunLink } from "./RunLink";
 import { TypeIcon } from "./TypeIcon";
 
@@ -67,7 +67,7 @@ function StateLabel({ label, waitRun, waitWorkflow }: { label: string; waitRun: 
 
 function BaseNodeView({ id, type, data, selected }: NodeProps<CanvasNode>) {
   const node = data.node;
-  const { info, view, iteration, picked, progress, inRun, problems, waitRun, waitWorkflow } = useNodeLook(id, type, node.parent);
+  const { info, view, iteration, picked, progress, inRun, readOnly, problems, waitRun, waitWorkflow } = useNodeLook(id, type, node.parent);
   const status = inRun ? (view?.status ?? "pending") : "idle";
   const look = inRun ? NODE_STATE_LOOK[view?.status ?? "pending"] : null;
   const outputs = outputHandles(info, node);
@@ -139,7 +139,7 @@ function BaseNodeView({ id, type, data, selected }: NodeProps<CanvasNode>) {
           </span>
         ),
       )}
-      <OutputHandles names={outputs.join(" ")} />
+      <OutputHandles names={outputs.join(" ")} addFrom={inRun || readOnly ? undefined : id} />
     </div>
   );
 }
@@ -166,7 +166,16 @@ const InputHandles = memo(function InputHandles({ names, top }: { names: string;
   ));
 });
 
-const OutputHandles = memo(function OutputHandles({ names, top }: { names: string; top?: (i: number, count: number) => string | number }) {
+const OutputHandles = memo(function OutputHandles({
+  names,
+  top,
+  addFrom,
+}: {
+  names: string;
+  top?: (i: number, count: number) => string | number;
+  /** The node's id while it can be edited: each output handle gets a "+" that adds a node after it. */
+  addFrom?: string;
+}) {
   const outputs = names ? names.split(" ") : [];
   return (
     <>
@@ -180,11 +189,33 @@ const OutputHandles = memo(function OutputHandles({ names, top }: { names: strin
           style={{ top: (top ?? spread)(i, outputs.length) }}
         />
       ))}
+      {addFrom !== undefined &&
+        outputs.map((handle, i) => <AddAfter key={handle} node={addFrom} handle={handle} top={(top ?? spread)(i, outputs.length)} />)}
       <Handle type="source" position={Position.Bottom} id="error" className="handle-error" title="error: taken when this node fails" />
       <span className="wf-node-error-label">error</span>
     </>
   );
 });
+
+/** The "+" beside an output handle: opens the node-type picker for a node connected from it. */
+function AddAfter({ node, handle, top }: { node: string; handle: string; top: string | number }) {
+  const store = useCanvasApi();
+  return (
+    <button
+      className="nodrag nopan wf-add-after"
+      data-testid="add-after"
+      data-handle={handle}
+      title={`Add a node after ${handle}`}
+      style={{ top }}
+      onClick={(e) => {
+        e.stopPropagation();
+        store.getState().openPicker({ node, handle, x: e.clientX, y: e.clientY });
+      }}
+    >
+      +
+    </button>
+  );
+}
 
 /** A container's handles sit in its header, one under the other. */
 function headerTop(i: number): number {

@@ -9,6 +9,7 @@ import { isLargeGraph, startViewport, type Viewport } from "../lib/viewport";
 import { useCanvas, useCanvasApi } from "../store/context";
 import { buildNodeTypes } from "./BaseNode";
 import { EDGE_TYPES } from "./RunEdge";
+import { StickyNotes, useAddNote } from "./StickyNotes";
 
 export const DRAG_MIME = "application/x-switchyard-node-type";
 
@@ -45,6 +46,7 @@ export const Canvas = memo(function Canvas({ onNodeMenu, miniMapHidden = false, 
   const wrapper = useRef<HTMLDivElement>(null);
   const opening = useOpeningViewport(wrapper);
   const showMiniMap = useAfterFirstPaint();
+  const addNote = useAddNote();
 
   const edges = useMemo(() => withBranchLanes(s.edges), [s.edges]);
   const usedTypes = useMemo(() => [...new Set(s.nodes.map((n) => n.type ?? ""))].sort().join(","), [s.nodes]);
@@ -110,8 +112,14 @@ export const Canvas = memo(function Canvas({ onNodeMenu, miniMapHidden = false, 
           colorMode="dark"
         >
           <Background variant={BackgroundVariant.Dots} gap={20} size={1.4} />
+          <StickyNotes editable={!locked} />
           {showMiniMap && !miniMapHidden && <RunMiniMap />}
           <Controls showInteractive={false}>
+            {!locked && (
+              <ControlButton data-testid="add-note" title="Add a sticky note (saved with the workflow, never run)" onClick={addNote}>
+                ✎
+              </ControlButton>
+            )}
             {onToggleMiniMap && (
               <ControlButton
                 data-testid="toggle-minimap"

@@ -17,12 +17,14 @@ interface Props {
   onSave(): void;
   onRun(): void;
   onHistory(): void;
+  /** Show or hide the workflow's saved revisions. */
+  onVersions?(): void;
   onHelp(): void;
   /** Open the share dialog (owned workflows only). */
   onShare(): void;
 }
 
-export function Toolbar({ workflowId, runId, saveState, onSave, onRun, onHistory, onHelp, onShare }: Props) {
+export function Toolbar({ workflowId, runId, saveState, onSave, onRun, onHistory, onVersions, onHelp, onShare }: Props) {
   const s = useCanvas((st) => ({
     name: st.meta.name,
     dirty: st.dirty,
@@ -114,6 +116,11 @@ export function Toolbar({ workflowId, runId, saveState, onSave, onRun, onHistory
       <button onClick={onHistory} data-testid="history-button">
         History
       </button>
+      {onVersions && runId === null && (
+        <button onClick={onVersions} data-testid="versions-button" title="Saved revisions: compare, restore">
+          Versions
+        </button>
+      )}
       <button className="icon-button" title="Keyboard shortcuts (?)" onClick={onHelp}>
         ?
       </button>

@@ -76,6 +76,12 @@ export interface WorkflowDocument {
   settings?: Settings;
   nodes?: WorkflowNode[];
   edges?: WorkflowEdge[];
+  /**
+   * sticky notes on the canvas: saved with the workflow, never executed
+   *
+   * @maxItems 200
+   */
+  notes?: StickyNote[];
 }
 export interface InputDeclaration {
   type?: string;
@@ -144,4 +150,17 @@ export interface WorkflowEdge {
   source_handle?: string | null;
   target: string;
   target_handle?: string | null;
+}
+/**
+ * a plain-text note on the canvas
+ */
+export interface StickyNote {
+  id: string;
+  text?: string;
+  position: Position;
+  size?: NoteSize;
+}
+export interface NoteSize {
+  width: number;
+  height: number;
 }

@@ -21,6 +21,8 @@ import { ShareDialog } from "../components/ShareDialog";
 import { ParentRunLink } from "../components/RunLink";
 import { StatusBar } from "../components/StatusBar";
 import { Toolbar } from "../components/Toolbar";
+import { VersionHistory } from "../components/VersionHistory";
+import { NodePicker } from "../components/NodePicker";
 import { WorkflowSettings } from "../components/WorkflowSettings";
 import { useEditorActions, useLiveValidation, useUnsavedWarning } from "../hooks/useEditorActions";
 import { useFitAll } from "../hooks/useFitAll";
@@ -67,6 +69,7 @@ function Editor({ workflowId, runId, diff = null }: Props) {
   const [loaded, setLoaded] = useState(false);
   const [overlay, setOverlay] = useState<Overlay>(null);
   const [showHistory, setShowHistory] = useState(runId !== null || diff !== null);
+  const [showVersions, setShowVersions] = useState(false);
   const [menu, setMenu] = useState<NodeMenuAt | null>(null);
   const openMenu = useCallback((node: string, x: number, y: number) => setMenu({ node, x, y }), []);
   const actions = useEditorActions(workflowId);
@@ -178,6 +181,7 @@ function Editor({ workflowId, runId, diff = null }: Props) {
         onSave={() => actions.save()}
         onRun={startRun}
         onHistory={() => setShowHistory(!showHistory)}
+        onVersions={() => setShowVersions(!showVersions)}
         onHelp={() => setOverlay("help")}
         onShare={() => setOverlay("share")}
       />
@@ -237,6 +241,7 @@ function Editor({ workflowId, runId, diff = null }: Props) {
         {showHistory && (
           <RunHistory workflowId={workflowId} currentRunId={runId} refreshKey={report.data?.status} onClose={() => setShowHistory(false)} />
         )}
+        {showVersions && runId === null && !diff && <VersionHistory workflowId={workflowId} onClose={() => setShowVersions(false)} />}
       </div>
       {menu && runId !== null && (
         <NodeMenu
@@ -248,6 +253,7 @@ function Editor({ workflowId, runId, diff = null }: Props) {
         />
       )}
       {approval.nodeId && runId !== null && <ApprovalDialog runId={runId} />}
+      {runId === null && readOnly === null && <NodePicker />}
       {overlay === "run" && (
         <RunDialog inputs={inputs} onClose={() => setOverlay(null)} onRun={(values) => (setOverlay(null), actions.run(values))} />
       )}

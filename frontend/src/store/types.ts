@@ -8,12 +8,21 @@ import type { ApprovalAction, ApprovalFlowState } from "../lib/approvalFlow";
 import type { CanvasEdge, CanvasNode, DocumentMeta } from "../lib/flow";
 import type { History } from "../lib/history";
 import type { RunViewState } from "../lib/runEvents";
+import type { StickyNote } from "../lib/document.generated";
 import type { NodeTypeInfo, Position, Problem, RunEvent, RunReport, SavedWorkflow, WorkflowDocument, WorkflowNode } from "../lib/types";
 
 export interface Snapshot {
   meta: DocumentMeta;
   nodes: CanvasNode[];
   edges: CanvasEdge[];
+}
+
+/** Where the "+" of an output handle opened the node-type picker (page pixels). */
+export interface PickerAt {
+  node: string;
+  handle: string;
+  x: number;
+  y: number;
 }
 
 export interface Notice {
@@ -33,6 +42,8 @@ export interface DocumentState extends Snapshot {
   lastEditKey: string | null;
   clipboard: { nodes: CanvasNode[]; edges: CanvasEdge[] } | null;
   notice: Notice | null;
+  /** The node-type picker a "+" on an output handle opened, else null. */
+  picker: PickerAt | null;
 }
 
 export interface DocumentActions {
@@ -45,6 +56,12 @@ export interface DocumentActions {
   dropNodes(ids: string[]): void;
   connect(connection: Connection): boolean;
   addNode(type: string, position: Position): string;
+  /** Open (or close: null) the node-type picker of an output handle's "+". */
+  openPicker(at: PickerAt | null): void;
+  /** Add a node of `type` to the right of `source`, connected from its `handle`: one undo step. */
+  addConnectedNode(type: string, source: string, handle: string): string;
+  /** Replace the sticky notes; edits with the same `editKey` in a row are one undo step. */
+  setNotes(notes: StickyNote[], editKey?: string): void;
   updateNode(id: string, patch: Partial<WorkflowNode>, editKey?: string): void;
   renameNode(id: string, newId: string): string | null;
   updateMeta(patch: Partial<DocumentMeta>): void;

@@ -38,7 +38,9 @@ import {
   withEstimates,
   withoutEstimates,
 } from "../../lib/graphEdits";
+import { placeAfter } from "../../lib/addAfter";
 import { emptyHistory, record, redo, undo, type History } from "../../lib/history";
+import { inputHandles, outputHandles } from "../../lib/nodeTypes";
 import type { WorkflowDocument } from "../../lib/types";
 import { isLargeGraph } from "../../lib/viewport";
 import type { CanvasState, DocumentActions, DocumentState, SliceCreator, Snapshot } from "../types";
@@ -56,6 +58,7 @@ export const initialDocument = (): DocumentState => ({
   lastEditKey: null,
   clipboard: null,
   notice: null,
+  picker: null,
 });
 
 export const createDocumentSlice: SliceCreator<DocumentState & DocumentActions> = (set, get) => {
@@ -221,6 +224,38 @@ export const createDocumentSlice: SliceCreator<DocumentState & DocumentActions> 
       const others = nodes.map((n) => ({ ...n, selected: false }));
       edit({ nodes: parent ? growToHold(parentsFirst([...others, placed]), parent) : [...others, placed] });
       return id;
+    },
+
+    openPicker(at) {
+      set({ picker: at });
+    },
+
+    addConnectedNode(type, source, handle) {
+      set({ picker: null });
+      const from = get().nodes.find((n) => n.id === source);
+      if (!from || get().refusedEdit()) return "";
+      const handles = outputHandles(get().nodeTypes[from.type ?? ""], { type: from.type ?? "", config: from.data.node.config });
+      const position = placeAfter(get().nodes, source, Math.max(0, handles.indexOf(handle)), handles.length);
+      const target = inputHandles(get().nodeTypes[type])[0];
+      if (!position || !target) return "";
+      const id = get().addNode(type, position); // the undo step: the edge joins it below
+      const { nodes, edges } = get();
+      const candidate = { source, target: id, source_handle: handle, target_handle: target };
+      const check = validateConnection(graphOf(nodes, edges), candidate);
+      if (!check.ok) {
+        set({ notice: { kind: "error", text: `Added ${id} but cannot connect it: ${check.reason}` } });
+        return id;
+      }
+      const edgeId = nextEdgeId(edges.map((e) => e.id));
+      const edge = { id: edgeId, source, target: id, ...(handle === "out" ? {} : { source_handle: handle }) };
+      const connection = { source, target: id, sourceHandle: handle, targetHandle: target };
+      set({ edges: addEdge({ ...connection, id: edgeId, data: { edge } }, edges) as CanvasEdge[] });
+      return id;
+    },
+
+    setNotes(notes, editKey) {
+      if (get().refusedEdit()) return;
+      edit({ meta: { ...get().meta, notes } }, editKey ? `notes:${editKey}` : null);
     },
 
     updateNode(id, patch, editKey) {
