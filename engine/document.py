@@ -22,7 +22,16 @@ ON_FAILURE = ("continue", "halt", "pause")
 # The node fields besides `config`, and the workflow's settings, as standalone parts of the
 # document's schema (engine/schema/document.json): validation checks them (every number
 # bounded, `retry` and `settings` closed), and they are the reference for their maxima.
-NODE_FIELDS = ("timeout_s", "retry", "disabled", "breakpoint", "position", "critical", "cache")
+NODE_FIELDS = (
+    "timeout_s",
+    "retry",
+    "disabled",
+    "breakpoint",
+    "position",
+    "critical",
+    "cache",
+    "pinned",
+)
 NODE_FIELDS_SCHEMA: dict[str, Any] = part_of("node", NODE_FIELDS)
 # What the engine checks differs in two ways: load_document replaces a null retry with the
 # default policy, so the engine's is an object; and the engine never reads a position, so it

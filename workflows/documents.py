@@ -57,8 +57,13 @@ NODE_COLUMNS = (
 )
 EDGE_COLUMNS = ("edge_id", "order", "source_handle", "target_handle", "extra")
 # The document's fields that have a column; any other (a container's `size`, `critical`,
-# `cache`) is kept in `extra`.
-NODE_DOC_KEYS = frozenset(DEFINITIONS["node"]["properties"]) - {"size", "critical", "cache"}
+# `cache`, `pinned`) is kept in `extra`.
+NODE_DOC_KEYS = frozenset(DEFINITIONS["node"]["properties"]) - {
+    "size",
+    "critical",
+    "cache",
+    "pinned",
+}
 EDGE_DOC_KEYS = frozenset(DEFINITIONS["edge"]["properties"])
 
 

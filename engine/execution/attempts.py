@@ -14,6 +14,7 @@ from engine.config import render_node_config
 from engine.events import NODE_LOG, NODE_STREAM
 from engine.execution.bodies import Body
 from engine.execution.reuse import reuse
+from engine.pinning import PINNED_REASON, pinned_result
 from engine.handlers.base import (
     ERROR_HANDLE,
     HandlerContext,
@@ -146,6 +147,10 @@ class Attempts:
         if node["disabled"]:
             record.handles = self._passthrough_handles(i)
             return value, None
+        if pinned := pinned_result(self._options.use_pinned, node, handler):
+            record.reason = PINNED_REASON  # ends `reused` with the document's output
+            output, record.handles = pinned
+            return output, None
         try:
             timeout = node["timeout_s"]
             work = self._perform(i, record, node, handler, value, sources)

@@ -151,8 +151,7 @@ def _node_fields_key(node: dict) -> tuple | None:
         retry = (tuple(retry.items()), tuple(map(type, retry.values())))
     timeout, disabled, breakpoint = get("timeout_s"), get("disabled"), get("breakpoint")
     key = (retry, timeout, type(timeout), disabled, type(disabled), breakpoint, type(breakpoint))
-    cache = get("cache")
-    if cache is not None:  # rare: its own walk
+    if get("cache") is not None or get("pinned") is not None:  # rare: their own walk
         return None
     try:
         hash(key)
