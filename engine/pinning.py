@@ -10,8 +10,6 @@ a node's output must be. Containers cannot be pinned: their output is their body
 
 from __future__ import annotations
 
-from typing import Any
-
 from engine.handlers.base import ERROR_HANDLE, Handler
 from engine.limits import MAX_PINNED_BYTES
 from engine.storable import output_problem

@@ -14,7 +14,6 @@ from engine.config import render_node_config
 from engine.events import NODE_LOG, NODE_STREAM
 from engine.execution.bodies import Body
 from engine.execution.reuse import reuse
-from engine.pinning import PINNED_REASON, pinned_result
 from engine.handlers.base import (
     ERROR_HANDLE,
     HandlerContext,
@@ -23,6 +22,7 @@ from engine.handlers.base import (
     NodeError,
     Wait,
 )
+from engine.pinning import PINNED_REASON, pinned_result
 from engine.report import DRY_RUN_OUTPUT, DRY_RUN_REASON, NodeRecord
 from engine.scope import Scope
 from engine.states import NodeState, RunState
@@ -144,13 +144,8 @@ class Attempts:
         else:
             value = sources
         record.input = self._recorder.redact_value(value)  # stored: a root's may hold a secret
-        if node["disabled"]:
-            record.handles = self._passthrough_handles(i)
-            return value, None
-        if pinned := pinned_result(self._options.use_pinned, node, handler):
-            record.reason = PINNED_REASON  # ends `reused` with the document's output
-            output, record.handles = pinned
-            return output, None
+        if (stand_in := self._without_running(i, record, node, handler, value)) is not None:
+            return stand_in
         try:
             timeout = node["timeout_s"]
             work = self._perform(i, record, node, handler, value, sources)
@@ -175,6 +170,20 @@ class Attempts:
         if problem is NOT_SMALL:
             problem = await self._unstorable(result, "output", self._options.max_output_bytes)
         return (None, problem) if problem else (result, None)
+
+    def _without_running(
+        self, i: int, record: NodeRecord, node: dict, handler: Any, value: Any
+    ) -> tuple[Any, None] | None:
+        """The outcome of a node that does not run: a disabled one passes its input through,
+        a pinned one (in a run that uses pins) ends `reused` with the document's output."""
+        if node["disabled"]:
+            record.handles = self._passthrough_handles(i)
+            return value, None
+        if pinned := pinned_result(self._options.use_pinned, node, handler):
+            record.reason = PINNED_REASON
+            output, record.handles = pinned
+            return output, None
+        return None
 
     async def _perform(
         self, i: int, record: NodeRecord, node: dict, handler: Any, value: Any, sources: dict

@@ -75,7 +75,9 @@ def test_an_unstorable_pin_is_refused():
 
 
 def test_a_container_cannot_be_pinned_and_a_pin_names_only_real_handles():
-    loop = problems_of({"id": "each", "type": "loop", "config": {"count": 2}, "pinned": {"output": 1}})
+    loop = problems_of(
+        {"id": "each", "type": "loop", "config": {"count": 2}, "pinned": {"output": 1}}
+    )
     assert any(p["field"] == "pinned" and "body" in p["message"] for p in loop)
     handles = problems_of(
         {
@@ -94,6 +96,5 @@ def test_a_pin_with_an_unknown_field_is_refused():
         {"nodes": [{"id": "a", "type": "transform", "pinned": {"output": 1, "extra": 2}}]}
     )
     messages = [p.message for p in all_problems(document)]
-    assert "nodes[0].pinned.extra: unknown field (known fields: output, handles, pinned_at, run)" in (
-        messages
-    )
+    known = "(known fields: output, handles, pinned_at, run)"
+    assert f"nodes[0].pinned.extra: unknown field {known}" in messages

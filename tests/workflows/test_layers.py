@@ -45,6 +45,7 @@ LAYERS: list[tuple[str, tuple[str, ...]]] = [
             "workflows.dispatch",
             "workflows.triggers",
             "workflows.secrets",
+            "workflows.pins",
         ),
     ),
     ("models", ("workflows.models",)),

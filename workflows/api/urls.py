@@ -1,7 +1,17 @@
 from django.urls import path, re_path
 from drf_spectacular.views import SpectacularSwaggerView
 
-from workflows.api import activation, base, control, listen, observe, runs, secrets, workflows
+from workflows.api import (
+    activation,
+    base,
+    control,
+    listen,
+    nodes,
+    observe,
+    runs,
+    secrets,
+    workflows,
+)
 
 urlpatterns = [
     path("schema/", base.SchemaView.as_view(), name="schema"),
@@ -53,6 +63,16 @@ urlpatterns = [
         "workflows/<int:workflow_id>/nodes/<str:node_id>/listen/",
         listen.NodeListenView.as_view(),
         name="workflow-node-listen",
+    ),
+    path(
+        "workflows/<int:workflow_id>/nodes/<str:node_id>/pin/",
+        nodes.NodePinView.as_view(),
+        name="workflow-node-pin",
+    ),
+    path(
+        "workflows/<int:workflow_id>/nodes/<str:node_id>/test/",
+        nodes.NodeTestView.as_view(),
+        name="workflow-node-test",
     ),
     path("runs/", runs.RunListView.as_view(), name="run-list"),
     path("runs/<int:run_id>/", runs.RunDetailView.as_view(), name="run-detail"),
