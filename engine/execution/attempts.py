@@ -22,6 +22,7 @@ from engine.handlers.base import (
     NodeError,
     Wait,
 )
+from engine.handlers.triggers import fired_node
 from engine.pinning import PINNED_REASON, pinned_result
 from engine.report import DRY_RUN_OUTPUT, DRY_RUN_REASON, NodeRecord
 from engine.scope import Scope
@@ -179,7 +180,10 @@ class Attempts:
         if node["disabled"]:
             record.handles = self._passthrough_handles(i)
             return value, None
-        if pinned := pinned_result(self._options.use_pinned, node, handler):
+        fired = fired_node(self._handler_settings)  # the trigger that fired has its real data
+        if node["id"] != fired and (
+            pinned := pinned_result(self._options.use_pinned, node, handler)
+        ):
             record.reason = PINNED_REASON
             output, record.handles = pinned
             return output, None

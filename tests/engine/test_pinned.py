@@ -5,6 +5,7 @@ bounded and storable like an output, and containers cannot be pinned."""
 import pytest
 
 from engine.document import load_document
+from engine.handlers import registry as builtins
 from engine.limits import MAX_PINNED_BYTES
 from engine.pinning import PINNED_REASON
 from engine.validation import all_problems
@@ -98,3 +99,21 @@ def test_a_pin_with_an_unknown_field_is_refused():
     messages = [p.message for p in all_problems(document)]
     known = "(known fields: output, handles, pinned_at, run)"
     assert f"nodes[0].pinned.extra: unknown field {known}" in messages
+
+
+def test_a_pinned_trigger_starts_a_run_that_uses_pins_and_no_trigger_started():
+    document = doc(
+        [
+            ("hook", "webhook", {"config": {"method": "POST"}, "pinned": {"output": {"n": 3}}}),
+            ("after", "transform", {"config": {"output": "{{ input }}"}}),
+        ],
+        [("hook", "after")],
+    )
+    report, _ = run(document, options={"use_pinned": True}, reg=builtins)
+    assert statuses(report) == {"hook": "reused", "after": "succeeded"}
+    assert report["nodes"]["after"]["output"] == {"n": 3}
+    report, _ = run(document, reg=builtins)  # no pins: a manual run skips the webhook as before
+    assert statuses(report) == {"hook": "skipped", "after": "skipped"}
+    fired = {"trigger": {"node": "hook", "data": {"n": 9}}, "use_pinned": True}
+    report, _ = run(document, options=fired, reg=builtins)  # the webhook itself started it: its data
+    assert report["nodes"]["after"]["output"] == {"n": 9}
