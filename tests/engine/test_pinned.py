@@ -115,5 +115,5 @@ def test_a_pinned_trigger_starts_a_run_that_uses_pins_and_no_trigger_started():
     report, _ = run(document, reg=builtins)  # no pins: a manual run skips the webhook as before
     assert statuses(report) == {"hook": "skipped", "after": "skipped"}
     fired = {"trigger": {"node": "hook", "data": {"n": 9}}, "use_pinned": True}
-    report, _ = run(document, options=fired, reg=builtins)  # the webhook itself started it: its data
+    report, _ = run(document, options=fired, reg=builtins)  # the webhook started it: its data
     assert report["nodes"]["after"]["output"] == {"n": 9}
