@@ -12,6 +12,7 @@ from typing import Any
 from django.db import transaction
 from django.http import Http404
 
+from engine.limits import MAX_WORKFLOW_ID
 from engine.states import NodeState
 from workflows import selectors as select
 from workflows import services
@@ -29,7 +30,7 @@ def pin_request(body: dict[str, Any]) -> dict[str, Any]:
     if ("run" in body) == ("output" in body):
         found.append(problem("bad_field", "give either run (a run id) or output (JSON)"))
     run = body.get("run")
-    if "run" in body and (type(run) is not int or run < 1):
+    if "run" in body and (type(run) is not int or not 1 <= run <= MAX_WORKFLOW_ID):
         found.append(problem("bad_type", "run: must be a run id (a positive integer)", field="run"))
     handles = body.get("handles")
     if handles is not None and (

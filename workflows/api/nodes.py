@@ -10,6 +10,7 @@ from rest_framework import serializers
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from engine.limits import MAX_WORKFLOW_ID
 from workflows import pins
 from workflows.api import serializers as s
 from workflows.api.base import ApiView, json_body
@@ -18,12 +19,30 @@ from workflows.runtime import single
 ANSWERS = {400: s.ErrorBodySerializer, 403: s.ErrorBodySerializer, 404: s.ErrorBodySerializer}
 
 
-class PinRequestSerializer(serializers.Serializer):
-    run = serializers.IntegerField(required=False, help_text="pin the node's output in this run")
-    output = serializers.JSONField(required=False, help_text="...or pin this JSON")
-    handles = serializers.ListField(
-        child=serializers.CharField(), required=False, help_text='with `output`: ["out"]'
-    )
+ID = {"type": "integer", "minimum": 1, "maximum": MAX_WORKFLOW_ID}
+HANDLES = {
+    "type": "array",
+    "items": {"type": "string", "minLength": 1, "maxLength": 64},
+    "maxItems": 32,
+    "description": 'the output handles it chose (a condition\'s branch); default ["out"]',
+}
+# Either a run whose recorded output is pinned, or the output itself (with its handles).
+PIN_REQUEST = {
+    "oneOf": [
+        {
+            "type": "object",
+            "properties": {"run": {**ID, "description": "pin the node's output in this run"}},
+            "required": ["run"],
+            "additionalProperties": False,
+        },
+        {
+            "type": "object",
+            "properties": {"output": {"description": "the JSON to pin"}, "handles": HANDLES},
+            "required": ["output"],
+            "additionalProperties": False,
+        },
+    ]
+}
 
 
 class PinSerializer(serializers.Serializer):
@@ -48,7 +67,7 @@ class NodeTestSerializer(serializers.Serializer):
 
 
 class NodePinView(ApiView):
-    @extend_schema(request=PinRequestSerializer, responses={200: PinSerializer, **ANSWERS})
+    @extend_schema(request=PIN_REQUEST, responses={200: PinSerializer, **ANSWERS})
     def post(self, request: Request, workflow_id: int, node_id: str) -> Response:
         """Pin the node's output (from run `run`, or `output` as given) into the document:
         manual runs and tests use it instead of running the node; triggered runs never do."""
