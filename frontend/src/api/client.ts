@@ -5,6 +5,7 @@ import type { PreviewAnswer } from "../lib/preview";
 import type { RunDiff } from "../lib/runDiff";
 import type { SecretSummary } from "../lib/secrets";
 import type { ListenState } from "../lib/listen";
+import type { NodeTestAnswer, PinAnswer } from "../lib/pins";
 
 export class ApiError extends Error {
   readonly status: number;
@@ -100,6 +101,12 @@ export const api = {
   /** A template (or a bare expression) rendered for `node` with the workflow's last run's data. */
   previewExpression: (workflowId: number, template: string, node: string | null, bare: boolean) =>
     request<PreviewAnswer>("POST", `workflows/${workflowId}/preview/`, node ? { template, node, bare } : { template, bare }),
+  /** Pin a node's output in a run (or given JSON) into the saved workflow: manual runs use it. */
+  pinNode: (id: number, node: string, pin: { run: number } | { output: unknown; handles?: string[] }) =>
+    request<PinAnswer>("POST", `workflows/${id}/nodes/${encodeURIComponent(node)}/pin/`, pin),
+  unpinNode: (id: number, node: string) => request<PinAnswer>("DELETE", `workflows/${id}/nodes/${encodeURIComponent(node)}/pin/`),
+  /** Run one node of the saved workflow alone, with the last run's (or pinned) upstream data. */
+  testNode: (id: number, node: string) => request<NodeTestAnswer>("POST", `workflows/${id}/nodes/${encodeURIComponent(node)}/test/`, {}),
   cancelRun: (runId: number) => request<RunReport>("POST", `runs/${runId}/cancel/`, {}),
   resumeRun: (runId: number) => request<RunReport>("POST", `runs/${runId}/resume/`, {}),
   /** `iteration` names the loop/map iteration of a body node (`M[2]`, `M[2]/L[1]`); sent only when given. */

@@ -9,6 +9,7 @@ import { formatDuration } from "../lib/timeline";
 import type { NodeError, NodeRunRecord, RunReport, TokenUsage } from "../lib/types";
 import { useCanvas } from "../store/context";
 import { NodeLog } from "./NodeLog";
+import { PinSection } from "./PinnedData";
 import { AgentTurnsOf } from "./AgentTurns";
 import { ChildRuns, RunLink } from "./RunLink";
 import { StatusBadge } from "./StatusBadge";
@@ -205,6 +206,13 @@ function NodeDetails({ nodeId, type, iteration, report, onDecide, body = false, 
       <StreamedAnswer text={live.stream?.text ?? null} usage={live.usage ?? record?.usage ?? null} streaming={view?.status === "running"} />
       <ValueBlock title="Input" value={record ? record.input : full?.input} testId="inspect-input" />
       <ValueBlock title="Output" value={output} testId="inspect-output" />
+      <PinSection
+        nodeId={nodeId}
+        runId={report?.id ?? null}
+        status={view?.status ?? record?.status ?? full?.status}
+        container={container}
+        iteration={iteration}
+      />
       <NodeLog nodeId={nodeId} iteration={iteration} />
     </>
   );

@@ -9,6 +9,7 @@ import { ConfigForm } from "./ConfigForm";
 import { TypeIcon } from "./TypeIcon";
 import { TRIGGER_TYPES } from "../lib/triggers";
 import { TriggerDetails } from "./TriggerDetails";
+import { NodeTest, PinSection } from "./PinnedData";
 
 export function NodeSettings({ nodeId }: { nodeId: string }) {
   const { node, info, nodes, edges, meta, allProblems, updateNode } = useCanvas((s) => ({
@@ -64,6 +65,8 @@ export function NodeSettings({ nodeId }: { nodeId: string }) {
       />
       <h4>Execution</h4>
       <ExecutionSettings node={node} update={update} />
+      <PinSection nodeId={nodeId} />
+      <NodeTest nodeId={nodeId} />
     </div>
   );
 }
