@@ -28,7 +28,10 @@ function usePinActions(nodeId: string) {
   return {
     busy,
     pinRun: (runId: number) =>
-      act((id) => api.pinNode(id, nodeId, { run: runId }), `Pinned ${nodeId}'s output: manual runs and tests use it; triggered runs never do`),
+      act(
+        (id) => api.pinNode(id, nodeId, { run: runId }),
+        `Pinned ${nodeId}'s output: manual runs and tests use it; triggered runs never do`,
+      ),
     pinOutput: (output: unknown, handles: string[]) =>
       act((id) => api.pinNode(id, nodeId, { output, handles }), `Pinned ${nodeId}'s tested output`),
     unpin: () => act((id) => api.unpinNode(id, nodeId), `Unpinned ${nodeId}: every run runs it again`),
@@ -141,7 +144,11 @@ export function NodeTest({ nodeId }: { nodeId: string }) {
                 {typeof answer.output === "string" && answer.truncated ? answer.output : shortJson(answer.output)}
               </pre>
               {!answer.truncated && (
-                <button data-testid="pin-tested" disabled={busy || readOnly !== null} onClick={() => pinOutput(answer.output, answer.handles)}>
+                <button
+                  data-testid="pin-tested"
+                  disabled={busy || readOnly !== null}
+                  onClick={() => pinOutput(answer.output, answer.handles)}
+                >
                   📌 Pin this output
                 </button>
               )}
