@@ -67,7 +67,9 @@ class NodeTestSerializer(serializers.Serializer):
 
 
 class NodePinView(ApiView):
-    @extend_schema(request=PIN_REQUEST, responses={200: PinSerializer, **ANSWERS})
+    @extend_schema(
+        request={"application/json": PIN_REQUEST}, responses={200: PinSerializer, **ANSWERS}
+    )
     def post(self, request: Request, workflow_id: int, node_id: str) -> Response:
         """Pin the node's output (from run `run`, or `output` as given) into the document:
         manual runs and tests use it instead of running the node; triggered runs never do."""
