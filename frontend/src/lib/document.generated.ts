@@ -94,7 +94,10 @@ export interface WorkflowDocument {
   edges?: WorkflowEdge[];
 }
 export interface InputDeclaration {
-  type?: string;
+  /**
+   * what a run's value must be (any: not checked)
+   */
+  type?: "any" | "string" | "number" | "integer" | "boolean" | "object" | "array" | "list";
   default?: unknown;
   description?: string;
   required?: boolean;
