@@ -213,6 +213,7 @@ def node_run_body(node_run) -> dict[str, Any]:
         "output": node_run.output,
         "error": node_run.error,
         "handled": node_run.handled,
+        "handles": list(node_run.handles or ()),
         "reason": node_run.reason or None,
         "wait": node_run.wait,
         "usage": node_run.usage,

@@ -122,3 +122,52 @@ def test_test_one_node_shows_its_output_in_place_and_refuses_an_approval(page, c
     assert page.locator("[data-testid=test-hint]").inner_text() == (
         "Cannot test this node on its own: an approval waits for a person's decision."
     )
+
+
+BRANCHY = {
+    "version": 1,
+    "name": "Branchy",
+    "nodes": [
+        {
+            "id": "check",
+            "name": "Big order?",
+            "type": "condition",
+            "config": {"expression": "1 > 5"},
+            "position": at(0, 0),
+        },
+        {"id": "big", "type": "transform", "config": {"output": 1}, "position": at(300, -80)},
+        {"id": "small", "type": "transform", "config": {"output": 2}, "position": at(300, 80)},
+        {
+            "id": "call",
+            "name": "Call shop",
+            "type": "http",
+            "config": {"url": "https://example.com"},
+            "position": at(0, 240),
+        },
+    ],
+    "edges": [
+        {"id": "e1", "source": "check", "source_handle": "true", "target": "big"},
+        {"id": "e2", "source": "check", "source_handle": "false", "target": "small"},
+    ],
+}
+
+
+def test_the_inspector_speaks_in_names_branches_and_words(page, canvas_user):
+    workflow = services.workflow_create(owner=canvas_user, source=BRANCHY)
+    login(page, "carol", PASSWORD)
+    open_editor(page, workflow.pk)
+
+    select_node(page, "call")
+    labels = page.locator("[data-testid=node-settings] label").all_inner_texts()
+    assert "URL" in [label.strip(" *") for label in labels]
+    assert any(label.startswith("Timeout (seconds)") for label in labels)
+    assert not any(label in ("Url", "Timeout s") for label in labels)
+    join = page.locator("#node-join option:checked").inner_text()
+    assert join == "None failed, at least one succeeded (default)"
+
+    page.click("[data-testid=run-button]")
+    page.wait_for_url(re.compile(rf"/workflows/{workflow.pk}/runs/\d+/$"))
+    wait_for_run_end(page)
+    inspect(page, "check")
+    assert page.locator("[data-testid=inspect-name]").inner_text() == "Big order?"
+    assert page.locator("[data-testid=inspect-branch]").inner_text() == "false branch"

@@ -10,6 +10,7 @@ import { TypeIcon } from "./TypeIcon";
 import { TRIGGER_TYPES } from "../lib/triggers";
 import { TriggerDetails } from "./TriggerDetails";
 import { NodeTest, PinSection } from "./PinnedData";
+import { joinLabel } from "../lib/labels";
 
 export function NodeSettings({ nodeId }: { nodeId: string }) {
   const { node, info, nodes, edges, meta, allProblems, updateNode } = useCanvas((s) => ({
@@ -161,8 +162,8 @@ function ExecutionSettings({ node, update }: { node: Omit<WorkflowNode, "positio
             onChange={(e) => update({ join: e.target.value as WorkflowNode["join"] })}
           >
             {JOIN_RULES.map((rule) => (
-              <option key={rule} value={rule}>
-                {rule}
+              <option key={rule} value={rule} title={rule}>
+                {joinLabel(rule)}
               </option>
             ))}
           </select>

@@ -18,7 +18,9 @@ describe("pinned data and testing one node", () => {
   });
 
   it("labels a pin with its run and time", () => {
-    expect(pinnedLabel({ output: 1, run: 7, pinned_at: "2026-12-06T17:00:00+00:00" })).toBe("Pinned from run #7 · 2026-12-06 17:00:00 UTC");
-    expect(pinnedLabel({ output: 1 })).toBe("Pinned set by hand");
+    expect(pinnedLabel({ output: { v: 1 }, run: 7, pinned_at: "2026-12-06T17:00:00+00:00" })).toBe(
+      "Pinned from run #7 · 2026-12-06 17:00:00 UTC",
+    );
+    expect(pinnedLabel({ output: { v: 1 } })).toBe("Pinned set by hand");
   });
 });
