@@ -6,6 +6,7 @@ import type { RunDiff } from "../lib/runDiff";
 import type { SecretSummary } from "../lib/secrets";
 import type { ListenState } from "../lib/listen";
 import type { NodeTestAnswer, PinAnswer } from "../lib/pins";
+import type { RunPage } from "../lib/runList";
 
 export class ApiError extends Error {
   readonly status: number;
@@ -90,6 +91,13 @@ export const api = {
   startRun: (id: number, inputs: Record<string, unknown>, mode = "normal") =>
     request<RunReport>("POST", `workflows/${id}/runs/`, { inputs, mode, trigger: "manual" }),
   listRuns: async (workflowId: number) => items(await request<RunReport[]>("GET", `runs/?workflow=${workflowId}`)),
+  /** Runs of every workflow the user may see, newest first, a page at a time. */
+  runPage: (params: { status?: string; trigger?: string; page?: number }) => {
+    const query = new URLSearchParams({ page: String(params.page ?? 1), page_size: "50" });
+    if (params.status) query.set("status", params.status);
+    if (params.trigger) query.set("trigger", params.trigger);
+    return request<RunPage>("GET", `runs/?${query}`);
+  },
   getRun: (runId: number) => request<RunReport>("GET", `runs/${runId}/`),
   runEvents: async (runId: number, after = 0) => items(await request<RunEvent[]>("GET", `runs/${runId}/events/?after=${after}`)),
   /** At most `limit` (≤ 1000) stored events after `after`: one window of a replay. */

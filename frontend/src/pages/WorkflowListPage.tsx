@@ -6,6 +6,8 @@ import { StatusBadge } from "../components/StatusBadge";
 import { sharedByLabel, workflowAccess } from "../lib/ownership";
 import type { WorkflowDocument, WorkflowSummary } from "../lib/types";
 import { navigate, paths } from "../router";
+import { ListControls } from "../components/ListControls";
+import { filterWorkflows, type WorkflowFilter } from "../lib/workflowFilters";
 
 const NEW_WORKFLOW: WorkflowDocument = {
   version: 1,
@@ -22,6 +24,7 @@ export function WorkflowListPage() {
   const [dialog, setDialog] = useState<Dialog>(null);
   // who is signed in: workflows others own are shared with them (run and duplicate, not change)
   const [me, setMe] = useState<string | null>(null);
+  const [filter, setFilter] = useState<WorkflowFilter>({ query: "", tag: "", sort: "updated" });
 
   const reload = useCallback(() => {
     api.listWorkflows().then(setWorkflows, (e: Error) => setError(e.message));
@@ -53,6 +56,14 @@ export function WorkflowListPage() {
         <span className="spacer" />
         <a
           className="button ghost"
+          data-testid="runs-link"
+          href={paths.runs()}
+          onClick={(e) => (e.preventDefault(), navigate(paths.runs()))}
+        >
+          Runs
+        </a>
+        <a
+          className="button ghost"
           data-testid="secrets-link"
           href={paths.secrets()}
           onClick={(e) => (e.preventDefault(), navigate(paths.secrets()))}
@@ -79,14 +90,17 @@ export function WorkflowListPage() {
         ) : workflows.length === 0 ? (
           <p className="empty">No workflows yet. Create one or import a JSON/YAML file.</p>
         ) : (
-          <WorkflowTable
-            workflows={workflows}
-            me={me}
-            onRename={(w) => setDialog({ kind: "rename", workflow: w })}
-            onDuplicate={(w) => duplicate(w)()}
-            onDelete={(w) => setDialog({ kind: "delete", workflow: w })}
-            onActivate={(w, active) => guard(() => api.setActive(w.id, active))()}
-          />
+          <>
+            <ListControls workflows={workflows} filter={filter} onChange={setFilter} />
+            <WorkflowTable
+              workflows={filterWorkflows(workflows, filter)}
+              me={me}
+              onRename={(w) => setDialog({ kind: "rename", workflow: w })}
+              onDuplicate={(w) => duplicate(w)()}
+              onDelete={(w) => setDialog({ kind: "delete", workflow: w })}
+              onActivate={(w, active) => guard(() => api.setActive(w.id, active))()}
+            />
+          </>
         )}
       </main>
       {dialog?.kind === "rename" && (

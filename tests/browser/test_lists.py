@@ -1,0 +1,76 @@
+"""The workflow list's search, tag filter and sort, and the runs page across workflows (issue
+17, "lower but real")."""
+
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+
+from tests.browser.conftest import PASSWORD
+from tests.browser.gestures import login
+from tests.observability.drive import execute
+from workflows import services
+from workflows.models import RunTrigger
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+
+def make(owner, name: str, tags: list[str], nodes: int = 1):
+    document = {
+        "name": name,
+        "tags": tags,
+        "nodes": [
+            {"id": f"n{i}", "type": "transform", "config": {"output": i}} for i in range(nodes)
+        ],
+        "edges": [],
+    }
+    return services.workflow_create(owner=owner, source=document)
+
+
+def names(page) -> list[str]:
+    return [
+        row.locator("td").first.locator("a").inner_text()
+        for row in page.locator("[data-testid=workflow-row]").all()
+    ]
+
+
+def test_search_filter_and_sort_the_workflow_list(page, canvas_user):
+    make(canvas_user, "Orders sync", ["shop"], 2)
+    make(canvas_user, "Alerts", ["ops"], 5)
+    make(canvas_user, "Billing", ["shop", "finance"], 3)
+    login(page, "carol", PASSWORD)
+    page.wait_for_selector("[data-testid=workflow-row]")
+    assert names(page) == ["Billing", "Alerts", "Orders sync"]  # recently updated first
+
+    page.fill("[data-testid=workflow-search]", "ORD")
+    assert names(page) == ["Orders sync"]
+    page.fill("[data-testid=workflow-search]", "")
+    page.select_option("[data-testid=tag-filter]", "shop")
+    assert names(page) == ["Billing", "Orders sync"]
+    page.select_option("[data-testid=tag-filter]", "")
+    page.select_option("[data-testid=workflow-sort]", "name")
+    assert names(page) == ["Alerts", "Billing", "Orders sync"]
+    page.select_option("[data-testid=workflow-sort]", "nodes")
+    assert names(page) == ["Alerts", "Billing", "Orders sync"]
+
+
+def test_the_runs_page_lists_runs_of_every_workflow_and_opens_one(page, canvas_user):
+    first = make(canvas_user, "First flow", [])
+    second = make(canvas_user, "Second flow", [])
+    queued = [
+        services.run_create(user=canvas_user, workflow_id=w.pk, trigger=RunTrigger.MANUAL).pk
+        for w in (first, second)
+    ]
+    with ThreadPoolExecutor(1) as pool:  # off Playwright's event loop, as a worker would
+        runs = [pool.submit(execute, run_id).result() for run_id in queued]
+    login(page, "carol", PASSWORD)
+    page.click("[data-testid=runs-link]")
+    page.wait_for_selector("[data-testid=run-row]")
+    rows = page.locator("[data-testid=run-row]")
+    assert [int(r.get_attribute("data-run-id")) for r in rows.all()] == [runs[1].pk, runs[0].pk]
+    assert "Second flow" in rows.first.inner_text()
+    assert rows.first.get_attribute("data-status") == "succeeded"
+    page.select_option("[data-testid=run-status-filter]", "failed")
+    page.wait_for_selector("text=No runs match.")
+    page.select_option("[data-testid=run-status-filter]", "")
+    page.locator("[data-testid=run-row]").nth(1).click()
+    page.wait_for_url(f"**/workflows/{first.pk}/runs/{runs[0].pk}/")
