@@ -6,9 +6,9 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 
 from tests.browser.conftest import PASSWORD
-from tests.browser.gestures import login
+from tests.browser.gestures import login, open_editor, save, select_node
 from tests.observability.drive import execute
-from workflows import services
+from workflows import selectors, services
 from workflows.models import RunTrigger
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -74,3 +74,31 @@ def test_the_runs_page_lists_runs_of_every_workflow_and_opens_one(page, canvas_u
     page.select_option("[data-testid=run-status-filter]", "")
     page.locator("[data-testid=run-row]").nth(1).click()
     page.wait_for_url(f"**/workflows/{first.pk}/runs/{runs[0].pk}/")
+
+
+def test_a_sub_workflow_node_picks_a_saved_workflow_by_name(page, canvas_user):
+    child = make(canvas_user, "Child flow", [])
+    parent = services.workflow_create(
+        owner=canvas_user,
+        source={
+            "name": "Parent",
+            "nodes": [
+                {"id": "call", "type": "subworkflow", "config": {}, "position": {"x": 0, "y": 0}}
+            ],
+            "edges": [],
+        },
+    )
+    login(page, "carol", PASSWORD)
+    open_editor(page, parent.pk)
+    select_node(page, "call")
+    picker = page.locator("[data-testid=subworkflow-picker]")
+    page.wait_for_function(
+        "() => document.querySelector('[data-testid=subworkflow-picker]').options.length > 1"
+    )
+    options = picker.locator("option").all_inner_texts()
+    assert f"Child flow (#{child.pk})" in options
+    assert not any(o.startswith("Parent") for o in options)  # not itself
+    picker.select_option(str(child.pk))
+    save(page)
+    saved = selectors.workflow_document(workflow=parent)
+    assert saved["nodes"][0]["config"]["workflow"] == child.pk

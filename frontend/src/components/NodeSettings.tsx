@@ -11,6 +11,7 @@ import { TRIGGER_TYPES } from "../lib/triggers";
 import { TriggerDetails } from "./TriggerDetails";
 import { NodeTest, PinSection } from "./PinnedData";
 import { joinLabel } from "../lib/labels";
+import { SubworkflowPicker } from "./SubworkflowPicker";
 
 export function NodeSettings({ nodeId }: { nodeId: string }) {
   const { node, info, nodes, edges, meta, allProblems, updateNode } = useCanvas((s) => ({
@@ -57,6 +58,9 @@ export function NodeSettings({ nodeId }: { nodeId: string }) {
       </div>
       {TRIGGER_TYPES.has(node.type) && <TriggerDetails nodeId={nodeId} type={node.type} />}
       <h4>Settings</h4>
+      {node.type === "subworkflow" && (
+        <SubworkflowPicker value={config.workflow} onPick={(id) => update({ config: { ...config, workflow: id } }, "config.workflow")} />
+      )}
       <ConfigForm
         schema={info?.config_schema}
         expressionFields={info?.expression_fields ?? []}
