@@ -102,3 +102,36 @@ def test_a_sub_workflow_node_picks_a_saved_workflow_by_name(page, canvas_user):
     save(page)
     saved = selectors.workflow_document(workflow=parent)
     assert saved["nodes"][0]["config"]["workflow"] == child.pk
+
+
+def test_a_loop_frame_keeps_its_title_readable_in_a_run(page, canvas_user):
+    loop = {
+        "id": "each",
+        "name": "Repeat per order",
+        "type": "loop",
+        "config": {"mode": "count", "count": 3},
+        "position": {"x": 0, "y": 0},
+        "size": {"width": 260, "height": 180},
+    }
+    body = {
+        "id": "cell",
+        "type": "transform",
+        "parent": "each",
+        "config": {"output": "{{ loop.index }}"},
+        "position": {"x": 40, "y": 80},
+    }
+    workflow = services.workflow_create(
+        owner=canvas_user, source={"name": "Loops", "nodes": [loop, body], "edges": []}
+    )
+    login(page, "carol", PASSWORD)
+    open_editor(page, workflow.pk)
+    page.click("[data-testid=run-button]")
+    page.wait_for_function(
+        "() => ['succeeded', 'failed'].includes("
+        "document.querySelector('[data-testid=status-bar]')?.dataset.runStatus)"
+    )
+    name = page.locator("[data-node-id=each] .wf-container-head .wf-node-name")
+    shown = name.evaluate("el => el.getBoundingClientRect().width")
+    needed = name.evaluate("el => el.scrollWidth")
+    assert shown >= needed - 1, (shown, needed)  # the whole title, not "R…"
+    assert name.inner_text() == "Repeat per order"
