@@ -9,7 +9,7 @@ from tests.browser.conftest import PASSWORD
 from tests.browser.gestures import login, open_editor, save, select_node
 from tests.observability.drive import execute
 from workflows import selectors, services
-from workflows.models import RunTrigger
+from workflows.models import RunTrigger, Workflow
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -135,3 +135,32 @@ def test_a_loop_frame_keeps_its_title_readable_in_a_run(page, canvas_user):
     needed = name.evaluate("el => el.scrollWidth")
     assert shown >= needed - 1, (shown, needed)  # the whole title, not "R…"
     assert name.inner_text() == "Repeat per order"
+
+
+def test_new_workflow_then_back_leaves_no_orphan_draft(page, canvas_user):
+    make(canvas_user, "Kept", [])
+    login(page, "carol", PASSWORD)
+    page.wait_for_selector("[data-testid=workflow-row]")
+    page.click("[data-testid=new-workflow]")
+    page.wait_for_url("**/workflows/*/")
+    page.wait_for_selector("[data-testid=editor][data-loaded=true]")
+    page.go_back()
+    page.wait_for_selector("[data-testid=workflow-row]")
+    page.wait_for_function(
+        "() => document.querySelectorAll('[data-testid=workflow-row]').length === 1"
+    )
+    assert names(page) == ["Kept"]
+    assert list(Workflow.objects.values_list("name", flat=True)) == ["Kept"]
+
+    # a new workflow that was saved (built on) stays
+    page.click("[data-testid=new-workflow]")
+    page.wait_for_selector("[data-testid=editor][data-loaded=true]")
+    select_node(page, "start")
+    page.fill("#node-name", "Begin")
+    save(page)
+    page.go_back()
+    page.wait_for_selector("[data-testid=workflow-row]")
+    page.wait_for_function(
+        "() => document.querySelectorAll('[data-testid=workflow-row]').length === 2"
+    )
+    assert Workflow.objects.count() == 2

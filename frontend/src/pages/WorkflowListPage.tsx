@@ -7,6 +7,7 @@ import { sharedByLabel, workflowAccess } from "../lib/ownership";
 import type { WorkflowDocument, WorkflowSummary } from "../lib/types";
 import { navigate, paths } from "../router";
 import { ListControls } from "../components/ListControls";
+import { rememberNewDraft, untouchedNewDrafts } from "../lib/newDrafts";
 import { filterWorkflows, type WorkflowFilter } from "../lib/workflowFilters";
 
 const NEW_WORKFLOW: WorkflowDocument = {
@@ -27,7 +28,15 @@ export function WorkflowListPage() {
   const [filter, setFilter] = useState<WorkflowFilter>({ query: "", tag: "", sort: "updated" });
 
   const reload = useCallback(() => {
-    api.listWorkflows().then(setWorkflows, (e: Error) => setError(e.message));
+    api.listWorkflows().then(
+      async (list) => {
+        // "+ New workflow" then back without building anything: no orphan draft stays behind
+        const orphans = untouchedNewDrafts(list);
+        if (orphans.length) await Promise.allSettled(orphans.map((id) => api.deleteWorkflow(id)));
+        setWorkflows(orphans.length ? list.filter((w) => !orphans.includes(w.id)) : list);
+      },
+      (e: Error) => setError(e.message),
+    );
   }, []);
   useEffect(reload, [reload]);
   useEffect(() => {
@@ -41,7 +50,17 @@ export function WorkflowListPage() {
     setError(null);
     action().then(reload, (e: Error) => setError(e.message));
   };
-  const create = guard(async () => navigate(paths.editor((await api.createWorkflow(NEW_WORKFLOW)).id)));
+  // not through `guard`: its reload would find the new draft untouched and discard it
+  const create = () => {
+    setError(null);
+    api.createWorkflow(NEW_WORKFLOW).then(
+      (created) => {
+        rememberNewDraft(created.id);
+        navigate(paths.editor(created.id));
+      },
+      (e: Error) => setError(e.message),
+    );
+  };
   const duplicate = (w: WorkflowSummary) =>
     guard(async () => {
       // the copy is the user's own: its owner is whoever creates it
