@@ -171,3 +171,5 @@ def test_the_inspector_speaks_in_names_branches_and_words(page, canvas_user):
     inspect(page, "check")
     assert page.locator("[data-testid=inspect-name]").inner_text() == "Big order?"
     assert page.locator("[data-testid=inspect-branch]").inner_text() == "false branch"
+    labels = page.locator("[data-testid=gantt] .gantt-label").all_inner_texts()
+    assert "Big order?" in labels and "check" not in labels  # the timeline says names too
