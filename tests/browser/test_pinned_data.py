@@ -173,3 +173,34 @@ def test_the_inspector_speaks_in_names_branches_and_words(page, canvas_user):
     assert page.locator("[data-testid=inspect-branch]").inner_text() == "false branch"
     labels = page.locator("[data-testid=gantt] .gantt-label").all_inner_texts()
     assert "Big order?" in labels and "check" not in labels  # the timeline says names too
+
+
+def test_the_approval_dialog_names_the_node_by_its_name(page, canvas_user):
+    document = {
+        "name": "Sign-off",
+        "nodes": [
+            {
+                "id": "ask",
+                "name": "Manager sign-off",
+                "type": "approval",
+                "config": {"prompt": "Ship it?"},
+                "position": at(0, 0),
+            }
+        ],
+        "edges": [],
+    }
+    workflow = services.workflow_create(owner=canvas_user, source=document)
+    login(page, "carol", PASSWORD)
+    open_editor(page, workflow.pk)
+    page.click("[data-testid=run-button]")
+    page.wait_for_url(re.compile(rf"/workflows/{workflow.pk}/runs/\d+/$"))
+    dialog = page.locator("[data-testid=approval-dialog]")
+    if not dialog.is_visible():
+        page.wait_for_function(
+            "() => document.querySelector('[data-node-id=ask]')?.dataset.status === 'waiting'"
+        )
+        if not dialog.is_visible():
+            inspect(page, "ask")
+            page.click("[data-testid=approval-open]")
+    dialog.wait_for()
+    assert dialog.locator("h2").inner_text() == "Approval: Manager sign-off"
