@@ -32,6 +32,7 @@ NODE_FIELDS = (
     "cache",
     "on_failure",
     "output_schema",
+    "pinned",
 )
 NODE_FIELDS_SCHEMA: dict[str, Any] = part_of("node", NODE_FIELDS)
 # What the engine checks differs in two ways: load_document replaces a null retry with the

@@ -32,6 +32,7 @@ MAX_CONCURRENCY = 1000  # a map's max_concurrency
 MAX_ITERATIONS = 100_000  # a loop's count and max_iterations
 
 MAX_CACHE_TTL_S = 30 * DAY_S  # how old a reused result (node `cache.ttl_s`) may be
+MAX_PINNED_BYTES = 1 << 20  # a node's pinned output as JSON (node `pinned.output`)
 MAX_POSITION = 10_000_000  # canvas coordinates, either sign
 MAX_WORKFLOW_ID = 2**63 - 1  # a sub-workflow's id (a PostgreSQL bigint)
 

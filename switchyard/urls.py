@@ -13,4 +13,5 @@ urlpatterns = [
     path("", app_shell, name="app"),
     re_path(r"^workflows/.*$", app_shell, name="app-routes"),
     re_path(r"^secrets/?$", app_shell, name="app-secrets"),
+    re_path(r"^runs/?$", app_shell, name="app-runs"),
 ]

@@ -58,6 +58,7 @@ TABLE: tuple[Setting, ...] = (
     Setting("SWEEP_S", float, 2.0, "how often each worker looks for lost runs"),
     Setting("SCHEDULE_POLL_S", float, 1.0, "how often each worker fires due schedules"),
     Setting("WEBHOOK_LISTEN_S", float, 120.0, "how long a webhook's test listener waits"),
+    Setting("TEST_NODE_TIMEOUT_S", float, 60.0, "the longest a node tested on its own may run"),
     Setting("STALL_S", float, 60.0, "no event for this long while nodes run: stalled"),
     Setting("CANCEL_POLL_S", float, 0.25, "how often a worker reads its runs' cancel requests"),
     Setting("DURABLE_DELAY_S", float, 60.0, "a longer `delay` parks the run without a worker"),

@@ -57,13 +57,14 @@ NODE_COLUMNS = (
 )
 EDGE_COLUMNS = ("edge_id", "order", "source_handle", "target_handle", "extra")
 # The document's fields that have a column; any other (a container's `size`, `critical`,
-# `cache`) is kept in `extra`.
+# `cache`, `on_failure`, `output_schema`, `pinned`) is kept in `extra`.
 NODE_DOC_KEYS = frozenset(DEFINITIONS["node"]["properties"]) - {
     "size",
     "critical",
     "cache",
     "on_failure",
     "output_schema",
+    "pinned",
 }
 EDGE_DOC_KEYS = frozenset(DEFINITIONS["edge"]["properties"])
 
@@ -228,6 +229,7 @@ def node_run_body(node_run) -> dict[str, Any]:
         "output": node_run.output,
         "error": node_run.error,
         "handled": node_run.handled,
+        "handles": list(node_run.handles or ()),
         "reason": node_run.reason or None,
         "wait": node_run.wait,
         "usage": node_run.usage,

@@ -22,6 +22,7 @@ from django.db import connection, transaction
 from engine import DocumentError, all_problems, load_document
 from engine.limits import MAX_EDGES, MAX_NODES
 from engine.validation.check import problems_in_parts
+from engine.validation.shape import input_value_ok
 from workflows import dispatch, parsing, run_insert, triggers, versions
 from workflows import documents as translate
 from workflows import selectors as select
@@ -360,16 +361,6 @@ def rows_delete(model, pks: list[int]) -> None:
 
 # --- runs --------------------------------------------------------------------------------------
 
-INPUT_TYPES: dict[str, tuple[type, ...]] = {
-    "string": (str,),
-    "number": (int, float),
-    "integer": (int,),
-    "boolean": (bool,),
-    "object": (dict,),
-    "array": (list,),
-    "list": (list,),
-}
-
 
 def run_create(
     *,
@@ -489,11 +480,7 @@ def run_inputs(*, declared: dict[str, Any], given: dict[str, Any]) -> dict[str, 
 
 
 def input_type_problems(name: str, spec: dict, value: Any) -> list[dict]:
-    kinds = INPUT_TYPES.get(spec.get("type", ""))
-    if kinds is None or value is None:
-        return []
-    wrong_bool = isinstance(value, bool) and bool not in kinds
-    if isinstance(value, kinds) and not wrong_bool:
+    if input_value_ok(spec.get("type"), value):
         return []
     message = f"inputs.{name}: must be of type {spec['type']}, got {translate.json_type(value)}"
     return [problem("bad_input", message, field=f"inputs.{name}")]

@@ -22,8 +22,10 @@ from engine.handlers.base import (
     NodeError,
     Wait,
 )
+from engine.handlers.triggers import fired_node
 from engine.memory import NodeMemory
 from engine.output_schema import fabricate, output_mismatch
+from engine.pinning import PINNED_REASON, pinned_result
 from engine.report import DRY_RUN_OUTPUT, DRY_RUN_REASON, NodeRecord
 from engine.scope import Scope
 from engine.states import NodeState, RunState
@@ -147,9 +149,8 @@ class Attempts:
         else:
             value = sources
         record.input = self._recorder.redact_value(value)  # stored: a root's may hold a secret
-        if node["disabled"]:
-            record.handles = self._passthrough_handles(i)
-            return value, None
+        if (stand_in := self._without_running(i, record, node, handler, value)) is not None:
+            return stand_in
         try:
             timeout = node["timeout_s"]
             work = self._perform(i, record, node, handler, value, sources)
@@ -192,6 +193,23 @@ class Attempts:
         if small_output_problem(output) is NOT_SMALL:
             return await in_thread(partial(output_mismatch, schema, output))
         return output_mismatch(schema, output)
+
+    def _without_running(
+        self, i: int, record: NodeRecord, node: dict, handler: Any, value: Any
+    ) -> tuple[Any, None] | None:
+        """The outcome of a node that does not run: a disabled one passes its input through,
+        a pinned one (in a run that uses pins) ends `reused` with the document's output."""
+        if node["disabled"]:
+            record.handles = self._passthrough_handles(i)
+            return value, None
+        fired = fired_node(self._handler_settings)  # the trigger that fired has its real data
+        if node["id"] != fired and (
+            pinned := pinned_result(self._options.use_pinned, node, handler)
+        ):
+            record.reason = PINNED_REASON
+            output, record.handles = pinned
+            return output, None
+        return None
 
     async def _perform(
         self, i: int, record: NodeRecord, node: dict, handler: Any, value: Any, sources: dict

@@ -7,6 +7,7 @@ from __future__ import annotations
 from typing import Any
 
 from engine.handlers.triggers import NOT_THIS_TRIGGER, fired_node, skips
+from engine.pinning import pinned_result
 from engine.planner import RUN
 from engine.states import EdgeState, NodeState
 
@@ -47,13 +48,25 @@ class Decisions:
         fired = fired_node(self._handler_settings)
         graph, result = self.graph, []
         for t, decision in decisions:
-            if decision is RUN and skips(graph.nodes[t]["type"], fired, graph.ids[t]):
+            if (
+                decision is RUN
+                and skips(graph.nodes[t]["type"], fired, graph.ids[t])
+                and not (fired is None and self._stands_in(t))
+            ):
                 self._other_triggers.add(t)
                 result.append((t, SKIPPED))
                 result.extend(self._planner.settle(t, SKIPPED, ()))
             else:
                 result.append((t, decision))
         return result
+
+    def _stands_in(self, t: int) -> bool:
+        """A pinned trigger node in a run that uses pins and no trigger started: its pinned
+        data (a request captured before, say) starts the run as the trigger would."""
+        return (
+            pinned_result(self._options.use_pinned, self.graph.nodes[t], self.handlers[t])
+            is not None
+        )
 
     def _not_run(self, t: int, decision: str) -> None:
         record = self.records[t]

@@ -35,7 +35,8 @@ class ExecutionOptions:
     run that shares it: a worker's global cap); `cache` (an `engine.caching.NodeCache`: where
     nodes with `cache` look up earlier results; None: nothing is reused); `trigger`
     (`{"node", "data"}`: the trigger node that started the run and what it received; the
-    other trigger nodes are skipped)."""
+    other trigger nodes are skipped); `use_pinned` (nodes with `pinned` data end `reused`
+    with it instead of running: runs a person starts, never a trigger's, engine.pinning)."""
 
     http_allow_private: bool = False
     env: Mapping[str, Any] = field(default_factory=dict)
@@ -54,6 +55,7 @@ class ExecutionOptions:
     trigger: Mapping[str, Any] | None = None  # {"node", "data"}: the trigger that started it
     usage: Any = None  # the run's engine.usage.RunUsage (None: the execution makes one)
     memory: Any = None  # llm nodes' conversation memory, by node id, shared with the bodies
+    use_pinned: bool = False
 
     @classmethod
     def from_mapping(cls, options: Mapping[str, Any] | None) -> ExecutionOptions:
@@ -78,6 +80,7 @@ class ExecutionOptions:
             cache=options.get("cache"),
             trigger=options.get("trigger") or None,
             usage=options.get("usage"),
+            use_pinned=bool(options.get("use_pinned")),
         )
 
     def handler_settings(self) -> dict[str, Any]:

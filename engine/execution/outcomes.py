@@ -9,6 +9,7 @@ from typing import Any
 
 from engine.causes import CRITICAL_HALT_REASON, HALT_REASON
 from engine.events import NODE_OUTPUT, RUN_STATUS
+from engine.pinning import PINNED_REASON
 from engine.report import NodeRecord
 from engine.states import NODE_TERMINAL, RUN_TERMINAL, NodeState, RunState, run_transition
 from engine.storable import storable_text
@@ -34,7 +35,8 @@ class Outcomes:
         handler = self.handlers[i]
         if handler is not None and handler.type == "output":
             self.outputs[node_id] = output
-        self._set(i, record, SUCCEEDED if record.reused_from is None else REUSED, now)
+        reused = record.reused_from is not None or record.reason == PINNED_REASON
+        self._set(i, record, REUSED if reused else SUCCEEDED, now)
         self._recorder.emit(
             NODE_OUTPUT,
             now,

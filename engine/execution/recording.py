@@ -70,11 +70,17 @@ class Recorder:
                     error,
                     duration,
                     None,
-                    {**(data or {}), "reused_from": record.reused_from}
-                    if status is REUSED
-                    else data,
+                    self._reused_data(record, data) if status is REUSED else data,
                 )
             )
+
+    @staticmethod
+    def _reused_data(record: NodeRecord, data: dict | None) -> dict:
+        """A `reused` node's event names the run it took its output from, or why (pinned)."""
+        reused = {**(data or {}), "reused_from": record.reused_from}
+        if record.reason:
+            reused["reason"] = record.reason
+        return reused
 
     def emit(
         self,

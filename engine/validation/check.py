@@ -91,6 +91,7 @@ class _Check(ShapeChecks, GraphChecks, ConfigChecks, ReferenceChecks, OutputChec
     def run(self) -> list[Problem]:
         self.check_top_level()
         self.check_settings()
+        self.check_inputs()
         self.check_nodes()
         self.check_parents()
         self.check_edges()

@@ -8,6 +8,7 @@ from typing import Any
 
 from engine.caching import cache_problems
 from engine.handlers.base import Handler
+from engine.pinning import pinned_problems
 from engine.schema.validator import Validator, config_field, error_problems
 
 _validators: dict[type, Any] = {}
@@ -23,6 +24,8 @@ class ConfigChecks:
     def check_config(self, node_id: str, node: dict, handler: Handler) -> None:
         for message in cache_problems(node, handler):
             self.add("bad_config", f"node {node_id}: {message}", node=node_id, field="cache")
+        for field, message in pinned_problems(node, handler):
+            self.add("bad_config", f"node {node_id}: {field}: {message}", node=node_id, field=field)
         config = node.get("config")
         if not isinstance(config, dict):
             return

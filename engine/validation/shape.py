@@ -24,8 +24,28 @@ VERSION = DOCUMENT_SCHEMA["properties"]["version"]["const"]
 _TOP_LEVEL_VALIDATOR = Validator(top_level())
 _NODE_FIELDS_VALIDATOR = Validator(NODE_FIELDS_SCHEMA)
 # Node fields that the remembered-valid key leaves out: a node setting one is always walked.
-RARE_NODE_FIELDS = ("cache", "critical", "on_failure", "output_schema")
+RARE_NODE_FIELDS = ("cache", "critical", "on_failure", "output_schema", "pinned")
 _SETTINGS_VALIDATOR = Validator(SETTINGS_SCHEMA)
+# A declared run input's type and the JSON values it takes (a run's value is checked against
+# it when the run starts); "any" and no type take anything.
+INPUT_TYPES: dict[str, tuple[type, ...]] = {
+    "string": (str,),
+    "number": (int, float),
+    "integer": (int,),
+    "boolean": (bool,),
+    "object": (dict,),
+    "array": (list,),
+    "list": (list,),
+}
+INPUT_TYPE_NAMES = ("any", *INPUT_TYPES)
+
+
+def input_value_ok(kind: str | None, value: Any) -> bool:
+    """Whether `value` is of the declared input type (null always is: "no value")."""
+    kinds = INPUT_TYPES.get(kind or "")
+    if kinds is None or value is None:
+        return True
+    return isinstance(value, kinds) and not (isinstance(value, bool) and bool not in kinds)
 
 
 class ShapeChecks:
@@ -52,6 +72,27 @@ class ShapeChecks:
             return
         for field, message in schema_problems(_SETTINGS_VALIDATOR, settings, "settings"):
             self.add("bad_config", f"{field} {message}", field=field)
+
+    def check_inputs(self) -> None:
+        """Each declared run input: an object whose type is one the run can check, and whose
+        default is of that type (a wrong shape is refused, not taken as "any")."""
+        inputs = self.document.get("inputs")
+        if not isinstance(inputs, dict):
+            return
+        for name, spec in inputs.items():
+            if not isinstance(spec, dict):
+                message = f'inputs.{name} must be an object such as {{"type": "string"}}'
+                self.add("bad_config", message, field=f"inputs.{name}")
+                continue
+            kind = spec.get("type")
+            if kind is not None and kind not in INPUT_TYPE_NAMES:
+                message = (
+                    f"inputs.{name}.type must be one of {', '.join(INPUT_TYPE_NAMES)}; got {kind!r}"
+                )
+                self.add("bad_config", message, field=f"inputs.{name}.type")
+            elif not input_value_ok(kind, spec.get("default")):
+                message = f"inputs.{name}.default must be of type {kind}, got {spec['default']!r}"
+                self.add("bad_config", message, field=f"inputs.{name}.default")
 
     def check_nodes(self) -> None:
         nodes = self.document.get("nodes")

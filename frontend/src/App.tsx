@@ -1,5 +1,6 @@
 import { SecretsPage } from "./components/SecretsPage";
 import { EditorPage } from "./pages/EditorPage";
+import { RunsPage } from "./pages/RunsPage";
 import { WorkflowListPage } from "./pages/WorkflowListPage";
 import { useRoute } from "./router";
 
@@ -10,6 +11,8 @@ export function App() {
       return <WorkflowListPage />;
     case "secrets":
       return <SecretsPage />;
+    case "runs":
+      return <RunsPage />;
     case "editor":
       return <EditorPage key={route.workflowId} workflowId={route.workflowId} runId={route.runId} diff={route.diff ?? null} />;
     default:

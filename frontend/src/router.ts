@@ -1,16 +1,18 @@
-/** Stable addresses: `/` (list), `/secrets/` (stored secrets), `/workflows/N/` (editor), `/workflows/N/runs/R/` (a run),
+/** Stable addresses: `/` (list), `/secrets/` (stored secrets), `/runs/` (runs of every workflow), `/workflows/N/` (editor), `/workflows/N/runs/R/` (a run),
  * `/workflows/N/diff/A/B/` (two runs compared). */
 import { useEffect, useState } from "react";
 
 export type Route =
   | { page: "list" }
   | { page: "secrets" }
+  | { page: "runs" }
   | { page: "editor"; workflowId: number; runId: number | null; diff?: { a: number; b: number } }
   | { page: "missing"; path: string };
 
 export function parseRoute(path: string): Route {
   if (path === "/" || path === "") return { page: "list" };
   if (/^\/secrets\/?$/.test(path)) return { page: "secrets" };
+  if (/^\/runs\/?$/.test(path)) return { page: "runs" };
   const diff = /^\/workflows\/(\d+)\/diff\/(\d+)\/(\d+)\/?$/.exec(path);
   if (diff) return { page: "editor", workflowId: Number(diff[1]), runId: null, diff: { a: Number(diff[2]), b: Number(diff[3]) } };
   const match = /^\/workflows\/(\d+)\/?(?:runs\/(\d+)\/?)?$/.exec(path);
@@ -21,6 +23,7 @@ export function parseRoute(path: string): Route {
 export const paths = {
   list: () => "/",
   secrets: () => "/secrets/",
+  runs: () => "/runs/",
   editor: (workflowId: number) => `/workflows/${workflowId}/`,
   run: (workflowId: number, runId: number) => `/workflows/${workflowId}/runs/${runId}/`,
   diff: (workflowId: number, a: number, b: number) => `/workflows/${workflowId}/diff/${a}/${b}/`,

@@ -340,3 +340,29 @@ def test_loop_config_with_its_modes_field_is_valid(config):
         {"inputs": {"n": {}, "xs": {}}, "nodes": [{"id": "l", "type": "loop", "config": config}]}
     )
     assert [p for p in validate_document(document) if p.severity == "error"] == []
+
+
+@pytest.mark.parametrize(
+    ("declared", "field", "message"),
+    [
+        (
+            {"n": {"type": "nunber"}},
+            "inputs.n.type",
+            "inputs.n.type must be one of any, string, number, integer, boolean, object, array, "
+            "list; got 'nunber'",
+        ),
+        ({"n": 5}, "inputs.n", 'inputs.n must be an object such as {"type": "string"}'),
+        (
+            {"n": {"type": "number", "default": "x"}},
+            "inputs.n.default",
+            "inputs.n.default must be of type number, got 'x'",
+        ),
+    ],
+)
+def test_a_run_input_declared_in_the_wrong_shape_is_refused_not_taken_as_any(
+    declared, field, message
+):
+    from engine import all_problems, load_document
+
+    found = [p.to_dict() for p in all_problems(load_document({"inputs": declared}))]
+    assert found == [{"code": "bad_config", "message": message, "field": field}]

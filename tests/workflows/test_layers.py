@@ -46,6 +46,7 @@ LAYERS: list[tuple[str, tuple[str, ...]]] = [
             "workflows.triggers",
             "workflows.secrets",
             "workflows.versions",
+            "workflows.pins",
         ),
     ),
     ("models", ("workflows.models",)),

@@ -181,6 +181,10 @@ class NodeRunSerializer(serializers.Serializer):
     output = serializers.JSONField(allow_null=True)
     error = serializers.JSONField(allow_null=True)
     handled = serializers.BooleanField()
+    handles = serializers.ListField(
+        child=serializers.CharField(),
+        help_text="the output handles it chose on success (a condition's branch)",
+    )
     reason = serializers.CharField(allow_null=True)
     wait = serializers.JSONField(
         allow_null=True,

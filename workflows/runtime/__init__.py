@@ -22,6 +22,7 @@ Where things are (each module imports only those listed before it):
 - `children`: a `subworkflow` node following its child run.
 - `cache`: `RowCache`, where nodes with `cache` find earlier results (the rows).
 - `drive`: one run from its rows to its end or next park (`drive`, `execute_leased`).
+- `single`: testing one node alone (its upstream nodes from their pins or the last run).
 - `hooks`: a webhook request's database side (token, rate limit, signature, its run).
 - `schedules`: the scheduler step every worker runs (`fire_due`, `schedule_forever`).
 - `worker`: `RunWorker`, the process that claims and drives runs; wake-up messages.

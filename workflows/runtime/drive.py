@@ -16,7 +16,7 @@ from engine.execution import Execution
 from engine.states import NodeState, RunState
 from engine.usage import RunUsage
 from workflows import conf, dispatch
-from workflows.models import NodeRun, WorkflowRun
+from workflows.models import NodeRun, RunTrigger, WorkflowRun
 from workflows.runtime import children
 from workflows.runtime.cache import RowCache
 from workflows.runtime.db import db
@@ -30,6 +30,10 @@ from workflows.runtime.snapshots import mark_interrupted, snapshot_from_rows
 from workflows.runtime.watches import StallWatch, hand_over_decisions
 from workflows.secrets import secrets_for
 from workflows.selectors import usage_totals
+
+# Runs a person starts use nodes' pinned data (engine.pinning); a trigger's (webhook, schedule),
+# an API client's and a sub-workflow's never do.
+USES_PINS = frozenset({RunTrigger.MANUAL, RunTrigger.RERUN})
 
 
 def execution_options(run: WorkflowRun) -> dict[str, Any]:
@@ -55,6 +59,7 @@ def execution_options(run: WorkflowRun) -> dict[str, Any]:
         else None,
         **context,
         "usage": RunUsage(budget, getattr(run, "tokens_used", None)),
+        "use_pinned": run.trigger in USES_PINS,
     }
 
 

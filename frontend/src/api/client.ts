@@ -6,6 +6,8 @@ import type { RunDiff } from "../lib/runDiff";
 import type { SecretSummary } from "../lib/secrets";
 import type { ListenState } from "../lib/listen";
 import type { VersionDiff, VersionPage } from "../lib/versions";
+import type { NodeTestAnswer, PinAnswer } from "../lib/pins";
+import type { RunPage } from "../lib/runList";
 
 export class ApiError extends Error {
   readonly status: number;
@@ -90,6 +92,13 @@ export const api = {
   startRun: (id: number, inputs: Record<string, unknown>, mode = "normal") =>
     request<RunReport>("POST", `workflows/${id}/runs/`, { inputs, mode, trigger: "manual" }),
   listRuns: async (workflowId: number) => items(await request<RunReport[]>("GET", `runs/?workflow=${workflowId}`)),
+  /** Runs of every workflow the user may see, newest first, a page at a time. */
+  runPage: (params: { status?: string; trigger?: string; page?: number }) => {
+    const query = new URLSearchParams({ page: String(params.page ?? 1), page_size: "50" });
+    if (params.status) query.set("status", params.status);
+    if (params.trigger) query.set("trigger", params.trigger);
+    return request<RunPage>("GET", `runs/?${query}`);
+  },
   getRun: (runId: number) => request<RunReport>("GET", `runs/${runId}/`),
   runEvents: async (runId: number, after = 0) => items(await request<RunEvent[]>("GET", `runs/${runId}/events/?after=${after}`)),
   /** At most `limit` (≤ 1000) stored events after `after`: one window of a replay. */
@@ -101,6 +110,12 @@ export const api = {
   /** A template (or a bare expression) rendered for `node` with the workflow's last run's data. */
   previewExpression: (workflowId: number, template: string, node: string | null, bare: boolean) =>
     request<PreviewAnswer>("POST", `workflows/${workflowId}/preview/`, node ? { template, node, bare } : { template, bare }),
+  /** Pin a node's output in a run (or given JSON) into the saved workflow: manual runs use it. */
+  pinNode: (id: number, node: string, pin: { run: number } | { output: unknown; handles?: string[] }) =>
+    request<PinAnswer>("POST", `workflows/${id}/nodes/${encodeURIComponent(node)}/pin/`, pin),
+  unpinNode: (id: number, node: string) => request<PinAnswer>("DELETE", `workflows/${id}/nodes/${encodeURIComponent(node)}/pin/`),
+  /** Run one node of the saved workflow alone, with the last run's (or pinned) upstream data. */
+  testNode: (id: number, node: string) => request<NodeTestAnswer>("POST", `workflows/${id}/nodes/${encodeURIComponent(node)}/test/`, {}),
   cancelRun: (runId: number) => request<RunReport>("POST", `runs/${runId}/cancel/`, {}),
   resumeRun: (runId: number) => request<RunReport>("POST", `runs/${runId}/resume/`, {}),
   /** `iteration` names the loop/map iteration of a body node (`M[2]`, `M[2]/L[1]`); sent only when given. */

@@ -50,7 +50,7 @@ export function ApprovalDialog({ runId }: { runId: number }) {
 
   return (
     <Modal
-      title={view.title}
+      title={node?.name && node.name !== nodeId ? view.title.replace(`Approval: ${nodeId}`, `Approval: ${node.name}`) : view.title}
       testId="approval-dialog"
       onClose={onClose}
       actions={

@@ -1,5 +1,6 @@
 /** The one node component: label, type icon, labelled handles, state (colour + icon + text).
  * A container (`loop`, `map`) is the same node drawn as a resizable frame around its body. */
+import { PINNED_REASON } from "../lib/pins";
 import { Handle, NodeResizer, Position, type NodeProps } from "@xyflow/react";
 import { memo } from "react";
 import { containerApprovalWaits, containerWaitText } from "../lib/approval";
@@ -121,6 +122,16 @@ function BaseNodeView({ id, type, data, selected }: NodeProps<CanvasNode>) {
         </div>
       )}
       {node.disabled && <div className="wf-node-flag">disabled · passes input through</div>}
+      {node.pinned && (
+        <div
+          className="wf-node-flag wf-node-pin"
+          data-testid="pin-mark"
+          data-used={view?.reason === PINNED_REASON ? "true" : undefined}
+          title="Pinned data: manual runs use this output instead of running the node; triggered runs never do"
+        >
+          📌 {view?.reason === PINNED_REASON ? "pinned output used" : "pinned output"}
+        </div>
+      )}
       {node.parent && !inRun && <div className="wf-node-parent">in {node.parent}</div>}
       {inRun && iteration && (
         <div

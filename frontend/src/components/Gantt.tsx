@@ -3,6 +3,7 @@ import { useEffect, useMemo, useState } from "react";
 import { NODE_STATE_LOOK } from "../lib/status";
 import { buildGantt, formatDuration, isCritical, isRunning } from "../lib/timeline";
 import type { NodeRunRecord } from "../lib/types";
+import { useCanvas } from "../store/context";
 
 const NO_PATH: ReadonlySet<string> = new Set();
 
@@ -19,6 +20,9 @@ interface Props {
 export function Gantt({ records, onPick, critical = NO_PATH, summary = null, runStartedAt = null }: Props) {
   const now = useNowWhile(useMemo(() => records.some(isRunning), [records]));
   const gantt = useMemo(() => buildGantt(records, runStartedAt, now), [records, runStartedAt, now]);
+  // bars read as the nodes' names (their ids in the tooltip); one string so renders stay cheap
+  const namesKey = useCanvas((s) => JSON.stringify(s.nodes.filter((n) => n.data.node.name).map((n) => [n.id, n.data.node.name])));
+  const names = useMemo(() => new Map<string, string>(JSON.parse(namesKey)), [namesKey]);
   if (!gantt.bars.length) return <p className="muted small">No node has started yet.</p>;
   return (
     <div className="gantt" data-testid="gantt">
@@ -35,14 +39,14 @@ export function Gantt({ records, onPick, critical = NO_PATH, summary = null, run
       {gantt.bars.map((bar) => {
         const look = NODE_STATE_LOOK[bar.status] ?? NODE_STATE_LOOK.pending;
         const onPath = isCritical(bar, critical);
-        const label = `${bar.node}${bar.iteration ? ` [${bar.iteration}]` : ""}${bar.attempt > 1 ? ` #${bar.attempt}` : ""}`;
+        const label = `${names.get(bar.node) || bar.node}${bar.iteration ? ` [${bar.iteration}]` : ""}${bar.attempt > 1 ? ` #${bar.attempt}` : ""}`;
         return (
           <button
             key={`${bar.node}-${bar.iteration}-${bar.attempt}`}
             className={`gantt-row${onPath ? " critical" : ""}`}
             data-critical={onPath}
             onClick={() => onPick(bar.node)}
-            title={`${label}: ${look.label}, ${formatDuration(bar.durationMs)}${onPath ? " (critical path)" : ""}`}
+            title={`${label} (${bar.node}): ${look.label}, ${formatDuration(bar.durationMs)}${onPath ? " (critical path)" : ""}`}
           >
             <span className="gantt-label">{label}</span>
             <span className="gantt-track" data-carried={bar.carried ? "true" : undefined}>

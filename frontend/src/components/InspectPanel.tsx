@@ -10,6 +10,8 @@ import { formatDuration } from "../lib/timeline";
 import type { NodeError, NodeRunRecord, RunReport, TokenUsage } from "../lib/types";
 import { useCanvas } from "../store/context";
 import { NodeLog } from "./NodeLog";
+import { PinSection } from "./PinnedData";
+import { takenBranch } from "../lib/branches";
 import { AgentTurnsOf } from "./AgentTurns";
 import { ChildRuns, RunLink } from "./RunLink";
 import { StatusBadge } from "./StatusBadge";
@@ -120,6 +122,7 @@ function NodeDetails({ nodeId, type, iteration, report, onDecide, body = false, 
     stream: st.run?.streams[streamKey(nodeId, iteration)] ?? null,
     usage: st.run?.usage[streamKey(nodeId, iteration)] ?? null,
     schema: st.nodes.find((n) => n.id === nodeId)?.data.node.output_schema ?? null,
+    name: st.nodes.find((n) => n.id === nodeId)?.data.node.name ?? "",
   }));
   const view: NodeRunView | null = live.view;
   const records = report?.node_runs ?? NO_RECORDS;
@@ -130,14 +133,18 @@ function NodeDetails({ nodeId, type, iteration, report, onDecide, body = false, 
   const reason = view?.reason ?? full?.reason ?? record?.reason ?? null;
   const childRuns = childRunsOf(report, nodeId, iteration ?? "");
   const waitingFor = subworkflowWait(report, nodeId, view?.status, iteration ?? "");
+  const branch = takenBranch(type, view?.status ?? record?.status ?? full?.status, view?.handles ?? record?.handles ?? null);
   const output =
     record?.output !== undefined && record?.output !== null ? record.output : full?.output !== undefined ? full.output : live.preview;
   return (
     <>
       <header className="panel-title">
         <div>
-          <strong>{nodeId}</strong>
-          <small>{type}</small>
+          <strong data-testid="inspect-name">{live.name || nodeId}</strong>
+          <small>
+            {live.name && live.name !== nodeId ? `${nodeId} · ` : ""}
+            {type}
+          </small>
         </div>
         <StatusBadge kind="node" status={view?.status ?? record?.status ?? full?.status ?? "pending"} />
       </header>
@@ -152,6 +159,12 @@ function NodeDetails({ nodeId, type, iteration, report, onDecide, body = false, 
         <dd>{view?.attempt ?? record?.attempt ?? full?.attempts ?? "—"}</dd>
         <dt>Duration</dt>
         <dd>{formatDuration(view?.durationMs ?? record?.duration_ms) || "—"}</dd>
+        {branch && (
+          <>
+            <dt>Took</dt>
+            <dd data-testid="inspect-branch">{branch}</dd>
+          </>
+        )}
         {reason && (
           <>
             <dt>Why</dt>
@@ -219,6 +232,13 @@ function NodeDetails({ nodeId, type, iteration, report, onDecide, body = false, 
       <ValueBlock title="Input" value={record ? record.input : full?.input} testId="inspect-input" />
       <ValueBlock title="Output" value={output} testId="inspect-output" />
       {live.schema && <ValueBlock title="Declared output schema" value={live.schema} testId="inspect-output-schema" />}
+      <PinSection
+        nodeId={nodeId}
+        runId={report?.id ?? null}
+        status={view?.status ?? record?.status ?? full?.status}
+        container={container}
+        iteration={iteration}
+      />
       <NodeLog nodeId={nodeId} iteration={iteration} />
     </>
   );

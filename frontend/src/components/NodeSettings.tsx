@@ -9,6 +9,9 @@ import { ConfigForm } from "./ConfigForm";
 import { TypeIcon } from "./TypeIcon";
 import { TRIGGER_TYPES } from "../lib/triggers";
 import { TriggerDetails } from "./TriggerDetails";
+import { NodeTest, PinSection } from "./PinnedData";
+import { joinLabel } from "../lib/labels";
+import { SubworkflowPicker } from "./SubworkflowPicker";
 
 export function NodeSettings({ nodeId }: { nodeId: string }) {
   const { node, info, nodes, edges, meta, allProblems, updateNode } = useCanvas((s) => ({
@@ -55,6 +58,9 @@ export function NodeSettings({ nodeId }: { nodeId: string }) {
       </div>
       {TRIGGER_TYPES.has(node.type) && <TriggerDetails nodeId={nodeId} type={node.type} />}
       <h4>Settings</h4>
+      {node.type === "subworkflow" && (
+        <SubworkflowPicker value={config.workflow} onPick={(id) => update({ config: { ...config, workflow: id } }, "config.workflow")} />
+      )}
       <ConfigForm
         schema={info?.config_schema}
         expressionFields={info?.expression_fields ?? []}
@@ -64,6 +70,8 @@ export function NodeSettings({ nodeId }: { nodeId: string }) {
       />
       <h4>Execution</h4>
       <ExecutionSettings node={node} update={update} />
+      <PinSection nodeId={nodeId} />
+      <NodeTest nodeId={nodeId} />
     </div>
   );
 }
@@ -158,8 +166,8 @@ function ExecutionSettings({ node, update }: { node: Omit<WorkflowNode, "positio
             onChange={(e) => update({ join: e.target.value as WorkflowNode["join"] })}
           >
             {JOIN_RULES.map((rule) => (
-              <option key={rule} value={rule}>
-                {rule}
+              <option key={rule} value={rule} title={rule}>
+                {joinLabel(rule)}
               </option>
             ))}
           </select>

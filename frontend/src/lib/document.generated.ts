@@ -52,6 +52,31 @@ export type NodeOnFailure = {
    */
   run: number | string;
 } | null;
+/**
+ * pinned data: manual runs (and testing one node) use this output instead of running the node, which ends `reused`; runs a trigger starts (webhook, schedule) never do
+ */
+export type NodePinned = {
+  /**
+   * the node's output as JSON, storable (no NaN, no NUL) and at most x-max-bytes bytes
+   */
+  output: {
+    [k: string]: unknown;
+  };
+  /**
+   * the output handles it chose (a condition's branch); default ["out"]
+   *
+   * @maxItems 32
+   */
+  handles?: string[];
+  /**
+   * when it was pinned (ISO 8601)
+   */
+  pinned_at?: string;
+  /**
+   * the run whose output was pinned
+   */
+  run?: number | null;
+} | null;
 
 /**
  * A workflow document (SPEC §1). The one description of its shape: the engine's validation, the API's shape check, the OpenAPI description and the canvas's TypeScript types are derived from this file. Maxima are engine/limits.py's (a test keeps them equal).
@@ -84,7 +109,10 @@ export interface WorkflowDocument {
   notes?: StickyNote[];
 }
 export interface InputDeclaration {
-  type?: string;
+  /**
+   * what a run's value must be (any: not checked)
+   */
+  type?: "any" | "string" | "number" | "integer" | "boolean" | "object" | "array" | "list";
   default?: unknown;
   description?: string;
   required?: boolean;
@@ -139,6 +167,7 @@ export interface WorkflowNode {
   output_schema?: {
     [k: string]: unknown;
   } | null;
+  pinned?: NodePinned;
 }
 export interface Position {
   x: number;

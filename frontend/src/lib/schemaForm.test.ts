@@ -98,8 +98,8 @@ describe("parseFieldInput", () => {
 
   it("parses numbers and names the field when one is wrong", () => {
     expect(parseFieldInput(timeout, "2.5")).toEqual({ ok: true, value: 2.5 });
-    expect(parseFieldInput(timeout, "abc")).toEqual({ ok: false, error: "Timeout s must be a number" });
-    expect(parseFieldInput(timeout, "-1")).toEqual({ ok: false, error: "Timeout s must be at least 0" });
+    expect(parseFieldInput(timeout, "abc")).toEqual({ ok: false, error: "Timeout (seconds) must be a number" });
+    expect(parseFieldInput(timeout, "-1")).toEqual({ ok: false, error: "Timeout (seconds) must be at least 0" });
     expect(parseFieldInput(retries, "1.5")).toEqual({ ok: false, error: "Retries must be a whole number" });
     expect(parseFieldInput(retries, "9")).toEqual({ ok: false, error: "Retries must be at most 5" });
   });
@@ -117,7 +117,7 @@ describe("parseFieldInput", () => {
     expect(parseFieldInput(json, '{"a": [1]}')).toEqual({ ok: true, value: { a: [1] } });
     const bad = parseFieldInput(json, "{nope");
     expect(bad.ok).toBe(false);
-    expect(!bad.ok && bad.error).toMatch(/^Json is not valid JSON/);
+    expect(!bad.ok && bad.error).toMatch(/^JSON is not valid JSON/);
   });
 });
 

@@ -1,4 +1,5 @@
 /** JSON Schema (a node type's `config_schema`) -> descriptors the config form renders. */
+import { humanLabel } from "./labels";
 import type { JsonSchema } from "./types";
 
 interface FieldBase {
@@ -206,8 +207,7 @@ function primaryType(schema: JsonSchema): [string | null, boolean] {
 }
 
 export function humanize(key: string): string {
-  const words = key.replace(/_/g, " ").trim();
-  return words.charAt(0).toUpperCase() + words.slice(1);
+  return humanLabel(key);
 }
 
 /** The value a blank form starts with: schema defaults, else an empty value per kind. */

@@ -267,6 +267,8 @@ export interface NodeRunRecord {
   output?: unknown;
   error?: NodeError | null;
   handled?: boolean;
+  /** The output handles it chose on success (a condition's branch). */
+  handles?: string[];
   reason?: string;
   /** While the attempt waits: what for (`approval`, `subworkflow` with `data.run`, `delay`...). */
   wait?: NodeWait | null;

@@ -6,6 +6,9 @@ import { StatusBadge } from "../components/StatusBadge";
 import { sharedByLabel, workflowAccess } from "../lib/ownership";
 import type { WorkflowDocument, WorkflowSummary } from "../lib/types";
 import { navigate, paths } from "../router";
+import { ListControls } from "../components/ListControls";
+import { rememberNewDraft, untouchedNewDrafts } from "../lib/newDrafts";
+import { filterWorkflows, type WorkflowFilter } from "../lib/workflowFilters";
 
 const NEW_WORKFLOW: WorkflowDocument = {
   version: 1,
@@ -22,9 +25,18 @@ export function WorkflowListPage() {
   const [dialog, setDialog] = useState<Dialog>(null);
   // who is signed in: workflows others own are shared with them (run and duplicate, not change)
   const [me, setMe] = useState<string | null>(null);
+  const [filter, setFilter] = useState<WorkflowFilter>({ query: "", tag: "", sort: "updated" });
 
   const reload = useCallback(() => {
-    api.listWorkflows().then(setWorkflows, (e: Error) => setError(e.message));
+    api.listWorkflows().then(
+      async (list) => {
+        // "+ New workflow" then back without building anything: no orphan draft stays behind
+        const orphans = untouchedNewDrafts(list);
+        if (orphans.length) await Promise.allSettled(orphans.map((id) => api.deleteWorkflow(id)));
+        setWorkflows(orphans.length ? list.filter((w) => !orphans.includes(w.id)) : list);
+      },
+      (e: Error) => setError(e.message),
+    );
   }, []);
   useEffect(reload, [reload]);
   useEffect(() => {
@@ -38,7 +50,17 @@ export function WorkflowListPage() {
     setError(null);
     action().then(reload, (e: Error) => setError(e.message));
   };
-  const create = guard(async () => navigate(paths.editor((await api.createWorkflow(NEW_WORKFLOW)).id)));
+  // not through `guard`: its reload would find the new draft untouched and discard it
+  const create = () => {
+    setError(null);
+    api.createWorkflow(NEW_WORKFLOW).then(
+      (created) => {
+        rememberNewDraft(created.id);
+        navigate(paths.editor(created.id));
+      },
+      (e: Error) => setError(e.message),
+    );
+  };
   const duplicate = (w: WorkflowSummary) =>
     guard(async () => {
       // the copy is the user's own: its owner is whoever creates it
@@ -51,6 +73,14 @@ export function WorkflowListPage() {
       <header className="topbar">
         <span className="brand">⇶ Switchyard</span>
         <span className="spacer" />
+        <a
+          className="button ghost"
+          data-testid="runs-link"
+          href={paths.runs()}
+          onClick={(e) => (e.preventDefault(), navigate(paths.runs()))}
+        >
+          Runs
+        </a>
         <a
           className="button ghost"
           data-testid="secrets-link"
@@ -79,14 +109,17 @@ export function WorkflowListPage() {
         ) : workflows.length === 0 ? (
           <p className="empty">No workflows yet. Create one or import a JSON/YAML file.</p>
         ) : (
-          <WorkflowTable
-            workflows={workflows}
-            me={me}
-            onRename={(w) => setDialog({ kind: "rename", workflow: w })}
-            onDuplicate={(w) => duplicate(w)()}
-            onDelete={(w) => setDialog({ kind: "delete", workflow: w })}
-            onActivate={(w, active) => guard(() => api.setActive(w.id, active))()}
-          />
+          <>
+            <ListControls workflows={workflows} filter={filter} onChange={setFilter} />
+            <WorkflowTable
+              workflows={filterWorkflows(workflows, filter)}
+              me={me}
+              onRename={(w) => setDialog({ kind: "rename", workflow: w })}
+              onDuplicate={(w) => duplicate(w)()}
+              onDelete={(w) => setDialog({ kind: "delete", workflow: w })}
+              onActivate={(w, active) => guard(() => api.setActive(w.id, active))()}
+            />
+          </>
         )}
       </main>
       {dialog?.kind === "rename" && (

@@ -74,6 +74,8 @@ export interface DocumentActions {
   layout(): void;
   document(): WorkflowDocument;
   markSaved(saved: SavedWorkflow): void;
+  /** A pin changed on the server (a new revision): the node shows it; no undo step, no edit. */
+  applyPin(nodeId: string, pinned: WorkflowNode["pinned"] | null, revision: number): void;
   setProblems(problems: Problem[]): void;
   notify(notice: Notice | null): void;
   isContainer(type: string | undefined): boolean;

@@ -351,6 +351,15 @@ export const createDocumentSlice: SliceCreator<DocumentState & DocumentActions> 
       set({ revision: saved.revision, problems: saved.errors ?? [], dirty: false, lastEditKey: null });
     },
 
+    applyPin(nodeId, pinned, revision) {
+      const nodes = get().nodes.map((n) => {
+        if (n.id !== nodeId) return n;
+        const { pinned: _old, ...rest } = n.data.node;
+        return { ...n, data: { ...n.data, node: pinned ? { ...rest, pinned } : rest } };
+      });
+      set({ nodes, revision });
+    },
+
     setProblems(problems) {
       set({ problems });
     },
