@@ -53,7 +53,8 @@ def pause_requested(run_ids: list[int]) -> dict[int, dict]:
 
 
 def live_decisions(run_ids: list[int]) -> dict[int, list[dict]]:
-    """Approvals decided on these runs while they run (`WorkflowRun.live_decisions`)."""
+    """Approvals decided on these runs while they run (`WorkflowRun.live_decisions`), at top
+    level or inside an iteration."""
     rows = WorkflowRun.objects.filter(pk__in=run_ids, live_decisions__isnull=False)
     return {pk: list(found or ()) for pk, found in rows.values_list("pk", "live_decisions")}
 
@@ -88,21 +89,37 @@ def apply_decisions(execution: Execution, decisions: list[dict]) -> list[dict]:
     run could not take because it is parking (the drive hands them over)."""
     done = []
     for decision in decisions:
+        iteration = decision.get("iteration") or ""
+        where = f"{decision['node']} in {iteration}" if iteration else decision["node"]
+        if iteration and container_busy(execution, iteration):
+            continue  # applied once the container parks on its iterations
         try:
             execution.decide_now(
-                lambda e, d=decision: e.approve_node(
-                    d["node"], d["approved"], d.get("data"), d.get("by")
+                lambda e, d=decision, path=iteration: e.approve_node(
+                    d["node"], d["approved"], d.get("data"), d.get("by"), iteration=path
                 )
             )
         except KeyError as exc:
-            execution.warn(f"the decision on {decision['node']} was not applied: {exc}")
+            execution.warn(f"the decision on {where} was not applied: {exc}")
         except ValueError as exc:
             if execution.status == "running" and "not running" not in str(exc):
-                execution.warn(f"the decision on {decision['node']} was not applied: {exc}")
+                execution.warn(f"the decision on {where} was not applied: {exc}")
             else:
                 continue  # parking: handed over with the parked run
         done.append(decision)
     return done
+
+
+def container_busy(execution: Execution, iteration: str) -> bool:
+    """The top-level container of `iteration` (`m` of `m[2]/l[0]`) still runs other items:
+    an iteration that waits in it is decided once the container parks (`wait.kind` body)."""
+    container = iteration.split("/", 1)[0].rpartition("[")[0]
+    record = execution.record_of(container)
+    return record is not None and record.status in (
+        NodeState.RUNNING,
+        NodeState.QUEUED,
+        NodeState.RETRYING,
+    )
 
 
 class CancelWatch:
