@@ -142,8 +142,9 @@ def edge_document(row: tuple) -> dict[str, Any]:
 
 
 def workflow_header(workflow) -> dict[str, Any]:
-    """The document's top-level fields (everything but nodes and edges)."""
-    return {
+    """The document's top-level fields (everything but nodes and edges); `metadata` only when
+    the workflow has some, so documents without it read as they were written."""
+    header = {
         "version": workflow.version,
         "name": workflow.name,
         "description": workflow.description,
@@ -152,6 +153,9 @@ def workflow_header(workflow) -> dict[str, Any]:
         "variables": workflow.variables,
         "settings": workflow.settings,
     }
+    if workflow.metadata:
+        header["metadata"] = workflow.metadata
+    return header
 
 
 # --- runs --------------------------------------------------------------------------------------

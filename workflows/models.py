@@ -42,6 +42,8 @@ class Workflow(models.Model):
     inputs = models.JSONField(default=dict, blank=True)
     variables = models.JSONField(default=dict, blank=True)
     settings = models.JSONField(default=dict, blank=True)
+    # Facts the engine does not read (author, signature): a dagger-style import keeps them.
+    metadata = models.JSONField(default=dict, blank=True)
     version = models.PositiveSmallIntegerField(default=1)
     revision = models.PositiveIntegerField(default=1)
     valid = models.BooleanField(default=False)
