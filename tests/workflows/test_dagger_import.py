@@ -157,7 +157,7 @@ def test_import_workflow_names_the_bad_dependency(tmp_path, user):
     document["nodes"][1]["dependencies"] = ["ghost"]
     path = tmp_path / "bad.yml"
     path.write_text(yaml.safe_dump(document))
-    with pytest.raises(CommandError, match="missing_node: .*ghost"):
+    with pytest.raises(CommandError, match=r"missing_node: .*ghost"):
         run("import_workflow", str(path), "--owner", "alice")
     assert not Workflow.objects.exists()
 
