@@ -22,6 +22,7 @@ from engine.handlers.base import (
     NodeError,
     Wait,
 )
+from engine.logcontext import CURRENT_NODE, node_label
 from engine.report import DRY_RUN_OUTPUT, DRY_RUN_REASON, NodeRecord
 from engine.scope import Scope
 from engine.states import NodeState, RunState
@@ -50,6 +51,7 @@ class Attempts:
 
     async def _execute(self, i: int) -> None:
         """Run node `i` (every attempt), record how it ended, then decide its successors."""
+        CURRENT_NODE.set(node_label(self.graph.ids[i], self.path))  # this node's task only
         record = self.records[i]
         try:
             try:

@@ -22,6 +22,7 @@ from workflows.runtime.db import db
 from workflows.runtime.finish import finish_or_end
 from workflows.runtime.graphs import graph_of
 from workflows.runtime.leases import LeaseLost, keep_lease
+from workflows.runtime.logs import CURRENT_RUN
 from workflows.runtime.publish import Publisher
 from workflows.runtime.recorder import RunRecorder
 from workflows.runtime.rerun import rerun_snapshot
@@ -209,7 +210,23 @@ async def drive(
     act: Callable[[Execution], None] | None = None,
     started: Callable[[Execution, RunRecorder], None] | None = None,
 ):
-    """Execute a run this owner holds the lease of, to its end or its next park."""
+    """Execute a run this owner holds the lease of, to its end or its next park; the log
+    lines written meanwhile (in the tasks it starts too) name the run (runtime/logs.py)."""
+    token = CURRENT_RUN.set(run_id)
+    try:
+        return await drive_run(run_id, owner, publisher, act=act, started=started)
+    finally:
+        CURRENT_RUN.reset(token)  # a child run is driven inside its parent's node
+
+
+async def drive_run(
+    run_id: int,
+    owner: str,
+    publisher: Publisher,
+    *,
+    act: Callable[[Execution], None] | None = None,
+    started: Callable[[Execution, RunRecorder], None] | None = None,
+):
     run, snapshot = await db(load_for_execution, run_id)
     recorder = RunRecorder(run_id, owner, publisher)
     execution = Execution(

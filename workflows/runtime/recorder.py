@@ -5,7 +5,6 @@ successors start (the engine awaits `RunRecorder.node_settled`)."""
 from __future__ import annotations
 
 import asyncio
-import logging
 import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
@@ -15,13 +14,14 @@ from engine.report import NodeRecord
 from engine.states import NODE_TERMINAL, RUN_TERMINAL, NodeState, RunState
 from workflows.runtime.db import dt
 from workflows.runtime.leases import LeaseLost, RunUnstorable
+from workflows.runtime.logs import runtime_logger
 from workflows.runtime.persistence import Batch
 
 if TYPE_CHECKING:
     from engine.execution import Execution
     from workflows.runtime.publish import Publisher
 
-logger = logging.getLogger(__name__)
+logger = runtime_logger(__name__)
 
 
 # Events not followed by a node's completion (a node starts running, logs, waits) are written

@@ -5,7 +5,6 @@ while)."""
 from __future__ import annotations
 
 import asyncio
-import logging
 import time
 from collections import Counter
 from collections.abc import Iterator
@@ -20,12 +19,13 @@ from engine.states import RUN_TERMINAL, NodeState
 from workflows import conf
 from workflows.models import WorkflowRun
 from workflows.runtime.db import db
+from workflows.runtime.logs import runtime_logger
 
 if TYPE_CHECKING:
     from engine.execution import Execution
     from workflows.runtime.recorder import RunRecorder
 
-logger = logging.getLogger(__name__)
+logger = runtime_logger(__name__)
 
 
 def cancel_requested(run_ids: list[int]) -> dict[int, str]:
