@@ -34,6 +34,7 @@ class NodeRecord:
         "saved_ms",
         "started",
         "status",
+        "tracebacks",
         "usage",
         "wait",
     )
@@ -55,6 +56,9 @@ class NodeRecord:
         self.reused_from: Any = None  # ended `reused`: the run whose output it took
         self.saved_ms: int | None = None  # ...and how long that attempt had taken
         self.usage: dict | None = None  # the current attempt's tokens (engine.usage.Meter)
+        # attempt -> the traceback of the exception a handler raised (redacted): stored with
+        # the attempt's row for its owner, never in an event (not persisted in snapshots)
+        self.tracebacks: dict[int, str] = {}
 
     def to_dict(self) -> dict[str, Any]:
         """The SPEC §7 shape of this node."""

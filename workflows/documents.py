@@ -177,13 +177,21 @@ def node_report(attempts: list) -> dict[str, Any]:
         "started_at": iso(first.started_at),
         "finished_at": iso(last.finished_at),
         "output": last.output,
-        "error": last.error,
+        "error": error_summary(last.error),
         "handled": last.handled,
         "reason": last.reason or None,
     }
     if last.reused_from is not None:  # ended `reused` (node cache): the run it took it from
         report["reused_from"] = last.reused_from
     return report
+
+
+def error_summary(error: dict | None) -> dict | None:
+    """A report's error (SPEC §7 `{"message", "type"}`): the attempt's `traceback` is read in
+    its node run (`node_runs[]`), not in every report."""
+    if not error or "traceback" not in error:
+        return error
+    return {key: value for key, value in error.items() if key != "traceback"}
 
 
 def pending_node_report() -> dict[str, Any]:

@@ -4,6 +4,7 @@ output can be stored), retries with backoff, and what the outcome decides downst
 from __future__ import annotations
 
 import asyncio
+import traceback
 from collections.abc import Callable
 from functools import partial
 from typing import Any
@@ -33,6 +34,7 @@ RUNNING = NodeState.RUNNING
 RETRYING = NodeState.RETRYING
 SUCCEEDED = NodeState.SUCCEEDED
 FAILED = NodeState.FAILED
+MAX_TRACEBACK_CHARS = 16_000
 
 
 def failure_of(exc: NodeError) -> dict[str, Any]:
@@ -159,6 +161,7 @@ class Attempts:
         except asyncio.CancelledError:
             raise
         except Exception as exc:
+            record.tracebacks[record.attempts] = self._traceback_of(exc)
             return None, {"message": f"{type(exc).__name__}: {exc}", "type": "exception"}
         if isinstance(result, HandlerResult):
             record.handles = result.handles
@@ -265,6 +268,12 @@ class Attempts:
             return await in_thread(partial(render_node_config, config, scope, handler))
         except ExpressionError as exc:
             raise NodeError(exc.message, "expression", retryable=False) from None
+
+    def _traceback_of(self, exc: Exception) -> str:
+        """A handler's unexpected exception, as Python prints it (secrets as `***`), its last
+        MAX_TRACEBACK_CHARS characters: where the bug is, for the node's owner."""
+        text = "".join(traceback.format_exception(exc))
+        return storable_text(self._recorder.redact(text))[-MAX_TRACEBACK_CHARS:]
 
     def _log(self, i: int, message: Any) -> None:
         text = storable_text(self._recorder.redact(str(message)))

@@ -62,3 +62,56 @@ def test_a_line_outside_any_run_says_so(caplog):
     (record,) = caplog.records
     assert record.getMessage() == "[run - node -] worker w1 started"
     assert (record.run_id, record.node) == ("-", "-")
+
+
+BUGGY = {
+    "version": 1,
+    "name": "buggy",
+    "nodes": [
+        {"id": "first", "type": "output", "config": {"value": 1}},
+        {"id": "bug", "type": "transform", "config": {"output": 2}, "retry": {"max_attempts": 2}},
+    ],
+    "edges": [{"id": "e1", "source": "first", "target": "bug"}],
+}
+
+
+def test_a_handler_exception_keeps_its_traceback_for_the_owner_not_in_events(
+    tmp_path, monkeypatch, user
+):
+    """The attempt's stored error (its node run in the API's run read) has the traceback; the
+    report's error stays `{"message", "type"}` and no event carries the traceback."""
+    from engine.handlers.data import Transform
+    from tests.runtime.conftest import logged_in
+    from workflows.models import NodeRun, RunEvent, WorkflowRun
+
+    def broken_handler(self, ctx):
+        raise ZeroDivisionError("the ledger divided by zero")
+
+    monkeypatch.setattr(Transform, "run", broken_handler)
+    path = tmp_path / "buggy.json"
+    path.write_text(json.dumps(BUGGY))
+    code, out, _ = run_command(str(path), "--json")
+    report = json.loads(out)
+    assert code == 1 and report["nodes"]["bug"]["error"] == {
+        "message": "ZeroDivisionError: the ledger divided by zero",
+        "type": "exception",
+    }
+    rows = NodeRun.objects.filter(run_id=report["run"], node_id="bug").order_by("attempt")
+    assert [row.status for row in rows] == ["failed", "failed"]
+    for row in rows:  # each attempt keeps its own
+        trace = row.error["traceback"]
+        assert trace.startswith("Traceback (most recent call last):")
+        assert "in broken_handler" in trace
+        assert trace.rstrip().endswith("ZeroDivisionError: the ledger divided by zero")
+    events = RunEvent.objects.filter(run_id=report["run"])
+    assert events.exists()
+    assert not any("Traceback" in json.dumps(event.payload) for event in events)
+
+    run = WorkflowRun.objects.get(pk=report["run"])
+    WorkflowRun.objects.filter(pk=run.pk).update(created_by=user)
+    run.workflow.owner = user
+    run.workflow.save(update_fields=["owner"])
+    read = logged_in(user).get(f"/api/runs/{run.pk}/").json()
+    (last,) = [r for r in read["node_runs"] if r["node_id"] == "bug" and r["attempt"] == 2]
+    assert "in broken_handler" in last["error"]["traceback"]
+    assert "traceback" not in read["nodes"]["bug"]["error"]
