@@ -148,7 +148,14 @@ def run_resume(
 
     An edited config changes the run's own copy of the document (`WorkflowRun.document`, with
     the change listed under its `edits`), so a worker taking the run over later still runs the
-    edited node; the saved workflow changes only when `save` is true (a new revision)."""
+    edited node; the saved workflow changes only when `save` is true (a new revision).
+
+    A node that waits while other branches still run (the run is `running`) is retried or
+    skipped by the worker holding the run, at once (`resume_while_running`)."""
+    locked = WorkflowRun.objects.select_for_update().get(pk=run.pk)
+    if locked.status == RunState.RUNNING and node_id is not None:
+        decision = {"action": action, "config": config, "by": by}
+        return resume_while_running(locked, node_id, iteration, decision, save, user)
     run = resumable(run.pk)
     leaves = waiting_leaves(run.state)
     if node_id is None and paused_on_demand(run.state):  # a pause on demand: go on
@@ -175,6 +182,47 @@ def run_resume(
     state = dict(run.state)
     state["resume"] = {"node": node_id, "iteration": iteration, "action": action, "config": config}
     _resume_soon(run.pk, state, unpause=True)
+    run.refresh_from_db()
+    return run
+
+
+def resume_while_running(
+    run: WorkflowRun, node_id: str, iteration: str | None, decision: dict, save: bool, user
+) -> WorkflowRun:
+    """Retry or skip a node that waits (a breakpoint, a failure pause) beside branches that
+    still run: saved on the locked row like a live approval, exactly once, and applied by the
+    worker holding the run (handed over with the parked run if it parks first)."""
+    latest = latest_rows(run, node_id, iteration)
+    pending = {(d["node"], d.get("iteration") or "") for d in run.live_decisions or ()}
+    if any((node_id, path) in pending for path in latest):
+        where = at(node_id, iteration or "")
+        raise RunConflict(f"node {where} was already decided", code="already_decided")
+    waiting = [
+        path
+        for path, row in latest.items()
+        if row.status == "waiting"
+        and (row.wait or {}).get("kind") not in ("approval", "subworkflow", "body")
+    ]
+    if len(waiting) > 1:
+        paths = ", ".join(waiting)
+        raise RunConflict(
+            f"node {node_id} waits in iterations {paths}: name the iteration",
+            code="iteration_required",
+        )
+    if not waiting:
+        if not latest and iteration is None and not known_node(run, node_id):
+            raise RunConflict(f"run {run.pk} has no node {node_id}", code="node_state")
+        where = at(node_id, iteration or "")
+        raise RunConflict(f"node {where} is not waiting to be retried", code="node_state")
+    config = decision["config"] if decision["action"] == "retry" else None
+    if config is not None:
+        run_config_edit(run=run, node_id=node_id, config=config, by=decision["by"])
+        if save:
+            workflow_config_save(user=user, run=run, node_id=node_id, config=config)
+    saved = {**decision, "config": config, "node": node_id, "iteration": waiting[0]}
+    WorkflowRun.objects.filter(pk=run.pk).update(
+        live_decisions=[*(run.live_decisions or ()), saved]
+    )
     run.refresh_from_db()
     return run
 

@@ -161,8 +161,7 @@ class Attempts:
         except asyncio.CancelledError:
             raise
         except Exception as exc:
-            record.tracebacks[record.attempts] = self._traceback_of(exc)
-            return None, {"message": f"{type(exc).__name__}: {exc}", "type": "exception"}
+            return None, self._unexpected(record, exc)
         if isinstance(result, HandlerResult):
             record.handles = result.handles
             result = result.output
@@ -269,11 +268,14 @@ class Attempts:
         except ExpressionError as exc:
             raise NodeError(exc.message, "expression", retryable=False) from None
 
-    def _traceback_of(self, exc: Exception) -> str:
-        """A handler's unexpected exception, as Python prints it (secrets as `***`), its last
-        MAX_TRACEBACK_CHARS characters: where the bug is, for the node's owner."""
+    def _unexpected(self, record: NodeRecord, exc: Exception) -> dict[str, Any]:
+        """A handler's unexpected exception (a bug, not a NodeError): the attempt's error, and
+        its traceback as Python prints it (secrets as `***`, the last MAX_TRACEBACK_CHARS
+        characters) kept for the node's owner (the attempt's row), never in an event."""
         text = "".join(traceback.format_exception(exc))
-        return storable_text(self._recorder.redact(text))[-MAX_TRACEBACK_CHARS:]
+        tail = storable_text(self._recorder.redact(text))[-MAX_TRACEBACK_CHARS:]
+        record.tracebacks[record.attempts] = tail
+        return {"message": f"{type(exc).__name__}: {exc}", "type": "exception"}
 
     def _log(self, i: int, message: Any) -> None:
         text = storable_text(self._recorder.redact(str(message)))

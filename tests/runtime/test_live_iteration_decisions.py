@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import pytest
 
+from tests.runtime.conftest import logged_in
 from tests.runtime.test_body_parking import approve, rows
 from tests.runtime.test_control_flow import finished, status_of
 from tests.runtime.test_worker import start_run, workers  # noqa: F401 (fixture)
@@ -89,3 +90,61 @@ def test_iteration_approvals_while_a_branch_runs_apply_at_once_and_the_run_never
     assert [e.payload["status"] for e in statuses.order_by("seq")] == ["running", "succeeded"]
     assert not RunEvent.objects.filter(run_id=run.pk, payload__level="warning").exists()
     assert WorkflowRun.objects.get(pk=run.pk).state is None
+
+
+DEBUG_BESIDE_SLOW = {
+    "version": 1,
+    "name": "breakpoints in a body beside a slow branch",
+    "nodes": [
+        {"id": "m", "type": "map", "config": {"items": [1, 2]}},
+        {
+            "id": "inner",
+            "type": "transform",
+            "parent": "m",
+            "breakpoint": True,
+            "config": {"output": "{{ loop.item * 2 }}"},
+        },
+        {"id": "slow", "type": "delay", "config": {"seconds": 6}},
+    ],
+    "edges": [],
+}
+
+
+def test_breakpoints_in_iterations_are_passed_or_skipped_while_a_branch_runs(user, workers):  # noqa: F811
+    workers()
+    client = logged_in(user)
+    workflow = client.post("/api/workflows/", DEBUG_BESIDE_SLOW, content_type="application/json")
+    created = client.post(
+        f"/api/workflows/{workflow.json()['id']}/runs/",
+        {"mode": "debug"},
+        content_type="application/json",
+    )
+    run_id = created.json()["id"]
+
+    def at_breakpoints() -> bool:
+        found = NodeRun.objects.filter(run_id=run_id, node_id="inner", status="waiting")
+        return found.count() == 2
+
+    wait_for(at_breakpoints, timeout=30)
+    assert status_of(run_id) == "running"  # the slow branch runs on
+
+    def retry(body: dict):
+        url = f"/api/runs/{run_id}/nodes/inner/retry/"
+        return client.post(url, body, content_type="application/json")
+
+    several = retry({})
+    assert several.status_code == 409
+    assert several.json()["errors"][0]["code"] == "iteration_required"
+    assert retry({"iteration": "m[0]"}).status_code == 200
+    again = retry({"iteration": "m[0]"})
+    assert again.status_code == 409, again.content
+    wait_for(lambda: ("m[0]", 1, "succeeded") in rows(run_id, "inner"), timeout=30)
+    assert [status for _, _, status in rows(run_id, "slow")] == ["running"]  # applied at once
+    assert retry({"iteration": "m[1]", "action": "skip"}).status_code == 200
+
+    done = finished(run_id)
+    assert done.status == "succeeded", done.error
+    assert rows(run_id, "inner") == [("m[0]", 1, "succeeded"), ("m[1]", 0, "skipped")]
+    assert NodeRun.objects.get(run_id=run_id, node_id="m").output == [2, None]
+    statuses = RunEvent.objects.filter(run_id=run_id, type="run.status").order_by("seq")
+    assert [e.payload["status"] for e in statuses] == ["running", "succeeded"]

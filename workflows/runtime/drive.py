@@ -12,7 +12,7 @@ from typing import Any
 from engine import Graph
 from engine.events import Event
 from engine.execution import Execution
-from engine.states import NodeState, RunState
+from engine.states import RunState
 from engine.usage import RunUsage
 from workflows import conf, dispatch
 from workflows.models import NodeRun, WorkflowRun
@@ -27,7 +27,7 @@ from workflows.runtime.publish import Publisher
 from workflows.runtime.recorder import RunRecorder
 from workflows.runtime.rerun import rerun_snapshot
 from workflows.runtime.snapshots import mark_interrupted, snapshot_from_rows
-from workflows.runtime.watches import StallWatch, hand_over_decisions
+from workflows.runtime.watches import StallWatch, hand_over_decisions, settle_retried_rows
 from workflows.secrets import secrets_for
 from workflows.selectors import usage_totals
 
@@ -150,19 +150,6 @@ def retried_node(run: WorkflowRun) -> tuple[str, str] | None:
     if not resume or resume.get("action") in ("skip", "continue") or not resume.get("node"):
         return None
     return resume["node"], resume.get("iteration") or ""
-
-
-def settle_retried_rows(run_id: int, node_id: str, iteration: str) -> None:
-    """The rows of a node run again no longer wait: a breakpoint's row (attempt 0: it had not
-    started) gives way to the attempt that now runs; a parked failure's attempt is what it
-    was, failed, retried by the user."""
-    rows = NodeRun.objects.filter(
-        run_id=run_id, node_id=node_id, iteration=iteration, status=NodeState.WAITING
-    )
-    rows.filter(attempt=0).delete()
-    rows.filter(attempt__gte=1).update(
-        status=NodeState.FAILED, reason="retried by the user", wait=None
-    )
 
 
 async def execute_leased(

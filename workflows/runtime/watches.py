@@ -17,7 +17,7 @@ from django.utils import timezone
 
 from engine.states import RUN_TERMINAL, NodeState
 from workflows import conf
-from workflows.models import WorkflowRun
+from workflows.models import NodeRun, WorkflowRun
 from workflows.runtime.db import db
 from workflows.runtime.logs import runtime_logger
 
@@ -77,11 +77,31 @@ def hand_over_decisions(run_id: int) -> bool:
         state = dict(run.state)
         pending = state.get("approve") or []
         state["approve"] = [*([pending] if isinstance(pending, dict) else pending)]
-        state["approve"] += run.live_decisions
+        left = []
+        for decision in run.live_decisions:
+            if (decision.get("action") or "approve") == "approve":
+                state["approve"].append(decision)
+            elif not state.get("resume"):  # one resume per wake-up: the rest apply once it runs
+                state["resume"] = {**decision, "iteration": decision.get("iteration") or ""}
+            else:
+                left.append(decision)
         WorkflowRun.objects.filter(pk=run_id).update(
-            state=state, live_decisions=None, wake_at=timezone.now()
+            state=state, live_decisions=left or None, wake_at=timezone.now()
         )
     return True
+
+
+def settle_retried_rows(run_id: int, node_id: str, iteration: str) -> None:
+    """The rows of a node run again no longer wait: a breakpoint's row (attempt 0: it had not
+    started) gives way to the attempt that now runs; a parked failure's attempt is what it
+    was, failed, retried by the user."""
+    rows = NodeRun.objects.filter(
+        run_id=run_id, node_id=node_id, iteration=iteration, status=NodeState.WAITING
+    )
+    rows.filter(attempt=0).delete()
+    rows.filter(attempt__gte=1).update(
+        status=NodeState.FAILED, reason="retried by the user", wait=None
+    )
 
 
 def apply_decisions(execution: Execution, decisions: list[dict]) -> list[dict]:
@@ -94,11 +114,7 @@ def apply_decisions(execution: Execution, decisions: list[dict]) -> list[dict]:
         if iteration and container_busy(execution, iteration):
             continue  # applied once the container parks on its iterations
         try:
-            execution.decide_now(
-                lambda e, d=decision, path=iteration: e.approve_node(
-                    d["node"], d["approved"], d.get("data"), d.get("by"), iteration=path
-                )
-            )
+            execution.decide_now(lambda e, d=decision, path=iteration: decide(e, d, path))
         except KeyError as exc:
             execution.warn(f"the decision on {where} was not applied: {exc}")
         except ValueError as exc:
@@ -108,6 +124,20 @@ def apply_decisions(execution: Execution, decisions: list[dict]) -> list[dict]:
                 continue  # parking: handed over with the parked run
         done.append(decision)
     return done
+
+
+def decide(execution: Execution, decision: dict, iteration: str) -> None:
+    """Apply one decision made while the run runs: an approval, or a retry or skip of a node
+    that waits (a breakpoint, a failure pause)."""
+    node_id, action = decision["node"], decision.get("action") or "approve"
+    if action == "skip":
+        execution.skip_node(node_id, iteration=iteration)
+    elif action == "retry":
+        execution.retry_node(node_id, decision.get("config"), iteration=iteration)
+    else:
+        execution.approve_node(
+            node_id, decision["approved"], decision.get("data"), decision.get("by"), iteration
+        )
 
 
 def container_busy(execution: Execution, iteration: str) -> bool:
@@ -165,7 +195,8 @@ class CancelWatch:
             await self._decisions()
 
     async def _decisions(self) -> None:
-        """Approvals decided while the run runs (SPEC §8): applied at once by this worker."""
+        """Decisions made while the run runs (SPEC §8: approvals, retries and skips of waiting
+        nodes): applied at once by this worker."""
         if not self.runs:
             return
         try:
@@ -180,6 +211,9 @@ class CancelWatch:
             applied = apply_decisions(execution, decisions)
             if applied:
                 try:
+                    for retried in [d for d in applied if d.get("action") == "retry"]:
+                        path = retried.get("iteration") or ""
+                        await db(settle_retried_rows, run_id, retried["node"], path)
                     await db(forget_decisions, run_id, applied)
                 except Exception as exc:
                     logger.warning("cannot clear live decisions of run %s: %s", run_id, exc)
