@@ -6,6 +6,7 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
+from engine.dagger import from_dagger, is_dagger
 from engine.schema import definition, part_of
 
 DEFAULT_JOIN = "none_failed_min_one_success"
@@ -76,7 +77,8 @@ class DocumentError(ValueError):
 
 
 def load_document(source: str | bytes | dict, *, format: str | None = None) -> dict:
-    """Parse a workflow document (JSON or YAML text, or a dict) and apply SPEC §1 defaults.
+    """Parse a workflow document (JSON or YAML text, or a dict) and apply SPEC §1 defaults; a
+    document in the dagger form (engine/dagger.py) is translated first.
 
     The result is a new dict; the caller's dict is not modified (configs are shared, not copied).
     """
@@ -86,6 +88,10 @@ def load_document(source: str | bytes | dict, *, format: str | None = None) -> d
         raise DocumentError(
             [Problem("bad_document", f"a workflow document must be an object, got {kind}")]
         )
+    if is_dagger(data):
+        data, problems = from_dagger(data)
+        if problems:
+            raise DocumentError([Problem(c, m, node=n, field=f) for c, m, n, f in problems])
     return apply_defaults(data)
 
 

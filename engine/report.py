@@ -35,6 +35,7 @@ class NodeRecord:
         "saved_ms",
         "started",
         "status",
+        "tracebacks",
         "usage",
         "wait",
     )
@@ -59,6 +60,9 @@ class NodeRecord:
         # what an llm node with memory said in this attempt (engine.memory), redacted: its row
         # keeps it, so a worker taking the run over rebuilds the memory
         self.memory: list | None = None
+        # attempt -> the traceback of the exception a handler raised (redacted): stored with
+        # the attempt's row for its owner, never in an event (not persisted in snapshots)
+        self.tracebacks: dict[int, str] = {}
 
     def to_dict(self) -> dict[str, Any]:
         """The SPEC §7 shape of this node."""

@@ -148,7 +148,14 @@ def run_resume(
 
     An edited config changes the run's own copy of the document (`WorkflowRun.document`, with
     the change listed under its `edits`), so a worker taking the run over later still runs the
-    edited node; the saved workflow changes only when `save` is true (a new revision)."""
+    edited node; the saved workflow changes only when `save` is true (a new revision).
+
+    A node that waits while other branches still run (the run is `running`) is retried or
+    skipped by the worker holding the run, at once (`resume_while_running`)."""
+    locked = WorkflowRun.objects.select_for_update().get(pk=run.pk)
+    if locked.status == RunState.RUNNING and node_id is not None:
+        decision = {"action": action, "config": config, "by": by}
+        return resume_while_running(locked, node_id, iteration, decision, save, user)
     run = resumable(run.pk)
     leaves = waiting_leaves(run.state)
     if node_id is None and paused_on_demand(run.state):  # a pause on demand: go on
@@ -175,6 +182,47 @@ def run_resume(
     state = dict(run.state)
     state["resume"] = {"node": node_id, "iteration": iteration, "action": action, "config": config}
     _resume_soon(run.pk, state, unpause=True)
+    run.refresh_from_db()
+    return run
+
+
+def resume_while_running(
+    run: WorkflowRun, node_id: str, iteration: str | None, decision: dict, save: bool, user
+) -> WorkflowRun:
+    """Retry or skip a node that waits (a breakpoint, a failure pause) beside branches that
+    still run: saved on the locked row like a live approval, exactly once, and applied by the
+    worker holding the run (handed over with the parked run if it parks first)."""
+    latest = latest_rows(run, node_id, iteration)
+    pending = {(d["node"], d.get("iteration") or "") for d in run.live_decisions or ()}
+    if any((node_id, path) in pending for path in latest):
+        where = at(node_id, iteration or "")
+        raise RunConflict(f"node {where} was already decided", code="already_decided")
+    waiting = [
+        path
+        for path, row in latest.items()
+        if row.status == "waiting"
+        and (row.wait or {}).get("kind") not in ("approval", "subworkflow", "body")
+    ]
+    if len(waiting) > 1:
+        paths = ", ".join(waiting)
+        raise RunConflict(
+            f"node {node_id} waits in iterations {paths}: name the iteration",
+            code="iteration_required",
+        )
+    if not waiting:
+        if not latest and iteration is None and not known_node(run, node_id):
+            raise RunConflict(f"run {run.pk} has no node {node_id}", code="node_state")
+        where = at(node_id, iteration or "")
+        raise RunConflict(f"node {where} is not waiting to be retried", code="node_state")
+    config = decision["config"] if decision["action"] == "retry" else None
+    if config is not None:
+        run_config_edit(run=run, node_id=node_id, config=config, by=decision["by"])
+        if save:
+            workflow_config_save(user=user, run=run, node_id=node_id, config=config)
+    saved = {**decision, "config": config, "node": node_id, "iteration": waiting[0]}
+    WorkflowRun.objects.filter(pk=run.pk).update(
+        live_decisions=[*(run.live_decisions or ()), saved]
+    )
     run.refresh_from_db()
     return run
 
@@ -286,32 +334,59 @@ def waiting_leaf(
     return node_id, path, state
 
 
+def latest_rows(run: WorkflowRun, node_id: str, iteration: str | None) -> dict[str, NodeRun]:
+    """The node's latest attempt row in each iteration ("" at top level), or in `iteration`."""
+    found = NodeRun.objects.filter(run_id=run.pk, node_id=node_id)
+    if iteration is not None:
+        found = found.filter(iteration=iteration)
+    return {row.iteration: row for row in found.order_by("iteration", "attempt")}
+
+
+def live_approval_at(run: WorkflowRun, node_id: str, iteration: str | None) -> str:
+    """Where (iteration path, "" at top level) the running run's approval `node_id` waits
+    undecided: the one named, or the only one (409 naming them when several, or none)."""
+    latest = latest_rows(run, node_id, iteration)
+    pending = {(d["node"], d.get("iteration") or "") for d in run.live_decisions or ()}
+    decided = [
+        path
+        for path, row in latest.items()
+        if (node_id, path) in pending or (isinstance(row.output, dict) and "approved" in row.output)
+    ]
+    waiting = [
+        path
+        for path, row in latest.items()
+        if path not in decided
+        and row.status == "waiting"
+        and (row.wait or {}).get("kind") == "approval"
+    ]
+    if len(waiting) == 1:
+        return waiting[0]
+    if len(waiting) > 1:
+        paths = ", ".join(waiting)
+        raise RunConflict(
+            f"node {node_id} waits in iterations {paths}: name the iteration",
+            code="iteration_required",
+        )
+    if decided:
+        where = at(node_id, iteration or decided[0])
+        raise RunConflict(f"node {where} was already decided", code="already_decided")
+    if not latest and iteration is None and not known_node(run, node_id):
+        raise RunConflict(f"run {run.pk} has no node {node_id}", code="node_state")
+    where = at(node_id, iteration or "")
+    raise RunConflict(f"node {where} is not waiting for an approval", code="node_state")
+
+
 def approve_while_running(
     run: WorkflowRun, node_id: str, approved: bool, data, by: str, iteration: str | None
 ) -> WorkflowRun:
     """An approval decided while other branches still run (SPEC §8: a waiting node waits
     alone): saved on the locked row, exactly once; the worker holding the run applies it
-    within SWITCHYARD_CANCEL_POLL_S, or, when the run parks first, with the parked run's
-    decisions. Approvals inside an iteration are decided once the run is paused."""
-    if iteration:
-        raise RunConflict(
-            f"run {run.pk} is running: decide {at(node_id, iteration)} once it is paused"
-        )
-    row = (
-        NodeRun.objects.filter(run_id=run.pk, node_id=node_id, iteration="")
-        .order_by("-attempt")
-        .first()
-    )
-    if row is not None and isinstance(row.output, dict) and "approved" in row.output:
-        raise RunConflict(f"node {node_id} was already decided", code="already_decided")
-    if row is None or row.status != "waiting" or (row.wait or {}).get("kind") != "approval":
-        if not known_node(run, node_id):
-            raise RunConflict(f"run {run.pk} has no node {node_id}", code="node_state")
-        raise RunConflict(f"node {node_id} is not waiting for an approval", code="node_state")
+    within SWITCHYARD_CANCEL_POLL_S — inside a loop or map body once the container has
+    parked on its iterations — or, when the run parks first, with the parked run's
+    decisions."""
+    path = live_approval_at(run, node_id, iteration)
+    decision = {"node": node_id, "iteration": path, "approved": approved, "data": data, "by": by}
     pending = list(run.live_decisions or ())
-    if any(decision["node"] == node_id for decision in pending):
-        raise RunConflict(f"node {node_id} was already decided", code="already_decided")
-    decision = {"node": node_id, "iteration": "", "approved": approved, "data": data, "by": by}
     WorkflowRun.objects.filter(pk=run.pk).update(live_decisions=[*pending, decision])
     run.refresh_from_db()
     return run

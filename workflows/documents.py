@@ -162,8 +162,9 @@ HEADER_FIELDS = (
 
 
 def workflow_header(workflow) -> dict[str, Any]:
-    """The document's top-level fields (everything but nodes and edges)."""
-    return {
+    """The document's top-level fields (everything but nodes and edges); `metadata` only when
+    the workflow has some, so documents without it read as they were written."""
+    header = {
         "version": workflow.version,
         "name": workflow.name,
         "description": workflow.description,
@@ -173,6 +174,9 @@ def workflow_header(workflow) -> dict[str, Any]:
         "settings": workflow.settings,
         "notes": workflow.notes,
     }
+    if workflow.metadata:
+        header["metadata"] = workflow.metadata
+    return header
 
 
 # --- runs --------------------------------------------------------------------------------------
@@ -194,13 +198,21 @@ def node_report(attempts: list) -> dict[str, Any]:
         "started_at": iso(first.started_at),
         "finished_at": iso(last.finished_at),
         "output": last.output,
-        "error": last.error,
+        "error": error_summary(last.error),
         "handled": last.handled,
         "reason": last.reason or None,
     }
     if last.reused_from is not None:  # ended `reused` (node cache): the run it took it from
         report["reused_from"] = last.reused_from
     return report
+
+
+def error_summary(error: dict | None) -> dict | None:
+    """A report's error (SPEC §7 `{"message", "type"}`): the attempt's `traceback` is read in
+    its node run (`node_runs[]`), not in every report."""
+    if not error or "traceback" not in error:
+        return error
+    return {key: value for key, value in error.items() if key != "traceback"}
 
 
 def pending_node_report() -> dict[str, Any]:

@@ -44,6 +44,8 @@ class Workflow(models.Model):
     settings = models.JSONField(default=dict, blank=True)
     # The canvas's sticky notes (document `notes`): shown and saved, never executed.
     notes = models.JSONField(default=list, blank=True)
+    # Facts the engine does not read (author, signature): a dagger-style import keeps them.
+    metadata = models.JSONField(default=dict, blank=True)
     version = models.PositiveSmallIntegerField(default=1)
     revision = models.PositiveIntegerField(default=1)
     valid = models.BooleanField(default=False)

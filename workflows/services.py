@@ -147,7 +147,12 @@ def merged(problems: list[dict], extra: list[dict]) -> list[dict]:
 
 
 def header_values(document: dict) -> dict[str, Any]:
-    return {name: document[name] for name in HEADER_FIELDS}
+    return {**{name: document[name] for name in HEADER_FIELDS}, "metadata": metadata_of(document)}
+
+
+def metadata_of(document: dict) -> dict:
+    """The document's `metadata` (author, signature, …): {} when it has none."""
+    return document.get("metadata") or {}
 
 
 # --- workflows ---------------------------------------------------------------------------------
@@ -270,7 +275,9 @@ def header_save(*, workflow: Workflow, document: dict, problems: list[dict], use
     workflow.valid = document_valid(problems)
     workflow.errors = problems
     workflow.revision += 1
-    workflow.save(update_fields=[*HEADER_FIELDS, "valid", "errors", "revision", "updated_at"])
+    workflow.save(
+        update_fields=[*HEADER_FIELDS, "metadata", "valid", "errors", "revision", "updated_at"]
+    )
     versions.version_record(workflow=workflow, document=document, user=user)
 
 

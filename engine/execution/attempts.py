@@ -4,6 +4,7 @@ output can be stored), retries with backoff, and what the outcome decides downst
 from __future__ import annotations
 
 import asyncio
+import traceback
 from collections.abc import Callable
 from functools import partial
 from typing import Any
@@ -23,6 +24,7 @@ from engine.handlers.base import (
     Wait,
 )
 from engine.handlers.triggers import fired_node
+from engine.logcontext import CURRENT_NODE, node_label
 from engine.memory import NodeMemory
 from engine.output_schema import fabricate, output_mismatch
 from engine.pinning import PINNED_REASON, pinned_result
@@ -36,6 +38,7 @@ RUNNING = NodeState.RUNNING
 RETRYING = NodeState.RETRYING
 SUCCEEDED = NodeState.SUCCEEDED
 FAILED = NodeState.FAILED
+MAX_TRACEBACK_CHARS = 16_000
 
 
 def failure_of(exc: NodeError) -> dict[str, Any]:
@@ -54,6 +57,7 @@ class Attempts:
 
     async def _execute(self, i: int) -> None:
         """Run node `i` (every attempt), record how it ended, then decide its successors."""
+        CURRENT_NODE.set(node_label(self.graph.ids[i], self.path))  # this node's task only
         record = self.records[i]
         try:
             try:
@@ -162,7 +166,7 @@ class Attempts:
         except asyncio.CancelledError:
             raise
         except Exception as exc:
-            return None, {"message": f"{type(exc).__name__}: {exc}", "type": "exception"}
+            return None, self._unexpected(record, exc)
         if isinstance(result, HandlerResult):
             record.handles = result.handles
             result = result.output
@@ -305,6 +309,15 @@ class Attempts:
             return await in_thread(partial(render_node_config, config, scope, handler))
         except ExpressionError as exc:
             raise NodeError(exc.message, "expression", retryable=False) from None
+
+    def _unexpected(self, record: NodeRecord, exc: Exception) -> dict[str, Any]:
+        """A handler's unexpected exception (a bug, not a NodeError): the attempt's error, and
+        its traceback as Python prints it (secrets as `***`, the last MAX_TRACEBACK_CHARS
+        characters) kept for the node's owner (the attempt's row), never in an event."""
+        text = "".join(traceback.format_exception(exc))
+        tail = storable_text(self._recorder.redact(text))[-MAX_TRACEBACK_CHARS:]
+        record.tracebacks[record.attempts] = tail
+        return {"message": f"{type(exc).__name__}: {exc}", "type": "exception"}
 
     def _log(self, i: int, message: Any) -> None:
         text = storable_text(self._recorder.redact(str(message)))

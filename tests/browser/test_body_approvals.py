@@ -326,16 +326,15 @@ MAP_WITH_SLOW_SHIPPING = {
 }
 
 
-def test_a_decision_refused_while_a_worker_holds_the_run_is_offered_again_when_it_pauses(
-    page, canvas_user
-):
+def test_a_decision_made_while_a_worker_holds_the_run_is_accepted_and_applied(page, canvas_user):
     """Item 1 approved: a worker takes the run and packs it for 3 s (a delay holds the worker).
-    Deciding item 2 meanwhile is refused (409 run_state): the dialog says why, not "Already
-    decided"; closed, it reopens by itself on that item once the run has paused again."""
+    Deciding item 2 meanwhile is accepted (issue 18: a decision in an iteration while the run
+    runs is applied by the worker holding it, once the map parks again), not refused with
+    `run_state`; the dialog goes on to item 3 and no "decide later" notice shows."""
     workflow = services.workflow_create(owner=canvas_user, source=MAP_WITH_SLOW_SHIPPING)
     assert workflow.valid, workflow.errors
     start_run(page, workflow)
-    paused = wait_paused_with(page, "3 iterations wait for approval")
+    wait_paused_with(page, "3 iterations wait for approval")
     dialog = page.locator("[data-testid=approval-dialog]")
     dialog.wait_for()
     dialog.locator("[data-testid=approval-iteration]").select_option("orders[0]")
@@ -343,27 +342,9 @@ def test_a_decision_refused_while_a_worker_holds_the_run_is_offered_again_when_i
 
     # the worker holds the run while item 1 is packed
     page.wait_for_selector("[data-testid=status-bar][data-run-status=running]", timeout=20_000)
-    page.click("[data-testid=approval-reject]")
-    notice = dialog.locator("[data-testid=approval-later-notice]")
-    notice.wait_for()
-    assert notice.inner_text().startswith(
-        "The run is continuing from an earlier decision; decide this one when it pauses again"
-    )
-    assert page.locator("[data-testid=approval-reject]").is_disabled()
-    assert page.locator("[data-testid=approval-approve]").is_disabled()
-    page.screenshot(path=str(ARTIFACTS / "body-approvals-refused-while-running.png"))
-    page.click("[data-testid=approval-later]")
-    dialog.wait_for(state="detached")
-
-    # paused again (item 1 shipped): the dialog comes back by itself, on item 2
-    wait_paused_with(page, "2 iterations wait for approval", after=paused)
-    dialog.wait_for(timeout=20_000)
-    assert (
-        dialog.locator("[data-testid=approval-iteration-text]").get_attribute("data-iteration")
-        == "orders[1]"
-    )
+    decide_and_stay(page, approve=False, path="orders[1]")
     assert dialog.locator("[data-testid=approval-later-notice]").count() == 0
-    decide_now(page, approve=False, path="orders[1]")
+    page.screenshot(path=str(ARTIFACTS / "body-approvals-decided-while-running.png"))
     decide_now(page, approve=True, path="orders[2]")
     dialog.wait_for(state="detached")
 

@@ -336,3 +336,48 @@ def test_a_long_delay_in_a_body_parks_each_item_and_fires_once_when_due():
     assert report["nodes"]["m"]["output"] == [0.2, 120, 60]
     assert sorted(support.executions) == [("after", 1)] * 3  # each item's successor once
     assert [it["nap"]["attempts"] for it in report["iterations"]["m"]] == [1, 1, 1]
+
+
+def test_an_iteration_decided_while_another_branch_runs_continues_its_container_at_once():
+    """SPEC §8 (a waiting node waits alone): the map parks on its items' approvals while a
+    slow branch beside it still runs; deciding inside an iteration then (`decide_now`)
+    continues the container at once, and the run never pauses."""
+    document = doc(
+        [
+            "before",
+            ("m", "map", {"config": {"items": [1, 2], "max_concurrency": 2}}),
+            body("work", "m", "noop", value="{{ loop.item }}"),
+            body("ask", "m", "approval", prompt="item {{ loop.item }}?"),
+            body("yes", "m", "noop", value="{{ loop.item * 10 }}"),
+            body("no", "m", "noop", value="rejected"),
+            "after",
+            ("slow", "noop", {"config": {"sleep": 0.4}}),
+        ],
+        [
+            ("before", "m"),
+            ("work", "ask"),
+            ("ask", "yes", "approved"),
+            ("ask", "no", "rejected"),
+            ("m", "after"),
+            ("before", "slow"),
+        ],
+    )
+    events: list = []
+    execution = Execution(build(document, reg), registry=reg, sink=events.append)
+
+    async def go():
+        task = asyncio.create_task(execution.run())
+        while execution.record_of("m").status != "waiting":
+            await asyncio.sleep(0.005)
+        execution.decide_now(lambda e: e.approve_node("ask", True, by="ann", iteration="m[0]"))
+        execution.decide_now(lambda e: e.approve_node("ask", False, iteration="m[1]"))
+        return await task
+
+    report = asyncio.run(go()).to_dict()
+    assert report["status"] == "succeeded", report
+    assert body_status(report, "m", "yes") == ["succeeded", "skipped"]
+    assert body_status(report, "m", "no") == ["skipped", "succeeded"]
+    order = [(e.node, e.iteration, e.status) for e in events if e.type == "node.status"]
+    assert order.index(("after", None, "succeeded")) < order.index(("slow", None, "succeeded"))
+    assert [e.status for e in events if e.type == "run.status"] == ["running", "succeeded"]
+    assert report["nodes"]["m"]["attempts"] == 1

@@ -122,3 +122,85 @@ def test_skip_of_a_body_node_skips_it_in_that_iteration_only(tmp_path):
     assert out.count("paused before sq") == 2
     assert "  sq skipped" in out and "  sq succeeded" in out
     assert "run paused" not in out and "  m: " in out
+
+
+def approval_file(tmp_path) -> str:
+    document = {
+        "version": 1,
+        "name": "ask in the debugger",
+        "nodes": [
+            {"id": "a", "type": "transform", "config": {"output": 1}},
+            {"id": "ask", "type": "approval", "config": {"prompt": "go?"}},
+            {"id": "yes", "type": "transform", "config": {"output": "{{ ask.data }}"}},
+            {"id": "no", "type": "transform", "config": {"output": "rejected"}},
+        ],
+        "edges": [
+            {"id": "e1", "source": "a", "target": "ask"},
+            {"id": "e2", "source": "ask", "source_handle": "approved", "target": "yes"},
+            {"id": "e3", "source": "ask", "source_handle": "rejected", "target": "no"},
+        ],
+    }
+    path = tmp_path / "ask.json"
+    path.write_text(json.dumps(document))
+    return str(path)
+
+
+def test_an_approval_is_decided_inside_the_debugger_and_the_run_goes_on(tmp_path):
+    out, code = debug(approval_file(tmp_path), 'c\napprove {"ok": 1}\n')
+
+    assert "ask waits for an approval: go?" in out
+    assert "yes: succeeded" in out and "no: skipped" in out
+    assert "run succeeded" in out and code == 0
+
+
+def test_an_approval_can_be_rejected_and_unknown_answers_are_explained(tmp_path):
+    out, code = debug(approval_file(tmp_path), "c\nmaybe\nreject\n")
+
+    assert "unknown command 'maybe'" in out
+    assert "no: succeeded" in out and "yes: skipped" in out
+    assert code == 0
+
+
+def failing_file(tmp_path) -> str:
+    document = {
+        "version": 1,
+        "name": "fail in the debugger",
+        "settings": {"on_failure": "pause"},
+        "nodes": [
+            {"id": "a", "type": "transform", "config": {"output": 1}},
+            {"id": "boom", "type": "error", "config": {"message": "boom"}},
+            {"id": "after", "type": "transform", "config": {"output": 2}},
+        ],
+        "edges": [
+            {"id": "e1", "source": "a", "target": "boom"},
+            {"id": "e2", "source": "boom", "target": "after"},
+        ],
+    }
+    path = tmp_path / "boom.json"
+    path.write_text(json.dumps(document))
+    return str(path)
+
+
+def test_a_failure_pause_is_retried_or_skipped_inside_the_debugger(tmp_path):
+    out, code = debug(failing_file(tmp_path), "c\nretry\nskip\n")
+
+    # the retry is a new attempt, which fails and waits again
+    assert out.count("boom failed (boom) and waits: retry, skip, inspect or quit") == 2
+    assert "boom: skipped (skipped by the user)" in out
+    assert "after: skipped (upstream boom skipped)" in out
+    assert "run succeeded" in out and code == 0
+
+
+def test_quit_at_a_failure_pause_cancels_the_run(tmp_path):
+    out, code = debug(failing_file(tmp_path), "c\nq\n")
+
+    assert "run cancelled" in out and code == 1
+
+
+def test_finish_stops_after_the_node_with_its_output(chain_file):
+    out, code = debug(chain_file, "s\nfinish\nc\n")
+
+    assert "stopped after n1 (attempt 1): succeeded" in out
+    assert "  output: 1" in out.split("stopped after n1")[1]
+    assert out.count("paused before") == 2  # n0, n1: continue runs n2 without stopping
+    assert code == 0

@@ -75,23 +75,48 @@ def node_label(node: dict) -> str:
 
 
 def mermaid(document: dict, statuses: dict[str, str] | None = None) -> str:
-    """A mermaid flowchart of the document; with `statuses`, nodes in their state colours."""
-    lines = ["flowchart LR"]
-    for node in document.get("nodes", []):
-        label = node_label(node).replace('"', "#quot;")
-        lines.append(f'  {node["id"]}["{label}"]')
+    """A mermaid flowchart of the document, each container a subgraph around its body (edges
+    to and from the container meet its frame); with `statuses`, nodes in their state colours."""
+    nodes = document.get("nodes", [])
+    lines = ["flowchart LR", *mermaid_scope(None, members(nodes), "  ")]
     for edge in document.get("edges", []):
         label = edge_label(edge)
         arrow = f"-->|{label}|" if label else "-->"
         lines.append(f"  {edge['source']} {arrow} {edge['target']}")
     if statuses:
-        used = sorted(set(statuses.values()))
+        frames = {node_id for node_id, inside in members(nodes).items() if inside and node_id}
+        used = sorted({s for n, s in statuses.items() if n not in frames})
         for status in used:
             lines.append(f"  classDef {status} {mermaid_style(status)}")
         for status in used:
-            members = ",".join(n for n, s in statuses.items() if s == status)
-            lines.append(f"  class {members} {status}")
+            chosen = ",".join(n for n, s in statuses.items() if s == status and n not in frames)
+            lines.append(f"  class {chosen} {status}")
+        for node_id in sorted(frames & set(statuses)):
+            lines.append(f"  style {node_id} {mermaid_style(statuses[node_id])}")
     return "\n".join(lines) + "\n"
+
+
+def members(nodes: list[dict]) -> dict[str | None, list[dict]]:
+    """Each container's body nodes (top level under None), in document order."""
+    ids = {node["id"] for node in nodes}
+    inside: dict[str | None, list[dict]] = {}
+    for node in nodes:
+        parent = node.get("parent") if node.get("parent") in ids else None
+        inside.setdefault(parent, []).append(node)
+    return inside
+
+
+def mermaid_scope(parent: str | None, inside: dict, indent: str) -> list[str]:
+    lines = []
+    for node in inside.get(parent, []):
+        label = node_label(node).replace('"', "#quot;")
+        if not inside.get(node["id"]):
+            lines.append(f'{indent}{node["id"]}["{label}"]')
+            continue
+        lines.append(f'{indent}subgraph {node["id"]}["{label}"]')
+        lines += mermaid_scope(node["id"], inside, indent + "  ")
+        lines.append(f"{indent}end")
+    return lines
 
 
 def mermaid_style(status: str) -> str:
@@ -102,28 +127,52 @@ def mermaid_style(status: str) -> str:
 
 
 def dot(document: dict, statuses: dict[str, str] | None = None) -> str:
-    """A Graphviz digraph of the document; with `statuses`, nodes filled in their colours."""
+    """A Graphviz digraph of the document, each container a `cluster_<id>` subgraph holding
+    the container node and its body (nested ones nest); with `statuses`, nodes filled in
+    their colours and clusters outlined in theirs."""
     lines = [
         f"digraph {quote(document.get('name') or 'workflow')} {{",
         "  rankdir=LR;",
         '  node [shape=box, style="rounded,filled", fillcolor="#ffffff", fontname="Helvetica"];',
+        *dot_scope(None, members(document.get("nodes", [])), statuses, "  "),
     ]
-    for node in document.get("nodes", []):
-        attrs = [f"label={quote(node_label(node))}"]
-        if statuses:
-            status = statuses.get(node["id"], "pending")
-            style = "rounded,filled,dashed" if status == "skipped" else "rounded,filled"
-            attrs += [f'fillcolor="{STATE_COLOURS.get(status, "#94a3b8")}"', f'style="{style}"']
-            if status in DARK_STATES:
-                attrs.append('fontcolor="#ffffff"')
-            attrs.append(f"tooltip={quote(status)}")
-        lines.append(f"  {quote(node['id'])} [{', '.join(attrs)}];")
     for edge in document.get("edges", []):
         label = edge_label(edge)
         attrs = f" [label={quote(label)}]" if label else ""
         lines.append(f"  {quote(edge['source'])} -> {quote(edge['target'])}{attrs};")
     lines.append("}")
     return "\n".join(lines) + "\n"
+
+
+def dot_scope(parent: str | None, inside: dict, statuses: dict | None, indent: str) -> list:
+    lines = []
+    for node in inside.get(parent, []):
+        if not inside.get(node["id"]):
+            lines.append(f"{indent}{dot_node(node, statuses)}")
+            continue
+        status = (statuses or {}).get(node["id"])
+        colour = STATE_COLOURS.get(status, "#94a3b8") if status else "#94a3b8"
+        lines += [
+            f"{indent}subgraph {quote('cluster_' + node['id'])} {{",
+            f"{indent}  label={quote(node_label(node))};",
+            f'{indent}  style="rounded,dashed"; color="{colour}";',
+            f"{indent}  {dot_node(node, statuses)}",
+            *dot_scope(node["id"], inside, statuses, indent + "  "),
+            f"{indent}}}",
+        ]
+    return lines
+
+
+def dot_node(node: dict, statuses: dict | None) -> str:
+    attrs = [f"label={quote(node_label(node))}"]
+    if statuses:
+        status = statuses.get(node["id"], "pending")
+        style = "rounded,filled,dashed" if status == "skipped" else "rounded,filled"
+        attrs += [f'fillcolor="{STATE_COLOURS.get(status, "#94a3b8")}"', f'style="{style}"']
+        if status in DARK_STATES:
+            attrs.append('fontcolor="#ffffff"')
+        attrs.append(f"tooltip={quote(status)}")
+    return f"{quote(node['id'])} [{', '.join(attrs)}];"
 
 
 def quote(text: str) -> str:

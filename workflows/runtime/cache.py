@@ -4,7 +4,6 @@ the commit that makes the success durable, so a lookup never finds a result that
 
 from __future__ import annotations
 
-import logging
 from datetime import timedelta
 
 from django.db import DatabaseError
@@ -14,8 +13,9 @@ from engine.caching import CacheHit
 from engine.states import NodeState
 from workflows.models import NodeRun
 from workflows.runtime.db import db
+from workflows.runtime.logs import runtime_logger
 
-logger = logging.getLogger(__name__)
+logger = runtime_logger(__name__)
 
 
 class RowCache:

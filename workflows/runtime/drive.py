@@ -13,7 +13,7 @@ from typing import Any
 from engine import Graph
 from engine.events import Event
 from engine.execution import Execution
-from engine.states import NodeState, RunState
+from engine.states import RunState
 from engine.usage import RunUsage
 from workflows import conf, dispatch
 from workflows.models import NodeRun, RunTrigger, WorkflowRun
@@ -23,11 +23,12 @@ from workflows.runtime.db import db
 from workflows.runtime.finish import finish_or_end
 from workflows.runtime.graphs import graph_of
 from workflows.runtime.leases import LeaseLost, keep_lease
+from workflows.runtime.logs import CURRENT_RUN
 from workflows.runtime.publish import Publisher
 from workflows.runtime.recorder import RunRecorder
 from workflows.runtime.rerun import rerun_snapshot
 from workflows.runtime.snapshots import mark_interrupted, snapshot_from_rows
-from workflows.runtime.watches import StallWatch, hand_over_decisions
+from workflows.runtime.watches import StallWatch, hand_over_decisions, settle_retried_rows
 from workflows.secrets import secrets_for
 from workflows.selectors import usage_totals
 
@@ -168,19 +169,6 @@ def retried_node(run: WorkflowRun) -> tuple[str, str] | None:
     return resume["node"], resume.get("iteration") or ""
 
 
-def settle_retried_rows(run_id: int, node_id: str, iteration: str) -> None:
-    """The rows of a node run again no longer wait: a breakpoint's row (attempt 0: it had not
-    started) gives way to the attempt that now runs; a parked failure's attempt is what it
-    was, failed, retried by the user."""
-    rows = NodeRun.objects.filter(
-        run_id=run_id, node_id=node_id, iteration=iteration, status=NodeState.WAITING
-    )
-    rows.filter(attempt=0).delete()
-    rows.filter(attempt__gte=1).update(
-        status=NodeState.FAILED, reason="retried by the user", wait=None
-    )
-
-
 async def execute_leased(
     run_id: int,
     owner: str,
@@ -226,7 +214,23 @@ async def drive(
     act: Callable[[Execution], None] | None = None,
     started: Callable[[Execution, RunRecorder], None] | None = None,
 ):
-    """Execute a run this owner holds the lease of, to its end or its next park."""
+    """Execute a run this owner holds the lease of, to its end or its next park; the log
+    lines written meanwhile (in the tasks it starts too) name the run (runtime/logs.py)."""
+    token = CURRENT_RUN.set(run_id)
+    try:
+        return await drive_run(run_id, owner, publisher, act=act, started=started)
+    finally:
+        CURRENT_RUN.reset(token)  # a child run is driven inside its parent's node
+
+
+async def drive_run(
+    run_id: int,
+    owner: str,
+    publisher: Publisher,
+    *,
+    act: Callable[[Execution], None] | None = None,
+    started: Callable[[Execution, RunRecorder], None] | None = None,
+):
     run, snapshot = await db(load_for_execution, run_id)
     recorder = RunRecorder(run_id, owner, publisher)
     execution = Execution(

@@ -10,7 +10,6 @@ every claim uses.
 from __future__ import annotations
 
 import asyncio
-import logging
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
 from typing import TYPE_CHECKING
@@ -22,13 +21,14 @@ from django.utils import timezone
 from engine.states import RunState
 from workflows.models import CLAIMABLE_STATES, WorkflowRun
 from workflows.runtime.db import db
+from workflows.runtime.logs import runtime_logger
 from workflows.runtime.watches import cancel_watch
 
 if TYPE_CHECKING:
     from engine.execution import Execution
     from workflows.runtime.recorder import RunRecorder
 
-logger = logging.getLogger(__name__)
+logger = runtime_logger(__name__)
 
 
 class LeaseLost(Exception):

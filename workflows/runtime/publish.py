@@ -8,7 +8,6 @@ messages, never events; clients re-sync by seq.
 from __future__ import annotations
 
 import asyncio
-import logging
 
 from channels.layers import get_channel_layer
 from django.conf import settings
@@ -17,9 +16,10 @@ from workflows import live
 from workflows.runtime import unstorable
 from workflows.runtime.db import db
 from workflows.runtime.leases import LeaseLost, RunUnstorable
+from workflows.runtime.logs import runtime_logger
 from workflows.runtime.persistence import Batch, EventWriter
 
-logger = logging.getLogger(__name__)
+logger = runtime_logger(__name__)
 
 
 class LiveSender:

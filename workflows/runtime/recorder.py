@@ -5,7 +5,6 @@ successors start (the engine awaits `RunRecorder.node_settled`)."""
 from __future__ import annotations
 
 import asyncio
-import logging
 import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
@@ -15,13 +14,14 @@ from engine.report import NodeRecord
 from engine.states import NODE_TERMINAL, RUN_TERMINAL, NodeState, RunState
 from workflows.runtime.db import dt
 from workflows.runtime.leases import LeaseLost, RunUnstorable
+from workflows.runtime.logs import runtime_logger
 from workflows.runtime.persistence import Batch
 
 if TYPE_CHECKING:
     from engine.execution import Execution
     from workflows.runtime.publish import Publisher
 
-logger = logging.getLogger(__name__)
+logger = runtime_logger(__name__)
 
 
 # Events not followed by a node's completion (a node starts running, logs, waits) are written
@@ -147,16 +147,23 @@ class RunRecorder:
         elif status == NodeState.RETRYING:
             row["status"] = NodeState.FAILED.value  # this attempt failed; another follows
             row["finished_at"] = dt(event.ts)
-            row["error"] = event.error
+            row["error"] = self._detailed(key, event.error)
             row["reason"] = "retried"
         elif status in NODE_TERMINAL or status == NodeState.WAITING:
             row["finished_at"] = dt(event.ts) if attempt else None
-            row["error"] = event.error
+            row["error"] = self._detailed(key, event.error)
         if event.duration_ms is not None:
             row["duration_ms"] = event.duration_ms
         if event.data and "usage" in event.data:  # the tokens of the attempt that just ended
             row["usage"] = event.data["usage"]
         self.dirty.add(key)
+
+    def _detailed(self, key: tuple[str, str, int], error: dict | None) -> dict | None:
+        """The attempt's error as its row keeps it: with the `traceback` of the exception its
+        handler raised, if it did (the row is the owner's; events never carry it)."""
+        record = self.execution and self.execution.record_of(key[0], key[1])
+        found = record.tracebacks.get(key[2]) if record is not None and error else None
+        return {**error, "traceback": found} if found else error
 
     def _track_run(self, event: Event) -> None:
         status = event.status
@@ -194,7 +201,7 @@ class RunRecorder:
         row["handled"] = record.handled
         row["handles"] = list(record.handles)
         row["reason"] = record.reason or ""
-        row["error"] = record.error
+        row["error"] = self._detailed((node_id, iteration, record.attempts), record.error)
         if record.status in KEPT_KEYS:  # a key only with a success: a reusable result
             row["cache_key"] = record.cache_key or ""
             row["reused_from"] = record.reused_from

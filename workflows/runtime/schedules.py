@@ -17,7 +17,6 @@ previous run ends (at most `MAX_QUEUED` waiting; more are skipped).
 from __future__ import annotations
 
 import asyncio
-import logging
 from collections.abc import Iterator
 from datetime import datetime, timedelta
 
@@ -31,8 +30,9 @@ from workflows.documents import iso
 from workflows.errors import NotRunnable
 from workflows.models import CLAIMABLE_STATES, RunTrigger, Trigger, TriggerFire, WorkflowRun
 from workflows.runtime.db import db
+from workflows.runtime.logs import runtime_logger
 
-logger = logging.getLogger(__name__)
+logger = runtime_logger(__name__)
 
 MISFIRE_GRACE_S = 60
 CATCH_UP_WINDOW = timedelta(days=7)

@@ -5,7 +5,6 @@ while)."""
 from __future__ import annotations
 
 import asyncio
-import logging
 import time
 from collections import Counter
 from collections.abc import Iterator
@@ -18,14 +17,15 @@ from django.utils import timezone
 
 from engine.states import RUN_TERMINAL, NodeState
 from workflows import conf
-from workflows.models import WorkflowRun
+from workflows.models import NodeRun, WorkflowRun
 from workflows.runtime.db import db
+from workflows.runtime.logs import runtime_logger
 
 if TYPE_CHECKING:
     from engine.execution import Execution
     from workflows.runtime.recorder import RunRecorder
 
-logger = logging.getLogger(__name__)
+logger = runtime_logger(__name__)
 
 
 def cancel_requested(run_ids: list[int]) -> dict[int, str]:
@@ -53,7 +53,8 @@ def pause_requested(run_ids: list[int]) -> dict[int, dict]:
 
 
 def live_decisions(run_ids: list[int]) -> dict[int, list[dict]]:
-    """Approvals decided on these runs while they run (`WorkflowRun.live_decisions`)."""
+    """Approvals decided on these runs while they run (`WorkflowRun.live_decisions`), at top
+    level or inside an iteration."""
     rows = WorkflowRun.objects.filter(pk__in=run_ids, live_decisions__isnull=False)
     return {pk: list(found or ()) for pk, found in rows.values_list("pk", "live_decisions")}
 
@@ -76,11 +77,31 @@ def hand_over_decisions(run_id: int) -> bool:
         state = dict(run.state)
         pending = state.get("approve") or []
         state["approve"] = [*([pending] if isinstance(pending, dict) else pending)]
-        state["approve"] += run.live_decisions
+        left = []
+        for decision in run.live_decisions:
+            if (decision.get("action") or "approve") == "approve":
+                state["approve"].append(decision)
+            elif not state.get("resume"):  # one resume per wake-up: the rest apply once it runs
+                state["resume"] = {**decision, "iteration": decision.get("iteration") or ""}
+            else:
+                left.append(decision)
         WorkflowRun.objects.filter(pk=run_id).update(
-            state=state, live_decisions=None, wake_at=timezone.now()
+            state=state, live_decisions=left or None, wake_at=timezone.now()
         )
     return True
+
+
+def settle_retried_rows(run_id: int, node_id: str, iteration: str) -> None:
+    """The rows of a node run again no longer wait: a breakpoint's row (attempt 0: it had not
+    started) gives way to the attempt that now runs; a parked failure's attempt is what it
+    was, failed, retried by the user."""
+    rows = NodeRun.objects.filter(
+        run_id=run_id, node_id=node_id, iteration=iteration, status=NodeState.WAITING
+    )
+    rows.filter(attempt=0).delete()
+    rows.filter(attempt__gte=1).update(
+        status=NodeState.FAILED, reason="retried by the user", wait=None
+    )
 
 
 def apply_decisions(execution: Execution, decisions: list[dict]) -> list[dict]:
@@ -88,21 +109,47 @@ def apply_decisions(execution: Execution, decisions: list[dict]) -> list[dict]:
     run could not take because it is parking (the drive hands them over)."""
     done = []
     for decision in decisions:
+        iteration = decision.get("iteration") or ""
+        where = f"{decision['node']} in {iteration}" if iteration else decision["node"]
+        if iteration and container_busy(execution, iteration):
+            continue  # applied once the container parks on its iterations
         try:
-            execution.decide_now(
-                lambda e, d=decision: e.approve_node(
-                    d["node"], d["approved"], d.get("data"), d.get("by")
-                )
-            )
+            execution.decide_now(lambda e, d=decision, path=iteration: decide(e, d, path))
         except KeyError as exc:
-            execution.warn(f"the decision on {decision['node']} was not applied: {exc}")
+            execution.warn(f"the decision on {where} was not applied: {exc}")
         except ValueError as exc:
             if execution.status == "running" and "not running" not in str(exc):
-                execution.warn(f"the decision on {decision['node']} was not applied: {exc}")
+                execution.warn(f"the decision on {where} was not applied: {exc}")
             else:
                 continue  # parking: handed over with the parked run
         done.append(decision)
     return done
+
+
+def decide(execution: Execution, decision: dict, iteration: str) -> None:
+    """Apply one decision made while the run runs: an approval, or a retry or skip of a node
+    that waits (a breakpoint, a failure pause)."""
+    node_id, action = decision["node"], decision.get("action") or "approve"
+    if action == "skip":
+        execution.skip_node(node_id, iteration=iteration)
+    elif action == "retry":
+        execution.retry_node(node_id, decision.get("config"), iteration=iteration)
+    else:
+        execution.approve_node(
+            node_id, decision["approved"], decision.get("data"), decision.get("by"), iteration
+        )
+
+
+def container_busy(execution: Execution, iteration: str) -> bool:
+    """The top-level container of `iteration` (`m` of `m[2]/l[0]`) still runs other items:
+    an iteration that waits in it is decided once the container parks (`wait.kind` body)."""
+    container = iteration.split("/", 1)[0].rpartition("[")[0]
+    record = execution.record_of(container)
+    return record is not None and record.status in (
+        NodeState.RUNNING,
+        NodeState.QUEUED,
+        NodeState.RETRYING,
+    )
 
 
 class CancelWatch:
@@ -148,7 +195,8 @@ class CancelWatch:
             await self._decisions()
 
     async def _decisions(self) -> None:
-        """Approvals decided while the run runs (SPEC §8): applied at once by this worker."""
+        """Decisions made while the run runs (SPEC §8: approvals, retries and skips of waiting
+        nodes): applied at once by this worker."""
         if not self.runs:
             return
         try:
@@ -163,6 +211,9 @@ class CancelWatch:
             applied = apply_decisions(execution, decisions)
             if applied:
                 try:
+                    for retried in [d for d in applied if d.get("action") == "retry"]:
+                        path = retried.get("iteration") or ""
+                        await db(settle_retried_rows, run_id, retried["node"], path)
                     await db(forget_decisions, run_id, applied)
                 except Exception as exc:
                     logger.warning("cannot clear live decisions of run %s: %s", run_id, exc)

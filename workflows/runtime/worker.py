@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import asyncio
 import gc
-import logging
 import os
 import socket
 import time
@@ -27,12 +26,13 @@ from workflows.runtime import unstorable
 from workflows.runtime.db import db
 from workflows.runtime.drive import drive
 from workflows.runtime.leases import LeaseLost, RunUnstorable, claim_runs, keep_lease, release_lease
+from workflows.runtime.logs import CURRENT_RUN, runtime_logger
 from workflows.runtime.publish import Publisher
 from workflows.runtime.recorder import RunRecorder
 from workflows.runtime.schedules import schedule_forever
 from workflows.runtime.watches import StallWatch
 
-logger = logging.getLogger(__name__)
+logger = runtime_logger(__name__)
 
 
 WORKER_CHANNEL = "workflow-runs"
@@ -178,6 +178,7 @@ class RunWorker:
     # ---- one run ---------------------------------------------------------------------
 
     async def _execute(self, run_id: int) -> None:
+        CURRENT_RUN.set(run_id)  # this run's own task: what it logs names the run
         try:
             await drive(run_id, self.name, self.publisher, started=self._started(run_id))
             self.breaks.pop(run_id, None)

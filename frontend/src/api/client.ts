@@ -118,6 +118,8 @@ export const api = {
   testNode: (id: number, node: string) => request<NodeTestAnswer>("POST", `workflows/${id}/nodes/${encodeURIComponent(node)}/test/`, {}),
   cancelRun: (runId: number) => request<RunReport>("POST", `runs/${runId}/cancel/`, {}),
   resumeRun: (runId: number) => request<RunReport>("POST", `runs/${runId}/resume/`, {}),
+  /** Pause on demand (SPEC §8): running nodes finish, nothing new starts, the run parks `paused`. */
+  pauseRun: (runId: number) => request<RunReport>("POST", `runs/${runId}/pause/`, {}),
   /** `iteration` names the loop/map iteration of a body node (`M[2]`, `M[2]/L[1]`); sent only when given. */
   approve: (runId: number, node: string, approved: boolean, data: unknown = null, iteration?: string | null) =>
     request<RunReport>("POST", `runs/${runId}/nodes/${node}/approve/`, iteration ? { approved, data, iteration } : { approved, data }),

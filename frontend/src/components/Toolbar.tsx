@@ -1,7 +1,8 @@
-/** The editor's top bar: name, unsaved indicator, edit tools, Save, Run; in a run: Cancel. */
+/** The editor's top bar: name, unsaved indicator, edit tools, Save, Run; in a run: Pause, Resume, Cancel. */
 import { useState } from "react";
 import { api } from "../api/client";
 import type { SaveState } from "../hooks/useEditorActions";
+import { runControls, type RunControlsShown } from "../lib/runControls";
 import { TERMINAL_RUN_STATES, type RunStatus } from "../lib/types";
 import { useFitAll } from "../hooks/useFitAll";
 import { navigate, paths } from "../router";
@@ -31,6 +32,9 @@ export function Toolbar({ workflowId, runId, saveState, onSave, onRun, onHistory
     canUndo: st.history.past.length > 0,
     canRedo: st.history.future.length > 0,
     runStatus: st.run?.status ?? null,
+    pauses: st.run?.pauses ?? 0,
+    // booleans, not an object: the selector's result is compared shallowly
+    ...runControls({ status: st.run?.status ?? null, nodes: st.run?.nodes, iterations: st.run?.iterations }),
     problems: st.problems.filter((p) => p.severity !== "warning").length,
     updateMeta: st.updateMeta,
     undo: st.undo,
@@ -99,7 +103,14 @@ export function Toolbar({ workflowId, runId, saveState, onSave, onRun, onHistory
           </button>
         </>
       ) : (
-        <RunControls workflowId={workflowId} runId={runId} status={s.runStatus} onEdit={() => navigate(paths.editor(workflowId))} />
+        <RunControls
+          workflowId={workflowId}
+          runId={runId}
+          status={s.runStatus}
+          controls={{ cancel: s.cancel, pause: s.pause, resume: s.resume }}
+          pauses={s.pauses}
+          onEdit={() => navigate(paths.editor(workflowId))}
+        />
       )}
       {s.readOnly === null && (
         <button data-testid="share-button" title="Share it with other users: they can run it and see its runs" onClick={onShare}>
@@ -140,24 +151,50 @@ function RunControls({
   workflowId,
   runId,
   status,
+  controls,
+  pauses,
   onEdit,
 }: {
   workflowId: number;
   runId: number;
   status: RunStatus | null;
+  controls: RunControlsShown;
+  pauses: number;
   onEdit(): void;
 }) {
   const [error, setError] = useState<string | null>(null);
+  // Between Pause and the run parking, running nodes finish (the run still says running).
+  // Keyed by the run's pause count: once it parks (the count goes up), it is no longer pausing.
+  const [pausingAt, setPausingAt] = useState<number | null>(null);
+  const pausing = pausingAt === pauses;
   const finished = status !== null && TERMINAL_RUN_STATES.has(status);
+  const act = (call: () => Promise<unknown>) => {
+    setError(null);
+    return call().catch((e: Error) => setError(e.message));
+  };
   return (
     <>
       {error && <span className="field-error">{error}</span>}
-      {!finished && (
+      {controls.pause && (
         <button
-          className="danger"
-          data-testid="cancel-button"
-          onClick={() => api.cancelRun(runId).catch((e: Error) => setError(e.message))}
+          data-testid="pause-button"
+          disabled={pausing}
+          title="Pause: running nodes finish, nothing new starts; Resume continues"
+          onClick={() => {
+            setPausingAt(pauses);
+            void api.pauseRun(runId).catch((e: Error) => (setPausingAt(null), setError(e.message)));
+          }}
         >
+          {pausing ? "⏸ Pausing…" : "⏸ Pause"}
+        </button>
+      )}
+      {controls.resume && (
+        <button data-testid="resume-button" title="Continue the paused run" onClick={() => void act(() => api.resumeRun(runId))}>
+          ▶ Resume
+        </button>
+      )}
+      {controls.cancel && (
+        <button className="danger" data-testid="cancel-button" onClick={() => void act(() => api.cancelRun(runId))}>
           ■ Cancel
         </button>
       )}

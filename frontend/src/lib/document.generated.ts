@@ -99,6 +99,12 @@ export interface WorkflowDocument {
     [k: string]: unknown;
   };
   settings?: Settings;
+  /**
+   * facts about the workflow the engine does not read (author, signature, source); a dagger-style import keeps its extra top-level fields here
+   */
+  metadata?: {
+    [k: string]: unknown;
+  };
   nodes?: WorkflowNode[];
   edges?: WorkflowEdge[];
   /**

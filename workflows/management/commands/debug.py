@@ -4,12 +4,18 @@ terminal. The engine runs in this process; before a node's handler runs, the deb
 commands:
 
   step (s, or an empty line)  run this node, stop before the next one
+  finish (f)                  run this node and stop after it (its outcome and output shown)
   continue (c)                run on to the next breakpoint
   inspect (i) [NODE]          show a node's state, output, error or reason (default: this one)
   skip                        do not run this node: it ends `skipped` ("skipped by the user"),
                               as the API's skip of a paused node, and so does what depends
                               only on it
   quit (q)                    cancel the run (end of input also quits)
+
+When the run parks on a node instead of ending, the debugger asks about it there and goes on:
+an approval is decided (`approve [JSON data]`, `reject [JSON data]`), a failure paused by
+`on_failure: pause` is retried (`retry`: a new attempt) or skipped (`skip`); `inspect` and
+`quit` work there too.
 
 Node and run timeouts are lifted while debugging: time spent at the prompt is not the node's.
 Nothing is recorded in the database. Exit status as `run_workflow`: 0 succeeded, 1 failed or
@@ -30,7 +36,7 @@ from engine.config import masked
 from engine.events import NODE_STATUS
 from engine.execution import waiting_leaves
 from engine.handlers import registry as default_registry
-from engine.handlers.base import Wait
+from engine.handlers.base import HandlerResult, NodeError, Wait
 from engine.report import RunReport
 from engine.states import NODE_TERMINAL
 from workflows.documents import READ_ONLY_FIELDS
@@ -39,7 +45,8 @@ from workflows.management.commands.visualise import document_of
 from workflows.runtime.drive import expression_context
 
 SKIP = "debugger skip"  # the wait of a node the user skipped
-HELP = "commands: step (s), continue (c), inspect (i) [node], skip, quit (q)"
+HELP = "commands: step (s), continue (c), finish (f), inspect (i) [node], skip, quit (q)"
+AFTER_HELP = "commands: step (s), continue (c), inspect (i) [node], quit (q)"
 
 
 def text(value: Any, limit: int = 400) -> str:
@@ -79,25 +86,70 @@ class Debugger:
         handler = graph.handlers[index] if index is not None else None
         return masked(ctx.config, handler.secret_fields if handler else ())
 
-    def prompt(self, ctx) -> str:
+    def prompt(self, ctx, after: bool = False) -> str:
+        """Read commands until one moves on: `run`, `finish`, `skip` or `quit` (after a
+        node: `run` or `quit`)."""
         while True:
             line = self.read()
             if line == "":
                 self.write("end of input: quitting")
                 return "quit"
             command, _, argument = line.strip().partition(" ")
-            if command in ("", "s", "step"):
-                self.stepping = True
+            if command in ("", "s", "step", "c", "continue"):
+                self.stepping = command in ("", "s", "step")
                 return "run"
-            if command in ("c", "continue"):
-                self.stepping = False
-                return "run"
-            if command in ("skip", "quit", "q"):
-                return "skip" if command == "skip" else "quit"
+            if command in ("quit", "q"):
+                return "quit"
             if command in ("i", "inspect"):
                 self.inspect(argument.strip() or ctx.node_id, ctx)
+            elif command in ("skip", "f", "finish") and not after:
+                return "skip" if command == "skip" else "finish"
             else:
-                self.write(f"unknown command {command!r}; {HELP}")
+                self.write(f"unknown command {command!r}; {AFTER_HELP if after else HELP}")
+
+    async def after(self, ctx, outcome: str, output: Any) -> str:
+        """Stop after the node `finish` ran: its outcome and output; `run` or `quit`."""
+        async with self.lock:
+            self.write(f"stopped after {ctx.node_id} (attempt {ctx.attempt}): {outcome}")
+            if output is not None:
+                self.write(f"  output: {text(output)}")
+            return self.prompt(ctx, after=True)
+
+    def decide(self, node_id: str, path: str, state: dict):
+        """Ask about a node the run parked on: an approval or a paused failure. What to do
+        to the restored execution (`act(execution)`), `quit`, or None (not for the user)."""
+        where = f"{node_id} in {path}" if path else node_id
+        wait = state.get("wait") or {}
+        if wait.get("kind") == "approval":
+            self.write(f"{where} waits for an approval: {(wait.get('data') or {}).get('prompt')}")
+            self.write("  approve [JSON data], reject [JSON data], inspect (i) [node] or quit")
+            answers = ("approve", "reject")
+        elif not wait and state.get("error"):
+            message = state["error"].get("message")
+            self.write(f"{where} failed ({message}) and waits: retry, skip, inspect or quit")
+            answers = ("retry", "skip")
+        else:
+            return None
+        return self.answer(node_id, path, answers)
+
+    def answer(self, node_id: str, path: str, answers: tuple[str, ...]):
+        while True:
+            line = self.read()
+            if line == "":
+                self.write("end of input: quitting")
+                return "quit"
+            command, _, argument = line.strip().partition(" ")
+            if command in ("quit", "q"):
+                return "quit"
+            if command in ("i", "inspect"):
+                self.inspect(argument.strip() or node_id, None)
+            elif command in answers:
+                act = decision(command, node_id, path, argument.strip())
+                if act is not None:
+                    return act
+                self.write(f"not JSON: {argument.strip()}")
+            else:
+                self.write(f"unknown command {command!r}; {', '.join(answers)}, inspect, quit")
 
     def inspect(self, node_id: str, ctx) -> None:
         graph = self.execution.graph
@@ -106,7 +158,7 @@ class Debugger:
             return
         record = self.execution.records[graph.index[node_id]]
         self.write(f"{node_id} ({graph.nodes[graph.index[node_id]]['type']}): {record.status}")
-        if node_id == ctx.node_id:
+        if ctx is not None and node_id == ctx.node_id:
             self.write(f"  input: {text(ctx.input)}")
         if record.output is not None:
             self.write(f"  output: {text(record.output)}")
@@ -114,6 +166,22 @@ class Debugger:
             self.write(f"  error: {record.error['type']}: {record.error['message']}")
         if record.reason:
             self.write(f"  reason: {record.reason}")
+
+
+def decision(command: str, node_id: str, path: str, argument: str):
+    """The act on the restored execution an answer at a parked node means (None: bad JSON)."""
+    if command == "retry":
+        return lambda execution: execution.retry_node(node_id, iteration=path)
+    if command == "skip":
+        return lambda execution: execution.skip_node(node_id, iteration=path)
+    try:
+        data = json.loads(argument) if argument else None
+    except ValueError:
+        return None
+    approved = command == "approve"
+    return lambda execution: execution.approve_node(
+        node_id, approved, data, "debugger", iteration=path
+    )
 
 
 class PausingHandler:
@@ -132,7 +200,26 @@ class PausingHandler:
         if action == "quit":
             self._debugger.execution.cancel("quit from the debugger")
             raise asyncio.CancelledError
-        return await self._handler.run(ctx)
+        if action != "finish":
+            return await self._handler.run(ctx)
+        try:
+            result = await self._handler.run(ctx)
+        except NodeError as exc:
+            action = await self._debugger.after(ctx, f"failed: {exc.message}", None)
+            self._quit_if(action)
+            raise
+        if isinstance(result, Wait):
+            action = await self._debugger.after(ctx, f"waits ({result.kind})", None)
+        else:
+            output = result.output if isinstance(result, HandlerResult) else result
+            action = await self._debugger.after(ctx, "succeeded", output)
+        self._quit_if(action)
+        return result
+
+    def _quit_if(self, action: str) -> None:
+        if action == "quit":
+            self._debugger.execution.cancel("quit from the debugger")
+            raise asyncio.CancelledError
 
 
 class PausingRegistry:
@@ -151,7 +238,10 @@ def without_timeouts(document: dict) -> dict:
 
 
 class Command(BaseCommand):
-    help = "Step through a workflow run in the terminal (step, continue, inspect, skip, quit)."
+    help = (
+        "Step through a workflow run in the terminal (step, finish, continue, inspect, skip, "
+        "quit); decide approvals and paused failures on the way."
+    )
     stealth_options = ("stdin",)
 
     def add_arguments(self, parser) -> None:
@@ -185,7 +275,7 @@ class Command(BaseCommand):
         """Run, and whenever the run parks on nodes the user skipped, skip them (as the API's
         skip does) and go on from the snapshot."""
         options, snapshot = expression_context(), None
-        skipped: list[tuple[str, str]] = []
+        acts: list = []
         while True:
             execution = Execution(
                 graph,
@@ -196,17 +286,31 @@ class Command(BaseCommand):
                 snapshot=snapshot,
             )
             debugger.execution = execution
-            for node_id, path in skipped:
-                execution.skip_node(node_id, iteration=path)
+            for act in acts:
+                act(execution)
             report = await execution.run()
-            snapshot = execution.snapshot()
-            skipped = [
-                (node_id, path)
-                for node_id, path, state in waiting_leaves(snapshot)
-                if (state.get("wait") or {}).get("kind") == SKIP
-            ]
-            if report.status != "paused" or not skipped:
+            if report.status != "paused":
                 return report
+            snapshot = execution.snapshot()
+            acts = self.decisions(snapshot, debugger)
+            if not acts:
+                return report  # it waits for time only (a long delay): nothing to ask
+
+    @staticmethod
+    def decisions(snapshot: dict, debugger: Debugger) -> list:
+        """What the user decides about each node the run parked on (nodes they skipped are
+        skipped, as the API's skip does); quitting cancels the run."""
+        acts: list = []
+        for node_id, path, state in waiting_leaves(snapshot):
+            if (state.get("wait") or {}).get("kind") == SKIP:
+                acts.append(lambda e, n=node_id, p=path: e.skip_node(n, iteration=p))
+                continue
+            act = debugger.decide(node_id, path, state)
+            if act == "quit":
+                return [lambda e: e.cancel("quit from the debugger")]
+            if act is not None:
+                acts.append(act)
+        return acts
 
     def reader(self, stdin):
         def read() -> str:

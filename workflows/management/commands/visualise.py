@@ -34,6 +34,25 @@ def document_of(source: str) -> dict:
         raise CommandError(f"{source} is not a workflow document: {problems}") from None
 
 
+def node_kinds(document: dict) -> set[tuple[str, str]]:
+    return {(node.get("id"), node.get("type")) for node in document.get("nodes") or ()}
+
+
+def refuse_a_run_of_another_workflow(path: str, document: dict, run) -> None:
+    """A file has no workflow id: run N is FILE's when the document it started from has the
+    same nodes (ids and types) as the file — else the picture would show another workflow."""
+    ran, drawn = node_kinds(run.document or {}), node_kinds(document)
+    if ran == drawn:
+        return
+    only_run = ", ".join(sorted(node_id for node_id, _ in ran - drawn)) or "none"
+    only_file = ", ".join(sorted(node_id for node_id, _ in drawn - ran)) or "none"
+    raise CommandError(
+        f"run {run.pk} is not a run of {path}: it ran workflow {run.workflow_id} "
+        f"({run.workflow.name!r}), whose nodes differ (only in the run: {only_run}; "
+        f"only in the file: {only_file})"
+    )
+
+
 class Command(BaseCommand):
     help = "Draw a workflow's DAG as mermaid, dot or SVG (with --run, in that run's colours)."
 
@@ -49,7 +68,10 @@ class Command(BaseCommand):
         statuses = None
         if run is not None:
             found = run_or_error(run)
-            if workflow.isdigit() and found.workflow_id != int(workflow):
-                raise CommandError(f"run {run} is not a run of workflow {workflow}")
+            if workflow.isdigit() and not Path(workflow).exists():
+                if found.workflow_id != int(workflow):
+                    raise CommandError(f"run {run} is not a run of workflow {workflow}")
+            else:
+                refuse_a_run_of_another_workflow(workflow, document, found)
             document, statuses = found.ran_document, diagrams.node_statuses(found)
         self.stdout.write(RENDERERS[format](document, statuses), ending="")
