@@ -142,3 +142,28 @@ def test_the_timeline_bar_of_a_running_node_grows_until_it_ends(page, canvas_use
     assert row.inner_text() != first_text
     assert wait_for_run_end(page) == "succeeded"
     bar.wait_for(state="detached", timeout=10_000)
+
+
+def viewport_scale(page) -> float:
+    transform = page.locator(".react-flow__viewport").evaluate("el => el.style.transform")
+    return float(re.search(r"scale\(([\d.]+)\)", transform).group(1))
+
+
+def test_the_zoom_a_user_chose_is_kept_between_edit_and_run(page, canvas_user):
+    """Issue 17: switching to the run view and back refitted the graph, losing the user's zoom."""
+    workflow = services.workflow_create(owner=canvas_user, source=SLOW)
+    login(page, "carol", PASSWORD)
+    open_editor(page, workflow.pk)
+    page.wait_for_timeout(300)  # the opening fit
+    box = page.locator("[data-testid=canvas]").bounding_box()
+    page.mouse.move(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+    page.mouse.wheel(0, -400)
+    page.wait_for_timeout(300)
+    zoomed = viewport_scale(page)
+    page.click("[data-testid=run-button]")
+    page.wait_for_url(re.compile(rf"/workflows/{workflow.pk}/runs/\d+/$"))
+    page.wait_for_timeout(300)
+    assert viewport_scale(page) == pytest.approx(zoomed, abs=0.01)
+    page.click("[data-testid=back-to-editor]")
+    page.wait_for_timeout(300)
+    assert viewport_scale(page) == pytest.approx(zoomed, abs=0.01)

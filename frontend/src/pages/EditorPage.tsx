@@ -1,6 +1,6 @@
 /** The editor of one workflow at `/workflows/N/`, and a run of it at `/workflows/N/runs/R/`. */
 import { ReactFlowProvider, useReactFlow } from "@xyflow/react";
-import { useCallback, useEffect, useMemo, useState } from "react";
+import { useCallback, useEffect, useMemo, useRef, useState } from "react";
 import { api } from "../api/client";
 import { ApprovalDialog } from "../components/ApprovalDialog";
 import { Canvas } from "../components/Canvas";
@@ -33,7 +33,7 @@ import { useStoredFlag } from "../hooks/useStoredFlag";
 import { approvalWaitKeys } from "../lib/approval";
 import { needsLayout } from "../lib/flow";
 import { readOnlyReason, workflowAccess } from "../lib/ownership";
-import { isLargeGraph } from "../lib/viewport";
+import { isLargeGraph, type Viewport } from "../lib/viewport";
 import { timelineSummary, type RunTimeline } from "../lib/timeline";
 import { ReuseNote, RootCauses } from "../components/RootCauses";
 import { TERMINAL_RUN_STATES, type RunReport } from "../lib/types";
@@ -125,11 +125,17 @@ function Editor({ workflowId, runId, diff = null }: Props) {
     if (runId === null) store.getState().closeRunView();
   }, [runId, store]);
 
-  // The palette comes and goes with run mode: refit the graph to the canvas it leaves (a large
-  // graph keeps the viewport it opened at, see lib/viewport).
+  // The palette comes and goes with run mode: refit the graph to the canvas it leaves, unless
+  // the user zoomed or panned since the last fit (their view is kept between edit and run); a
+  // large graph keeps the viewport it opened at (see lib/viewport).
+  const lastFit = useRef<Viewport | null>(null);
   useEffect(() => {
     if (!loaded || isLargeGraph(store.getState().nodes.length)) return;
-    const frame = window.requestAnimationFrame(() => flow.fitView({ padding: 0.2, maxZoom: 1.2 }));
+    if (lastFit.current && !sameViewport(flow.getViewport(), lastFit.current)) return;
+    const frame = window.requestAnimationFrame(() => {
+      flow.fitView({ padding: 0.2, maxZoom: 1.2 });
+      lastFit.current = flow.getViewport();
+    });
     return () => window.cancelAnimationFrame(frame);
   }, [inRun, loaded, flow, store]);
 
@@ -424,3 +430,8 @@ function useRunReport(runId: number | null) {
 
 const REPORT_SETTLE_MS = 150;
 const REPORT_EVERY_MS = 1000;
+
+/** Two viewports alike to the eye (a fit recomputed for the same box differs by rounding). */
+function sameViewport(a: Viewport, b: Viewport): boolean {
+  return Math.abs(a.zoom - b.zoom) < 0.001 && Math.abs(a.x - b.x) < 1 && Math.abs(a.y - b.y) < 1;
+}
