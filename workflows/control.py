@@ -162,6 +162,23 @@ def run_resume(
         _resume_soon(run.pk, {**run.state, "resume": {"node": None, "action": "continue"}}, True)
         run.refresh_from_db()
         return run
+    node_id, iteration = node_to_resume(run, leaves, node_id, iteration)
+    if config is not None and action == "retry":
+        run_config_edit(run=run, node_id=node_id, config=config, by=by)
+        if save:
+            workflow_config_save(user=user, run=run, node_id=node_id, config=config)
+    state = dict(run.state)
+    state["resume"] = {"node": node_id, "iteration": iteration, "action": action, "config": config}
+    _resume_soon(run.pk, state, unpause=True)
+    run.refresh_from_db()
+    return run
+
+
+def node_to_resume(
+    run: WorkflowRun, leaves: list, node_id: str | None, iteration: str | None
+) -> tuple[str, str | None]:
+    """The waiting node a resume continues and its iteration: the one named, else the only
+    one that waits. A node waiting for a sub-workflow run is resumed through that run."""
     if node_id is None:
         if len(leaves) != 1:
             where = ", ".join(at(node, path) for node, path, _ in leaves) or "no node"
@@ -175,15 +192,7 @@ def run_resume(
             f"node {node_id} waits for sub-workflow run {child}: resume or cancel that run",
             code="node_state",
         )
-    if config is not None and action == "retry":
-        run_config_edit(run=run, node_id=node_id, config=config, by=by)
-        if save:
-            workflow_config_save(user=user, run=run, node_id=node_id, config=config)
-    state = dict(run.state)
-    state["resume"] = {"node": node_id, "iteration": iteration, "action": action, "config": config}
-    _resume_soon(run.pk, state, unpause=True)
-    run.refresh_from_db()
-    return run
+    return node_id, iteration
 
 
 def resume_while_running(
