@@ -1,6 +1,7 @@
 """What `make apicheck` serves before schemathesis starts (run by scripts/apicheck.py with the
 throw-away database's environment): a user with an API token, an empty workflow, and runs in
-the states the node-level control operations act on — two waiting at an approval, one failed.
+the states the node-level control operations act on — two waiting at an approval, one failed —
+an active webhook, and a workflow whose last run succeeded (pin and test one node).
 Prints one JSON line: the token and the runs' ids by the APICHECK_* names schemathesis.toml reads.
 """
 
@@ -22,7 +23,7 @@ from django.core.management import call_command  # noqa: E402
 from rest_framework.authtoken.models import Token  # noqa: E402
 
 from workflows import services, triggers  # noqa: E402
-from workflows.models import Trigger  # noqa: E402
+from workflows.models import Trigger, WorkflowRun  # noqa: E402
 
 START = {"id": "start", "type": "start"}
 ASK = {"id": "ask", "type": "approval", "config": {"prompt": "go on?"}}
@@ -59,6 +60,8 @@ def main() -> None:
         "APICHECK_FAILED_RUN": run(user, "fails", [START, BOOM]),
     }
     seeds["APICHECK_HOOK_WORKFLOW"], seeds["APICHECK_HOOK"] = webhook(user)
+    done = run(user, "succeeds", [START, LATER])  # its `later` can be pinned and tested
+    seeds["APICHECK_DONE_WORKFLOW"] = WorkflowRun.objects.get(pk=done).workflow_id
     print(json.dumps({"token": Token.objects.create(user=user).key, **seeds}))
 
 

@@ -33,7 +33,7 @@ def pin_request(body: dict[str, Any]) -> dict[str, Any]:
     if "run" in body and (type(run) is not int or not 1 <= run <= MAX_WORKFLOW_ID):
         found.append(problem("bad_type", "run: must be a run id (a positive integer)", field="run"))
     handles = body.get("handles")
-    if handles is not None and (
+    if "handles" in body and (
         not isinstance(handles, list) or not all(isinstance(h, str) for h in handles)
     ):
         found.append(problem("bad_type", "handles: must be a list of strings", field="handles"))

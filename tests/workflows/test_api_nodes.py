@@ -118,6 +118,12 @@ def test_a_pin_request_names_what_is_wrong(api, user):
     assert "extra: unknown field" in messages
     assert "run: must be a run id (a positive integer)" in messages
     assert api.post(pin_url(workflow.pk, "nope"), {"output": 1}, format="json").status_code == 404
+    # handles, when given, is a list (found by make apicheck: null was taken as the default)
+    response = api.post(
+        pin_url(workflow.pk, "fetch"), {"output": 1, "handles": None}, format="json"
+    )
+    assert response.status_code == 400
+    assert response.json()["errors"][0]["message"] == "handles: must be a list of strings"
 
 
 def test_a_user_the_workflow_is_shared_with_can_neither_pin_nor_test(

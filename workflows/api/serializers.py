@@ -16,6 +16,7 @@ from engine.schema import DEFINITIONS, DOCUMENT_SCHEMA
 from engine.schema.shape import ENGINE_PARTS, STORED_ONLY
 from workflows.documents import READ_ONLY_FIELDS
 from workflows.models import RunMode
+from workflows.parsing import MAX_ID
 
 # --- DRF serializers: small request bodies and the OpenAPI description -----------------------
 
@@ -110,7 +111,11 @@ class WorkflowPatchSerializer(StrictSerializer):
     variables = serializers.DictField(required=False)
     inputs = serializers.DictField(required=False)
     revision = serializers.IntegerField(
-        required=False, allow_null=True, help_text="the revision you edited (null: no check)"
+        required=False,
+        allow_null=True,
+        min_value=-MAX_ID,
+        max_value=MAX_ID,
+        help_text="the revision you edited (null: no check)",
     )
 
 

@@ -13,6 +13,7 @@ from workflows import services, versions
 from workflows.api import serializers as s
 from workflows.api.base import ERRORS, ApiView, RunPage, int_query, json_body
 from workflows.errors import SwitchyardError, problem
+from workflows.parsing import MAX_ID
 
 
 class VersionSerializer(serializers.Serializer):
@@ -53,7 +54,9 @@ class VersionDiffSerializer(serializers.Serializer):
 
 class RestoreSerializer(s.StrictSerializer):
     revision = serializers.IntegerField(
-        help_text="the workflow's current revision, as for a save (a stale one gets 409)"
+        min_value=-MAX_ID,
+        max_value=MAX_ID,
+        help_text="the workflow's current revision, as for a save (a stale one gets 409)",
     )
 
 
