@@ -132,6 +132,24 @@ def browser():
             os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = previous
 
 
+@pytest.fixture(autouse=True)
+def flush_outwaits_the_server(request):
+    """Between tests, Django empties the shared database (TRUNCATE of every table) while the
+    server's worker may still read it; a worker query holding one table and waiting for
+    another then deadlocks with the TRUNCATE. PostgreSQL aborts the backend whose
+    deadlock_timeout runs out first: with 10 s here (1 s by default in the server), that is
+    the worker's query, which its worker retries, not the test's teardown."""
+    if request.node.get_closest_marker("django_db") is None:
+        yield
+        return
+    request.getfixturevalue("transactional_db")
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("SET deadlock_timeout = '10s'")
+    yield
+
+
 @pytest.fixture
 def canvas_user(transactional_db, django_user_model):
     return django_user_model.objects.create_user(username="carol", password=PASSWORD)
