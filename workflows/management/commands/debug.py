@@ -90,22 +90,30 @@ class Debugger:
         """Read commands until one moves on: `run`, `finish`, `skip` or `quit` (after a
         node: `run` or `quit`)."""
         while True:
-            line = self.read()
-            if line == "":
-                self.write("end of input: quitting")
-                return "quit"
-            command, _, argument = line.strip().partition(" ")
+            command, _ = self.command(ctx.node_id, ctx)
             if command in ("", "s", "step", "c", "continue"):
                 self.stepping = command in ("", "s", "step")
                 return "run"
-            if command in ("quit", "q"):
+            if command == "quit":
                 return "quit"
-            if command in ("i", "inspect"):
-                self.inspect(argument.strip() or ctx.node_id, ctx)
-            elif command in ("skip", "f", "finish") and not after:
+            if command in ("skip", "f", "finish") and not after:
                 return "skip" if command == "skip" else "finish"
-            else:
-                self.write(f"unknown command {command!r}; {AFTER_HELP if after else HELP}")
+            self.write(f"unknown command {command!r}; {AFTER_HELP if after else HELP}")
+
+    def command(self, node_id: str, ctx) -> tuple[str, str]:
+        """The next command and its argument, after any `inspect` (answered here); `quit` at
+        `q` or the end of input."""
+        while True:
+            line = self.read()
+            if line == "":
+                self.write("end of input: quitting")
+                return "quit", ""
+            command, _, argument = line.strip().partition(" ")
+            if command in ("quit", "q"):
+                return "quit", ""
+            if command not in ("i", "inspect"):
+                return command, argument.strip()
+            self.inspect(argument.strip() or node_id, ctx)
 
     async def after(self, ctx, outcome: str, output: Any) -> str:
         """Stop after the node `finish` ran: its outcome and output; `run` or `quit`."""
@@ -134,20 +142,14 @@ class Debugger:
 
     def answer(self, node_id: str, path: str, answers: tuple[str, ...]):
         while True:
-            line = self.read()
-            if line == "":
-                self.write("end of input: quitting")
+            command, argument = self.command(node_id, None)
+            if command == "quit":
                 return "quit"
-            command, _, argument = line.strip().partition(" ")
-            if command in ("quit", "q"):
-                return "quit"
-            if command in ("i", "inspect"):
-                self.inspect(argument.strip() or node_id, None)
-            elif command in answers:
-                act = decision(command, node_id, path, argument.strip())
+            if command in answers:
+                act = decision(command, node_id, path, argument)
                 if act is not None:
                     return act
-                self.write(f"not JSON: {argument.strip()}")
+                self.write(f"not JSON: {argument}")
             else:
                 self.write(f"unknown command {command!r}; {', '.join(answers)}, inspect, quit")
 
