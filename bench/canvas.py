@@ -3,12 +3,12 @@ of 2,000 run events, and print the production bundle size.
 
 Standalone: `.venv/bin/python -m bench.canvas` (needs the built canvas in static/ and
 /usr/bin/chromium). It serves a scratch SQLite database in a temporary directory with
-`manage.py serve --no-worker`, so no configured database is touched. Targets (issue 6): the
-workflow loads and is interactive <= 2 s; the burst keeps the page responsive (longest
-main-thread task printed; Chromium reports tasks over 50 ms; and the longest gap between two
-animation frames, which counts every task). A graph this large opens on its
-start at a readable zoom and draws only the nodes in view, so "Fit" (every node drawn) is
-timed too.
+`manage.py serve --no-worker`, so no configured database is touched. Targets: the
+workflow loads (navigation to its first node drawn) in <= 0.5 s (issue 17); the burst keeps
+the page responsive (longest main-thread task printed; Chromium reports tasks over 50 ms; and
+the longest gap between two animation frames, which counts every task). A graph this large
+opens on its start at a readable zoom and draws only the nodes in view, so "Fit" (every node
+drawn) is timed too.
 
 A 5,000-node / 6,000-edge workflow (issue 17) is opened and drawn (target <= 3 s) and then
 panned by dragging the canvas: no main-thread task over 50 ms while it pans.
@@ -32,7 +32,7 @@ from bench.api import document
 ROOT = Path(__file__).resolve().parent.parent
 CHROMIUM = "/usr/bin/chromium"
 EVENTS = 2000
-LOAD_TARGET_MS = 2000.0
+LOAD_TARGET_MS = 500.0  # issue 17 (issue 6 asked 2 s)
 LARGE_NODES, LARGE_EDGES = 5000, 6000
 LARGE_LOAD_TARGET_MS = 3000.0
 PAN_TASK_TARGET_MS = 50.0
@@ -70,6 +70,25 @@ const tick = (now) => {
   if (f.on) requestAnimationFrame(tick);
 };
 requestAnimationFrame(tick);
+"""
+
+# When the page first drew a node of the loaded editor: checked in every animation frame, and
+# taken after that frame was produced (a message posted from the frame's callback runs after
+# it). Playwright's own wait notices the node later (it polls, then answers over its pipe: 60-90
+# ms here), so the load is this in-page time; what Playwright noticed is printed beside it.
+WATCH_DRAWN = """
+window.__drawnAt = null;
+const look = () => {
+  const node = document.querySelector("[data-testid=editor][data-loaded=true] .react-flow__node");
+  if (node && node.checkVisibility({ visibilityProperty: true })) {
+    const channel = new MessageChannel();
+    channel.port1.onmessage = () => { window.__drawnAt = performance.now(); };
+    channel.port2.postMessage(null);
+    return;
+  }
+  requestAnimationFrame(look);
+};
+requestAnimationFrame(look);
 """
 
 INSERT_EVENTS = """
@@ -225,11 +244,18 @@ Math.max(0, ...performance.getEntriesByType("resource")
 """
 
 
+def wait_drawn(page) -> tuple[float, float]:
+    """When the page drew the loaded editor's first node, and when Playwright noticed it."""
+    page.wait_for_selector("[data-testid=editor][data-loaded=true] .react-flow__node")
+    noticed = page.evaluate("performance.now()")
+    page.wait_for_function("window.__drawnAt !== null")
+    return page.evaluate("window.__drawnAt"), noticed
+
+
 def measure_load(page, url: str, workflow_id: int) -> dict[str, float]:
     """From navigation start to the canvas drawn, then one click answered by the side panel."""
     page.goto(f"{url}/workflows/{workflow_id}/")
-    page.wait_for_selector("[data-testid=editor][data-loaded=true] .react-flow__node")
-    loaded = page.evaluate("performance.now()")
+    loaded, noticed = wait_drawn(page)
     answered = page.evaluate(ANSWERED_AT)
     started = page.evaluate("performance.now()")
     page.locator(".react-flow__node").first.click()
@@ -238,6 +264,7 @@ def measure_load(page, url: str, workflow_id: int) -> dict[str, float]:
     drawn = page.locator(".react-flow__node").count()
     return {
         "load_ms": loaded,
+        "noticed_ms": noticed,
         "draw_ms": loaded - answered,
         "first_click_ms": clicked,
         "drawn_at_load": drawn,
@@ -248,8 +275,7 @@ def measure_large(page, url: str, workflow_id: int) -> dict[str, float]:
     """Open the large workflow (navigation to nodes drawn), then pan it by dragging the pane
     in four directions: the longest main-thread task and frame gap while it pans."""
     page.goto(f"{url}/workflows/{workflow_id}/")
-    page.wait_for_selector("[data-testid=editor][data-loaded=true] .react-flow__node")
-    loaded = page.evaluate("performance.now()")
+    loaded, noticed = wait_drawn(page)
     answered = page.evaluate(ANSWERED_AT)
     drawn = page.locator(".react-flow__node").count()
     page.wait_for_timeout(1500)  # the minimap and the validation answer come in after the paint
@@ -268,6 +294,7 @@ def measure_large(page, url: str, workflow_id: int) -> dict[str, float]:
     frames = page.evaluate("window.__frames.on = false, window.__frames.longest")
     return {
         "large_load_ms": loaded,
+        "large_noticed_ms": noticed,
         "large_draw_ms": loaded - answered,
         "large_drawn": drawn,
         "pan_longest_task_ms": max([d for start, d in tasks if start >= pan_from] or [0]),
@@ -318,6 +345,7 @@ def run_browser(
         )
         page = browser.new_page(viewport={"width": 1440, "height": 900})
         page.add_init_script(LONG_TASKS)
+        page.add_init_script(WATCH_DRAWN)
         login(page, url)
         results = measure_load(page, url, workflow_id)
         results["fit_ms"] = measure_fit(page, len(nodes))
@@ -326,6 +354,7 @@ def run_browser(
             # in a tab of its own, as it is opened: not after the burst's run page in this one
             large = browser.new_page(viewport={"width": 1440, "height": 900})
             large.add_init_script(LONG_TASKS)
+            large.add_init_script(WATCH_DRAWN)
             login(large, url)
             results.update(measure_large(large, url, large_id))
         browser.close()
@@ -340,6 +369,7 @@ def print_table(results: dict, sizes: dict[str, int], nodes: int, edges: int) ->
         f"{results['load_ms']:>9.0f} ms  <= {LOAD_TARGET_MS:.0f} ms {load_ok}"
     )
     print(f"{'  of which: document answered -> drawn':<50}{results['draw_ms']:>9.0f} ms")
+    print(f"{'  (Playwright noticed the node at)':<50}{results['noticed_ms']:>9.0f} ms")
     print(f"{'nodes drawn at load (the rest when in view)':<50}{results['drawn_at_load']:>9d}")
     print(f"{'first click -> side panel':<50}{results['first_click_ms']:>9.0f} ms")
     print(f"{f'fit -> all {nodes} nodes drawn (300 ms animation)':<50}{results['fit_ms']:>9.0f} ms")
@@ -370,6 +400,7 @@ def print_large(results: dict) -> None:
         f"{load_ok}"
     )
     print(f"{'  of which: document answered -> drawn':<50}{results['large_draw_ms']:>9.0f} ms")
+    print(f"{'  (Playwright noticed the node at)':<50}{results['large_noticed_ms']:>9.0f} ms")
     print(f"{'nodes drawn at load (the rest when in view)':<50}{results['large_drawn']:>9d}")
     print(
         f"{'longest main-thread task while panning':<50}"

@@ -20,7 +20,7 @@ from tests.browser.gestures import (
     statuses,
     wait_for_run_end,
 )
-from workflows import services
+from workflows import services, triggers
 from workflows.models import WorkflowRun
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -95,3 +95,40 @@ def test_a_schedule_node_shows_its_next_five_fire_times(page, canvas_user):
     times = page.locator("[data-testid=schedule-upcoming] li")
     times.first.wait_for()
     assert times.count() == 5
+
+
+def test_the_editor_opens_on_one_read_of_each_resource_and_rereads_triggers_after_a_save(
+    page, canvas_user
+):
+    """The document, node types and user are read once, started by the page before its
+    script ran (issue 17: the 500-node load), and the activation switch shows the saved state
+    from that same answer; a save then re-reads the armed triggers."""
+    workflow = services.workflow_create(owner=canvas_user, source=AFTER_HOOK)
+    triggers.workflow_activate(user=canvas_user, workflow_id=workflow.pk)
+    login(page, "carol", PASSWORD)
+    reads: list[str] = []
+    page.on(
+        "request",
+        lambda r: r.method == "GET" and "/api/" in r.url and reads.append(r.url.split("/api/")[1]),
+    )
+    page.wait_for_load_state("networkidle")
+    reads.clear()  # the workflow list's own reads
+    open_editor(page, workflow.pk)
+    toggle = page.locator("[data-testid=activation-toggle]")
+    assert toggle.is_checked()
+    page.wait_for_timeout(500)  # the validation and anything else the page reads on its own
+    document = f"workflows/{workflow.pk}/"
+    assert reads.count(document) == 1, reads
+    assert reads.count("node-types/") == 1 and reads.count("me/") == 1, reads
+    # the three were started by the page itself, and the app took each answer
+    assert page.evaluate("Object.keys(window.__switchyardEarly)") == []
+
+    select_node(page, "out")
+    page.locator("#node-name").fill("Answer")
+    save(page)
+    page.wait_for_function(
+        "path => performance.getEntriesByType('resource')"
+        ".filter(e => e.name.endsWith(path)).length >= 2",
+        arg=f"/api/{document}",
+    )
+    assert toggle.is_checked()

@@ -8,6 +8,7 @@ import type { ListenState } from "../lib/listen";
 import type { VersionDiff, VersionPage } from "../lib/versions";
 import type { NodeTestAnswer, PinAnswer } from "../lib/pins";
 import type { RunPage } from "../lib/runList";
+import { takeEarly } from "./early";
 
 export class ApiError extends Error {
   readonly status: number;
@@ -32,12 +33,14 @@ async function request<T>(method: string, path: string, body?: unknown, raw?: Bo
   const headers: Record<string, string> = { Accept: "application/json" };
   if (method !== "GET") headers["X-CSRFToken"] = csrfToken();
   if (body !== undefined) headers["Content-Type"] = "application/json";
-  const response = await fetch(`/api/${path}`, {
-    method,
-    headers,
-    credentials: "same-origin",
-    body: raw ?? (body === undefined ? undefined : JSON.stringify(body)),
-  });
+  const early = method === "GET" && typeof window !== "undefined" ? takeEarly(path, window.__switchyardEarly, performance.now()) : null;
+  const response = await (early ??
+    fetch(`/api/${path}`, {
+      method,
+      headers,
+      credentials: "same-origin",
+      body: raw ?? (body === undefined ? undefined : JSON.stringify(body)),
+    }));
   if (response.status === 401 || (response.status === 403 && (await isLoggedOut(response)))) {
     window.location.assign(`/accounts/login/?next=${encodeURIComponent(window.location.pathname)}`);
   }

@@ -40,6 +40,7 @@ import { TERMINAL_RUN_STATES, type RunReport } from "../lib/types";
 import { CanvasProvider, useCanvas, useCanvasApi } from "../store/context";
 import { approvalRunOf } from "../store/slices/approvals";
 import { liveRunOf } from "../store/slices/replay";
+import { triggerStore } from "../store/triggers";
 
 interface Props {
   workflowId: number;
@@ -110,6 +111,7 @@ function Editor({ workflowId, runId, diff = null }: Props) {
         store.getState().setReadOnly(!access.owned && access.owner ? readOnlyReason(access.owner) : null);
         store.getState().setNodeTypes(types);
         store.getState().load(workflow, needsLayout(workflow));
+        triggerStore.getState().show(workflow);
         setLoaded(true);
         // The saved problems may predate the node types now registered: ask again.
         api.validateWorkflow(workflowId).then(

@@ -8,6 +8,8 @@ import type { SavedWorkflow, TriggerInfo } from "../lib/types";
 
 interface TriggerState {
   workflowId: number | null;
+  /** The revision `show` was last given: the one the triggers shown belong to. */
+  revision: number;
   active: boolean;
   triggers: TriggerInfo[];
   error: string | null;
@@ -19,11 +21,13 @@ interface TriggerState {
 
 export const triggerStore = createStore<TriggerState>()((set) => ({
   workflowId: null,
+  revision: 0,
   active: false,
   triggers: [],
   error: null,
   busy: false,
-  show: (workflow) => set({ workflowId: workflow.id, active: workflow.active ?? false, triggers: workflow.triggers ?? [] }),
+  show: (workflow) =>
+    set({ workflowId: workflow.id, revision: workflow.revision, active: workflow.active ?? false, triggers: workflow.triggers ?? [] }),
   async reload(workflowId) {
     try {
       triggerStore.getState().show(await api.getWorkflow(workflowId));
@@ -48,9 +52,14 @@ export function useTriggers<T>(select: (state: TriggerState) => T): T {
   return useStore(triggerStore, useShallow(select));
 }
 
-/** Keep the store on this workflow, re-read after every save (a new revision). */
+/** Keep the store on this workflow, re-read after every save (a new revision); not read again
+ * for the revision the editor opened, whose answer it was already shown. */
 export function useTriggerSync(workflowId: number, revision: number): void {
   useEffect(() => {
-    if (revision > 0) void triggerStore.getState().reload(workflowId);
+    if (needsReload(triggerStore.getState(), workflowId, revision)) void triggerStore.getState().reload(workflowId);
   }, [workflowId, revision]);
+}
+
+export function needsReload(state: Pick<TriggerState, "workflowId" | "revision">, workflowId: number, revision: number): boolean {
+  return revision > 0 && (state.workflowId !== workflowId || state.revision !== revision);
 }
