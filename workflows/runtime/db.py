@@ -51,6 +51,13 @@ def _with_connection(func: Callable) -> Callable:
     return call
 
 
+def synchronous_commit() -> str:
+    """`synchronous_commit` of the runtime's own writes on PostgreSQL: event batches, claims and
+    a run's end commit without waiting for the WAL flush (persistence.py says why), unless
+    SWITCHYARD_SYNCHRONOUS_EVENT_COMMIT. A run's creation always waits: its 201 is a promise."""
+    return "on" if conf.value("SYNCHRONOUS_EVENT_COMMIT") else "off"
+
+
 def conninfo() -> dict[str, Any]:
     db = connection.settings_dict
     info = {

@@ -20,7 +20,7 @@ from django.utils import timezone
 
 from engine.states import RunState
 from workflows.models import CLAIMABLE_STATES, WorkflowRun
-from workflows.runtime.db import db
+from workflows.runtime.db import db, synchronous_commit
 from workflows.runtime.logs import runtime_logger
 from workflows.runtime.watches import cancel_watch
 
@@ -113,9 +113,12 @@ def claim_runs(
 # and three ORM-compiled queries: the oldest claimable runs, locked with SKIP LOCKED, leased at
 # once. PostgreSQL checks a locked row's condition again on its latest version, so every row
 # the select returns is still claimable and is taken. The condition is claim_runs' own (and
-# reads the partial index run_claimable in claim order).
+# reads the partial index run_claimable in claim order). It commits as the event batches do
+# (db.synchronous_commit): a claim PostgreSQL lost in a crash of its own leaves the run
+# claimable, and the claimer's first write, fenced by the lease, fails.
 CLAIM_SQL = f"""
-WITH candidates AS (
+WITH cfg AS (SELECT set_config('synchronous_commit', %(sync)s, true) AS v),
+candidates AS (
   SELECT id FROM workflows_workflowrun
   WHERE (lease_owner = '' OR lease_expires_at < %(now)s)
     AND status IN ({", ".join(f"'{state}'" for state in CLAIMABLE_STATES)})
@@ -126,7 +129,7 @@ WITH candidates AS (
   FOR UPDATE SKIP LOCKED
 )
 UPDATE workflows_workflowrun AS w SET lease_owner = %(owner)s, lease_expires_at = %(expires)s
-FROM candidates WHERE w.id = candidates.id
+FROM candidates, cfg WHERE w.id = candidates.id
 RETURNING w.id, w.created_at
 """
 
@@ -134,7 +137,7 @@ RETURNING w.id, w.created_at
 def claim_runs_postgresql(
     owner: str, now, expires, exclude: list[int], limit: int
 ) -> tuple[list[int], bool]:
-    params = {"now": now, "exclude": list(exclude), "limit": limit}
+    params = {"now": now, "exclude": list(exclude), "limit": limit, "sync": synchronous_commit()}
     params.update(owner=owner, expires=expires)
     with connection.cursor() as cursor:
         cursor.execute(CLAIM_SQL, params)

@@ -16,9 +16,8 @@ import psycopg
 from django.db import connection, transaction
 from django.utils import timezone
 
-from workflows import conf
 from workflows.models import NodeRun, RunEvent, WorkflowRun
-from workflows.runtime.db import conninfo, db
+from workflows.runtime.db import conninfo, db, synchronous_commit
 
 NODE_RUN_FIELDS = (
     "status",
@@ -233,7 +232,7 @@ def batch_params(batches: list[Batch]) -> dict[str, str]:
             row.update(fields)
             rows.append(row)
     return {
-        "sync": "on" if conf.value("SYNCHRONOUS_EVENT_COMMIT") else "off",
+        "sync": synchronous_commit(),
         "runs": as_json(runs),
         "events": as_json(events),
         "rows": as_json(rows),
