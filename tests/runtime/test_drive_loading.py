@@ -57,3 +57,45 @@ def test_a_run_that_ran_before_starts_its_budget_from_the_tokens_it_used(user, s
     NodeRun.objects.create(run=run, node_id="t", attempt=1, status="succeeded", usage=usage)
     loaded, _ = load_for_execution(run.pk)
     assert loaded.tokens_used is not None and loaded.tokens_used["prompt_tokens"] == 30
+
+
+def test_the_loaded_run_is_the_orm_s_run_and_reads_only_the_workflow_s_owner(
+    user, django_assert_num_queries
+):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from workflows.models import Workflow, WorkflowRun
+
+    run = make_run(
+        user,
+        READS,
+        status="paused",
+        state={"nodes": {"h": {"status": "waiting"}}, "wake_at": None},
+        inputs={"n": 1.5, "s": "é"},
+        error={"message": "e"},
+        pause_request={"by": "carol"},
+        trigger_data={"body": [1, None]},
+    )
+    Workflow.objects.filter(pk=run.workflow_id).update(notes=[{"id": "n1", "text": "x" * 4000}])
+    with CaptureQueriesContext(connection) as queries:
+        loaded, _ = load_for_execution(run.pk)
+    by_orm = WorkflowRun.objects.get(pk=run.pk)
+    for field in WorkflowRun._meta.concrete_fields:
+        assert getattr(loaded, field.attname) == getattr(by_orm, field.attname), field.name
+    assert loaded.workflow.owner_id == user.pk and loaded.workflow.pk == run.workflow_id
+    if connection.vendor == "postgresql":
+        read = queries.captured_queries[0]["sql"]
+        assert "workflows_workflowrun" in read and "owner_id" in read
+        assert "notes" not in read and "metadata" not in read, read
+    with django_assert_num_queries(1):  # a column of the workflow not read: read when asked
+        assert loaded.workflow.name == "reads"
+
+
+def test_a_run_that_is_gone_is_not_loaded(user):
+    from workflows.models import WorkflowRun
+
+    run = make_run(user, PLAIN)
+    run.delete()
+    with pytest.raises(WorkflowRun.DoesNotExist):
+        load_for_execution(run.pk)

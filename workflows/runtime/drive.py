@@ -23,6 +23,7 @@ from workflows.runtime.db import db
 from workflows.runtime.finish import finish_or_end
 from workflows.runtime.graphs import graph_of
 from workflows.runtime.leases import LeaseLost, keep_lease
+from workflows.runtime.loading import load_run
 from workflows.runtime.logs import CURRENT_RUN
 from workflows.runtime.publish import Publisher
 from workflows.runtime.recorder import RunRecorder
@@ -98,8 +99,8 @@ def graph_for(run: WorkflowRun) -> Graph:
 def load_for_execution(run_id: int) -> tuple[WorkflowRun, dict | None]:
     """The run and the state to continue from (None: start from the beginning); also the
     secrets its owner's workflows read and the tokens it used so far (its budget's start)."""
-    run = WorkflowRun.objects.select_related("workflow").get(pk=run_id)
-    run.run_secrets = secrets_for(run.workflow.owner_id) if reads_secrets(run) else None
+    run, text = load_run(run_id)
+    run.run_secrets = secrets_for(run.workflow.owner_id) if reads_secrets(run, text) else None
     run.tokens_used = None
     if run.status != RunState.QUEUED or run.state is not None:  # it ran before: nodes used some
         rows = NodeRun.objects.filter(run_id=run_id, usage__isnull=False).values_list(
@@ -115,12 +116,13 @@ def load_for_execution(run_id: int) -> tuple[WorkflowRun, dict | None]:
     return run, run.state  # queued: fresh, or resumed after a pause (state saved at parking)
 
 
-def reads_secrets(run: WorkflowRun) -> bool:
+def reads_secrets(run: WorkflowRun, text: str | None = None) -> bool:
     """Whether the run may read its owner's stored secrets: its document names one (an
     `{{ secrets.x }}` template, an llm node's `api_key_secret`) or grows nodes at run time
     (`fan_out`), which might. Most runs read none, and skip the query and the decryption; the
     server's SWITCHYARD_SECRETS are there either way (expression_context)."""
-    text = json.dumps(run.document, check_circular=False)
+    if text is None:  # the document's JSON as the database gave it, when it did
+        text = json.dumps(run.document, check_circular=False)
     return "secret" in text or "fan_out" in text
 
 
