@@ -19,6 +19,7 @@ Where things are (each module imports only those listed before it):
 - `publish`: `Publisher` (group commits, then live messages), `LiveSender`.
 - `finish`: ending a drive (`finish_run`).
 - `rerun`: the snapshot a partial re-run starts from.
+- `loading`: the run a worker drives, read in one statement built once (`load_run`).
 - `children`: a `subworkflow` node following its child run.
 - `cache`: `RowCache`, where nodes with `cache` find earlier results (the rows).
 - `drive`: one run from its rows to its end or next park (`drive`, `execute_leased`).
