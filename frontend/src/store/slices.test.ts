@@ -44,3 +44,19 @@ describe("the store is composed of its slices", () => {
     expect(store.getState().notice).toEqual({ kind: "info", text: "Rejected M[0]: the run follows the rejected branch" });
   });
 });
+
+describe("problems", () => {
+  it("the same problems again (the check after opening) change nothing, so nothing redraws", () => {
+    const store = createCanvasStore();
+    const problem = { code: "bad_config", message: "x: required", node: "a" };
+    store.getState().setProblems([problem]);
+    let changes = 0;
+    const unsubscribe = store.subscribe(() => changes++);
+    store.getState().setProblems([{ ...problem }]);
+    expect(changes).toBe(0);
+    store.getState().setProblems([]);
+    expect(changes).toBe(1);
+    expect(store.getState().problems).toEqual([]);
+    unsubscribe();
+  });
+});

@@ -361,6 +361,8 @@ export const createDocumentSlice: SliceCreator<DocumentState & DocumentActions> 
     },
 
     setProblems(problems) {
+      // the same problems again (the check after opening, most often none): nothing to redraw
+      if (JSON.stringify(problems) === JSON.stringify(get().problems)) return;
       set({ problems });
     },
 
