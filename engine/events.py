@@ -23,11 +23,26 @@ DEFAULT_PREVIEW_BYTES = 4096
 
 
 def iso_ms(ts: float | None) -> str | None:
-    """UTC ISO-8601 with milliseconds and `Z` (events)."""
+    """UTC ISO-8601 with milliseconds and `Z` (events): what
+    `datetime.fromtimestamp(ts, UTC).isoformat(timespec="milliseconds")` says, with the date
+    and time of the second formatted once per second, not once per event (every event of a
+    run, a few per node, is stamped so)."""
+    global _stamp
     if ts is None:
         return None
-    # isoformat truncates to milliseconds like the `%f`[:-3] it replaces, at half the cost
-    return datetime.fromtimestamp(ts, UTC).isoformat(timespec="milliseconds")[:-6] + "Z"
+    second = int(ts)
+    micros = round((ts - second) * 1_000_000)  # as fromtimestamp rounds (half to even)
+    if micros >= 1_000_000:
+        second, micros = second + 1, micros - 1_000_000
+    if micros < 0:  # before 1970: not an event's time; the slow way
+        return datetime.fromtimestamp(ts, UTC).isoformat(timespec="milliseconds")[:-6] + "Z"
+    stamp = _stamp  # one read: another thread may replace it meanwhile
+    if stamp[0] != second:
+        stamp = _stamp = (second, datetime.fromtimestamp(second, UTC).isoformat()[:-6])
+    return f"{stamp[1]}.{micros // 1000:03d}Z"
+
+
+_stamp: tuple[int | None, str] = (None, "")  # the second last formatted, and its text
 
 
 def iso_us(ts: float | None) -> str | None:

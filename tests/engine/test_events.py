@@ -1,8 +1,12 @@
 """Events: seq 1..n without gaps, one per transition, SPEC §5 fields."""
 
 import re
+from datetime import UTC, datetime
 
-from engine.events import Event, new_event, preview
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from engine.events import Event, iso_ms, new_event, preview
 from tests.engine.support import doc, run
 from tests.engine.test_containers import run as run_builtin
 
@@ -139,3 +143,28 @@ def test_events_are_frozen():
     else:
         raise AssertionError("an event could be changed")
     assert event.seq == 1
+
+
+@settings(max_examples=3000, deadline=None)
+@given(
+    st.one_of(
+        st.floats(min_value=0, max_value=4e9, allow_nan=False),
+        # the edges: just below and above a whole second and a millisecond
+        st.integers(0, 4_000_000_000).flatmap(
+            lambda s: st.sampled_from([s, s - 1e-7, s + 1e-7, s + 0.9995, s + 0.9999996, s + 5e-4])
+        ),
+    ),
+    st.floats(min_value=0, max_value=4e9, allow_nan=False),
+)
+def test_an_event_s_time_reads_as_datetime_formats_it_whatever_came_before(ts, before):
+    """`iso_ms` formats the second once and reuses it: its text is datetime's own, whichever
+    time was stamped just before (the same second, another, an earlier one)."""
+    iso_ms(before)
+    expected = datetime.fromtimestamp(ts, UTC).isoformat(timespec="milliseconds")[:-6] + "Z"
+    assert iso_ms(ts) == expected
+    assert AT.match(iso_ms(ts))
+
+
+def test_an_event_time_before_1970_still_reads_right():
+    assert iso_ms(-1.5) == "1969-12-31T23:59:58.500Z"
+    assert iso_ms(None) is None
