@@ -13,6 +13,8 @@ in place (issue 13, throughput).
 
 from django.db import migrations, models
 
+WORKFLOW_INDEX = "workflows_workflowrun_workflow_id_51c8c945"
+
 
 class ForPostgreSQL(migrations.RunSQL):
     """RunSQL on PostgreSQL only (SQLite has no fillfactor)."""
@@ -52,15 +54,30 @@ class Migration(migrations.Migration):
                 max_length=16,
             ),
         ),
-        migrations.AlterField(
-            model_name="workflowrun",
-            name="workflow",
-            field=models.ForeignKey(
-                db_index=False,
-                on_delete=models.deletion.CASCADE,
-                related_name="runs",
-                to="workflows.workflow",
-            ),
+        # Only the index goes, as in 0009: altering the field would drop the foreign key and
+        # validate it again over every run.
+        migrations.SeparateDatabaseAndState(
+            database_operations=[
+                migrations.RunSQL(
+                    f'DROP INDEX IF EXISTS "{WORKFLOW_INDEX}"',
+                    reverse_sql=(
+                        f'CREATE INDEX IF NOT EXISTS "{WORKFLOW_INDEX}" '
+                        'ON "workflows_workflowrun" ("workflow_id")'
+                    ),
+                )
+            ],
+            state_operations=[
+                migrations.AlterField(
+                    model_name="workflowrun",
+                    name="workflow",
+                    field=models.ForeignKey(
+                        db_index=False,
+                        on_delete=models.deletion.CASCADE,
+                        related_name="runs",
+                        to="workflows.workflow",
+                    ),
+                )
+            ],
         ),
         ForPostgreSQL(
             "ALTER TABLE workflows_workflowrun SET (fillfactor = 70)",

@@ -58,6 +58,11 @@ def synchronous_commit() -> str:
     return "on" if conf.value("SYNCHRONOUS_EVENT_COMMIT") else "off"
 
 
+# The first CTE of a runtime statement that commits as `synchronous_commit()` says (its
+# `%(sync)s` parameter); the statement must read `cfg` for PostgreSQL to evaluate it.
+RELAXED_COMMIT_CTE = "cfg AS (SELECT set_config('synchronous_commit', %(sync)s, true) AS v)"
+
+
 def conninfo() -> dict[str, Any]:
     db = connection.settings_dict
     info = {

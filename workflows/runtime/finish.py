@@ -13,7 +13,7 @@ from django.utils import timezone
 from engine.states import RunState
 from workflows.models import RunEvent, WorkflowRun
 from workflows.runtime import child_runs, unstorable
-from workflows.runtime.db import db, dt, synchronous_commit
+from workflows.runtime.db import RELAXED_COMMIT_CTE, db, dt, synchronous_commit
 from workflows.runtime.leases import RunUnstorable
 from workflows.runtime.persistence import as_json, event_payload
 
@@ -69,8 +69,8 @@ def finish_run(
 # the lease, and the final events inserted only if the fence passed. It commits as the event
 # batches do (db.synchronous_commit): a crash of PostgreSQL itself within ~200 ms could lose
 # the end as it could lose the last events, and the run is then taken over from its rows.
-FINISH_SQL = """
-WITH cfg AS (SELECT set_config('synchronous_commit', %(sync)s, true) AS v),
+FINISH_SQL = f"""
+WITH {RELAXED_COMMIT_CTE},
 fence AS (
   UPDATE workflows_workflowrun SET
     last_event_at = %(last_event_at)s, stalled_at = NULL, status = %(status)s,

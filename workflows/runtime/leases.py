@@ -20,7 +20,7 @@ from django.utils import timezone
 
 from engine.states import RunState
 from workflows.models import CLAIMABLE_STATES, WorkflowRun
-from workflows.runtime.db import db, synchronous_commit
+from workflows.runtime.db import RELAXED_COMMIT_CTE, db, synchronous_commit
 from workflows.runtime.logs import runtime_logger
 from workflows.runtime.watches import cancel_watch
 
@@ -117,7 +117,7 @@ def claim_runs(
 # (db.synchronous_commit): a claim PostgreSQL lost in a crash of its own leaves the run
 # claimable, and the claimer's first write, fenced by the lease, fails.
 CLAIM_SQL = f"""
-WITH cfg AS (SELECT set_config('synchronous_commit', %(sync)s, true) AS v),
+WITH {RELAXED_COMMIT_CTE},
 candidates AS (
   SELECT id FROM workflows_workflowrun
   WHERE (lease_owner = '' OR lease_expires_at < %(now)s)

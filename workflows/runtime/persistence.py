@@ -17,7 +17,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from workflows.models import NodeRun, RunEvent, WorkflowRun
-from workflows.runtime.db import conninfo, db, synchronous_commit
+from workflows.runtime.db import RELAXED_COMMIT_CTE, conninfo, db, synchronous_commit
 
 NODE_RUN_FIELDS = (
     "status",
@@ -142,8 +142,8 @@ def event_payload(event: dict) -> dict:
 # One statement, hence one round trip and its own transaction: fence every run by its lease
 # (updating its status fields), then insert the events and upsert the node rows of the runs
 # that passed. `set_config(..., true)` relaxes this transaction's WAL wait (see above).
-WRITE_SQL = """
-WITH cfg AS (SELECT set_config('synchronous_commit', %(sync)s, true) AS v),
+WRITE_SQL = f"""
+WITH {RELAXED_COMMIT_CTE},
 fence AS (
   UPDATE workflows_workflowrun AS w SET
     last_event_at = now(), stalled_at = NULL,
@@ -160,7 +160,7 @@ fence AS (
 ),
 ev AS (
   INSERT INTO workflows_runevent (run_id, seq, type, payload, at)
-  SELECT b.run_id, (e.ev->>'seq')::integer, e.ev->>'type', e.ev - '{seq,type,run}'::text[],
+  SELECT b.run_id, (e.ev->>'seq')::integer, e.ev->>'type', e.ev - '{{seq,type,run}}'::text[],
     (e.ev->>'at')::timestamptz
   FROM jsonb_to_recordset(%(events)s::jsonb) AS b(run_id bigint, events jsonb)
   JOIN fence ON fence.id = b.run_id
